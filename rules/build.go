@@ -1,0 +1,172 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/tester"
+
+	"acceso/locales"
+)
+
+// The engine's query: the whole answer for one request.
+const decisionQuery = "data.login.decision"
+
+// DefaultDeadline bounds one evaluation when the caller's context has no
+// earlier deadline; Build refuses a source whose sample evaluations miss it.
+const DefaultDeadline = 250 * time.Millisecond
+
+// Policy is a verified revision of the rules, ready to evaluate: its source,
+// its catalog, its texts and the prepared decision query.
+type Policy struct {
+	Revision string
+	Source   Source
+	Catalog  Catalog
+	Texts    *locales.Texts
+	deadline time.Duration
+	query    rego.PreparedEvalQuery
+}
+
+// Options tune Build. The zero value is the product's defaults.
+type Options struct {
+	// Deadline bounds each evaluation; zero means DefaultDeadline.
+	Deadline time.Duration
+	// SkipTests leaves the Rego tests out of verification. Only for
+	// benchmarks and fuzzing that build many times; never for serving.
+	SkipTests bool
+}
+
+// Build verifies src and prepares it for evaluation. Verification compiles
+// the modules, reads the catalog from their metadata, checks that every
+// cause, symptom and question has its texts in every language, runs the Rego
+// tests, and evaluates sample requests within the deadline. Any failure
+// returns Problems (file:line: message) and no policy.
+func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
+	if opts.Deadline <= 0 {
+		opts.Deadline = DefaultDeadline
+	}
+	policies, all, problems := parse(src.Modules)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	compiler := ast.NewCompiler()
+	if compiler.Compile(policies); compiler.Failed() {
+		return nil, fromAST(compiler.Errors)
+	}
+	catalog, problems := readCatalog(ctx, compiler)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	texts, err := locales.Parse(src.Messages)
+	if err != nil {
+		return nil, Problems{{File: "locales", Message: err.Error()}}
+	}
+	if problems := catalog.checkTexts(texts); len(problems) > 0 {
+		return nil, problems
+	}
+	if !opts.SkipTests {
+		if problems := runTests(ctx, all); len(problems) > 0 {
+			return nil, problems
+		}
+	}
+	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler)).PrepareForEval(ctx)
+	if err != nil {
+		return nil, Problems{{File: "rules", Message: "preparing " + decisionQuery + ": " + err.Error()}}
+	}
+	p := &Policy{
+		Revision: src.Revision(),
+		Source:   src,
+		Catalog:  catalog,
+		Texts:    texts,
+		deadline: opts.Deadline,
+		query:    query,
+	}
+	if problems := p.trySamples(ctx); len(problems) > 0 {
+		return nil, problems
+	}
+	return p, nil
+}
+
+// parse parses every module, returning the policies alone (for evaluation)
+// and all modules with their tests (for the test runner). Each set gets its
+// own parse, since compilers rewrite the modules they are given.
+func parse(modules map[string]string) (policies, all map[string]*ast.Module, problems Problems) {
+	opts := ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1}
+	policies = make(map[string]*ast.Module)
+	all = make(map[string]*ast.Module)
+	for _, name := range slices.Sorted(maps.Keys(modules)) {
+		m, err := ast.ParseModuleWithOpts(name, modules[name], opts)
+		if err != nil {
+			problems = append(problems, fromAST(err)...)
+			continue
+		}
+		all[name] = m
+		if !isTest(name) {
+			policies[name], _ = ast.ParseModuleWithOpts(name, modules[name], opts)
+		}
+	}
+	if len(problems) == 0 && len(policies) == 0 {
+		problems = Problems{{File: "rules", Message: "no policy modules"}}
+	}
+	return policies, all, problems
+}
+
+// runTests runs the Rego tests of all modules; each failing test is a
+// problem at its location.
+func runTests(ctx context.Context, modules map[string]*ast.Module) Problems {
+	ch, err := tester.NewRunner().SetModules(modules).SetTimeout(10 * time.Second).RunTests(ctx, nil)
+	if err != nil {
+		return fromAST(err)
+	}
+	var problems Problems
+	ran := 0
+	for r := range ch {
+		ran++
+		switch {
+		case r.Error != nil:
+			problems = append(problems, located(r.Location, fmt.Sprintf("%s: error: %v", r.Name, r.Error)))
+		case r.Fail:
+			problems = append(problems, located(r.Location, r.Name+": failed"))
+		}
+	}
+	if ran == 0 {
+		problems = append(problems, Problem{File: "rules", Message: "no Rego tests: every policy needs its _test.rego"})
+	}
+	slices.SortFunc(problems, func(a, b Problem) int {
+		if a.File != b.File {
+			return strings.Compare(a.File, b.File)
+		}
+		return a.Line - b.Line
+	})
+	return problems
+}
+
+func located(loc *ast.Location, msg string) Problem {
+	if loc == nil {
+		return Problem{File: "rules", Message: msg}
+	}
+	return Problem{File: loc.File, Line: loc.Row, Message: msg}
+}
+
+// trySamples evaluates a request with no facts and one with every fact,
+// within the deadline, so that a source that errors or runs too long at
+// evaluation time is refused before it is served.
+func (p *Policy) trySamples(ctx context.Context) Problems {
+	for _, sample := range sampleRequests() {
+		if _, err := p.Evaluate(ctx, sample.req); err != nil {
+			msg := fmt.Sprintf("evaluating the %s sample: %v", sample.name, err)
+			if errors.Is(err, context.DeadlineExceeded) {
+				msg = fmt.Sprintf("evaluating the %s sample took longer than the %v deadline", sample.name, p.deadline)
+			}
+			return Problems{{File: "rules", Message: msg}}
+		}
+	}
+	return nil
+}

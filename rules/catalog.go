@@ -1,0 +1,202 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"acceso/locales"
+)
+
+// Catalog is what the rules know, read from their metadata and data: the
+// symptoms and causes in article order and the facts a contact can be asked.
+type Catalog struct {
+	Symptoms []string
+	Causes   []Cause
+	// QuestionTypes maps each askable fact to the kind of its answer
+	// ("boolean" or "multiple_choice").
+	QuestionTypes map[string]string
+}
+
+// Cause is one cause as its rule's metadata declares it.
+type Cause struct {
+	ID          string
+	Symptom     string
+	Order       int
+	Facts       []string
+	Title       string // the rule's own title, for rule authors
+	Description string
+	File        string
+	Line        int
+}
+
+// Cause returns the cause with the given id.
+func (c Catalog) Cause(id string) (Cause, bool) {
+	i := slices.IndexFunc(c.Causes, func(x Cause) bool { return x.ID == id })
+	if i < 0 {
+		return Cause{}, false
+	}
+	return c.Causes[i], true
+}
+
+// readCatalog reads the causes from the rule annotations whose custom
+// section has an id, and the symptoms and question types from the data the
+// rules define. Every problem found names the rule's file and line.
+func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems) {
+	var c Catalog
+	var problems Problems
+	rs, err := rego.New(
+		rego.Query("symptoms := data.login.symptoms; types := data.login.question_types"),
+		rego.Compiler(compiler),
+	).Eval(ctx)
+	if err != nil || len(rs) != 1 {
+		return c, Problems{{File: "rules", Message: fmt.Sprintf("reading data.login.symptoms and data.login.question_types: %v", err)}}
+	}
+	for _, s := range asSlice(rs[0].Bindings["symptoms"]) {
+		if str, ok := s.(string); ok {
+			c.Symptoms = append(c.Symptoms, str)
+		}
+	}
+	c.QuestionTypes = make(map[string]string)
+	if types, ok := rs[0].Bindings["types"].(map[string]any); ok {
+		for fact, kind := range types {
+			c.QuestionTypes[fact], _ = kind.(string)
+		}
+	}
+	for fact, kind := range c.QuestionTypes {
+		if kind != "boolean" && kind != "multiple_choice" {
+			problems = append(problems, Problem{File: "rules", Message: fmt.Sprintf("question_types: %s has type %q; want boolean or multiple_choice", fact, kind)})
+		}
+		if _, ok := factKinds[fact]; !ok {
+			problems = append(problems, Problem{File: "rules", Message: fmt.Sprintf("question_types: %s is not a fact of the API", fact)})
+		}
+	}
+
+	for _, ref := range compiler.GetAnnotationSet().Flatten() {
+		a := ref.Annotations
+		if a == nil || a.Custom["id"] == nil || ref.GetRule() == nil {
+			continue
+		}
+		cause, errs := causeFrom(a)
+		if ref.Location != nil {
+			cause.File, cause.Line = ref.Location.File, ref.Location.Row
+		}
+		for _, e := range errs {
+			problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: e})
+		}
+		if len(errs) > 0 {
+			continue
+		}
+		if !slices.Contains(c.Symptoms, cause.Symptom) {
+			problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown symptom %q", cause.ID, cause.Symptom)})
+		}
+		for _, f := range cause.Facts {
+			if _, ok := factKinds[f]; !ok {
+				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown fact %q", cause.ID, f)})
+			}
+		}
+		if prev, dup := c.Cause(cause.ID); dup {
+			problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s is declared twice (also at %s:%d)", cause.ID, prev.File, prev.Line)})
+		}
+		c.Causes = append(c.Causes, cause)
+	}
+	if len(c.Causes) == 0 {
+		problems = append(problems, Problem{File: "rules", Message: "no causes: a cause is a rule whose metadata has custom.id"})
+	}
+	slices.SortStableFunc(c.Causes, func(a, b Cause) int { return a.Order - b.Order })
+	for i := 1; i < len(c.Causes); i++ {
+		if a, b := c.Causes[i-1], c.Causes[i]; a.Order == b.Order {
+			problems = append(problems, Problem{File: b.File, Line: b.Line, Message: fmt.Sprintf("cause %s has the same order (%d) as %s", b.ID, b.Order, a.ID)})
+		}
+	}
+	return c, problems
+}
+
+// causeFrom reads one cause from its annotations; errs says what is missing
+// or malformed.
+func causeFrom(a *ast.Annotations) (c Cause, errs []string) {
+	c.Title, c.Description = a.Title, a.Description
+	var ok bool
+	if c.ID, ok = a.Custom["id"].(string); !ok || c.ID == "" {
+		errs = append(errs, "metadata custom.id must be a non-empty string")
+	}
+	if c.Symptom, ok = a.Custom["symptom"].(string); !ok {
+		errs = append(errs, fmt.Sprintf("cause %s: metadata custom.symptom must be a string", c.ID))
+	}
+	switch n := a.Custom["order"].(type) {
+	case int:
+		c.Order = n
+	case float64:
+		c.Order = int(n)
+	default:
+		errs = append(errs, fmt.Sprintf("cause %s: metadata custom.order must be a number", c.ID))
+	}
+	for _, f := range asSlice(a.Custom["facts"]) {
+		if s, ok := f.(string); ok {
+			c.Facts = append(c.Facts, s)
+		}
+	}
+	if len(c.Facts) == 0 {
+		errs = append(errs, fmt.Sprintf("cause %s: metadata custom.facts must list the facts it rests on", c.ID))
+	}
+	return c, errs
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+// Messages returns the ids of every message the catalog needs, each with
+// where the need comes from.
+func (c Catalog) Messages() []NeededMessage {
+	var need []NeededMessage
+	for _, s := range c.Symptoms {
+		need = append(need,
+			NeededMessage{ID: locales.SymptomTitle(s), For: "symptom " + s},
+			NeededMessage{ID: locales.SymptomDescription(s), For: "symptom " + s})
+	}
+	for _, cause := range c.Causes {
+		for _, id := range []string{locales.CauseTitle(cause.ID), locales.CauseAdvice(cause.ID)} {
+			need = append(need, NeededMessage{ID: id, For: "cause " + cause.ID, File: cause.File, Line: cause.Line})
+		}
+	}
+	facts := make([]string, 0, len(c.QuestionTypes))
+	for f := range c.QuestionTypes {
+		facts = append(facts, f)
+	}
+	slices.Sort(facts)
+	for _, f := range facts {
+		need = append(need, NeededMessage{ID: locales.Question(f), For: "question " + f})
+	}
+	return need
+}
+
+// NeededMessage is a message the rules need, and which rule needs it.
+type NeededMessage struct {
+	ID, For string
+	File    string
+	Line    int
+}
+
+// checkTexts reports every needed message missing in a language, located at
+// the rule that needs it.
+func (c Catalog) checkTexts(texts *locales.Texts) Problems {
+	var problems Problems
+	for _, lang := range locales.Languages {
+		for _, m := range c.Messages() {
+			if _, ok := texts.Text(lang, m.ID); ok {
+				continue
+			}
+			p := Problem{File: m.File, Line: m.Line, Message: fmt.Sprintf("%s has no %s text: add %s to %s", m.For, lang, m.ID, locales.Path(lang))}
+			if p.File == "" {
+				p.File = locales.Path(lang)
+			}
+			problems = append(problems, p)
+		}
+	}
+	return problems
+}

@@ -1,0 +1,120 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// Engine serves the current policy. Swapping in a new one is a single atomic
+// store: an evaluation that already holds the old policy finishes on it.
+type Engine struct {
+	current atomic.Pointer[Policy]
+}
+
+// NewEngine returns an engine serving p.
+func NewEngine(p *Policy) *Engine {
+	e := &Engine{}
+	e.current.Store(p)
+	return e
+}
+
+// Current returns the policy being served. Callers evaluate and localize
+// against the same *Policy so that an answer never mixes two revisions.
+func (e *Engine) Current() *Policy { return e.current.Load() }
+
+// Swap makes p the policy being served and returns the previous one.
+func (e *Engine) Swap(p *Policy) *Policy { return e.current.Swap(p) }
+
+// Decision is the rules' answer for one request, in ids: the revision that
+// decided it, the symptoms in scope, the outcome, the likely causes, the
+// causes ruled out and the questions still worth asking, in article order.
+type Decision struct {
+	Revision  string
+	Symptoms  []string
+	Outcome   string
+	Findings  []Finding
+	RuledOut  []string
+	Questions []Question
+}
+
+// Finding is a likely cause and the known facts it rests on.
+type Finding struct {
+	ID      string
+	Symptom string
+	Because []string
+}
+
+// Question is an unknown fact that could still change the answer.
+type Question struct {
+	Fact string
+	Type string
+}
+
+// Outcomes of a decision.
+const (
+	OutcomeCausesFound  = "causes_found"
+	OutcomeNeedsAnswers = "needs_answers"
+	OutcomeNoKnownCause = "no_known_cause"
+)
+
+// Evaluate decides req under p, within the caller's deadline or the
+// policy's, whichever comes first. Failures wrap ErrEvaluation.
+func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.deadline)
+	defer cancel()
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(req.input()))
+	if err != nil {
+		if ctx.Err() != nil {
+			return Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, ctx.Err())
+		}
+		return Decision{}, fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return Decision{}, fmt.Errorf("%w: %s is undefined", ErrEvaluation, decisionQuery)
+	}
+	d, ok := decisionFrom(rs[0].Expressions[0].Value)
+	if !ok {
+		return Decision{}, fmt.Errorf("%w: %s has an unexpected shape", ErrEvaluation, decisionQuery)
+	}
+	d.Revision = p.Revision
+	return d, nil
+}
+
+// decisionFrom reads the decision document the rules produce.
+func decisionFrom(v any) (Decision, bool) {
+	doc, ok := v.(map[string]any)
+	if !ok {
+		return Decision{}, false
+	}
+	var d Decision
+	d.Outcome, ok = doc["outcome"].(string)
+	d.Symptoms = stringList(doc["symptoms"])
+	d.RuledOut = stringList(doc["ruled_out"])
+	for _, f := range asSlice(doc["findings"]) {
+		f, _ := f.(map[string]any)
+		id, _ := f["id"].(string)
+		symptom, _ := f["symptom"].(string)
+		d.Findings = append(d.Findings, Finding{ID: id, Symptom: symptom, Because: stringList(f["because"])})
+	}
+	for _, q := range asSlice(doc["questions"]) {
+		q, _ := q.(map[string]any)
+		fact, _ := q["fact"].(string)
+		typ, _ := q["type"].(string)
+		d.Questions = append(d.Questions, Question{Fact: fact, Type: typ})
+	}
+	return d, ok
+}
+
+func stringList(v any) []string {
+	items := asSlice(v)
+	out := make([]string, 0, len(items))
+	for _, item := range items {
+		if s, ok := item.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,183 @@
+# METADATA
+# title: Login troubleshooting
+# description: |
+#   The help-center article on contacts who cannot log in with a one-time
+#   code, as rules. causes.rego holds one rule per cause; this file puts their
+#   verdicts together into the answer the engine gives: the symptoms in scope,
+#   the likely causes, the ones ruled out, the questions still worth asking and
+#   the outcome, all in the article's order.
+package login
+
+# METADATA
+# title: Symptoms
+# description: The article's three questions, in the article's order.
+symptoms := ["code_not_received", "code_needed_often", "code_not_accepted"]
+
+# METADATA
+# title: Question types
+# description: The facts a contact can be asked about, with the kind of answer each takes.
+question_types := {
+	"identifier_registered": "boolean",
+	"opted_out": "boolean",
+	"channels_tried": "multiple_choice",
+	"spam_checked": "boolean",
+	"online": "boolean",
+	"incognito": "boolean",
+	"cookies_autodelete": "boolean",
+	"new_device": "boolean",
+	"message_published": "boolean",
+	"vpn": "boolean",
+	"used_latest_code": "boolean",
+}
+
+# METADATA
+# title: Decision
+# description: The whole answer for one request; the engine's only query.
+decision := {
+	"symptoms": scope,
+	"outcome": outcome,
+	"findings": findings,
+	"ruled_out": ruled_out,
+	"questions": questions,
+}
+
+# METADATA
+# title: Scope
+# description: The symptoms considered, in article order; all three when the request names none.
+scope := [s | some s in symptoms; _in_scope(s)]
+
+# METADATA
+# title: Findings
+# description: The likely causes in scope, with the known facts each rests on.
+findings := [finding |
+	some v in _considered
+	v.status == "likely"
+	finding := {"id": v.id, "symptom": v.symptom, "because": [f | some f in v.facts; _known(f)]}
+]
+
+# METADATA
+# title: Ruled out
+# description: The causes in scope that the known facts exclude.
+ruled_out := [v.id | some v in _considered; v.status == "ruled_out"]
+
+# METADATA
+# title: Questions
+# description: |
+#   The unknown facts that could still change the answer: those an open cause
+#   rests on, each once, in the order of the causes and of their facts.
+questions := [{"fact": f, "type": question_types[f]} |
+	some i, f in _asked
+	not f in array.slice(_asked, 0, i)
+]
+
+# METADATA
+# title: Outcome
+# description: causes_found, needs_answers or no_known_cause.
+outcome := "causes_found" if {
+	count(findings) > 0
+} else := "needs_answers" if {
+	count(questions) > 0
+} else := "no_known_cause"
+
+_in_scope(_) if not input.symptom
+
+_in_scope(symptom) if input.symptom == symptom
+
+# The verdicts in scope, in article order.
+_considered := [pair[1] | some pair in sort([[v.order, v] | some v in verdicts; _in_scope(v.symptom)])]
+
+_asked := [f |
+	some v in _considered
+	v.status == "open"
+	some f in v.facts
+	question_types[f]
+	not _known(f)
+]
+
+_verdict(meta, likely, ruled_out) := {
+	"id": meta.custom.id,
+	"symptom": meta.custom.symptom,
+	"order": meta.custom.order,
+	"facts": meta.custom.facts,
+	"status": _status(likely, ruled_out),
+}
+
+_status(true, _) := "likely"
+
+_status(false, true) := "ruled_out"
+
+_status(false, false) := "open"
+
+# The facts as the rules see them: the request's facts, with
+# identifier_registered derived when the identifier and the card are given.
+_facts := object.union(_given, {"identifier_registered": _matches_card}) if {
+	_derivable
+} else := _given
+
+_given := object.get(input, "facts", {})
+
+_derivable if {
+	_given.identifier
+	_has_card_list
+}
+
+_has_card_list if _given.registered_emails
+
+_has_card_list if _given.registered_phones
+
+default _matches_card := false
+
+_matches_card if {
+	some email in _given.registered_emails
+	_email_key(email) == _email_key(_given.identifier)
+}
+
+_matches_card if {
+	not contains(_given.identifier, "@")
+	some phone in _given.registered_phones
+	_phone_key(phone) == _phone_key(_given.identifier)
+}
+
+_email_key(s) := lower(trim_space(s))
+
+# Digits only, with the leading + kept; undefined when there are no digits.
+_phone_key(s) := key if {
+	trimmed := trim_space(s)
+	digits := regex.replace(trimmed, `[^0-9]`, "")
+	digits != ""
+	key := concat("", [_plus(trimmed), digits])
+}
+
+_plus(s) := "+" if startswith(s, "+")
+
+else := ""
+
+default _known(_) := false
+
+_known(fact) if _facts[fact] != null
+
+default _is(_, _) := false
+
+_is(fact, value) if _facts[fact] == value
+
+default _fewer_than(_, _) := false
+
+_fewer_than(fact, n) if _facts[fact] < n
+
+default _channels := set()
+
+_channels := {c | some c in _facts.channels_tried}
+
+default _tried(_) := false
+
+_tried(channel) if channel in _channels
+
+default _all(_) := false
+
+_all(conditions) if every c in conditions {
+	c == true
+}
+
+default _any(_) := false
+
+_any(conditions) if true in conditions

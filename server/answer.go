@@ -1,0 +1,137 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"acceso/locales"
+	"acceso/rules"
+)
+
+// Response is the body of a successful POST /api/v1/evaluate, and what
+// `acceso diagnose` prints: a decision in ids made readable in one language.
+type Response struct {
+	DecisionID     string     `json:"decision_id"`
+	PolicyRevision string     `json:"policy_revision"`
+	Lang           string     `json:"lang"`
+	Symptoms       []string   `json:"symptoms"`
+	Outcome        string     `json:"outcome"`
+	Findings       []Finding  `json:"findings"`
+	RuledOut       []string   `json:"ruled_out"`
+	Questions      []Question `json:"questions"`
+}
+
+// Finding is a likely cause with its texts and the article section that
+// explains it.
+type Finding struct {
+	ID         string   `json:"id"`
+	Symptom    string   `json:"symptom"`
+	Title      string   `json:"title"`
+	Advice     string   `json:"advice"`
+	Because    []string `json:"because"`
+	ArticleURL string   `json:"article_url"`
+}
+
+// Question is a fact still worth asking about, in the answer's language.
+type Question struct {
+	Fact string `json:"fact"`
+	Text string `json:"text"`
+	Type string `json:"type"`
+}
+
+// ArticleURL is the address of the article section that explains a cause.
+func ArticleURL(lang, cause string) string { return "/" + lang + "/article#" + cause }
+
+// Diagnose is the one path from a request body to an answer, shared by the
+// API, the command line and the help site: decode and validate the body
+// against the current policy, evaluate it, and localize the decision with
+// that same policy's texts. The language is the body's lang if supported,
+// else the first supported of hints, else Spanish.
+func Diagnose(ctx context.Context, engine *rules.Engine, body []byte, hints ...string) (Response, error) {
+	p := engine.Current()
+	req, err := p.Catalog.DecodeRequest(body)
+	if err != nil {
+		return Response{}, err
+	}
+	lang := locales.Negotiate(append([]string{req.Lang}, hints...)...)
+	return Evaluate(ctx, p, req, lang)
+}
+
+// Evaluate decides a validated request under p and answers in lang.
+func Evaluate(ctx context.Context, p *rules.Policy, req rules.Request, lang string) (Response, error) {
+	d, err := p.Evaluate(ctx, req)
+	if err != nil {
+		return Response{}, err
+	}
+	return NewResponse(p, d, lang), nil
+}
+
+// NewResponse localizes a decision with the texts of the policy that made it.
+func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
+	l := locales.NewLocalizer(p.Texts, lang)
+	r := Response{
+		DecisionID:     newDecisionID(),
+		PolicyRevision: d.Revision,
+		Lang:           lang,
+		Symptoms:       d.Symptoms,
+		Outcome:        d.Outcome,
+		Findings:       make([]Finding, 0, len(d.Findings)),
+		RuledOut:       d.RuledOut,
+		Questions:      make([]Question, 0, len(d.Questions)),
+	}
+	for _, f := range d.Findings {
+		r.Findings = append(r.Findings, Finding{
+			ID:         f.ID,
+			Symptom:    f.Symptom,
+			Title:      l.T(locales.CauseTitle(f.ID)),
+			Advice:     l.T(locales.CauseAdvice(f.ID)),
+			Because:    f.Because,
+			ArticleURL: ArticleURL(lang, f.ID),
+		})
+	}
+	for _, q := range d.Questions {
+		r.Questions = append(r.Questions, Question{Fact: q.Fact, Text: l.T(locales.Question(q.Fact)), Type: q.Type})
+	}
+	return r
+}
+
+// newDecisionID returns a time-ordered unique id (UUIDv7), so that decision
+// log lines sort by time and a contact can quote one to support.
+func newDecisionID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// ErrorBody is the JSON body of every API error.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is an error's code, message and the fields at fault.
+type ErrorDetail struct {
+	Code    string             `json:"code"`
+	Message string             `json:"message"`
+	Details []rules.FieldError `json:"details,omitempty"`
+}
+
+// DiagnoseError turns an error from Diagnose into the API's error body.
+// Evaluation failures say no more than that: their details are logged,
+// never shown.
+func DiagnoseError(err error) ErrorBody {
+	var re *rules.RequestError
+	if errors.As(err, &re) {
+		return ErrorBody{ErrorDetail{Code: re.Code, Message: re.Message, Details: re.Details}}
+	}
+	if errors.Is(err, rules.ErrEvaluation) {
+		return ErrorBody{ErrorDetail{Code: rules.CodeEvaluationFailed, Message: "the rules could not be evaluated in time; try again"}}
+	}
+	return ErrorBody{ErrorDetail{Code: "internal", Message: "internal error"}}
+}
+
+// MaxBody is the largest request body the API reads (64 KiB).
+const MaxBody = 64 << 10
