@@ -10,12 +10,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"acceso/rules"
 	"acceso/server"
+	"acceso/server/store"
 )
 
 const usage = `usage:
@@ -119,9 +122,42 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
+// serve runs the server until SIGINT or SIGTERM, then drains it.
 func serve(ctx context.Context, args []string, stderr io.Writer) int {
-	fmt.Fprintln(stderr, errors.New("serve: not yet available"))
-	return 1
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", env("ACCESO_ADDR", "127.0.0.1:8080"), "address to listen on (ACCESO_ADDR)")
+	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)")
+	rulesDir := fs.String("rules", env("ACCESO_RULES", ""), "folder of .rego files to serve and watch instead of the embedded rules (ACCESO_RULES)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	db, err := store.Open(ctx, *data)
+	if err != nil {
+		log.Error("cannot open storage", "err", err)
+		return 1
+	}
+	defer db.Close()
+	cfg := server.Config{Addr: *addr, RulesDir: *rulesDir}
+	engine, err := server.LoadEngine(ctx, cfg, db, log)
+	if err != nil {
+		log.Error("cannot load rules", "err", err)
+		return 1
+	}
+	if err := server.New(cfg, engine, db, log).Run(ctx, 15*time.Second); err != nil {
+		log.Error("server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// env returns the environment variable name, or def when it is unset.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
 }
 
 func addAdmin(ctx context.Context, name string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -121,7 +121,7 @@ func parse(modules map[string]string) (policies, all map[string]*ast.Module, pro
 // runTests runs the Rego tests of all modules; each failing test is a
 // problem at its location.
 func runTests(ctx context.Context, modules map[string]*ast.Module) Problems {
-	ch, err := tester.NewRunner().SetModules(modules).SetTimeout(10 * time.Second).RunTests(ctx, nil)
+	ch, err := tester.NewRunner().SetModules(modules).SetTimeout(10*time.Second).RunTests(ctx, nil)
 	if err != nil {
 		return fromAST(err)
 	}

@@ -1,0 +1,4 @@
+package server
+
+// adminRoutes registers the admin area under /admin/.
+func (s *Server) adminRoutes() {}

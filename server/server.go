@@ -1,0 +1,122 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"acceso/rules"
+	"acceso/server/store"
+)
+
+// Config is what a Server is started with.
+type Config struct {
+	// Addr is the address to listen on, such as 127.0.0.1:8080.
+	Addr string
+	// TrustedProxies lists the CIDRs whose X-Forwarded-For is believed;
+	// with none, the client is the connection's peer.
+	TrustedProxies []string
+	// Deadline bounds one rule evaluation; zero means rules.DefaultDeadline.
+	Deadline time.Duration
+	// RulesDir, when set, is a folder of .rego files served and watched
+	// instead of the embedded rules.
+	RulesDir string
+}
+
+// LoadEngine builds the engine a server starts with: the rules of
+// cfg.RulesDir when set, else the embedded rules.
+func LoadEngine(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) (*rules.Engine, error) {
+	src := rules.Embedded()
+	if cfg.RulesDir != "" {
+		var err error
+		if src, err = rules.FromDir(cfg.RulesDir); err != nil {
+			return nil, err
+		}
+	}
+	p, err := rules.Build(ctx, src, rules.Options{Deadline: cfg.Deadline})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("rules loaded", "revision", p.Revision, "causes", len(p.Catalog.Causes))
+	return rules.NewEngine(p), nil
+}
+
+// Server holds the dependencies every handler needs: the engine, the store
+// and the logger. Handlers are its methods; routes() registers them all.
+type Server struct {
+	cfg    Config
+	engine *rules.Engine
+	store  *store.DB
+	log    *slog.Logger
+	echo   *echo.Echo
+}
+
+// New returns a server answering from engine and storing in db.
+func New(cfg Config, engine *rules.Engine, db *store.DB, log *slog.Logger) *Server {
+	s := &Server{cfg: cfg, engine: engine, store: db, log: log}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.Server.ReadHeaderTimeout = 5 * time.Second
+	e.Server.ReadTimeout = 10 * time.Second
+	e.Server.WriteTimeout = 15 * time.Second
+	e.Server.IdleTimeout = 60 * time.Second
+	s.echo = e
+	s.routes()
+	return s
+}
+
+// Handler returns the server's HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo returns the router, for tests that list its routes.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// routes registers every route of the product.
+func (s *Server) routes() {
+	s.apiRoutes()
+	s.siteRoutes()
+	s.adminRoutes()
+}
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// accepting connections and lets requests in flight finish, for up to
+// grace.
+func (s *Server) Run(ctx context.Context, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() {
+		s.log.Info("serving", "addr", s.cfg.Addr)
+		if err := s.echo.Start(s.cfg.Addr); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+		close(errc)
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	s.log.Info("shutting down", "grace", grace.String())
+	return s.echo.Shutdown(shutdownCtx)
+}
+
+// handleError is the one error path: API routes answer JSON, the site and
+// admin answer a page. Internal details are logged, never shown.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		s.apiError(c, err)
+		return
+	}
+	s.pageError(c, err)
+}

@@ -1,0 +1,4 @@
+package store
+
+// adminSchema holds admin accounts, sessions and published revisions.
+const adminSchema = ``

@@ -1,0 +1,4 @@
+package store
+
+// feedbackSchema holds the help site's feedback.
+const feedbackSchema = ``
