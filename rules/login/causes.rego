@@ -13,9 +13,10 @@ package login
 #   symptom: code_not_received
 #   order: 1
 #   facts: [identifier_registered]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _is("identifier_registered", false)
-	ruled_out := _is("identifier_registered", true)
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	identifier_registered := object.get(_facts, "identifier_registered", null)
+	likely := identifier_registered == false
+	ruled_out := identifier_registered == true
 }
 
 # METADATA
@@ -26,9 +27,10 @@ verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
 #   symptom: code_not_received
 #   order: 2
 #   facts: [opted_out]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _is("opted_out", true)
-	ruled_out := _is("opted_out", false)
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	opted_out := object.get(_facts, "opted_out", null)
+	likely := opted_out == true
+	ruled_out := opted_out == false
 }
 
 # METADATA
@@ -39,9 +41,9 @@ verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
 #   symptom: code_not_received
 #   order: 3
 #   facts: [channels_tried]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _all([_known("channels_tried"), count(_channels) < 2])
-	ruled_out := _all([_known("channels_tried"), count(_channels) == 2])
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	likely := [_channels_known, count(_channels) < 2] == [true, true]
+	ruled_out := count(_channels) == 2
 }
 
 # METADATA
@@ -52,9 +54,11 @@ verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
 #   symptom: code_not_received
 #   order: 4
 #   facts: [channels_tried, spam_checked]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _all([_tried("email"), _is("spam_checked", false)])
-	ruled_out := _any([_all([_known("channels_tried"), _tried("email") == false]), _is("spam_checked", true)])
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	email_tried := "email" in _channels
+	spam_checked := object.get(_facts, "spam_checked", null)
+	likely := [email_tried, spam_checked] == [true, false]
+	ruled_out := true in {[_channels_known, email_tried] == [true, false], spam_checked == true}
 }
 
 # METADATA
@@ -65,9 +69,10 @@ verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
 #   symptom: code_not_received
 #   order: 5
 #   facts: [online]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _is("online", false)
-	ruled_out := _is("online", true)
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	online := object.get(_facts, "online", null)
+	likely := online == false
+	ruled_out := online == true
 }
 
 # METADATA
@@ -78,9 +83,10 @@ verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
 #   symptom: code_needed_often
 #   order: 6
 #   facts: [incognito]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _is("incognito", true)
-	ruled_out := _is("incognito", false)
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	incognito := object.get(_facts, "incognito", null)
+	likely := incognito == true
+	ruled_out := incognito == false
 }
 
 # METADATA
@@ -91,9 +97,10 @@ verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
 #   symptom: code_needed_often
 #   order: 7
 #   facts: [cookies_autodelete]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _is("cookies_autodelete", true)
-	ruled_out := _is("cookies_autodelete", false)
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	cookies_autodelete := object.get(_facts, "cookies_autodelete", null)
+	likely := cookies_autodelete == true
+	ruled_out := cookies_autodelete == false
 }
 
 # METADATA
@@ -104,9 +111,10 @@ verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
 #   symptom: code_needed_often
 #   order: 8
 #   facts: [new_device]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _is("new_device", true)
-	ruled_out := _is("new_device", false)
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	new_device := object.get(_facts, "new_device", null)
+	likely := new_device == true
+	ruled_out := new_device == false
 }
 
 # METADATA
@@ -117,9 +125,10 @@ verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
 #   symptom: code_not_accepted
 #   order: 9
 #   facts: [message_published]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _is("message_published", false)
-	ruled_out := _is("message_published", true)
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	message_published := object.get(_facts, "message_published", null)
+	likely := message_published == false
+	ruled_out := message_published == true
 }
 
 # METADATA
@@ -130,9 +139,10 @@ verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
 #   symptom: code_not_accepted
 #   order: 10
 #   facts: [vpn]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _is("vpn", true)
-	ruled_out := _is("vpn", false)
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	vpn := object.get(_facts, "vpn", null)
+	likely := vpn == true
+	ruled_out := vpn == false
 }
 
 # METADATA
@@ -145,7 +155,9 @@ verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
 #   symptom: code_not_accepted
 #   order: 11
 #   facts: [used_latest_code, codes_requested]
-verdicts contains _verdict(rego.metadata.rule(), likely, ruled_out) if {
-	likely := _is("used_latest_code", false)
-	ruled_out := _any([_is("used_latest_code", true), _fewer_than("codes_requested", 2)])
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
+	used_latest_code := object.get(_facts, "used_latest_code", null)
+	codes_requested := object.get(_facts, "codes_requested", 2)
+	likely := used_latest_code == false
+	ruled_out := true in {used_latest_code == true, codes_requested < 2}
 }

@@ -44,21 +44,27 @@ decision := {
 # METADATA
 # title: Scope
 # description: The symptoms considered, in article order; all three when the request names none.
-scope := [s | some s in symptoms; _in_scope(s)]
+scope := [input.symptom] if {
+	input.symptom
+} else := symptoms
 
 # METADATA
 # title: Findings
 # description: The likely causes in scope, with the known facts each rests on.
 findings := [finding |
 	some v in _considered
-	v.status == "likely"
-	finding := {"id": v.id, "symptom": v.symptom, "because": [f | some f in v.facts; _known(f)]}
+	v.likely
+	finding := {
+		"id": v.cause.id,
+		"symptom": v.cause.symptom,
+		"because": [f | some f in v.cause.facts; object.get(_facts, f, null) != null],
+	}
 ]
 
 # METADATA
 # title: Ruled out
 # description: The causes in scope that the known facts exclude.
-ruled_out := [v.id | some v in _considered; v.status == "ruled_out"]
+ruled_out := [v.cause.id | some v in _considered; [v.likely, v.ruled_out] == [false, true]]
 
 # METADATA
 # title: Questions
@@ -79,34 +85,16 @@ outcome := "causes_found" if {
 	count(questions) > 0
 } else := "no_known_cause"
 
-_in_scope(_) if not input.symptom
-
-_in_scope(symptom) if input.symptom == symptom
-
 # The verdicts in scope, in article order.
-_considered := [pair[1] | some pair in sort([[v.order, v] | some v in verdicts; _in_scope(v.symptom)])]
+_considered := [v | some [_, v] in sort([[v.cause.order, v] | some v in verdicts; v.cause.symptom in scope])]
 
 _asked := [f |
 	some v in _considered
-	v.status == "open"
-	some f in v.facts
+	[v.likely, v.ruled_out] == [false, false]
+	some f in v.cause.facts
 	question_types[f]
-	not _known(f)
+	object.get(_facts, f, null) == null
 ]
-
-_verdict(meta, likely, ruled_out) := {
-	"id": meta.custom.id,
-	"symptom": meta.custom.symptom,
-	"order": meta.custom.order,
-	"facts": meta.custom.facts,
-	"status": _status(likely, ruled_out),
-}
-
-_status(true, _) := "likely"
-
-_status(false, true) := "ruled_out"
-
-_status(false, false) := "open"
 
 # The facts as the rules see them: the request's facts, with
 # identifier_registered derived when the identifier and the card are given.
@@ -127,20 +115,16 @@ _has_card_list if _given.registered_phones
 
 default _matches_card := false
 
-_matches_card if {
-	some email in _given.registered_emails
-	_email_key(email) == _email_key(_given.identifier)
-}
+_matches_card if _email_key(_given.identifier) in {_email_key(e) | some e in _given.registered_emails}
 
 _matches_card if {
 	not contains(_given.identifier, "@")
-	some phone in _given.registered_phones
-	_phone_key(phone) == _phone_key(_given.identifier)
+	_phone_key(_given.identifier) in {_phone_key(p) | some p in _given.registered_phones}
 }
 
 _email_key(s) := lower(trim_space(s))
 
-# Digits only, with the leading + kept; undefined when there are no digits.
+# Digits only, with a leading + kept; undefined when there are no digits.
 _phone_key(s) := key if {
 	trimmed := trim_space(s)
 	digits := regex.replace(trimmed, `[^0-9]`, "")
@@ -152,32 +136,10 @@ _plus(s) := "+" if startswith(s, "+")
 
 else := ""
 
-default _known(_) := false
-
-_known(fact) if _facts[fact] != null
-
-default _is(_, _) := false
-
-_is(fact, value) if _facts[fact] == value
-
-default _fewer_than(_, _) := false
-
-_fewer_than(fact, n) if _facts[fact] < n
-
 default _channels := set()
 
 _channels := {c | some c in _facts.channels_tried}
 
-default _tried(_) := false
+default _channels_known := false
 
-_tried(channel) if channel in _channels
-
-default _all(_) := false
-
-_all(conditions) if every c in conditions {
-	c == true
-}
-
-default _any(_) := false
-
-_any(conditions) if true in conditions
+_channels_known if _facts.channels_tried
