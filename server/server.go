@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -26,6 +25,15 @@ type Config struct {
 	// RulesDir, when set, is a folder of .rego files served and watched
 	// instead of the embedded rules.
 	RulesDir string
+	// EvalTimeout bounds the evaluation of one API request, on top of the
+	// policy's own Deadline; zero leaves only the policy's.
+	EvalTimeout time.Duration
+	// APIRate is how many API requests per second one client may make on
+	// average; zero means DefaultAPIRate.
+	APIRate float64
+	// APIBurst is how many API requests one client may make at once; zero
+	// means DefaultAPIBurst.
+	APIBurst int
 }
 
 // LoadEngine builds the engine a server starts with: the rules of
@@ -54,6 +62,8 @@ type Server struct {
 	store  *store.DB
 	log    *slog.Logger
 	echo   *echo.Echo
+	// metrics are this server's Prometheus metrics (metrics.go).
+	metrics *metrics
 }
 
 // New returns a server answering from engine and storing in db.
@@ -68,6 +78,7 @@ func New(cfg Config, engine *rules.Engine, db *store.DB, log *slog.Logger) *Serv
 	e.Server.WriteTimeout = 15 * time.Second
 	e.Server.IdleTimeout = 60 * time.Second
 	s.echo = e
+	s.useMiddleware()
 	s.routes()
 	return s
 }
@@ -114,7 +125,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+	if isAPI(c.Request()) {
 		s.apiError(c, err)
 		return
 	}

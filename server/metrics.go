@@ -1,0 +1,123 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"acceso/rules"
+)
+
+// metrics are the server's Prometheus metrics, on a registry the server
+// owns: nothing is registered globally, so two servers in one process (as
+// in tests) count separately.
+type metrics struct {
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	evaluations *prometheus.CounterVec
+	evalLatency prometheus.Histogram
+	findings    *prometheus.CounterVec
+}
+
+// Label values of acceso_evaluations_total beyond the decision outcomes.
+const outcomeEvaluationFailed = "evaluation_failed"
+
+// newMetrics registers the server's metrics, the Go runtime's and the
+// process's, and the revision the engine is serving, read at each scrape
+// so that a publish needs no bookkeeping.
+func newMetrics(engine *rules.Engine) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acceso_http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status code.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "acceso_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "method"}),
+		evaluations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acceso_evaluations_total",
+			Help: "Rule evaluations, by outcome (causes_found, needs_answers, no_known_cause or evaluation_failed).",
+		}, []string{"outcome"}),
+		evalLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "acceso_evaluation_duration_seconds",
+			Help:    "Time to decide one request: validation, rule evaluation and localization.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
+		}),
+		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acceso_findings_total",
+			Help: "Likely causes found, by cause id.",
+		}, []string{"cause"}),
+	}
+	m.registry.MustRegister(
+		m.requests, m.latency, m.evaluations, m.evalLatency, m.findings,
+		newRevisionCollector(engine),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// request counts one answered HTTP request. route is the route pattern,
+// never the raw path, so the number of series stays bounded.
+func (m *metrics) request(route, method string, status int, took time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(took.Seconds())
+}
+
+// evaluation counts one decision: its outcome and each likely cause. The
+// help site and the admin preview can call it too, so that every surface
+// asking the engine is counted the same way.
+func (m *metrics) evaluation(outcome string, findings []Finding, took time.Duration) {
+	m.evaluations.WithLabelValues(outcome).Inc()
+	m.evalLatency.Observe(took.Seconds())
+	for _, f := range findings {
+		m.findings.WithLabelValues(f.ID).Inc()
+	}
+}
+
+// evaluationFailed counts an evaluation that failed or ran past its deadline.
+func (m *metrics) evaluationFailed(took time.Duration) {
+	m.evaluations.WithLabelValues(outcomeEvaluationFailed).Inc()
+	m.evalLatency.Observe(took.Seconds())
+}
+
+// handler serves the registry in the Prometheus exposition format.
+func (m *metrics) handler() echo.HandlerFunc {
+	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
+		ErrorHandling:     promhttp.ContinueOnError,
+		Registry:          m.registry, // counts its own scrapes and errors
+		EnableOpenMetrics: false,
+	})
+	return echo.WrapHandler(h)
+}
+
+// revisionCollector reports acceso_policy_revision{revision="…"} 1 for the
+// revision the engine serves at scrape time.
+type revisionCollector struct {
+	engine *rules.Engine
+	desc   *prometheus.Desc
+}
+
+func newRevisionCollector(engine *rules.Engine) revisionCollector {
+	return revisionCollector{engine: engine, desc: prometheus.NewDesc("acceso_policy_revision",
+		"The revision of the rules being served (always 1, with the revision as a label).",
+		[]string{"revision"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (r revisionCollector) Describe(ch chan<- *prometheus.Desc) { ch <- r.desc }
+
+// Collect implements prometheus.Collector.
+func (r revisionCollector) Collect(ch chan<- prometheus.Metric) {
+	if p := r.engine.Current(); p != nil {
+		ch <- prometheus.MustNewConstMetric(r.desc, prometheus.GaugeValue, 1, p.Revision)
+	}
+}

@@ -1,0 +1,170 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// maxAnyBody bounds the body of any request, whatever its route; the API
+// has its own, smaller limit (MaxBody).
+const maxAnyBody = 1 << 20
+
+// Errors the middleware and the API answer with; apiError turns them into
+// JSON with a stable code.
+var (
+	errTooLarge             = echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBody))
+	errUnsupportedMediaType = echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body must be JSON: send Content-Type: application/json")
+	errPanic                = errors.New("handler panicked")
+)
+
+// Validate reports a configuration the server cannot start with, naming the
+// setting at fault.
+func (cfg Config) Validate() error {
+	if _, err := ipExtractor(cfg.TrustedProxies); err != nil {
+		return fmt.Errorf("trusted proxies: %w", err)
+	}
+	if cfg.APIRate < 0 || cfg.APIBurst < 0 {
+		return errors.New("API rate limit: rate and burst must not be negative")
+	}
+	return nil
+}
+
+// useMiddleware sets up what every request goes through, outermost first:
+// the request log and metrics, panic recovery, security headers and a
+// bound on the body. It also sets how a client's address is read, which
+// the API's rate limit keys on.
+func (s *Server) useMiddleware() {
+	extract, err := ipExtractor(s.cfg.TrustedProxies)
+	if err != nil {
+		// Config.Validate refuses this at startup; a server built without
+		// it trusts no proxy rather than a wrong one.
+		s.log.Error("ignoring the trusted proxies: clients are identified by their connection's address", "err", err)
+		extract = echo.ExtractIPDirect()
+	}
+	s.echo.IPExtractor = extract
+	s.metrics = newMetrics(s.engine)
+	s.echo.Use(s.observe, s.recoverPanics, securityHeaders, bodyLimit(maxAnyBody))
+}
+
+// observe logs one line per request and counts it. The handler's error is
+// answered here, through the one error handler, so that the status logged
+// is the status sent. The line holds the route pattern, never the path or
+// query string, the client's address or any header: nothing in it can be
+// personal data.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		took := time.Since(start)
+		route, method := routeOf(c), methodOf(c.Request())
+		status := c.Response().Status
+		s.metrics.request(route, method, status, took)
+		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			slog.String("method", method),
+			slog.String("route", route),
+			slog.Int("status", status),
+			slog.Int64("bytes", c.Response().Size),
+			slog.Float64("duration_ms", milliseconds(took)))
+		return nil
+	}
+}
+
+// recoverPanics turns a panic in a handler into a 500 answer that says
+// nothing of it; the panic and its stack are logged, the request body is
+// not. The server keeps serving.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			if r == http.ErrAbortHandler { //nolint:errorlint // compared as net/http does
+				panic(r)
+			}
+			s.log.LogAttrs(c.Request().Context(), slog.LevelError, "panic",
+				slog.String("method", methodOf(c.Request())),
+				slog.String("route", routeOf(c)),
+				slog.String("panic", fmt.Sprint(r)),
+				slog.String("stack", string(debug.Stack())))
+			err = errPanic
+		}()
+		return next(c)
+	}
+}
+
+// securityHeaders sets the headers every answer carries. API answers load
+// nothing and are never cached; pages load only from this origin. Neither
+// can be framed.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if isAPI(c.Request()) {
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			h.Set("Cache-Control", "no-store")
+		} else {
+			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		}
+		if c.IsTLS() {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		return next(c)
+	}
+}
+
+// bodyLimit refuses a body longer than limit with 413: at once when its
+// declared length says so, else when reading it reaches the limit.
+func bodyLimit(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.ContentLength > limit {
+				return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", limit))
+			}
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+			return next(c)
+		}
+	}
+}
+
+// isAPI reports whether r is for the JSON API, whose answers, errors
+// included, are always JSON.
+func isAPI(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api"
+}
+
+// routeOf is the route pattern a request matched, for logs and metric
+// labels; requests that matched no route share one value.
+func routeOf(c echo.Context) string {
+	if p := c.Path(); p != "" {
+		return p
+	}
+	return "unmatched"
+}
+
+// methodOf is the request's method if it is a standard one, else "other",
+// so that clients cannot grow the metrics with made-up methods.
+func methodOf(r *http.Request) string {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return r.Method
+	}
+	return "other"
+}
+
+func milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
