@@ -1,0 +1,293 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"acceso/locales"
+)
+
+// build returns the embedded policy, built once per test binary.
+var build = sync.OnceValues(func() (*Policy, error) {
+	return Build(context.Background(), Embedded(), Options{})
+})
+
+func policy(t testing.TB) *Policy {
+	t.Helper()
+	p, err := build()
+	if err != nil {
+		t.Fatalf("Build(embedded) = %v", err)
+	}
+	return p
+}
+
+func decide(t *testing.T, p *Policy, body string) Decision {
+	t.Helper()
+	req, err := p.Catalog.DecodeRequest([]byte(body))
+	if err != nil {
+		t.Fatalf("DecodeRequest(%s) = %v", body, err)
+	}
+	d, err := p.Evaluate(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Evaluate(%s) = %v", body, err)
+	}
+	return d
+}
+
+func findingIDs(d Decision) []string {
+	ids := make([]string, len(d.Findings))
+	for i, f := range d.Findings {
+		ids[i] = f.ID
+	}
+	return ids
+}
+
+// TestEveryCauseFiresAndIsRuledOut walks SPEC's cause table: each row once
+// with facts that make it likely and once with facts that rule it out, and
+// checks that a finding has its title and advice in both languages.
+func TestEveryCauseFiresAndIsRuledOut(t *testing.T) {
+	p := policy(t)
+	tests := []struct {
+		cause, symptom, fires, rulesOut string
+	}{
+		{"identifier_not_registered", "code_not_received",
+			`{"identifier":"ana@example.com","registered_emails":["otra@example.com"]}`,
+			`{"identifier":" ANA@example.com","registered_emails":["ana@example.com"]}`},
+		{"contact_opted_out", "code_not_received", `{"opted_out":true}`, `{"opted_out":false}`},
+		{"try_other_channel", "code_not_received", `{"channels_tried":["sms"]}`, `{"channels_tried":["sms","email"]}`},
+		{"check_spam", "code_not_received", `{"channels_tried":["email"],"spam_checked":false}`, `{"channels_tried":["sms"]}`},
+		{"no_connection", "code_not_received", `{"online":false}`, `{"online":true}`},
+		{"incognito_mode", "code_needed_often", `{"incognito":true}`, `{"incognito":false}`},
+		{"cookies_deleted", "code_needed_often", `{"cookies_autodelete":true}`, `{"cookies_autodelete":false}`},
+		{"new_device", "code_needed_often", `{"new_device":true}`, `{"new_device":false}`},
+		{"message_not_published", "code_not_accepted", `{"message_published":false}`, `{"message_published":true}`},
+		{"vpn_in_use", "code_not_accepted", `{"vpn":true}`, `{"vpn":false}`},
+		{"old_code", "code_not_accepted", `{"used_latest_code":false}`, `{"codes_requested":1}`},
+	}
+	if len(tests) != len(p.Catalog.Causes) {
+		t.Errorf("the table covers %d causes; the rules declare %d", len(tests), len(p.Catalog.Causes))
+	}
+	for _, tc := range tests {
+		t.Run(tc.cause+"/fires", func(t *testing.T) {
+			d := decide(t, p, `{"symptom":"`+tc.symptom+`","facts":`+tc.fires+`}`)
+			if !slices.Contains(findingIDs(d), tc.cause) {
+				t.Fatalf("Evaluate(%s) findings = %v; want %s among them", tc.fires, findingIDs(d), tc.cause)
+			}
+			if d.Outcome != OutcomeCausesFound {
+				t.Errorf("Evaluate(%s) outcome = %s; want %s", tc.fires, d.Outcome, OutcomeCausesFound)
+			}
+			for _, lang := range locales.Languages {
+				for _, id := range []string{locales.CauseTitle(tc.cause), locales.CauseAdvice(tc.cause)} {
+					if s, ok := p.Texts.Text(lang, id); !ok || strings.TrimSpace(s) == "" {
+						t.Errorf("Text(%s, %s) = %q, %v; want a text", lang, id, s, ok)
+					}
+				}
+			}
+			es, _ := p.Texts.Text("es", locales.CauseAdvice(tc.cause))
+			en, _ := p.Texts.Text("en", locales.CauseAdvice(tc.cause))
+			if es == en {
+				t.Errorf("advice of %s is the same in es and en: %q", tc.cause, es)
+			}
+		})
+		t.Run(tc.cause+"/ruled_out", func(t *testing.T) {
+			d := decide(t, p, `{"symptom":"`+tc.symptom+`","facts":`+tc.rulesOut+`}`)
+			if !slices.Contains(d.RuledOut, tc.cause) {
+				t.Errorf("Evaluate(%s) ruled_out = %v; want %s among them", tc.rulesOut, d.RuledOut, tc.cause)
+			}
+			if slices.Contains(findingIDs(d), tc.cause) {
+				t.Errorf("Evaluate(%s) findings = %v; want no %s", tc.rulesOut, findingIDs(d), tc.cause)
+			}
+		})
+	}
+}
+
+// TestDiagnoseExample is the issue's example: email tried, spam not
+// checked, English.
+func TestDiagnoseExample(t *testing.T) {
+	p := policy(t)
+	d := decide(t, p, `{"symptom":"code_not_received","facts":{"channels_tried":["email"],"spam_checked":false}}`)
+	if got, want := findingIDs(d), []string{"try_other_channel", "check_spam"}; !slices.Equal(got, want) {
+		t.Errorf("findings = %v; want %v", got, want)
+	}
+	var facts []string
+	for _, q := range d.Questions {
+		facts = append(facts, q.Fact)
+	}
+	if want := []string{"identifier_registered", "opted_out", "online"}; !slices.Equal(facts, want) {
+		t.Errorf("questions = %v; want %v", facts, want)
+	}
+	if d.Revision != p.Revision || d.Revision == "" {
+		t.Errorf("revision = %q; want %q", d.Revision, p.Revision)
+	}
+}
+
+func TestOutcomes(t *testing.T) {
+	p := policy(t)
+	tests := []struct {
+		name, body, outcome string
+	}{
+		{"nothing known", `{"facts":{}}`, OutcomeNeedsAnswers},
+		{"no facts field", `{}`, OutcomeNeedsAnswers},
+		{"null facts are unknown", `{"facts":{"vpn":null,"online":null}}`, OutcomeNeedsAnswers},
+		{"a cause", `{"facts":{"vpn":true}}`, OutcomeCausesFound},
+		{"everything answered, nothing likely", `{"symptom":"code_needed_often","facts":{"incognito":false,"cookies_autodelete":false,"new_device":false}}`, OutcomeNoKnownCause},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := decide(t, p, tc.body); d.Outcome != tc.outcome {
+				t.Errorf("Evaluate(%s) outcome = %s; want %s", tc.body, d.Outcome, tc.outcome)
+			}
+		})
+	}
+}
+
+func TestCatalogFromMetadata(t *testing.T) {
+	p := policy(t)
+	c := p.Catalog
+	if want := []string{"code_not_received", "code_needed_often", "code_not_accepted"}; !slices.Equal(c.Symptoms, want) {
+		t.Errorf("Symptoms = %v; want %v", c.Symptoms, want)
+	}
+	for i, cause := range c.Causes {
+		if cause.Order != i+1 {
+			t.Errorf("cause %s has order %d; want %d (article order, no gaps)", cause.ID, cause.Order, i+1)
+		}
+		if !strings.HasSuffix(cause.File, "causes.rego") || cause.Line == 0 {
+			t.Errorf("cause %s located at %s:%d; want its rule in causes.rego", cause.ID, cause.File, cause.Line)
+		}
+		if cause.Title == "" || cause.Description == "" {
+			t.Errorf("cause %s has no title or description in its metadata", cause.ID)
+		}
+	}
+	if got := len(c.QuestionTypes); got != 11 {
+		t.Errorf("len(QuestionTypes) = %d; want 11", got)
+	}
+	if c.QuestionTypes["channels_tried"] != "multiple_choice" {
+		t.Errorf("QuestionTypes[channels_tried] = %q; want multiple_choice", c.QuestionTypes["channels_tried"])
+	}
+}
+
+// TestBuildRefuses shows that a source with a problem is refused with the
+// file and line at fault, whatever the problem is.
+func TestBuildRefuses(t *testing.T) {
+	const causesFile = "rules/login/causes.rego"
+	newCause := `
+# METADATA
+# title: Browser too old
+# description: The browser is too old.
+# custom:
+#   id: old_browser
+#   symptom: code_not_accepted
+#   order: 12
+#   facts: [vpn]
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": false, "ruled_out": false}
+`
+	tests := []struct {
+		name     string
+		edit     func(Source)
+		file     string
+		line     int // 0: any line
+		contains string
+	}{
+		{"syntax error", func(s Source) { s.Modules[causesFile] += "\nverdicts contains if {\n" }, causesFile, 0, "unexpected"},
+		{"missing English texts", func(s Source) {
+			s.Modules[causesFile] += newCause
+			s.Messages["active.es.toml"] = append(s.Messages["active.es.toml"], "\n[CauseOldBrowserTitle]\nother = \"Navegador antiguo\"\n[CauseOldBrowserAdvice]\nother = \"Actualiza el navegador.\"\n"...)
+		}, causesFile, lineOf(Embedded().Modules[causesFile]+newCause, "verdicts contains {\"cause\": rego.metadata.rule().custom, \"likely\": false"), "has no en text: add CauseOldBrowserTitle"},
+		{"failing test", func(s Source) {
+			s.Modules["rules/login/extra_test.rego"] = "package login_test\n\nimport data.login\n\ntest_vpn_is_never_a_cause if {\n\tlogin.findings == [] with input as {\"facts\": {\"vpn\": true}}\n}\n"
+		}, "rules/login/extra_test.rego", 5, "test_vpn_is_never_a_cause: failed"},
+		{"unknown fact in metadata", func(s Source) {
+			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "facts: [vpn]", "facts: [vpn_on]", 1)
+		}, causesFile, 0, `unknown fact "vpn_on"`},
+		{"broken message file", func(s Source) { s.Messages["active.en.toml"] = []byte("[Oops\n") }, "locales", 0, "active.en.toml"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := Embedded().Clone()
+			tc.edit(src)
+			p, err := Build(context.Background(), src, Options{})
+			if err == nil {
+				t.Fatalf("Build = %v, nil; want an error", p)
+			}
+			problems, ok := AsProblems(err)
+			if !ok {
+				t.Fatalf("Build error %v is not Problems", err)
+			}
+			i := slices.IndexFunc(problems, func(p Problem) bool { return strings.Contains(p.String(), tc.contains) })
+			if i < 0 {
+				t.Fatalf("Build problems = %v; want one containing %q", problems, tc.contains)
+			}
+			got := problems[i]
+			if got.File != tc.file || (tc.line != 0 && got.Line != tc.line) {
+				t.Errorf("problem at %s:%d; want %s:%d (%s)", got.File, got.Line, tc.file, tc.line, got)
+			}
+			if tc.file != "locales" && got.Line == 0 {
+				t.Errorf("problem %s has no line", got)
+			}
+		})
+	}
+}
+
+// lineOf returns the 1-based line of the last occurrence of needle in text.
+func lineOf(text, needle string) int {
+	return strings.Count(text[:strings.LastIndex(text, needle)], "\n") + 1
+}
+
+func TestBuildAcceptsANewCause(t *testing.T) {
+	src := Embedded().Clone()
+	src.Modules["rules/login/causes.rego"] += `
+# METADATA
+# title: Browser too old
+# description: The browser is too old to keep cookies.
+# custom:
+#   id: old_browser
+#   symptom: code_needed_often
+#   order: 12
+#   facts: [codes_requested]
+verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": false} if {
+	likely := object.get(_facts, "codes_requested", 0) >= 10
+}
+`
+	for lang, text := range map[string]string{"es": "Navegador antiguo", "en": "Old browser"} {
+		name := locales.FileName(lang)
+		src.Messages[name] = append(src.Messages[name], "\n[CauseOldBrowserTitle]\ndescription = \"t\"\nother = \""+text+"\"\n[CauseOldBrowserAdvice]\ndescription = \"a\"\nother = \""+text+".\"\n"...)
+	}
+	p, err := Build(context.Background(), src, Options{})
+	if err != nil {
+		t.Fatalf("Build(new cause) = %v", err)
+	}
+	if p.Revision == Embedded().Revision() {
+		t.Errorf("a changed source kept revision %s", p.Revision)
+	}
+	d := decide(t, p, `{"symptom":"code_needed_often","facts":{"new_device":true,"codes_requested":12}}`)
+	if want := []string{"new_device", "old_browser"}; !slices.Equal(findingIDs(d), want) {
+		t.Errorf("findings = %v; want %v", findingIDs(d), want)
+	}
+}
+
+func TestEvaluateDeadline(t *testing.T) {
+	p := policy(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := p.Evaluate(ctx, Request{Facts: map[string]any{}})
+	if !errors.Is(err, ErrEvaluation) {
+		t.Errorf("Evaluate(cancelled context) = %v; want ErrEvaluation", err)
+	}
+}
+
+func TestEngineSwap(t *testing.T) {
+	p := policy(t)
+	e := NewEngine(p)
+	other := *p
+	other.Revision = "other"
+	if old := e.Swap(&other); old != p {
+		t.Errorf("Swap returned %p; want the previous policy %p", old, p)
+	}
+	if got := e.Current().Revision; got != "other" {
+		t.Errorf("Current().Revision = %q; want other", got)
+	}
+}
