@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,8 +14,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/term"
 
 	"acceso/rules"
 	"acceso/server"
@@ -25,7 +29,7 @@ const usage = `usage:
   acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR]
   acceso diagnose [--lang en] < request.json
   acceso rules test [DIR]
-  acceso admin add NAME < password
+  acceso admin add [--data ./data] NAME < password
 `
 
 func main() {
@@ -51,8 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return testRules(ctx, args[2:], stdout, stderr)
 		}
 	case "admin":
-		if len(args) == 3 && args[1] == "add" {
-			return addAdmin(ctx, args[2], stdin, stdout, stderr)
+		if len(args) >= 3 && args[1] == "add" {
+			return addAdmin(ctx, args[2:], stdin, stdout, stderr)
 		}
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
@@ -160,7 +164,51 @@ func env(name, def string) string {
 	return def
 }
 
-func addAdmin(ctx context.Context, name string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, errors.New("admin add: not yet available"))
-	return 1
+// addAdmin creates an admin, or resets their password, with the password
+// read from stdin: typed without echo on a terminal, else the first line.
+func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("admin add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	name := fs.Arg(0)
+	password, err := readPassword(stdin, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "admin add: reading the password from stdin:", err)
+		return 1
+	}
+	db, err := store.Open(ctx, *data)
+	if err != nil {
+		fmt.Fprintln(stderr, "admin add:", err)
+		return 1
+	}
+	defer db.Close()
+	if err := server.AddAdmin(ctx, db, name, password); err != nil {
+		fmt.Fprintln(stderr, "admin add:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "admin %s saved in %s\n", name, *data)
+	return 0
+}
+
+// readPassword reads a password: without echo from a terminal, else the
+// first line of stdin, without its line end.
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(stderr, "Password (at least %d characters): ", server.MinPasswordLen)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }

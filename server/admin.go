@@ -1,4 +1,519 @@
 package server
 
-// adminRoutes registers the admin area under /admin/.
-func (s *Server) adminRoutes() {}
+import (
+	_ "embed" // the admin stylesheet
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"acceso/locales"
+	"acceso/rules"
+	"acceso/server/store"
+	"acceso/templates"
+)
+
+//go:embed admin.css
+var adminCSS []byte
+
+// Sign-in attempts one client may make: five at once, then one every
+// twelve seconds (five a minute).
+const (
+	signInEvery = 12 * time.Second
+	signInBurst = 5
+)
+
+// revisionsShown bounds the revisions list.
+const revisionsShown = 200
+
+// adminArea is the admin area's handlers and what only they need: the
+// texts of its pages. Those come from the message files built into the
+// binary, not from the policy being served, so that a published revision
+// can never break the pages that would fix it.
+type adminArea struct {
+	*Server
+	texts *locales.Texts
+}
+
+// adminRoutes registers the admin area under /admin/. Only the sign-in
+// page and its form answer without a session; every other route, known or
+// not, goes through requireSession, and every form through the CSRF check.
+func (s *Server) adminRoutes() {
+	texts, err := locales.Parse(locales.Embedded())
+	if err != nil {
+		s.log.Error("admin texts", "err", err) // the locales tests keep this from happening
+	}
+	a := &adminArea{Server: s, texts: texts}
+
+	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, csrf())
+	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), csrf())
+
+	g := s.echo.Group("/admin", a.localize, s.requireSession, csrf())
+	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
+	g.GET("/", a.handleRules)
+	g.GET("/admin.css", handleAdminCSS)
+	g.POST("/signout", a.handleSignOut)
+	g.GET("/module", a.handleModule)
+	g.POST("/module", a.handleModuleSubmit)
+	g.GET("/causes/:id", a.handleCause)
+	g.POST("/causes/:id", a.handleCauseSubmit)
+	g.GET("/new-cause", a.handleNewCause)
+	g.POST("/new-cause", a.handleNewCauseSubmit)
+	g.GET("/revisions", a.handleRevisions)
+	g.GET("/revisions/:seq", a.handleRevision)
+	g.POST("/revisions/:seq/rollback", a.handleRollback)
+	g.GET("/feedback", a.handleFeedback)
+}
+
+// localize puts the admin's language (from Accept-Language) and the admin
+// texts in the request's context, for locales.T in the templates.
+func (a *adminArea) localize(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		lang := locales.Negotiate(r.Header.Get("Accept-Language"))
+		c.SetRequest(r.WithContext(locales.WithLocalizer(r.Context(), locales.NewLocalizer(a.texts, lang))))
+		return next(c)
+	}
+}
+
+func (a *adminArea) shell(c echo.Context, titleID, section string) templates.AdminShell {
+	return templates.AdminShell{
+		Title:   locales.T(c.Request().Context(), titleID),
+		Admin:   signedIn(c),
+		CSRF:    CSRFToken(c),
+		Section: section,
+	}
+}
+
+func handleAdminCSS(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "private, max-age=3600")
+	return c.Blob(http.StatusOK, "text/css; charset=utf-8", adminCSS)
+}
+
+func (a *adminArea) handleSignInForm(c echo.Context) error {
+	return render(c, http.StatusOK, templates.AdminSignInPage(templates.AdminSignIn{Shell: a.shell(c, "AdminSignInTitle", "")}))
+}
+
+// handleSignIn checks a name and password and starts a session. A wrong
+// name and a wrong password get the same answer, in the same time.
+func (a *adminArea) handleSignIn(c echo.Context) error {
+	name := strings.TrimSpace(c.FormValue("name"))
+	err := a.checkPassword(c.Request().Context(), name, c.FormValue("password"))
+	if errors.Is(err, errBadCredentials) {
+		a.log.Info("admin sign-in refused")
+		page := templates.AdminSignIn{Shell: a.shell(c, "AdminSignInTitle", ""), Name: name, Failed: true}
+		return render(c, http.StatusUnauthorized, templates.AdminSignInPage(page))
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.endSession(c); err != nil {
+		return err
+	}
+	if err := a.startSession(c, name); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/")
+}
+
+func (a *adminArea) handleSignOut(c echo.Context) error {
+	if err := a.endSession(c); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/signin")
+}
+
+// handleRules is the admin home: the causes and the modules being served.
+func (a *adminArea) handleRules(c echo.Context) error {
+	p := a.engine.Current()
+	l := locales.NewLocalizer(p.Texts, locales.Lang(c.Request().Context()))
+	page := templates.AdminRules{
+		Shell:    a.shell(c, "AdminRulesTitle", "rules"),
+		Revision: p.Revision,
+		RulesDir: a.cfg.RulesDir,
+	}
+	for _, file := range sortedModules(p.Source) {
+		page.Modules = append(page.Modules, templates.AdminModuleRow{
+			File: file, Lines: len(splitLines(p.Source.Modules[file])), Test: isTestModule(file),
+		})
+	}
+	for _, cause := range p.Catalog.Causes {
+		page.Causes = append(page.Causes, templates.AdminCauseRow{
+			ID: cause.ID, Symptom: cause.Symptom, Title: l.T(locales.CauseTitle(cause.ID)), File: cause.File, Line: cause.Line,
+		})
+	}
+	return render(c, http.StatusOK, templates.AdminRulesPage(page))
+}
+
+// handleModule shows a module, ready to edit.
+func (a *adminArea) handleModule(c echo.Context) error {
+	p := a.engine.Current()
+	file := c.QueryParam("file")
+	text, ok := p.Source.Modules[file]
+	if !ok {
+		return echo.ErrNotFound
+	}
+	return a.renderModule(c, http.StatusOK, file, text, templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)})
+}
+
+func (a *adminArea) renderModule(c echo.Context, status int, file, text string, d templates.AdminDraft) error {
+	shell := a.shell(c, "AdminModuleTitle", "rules")
+	shell.Title += " " + file
+	return render(c, status, templates.AdminModulePage(templates.AdminModule{Shell: shell, File: file, Text: text, Draft: d}))
+}
+
+// handleModuleSubmit checks or publishes a module's new text.
+func (a *adminArea) handleModuleSubmit(c echo.Context) error {
+	file, text := c.FormValue("file"), normalizeText(c.FormValue("text"))
+	src, err := draftModule(a.engine.Current().Source, file, text)
+	d, status, err := a.submit(c, src, err, change{Note: "edit " + file})
+	if err != nil || status == 0 {
+		return err
+	}
+	return a.renderModule(c, status, file, text, d)
+}
+
+// handleCause shows a cause and its texts in every language, ready to edit.
+func (a *adminArea) handleCause(c echo.Context) error {
+	p := a.engine.Current()
+	cause, ok := p.Catalog.Cause(c.Param("id"))
+	if !ok {
+		return echo.ErrNotFound
+	}
+	texts := make(map[string]CauseTexts)
+	for _, lang := range locales.Languages {
+		l := locales.NewLocalizer(p.Texts, lang)
+		texts[lang] = CauseTexts{Title: l.T(locales.CauseTitle(cause.ID)), Advice: l.T(locales.CauseAdvice(cause.ID))}
+	}
+	d := templates.AdminDraft{Base: p.Revision, Sample: defaultSample(cause.Symptom, cause.Facts)}
+	return a.renderCause(c, http.StatusOK, cause, texts, d)
+}
+
+func (a *adminArea) renderCause(c echo.Context, status int, cause rules.Cause, texts map[string]CauseTexts, d templates.AdminDraft) error {
+	shell := a.shell(c, "AdminCauseTitle", "rules")
+	shell.Title += " " + cause.ID
+	page := templates.AdminCause{
+		Shell: shell, ID: cause.ID, Symptom: cause.Symptom, Facts: cause.Facts, File: cause.File, Line: cause.Line,
+		RuleTitle: cause.Title, RuleDescription: cause.Description, Texts: langTexts(texts), Draft: d,
+	}
+	return render(c, status, templates.AdminCausePage(page))
+}
+
+// handleCauseSubmit checks or publishes a cause's new texts.
+func (a *adminArea) handleCauseSubmit(c echo.Context) error {
+	cur := a.engine.Current()
+	cause, ok := cur.Catalog.Cause(c.Param("id"))
+	if !ok {
+		return echo.ErrNotFound
+	}
+	texts := formTexts(c)
+	src, err := draftCauseTexts(cur.Source, cause.ID, texts)
+	d, status, err := a.submit(c, src, err, change{Note: "texts of " + cause.ID})
+	if err != nil || status == 0 {
+		return err
+	}
+	return a.renderCause(c, status, cause, texts, d)
+}
+
+// handleNewCause shows the form to add a cause.
+func (a *adminArea) handleNewCause(c echo.Context) error {
+	p := a.engine.Current()
+	nc := NewCause{Texts: make(map[string]CauseTexts)}
+	if len(p.Catalog.Causes) > 0 {
+		nc.Module = p.Catalog.Causes[0].File
+	}
+	return a.renderNewCause(c, http.StatusOK, nc, templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)})
+}
+
+func (a *adminArea) renderNewCause(c echo.Context, status int, nc NewCause, d templates.AdminDraft) error {
+	page := templates.AdminNewCause{
+		Shell:   a.shell(c, "AdminNewCauseTitle", "rules"),
+		Modules: policyModules(a.engine.Current().Source),
+		Module:  nc.Module, ID: nc.ID, Rule: nc.Rule, Tests: nc.Tests,
+		Texts: langTexts(nc.Texts), Draft: d,
+	}
+	return render(c, status, templates.AdminNewCausePage(page))
+}
+
+// handleNewCauseSubmit checks or publishes a new cause.
+func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
+	nc := NewCause{
+		Module: c.FormValue("module"),
+		ID:     strings.TrimSpace(c.FormValue("id")),
+		Rule:   normalizeText(c.FormValue("rule")),
+		Tests:  normalizeText(c.FormValue("tests")),
+		Texts:  formTexts(c),
+	}
+	src, err := draftNewCause(a.engine.Current().Source, nc)
+	ch := change{
+		Note:  "new cause " + nc.ID,
+		Check: func(cur, draft *rules.Policy) rules.Problems { return checkNewCause(cur, draft, nc) },
+	}
+	d, status, err := a.submit(c, src, err, ch)
+	if err != nil || status == 0 {
+		return err
+	}
+	return a.renderNewCause(c, status, nc, d)
+}
+
+// submit checks a draft, or publishes it when the form's action says so.
+// A draft that could not even be made (draftErr) is shown with its
+// problems. After a publish it redirects to the revisions list and returns
+// status 0; otherwise it returns the form's draft fields with the check to
+// show, and the status to show them with.
+func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch change) (templates.AdminDraft, int, error) {
+	d := templates.AdminDraft{Base: c.FormValue("base"), Sample: normalizeText(c.FormValue("sample"))}
+	d.Check.Done = true
+	if draftErr != nil {
+		return d, http.StatusUnprocessableEntity, a.showProblems(&d.Check, draftErr, src)
+	}
+	ctx := c.Request().Context()
+	ch.Source, ch.Base, ch.Admin = src, d.Base, signedIn(c)
+	if strings.TrimSpace(d.Sample) != "" {
+		ch.Sample = []byte(d.Sample)
+	}
+	var pv *Preview
+	var err error
+	if c.FormValue("action") == "publish" {
+		var rev store.Revision
+		if rev, pv, err = a.publish(ctx, ch); err == nil {
+			return d, 0, c.Redirect(http.StatusSeeOther, "/admin/revisions?published="+strconv.FormatInt(rev.Seq, 10))
+		}
+	} else {
+		_, pv, err = a.verify(ctx, ch)
+	}
+	if err != nil {
+		return d, http.StatusUnprocessableEntity, a.showProblems(&d.Check, err, src)
+	}
+	d.Check.Preview = previewView(pv)
+	return d, http.StatusOK, nil
+}
+
+// showProblems puts err's problems in check, each with the line of the
+// draft it points at; an error that is not about the draft is returned.
+func (a *adminArea) showProblems(check *templates.AdminCheck, err error, draft rules.Source) error {
+	problems, ok := rules.AsProblems(err)
+	if !ok {
+		return err
+	}
+	files := sourceFiles(draft)
+	for _, p := range problems {
+		view := templates.AdminProblem{Where: p.File, Message: p.Message}
+		if p.Line > 0 {
+			view.Where = p.File + ":" + strconv.Itoa(p.Line)
+			if lines := splitLines(files[p.File]); p.Line <= len(lines) {
+				view.Excerpt = lines[p.Line-1]
+			}
+		}
+		check.Problems = append(check.Problems, view)
+	}
+	return nil
+}
+
+func previewView(pv *Preview) []templates.AdminPreview {
+	if pv == nil {
+		return nil
+	}
+	var out []templates.AdminPreview
+	for _, lang := range locales.Languages {
+		view := templates.AdminPreview{Lang: lang, Draft: answerView(pv.Draft[lang])}
+		if cur, ok := pv.Current[lang]; ok {
+			v := answerView(cur)
+			view.Current = &v
+		}
+		out = append(out, view)
+	}
+	return out
+}
+
+func answerView(r Response) templates.AdminAnswer {
+	a := templates.AdminAnswer{Revision: r.PolicyRevision, Outcome: r.Outcome, RuledOut: r.RuledOut}
+	for _, f := range r.Findings {
+		a.Findings = append(a.Findings, templates.AdminFinding{ID: f.ID, Title: f.Title, Advice: f.Advice})
+	}
+	for _, q := range r.Questions {
+		a.Questions = append(a.Questions, q.Text)
+	}
+	return a
+}
+
+// defaultSample is the sample request an edit form starts with: the
+// symptom, if any, and the given facts as unknown (null), for the admin to
+// fill in.
+func defaultSample(symptom string, facts []string) string {
+	type sample struct {
+		Symptom string         `json:"symptom,omitempty"`
+		Facts   map[string]any `json:"facts"`
+	}
+	s := sample{Symptom: symptom, Facts: make(map[string]any)}
+	for _, f := range facts {
+		s.Facts[f] = nil
+	}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	return string(b)
+}
+
+// formTexts reads a cause's title and advice in every language from the
+// form fields title_<lang> and advice_<lang>.
+func formTexts(c echo.Context) map[string]CauseTexts {
+	texts := make(map[string]CauseTexts)
+	for _, lang := range locales.Languages {
+		texts[lang] = CauseTexts{
+			Title:  normalizeText(strings.TrimSpace(c.FormValue("title_" + lang))),
+			Advice: normalizeText(strings.TrimSpace(c.FormValue("advice_" + lang))),
+		}
+	}
+	return texts
+}
+
+func langTexts(texts map[string]CauseTexts) []templates.AdminLangTexts {
+	var out []templates.AdminLangTexts
+	for _, lang := range locales.Languages {
+		out = append(out, templates.AdminLangTexts{Lang: lang, Title: texts[lang].Title, Advice: texts[lang].Advice})
+	}
+	return out
+}
+
+// handleRevisions lists the published revisions, newest first, each with
+// a rollback button.
+func (a *adminArea) handleRevisions(c echo.Context) error {
+	return a.renderRevisions(c, http.StatusOK, nil)
+}
+
+func (a *adminArea) renderRevisions(c echo.Context, status int, check *templates.AdminCheck) error {
+	revs, err := a.store.Revisions(c.Request().Context(), revisionsShown)
+	if err != nil {
+		return err
+	}
+	page := templates.AdminRevisions{
+		Shell:   a.shell(c, "AdminRevisionsTitle", "revisions"),
+		Current: a.engine.Current().Revision,
+	}
+	if check != nil {
+		page.Check = *check
+	}
+	if seq, err := strconv.ParseInt(c.QueryParam("published"), 10, 64); err == nil {
+		page.Published = seq
+	}
+	for _, r := range revs {
+		page.Revisions = append(page.Revisions, revisionRow(r))
+	}
+	return render(c, status, templates.AdminRevisionsPage(page))
+}
+
+func revisionRow(r store.Revision) templates.AdminRevisionRow {
+	return templates.AdminRevisionRow{
+		Seq: r.Seq, ID: r.ID, Admin: r.Admin, When: r.PublishedAt.Format(time.RFC3339), Note: r.Note,
+	}
+}
+
+// handleRevision shows one revision and its diff.
+func (a *adminArea) handleRevision(c echo.Context) error {
+	seq, err := strconv.ParseInt(c.Param("seq"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	r, err := a.store.Revision(c.Request().Context(), seq)
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	shell := a.shell(c, "AdminRevisionTitle", "revisions")
+	shell.Title += " #" + strconv.FormatInt(seq, 10)
+	page := templates.AdminRevision{Shell: shell, Row: revisionRow(r), Current: a.engine.Current().Revision}
+	for _, line := range splitLines(r.Diff) {
+		page.Diff = append(page.Diff, templates.AdminDiffLine{Kind: diffKind(line), Text: line})
+	}
+	return render(c, http.StatusOK, templates.AdminRevisionPage(page))
+}
+
+func diffKind(line string) string {
+	switch {
+	case strings.HasPrefix(line, "+++"), strings.HasPrefix(line, "---"):
+		return "file"
+	case strings.HasPrefix(line, "@@"):
+		return "hunk"
+	case strings.HasPrefix(line, "+"):
+		return "add"
+	case strings.HasPrefix(line, "-"):
+		return "del"
+	}
+	return ""
+}
+
+// handleRollback publishes a stored revision's source again.
+func (a *adminArea) handleRollback(c echo.Context) error {
+	seq, err := strconv.ParseInt(c.Param("seq"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	rev, err := a.rollback(c.Request().Context(), seq, signedIn(c))
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.ErrNotFound
+	}
+	if err != nil {
+		check := &templates.AdminCheck{Done: true}
+		if err := a.showProblems(check, err, rules.Source{}); err != nil {
+			return err
+		}
+		return a.renderRevisions(c, http.StatusUnprocessableEntity, check)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/revisions?published="+strconv.FormatInt(rev.Seq, 10))
+}
+
+// handleFeedback shows the help site's feedback counted per page, per
+// cause and per revision.
+func (a *adminArea) handleFeedback(c echo.Context) error {
+	counts, err := a.store.FeedbackCounts(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p := a.engine.Current()
+	l := locales.NewLocalizer(p.Texts, locales.Lang(ctx))
+	page := templates.AdminFeedback{Shell: a.shell(c, "AdminFeedbackTitle", "feedback")}
+	for _, fc := range counts.ByPage {
+		page.ByPage = append(page.ByPage, countRow(fc, locales.T(ctx, locales.ID("AdminFeedbackPage", fc.Key, ""))))
+	}
+	for _, fc := range counts.ByCause {
+		label := fc.Key
+		if _, ok := p.Catalog.Cause(fc.Key); ok {
+			label = l.T(locales.CauseTitle(fc.Key))
+		}
+		page.ByCause = append(page.ByCause, countRow(fc, label))
+	}
+	for _, fc := range counts.ByRevision {
+		page.ByRevision = append(page.ByRevision, countRow(fc, ""))
+	}
+	return render(c, http.StatusOK, templates.AdminFeedbackPage(page))
+}
+
+func countRow(fc store.FeedbackCount, label string) templates.AdminCountRow {
+	return templates.AdminCountRow{Key: fc.Key, Label: label, Yes: fc.Yes, Partly: fc.Partly, No: fc.No, Total: fc.Total()}
+}
+
+// sortedModules lists every module of a source, policies before their
+// tests.
+func sortedModules(src rules.Source) []string {
+	var out []string
+	for _, file := range policyModules(src) {
+		out = append(out, file)
+		if _, ok := src.Modules[testModuleOf(file)]; ok {
+			out = append(out, testModuleOf(file))
+		}
+	}
+	for _, file := range slices.Sorted(maps.Keys(src.Modules)) {
+		if !slices.Contains(out, file) {
+			out = append(out, file)
+		}
+	}
+	return out
+}

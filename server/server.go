@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,10 +35,14 @@ type Config struct {
 	// APIBurst is how many API requests one client may make at once; zero
 	// means DefaultAPIBurst.
 	APIBurst int
+	// SessionTTL is how long an admin stays signed in; zero means
+	// DefaultSessionTTL.
+	SessionTTL time.Duration
 }
 
 // LoadEngine builds the engine a server starts with: the rules of
-// cfg.RulesDir when set, else the embedded rules.
+// cfg.RulesDir when set, else the revision published last, else the
+// embedded rules.
 func LoadEngine(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) (*rules.Engine, error) {
 	src := rules.Embedded()
 	if cfg.RulesDir != "" {
@@ -45,6 +50,9 @@ func LoadEngine(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger)
 		if src, err = rules.FromDir(cfg.RulesDir); err != nil {
 			return nil, err
 		}
+	} else if p := latestPublished(ctx, cfg, db, log); p != nil {
+		log.Info("rules loaded from the latest published revision", "revision", p.Revision, "causes", len(p.Catalog.Causes))
+		return rules.NewEngine(p), nil
 	}
 	p, err := rules.Build(ctx, src, rules.Options{Deadline: cfg.Deadline})
 	if err != nil {
@@ -64,6 +72,9 @@ type Server struct {
 	echo   *echo.Echo
 	// metrics are this server's Prometheus metrics (metrics.go).
 	metrics *metrics
+	// rulesMu makes publishes and reloads of the rules one at a time
+	// (admin_publish.go, admin_watch.go).
+	rulesMu sync.Mutex
 }
 
 // New returns a server answering from engine and storing in db.
@@ -100,6 +111,13 @@ func (s *Server) routes() {
 // accepting connections and lets requests in flight finish, for up to
 // grace.
 func (s *Server) Run(ctx context.Context, grace time.Duration) error {
+	if s.cfg.RulesDir != "" {
+		go func() {
+			if err := s.watchRules(ctx); err != nil {
+				s.log.Error("cannot watch the rules folder; its changes will not be served", "dir", s.cfg.RulesDir, "err", err)
+			}
+		}()
+	}
 	errc := make(chan error, 1)
 	go func() {
 		s.log.Info("serving", "addr", s.cfg.Addr)
