@@ -1,0 +1,930 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/net/html"
+
+	"acceso/locales"
+	"acceso/rules"
+	"acceso/server/store"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite server/testdata/*.golden.html from the pages served")
+
+// sitePolicy is the embedded rules, built once for the site's tests.
+var sitePolicy = sync.OnceValues(func() (*rules.Policy, error) {
+	return rules.Build(context.Background(), rules.Embedded(), rules.Options{})
+})
+
+// siteSecret is what the page that fails on purpose fails with: no page
+// may show it.
+const siteSecret = "database password is hunter2"
+
+// siteHarness is a real Server (embedded rules, its own engine, a fresh
+// SQLite database) behind a real HTTP listener, and a client that keeps
+// cookies and does not follow redirects.
+type siteHarness struct {
+	srv    *Server
+	engine *rules.Engine
+	policy *rules.Policy
+	db     *store.DB
+	url    string
+	client *http.Client
+}
+
+func newSiteHarness(tb testing.TB) *siteHarness {
+	tb.Helper()
+	p, err := sitePolicy()
+	if err != nil {
+		tb.Fatalf("rules.Build(embedded) = %v", err)
+	}
+	db, err := store.Open(context.Background(), tb.TempDir())
+	if err != nil {
+		tb.Fatalf("store.Open = %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	engine := rules.NewEngine(p)
+	srv := New(Config{}, engine, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, lang := range locales.Languages {
+		// A page that fails, to see the server error page.
+		srv.Echo().GET("/"+lang+"/boom", func(c echo.Context) error { return errors.New(siteSecret) })
+	}
+	hs := httptest.NewServer(srv.Handler())
+	tb.Cleanup(hs.Close)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &siteHarness{srv: srv, engine: engine, policy: p, db: db, url: hs.URL, client: client}
+}
+
+// do makes a request; header is name, value pairs.
+func (h *siteHarness) do(tb testing.TB, method, path string, body url.Values, header ...string) (*http.Response, string) {
+	tb.Helper()
+	var r io.Reader
+	if body != nil {
+		r = strings.NewReader(body.Encode())
+	}
+	req, err := http.NewRequest(method, h.url+path, r)
+	if err != nil {
+		tb.Fatalf("NewRequest(%s %s) = %v", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s = %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("reading %s %s = %v", method, path, err)
+	}
+	return resp, string(b)
+}
+
+func (h *siteHarness) get(tb testing.TB, path string, header ...string) (*http.Response, string) {
+	tb.Helper()
+	return h.do(tb, http.MethodGet, path, nil, header...)
+}
+
+// localizer is the test's own view of the texts a page in lang must show.
+func (h *siteHarness) localizer(lang string) locales.Localizer {
+	return locales.NewLocalizer(h.policy.Texts, lang)
+}
+
+// feedbackCount is how many feedbacks the database holds.
+func feedbackCount(tb testing.TB, db *store.DB) int {
+	tb.Helper()
+	counts, err := db.FeedbackCounts(context.Background())
+	if err != nil {
+		tb.Fatalf("FeedbackCounts = %v", err)
+	}
+	n := 0
+	for _, c := range counts.ByPage {
+		n += c.Total()
+	}
+	return n
+}
+
+// sitePage is a page of the site the tests look at in both languages.
+type sitePage struct {
+	name   string
+	path   string // below /{lang}/
+	status int
+}
+
+// sitePages is every kind of page the site serves: each step of the
+// self-diagnosis, the article, and the error pages.
+var sitePages = []sitePage{
+	{"home", "", http.StatusOK},
+	{"article", "article", http.StatusOK},
+	{"article-thanks", "article?thanks=1", http.StatusOK},
+	{"diagnose-start", "diagnose", http.StatusOK},
+	{"diagnose-question", "diagnose?symptom=code_not_received", http.StatusOK},
+	{"diagnose-choices", "diagnose?symptom=code_not_received&identifier_registered=yes&opted_out=no", http.StatusOK},
+	{"diagnose-findings", "diagnose?symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&spam_checked=no", http.StatusOK},
+	{"diagnose-thanks", "diagnose?symptom=code_needed_often&incognito=yes&thanks=1", http.StatusOK},
+	{"diagnose-no-known-cause", "diagnose?symptom=code_not_accepted&message_published=yes&vpn=no&used_latest_code=yes", http.StatusOK},
+	{"diagnose-ended", "diagnose?symptom=code_needed_often&incognito=unknown&cookies_autodelete=unknown&new_device=unknown", http.StatusOK},
+	{"not-found", "no-such-page", http.StatusNotFound},
+	{"bad-input", "diagnose?symptom=no_such_symptom", http.StatusBadRequest},
+	{"server-error", "boom", http.StatusInternalServerError},
+}
+
+// Parts of a page that change from one run to the next, and what the
+// golden files hold instead.
+var (
+	goldenCSRF     = regexp.MustCompile(`name="` + csrfField + `" value="[^"]*"`)
+	goldenDecision = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	goldenVersion  = regexp.MustCompile(`\?v=[0-9a-f]{12}`)
+)
+
+// normalize replaces what changes between runs (the CSRF token, the
+// decision id, the policy revision, the asset versions) with placeholders,
+// and puts each tag on its own line so that a difference is easy to read.
+func normalize(body, revision string) string {
+	body = goldenCSRF.ReplaceAllString(body, `name="`+csrfField+`" value="CSRF"`)
+	body = goldenDecision.ReplaceAllString(body, "DECISION-ID")
+	body = goldenVersion.ReplaceAllString(body, "?v=VERSION")
+	body = strings.ReplaceAll(body, revision, "REVISION")
+	return strings.ReplaceAll(body, "><", ">\n<") + "\n"
+}
+
+// TestSitePagesGolden compares every page in both languages with its golden
+// file (go test ./server -run TestSitePagesGolden -update rewrites them),
+// and checks what every page must have: its language, its translations,
+// a size under 30 KB, and no inline script or style.
+func TestSitePagesGolden(t *testing.T) {
+	h := newSiteHarness(t)
+	for _, lang := range locales.Languages {
+		for _, pg := range sitePages {
+			t.Run(pg.name+"."+lang, func(t *testing.T) {
+				path := "/" + lang + "/" + pg.path
+				resp, body := h.get(t, path)
+				if resp.StatusCode != pg.status {
+					t.Fatalf("GET %s status = %d; want %d", path, resp.StatusCode, pg.status)
+				}
+				if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+					t.Errorf("GET %s Content-Type = %q; want text/html", path, ct)
+				}
+				checkPage(t, path, resp, body, lang, pg.status == http.StatusOK)
+
+				golden := filepath.Join("testdata", pg.name+"."+lang+".golden.html")
+				got := normalize(body, h.policy.Revision)
+				if *updateGolden {
+					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test ./server -run TestSitePagesGolden -update)", err)
+				}
+				if got != string(want) {
+					t.Errorf("GET %s differs from %s (run with -update if the change is meant):\n%s", path, golden, firstDiff(got, string(want)))
+				}
+			})
+		}
+	}
+}
+
+// checkPage checks what every page must have.
+func checkPage(t *testing.T, path string, resp *http.Response, body, lang string, translated bool) {
+	t.Helper()
+	if len(body) >= 30<<10 {
+		t.Errorf("GET %s is %d bytes; want under 30 KB", path, len(body))
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if csp == "" {
+		t.Errorf("GET %s has no Content-Security-Policy", path)
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("GET %s Content-Security-Policy = %q; want no unsafe-inline or unsafe-eval", path, csp)
+	}
+	doc := parseHTML(t, body)
+	htmlEl := first(doc, element("html"))
+	if got := attr(htmlEl, "lang"); got != lang {
+		t.Errorf("GET %s <html lang> = %q; want %q", path, got, lang)
+	}
+	if got := resp.Header.Get("Content-Language"); translated && got != lang {
+		t.Errorf("GET %s Content-Language = %q; want %q", path, got, lang)
+	}
+	if first(doc, func(n *html.Node) bool { return isElement(n, "meta") && attr(n, "name") == "viewport" }) == nil {
+		t.Errorf("GET %s has no viewport meta", path)
+	}
+	for _, n := range findAll(doc, func(n *html.Node) bool { return n.Type == html.ElementNode }) {
+		if n.Data == "style" || (n.Data == "script" && attr(n, "src") == "") || hasAttr(n, "style") {
+			t.Errorf("GET %s has inline %s", path, n.Data)
+		}
+		for _, a := range n.Attr {
+			if strings.HasPrefix(a.Key, "on") {
+				t.Errorf("GET %s has an inline handler %s on <%s>", path, a.Key, n.Data)
+			}
+		}
+	}
+	if first(doc, func(n *html.Node) bool { return isElement(n, "main") && attr(n, "id") == "main" }) == nil {
+		t.Errorf("GET %s has no <main id=main>", path)
+	}
+	if skip := first(doc, func(n *html.Node) bool { return isElement(n, "a") && attr(n, "href") == "#main" }); skip == nil {
+		t.Errorf("GET %s has no skip link to #main", path)
+	}
+	if !translated {
+		return
+	}
+	alternates := map[string]string{}
+	for _, n := range findAll(doc, func(n *html.Node) bool { return isElement(n, "link") && attr(n, "rel") == "alternate" }) {
+		alternates[attr(n, "hreflang")] = attr(n, "href")
+	}
+	u, _ := url.Parse(path)
+	for _, other := range locales.Languages {
+		want := "/" + other + strings.TrimPrefix(u.Path, "/"+lang)
+		if got := alternates[other]; !strings.HasPrefix(got, want) {
+			t.Errorf("GET %s alternate %s = %q; want %s…", path, other, got, want)
+		}
+	}
+}
+
+// firstDiff shows where two texts first differ.
+func firstDiff(got, want string) string {
+	gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(gl) || i < len(wl); i++ {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g != w {
+			return fmt.Sprintf("line %d:\n got: %.300s\nwant: %.300s", i+1, g, w)
+		}
+	}
+	return "(no difference in lines)"
+}
+
+func TestRootRedirectsToLanguage(t *testing.T) {
+	h := newSiteHarness(t)
+	tests := []struct {
+		name           string
+		cookie, accept string
+		want           string
+	}{
+		{"nothing known", "", "", "/es/"},
+		{"browser in English", "", "en-GB,en;q=0.9", "/en/"},
+		{"browser in Spanish", "", "es-MX,es;q=0.9,en;q=0.5", "/es/"},
+		{"browser prefers English by q", "", "fr, es;q=0.3, en;q=0.8", "/en/"},
+		{"unsupported browser language", "", "fr-FR", "/es/"},
+		{"chosen English beats browser", "en", "es-ES", "/en/"},
+		{"chosen Spanish beats browser", "es", "en-US", "/es/"},
+		{"unsupported cookie ignored", "fr", "en", "/en/"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, h.url+"/", nil)
+			if tc.accept != "" {
+				req.Header.Set("Accept-Language", tc.accept)
+			}
+			if tc.cookie != "" {
+				req.AddCookie(&http.Cookie{Name: langCookie, Value: tc.cookie})
+			}
+			resp, err := h.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != tc.want {
+				t.Errorf("GET / (cookie %q, Accept-Language %q) = %d %q; want 302 %q", tc.cookie, tc.accept, resp.StatusCode, resp.Header.Get("Location"), tc.want)
+			}
+			if vary := resp.Header.Values("Vary"); !slices.ContainsFunc(vary, func(v string) bool { return strings.Contains(v, "Accept-Language") }) {
+				t.Errorf("GET / Vary = %q; want Accept-Language in it", vary)
+			}
+		})
+	}
+}
+
+func TestLanguageSwitch(t *testing.T) {
+	h := newSiteHarness(t)
+	diagnose := "/en/diagnose?opted_out=no&symptom=code_not_received"
+	tests := []struct {
+		name, next, want string
+	}{
+		{"same page in English", diagnose, diagnose},
+		{"home", "/en/", "/en/"},
+		{"article", "/en/article", "/en/article"},
+		{"other language", "/es/diagnose", "/en/"},
+		{"another site", "https://evil.example/en/", "/en/"},
+		{"scheme-relative", "//evil.example/en/", "/en/"},
+		{"backslash", "/en/\\evil.example", "/en/"},
+		{"dot segments", "/en/../admin/", "/en/"},
+		{"javascript", "javascript:alert(1)", "/en/"},
+		{"missing", "", "/en/"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, _ := h.get(t, "/en/language?next="+url.QueryEscape(tc.next))
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != tc.want {
+				t.Errorf("GET /en/language?next=%q = %d %q; want 303 %q", tc.next, resp.StatusCode, resp.Header.Get("Location"), tc.want)
+			}
+			var chosen *http.Cookie
+			for _, c := range resp.Cookies() {
+				if c.Name == langCookie {
+					chosen = c
+				}
+			}
+			if chosen == nil || chosen.Value != "en" || !chosen.HttpOnly {
+				t.Errorf("GET /en/language cookie %s = %+v; want en, HttpOnly", langCookie, chosen)
+			}
+		})
+	}
+
+	// The switch on a page leads to the same page, same answers, in the
+	// other language, and "/" remembers the choice.
+	_, body := h.get(t, "/es/diagnose?symptom=code_not_received&opted_out=no")
+	doc := parseHTML(t, body)
+	sw := first(doc, func(n *html.Node) bool { return isElement(n, "a") && attr(n, "hreflang") == "en" })
+	if sw == nil {
+		t.Fatalf("the Spanish page has no link with hreflang=en")
+	}
+	if got, want := text(sw), h.localizer("en").T("LanguageName"); got != want {
+		t.Errorf("language switch text = %q; want %q", got, want)
+	}
+	resp, _ := h.get(t, attr(sw, "href"))
+	if got := resp.Header.Get("Location"); got != diagnose {
+		t.Errorf("following the language switch lands on %q; want %q", got, diagnose)
+	}
+	resp, _ = h.get(t, "/", "Accept-Language", "es")
+	if got := resp.Header.Get("Location"); got != "/en/" {
+		t.Errorf("GET / after choosing English = %q; want /en/", got)
+	}
+}
+
+// diagnoseView is what a self-diagnosis page shows, read from its HTML.
+type diagnoseView struct {
+	findings []string          // titles
+	advice   []string          // advice, in the same order
+	links    []string          // article links, in the same order
+	asked    string            // the fact asked about, "" if none
+	carried  url.Values        // the hidden fields of the question's form
+	answers  map[string]string // question text to its change link
+	end      string            // the end's heading, if any
+	decision string            // the decision id shown, if any
+	feedback bool              // the feedback form is there
+}
+
+func readDiagnose(t *testing.T, body string) diagnoseView {
+	t.Helper()
+	doc := parseHTML(t, body)
+	v := diagnoseView{carried: url.Values{}, answers: map[string]string{}}
+	for _, li := range findAll(doc, hasClass("finding")) {
+		v.findings = append(v.findings, text(first(li, element("h3"))))
+		v.advice = append(v.advice, text(first(li, element("p"))))
+		v.links = append(v.links, attr(first(li, element("a")), "href"))
+	}
+	if q := first(doc, hasClass("question")); q != nil {
+		for _, b := range findAll(q, element("button")) {
+			v.asked = attr(b, "name")
+		}
+		for _, in := range findAll(q, func(n *html.Node) bool { return isElement(n, "input") && attr(n, "type") == "hidden" }) {
+			v.carried.Add(attr(in, "name"), attr(in, "value"))
+		}
+	}
+	for _, a := range findAll(doc, hasClass("answer")) {
+		v.answers[text(first(a, element("dt")))] = attr(first(a, element("a")), "href")
+	}
+	if end := first(doc, hasClass("end")); end != nil {
+		v.end = text(first(end, element("h2")))
+		v.decision = text(first(end, element("code")))
+	}
+	v.feedback = first(doc, func(n *html.Node) bool { return isElement(n, "form") && attr(n, "method") == "post" }) != nil
+	return v
+}
+
+// TestDiagnoseShowsWhatTheEngineSays walks the self-diagnosis and checks
+// each step against the engine: the findings are the engine's, in its
+// words, with their article links; the question asked is the engine's
+// first question not yet answered; an "I don't know" is not asked again.
+func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
+	h := newSiteHarness(t)
+	tests := []struct {
+		name         string
+		query        string
+		wantFindings []string // cause ids
+		wantAsked    string
+		wantEnd      string // message id of the end's heading
+	}{
+		{"first question", "symptom=code_not_received", nil, "identifier_registered", ""},
+		{"unregistered identifier", "symptom=code_not_received&identifier_registered=no", []string{"identifier_not_registered"}, "opted_out", ""},
+		{"don't know skips to the next", "symptom=code_not_received&identifier_registered=unknown", nil, "opted_out", ""},
+		{"multiple choice next", "symptom=code_not_received&identifier_registered=yes&opted_out=no", nil, "channels_tried", ""},
+		{"email only", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email", []string{"try_other_channel"}, "spam_checked", ""},
+		{"sms only needs no spam question", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=sms", []string{"try_other_channel"}, "online", ""},
+		{"none ticked", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=", []string{"try_other_channel"}, "online", ""},
+		{"both channels, spam", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&channels_tried=sms&spam_checked=no", []string{"check_spam"}, "online", ""},
+		{"offline", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&channels_tried=sms&spam_checked=yes&online=no", []string{"no_connection"}, "", ""},
+		{"nothing fits", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&channels_tried=sms&spam_checked=yes&online=yes", nil, "", "OutcomeNoKnownCauseTitle"},
+		{"incognito", "symptom=code_needed_often&incognito=yes", []string{"incognito_mode"}, "cookies_autodelete", ""},
+		{"all don't know", "symptom=code_needed_often&incognito=unknown&cookies_autodelete=unknown&new_device=unknown", nil, "", "DiagnoseEndedTitle"},
+		{"new device after don't know", "symptom=code_needed_often&incognito=no&cookies_autodelete=unknown&new_device=yes", []string{"new_device"}, "", ""},
+		{"vpn and old code", "symptom=code_not_accepted&message_published=yes&vpn=yes&used_latest_code=no", []string{"vpn_in_use", "old_code"}, "", ""},
+		{"unpublished", "symptom=code_not_accepted&message_published=no", []string{"message_not_published"}, "vpn", ""},
+		{"answers of other symptoms are ignored", "symptom=code_not_accepted&online=no&incognito=yes", nil, "message_published", ""},
+		{"facts that are not questions are ignored", "symptom=code_not_received&identifier=ana%40example.com&registered_emails=x", nil, "identifier_registered", ""},
+	}
+	for _, lang := range locales.Languages {
+		l := h.localizer(lang)
+		for _, tc := range tests {
+			t.Run(lang+"/"+tc.name, func(t *testing.T) {
+				path := "/" + lang + "/diagnose?" + tc.query
+				resp, body := h.get(t, path)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET %s status = %d; want 200", path, resp.StatusCode)
+				}
+				v := readDiagnose(t, body)
+				var want, wantAdvice, wantLinks []string
+				for _, id := range tc.wantFindings {
+					want = append(want, l.T(locales.CauseTitle(id)))
+					wantAdvice = append(wantAdvice, l.T(locales.CauseAdvice(id)))
+					wantLinks = append(wantLinks, ArticleURL(lang, id))
+				}
+				if !slices.Equal(v.findings, want) || !slices.Equal(v.advice, wantAdvice) || !slices.Equal(v.links, wantLinks) {
+					t.Errorf("GET %s findings = %q %q %q; want %q %q %q", path, v.findings, v.advice, v.links, want, wantAdvice, wantLinks)
+				}
+				if v.asked != tc.wantAsked {
+					t.Errorf("GET %s asks about %q; want %q", path, v.asked, tc.wantAsked)
+				}
+				if tc.wantEnd == "" && v.end != "" || tc.wantEnd != "" && v.end != l.T(tc.wantEnd) {
+					t.Errorf("GET %s end = %q; want %q", path, v.end, l.T(tc.wantEnd))
+				}
+				if tc.wantEnd != "" && !goldenDecision.MatchString(v.decision) {
+					t.Errorf("GET %s decision id = %q; want a UUID", path, v.decision)
+				}
+				if gotFeedback, wantFeedback := v.feedback, len(want) > 0 || tc.wantEnd != ""; gotFeedback != wantFeedback {
+					t.Errorf("GET %s feedback form shown = %v; want %v", path, gotFeedback, wantFeedback)
+				}
+
+				// The page agrees with the API's own path for the same facts.
+				q, _ := url.ParseQuery(tc.query)
+				d, err := parseDiagnosis(h.policy.Catalog, q)
+				if err != nil {
+					t.Fatalf("parseDiagnosis(%s) = %v", tc.query, err)
+				}
+				r, err := Evaluate(context.Background(), h.policy, d.request(lang), lang)
+				if err != nil {
+					t.Fatalf("Evaluate = %v", err)
+				}
+				var fromEngine []string
+				for _, f := range r.Findings {
+					fromEngine = append(fromEngine, f.Title)
+				}
+				if !slices.Equal(v.findings, fromEngine) {
+					t.Errorf("GET %s findings = %q; Evaluate says %q", path, v.findings, fromEngine)
+				}
+
+				// Every answer so far is carried by the next question and
+				// listed with a link that asks it again.
+				if v.asked != "" {
+					want := url.Values{"symptom": {d.symptom}}
+					for _, a := range d.answers {
+						want[a.fact] = a.values
+						if len(a.values) == 0 {
+							want[a.fact] = []string{""}
+						}
+					}
+					if !reflect.DeepEqual(v.carried, want) {
+						t.Errorf("GET %s question carries %v; want %v", path, v.carried, want)
+					}
+				}
+				for _, a := range d.answers {
+					change, ok := v.answers[l.T(locales.Question(a.fact))]
+					if !ok {
+						t.Errorf("GET %s does not list the answer about %s", path, a.fact)
+						continue
+					}
+					cu, _ := url.Parse(change)
+					if cu.Path != "/"+lang+"/diagnose" || cu.Query().Has(a.fact) || cu.Query().Get("symptom") != d.symptom || len(cu.Query()) != len(d.answers) {
+						t.Errorf("GET %s change link for %s = %q; want the same diagnosis without %s", path, a.fact, change, a.fact)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestDiagnoseRefusesBadValues(t *testing.T) {
+	h := newSiteHarness(t)
+	tests := []struct {
+		query string
+		field string
+	}{
+		{"symptom=no_such_symptom", "symptom"},
+		{"symptom=code_not_received&identifier_registered=maybe", "identifier_registered"},
+		{"symptom=code_not_received&opted_out=yes&opted_out=no", "opted_out"},
+		{"symptom=code_not_received&opted_out=true", "opted_out"},
+		{"symptom=code_not_received&channels_tried=fax", "channels_tried"},
+		{"symptom=code_not_received&channels_tried=email&channels_tried=%3Cscript%3E", "channels_tried"},
+	}
+	for _, lang := range locales.Languages {
+		for _, tc := range tests {
+			t.Run(lang+"/"+tc.query, func(t *testing.T) {
+				path := "/" + lang + "/diagnose?" + tc.query
+				resp, body := h.get(t, path)
+				if resp.StatusCode != http.StatusBadRequest {
+					t.Fatalf("GET %s status = %d; want 400", path, resp.StatusCode)
+				}
+				doc := parseHTML(t, body)
+				if got := text(first(doc, element("code"))); got != tc.field {
+					t.Errorf("GET %s names the field %q; want %q", path, got, tc.field)
+				}
+				if got, want := text(first(doc, element("h1"))), h.localizer(lang).T("ErrorBadRequestTitle"); got != want {
+					t.Errorf("GET %s heading = %q; want %q", path, got, want)
+				}
+				if strings.Contains(body, "<script>") {
+					t.Errorf("GET %s echoes markup from the query", path)
+				}
+			})
+		}
+	}
+	// The server keeps serving.
+	if resp, _ := h.get(t, "/es/diagnose?symptom=code_not_received"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET after bad requests = %d; want 200", resp.StatusCode)
+	}
+}
+
+func TestErrorPagesAreLocalizedAndSayNothingInternal(t *testing.T) {
+	h := newSiteHarness(t)
+	tests := []struct {
+		path   string
+		status int
+		lang   string
+		title  string
+	}{
+		{"/es/no-such-page", http.StatusNotFound, "es", "ErrorNotFoundTitle"},
+		{"/en/no-such-page", http.StatusNotFound, "en", "ErrorNotFoundTitle"},
+		{"/no-such-page", http.StatusNotFound, "es", "ErrorNotFoundTitle"},
+		{"/fr/", http.StatusNotFound, "es", "ErrorNotFoundTitle"},
+		{"/es/boom", http.StatusInternalServerError, "es", "ErrorServerTitle"},
+		{"/en/boom", http.StatusInternalServerError, "en", "ErrorServerTitle"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, body := h.get(t, tc.path)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("GET %s status = %d; want %d", tc.path, resp.StatusCode, tc.status)
+			}
+			doc := parseHTML(t, body)
+			if got := attr(first(doc, element("html")), "lang"); got != tc.lang {
+				t.Errorf("GET %s lang = %q; want %q", tc.path, got, tc.lang)
+			}
+			if got, want := text(first(doc, element("h1"))), h.localizer(tc.lang).T(tc.title); got != want {
+				t.Errorf("GET %s heading = %q; want %q", tc.path, got, want)
+			}
+			for _, leak := range []string{siteSecret, "hunter2", "goroutine", ".go:"} {
+				if strings.Contains(body, leak) {
+					t.Errorf("GET %s shows %q", tc.path, leak)
+				}
+			}
+		})
+	}
+}
+
+// formToken reads the CSRF token of the feedback form on a page.
+func formToken(t *testing.T, body string) string {
+	t.Helper()
+	in := first(parseHTML(t, body), func(n *html.Node) bool { return isElement(n, "input") && attr(n, "name") == csrfField })
+	if in == nil {
+		t.Fatalf("the page has no %s field", csrfField)
+	}
+	return attr(in, "value")
+}
+
+func TestFeedback(t *testing.T) {
+	const token = "TOKEN" // stands for the token of the page the form is on
+	form := func(change ...string) url.Values {
+		v := url.Values{csrfField: {token}, "page": {"article"}, "reaction": {"partly"}, "revision": {"REVISION"}, "causes": {""}}
+		for i := 0; i+1 < len(change); i += 2 {
+			v.Set(change[i], change[i+1])
+		}
+		return v
+	}
+	without := func(v url.Values, key string) url.Values {
+		v.Del(key)
+		return v
+	}
+	diagnosis := "channels_tried=email&identifier_registered=yes&opted_out=no&spam_checked=no&symptom=code_not_received"
+	tests := []struct {
+		name         string
+		path         string
+		form         url.Values
+		header       []string
+		wantStatus   int
+		wantLocation string
+		wantCauses   map[string]int // feedbacks stored per cause; nil when none is stored
+	}{
+		{"article", "/en/feedback", form(), nil, http.StatusSeeOther, "/en/article?thanks=1#feedback", map[string]int{}},
+		{"diagnosis", "/es/feedback", form("page", "diagnose", "causes", "try_other_channel check_spam", "back", diagnosis), nil,
+			http.StatusSeeOther, "/es/diagnose?" + diagnosis + "&thanks=1#feedback", map[string]int{"try_other_channel": 1, "check_spam": 1}},
+		{"same origin by fetch metadata", "/en/feedback", form(csrfField, ""), []string{"Sec-Fetch-Site", "same-origin"},
+			http.StatusSeeOther, "/en/article?thanks=1#feedback", map[string]int{}},
+		{"no token", "/en/feedback", without(form(), csrfField), nil, http.StatusBadRequest, "", nil},
+		{"empty token", "/en/feedback", form(csrfField, ""), nil, http.StatusForbidden, "", nil},
+		{"wrong token", "/en/feedback", form(csrfField, "forged"), nil, http.StatusForbidden, "", nil},
+		{"cross-site", "/en/feedback", form(), []string{"Sec-Fetch-Site", "cross-site"}, http.StatusForbidden, "", nil},
+		{"unknown reaction", "/en/feedback", form("reaction", "love"), nil, http.StatusBadRequest, "", nil},
+		{"unknown page", "/en/feedback", form("page", "admin"), nil, http.StatusBadRequest, "", nil},
+		{"personal data as a cause", "/en/feedback", form("causes", "ana@example.com"), nil, http.StatusBadRequest, "", nil},
+		{"diagnosis without a way back", "/en/feedback", form("page", "diagnose", "back", "symptom=nope"), nil, http.StatusBadRequest, "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newSiteHarness(t)
+			_, article := h.get(t, "/en/article")
+			post := url.Values{}
+			for k, vs := range tc.form {
+				for _, v := range vs {
+					v = strings.NewReplacer(token, formToken(t, article), "REVISION", h.policy.Revision).Replace(v)
+					post.Add(k, v)
+				}
+			}
+			resp, _ := h.do(t, http.MethodPost, tc.path, post, tc.header...)
+			if resp.StatusCode != tc.wantStatus {
+				t.Errorf("POST %s %v status = %d; want %d", tc.path, post, resp.StatusCode, tc.wantStatus)
+			}
+			if got := resp.Header.Get("Location"); got != tc.wantLocation {
+				t.Errorf("POST %s Location = %q; want %q", tc.path, got, tc.wantLocation)
+			}
+			want := 1
+			if tc.wantCauses == nil {
+				want = 0
+			}
+			if got := feedbackCount(t, h.db); got != want {
+				t.Errorf("POST %s stored %d feedbacks; want %d", tc.path, got, want)
+			}
+			if tc.wantCauses == nil {
+				return
+			}
+			counts, err := h.db.FeedbackCounts(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			causes := map[string]int{}
+			for _, c := range counts.ByCause {
+				causes[c.Key] = c.Total()
+			}
+			if !reflect.DeepEqual(causes, tc.wantCauses) {
+				t.Errorf("POST %s feedback per cause = %v; want %v", tc.path, causes, tc.wantCauses)
+			}
+			// The page it leads to says thank you instead of asking again.
+			_, thanked := h.get(t, strings.TrimSuffix(tc.wantLocation, "#feedback"))
+			lang := strings.Split(tc.path, "/")[1]
+			if want := h.localizer(lang).T("FeedbackThanks"); !strings.Contains(thanked, html.EscapeString(want)) {
+				t.Errorf("GET %s does not say %q", tc.wantLocation, want)
+			}
+		})
+	}
+}
+
+func TestFeedbackIsRateLimited(t *testing.T) {
+	h := newSiteHarness(t)
+	_, article := h.get(t, "/es/article")
+	form := url.Values{csrfField: {formToken(t, article)}, "page": {"article"}, "reaction": {"yes"}, "revision": {h.policy.Revision}}
+	for i := range feedbackBurst {
+		if resp, _ := h.do(t, http.MethodPost, "/es/feedback", form); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("feedback %d status = %d; want 303", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := h.do(t, http.MethodPost, "/es/feedback", form)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("feedback %d status = %d; want 429", feedbackBurst+1, resp.StatusCode)
+	}
+	if want := h.localizer("es").T("ErrorTooManyTitle"); !strings.Contains(body, want) {
+		t.Errorf("the 429 page does not say %q", want)
+	}
+	if got := feedbackCount(t, h.db); got != feedbackBurst {
+		t.Errorf("stored %d feedbacks; want %d", got, feedbackBurst)
+	}
+	// Pages are not limited.
+	if resp, _ := h.get(t, "/es/article"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /es/article after the limit = %d; want 200", resp.StatusCode)
+	}
+}
+
+// TestPublishedTextsShowAtOnce swaps in a policy whose texts changed, as a
+// publish does, and expects the next page to show the new text.
+func TestPublishedTextsShowAtOnce(t *testing.T) {
+	h := newSiteHarness(t)
+	path := "/en/diagnose?symptom=code_needed_often&incognito=yes"
+	old := h.localizer("en").T(locales.CauseTitle("incognito_mode"))
+	if _, body := h.get(t, path); !strings.Contains(body, html.EscapeString(old)) {
+		t.Fatalf("GET %s does not show %q", path, old)
+	}
+	src := h.policy.Source.Clone()
+	const changed = "Private window detected (edited)"
+	src.Messages[locales.FileName("en")] = bytes.Replace(src.Messages[locales.FileName("en")], []byte(`"`+old+`"`), []byte(`"`+changed+`"`), 1)
+	p, err := rules.Build(context.Background(), src, rules.Options{SkipTests: true})
+	if err != nil {
+		t.Fatalf("Build(edited texts) = %v", err)
+	}
+	h.engine.Swap(p)
+	_, body := h.get(t, path)
+	if !strings.Contains(body, changed) || strings.Contains(body, html.EscapeString(old)) {
+		t.Errorf("after publishing, GET %s does not show %q instead of %q", path, changed, old)
+	}
+	if !strings.Contains(body, p.Revision) {
+		t.Errorf("after publishing, the feedback form does not carry the new revision %s", p.Revision)
+	}
+}
+
+func TestStaticFiles(t *testing.T) {
+	h := newSiteHarness(t)
+	css := assetURL("site.css")
+	tests := []struct {
+		name         string
+		path         string
+		header       []string
+		wantStatus   int
+		wantType     string
+		wantCache    string
+		wantEncoding string
+	}{
+		{"versioned", css, nil, http.StatusOK, "text/css", "immutable", ""},
+		{"gzipped", css, []string{"Accept-Encoding", "gzip"}, http.StatusOK, "text/css", "immutable", "gzip"},
+		{"unversioned", "/static/site.css", nil, http.StatusOK, "text/css", "max-age=3600", ""},
+		{"icon", assetURL("icon.svg"), nil, http.StatusOK, "image/svg+xml", "immutable", ""},
+		{"missing", "/static/nope.js", nil, http.StatusNotFound, "text/html", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, h.url+tc.path, nil)
+			for i := 0; i+1 < len(tc.header); i += 2 {
+				req.Header.Set(tc.header[i], tc.header[i+1])
+			}
+			// A transport that leaves the body as sent.
+			resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.wantType) {
+				t.Fatalf("GET %s = %d %s; want %d %s", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), tc.wantStatus, tc.wantType)
+			}
+			if !strings.Contains(resp.Header.Get("Cache-Control"), tc.wantCache) {
+				t.Errorf("GET %s Cache-Control = %q; want %q in it", tc.path, resp.Header.Get("Cache-Control"), tc.wantCache)
+			}
+			if got := resp.Header.Get("Content-Encoding"); got != tc.wantEncoding {
+				t.Errorf("GET %s Content-Encoding = %q; want %q", tc.path, got, tc.wantEncoding)
+			}
+			if tc.wantEncoding == "gzip" {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					t.Fatalf("GET %s: not gzip: %v", tc.path, err)
+				}
+				plain, _ := io.ReadAll(zr)
+				if !bytes.Equal(plain, siteAssets["site.css"].body) {
+					t.Errorf("GET %s gunzipped differs from the file", tc.path)
+				}
+			}
+			if tc.wantStatus == http.StatusOK {
+				req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+				again, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				again.Body.Close()
+				if again.StatusCode != http.StatusNotModified {
+					t.Errorf("GET %s with If-None-Match = %d; want 304", tc.path, again.StatusCode)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDiagnosePage measures serving one step of the self-diagnosis
+// that has findings and a question: parsing the query, evaluating the
+// rules and rendering the page. It reports the page's size, plain and
+// gzipped.
+func BenchmarkDiagnosePage(b *testing.B) {
+	h := newSiteHarness(b)
+	handler := h.srv.Handler()
+	path := "/en/diagnose?symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&spam_checked=no"
+	var size int
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET %s = %d", path, rec.Code)
+		}
+		size = rec.Body.Len()
+	}
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write(rec.Body.Bytes())
+	w.Close()
+	b.ReportMetric(float64(size), "page-bytes")
+	b.ReportMetric(float64(gz.Len()), "gzip-bytes")
+}
+
+// HTML helpers.
+
+func parseHTML(tb testing.TB, body string) *html.Node {
+	tb.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		tb.Fatalf("html.Parse = %v", err)
+	}
+	return doc
+}
+
+func findAll(n *html.Node, match func(*html.Node) bool) []*html.Node {
+	var out []*html.Node
+	for c := range n.Descendants() {
+		if match(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func first(n *html.Node, match func(*html.Node) bool) *html.Node {
+	if n == nil {
+		return nil
+	}
+	for c := range n.Descendants() {
+		if match(c) {
+			return c
+		}
+	}
+	return nil
+}
+
+func isElement(n *html.Node, tag string) bool { return n.Type == html.ElementNode && n.Data == tag }
+
+func element(tag string) func(*html.Node) bool {
+	return func(n *html.Node) bool { return isElement(n, tag) }
+}
+
+func hasClass(class string) func(*html.Node) bool {
+	return func(n *html.Node) bool {
+		return n.Type == html.ElementNode && slices.Contains(strings.Fields(attr(n, "class")), class)
+	}
+}
+
+func attr(n *html.Node, key string) string {
+	if n == nil {
+		return ""
+	}
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	return slices.ContainsFunc(n.Attr, func(a html.Attribute) bool { return a.Key == key })
+}
+
+// text is the text inside n, with runs of spaces made one.
+func text(n *html.Node) string {
+	if n == nil {
+		return ""
+	}
+	var b strings.Builder
+	for c := range n.Descendants() {
+		if c.Type == html.TextNode {
+			b.WriteString(c.Data)
+		}
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
