@@ -48,10 +48,15 @@ func (s *Server) apiRoutes() {
 		burst = DefaultAPIBurst
 	}
 	every := time.Duration(float64(time.Second) / rate)
-	api := s.echo.Group("/api", limit(newLimiter(every, burst)), bodyLimit(MaxBody))
-	api.POST("/v1/evaluate", s.handleEvaluate)
-	api.GET("/v1/causes", s.handleCauses)
-	api.GET("/openapi.json", s.handleOpenAPI)
+	// The middleware goes on each route rather than on the group: a group's
+	// middleware brings a catch-all route that would answer 404 where the
+	// router should answer 405. Paths under /api/ that match no route still
+	// answer JSON, through handleError.
+	mw := []echo.MiddlewareFunc{limit(newLimiter(every, burst)), bodyLimit(MaxBody)}
+	api := s.echo.Group("/api")
+	api.POST("/v1/evaluate", s.handleEvaluate, mw...)
+	api.GET("/v1/causes", s.handleCauses, mw...)
+	api.GET("/openapi.json", s.handleOpenAPI, mw...)
 }
 
 // handleEvaluate answers POST /api/v1/evaluate: the body goes through
