@@ -1,0 +1,226 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"acceso/locales"
+	"acceso/rules"
+)
+
+// loadOpenAPI loads and validates the document the server serves.
+func loadOpenAPI(tb testing.TB) (*openapi3.T, routers.Router) {
+	tb.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(openAPI)
+	if err != nil {
+		tb.Fatalf("loading openapi.json: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		tb.Fatalf("openapi.json is not a valid OpenAPI 3 document: %v", err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		tb.Fatalf("routing openapi.json: %v", err)
+	}
+	return doc, router
+}
+
+// TestOpenAPIDescribesRealTraffic sends real requests to a real server and
+// holds each request and each answer to the document: every endpoint,
+// every answer and every error row. A request the document calls invalid
+// must be one the server refuses.
+func TestOpenAPIDescribesRealTraffic(t *testing.T) {
+	_, router := loadOpenAPI(t)
+	ts := newTestServer(t, Config{})
+	limited := newTestServer(t, Config{APIRate: 0.01, APIBurst: 1})
+	late := newTestServer(t, Config{EvalTimeout: time.Nanosecond})
+	closedDB := newTestServer(t, Config{})
+	closedDB.db.Close()
+	// A server with no rules fails every evaluation as a bug would: 500.
+	broken := &testServer{Server: New(Config{}, &rules.Engine{}, nil, slog.New(slog.DiscardHandler))}
+	hs := httptest.NewServer(broken.Handler())
+	t.Cleanup(hs.Close)
+	broken.URL = hs.URL
+
+	big := `{"facts":{"registered_emails":["` + strings.Repeat("a", MaxBody) + `"]}}`
+	tests := []struct {
+		name         string
+		server       *testServer
+		call         call
+		status       int
+		requestValid bool
+	}{
+		{"evaluate: the SPEC's example", ts, evaluate(specExample), 200, true},
+		{"evaluate: nothing known", ts, evaluate(`{}`), 200, true},
+		{"evaluate: nulls are unknowns", ts, evaluate(`{"symptom":null,"lang":null,"facts":{"online":null,"channels_tried":null}}`), 200, true},
+		{"evaluate: every fact", ts, evaluate(`{"facts":{"identifier":"+34 600-111 222","registered_emails":["a@example.com"],"registered_phones":["+34600111222"],"identifier_registered":true,"opted_out":false,"channels_tried":["email","sms"],"spam_checked":true,"online":true,"incognito":false,"cookies_autodelete":false,"new_device":false,"message_published":true,"vpn":false,"codes_requested":2,"used_latest_code":true}}`), 200, true},
+		{"evaluate: no known cause", ts, evaluate(`{"symptom":"code_needed_often","facts":{"incognito":false,"cookies_autodelete":false,"new_device":false}}`), 200, true},
+		{"evaluate: English by query and header", ts, call{method: "POST", path: "/api/v1/evaluate?lang=en", contentType: "application/json; charset=utf-8", body: `{"facts":{"vpn":true}}`, header: map[string]string{"Accept-Language": "en"}}, 200, true},
+		{"evaluate: not JSON", ts, evaluate(`symptom=code_not_received`), 400, false},
+		{"evaluate: truncated", ts, evaluate(`{"facts":{"online":fal`), 400, false},
+		{"evaluate: not an object", ts, evaluate(`[]`), 400, false},
+		{"evaluate: a fact of the wrong type", ts, evaluate(`{"facts":{"online":"no"}}`), 400, false},
+		{"evaluate: a count out of range", ts, evaluate(`{"facts":{"codes_requested":1001}}`), 400, false},
+		{"evaluate: an empty identifier", ts, evaluate(`{"facts":{"identifier":"   "}}`), 400, false},
+		{"evaluate: an unknown channel", ts, evaluate(`{"facts":{"channels_tried":["fax"]}}`), 400, false},
+		{"evaluate: an unknown field", ts, evaluate(`{"facts":{},"extra":1}`), 400, false},
+		{"evaluate: an unknown fact", ts, evaluate(`{"facts":{"onlin":true}}`), 400, false},
+		// Symptoms are the rules' to name, so the document cannot list them.
+		{"evaluate: an unknown symptom", ts, evaluate(`{"symptom":"code_lost"}`), 400, true},
+		{"evaluate: over 64 KiB", ts, evaluate(big), 413, false},
+		{"evaluate: text/plain", ts, call{method: "POST", path: "/api/v1/evaluate", contentType: "text/plain", body: `{}`}, 415, false},
+		{"evaluate: over the rate limit", limited, evaluate(`{}`), 429, true},
+		{"evaluate: past the deadline", late, evaluate(specExample), 503, true},
+		{"evaluate: internal failure", broken, evaluate(`{}`), 500, true},
+		{"causes: Spanish", ts, call{path: "/api/v1/causes"}, 200, true},
+		{"causes: English", ts, call{path: "/api/v1/causes?lang=en"}, 200, true},
+		{"causes: over the rate limit", limited, call{path: "/api/v1/causes"}, 429, true},
+		{"causes: internal failure", broken, call{path: "/api/v1/causes"}, 500, true},
+		{"openapi.json", ts, call{path: "/api/openapi.json"}, 200, true},
+		{"healthz", ts, call{path: "/healthz"}, 200, true},
+		{"readyz: ready", ts, call{path: "/readyz"}, 200, true},
+		{"readyz: storage closed", closedDB, call{path: "/readyz"}, 503, true},
+		{"readyz: no rules", broken, call{path: "/readyz"}, 503, true},
+		{"metrics", ts, call{path: "/metrics"}, 200, true},
+	}
+	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.status == http.StatusTooManyRequests {
+				tc.server.do(t, tc.call) // spends the burst
+			}
+			resp, body := tc.server.do(t, tc.call)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%s %s = %d %s; want %d", tc.call.method, tc.call.path, resp.StatusCode, body, tc.status)
+			}
+
+			req := httptest.NewRequest(cmpOr(tc.call.method, http.MethodGet), tc.call.path, strings.NewReader(tc.call.body))
+			if tc.call.contentType != "" {
+				req.Header.Set("Content-Type", tc.call.contentType)
+			}
+			for k, v := range tc.call.header {
+				req.Header.Set(k, v)
+			}
+			route, params, err := router.FindRoute(req)
+			if err != nil {
+				t.Fatalf("openapi.json has no %s %s: %v", req.Method, req.URL.Path, err)
+			}
+			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
+			err = openapi3filter.ValidateRequest(context.Background(), in)
+			if tc.requestValid && err != nil {
+				t.Errorf("openapi.json refuses the request %s: %v", tc.call.body, err)
+			}
+			if !tc.requestValid && err == nil {
+				t.Errorf("openapi.json accepts the request %.200s, which the server refuses with %d", tc.call.body, resp.StatusCode)
+			}
+			err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+				RequestValidationInput: in,
+				Status:                 resp.StatusCode,
+				Header:                 resp.Header,
+				Body:                   io.NopCloser(bytes.NewReader(body)),
+				Options:                opts,
+			})
+			if err != nil {
+				t.Errorf("openapi.json does not describe the answer %d %.300s: %v", resp.StatusCode, body, err)
+			}
+		})
+	}
+}
+
+// TestOpenAPIDescribesUnroutedErrors holds the errors of paths and methods
+// the document cannot list (404, 405) to its generic Error schema.
+func TestOpenAPIDescribesUnroutedErrors(t *testing.T) {
+	doc, _ := loadOpenAPI(t)
+	schema := doc.Components.Schemas["Error"].Value
+	ts := newTestServer(t, Config{})
+	for _, c := range []call{{path: "/api/v1/nope"}, {path: "/api/v1/evaluate"}, {method: "PUT", path: "/api/openapi.json"}} {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			resp, body := ts.do(t, c)
+			var v any
+			if err := json.Unmarshal(body, &v); err != nil {
+				t.Fatalf("%s %s answered %d %s; want JSON", c.method, c.path, resp.StatusCode, body)
+			}
+			if err := schema.VisitJSON(v); err != nil {
+				t.Errorf("%s %s answered %d %s, not an Error: %v", c.method, c.path, resp.StatusCode, body, err)
+			}
+		})
+	}
+}
+
+// TestOpenAPIMatchesTheCode checks what the document lists against the
+// code that decides it: the facts, channels, languages and outcomes, and
+// the routes.
+func TestOpenAPIMatchesTheCode(t *testing.T) {
+	doc, _ := loadOpenAPI(t)
+	schemas := doc.Components.Schemas
+	facts := schemas["Facts"].Value
+	enum := func(s *openapi3.Schema) []string {
+		var out []string
+		for _, v := range s.Enum {
+			out = append(out, v.(string))
+		}
+		return out
+	}
+	checks := []struct {
+		name      string
+		got, want []string
+	}{
+		{"Facts properties", slices.Sorted(maps.Keys(facts.Properties)), rules.Facts()},
+		{"channels_tried items", enum(facts.Properties["channels_tried"].Value.Items.Value), rules.Channels},
+		{"EvaluateResponse lang", enum(schemas["EvaluateResponse"].Value.Properties["lang"].Value), locales.Languages},
+		{"Catalog lang", enum(schemas["Catalog"].Value.Properties["lang"].Value), locales.Languages},
+		{"EvaluateResponse outcome", enum(schemas["EvaluateResponse"].Value.Properties["outcome"].Value),
+			[]string{rules.OutcomeCausesFound, rules.OutcomeNeedsAnswers, rules.OutcomeNoKnownCause}},
+	}
+	for _, c := range checks {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("openapi.json %s = %v; want %v", c.name, c.got, c.want)
+		}
+	}
+	for name, limit := range map[string]uint64{"identifier": rules.MaxStringLen} {
+		if got := facts.Properties[name].Value.MaxLength; got == nil || *got != limit {
+			t.Errorf("openapi.json facts.%s maxLength = %v; want %d", name, got, limit)
+		}
+	}
+
+	s, _, _, _ := newServer(t, Config{})
+	var served []string
+	for _, r := range s.Echo().Routes() {
+		if strings.HasPrefix(r.Path, "/api/") || slices.Contains([]string{"/healthz", "/readyz", "/metrics"}, r.Path) {
+			served = append(served, r.Method+" "+r.Path)
+		}
+	}
+	var documented []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented = append(documented, method+" "+path)
+		}
+	}
+	slices.Sort(served)
+	slices.Sort(documented)
+	if !slices.Equal(served, documented) {
+		t.Errorf("routes served = %v; openapi.json documents %v", served, documented)
+	}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
