@@ -144,7 +144,7 @@ func (c Catalog) DecodeRequest(body []byte) (Request, error) {
 		case "facts":
 			problems = append(problems, decodeFacts(raw, req.Facts)...)
 		default:
-			problems = append(problems, FieldError{key, "unknown field"})
+			problems = append(problems, FieldError{fieldName(key), "unknown field"})
 		}
 	}
 	if len(problems) > 0 {
@@ -167,7 +167,7 @@ func decodeFacts(raw json.RawMessage, into map[string]any) []FieldError {
 	}
 	var problems []FieldError
 	for _, name := range slices.Sorted(maps.Keys(facts)) {
-		field := "facts." + name
+		field := "facts." + fieldName(name)
 		kind, known := factKinds[name]
 		if !known {
 			problems = append(problems, FieldError{field, "unknown fact"})
@@ -249,6 +249,22 @@ func decodeString(raw json.RawMessage, maxLen int) (string, string) {
 		return "", fmt.Sprintf("must be at most %d characters", maxLen)
 	}
 	return s, ""
+}
+
+// fieldName is a key as it appears in a field path: as it is when it is a
+// plain name, quoted when it is empty or holds other characters.
+func fieldName(key string) string {
+	plain := key != ""
+	for _, r := range key {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return key
+	}
+	return strconv.Quote(key)
 }
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
