@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,7 +27,7 @@ import (
 )
 
 const usage = `usage:
-  acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR]
+  acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50]
   acceso diagnose [--lang en] < request.json
   acceso rules test [DIR]
   acceso admin add [--data ./data] NAME < password
@@ -133,7 +134,24 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	addr := fs.String("addr", env("ACCESO_ADDR", "127.0.0.1:8080"), "address to listen on (ACCESO_ADDR)")
 	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)")
 	rulesDir := fs.String("rules", env("ACCESO_RULES", ""), "folder of .rego files to serve and watch instead of the embedded rules (ACCESO_RULES)")
+	proxies := fs.String("trusted-proxies", env("ACCESO_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default (ACCESO_TRUSTED_PROXIES)")
+	apiRate := fs.String("api-rate", env("ACCESO_API_RATE", fmt.Sprint(server.DefaultAPIRate)), "API requests per second allowed to one client, in bursts of up to twice as many (ACCESO_API_RATE)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rate, err := strconv.ParseFloat(*apiRate, 64)
+	if err != nil || rate <= 0 {
+		fmt.Fprintf(stderr, "serve: --api-rate (ACCESO_API_RATE) %q: want a positive number of requests per second\n", *apiRate)
+		return 2
+	}
+	cfg := server.Config{Addr: *addr, RulesDir: *rulesDir, APIRate: rate, APIBurst: max(1, int(2*rate))}
+	for cidr := range strings.SplitSeq(*proxies, ",") {
+		if cidr = strings.TrimSpace(cidr); cidr != "" {
+			cfg.TrustedProxies = append(cfg.TrustedProxies, cidr)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -143,7 +161,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer db.Close()
-	cfg := server.Config{Addr: *addr, RulesDir: *rulesDir}
 	engine, err := server.LoadEngine(ctx, cfg, db, log)
 	if err != nil {
 		log.Error("cannot load rules", "err", err)
