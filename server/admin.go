@@ -250,7 +250,7 @@ func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
 		Tests:  normalizeText(c.FormValue("tests")),
 		Texts:  formTexts(c),
 	}
-	src, err := draftNewCause(a.engine.Current().Source, nc)
+	src, err := draftNewCause(a.engine.Current(), nc)
 	ch := change{
 		Note:  "new cause " + nc.ID,
 		Check: func(cur, draft *rules.Policy) rules.Problems { return checkNewCause(cur, draft, nc) },

@@ -69,28 +69,34 @@ type NewCause struct {
 var causeID = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 
 // draftNewCause appends a new cause's rule to its module, its tests to the
-// module's tests and its texts to the message files. Whether the rule
-// really declares the cause is checked after the draft is built, by
-// checkNewCause.
-func draftNewCause(cur rules.Source, nc NewCause) (rules.Source, error) {
+// module's tests and its texts to the message files. The rule's metadata
+// is read here only to give a clear message early; that the built draft
+// declares the cause is checked by checkNewCause.
+func draftNewCause(cur *rules.Policy, nc NewCause) (rules.Source, error) {
 	var problems rules.Problems
+	if c, ok := cur.Catalog.Cause(nc.ID); ok {
+		problems = append(problems, rules.Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)})
+	}
 	if !causeID.MatchString(nc.ID) {
 		problems = append(problems, rules.Problem{File: nc.Module, Message: fmt.Sprintf("cause id %q must be snake_case (lower-case letters, digits and single underscores)", nc.ID)})
 	}
-	if _, ok := cur.Modules[nc.Module]; !ok || isTestModule(nc.Module) {
+	if _, ok := cur.Source.Modules[nc.Module]; !ok || isTestModule(nc.Module) {
 		problems = append(problems, rules.Problem{File: nc.Module, Message: "choose one of the policy modules for the new rule"})
 	}
-	if strings.TrimSpace(nc.Rule) == "" {
+	switch {
+	case strings.TrimSpace(nc.Rule) == "":
 		problems = append(problems, rules.Problem{File: nc.Module, Message: "the rule must not be empty"})
+	case causeID.MatchString(nc.ID) && !declaresID(nc.Rule, nc.ID):
+		problems = append(problems, rules.Problem{File: nc.Module, Message: fmt.Sprintf("the new rule's # METADATA must declare custom.id: %s", nc.ID)})
 	}
 	testFile := testModuleOf(nc.Module)
-	if _, ok := cur.Modules[testFile]; strings.TrimSpace(nc.Tests) != "" && !ok {
+	if _, ok := cur.Source.Modules[testFile]; strings.TrimSpace(nc.Tests) != "" && !ok {
 		problems = append(problems, rules.Problem{File: testFile, Message: "the module has no test file to add the tests to"})
 	}
 	if len(problems) > 0 {
 		return rules.Source{}, problems
 	}
-	draft, err := draftCauseTexts(cur, nc.ID, nc.Texts)
+	draft, err := draftCauseTexts(cur.Source, nc.ID, nc.Texts)
 	if err != nil {
 		return rules.Source{}, err
 	}
@@ -99,6 +105,11 @@ func draftNewCause(cur rules.Source, nc NewCause) (rules.Source, error) {
 		draft.Modules[testFile] = appendBlock(draft.Modules[testFile], nc.Tests)
 	}
 	return draft, nil
+}
+
+// declaresID reports whether a rule's metadata has the line "id: <id>".
+func declaresID(rule, id string) bool {
+	return regexp.MustCompile(`(?m)^#\s+id:\s*"?` + regexp.QuoteMeta(id) + `"?\s*$`).MatchString(rule)
 }
 
 // checkNewCause says whether the built draft declares the new cause, and
