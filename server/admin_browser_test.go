@@ -1,0 +1,115 @@
+package server
+
+import (
+	"context"
+	"html"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"acceso/locales"
+)
+
+// TestBrowserAdminPublishAndRollback drives a real Chromium through the
+// admin area: sign in, change a cause's Spanish advice, publish, see it on
+// the public self-diagnosis, roll back, and see the old advice again. It
+// uses the browser helpers of browser_test.go.
+func TestBrowserAdminPublishAndRollback(t *testing.T) {
+	ts := newTestServer(t, Config{Deadline: loadedDeadline})
+	if err := AddAdmin(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	p := ts.policy
+	cause := spamCause(t, p)
+	oldAdvice, _ := p.Texts.Text("es", locales.CauseAdvice(cause.ID))
+	newAdvice := "Consejo publicado desde el navegador: revisa también la carpeta de promociones."
+
+	// The self-diagnosis, with answers in the URL, that finds the cause:
+	// SPEC's example as a contact answers it.
+	diagnose := ts.URL + "/es/diagnose?" + url.Values{
+		"symptom":        {cause.Symptom},
+		"channels_tried": {"email"},
+		"spam_checked":   {"no"},
+	}.Encode()
+	tb := newTab(t, newBrowser(t), true)
+	showsAdvice := func(when, want, notWant string) {
+		t.Helper()
+		tb.open(diagnose)
+		var page string
+		var err error
+		for try := 0; try < 20; try++ { // the document may still be settling
+			if err = chromedp.Do(tb.ctx, chromedp.WaitReady(chromedp.CSS("main"))); err == nil {
+				if page, err = chromedp.Run(tb.ctx, chromedp.Text(chromedp.CSS("main"))); err == nil {
+					break
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("%s, reading %s: %v", when, diagnose, err)
+		}
+		if !strings.Contains(page, want) {
+			t.Fatalf("%s, %s does not show the advice %q", when, diagnose, want)
+		}
+		if notWant != "" && strings.Contains(page, notWant) {
+			t.Errorf("%s, %s still shows %q", when, diagnose, notWant)
+		}
+	}
+	showsAdvice("before any change", oldAdvice, newAdvice)
+
+	// Sign in: the admin area sends a visitor without a session there.
+	tb.open(ts.URL + "/admin/")
+	if got := tb.location().Path; got != "/admin/signin" {
+		t.Fatalf("GET /admin/ without a session shows %s; want /admin/signin", got)
+	}
+	if err := chromedp.Do(tb.ctx,
+		chromedp.SendKeys(chromedp.CSS("#name"), testAdmin),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+	); err != nil {
+		t.Fatalf("typing the name and password: %v", err)
+	}
+	tb.click("form.signin button[type=submit]")
+	if got := tb.location().Path; got != "/admin/" {
+		t.Fatalf("after signing in, the browser shows %s; want /admin/", got)
+	}
+
+	// Edit the cause's Spanish advice and publish it.
+	tb.click(`a[href="/admin/causes/` + cause.ID + `"]`)
+	if err := chromedp.Do(tb.ctx,
+		chromedp.SetValue(chromedp.CSS("#advice_es"), newAdvice),
+		chromedp.SetValue(chromedp.CSS("#sample"), specExample),
+	); err != nil {
+		t.Fatalf("typing the new advice and a sample: %v", err)
+	}
+	tb.click(`button[name=action][value=preview]`)
+	if page := html.UnescapeString(tb.html()); !strings.Contains(page, newAdvice) || !strings.Contains(page, oldAdvice) {
+		t.Errorf("the preview does not show the draft's advice next to the current one")
+	}
+	tb.click(`button[name=action][value=publish]`)
+	if got := tb.location(); got.Path != "/admin/revisions" || got.Query().Get("published") == "" {
+		t.Fatalf("after publishing, the browser shows %s; want the revisions list", got)
+	}
+	showsAdvice("after publishing", newAdvice, oldAdvice)
+
+	// Roll back to the rules served before the first publish.
+	tb.open(ts.URL + "/admin/revisions")
+	tb.click(`form[action="/admin/revisions/1/rollback"] button`)
+	if got := tb.location(); got.Path != "/admin/revisions" || got.Query().Get("published") == "" {
+		t.Fatalf("after rolling back, the browser shows %s; want the revisions list", got)
+	}
+	showsAdvice("after rolling back", oldAdvice, newAdvice)
+	if got := ts.engine.Current().Revision; got != p.Revision {
+		t.Errorf("after rolling back, serving %s; want %s", got, p.Revision)
+	}
+
+	// Signing out ends the session for the browser too.
+	tb.open(ts.URL + "/admin/")
+	tb.click("form.signout button[type=submit]")
+	tb.open(ts.URL + "/admin/revisions")
+	if got := tb.location().Path; got != "/admin/signin" {
+		t.Errorf("after signing out, /admin/revisions shows %s; want /admin/signin", got)
+	}
+}
