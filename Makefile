@@ -22,6 +22,8 @@ generate:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./rules/
+	$(GO) test -run '^$$' -bench EvaluateAPI -benchmem ./server/
+	$(GO) run ./server/internal/loadtest
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeAndEvaluate -fuzztime 2m ./rules/

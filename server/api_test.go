@@ -847,3 +847,26 @@ func TestRunShutsDownGracefully(t *testing.T) {
 		t.Error("Run did not return after the last request finished")
 	}
 }
+
+// BenchmarkEvaluateAPI measures one POST /api/v1/evaluate of SPEC's example
+// through the whole handler chain (middleware, decoding, rules, texts, JSON,
+// logs and metrics), without the network: `go test -bench EvaluateAPI
+// -cpuprofile cpu.out ./server/` shows where a request's time goes.
+func BenchmarkEvaluateAPI(b *testing.B) {
+	s, _, _, _ := newServer(b, Config{})
+	s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h := s.Handler()
+	body := []byte(specExample)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/api/v1/evaluate", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("POST /api/v1/evaluate = %d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}
