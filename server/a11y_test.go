@@ -1,0 +1,149 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"acceso/locales"
+)
+
+// npmDir is where `make test` installs the npm packages the accessibility
+// and validity checks need (axe-core and vnu-jar, at pinned versions).
+var npmDir = filepath.Join("..", ".cache", "npm", "node_modules")
+
+// npmFile finds a file of an installed npm package.
+func npmFile(t *testing.T, pkg, file string) string {
+	return needTool(t, "the npm package "+pkg, func() (string, error) {
+		path := filepath.Join(npmDir, pkg, file)
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Errorf("%w (make test installs it)", err)
+		}
+		return path, nil
+	})
+}
+
+// axeViolation is one rule that a page breaks, as axe-core reports it.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// axeRun runs axe-core on the page and returns its violations, each with
+// the first elements at fault.
+const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({
+	id: v.id, impact: v.impact || "", help: v.help,
+	nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + ": " + n.failureSummary),
+})))`
+
+// TestAccessibility runs axe-core, injected into a real Chromium, on every
+// page of the site in both languages, on a phone's width and a desktop's,
+// and wants no violation.
+func TestAccessibility(t *testing.T) {
+	axe, err := os.ReadFile(npmFile(t, "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := newBrowser(t)
+	h := newSiteHarness(t)
+	tb := newTab(t, browser, true)
+	for _, lang := range locales.Languages {
+		for _, pg := range sitePages {
+			for _, width := range []int64{360, 1280} {
+				t.Run(fmt.Sprintf("%s.%s.%d", pg.name, lang, width), func(t *testing.T) {
+					outer := tb.t
+					tb.t = t
+					defer func() { tb.t = outer }()
+					if err := chromedp.Do(tb.ctx, chromedp.EmulateViewport(width, 800)); err != nil {
+						t.Fatal(err)
+					}
+					u := h.url + "/" + lang + "/" + pg.path
+					tb.open(u)
+					if pg.status != http.StatusOK {
+						tb.forget(u)
+					}
+					if err := chromedp.Do(tb.ctx, chromedp.Evaluate[chromedp.Void](string(axe))); err != nil {
+						t.Fatalf("injecting axe-core: %v", err)
+					}
+					violations, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+					if err != nil {
+						t.Fatalf("running axe-core: %v", err)
+					}
+					for _, v := range violations {
+						t.Errorf("axe: %s (%s): %s\n\t%s", v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+					}
+				})
+			}
+		}
+	}
+}
+
+// vnuMessage is one message of the Nu Html Checker's JSON output.
+type vnuMessage struct {
+	Type     string `json:"type"`
+	URL      string `json:"url"`
+	LastLine int    `json:"lastLine"`
+	Message  string `json:"message"`
+	Extract  string `json:"extract"`
+}
+
+// TestValidHTML checks every page of the site in both languages with the
+// Nu Html Checker (vnu-jar) and wants no error.
+func TestValidHTML(t *testing.T) {
+	jar := npmFile(t, "vnu-jar", filepath.Join("build", "dist", "vnu.jar"))
+	java := needTool(t, "Java", func() (string, error) { return exec.LookPath("java") })
+	h := newSiteHarness(t)
+	dir := t.TempDir()
+	var files []string
+	for _, lang := range locales.Languages {
+		for _, pg := range sitePages {
+			path := "/" + lang + "/" + pg.path
+			resp, body := h.get(t, path)
+			if resp.StatusCode != pg.status {
+				t.Fatalf("GET %s status = %d; want %d", path, resp.StatusCode, pg.status)
+			}
+			file := filepath.Join(dir, pg.name+"."+lang+".html")
+			if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, file)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(java, append([]string{"-jar", jar, "--errors-only", "--format", "json"}, files...)...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var out struct {
+		Messages []vnuMessage `json:"messages"`
+	}
+	// vnu writes its JSON report to stderr, and exits 1 when it found errors.
+	report := stderr.Bytes()
+	if len(bytes.TrimSpace(report)) == 0 {
+		report = stdout.Bytes()
+	}
+	if err := json.Unmarshal(report, &out); err != nil {
+		t.Fatalf("vnu: %v; output: %s %s (exit: %v)", err, stdout.String(), stderr.String(), runErr)
+	}
+	for _, m := range out.Messages {
+		name := m.URL
+		if u, err := url.Parse(m.URL); err == nil {
+			name = filepath.Base(u.Path)
+		}
+		t.Errorf("vnu: %s:%d: %s: %s (%q)", name, m.LastLine, m.Type, m.Message, m.Extract)
+	}
+	if runErr != nil && len(out.Messages) == 0 {
+		t.Errorf("vnu failed with no message: %v\n%s", runErr, stderr.String())
+	}
+	t.Logf("vnu checked %d pages", len(files))
+}
