@@ -1,12 +1,20 @@
 # Acceso: see README.md. Every tool is pinned in go.mod (go tool …).
 GO ?= go
 
-.PHONY: run test check bench fuzz generate
+# The help site's accessibility (axe-core, run in Chromium) and HTML validity
+# (the Nu Html Checker, vnu-jar, run with Java) tests use these npm packages,
+# installed once at these versions into .cache/npm (git-ignored).
+AXE_CORE_VERSION := 4.14.1
+VNU_JAR_VERSION := 26.9.27
+NPM_DIR := .cache/npm
+NPM_STAMP := $(NPM_DIR)/.installed-axe-core-$(AXE_CORE_VERSION)-vnu-jar-$(VNU_JAR_VERSION)
+
+.PHONY: run test check bench fuzz generate npm-tools
 
 run:
 	$(GO) run . serve
 
-test:
+test: npm-tools
 	$(GO) tool opa test rules/
 	$(GO) test ./...
 
@@ -17,12 +25,22 @@ check:
 	$(GO) tool opa check --strict rules/
 	$(GO) run . rules test
 
+npm-tools: $(NPM_STAMP)
+
+# vnu-jar ships its jar; its install script (which would fetch a Java) is
+# not needed and not run.
+$(NPM_STAMP):
+	npm install --no-save --no-audit --no-fund --ignore-scripts --prefix $(NPM_DIR) \
+		axe-core@$(AXE_CORE_VERSION) vnu-jar@$(VNU_JAR_VERSION)
+	touch $@
+
 generate:
 	$(GO) tool templ generate
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./rules/
 	$(GO) test -run '^$$' -bench EvaluateAPI -benchmem ./server/
+	$(GO) test -run '^$$' -bench DiagnosePage -benchmem ./server/
 	$(GO) run ./server/internal/loadtest
 
 fuzz:

@@ -55,7 +55,7 @@ func (s *Server) siteRoutes() {
 	s.echo.GET("/static/:name", handleStatic)
 	feedbackLimit := newLimiter(feedbackEvery, feedbackBurst)
 	for _, lang := range locales.Languages {
-		g := s.echo.Group("/"+lang, s.sitePage(lang))
+		g := s.echo.Group("/"+lang, s.sitePage(lang), middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
 		g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/"+lang+"/") })
 		g.GET("/", s.handleHome)
 		g.GET("/article", s.handleArticle, csrf())
@@ -65,7 +65,8 @@ func (s *Server) siteRoutes() {
 	}
 }
 
-// sitePage is the middleware of every page in lang: it puts the current
+// sitePage is the middleware of every page in lang (which are also
+// gzipped for browsers that accept it): it puts the current
 // policy's texts in that language into the request's context, so that a
 // text an admin publishes shows on the next page, and says the page's
 // language and how to cache it.
