@@ -90,9 +90,9 @@ func newBrowser(t *testing.T) context.Context {
 
 // tab is one browser tab driven by a test, with the console errors it saw.
 type tab struct {
-	t   *testing.T
-	ctx context.Context
-	mu  sync.Mutex
+	t    *testing.T
+	ctx  context.Context
+	mu   sync.Mutex
 	errs []string
 }
 
