@@ -43,7 +43,7 @@ func main() {
 	warmup := flag.Duration("warmup", 2*time.Second, "length of the unmeasured attack before each target's runs")
 	rate := flag.Int("rate", 300, "requests per second of the constant-rate attack")
 	workers := flag.Uint64("workers", 4, "concurrent workers (and connections) of the max-rate attack")
-	rounds := flag.Int("rounds", 2, "rounds each run is split in, alternating which server goes first")
+	rounds := flag.Int("rounds", 4, "rounds each run is split in, alternating which server goes first")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
