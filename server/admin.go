@@ -186,16 +186,16 @@ func (a *adminArea) handleCause(c echo.Context) error {
 	if !ok {
 		return echo.ErrNotFound
 	}
-	texts := make(map[string]CauseTexts)
+	texts := make(map[string]causeTexts)
 	for _, lang := range locales.Languages {
 		l := locales.NewLocalizer(p.Texts, lang)
-		texts[lang] = CauseTexts{Title: l.T(locales.CauseTitle(cause.ID)), Advice: l.T(locales.CauseAdvice(cause.ID))}
+		texts[lang] = causeTexts{Title: l.T(locales.CauseTitle(cause.ID)), Advice: l.T(locales.CauseAdvice(cause.ID))}
 	}
 	d := templates.AdminDraft{Base: p.Revision, Sample: defaultSample(cause.Symptom, cause.Facts)}
 	return a.renderCause(c, http.StatusOK, cause, texts, d)
 }
 
-func (a *adminArea) renderCause(c echo.Context, status int, cause rules.Cause, texts map[string]CauseTexts, d templates.AdminDraft) error {
+func (a *adminArea) renderCause(c echo.Context, status int, cause rules.Cause, texts map[string]causeTexts, d templates.AdminDraft) error {
 	shell := a.shell(c, "AdminCauseTitle", "rules")
 	shell.Title += " " + cause.ID
 	page := templates.AdminCause{
@@ -224,14 +224,14 @@ func (a *adminArea) handleCauseSubmit(c echo.Context) error {
 // handleNewCause shows the form to add a cause.
 func (a *adminArea) handleNewCause(c echo.Context) error {
 	p := a.engine.Current()
-	nc := NewCause{Texts: make(map[string]CauseTexts)}
+	nc := newCause{Texts: make(map[string]causeTexts)}
 	if len(p.Catalog.Causes) > 0 {
 		nc.Module = p.Catalog.Causes[0].File
 	}
 	return a.renderNewCause(c, http.StatusOK, nc, templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)})
 }
 
-func (a *adminArea) renderNewCause(c echo.Context, status int, nc NewCause, d templates.AdminDraft) error {
+func (a *adminArea) renderNewCause(c echo.Context, status int, nc newCause, d templates.AdminDraft) error {
 	page := templates.AdminNewCause{
 		Shell:   a.shell(c, "AdminNewCauseTitle", "rules"),
 		Modules: policyModules(a.engine.Current().Source),
@@ -243,7 +243,7 @@ func (a *adminArea) renderNewCause(c echo.Context, status int, nc NewCause, d te
 
 // handleNewCauseSubmit checks or publishes a new cause.
 func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
-	nc := NewCause{
+	nc := newCause{
 		Module: c.FormValue("module"),
 		ID:     strings.TrimSpace(c.FormValue("id")),
 		Rule:   normalizeText(c.FormValue("rule")),
@@ -278,7 +278,7 @@ func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch 
 	if strings.TrimSpace(d.Sample) != "" {
 		ch.Sample = []byte(d.Sample)
 	}
-	var pv *Preview
+	var pv *draftPreview
 	var err error
 	if c.FormValue("action") == "publish" {
 		var rev store.Revision
@@ -316,7 +316,7 @@ func (a *adminArea) showProblems(check *templates.AdminCheck, err error, draft r
 	return nil
 }
 
-func previewView(pv *Preview) []templates.AdminPreview {
+func previewView(pv *draftPreview) []templates.AdminPreview {
 	if pv == nil {
 		return nil
 	}
@@ -361,10 +361,10 @@ func defaultSample(symptom string, facts []string) string {
 
 // formTexts reads a cause's title and advice in every language from the
 // form fields title_<lang> and advice_<lang>.
-func formTexts(c echo.Context) map[string]CauseTexts {
-	texts := make(map[string]CauseTexts)
+func formTexts(c echo.Context) map[string]causeTexts {
+	texts := make(map[string]causeTexts)
 	for _, lang := range locales.Languages {
-		texts[lang] = CauseTexts{
+		texts[lang] = causeTexts{
 			Title:  normalizeText(strings.TrimSpace(c.FormValue("title_" + lang))),
 			Advice: normalizeText(strings.TrimSpace(c.FormValue("advice_" + lang))),
 		}
@@ -372,7 +372,7 @@ func formTexts(c echo.Context) map[string]CauseTexts {
 	return texts
 }
 
-func langTexts(texts map[string]CauseTexts) []templates.AdminLangTexts {
+func langTexts(texts map[string]causeTexts) []templates.AdminLangTexts {
 	var out []templates.AdminLangTexts
 	for _, lang := range locales.Languages {
 		out = append(out, templates.AdminLangTexts{Lang: lang, Title: texts[lang].Title, Advice: texts[lang].Advice})

@@ -19,8 +19,8 @@ import (
 // functions here make drafts; none of them decides whether a draft may be
 // served: that is rules.Build's job, at preview and again at publish.
 
-// CauseTexts are a cause's title and advice in one language.
-type CauseTexts struct {
+// causeTexts are a cause's title and advice in one language.
+type causeTexts struct {
 	Title, Advice string
 }
 
@@ -35,7 +35,7 @@ func draftModule(cur rules.Source, file, text string) (rules.Source, error) {
 }
 
 // draftCauseTexts sets a cause's title and advice in every language given.
-func draftCauseTexts(cur rules.Source, cause string, texts map[string]CauseTexts) (rules.Source, error) {
+func draftCauseTexts(cur rules.Source, cause string, texts map[string]causeTexts) (rules.Source, error) {
 	if problems := checkCauseTexts(texts); len(problems) > 0 {
 		return rules.Source{}, problems
 	}
@@ -55,15 +55,15 @@ func draftCauseTexts(cur rules.Source, cause string, texts map[string]CauseTexts
 	return draft, nil
 }
 
-// NewCause is what an admin gives to add a cause: the module its rule goes
+// newCause is what an admin gives to add a cause: the module its rule goes
 // into, its id, the rule (with its # METADATA), optional Rego tests for the
 // module's _test.rego, and its texts in every language.
-type NewCause struct {
+type newCause struct {
 	Module string
 	ID     string
 	Rule   string
 	Tests  string
-	Texts  map[string]CauseTexts
+	Texts  map[string]causeTexts
 }
 
 var causeID = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
@@ -72,7 +72,7 @@ var causeID = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 // module's tests and its texts to the message files. The rule's metadata
 // is read here only to give a clear message early; that the built draft
 // declares the cause is checked by checkNewCause.
-func draftNewCause(cur *rules.Policy, nc NewCause) (rules.Source, error) {
+func draftNewCause(cur *rules.Policy, nc newCause) (rules.Source, error) {
 	var problems rules.Problems
 	if c, ok := cur.Catalog.Cause(nc.ID); ok {
 		problems = append(problems, rules.Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)})
@@ -114,7 +114,7 @@ func declaresID(rule, id string) bool {
 
 // checkNewCause says whether the built draft declares the new cause, and
 // that it was not declared before.
-func checkNewCause(cur, draft *rules.Policy, nc NewCause) rules.Problems {
+func checkNewCause(cur, draft *rules.Policy, nc newCause) rules.Problems {
 	if c, ok := cur.Catalog.Cause(nc.ID); ok {
 		return rules.Problems{{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)}}
 	}
@@ -124,7 +124,7 @@ func checkNewCause(cur, draft *rules.Policy, nc NewCause) rules.Problems {
 	return nil
 }
 
-func checkCauseTexts(texts map[string]CauseTexts) rules.Problems {
+func checkCauseTexts(texts map[string]causeTexts) rules.Problems {
 	var problems rules.Problems
 	for _, lang := range locales.Languages {
 		t := texts[lang]

@@ -27,9 +27,9 @@ type change struct {
 	Check func(cur, draft *rules.Policy) rules.Problems
 }
 
-// Preview is a draft's answer to a sample request next to the answer of
+// draftPreview is a draft's answer to a sample request next to the answer of
 // the rules being served, in every language.
-type Preview struct {
+type draftPreview struct {
 	Draft, Current map[string]Response
 }
 
@@ -47,7 +47,7 @@ var errUnchanged = rules.Problems{{File: "rules", Message: "nothing to publish: 
 // texts in every language, sample evaluations within the deadline), runs
 // the change's own checks, and previews the sample request if there is
 // one. Every failure is returned as rules.Problems.
-func (s *Server) verify(ctx context.Context, ch change) (*rules.Policy, *Preview, error) {
+func (s *Server) verify(ctx context.Context, ch change) (*rules.Policy, *draftPreview, error) {
 	cur := s.engine.Current()
 	p, err := rules.Build(ctx, ch.Source, rules.Options{Deadline: s.cfg.Deadline})
 	if err != nil {
@@ -70,7 +70,7 @@ func (s *Server) verify(ctx context.Context, ch change) (*rules.Policy, *Preview
 
 // preview answers a sample request with the draft and with the current
 // rules, in every language: the same decision the API would give.
-func preview(ctx context.Context, cur, draft *rules.Policy, sample []byte) (*Preview, error) {
+func preview(ctx context.Context, cur, draft *rules.Policy, sample []byte) (*draftPreview, error) {
 	req, err := draft.Catalog.DecodeRequest(sample)
 	if err != nil {
 		var re *rules.RequestError
@@ -83,7 +83,7 @@ func preview(ctx context.Context, cur, draft *rules.Policy, sample []byte) (*Pre
 		}
 		return nil, err
 	}
-	pv := &Preview{Draft: make(map[string]Response), Current: make(map[string]Response)}
+	pv := &draftPreview{Draft: make(map[string]Response), Current: make(map[string]Response)}
 	for _, lang := range locales.Languages {
 		if pv.Draft[lang], err = Evaluate(ctx, draft, req, lang); err != nil {
 			return nil, rules.Problems{{File: "sample", Message: "the draft could not answer the sample: " + err.Error()}}
@@ -103,7 +103,7 @@ func preview(ctx context.Context, cur, draft *rules.Policy, sample []byte) (*Pre
 // a new revision and swaps it in. Publishes (and reloads of --rules) are
 // one at a time, so the diff is against what was served and a stale draft
 // is caught. Requests already holding the old policy finish on it.
-func (s *Server) publish(ctx context.Context, ch change) (store.Revision, *Preview, error) {
+func (s *Server) publish(ctx context.Context, ch change) (store.Revision, *draftPreview, error) {
 	s.rulesMu.Lock()
 	defer s.rulesMu.Unlock()
 	cur := s.engine.Current()
