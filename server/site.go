@@ -196,7 +196,9 @@ func (s *Server) handleArticle(c echo.Context) error {
 // as for the API, says what is likely and what to ask next. The page asks
 // the first question not yet answered (an "I don't know" is an answer, so
 // it is not asked again), shows the findings as soon as there are any, and
-// lists the answers so far, each with a link to change it.
+// lists the answers so far, each with a link to change it. Each decision
+// is logged and counted as the API's are, with source "site", so that the
+// decision id a contact gives support can be found.
 func (s *Server) handleDiagnose(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
@@ -214,10 +216,13 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 		return render(c, http.StatusOK, templates.Diagnose(page))
 	}
 
+	start := time.Now()
 	resp, err := Evaluate(ctx, p, d.request(lang), lang)
 	if err != nil {
-		return err
+		s.evaluationFailed(ctx, err, time.Since(start))
+		return echo.NewHTTPError(http.StatusServiceUnavailable)
 	}
+	s.recordDecision(ctx, "site", resp, time.Since(start))
 	here := "diagnose?" + d.query("")
 	if thanks {
 		here += "&thanks=1"

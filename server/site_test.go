@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -51,6 +52,7 @@ type siteHarness struct {
 	db     *store.DB
 	url    string
 	client *http.Client
+	logs   *syncBuffer
 }
 
 func newSiteHarness(tb testing.TB) *siteHarness {
@@ -65,7 +67,8 @@ func newSiteHarness(tb testing.TB) *siteHarness {
 	}
 	tb.Cleanup(func() { db.Close() })
 	engine := rules.NewEngine(p)
-	srv := New(Config{}, engine, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	logs := &syncBuffer{}
+	srv := New(Config{}, engine, db, slog.New(slog.NewJSONHandler(logs, nil)))
 	for _, lang := range locales.Languages {
 		// A page that fails, to see the server error page.
 		srv.Echo().GET("/"+lang+"/boom", func(c echo.Context) error { return errors.New(siteSecret) })
@@ -77,7 +80,7 @@ func newSiteHarness(tb testing.TB) *siteHarness {
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &siteHarness{srv: srv, engine: engine, policy: p, db: db, url: hs.URL, client: client}
+	return &siteHarness{srv: srv, engine: engine, policy: p, db: db, url: hs.URL, client: client, logs: logs}
 }
 
 // do makes a request; header is name, value pairs.
@@ -536,6 +539,31 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestDiagnoseDecisionIsLogged checks that the decision id a contact is
+// told to give support is in the decision log, marked as the site's.
+func TestDiagnoseDecisionIsLogged(t *testing.T) {
+	h := newSiteHarness(t)
+	path := "/en/diagnose?symptom=code_not_accepted&message_published=yes&vpn=no&used_latest_code=yes"
+	_, body := h.get(t, path)
+	id := readDiagnose(t, body).decision
+	if id == "" {
+		t.Fatalf("GET %s shows no decision id", path)
+	}
+	for _, line := range h.logs.Lines() {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if entry["msg"] == "decision" && entry["decision_id"] == id {
+			if entry["source"] != "site" || entry["outcome"] != rules.OutcomeNoKnownCause {
+				t.Errorf("decision %s logged with source %v, outcome %v; want site, %s", id, entry["source"], entry["outcome"], rules.OutcomeNoKnownCause)
+			}
+			return
+		}
+	}
+	t.Errorf("decision %s shown on the page is not in the log:\n%s", id, strings.Join(h.logs.Lines(), "\n"))
 }
 
 func TestDiagnoseRefusesBadValues(t *testing.T) {
