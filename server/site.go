@@ -207,15 +207,14 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	base := "/" + lang + "/diagnose"
 	thanks := c.QueryParam("thanks") == "1"
-	page := templates.DiagnosePage{StartOverURL: base}
 	if d.symptom == "" {
-		page.Shell = s.shell(ctx, p, locales.T(ctx, "DiagnoseTitle"), "diagnose", "diagnose")
-		page.Symptoms = symptomLinks(p.Catalog, lang)
-		return render(c, http.StatusOK, templates.Diagnose(page))
+		return render(c, http.StatusOK, templates.Diagnose(templates.DiagnosePage{
+			Shell:        s.shell(ctx, p, locales.T(ctx, "DiagnoseTitle"), "diagnose", "diagnose"),
+			StartOverURL: "/" + lang + "/diagnose",
+			Symptoms:     symptomLinks(p.Catalog, lang),
+		}))
 	}
-
 	start := time.Now()
 	resp, err := Evaluate(ctx, p, d.request(lang), lang)
 	if err != nil {
@@ -223,21 +222,38 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusServiceUnavailable)
 	}
 	s.recordDecision(ctx, "site", resp, time.Since(start))
+	page, err := s.diagnosePage(ctx, p, d, resp, CSRFToken(c), thanks)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.Diagnose(page))
+}
+
+// diagnosePage is the view of a diagnosis with a symptom, given the
+// engine's answer for it: the findings, the first question not answered
+// yet, or, when there is neither, what to do next; the answers so far; and
+// the feedback form once there is something to judge.
+func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, d diagnosis, resp Response, csrfToken string, thanks bool) (templates.DiagnosePage, error) {
+	lang := locales.Lang(ctx)
+	base := "/" + lang + "/diagnose"
 	here := "diagnose?" + d.query("")
 	if thanks {
 		here += "&thanks=1"
 	}
-	page.Shell = s.shell(ctx, p, locales.T(ctx, locales.SymptomTitle(d.symptom))+" · "+locales.T(ctx, "DiagnoseTitle"), here, "diagnose")
-	page.Symptom = d.symptom
+	page := templates.DiagnosePage{
+		Shell:        s.shell(ctx, p, locales.T(ctx, locales.SymptomTitle(d.symptom))+" · "+locales.T(ctx, "DiagnoseTitle"), here, "diagnose"),
+		StartOverURL: base,
+		Symptom:      d.symptom,
+	}
 	causes := make([]string, 0, len(resp.Findings))
 	for _, f := range resp.Findings {
 		page.Findings = append(page.Findings, templates.DiagnoseFinding{Title: f.Title, Advice: f.Advice, URL: f.ArticleURL})
 		causes = append(causes, f.ID)
 	}
 	if q, ok := d.next(resp.Questions); ok {
-		page.Question, err = d.form(q, base, p.Catalog.QuestionTypes[q.Fact])
-		if err != nil {
-			return err
+		var err error
+		if page.Question, err = d.form(q, base, p.Catalog.QuestionTypes[q.Fact]); err != nil {
+			return templates.DiagnosePage{}, err
 		}
 	} else if len(resp.Findings) == 0 {
 		page.End = &templates.DiagnoseEnd{Title: "DiagnoseEndedTitle", Advice: "DiagnoseEndedAdvice", DecisionID: resp.DecisionID}
@@ -256,7 +272,7 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 		page.Feedback = &templates.FeedbackForm{
 			Action:    "/" + lang + "/feedback",
 			CSRFField: csrfField,
-			CSRFToken: CSRFToken(c),
+			CSRFToken: csrfToken,
 			Page:      store.PageDiagnose,
 			Causes:    strings.Join(causes, " "),
 			Revision:  resp.PolicyRevision,
@@ -265,7 +281,7 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 			Thanks:    thanks,
 		}
 	}
-	return render(c, http.StatusOK, templates.Diagnose(page))
+	return page, nil
 }
 
 // handleFeedback stores a visitor's reaction to a page and sends them back

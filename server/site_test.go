@@ -29,6 +29,7 @@ import (
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/server/store"
+	"acceso/templates"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite server/testdata/*.golden.html from the pages served")
@@ -330,6 +331,16 @@ func TestRootRedirectsToLanguage(t *testing.T) {
 				t.Errorf("GET / Vary = %q; want Accept-Language in it", vary)
 			}
 		})
+	}
+}
+
+func TestLanguageFolderWithoutSlash(t *testing.T) {
+	h := newSiteHarness(t)
+	for _, lang := range locales.Languages {
+		resp, _ := h.get(t, "/"+lang)
+		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/"+lang+"/" {
+			t.Errorf("GET /%s = %d %q; want 301 /%s/", lang, resp.StatusCode, resp.Header.Get("Location"), lang)
+		}
 	}
 }
 
@@ -855,31 +866,66 @@ func TestStaticFiles(t *testing.T) {
 	}
 }
 
-// BenchmarkDiagnosePage measures serving one step of the self-diagnosis
-// that has findings and a question: parsing the query, evaluating the
-// rules and rendering the page. It reports the page's size, plain and
-// gzipped.
+// BenchmarkDiagnosePage measures one step of the self-diagnosis that has
+// findings and a question: the whole request through the server (parse the
+// query, evaluate the rules, log the decision, render), and its parts:
+// the evaluation alone and the rendering of the page alone. It reports the
+// page's size, plain and gzipped.
 func BenchmarkDiagnosePage(b *testing.B) {
 	h := newSiteHarness(b)
+	h.srv.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	handler := h.srv.Handler()
-	path := "/en/diagnose?symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&spam_checked=no"
-	var size int
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		if rec.Code != http.StatusOK {
-			b.Fatalf("GET %s = %d", path, rec.Code)
+	const lang = "en"
+	query := "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&spam_checked=no"
+	path := "/" + lang + "/diagnose?" + query
+
+	b.Run("request", func(b *testing.B) {
+		var size, gzSize int
+		for b.Loop() {
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+			if rec.Code != http.StatusOK {
+				b.Fatalf("GET %s = %d", path, rec.Code)
+			}
+			size = rec.Body.Len()
 		}
-		size = rec.Body.Len()
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		gzSize = rec.Body.Len()
+		b.ReportMetric(float64(size), "page-bytes")
+		b.ReportMetric(float64(gzSize), "gzip-bytes")
+	})
+
+	q, _ := url.ParseQuery(query)
+	d, err := parseDiagnosis(h.policy.Catalog, q)
+	if err != nil {
+		b.Fatal(err)
 	}
-	rec := httptest.NewRecorder()
-	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-	var gz bytes.Buffer
-	w := gzip.NewWriter(&gz)
-	w.Write(rec.Body.Bytes())
-	w.Close()
-	b.ReportMetric(float64(size), "page-bytes")
-	b.ReportMetric(float64(gz.Len()), "gzip-bytes")
+	ctx := locales.WithLocalizer(context.Background(), h.localizer(lang))
+	b.Run("evaluate", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Evaluate(ctx, h.policy, d.request(lang), lang); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("render", func(b *testing.B) {
+		resp, err := Evaluate(ctx, h.policy, d.request(lang), lang)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			page, err := h.srv.diagnosePage(ctx, h.policy, d, resp, "token", false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := templates.Diagnose(page).Render(ctx, io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // HTML helpers.
