@@ -333,15 +333,28 @@ func (s *Server) shell(ctx context.Context, p *rules.Policy, title, page, nav st
 		NavCurrent: nav,
 	}
 	for _, l := range locales.Languages {
-		u := "/" + l + "/" + page
-		sh.Alternates = append(sh.Alternates, templates.Alternate{
-			Lang:      l,
-			Name:      locales.NewLocalizer(p.Texts, l).T("LanguageName"),
-			URL:       u,
-			SwitchURL: "/" + l + "/language?next=" + url.QueryEscape(u),
+		sh.Alternates = append(sh.Alternates, templates.Alternate{Lang: l, URL: "/" + l + "/" + page})
+	}
+	sh.Switch = languageSwitch(p, lang, page)
+	return sh
+}
+
+// languageSwitch leads to page (a path and query below the language's
+// folder) in every language but lang, through the handler that remembers
+// the choice.
+func languageSwitch(p *rules.Policy, lang, page string) []templates.Alternate {
+	var links []templates.Alternate
+	for _, l := range locales.Languages {
+		if l == lang {
+			continue
+		}
+		links = append(links, templates.Alternate{
+			Lang: l,
+			Name: locales.NewLocalizer(p.Texts, l).T("LanguageName"),
+			URL:  "/" + l + "/language?next=" + url.QueryEscape("/"+l+"/"+page),
 		})
 	}
-	return sh
+	return links
 }
 
 // symptomLinks are the catalog's symptoms as entry points into the
@@ -603,7 +616,10 @@ func (s *Server) pageError(c echo.Context, err error) {
 		StyleURL: assetURL("site.css"),
 		IconURL:  assetURL("icon.svg"),
 		Nav:      true,
+		// An error page has no translation; the switch leads home.
+		Switch: languageSwitch(p, lang, ""),
 	}
+	c.Response().Header().Set("Content-Language", lang)
 	var buf bytes.Buffer
 	if rerr := templates.Error(page).Render(ctx, &buf); rerr != nil {
 		s.log.Error("rendering the error page failed", "err", rerr)

@@ -645,6 +645,15 @@ func TestErrorPagesAreLocalizedAndSayNothingInternal(t *testing.T) {
 			if got, want := text(first(doc, element("h1"))), h.localizer(tc.lang).T(tc.title); got != want {
 				t.Errorf("GET %s heading = %q; want %q", tc.path, got, want)
 			}
+			for _, other := range locales.Languages {
+				if other == tc.lang {
+					continue
+				}
+				sw := first(doc, func(n *html.Node) bool { return isElement(n, "a") && attr(n, "hreflang") == other })
+				if want := "/" + other + "/language?next=" + url.QueryEscape("/"+other+"/"); attr(sw, "href") != want {
+					t.Errorf("GET %s language switch = %q; want %q (the home page in %s)", tc.path, attr(sw, "href"), want, other)
+				}
+			}
 			for _, leak := range []string{siteSecret, "hunter2", "goroutine", ".go:"} {
 				if strings.Contains(body, leak) {
 					t.Errorf("GET %s shows %q", tc.path, leak)
