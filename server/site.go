@@ -65,11 +65,11 @@ func (s *Server) siteRoutes() {
 	}
 }
 
-// sitePage is the middleware of every page in lang (which are also
-// gzipped for browsers that accept it): it puts the current
+// sitePage is the middleware of every page in lang. It puts the current
 // policy's texts in that language into the request's context, so that a
 // text an admin publishes shows on the next page, and says the page's
-// language and how to cache it.
+// language and how to cache it. (siteRoutes also gzips the pages for
+// browsers that accept it.)
 func (s *Server) sitePage(lang string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
