@@ -51,7 +51,8 @@ func LoadEngine(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger)
 			return nil, err
 		}
 	} else if p := latestPublished(ctx, cfg, db, log); p != nil {
-		log.Info("rules loaded from the latest published revision", "revision", p.Revision, "causes", len(p.Catalog.Causes))
+		log.Info("rules loaded from the latest published revision", "revision", p.Revision, "causes", len(p.Catalog.Causes),
+			"built_in", rules.Embedded().Revision())
 		return rules.NewEngine(p), nil
 	}
 	p, err := rules.Build(ctx, src, rules.Options{Deadline: cfg.Deadline})
