@@ -10,6 +10,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -228,3 +229,17 @@ func SymptomDescription(symptom string) string { return ID("Symptom", symptom, "
 
 // Question is the message id of the question asked about a fact.
 func Question(fact string) string { return ID("Question", fact, "") }
+
+// WithFallback returns texts that answer from t and, for a message t lacks,
+// from base. A revision of the rules stored by an earlier release still
+// shows the messages this release added (the site's own, say) that way.
+func (t *Texts) WithFallback(base *Texts) *Texts {
+	merged := &Texts{byLang: make(map[string]map[string]string, len(Languages))}
+	for _, lang := range Languages {
+		msgs := make(map[string]string, len(base.byLang[lang])+len(t.byLang[lang]))
+		maps.Copy(msgs, base.byLang[lang])
+		maps.Copy(msgs, t.byLang[lang])
+		merged.byLang[lang] = msgs
+	}
+	return merged
+}

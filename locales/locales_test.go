@@ -263,3 +263,35 @@ func ExampleID() {
 	fmt.Println(ID("Cause", "identifier_not_registered", "Title"))
 	// Output: CauseIdentifierNotRegisteredTitle
 }
+
+func TestWithFallback(t *testing.T) {
+	own, err := Parse(map[string][]byte{
+		"active.es.toml": []byte("[Shared]\nother = \"propio\"\n"),
+		"active.en.toml": []byte("[Shared]\nother = \"own\"\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := Parse(map[string][]byte{
+		"active.es.toml": []byte("[Shared]\nother = \"base\"\n[OnlyBase]\nother = \"solo base\"\n"),
+		"active.en.toml": []byte("[Shared]\nother = \"base\"\n[OnlyBase]\nother = \"base only\"\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := own.WithFallback(base)
+	tests := []struct{ lang, id, want string }{
+		{"es", "Shared", "propio"},
+		{"en", "Shared", "own"},
+		{"es", "OnlyBase", "solo base"},
+		{"en", "OnlyBase", "base only"},
+	}
+	for _, tc := range tests {
+		if got, _ := merged.Text(tc.lang, tc.id); got != tc.want {
+			t.Errorf("WithFallback.Text(%s, %s) = %q; want %q", tc.lang, tc.id, got, tc.want)
+		}
+	}
+	if _, ok := own.Text("es", "OnlyBase"); ok {
+		t.Errorf("WithFallback changed the texts it was called on")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -71,6 +72,9 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	if problems := catalog.checkTexts(texts); len(problems) > 0 {
 		return nil, problems
 	}
+	if builtIn, err := builtInTexts(); err == nil {
+		texts = texts.WithFallback(builtIn)
+	}
 	if !opts.SkipTests {
 		if problems := runTests(ctx, all); len(problems) > 0 {
 			return nil, problems
@@ -93,6 +97,13 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	}
 	return p, nil
 }
+
+// builtInTexts are the message files built into the binary, the fallback
+// for a message a source lacks (one it was stored without, by an earlier
+// release).
+var builtInTexts = sync.OnceValues(func() (*locales.Texts, error) {
+	return locales.Parse(locales.Embedded())
+})
 
 // parse parses every module, returning the policies alone (for evaluation)
 // and all modules with their tests (for the test runner). Each set gets its

@@ -171,10 +171,13 @@ func (s *Server) rollback(ctx context.Context, seq int64, admin string) (store.R
 	return rev, err
 }
 
-// latestPublished returns the policy of the revision published last, or
-// nil when nothing was ever published or the store cannot say. A stored
-// revision that no longer verifies (the engine's checks grew stricter) is
-// logged and skipped, so the server still starts.
+// latestPublished returns the policy to start with when revisions were
+// published: the latest one, unless this release's built-in rules were
+// never stored, in which case they are stored as a new revision (earlier
+// ones stay available for rollback) and nil is returned so that they are
+// served. It returns nil too when nothing was ever published or the store
+// cannot say. A stored revision that no longer verifies (the engine's
+// checks grew stricter) is logged and skipped, so the server still starts.
 func latestPublished(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) *rules.Policy {
 	if db == nil {
 		return nil
@@ -186,6 +189,13 @@ func latestPublished(ctx context.Context, cfg Config, db *store.DB, log *slog.Lo
 		}
 		return nil
 	}
+	if adopted, err := adoptRelease(ctx, db, rev); err != nil {
+		log.Warn("cannot store this release's built-in rules; serving them anyway", "err", err)
+		return nil
+	} else if adopted {
+		log.Info("this release brings new built-in rules: stored as a new revision", "replaces", rev.ID)
+		return nil
+	}
 	p, err := rules.Build(ctx, rev.Source, rules.Options{Deadline: cfg.Deadline})
 	if err != nil {
 		log.Warn("the latest published revision no longer verifies; serving the built-in rules",
@@ -193,4 +203,29 @@ func latestPublished(ctx context.Context, cfg Config, db *store.DB, log *slog.Lo
 		return nil
 	}
 	return p
+}
+
+// releaseNote marks the revision stored for the built-in rules of a new
+// release of Acceso.
+const releaseNote = "rules built into a new release of Acceso"
+
+// adoptRelease stores the built-in rules as a new revision when no stored
+// revision has them, that is when this binary is a release whose rules (or
+// texts) differ from every revision published so far. A deploy thereby
+// takes effect like a publish, and the revisions published before it stay
+// available for rollback.
+func adoptRelease(ctx context.Context, db *store.DB, latest store.Revision) (bool, error) {
+	builtIn := rules.Embedded()
+	id := builtIn.Revision()
+	if known, err := db.HasRevision(ctx, id); err != nil || known {
+		return false, err
+	}
+	_, err := db.AddRevision(ctx, store.Revision{
+		ID:          id,
+		PublishedAt: time.Now().UTC(),
+		Note:        releaseNote,
+		Diff:        diffSources(latest.Source, builtIn),
+		Source:      builtIn,
+	})
+	return err == nil, err
 }

@@ -364,6 +364,9 @@ func TestPublishStoresRollsBackAndSurvivesRestart(t *testing.T) {
 func TestLoadEngineSkipsAStoredRevisionThatNoLongerBuilds(t *testing.T) {
 	ctx := context.Background()
 	ts := newTestServer(t, Config{})
+	if err := ts.storeBaseline(ctx, ts.policy); err != nil {
+		t.Fatal(err)
+	}
 	broken := ts.policy.Source.Clone()
 	broken.Modules["rules/login/broken.rego"] = "package login\n\nbroken if {\n"
 	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: broken.Revision(), Source: broken, PublishedAt: time.Now()}); err != nil {
@@ -375,6 +378,39 @@ func TestLoadEngineSkipsAStoredRevisionThatNoLongerBuilds(t *testing.T) {
 	}
 	if got := engine.Current().Revision; got != ts.policy.Revision {
 		t.Errorf("LoadEngine serves %s; want the embedded %s", got, ts.policy.Revision)
+	}
+}
+
+// TestLoadEngineAdoptsANewRelease shows a deploy taking effect: when the
+// built-in rules are not among the stored revisions (the binary is a new
+// release), they are stored as a new revision and served, and the revision
+// published before stays available for rollback.
+func TestLoadEngineAdoptsANewRelease(t *testing.T) {
+	ctx := context.Background()
+	ts := newTestServer(t, Config{})
+	cause := spamCause(t, ts.policy)
+	older := withAdvice(t, ts.policy.Source, cause.ID, "Advice of the previous release")
+	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: older.Revision(), Source: older, PublishedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		engine, err := LoadEngine(ctx, Config{}, ts.db, ts.log)
+		if err != nil {
+			t.Fatalf("LoadEngine = %v", err)
+		}
+		if got := engine.Current().Revision; got != ts.policy.Revision {
+			t.Errorf("start %d serves %s; want this release's built-in rules %s", i+1, got, ts.policy.Revision)
+		}
+	}
+	revs, err := ts.db.Revisions(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(revs) != 2 || revs[0].ID != ts.policy.Revision || revs[0].Note != releaseNote || revs[1].ID != older.Revision() {
+		t.Fatalf("stored revisions = %+v; want the release %s stored once on top of %s", revs, ts.policy.Revision, older.Revision())
+	}
+	if !strings.Contains(revs[0].Diff, "-other = \"Advice of the previous release (en)\"") {
+		t.Errorf("the release's diff does not show the advice it replaces:\n%s", revs[0].Diff)
 	}
 }
 

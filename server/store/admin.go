@@ -201,6 +201,13 @@ func (d *DB) Revision(ctx context.Context, seq int64) (Revision, error) {
 	return d.revision(ctx, `WHERE seq = ?`, seq)
 }
 
+// HasRevision reports whether a revision with the given id was ever stored.
+func (d *DB) HasRevision(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM revisions WHERE id = ?`, id).Scan(&n)
+	return n > 0, err
+}
+
 // LatestRevision returns the revision published last, with its source, or
 // ErrNotFound when nothing was ever published.
 func (d *DB) LatestRevision(ctx context.Context) (Revision, error) {
