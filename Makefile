@@ -24,6 +24,8 @@ check:
 	@test -z "$$($(GO) tool opa fmt --list rules)" || { $(GO) tool opa fmt --list rules; echo 'opa fmt: files above need formatting'; exit 1; }
 	$(GO) tool opa check --strict rules/
 	$(GO) run . rules test
+	$(GO) tool templ generate
+	@git diff --quiet -- '*_templ.go' || { git diff --stat -- '*_templ.go'; echo 'templ: generated files above were stale; commit them'; exit 1; }
 
 npm-tools: $(NPM_STAMP)
 
@@ -45,3 +47,4 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeAndEvaluate -fuzztime 2m ./rules/
+	$(GO) test -run '^$$' -fuzz FuzzEvaluateAPI -fuzztime 2m ./server/
