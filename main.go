@@ -85,12 +85,17 @@ func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	errEnc := json.NewEncoder(stderr)
+	errEnc.SetIndent("", "  ")
+	if len(body) > server.MaxBody {
+		errEnc.Encode(server.ErrorBody{Error: server.ErrorDetail{Code: server.CodeTooLarge,
+			Message: fmt.Sprintf("the body is larger than %d bytes", server.MaxBody)}})
+		return 2
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	resp, err := server.Diagnose(ctx, rules.NewEngine(policy), body, *lang)
 	if err != nil {
-		errEnc := json.NewEncoder(stderr)
-		errEnc.SetIndent("", "  ")
 		errEnc.Encode(server.DiagnoseError(err))
 		return 2
 	}
@@ -140,8 +145,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	rate, err := strconv.ParseFloat(*apiRate, 64)
-	if err != nil || rate <= 0 {
-		fmt.Fprintf(stderr, "serve: --api-rate (ACCESO_API_RATE) %q: want a positive number of requests per second\n", *apiRate)
+	if err != nil || !(rate >= server.MinAPIRate && rate <= server.MaxAPIRate) {
+		fmt.Fprintf(stderr, "serve: --api-rate (ACCESO_API_RATE) %q: want a number of requests per second between %v and %v\n", *apiRate, server.MinAPIRate, server.MaxAPIRate)
 		return 2
 	}
 	cfg := server.Config{Addr: *addr, RulesDir: *rulesDir, APIRate: rate, APIBurst: max(1, int(2*rate))}

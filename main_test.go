@@ -62,6 +62,7 @@ func TestDiagnoseBadInput(t *testing.T) {
 	tests := []struct{ name, body, code string }{
 		{"truncated", `{"facts":`, "invalid_json"},
 		{"wrong type", `{"facts":{"online":"yes"}}`, "invalid_facts"},
+		{"over 64 KiB, even if valid", `{"facts":{}}` + strings.Repeat(" ", 70000), "too_large"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,6 +75,17 @@ func TestDiagnoseBadInput(t *testing.T) {
 			}
 			if err := json.Unmarshal([]byte(stderr), &e); err != nil || e.Error.Code != tc.code {
 				t.Errorf("diagnose(%s) stderr %q; want error code %s", tc.body, stderr, tc.code)
+			}
+		})
+	}
+}
+
+func TestServeRefusesABadAPIRate(t *testing.T) {
+	for _, rate := range []string{"0", "-1", "NaN", "Inf", "1e-12", "abc"} {
+		t.Run(rate, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", "serve", "--data", t.TempDir(), "--api-rate", rate)
+			if code != 2 || !strings.Contains(stderr, "--api-rate") {
+				t.Errorf("serve --api-rate %s: exit %d, %q; want exit 2 naming --api-rate", rate, code, stderr)
 			}
 		})
 	}

@@ -120,8 +120,8 @@ type ErrorDetail struct {
 }
 
 // DiagnoseError turns an error from Diagnose into the API's error body.
-// Evaluation failures say no more than that: their details are logged,
-// never shown.
+// Evaluation failures say no more than that: their details are neither
+// shown nor logged, since an error from a built-in can quote the input.
 func DiagnoseError(err error) ErrorBody {
 	var re *rules.RequestError
 	if errors.As(err, &re) {
@@ -130,7 +130,7 @@ func DiagnoseError(err error) ErrorBody {
 	if errors.Is(err, rules.ErrEvaluation) {
 		return ErrorBody{ErrorDetail{Code: rules.CodeEvaluationFailed, Message: "the rules could not be evaluated in time; try again"}}
 	}
-	return ErrorBody{ErrorDetail{Code: "internal", Message: "internal error"}}
+	return ErrorBody{ErrorDetail{Code: CodeInternal, Message: "internal error"}}
 }
 
 // MaxBody is the largest request body the API reads (64 KiB).

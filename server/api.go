@@ -82,12 +82,18 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 	}
 	start := time.Now()
 	resp, err := Diagnose(ctx, s.engine, body, c.QueryParam("lang"), req.Header.Get("Accept-Language"))
-	if err == nil && ctx.Err() != nil {
+	if err == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// An answer that arrives after the deadline is refused like one
 		// that never arrives, so the deadline means the same every time.
 		err = fmt.Errorf("%w: %w", rules.ErrEvaluation, ctx.Err())
 	}
 	took := time.Since(start)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// The client hung up: there is no one to answer, and the rules did
+		// not fail, so it is not counted as a failed evaluation. The
+		// request log shows nginx's "client closed request".
+		return c.NoContent(statusClientClosed)
+	}
 	if err != nil {
 		if errors.Is(err, rules.ErrEvaluation) {
 			s.evaluationFailed(ctx, err, took)
@@ -97,6 +103,10 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 	s.recordDecision(ctx, "api", resp, took)
 	return c.JSON(http.StatusOK, resp)
 }
+
+// statusClientClosed is the status logged for a request whose client left
+// before its answer was ready.
+const statusClientClosed = 499
 
 // requireJSON accepts application/json, with no parameter but an optional
 // UTF-8 charset.

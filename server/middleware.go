@@ -24,6 +24,14 @@ var (
 	errPanic                = errors.New("handler panicked")
 )
 
+// The API's per-client rate is bounded so that the interval between two
+// requests is a positive time.Duration: outside these bounds the limiter
+// would silently let everything through.
+const (
+	MinAPIRate = 1e-3 // one request every 1000 s
+	MaxAPIRate = 1e9  // one request every nanosecond
+)
+
 // Validate reports a configuration the server cannot start with, naming the
 // setting at fault.
 func (cfg Config) Validate() error {
@@ -32,6 +40,11 @@ func (cfg Config) Validate() error {
 	}
 	if cfg.APIRate < 0 || cfg.APIBurst < 0 {
 		return errors.New("API rate limit: rate and burst must not be negative")
+	}
+	// A rate of zero means the default; any other must be a finite number
+	// whose interval between requests a time.Duration can hold.
+	if r := cfg.APIRate; r != 0 && !(r >= MinAPIRate && r <= MaxAPIRate) {
+		return fmt.Errorf("API rate limit: %v requests per second is out of range [%v, %v]", r, MinAPIRate, MaxAPIRate)
 	}
 	return nil
 }
