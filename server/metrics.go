@@ -73,8 +73,8 @@ func (m *metrics) request(route, method string, status int, took time.Duration) 
 }
 
 // evaluation counts one decision: its outcome and each likely cause. The
-// help site and the admin preview can call it too, so that every surface
-// asking the engine is counted the same way.
+// API and the help site both count their decisions here, so that every
+// surface asking the engine for contacts is counted the same way.
 func (m *metrics) evaluation(outcome string, findings []Finding, took time.Duration) {
 	m.evaluations.WithLabelValues(outcome).Inc()
 	m.evalLatency.Observe(took.Seconds())
