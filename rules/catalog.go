@@ -11,13 +11,23 @@ import (
 	"acceso/locales"
 )
 
+// Kinds of answer a question takes, as data.login.question_types names
+// them.
+const (
+	// QuestionBoolean is a yes/no question.
+	QuestionBoolean = "boolean"
+	// QuestionMultipleChoice is a question whose answer is any number of
+	// the fact's choices (see Choices).
+	QuestionMultipleChoice = "multiple_choice"
+)
+
 // Catalog is what the rules know, read from their metadata and data: the
 // symptoms and causes in article order and the facts a contact can be asked.
 type Catalog struct {
 	Symptoms []string
 	Causes   []Cause
 	// QuestionTypes maps each askable fact to the kind of its answer
-	// ("boolean" or "multiple_choice").
+	// (QuestionBoolean or QuestionMultipleChoice).
 	QuestionTypes map[string]string
 }
 
@@ -67,8 +77,8 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 		}
 	}
 	for fact, kind := range c.QuestionTypes {
-		if kind != "boolean" && kind != "multiple_choice" {
-			problems = append(problems, Problem{File: "rules", Message: fmt.Sprintf("question_types: %s has type %q; want boolean or multiple_choice", fact, kind)})
+		if kind != QuestionBoolean && kind != QuestionMultipleChoice {
+			problems = append(problems, Problem{File: "rules", Message: fmt.Sprintf("question_types: %s has type %q; want %s or %s", fact, kind, QuestionBoolean, QuestionMultipleChoice)})
 		}
 		if _, ok := factKinds[fact]; !ok {
 			problems = append(problems, Problem{File: "rules", Message: fmt.Sprintf("question_types: %s is not a fact of the API", fact)})

@@ -104,6 +104,15 @@ var factKinds = map[string]factKind{
 // Facts returns the names of the facts a request may carry, sorted.
 func Facts() []string { return slices.Sorted(maps.Keys(factKinds)) }
 
+// Choices returns the values a fact whose value is a list of choices may
+// hold, in the API's order, or nil for any other fact.
+func Choices(fact string) []string {
+	if kind, ok := factKinds[fact]; ok && kind == kindChannels {
+		return slices.Clone(Channels)
+	}
+	return nil
+}
+
 // DecodeRequest reads a request body strictly: it must be one JSON object
 // whose fields are all known and well-typed. A body that is not JSON is an
 // invalid_json error; anything else wrong is an invalid_facts error listing

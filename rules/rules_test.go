@@ -291,3 +291,37 @@ func TestEngineSwap(t *testing.T) {
 		t.Errorf("Current().Revision = %q; want other", got)
 	}
 }
+
+func TestChoices(t *testing.T) {
+	tests := []struct {
+		fact string
+		want []string
+	}{
+		{"channels_tried", Channels},
+		{"online", nil},
+		{"registered_emails", nil}, // a list, but of anything
+		{"codes_requested", nil},
+		{"no_such_fact", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fact, func(t *testing.T) {
+			if got := Choices(tc.fact); !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
+				t.Errorf("Choices(%q) = %v; want %v", tc.fact, got, tc.want)
+			}
+		})
+	}
+	// The caller's copy is its own.
+	Choices("channels_tried")[0] = "changed"
+	if Channels[0] == "changed" {
+		t.Errorf("changing what Choices returned changed Channels")
+	}
+	// The rules' multiple-choice questions are the facts with choices.
+	for fact, kind := range policy(t).Catalog.QuestionTypes {
+		if got, want := len(Choices(fact)) > 0, kind == QuestionMultipleChoice; got != want {
+			t.Errorf("Choices(%q) has choices = %v; want %v (its question is %s)", fact, got, want, kind)
+		}
+		if kind != QuestionBoolean && kind != QuestionMultipleChoice {
+			t.Errorf("QuestionTypes[%q] = %q; want %s or %s", fact, kind, QuestionBoolean, QuestionMultipleChoice)
+		}
+	}
+}
