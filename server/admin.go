@@ -32,6 +32,20 @@ const (
 // revisionsShown bounds the revisions list.
 const revisionsShown = 200
 
+// adminTexts are the texts of the admin pages, parsed once from the
+// message files built into the binary. Those files failing to parse is a
+// defect of the build, not of any input, so it stops the program at once
+// rather than serving pages of raw message ids.
+var adminTexts = mustParseEmbeddedTexts()
+
+func mustParseEmbeddedTexts() *locales.Texts {
+	texts, err := locales.Parse(locales.Embedded())
+	if err != nil {
+		panic("acceso was built with message files that do not parse (locales/*.toml): " + err.Error())
+	}
+	return texts
+}
+
 // adminArea is the admin area's handlers and what only they need: the
 // texts of its pages. Those come from the message files built into the
 // binary, not from the policy being served, so that a published revision
@@ -45,11 +59,7 @@ type adminArea struct {
 // page and its form answer without a session; every other route, known or
 // not, goes through requireSession, and every form through the CSRF check.
 func (s *Server) adminRoutes() {
-	texts, err := locales.Parse(locales.Embedded())
-	if err != nil {
-		s.log.Error("admin texts", "err", err) // the locales tests keep this from happening
-	}
-	a := &adminArea{Server: s, texts: texts}
+	a := &adminArea{Server: s, texts: adminTexts}
 
 	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, csrf())
 	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), csrf())

@@ -43,10 +43,9 @@ func draftCauseTexts(cur rules.Source, cause string, texts map[string]causeTexts
 	for _, lang := range locales.Languages {
 		t := texts[lang]
 		name := locales.FileName(lang)
-		file, err := setMessage(draft.Messages[name], locales.CauseTitle(cause), "Title of the cause "+cause, normalizeText(t.Title))
-		if err == nil {
-			file, err = setMessage(file, locales.CauseAdvice(cause), "Advice for the cause "+cause, normalizeText(t.Advice))
-		}
+		file, err := setMessages(draft.Messages[name],
+			message{locales.CauseTitle(cause), "Title of the cause " + cause, normalizeText(t.Title)},
+			message{locales.CauseAdvice(cause), "Advice for the cause " + cause, normalizeText(t.Advice)})
 		if err != nil {
 			return rules.Source{}, rules.Problems{{File: locales.Path(lang), Message: err.Error()}}
 		}
@@ -107,9 +106,18 @@ func draftNewCause(cur *rules.Policy, nc newCause) (rules.Source, error) {
 	return draft, nil
 }
 
+// metadataID is a "# id: <id>" line of a rule's metadata; the id may be
+// quoted.
+var metadataID = regexp.MustCompile(`(?m)^#\s+id:\s*"?(\S*?)"?\s*$`)
+
 // declaresID reports whether a rule's metadata has the line "id: <id>".
 func declaresID(rule, id string) bool {
-	return regexp.MustCompile(`(?m)^#\s+id:\s*"?` + regexp.QuoteMeta(id) + `"?\s*$`).MatchString(rule)
+	for _, m := range metadataID.FindAllStringSubmatch(rule, -1) {
+		if m[1] == id {
+			return true
+		}
+	}
+	return false
 }
 
 // checkNewCause says whether the built draft declares the new cause, and
@@ -163,28 +171,45 @@ func policyModules(src rules.Source) []string {
 	return names
 }
 
-// setMessage returns a go-i18n TOML message file with message id's text
+// message is one message to set in a message file: its id, the
+// description it gets if it is new, and its text.
+type message struct {
+	ID, Description, Text string
+}
+
+// setMessage is setMessages for one message.
+func setMessage(file []byte, id, description, text string) ([]byte, error) {
+	return setMessages(file, message{id, description, text})
+}
+
+// setMessages returns a go-i18n TOML message file with each message's text
 // (its "other") set: an existing message keeps its description, and a new
 // one is appended with the given description. The file is edited in place
 // so that its comments, order and every other message stay as they were,
 // and a published diff shows only the change; the result is parsed back and
 // compared with the intent, and a file whose layout the in-place edit
-// cannot handle is re-encoded whole instead, in its own key order.
-func setMessage(file []byte, id, description, text string) ([]byte, error) {
+// cannot handle is re-encoded whole instead, in its own key order. The
+// file is decoded once, and the edited result once.
+func setMessages(file []byte, msgs ...message) ([]byte, error) {
 	before, order, err := decodeMessages(file)
 	if err != nil {
 		return nil, err
 	}
 	want := maps.Clone(before)
-	msg := maps.Clone(before[id])
-	if msg == nil {
-		msg = map[string]string{"description": description}
-		order = append(order, id)
+	edited, inPlace := file, true
+	for _, m := range msgs {
+		msg := maps.Clone(want[m.ID])
+		if msg == nil {
+			msg = map[string]string{"description": m.Description}
+			order = append(order, m.ID)
+		}
+		msg["other"] = m.Text
+		want[m.ID] = msg
+		if inPlace {
+			edited, inPlace = editMessage(edited, m.ID, m.Description, m.Text)
+		}
 	}
-	msg["other"] = text
-	want[id] = msg
-
-	if edited, ok := editMessage(file, id, description, text); ok {
+	if inPlace {
 		if got, _, err := decodeMessages(edited); err == nil && sameMessages(got, want) {
 			return edited, nil
 		}
@@ -218,22 +243,31 @@ func sameMessages(a, b map[string]map[string]string) bool {
 
 var (
 	tableHeader = regexp.MustCompile(`^\s*\[`)
-	otherKey    = regexp.MustCompile(`^\s*other\s*=\s*`)
+	// tableKey is a line "[key]", the key bare or quoted, with an optional
+	// comment after.
+	tableKey = regexp.MustCompile(`^\s*\[\s*([^\[\]]*?)\s*\]\s*(#.*)?$`)
+	otherKey = regexp.MustCompile(`^\s*other\s*=\s*`)
 )
+
+// isTableOf reports whether line is the header of table [id]: the id
+// bare, quoted, or as tableHeaderOf writes it.
+func isTableOf(line, id string) bool {
+	m := tableKey.FindStringSubmatch(strings.TrimRight(line, "\r\n"))
+	return m != nil && (m[1] == id || m[1] == `"`+id+`"` || m[1] == toml.Key{id}.String())
+}
 
 // editMessage sets the "other" line of table [id], or appends the table;
 // ok is false when the file's layout is not the plain one this handles.
 func editMessage(file []byte, id, description, text string) ([]byte, bool) {
 	lines := strings.SplitAfter(string(file), "\n")
-	header := regexp.MustCompile(`^\s*\[\s*"?` + regexp.QuoteMeta(id) + `"?\s*\]\s*(#.*)?$`)
-	start := slices.IndexFunc(lines, func(l string) bool { return header.MatchString(strings.TrimRight(l, "\r\n")) })
+	start := slices.IndexFunc(lines, func(l string) bool { return isTableOf(l, id) })
 	if start < 0 {
 		var b strings.Builder
 		b.WriteString(string(file))
 		if len(file) > 0 && !bytes.HasSuffix(file, []byte("\n")) {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "\n[%s]\n%s%s", id, keyValue("description", description), keyValue("other", text))
+		fmt.Fprintf(&b, "\n%s%s%s", tableHeaderOf(id), keyValue("description", description), keyValue("other", text))
 		return []byte(b.String()), true
 	}
 	for i := start + 1; i < len(lines) && !tableHeader.MatchString(lines[i]); i++ {
@@ -283,7 +317,7 @@ func encodeMessages(msgs map[string]map[string]string, order []string) ([]byte, 
 		if b.Len() > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "[%s]\n", tomlKey(id))
+		b.WriteString(tableHeaderOf(id))
 		fields := []string{"description", "other"}
 		for _, f := range slices.Sorted(maps.Keys(msg)) {
 			if !slices.Contains(fields, f) {
@@ -303,7 +337,9 @@ func encodeMessages(msgs map[string]map[string]string, order []string) ([]byte, 
 	return out, nil
 }
 
-func tomlKey(k string) string { return toml.Key{k}.String() }
+// tableHeaderOf is the header line of table [id], the id quoted if TOML
+// needs it: the one way both editMessage and encodeMessages write it.
+func tableHeaderOf(id string) string { return "[" + toml.Key{id}.String() + "]\n" }
 
 // sourceFiles lists a source as file path to text: modules by their path,
 // message files under locales/.
@@ -415,8 +451,15 @@ type diffOp struct {
 	a, b int
 }
 
+// maxDiffCells bounds the quadratic part of diffLines: the changed lines
+// of a times those of b. Past it (two 2,000-line modules rewritten, say),
+// the changed lines are shown as all removed, then all added, rather than
+// spending memory and time on their longest common subsequence.
+const maxDiffCells = 4_000_000
+
 // diffLines is the edit script from a to b. Common leading and trailing
-// lines are set aside first, so the quadratic part only sees the change.
+// lines are set aside first, so the quadratic part only sees the change;
+// a change larger than maxDiffCells is a replacement of its lines.
 func diffLines(a, b []string) []diffOp {
 	pre := 0
 	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
@@ -428,20 +471,28 @@ func diffLines(a, b []string) []diffOp {
 	}
 	ma, mb := a[pre:len(a)-suf], b[pre:len(b)-suf]
 
-	// lcs[i][j] is the length of the longest common subsequence of ma[i:]
-	// and mb[j:].
-	lcs := make([][]int, len(ma)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(mb)+1)
-	}
-	for i := len(ma) - 1; i >= 0; i-- {
-		for j := len(mb) - 1; j >= 0; j-- {
-			if ma[i] == mb[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+	// lcs(i, j) is the length of the longest common subsequence of ma[i:]
+	// and mb[j:]; past maxDiffCells it is left at zero, which makes the
+	// script below remove every changed line of a, then add those of b.
+	w := len(mb) + 1
+	var cells []int32
+	if len(ma)*len(mb) <= maxDiffCells {
+		cells = make([]int32, (len(ma)+1)*w)
+		for i := len(ma) - 1; i >= 0; i-- {
+			for j := len(mb) - 1; j >= 0; j-- {
+				if ma[i] == mb[j] {
+					cells[i*w+j] = cells[(i+1)*w+j+1] + 1
+				} else {
+					cells[i*w+j] = max(cells[(i+1)*w+j], cells[i*w+j+1])
+				}
 			}
 		}
+	}
+	lcs := func(i, j int) int32 {
+		if cells == nil {
+			return 0
+		}
+		return cells[i*w+j]
 	}
 
 	ops := make([]diffOp, 0, len(a)+len(b))
@@ -451,11 +502,11 @@ func diffLines(a, b []string) []diffOp {
 	i, j := 0, 0
 	for i < len(ma) || j < len(mb) {
 		switch {
-		case i < len(ma) && j < len(mb) && ma[i] == mb[j]:
+		case cells != nil && i < len(ma) && j < len(mb) && ma[i] == mb[j]:
 			ops = append(ops, diffOp{' ', ma[i], pre + i, pre + j})
 			i++
 			j++
-		case i < len(ma) && (j == len(mb) || lcs[i+1][j] >= lcs[i][j+1]):
+		case i < len(ma) && (j == len(mb) || lcs(i+1, j) >= lcs(i, j+1)):
 			ops = append(ops, diffOp{'-', ma[i], pre + i, pre + j})
 			i++
 		default:

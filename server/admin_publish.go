@@ -40,6 +40,14 @@ func errStale(base, now string) rules.Problems {
 		"the rules changed while you edited (from revision %s to %s); open the page again and redo your change", base, now)}}
 }
 
+// errRulesDir is the problem of a publish or rollback on a server started
+// with --rules: the folder is what it serves, at every change and every
+// start, so a publish would be silently undone.
+func errRulesDir(dir string) rules.Problems {
+	return rules.Problems{{File: dir, Message: "publishing is off: this server serves the --rules folder " + dir +
+		", which replaces any publish at its next change and at restart; edit the .rego files there instead"}}
+}
+
 // errUnchanged is the problem of a draft identical to what is served.
 var errUnchanged = rules.Problems{{File: "rules", Message: "nothing to publish: the draft is the same as the rules being served"}}
 
@@ -102,8 +110,12 @@ func preview(ctx context.Context, cur, draft *rules.Policy, sample []byte) (*dra
 // publish verifies a change as verify does and, if it passes, stores it as
 // a new revision and swaps it in. Publishes (and reloads of --rules) are
 // one at a time, so the diff is against what was served and a stale draft
-// is caught. Requests already holding the old policy finish on it.
+// is caught. Requests already holding the old policy finish on it. A
+// server serving a --rules folder refuses every publish (errRulesDir).
 func (s *Server) publish(ctx context.Context, ch change) (store.Revision, *draftPreview, error) {
+	if s.cfg.RulesDir != "" {
+		return store.Revision{}, nil, errRulesDir(s.cfg.RulesDir)
+	}
 	s.rulesMu.Lock()
 	defer s.rulesMu.Unlock()
 	cur := s.engine.Current()

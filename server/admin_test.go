@@ -791,3 +791,72 @@ func TestAdminPages(t *testing.T) {
 
 // base64URL decodes a session token.
 func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+func TestAdminTextsAreParsedOnce(t *testing.T) {
+	if adminTexts == nil {
+		t.Fatal("adminTexts = nil; want the embedded message files parsed")
+	}
+	for _, lang := range locales.Languages {
+		for _, id := range []string{"AdminRulesTitle", "AdminRulesDirReadOnly"} {
+			if text, ok := adminTexts.Text(lang, id); !ok || text == "" || text == id {
+				t.Errorf("adminTexts.Text(%s, %s) = %q, %v; want the text of the embedded message file", lang, id, text, ok)
+			}
+		}
+	}
+	ts := newTestServer(t, Config{})
+	a := signedInAdmin(t, ts)
+	resp, body := a.do(t, http.MethodGet, "/admin/", nil, "Accept-Language", "en")
+	if title, _ := adminTexts.Text("en", "AdminRulesTitle"); resp.StatusCode != http.StatusOK || !strings.Contains(body, title) {
+		t.Errorf("GET /admin/ = %d, has the title %q: %v; want 200 and the title", resp.StatusCode, title, strings.Contains(body, title))
+	}
+}
+
+func TestAdminRefusesPublishingWhenServingARulesDir(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeRules(t, dir, rules.Embedded())
+	ts := newTestServer(t, Config{RulesDir: dir, Deadline: loadedDeadline})
+	a := signedInAdmin(t, ts)
+	p := ts.policy
+	cause := spamCause(t, p)
+	page := "/admin/causes/" + cause.ID
+	seq, err := ts.db.AddRevision(ctx, store.Revision{ID: "stored-before", PublishedAt: time.Now().UTC(), Note: "stored before", Source: withAdvice(t, p.Source, cause.ID, "Stored advice")})
+	if err != nil {
+		t.Fatalf("AddRevision = %v", err)
+	}
+	rollback := "/admin/revisions/" + strconv.FormatInt(seq, 10) + "/rollback"
+
+	resp, body := a.do(t, http.MethodGet, "/admin/", nil, "Accept-Language", "en")
+	if note, _ := adminTexts.Text("en", "AdminRulesDirReadOnly"); resp.StatusCode != http.StatusOK || !strings.Contains(body, html.EscapeString(note)) || !strings.Contains(body, dir) {
+		t.Errorf("GET /admin/ with --rules = %d; want 200 and the note %q with the folder %s", resp.StatusCode, note, dir)
+	}
+	tests := []struct {
+		name, path, action string
+		form               url.Values
+		want               int
+	}{
+		{"check still works", page, page, causeForm(p, cause.ID, "Previewed advice", "preview"), http.StatusOK},
+		{"publish is refused", page, page, causeForm(p, cause.ID, "Published advice", "publish"), http.StatusUnprocessableEntity},
+		{"rollback is refused", "/admin/revisions", rollback, nil, http.StatusUnprocessableEntity},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := a.submit(t, tc.path, tc.action, tc.form)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("POST %s = %d; want %d\n%s", tc.action, resp.StatusCode, tc.want, body)
+			}
+			if refused := strings.Contains(body, "publishing is off") && strings.Contains(body, dir); refused != (tc.want != http.StatusOK) {
+				t.Errorf("POST %s says publishing is off for %s: %v; want %v", tc.action, dir, refused, tc.want != http.StatusOK)
+			}
+			if ts.engine.Current() != p {
+				t.Errorf("POST %s changed the rules being served", tc.action)
+			}
+			if got := revisionCount(t, ts.db); got != 1 {
+				t.Errorf("after POST %s, %d revisions stored; want 1 (nothing published)", tc.action, got)
+			}
+		})
+	}
+	if _, _, err := ts.publish(ctx, change{Source: withAdvice(t, p.Source, cause.ID, "Direct"), Base: p.Revision}); err == nil || !strings.Contains(err.Error(), "--rules") {
+		t.Errorf("publish with --rules = %v; want a problem naming --rules", err)
+	}
+}

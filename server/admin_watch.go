@@ -26,6 +26,8 @@ type reloadMetrics struct {
 	ok       prometheus.Gauge
 }
 
+// newReloadMetrics registers the reload metrics on reg. A registry takes
+// them once: New calls it, not each Run.
 func newReloadMetrics(reg prometheus.Registerer) *reloadMetrics {
 	m := &reloadMetrics{
 		failures: prometheus.NewCounter(prometheus.CounterOpts{
@@ -43,9 +45,12 @@ func newReloadMetrics(reg prometheus.Registerer) *reloadMetrics {
 }
 
 // watchRules serves the changes of the --rules folder until ctx is done.
-// A change is verified exactly like a publish; a change that fails keeps
-// the last good rules serving, and each of its problems is logged as
-// file:line: message. The watch covers the folder and its subfolders.
+// A change is built with rules.Build, the checks a publish runs too
+// (compile, Rego tests, texts in every language, sample evaluations), but
+// with no preview and nothing stored: the folder is the record. A change
+// that fails keeps the last good rules serving, and each of its problems
+// is logged as file:line: message. The watch covers the folder and its
+// subfolders.
 func (s *Server) watchRules(ctx context.Context) error {
 	dir := s.cfg.RulesDir
 	w, err := fsnotify.NewWatcher()
@@ -56,8 +61,8 @@ func (s *Server) watchRules(ctx context.Context) error {
 	if err := watchTree(w, dir); err != nil {
 		return err
 	}
-	m := newReloadMetrics(s.metrics.registry)
 	s.log.Info("watching rules", "dir", dir)
+	defer s.log.Info("stopped watching rules", "dir", dir)
 
 	quiet := time.NewTimer(time.Hour)
 	quiet.Stop()
@@ -83,7 +88,7 @@ func (s *Server) watchRules(ctx context.Context) error {
 			}
 			s.log.Warn("watching rules", "err", err)
 		case <-quiet.C:
-			s.reloadRules(ctx, m)
+			s.reloadRules(ctx, s.reload)
 		}
 	}
 }

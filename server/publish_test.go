@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -800,5 +802,170 @@ func TestRulesDirIsWatched(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v; want a clean shutdown", err)
+	}
+}
+
+func TestRunStopsTheWatcherWhenItCannotListen(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	dir := t.TempDir()
+	writeRules(t, dir, rules.Embedded())
+	ts := newTestServer(t, Config{RulesDir: dir, Addr: taken.Addr().String()})
+	stopped := func() int {
+		return len(slices.DeleteFunc(ts.logs.Lines(), func(l string) bool { return !strings.Contains(l, `"msg":"stopped watching rules"`) }))
+	}
+	for run := 1; run <= 2; run++ {
+		done := make(chan error, 1)
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					done <- fmt.Errorf("panic: %v", r)
+				}
+			}()
+			done <- ts.Run(context.Background(), time.Second)
+		}()
+		select {
+		case err := <-done:
+			if err == nil || strings.HasPrefix(err.Error(), "panic: ") {
+				t.Errorf("Run #%d on %s, an address in use = %v; want the listen error", run, taken.Addr(), err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("Run #%d on %s, an address in use, has not returned after 30s", run, taken.Addr())
+		}
+		if got := stopped(); got != run {
+			t.Errorf("after Run #%d returned, the watcher stopped %d times; want %d\n%s", run, got, run, strings.Join(ts.logs.Lines(), "\n"))
+		}
+	}
+	if got := metricValue(ts.scrape(t), "acceso_rules_reload_ok", map[string]string{}); got != 1 {
+		t.Errorf("acceso_rules_reload_ok after two failed Runs = %v; want 1", got)
+	}
+}
+
+func TestDiffOfALargeRewriteIsBounded(t *testing.T) {
+	const n = 30_000 // about 1 MiB a side
+	lines := func(prefix string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s line %06d of a large module", prefix, i)
+		}
+		return out
+	}
+	text := func(lines []string) string { return strings.Join(lines, "\n") + "\n" }
+	head, tail := []string{"package login", ""}, []string{"", "# end"}
+	a := text(slices.Concat(head, lines("old"), tail))
+	b := text(slices.Concat(head, lines("new"), tail))
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	d := unifiedDiff("big.rego", a, b)
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("unifiedDiff of %d against %d bytes: %v, %d MiB allocated", len(a), len(b), took, alloc>>20)
+
+	// The full comparison would need n*n cells: gigabytes.
+	const limit = 64 << 20
+	if alloc > limit {
+		t.Errorf("unifiedDiff of two %d-line texts allocated %d MiB; want at most %d MiB", n, alloc>>20, limit>>20)
+	}
+	if got := strings.Count(d, "\n@@ "); got != 1 {
+		t.Errorf("unifiedDiff of a rewrite has %d hunks; want 1", got)
+	}
+	wantHeader := fmt.Sprintf("@@ -1,%d +1,%d @@\n", n+4, n+4)
+	if !strings.Contains(d, wantHeader) {
+		t.Errorf("unifiedDiff of a rewrite lacks the hunk header %q", wantHeader)
+	}
+	removed, added := strings.Count(d, "\n-old line"), strings.Count(d, "\n+new line")
+	if removed != n || added != n {
+		t.Errorf("unifiedDiff of a rewrite removes %d and adds %d lines; want %d and %d", removed, added, n, n)
+	}
+	if got := applyDiff(t, a, d); got != b {
+		t.Errorf("applying unifiedDiff of a rewrite to a does not give b")
+	}
+}
+
+func TestSetMessagesSetsEveryMessageInOneEdit(t *testing.T) {
+	const file = "# comment kept\n[Greeting]\ndescription = \"A greeting\"\nother = \"Hola\"\n\n[Farewell]\ndescription = \"A farewell\"\nother = \"Adiós\"\n"
+	tests := []struct {
+		name string
+		file string
+		msgs []message
+	}{
+		{"both existing", file, []message{{"Greeting", "d", "Buenas"}, {"Farewell", "d", "Chao"}}},
+		{"both new", file, []message{{"NewTitle", "Title", "Título"}, {"NewAdvice", "Advice", "Consejo"}}},
+		{"one of each", file, []message{{"Greeting", "d", "Buenas"}, {"NewAdvice", "Advice", "Consejo"}}},
+		{"ids TOML must quote", file, []message{{"a b", "Spaced", "x"}, {"c.d", "Dotted", "y"}}},
+		{"empty file", "", []message{{"Greeting", "A greeting", "Hola"}, {"Farewell", "A farewell", "Adiós"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := setMessages([]byte(tc.file), tc.msgs...)
+			if err != nil {
+				t.Fatalf("setMessages(%v) = %v; want no error", tc.msgs, err)
+			}
+			want := []byte(tc.file)
+			for _, m := range tc.msgs {
+				if want, err = setMessage(want, m.ID, m.Description, m.Text); err != nil {
+					t.Fatalf("setMessage(%s) = %v", m.ID, err)
+				}
+			}
+			if string(got) != string(want) {
+				t.Errorf("setMessages(%v) =\n%s\nwant, as setMessage one at a time,\n%s", tc.msgs, got, want)
+			}
+			if strings.HasPrefix(tc.file, "# comment kept\n") && !strings.HasPrefix(string(got), "# comment kept\n") {
+				t.Errorf("setMessages(%v) did not edit in place:\n%s", tc.msgs, got)
+			}
+		})
+	}
+}
+
+func TestEditMessageWritesTheKeyAsTOML(t *testing.T) {
+	for _, id := range []string{"Plain", "with space", "dotted.id", `quo"te`} {
+		t.Run(id, func(t *testing.T) {
+			file := "[Greeting]\nother = \"Hola\"\n"
+			got, ok := editMessage([]byte(file), id, "desc", "text")
+			if !ok {
+				t.Fatalf("editMessage(new %q) = not ok; want the table appended", id)
+			}
+			msgs, _, err := decodeMessages(got)
+			if err != nil {
+				t.Fatalf("editMessage(new %q) wrote TOML that does not parse: %v\n%s", id, err, got)
+			}
+			if msgs[id]["other"] != "text" || msgs["Greeting"]["other"] != "Hola" {
+				t.Errorf("after editMessage(new %q), messages = %v; want %q set and Greeting kept", id, msgs, id)
+			}
+			if edited, ok := editMessage(got, id, "desc", "again"); !ok {
+				t.Errorf("editMessage(existing %q) = not ok; want its table found", id)
+			} else if msgs, _, err := decodeMessages(edited); err != nil || msgs[id]["other"] != "again" {
+				t.Errorf("after editMessage(existing %q), messages = %v, %v; want its text replaced", id, msgs, err)
+			}
+		})
+	}
+}
+
+func TestDeclaresID(t *testing.T) {
+	tests := []struct {
+		rule, id string
+		want     bool
+	}{
+		{"# METADATA\n# custom:\n#   id: lost_code\nlikely contains \"lost_code\" if { true }", "lost_code", true},
+		{"#   id: \"lost_code\"\n", "lost_code", true},
+		{"#\tid: lost_code   \n", "lost_code", true},
+		{"#   id: lost_code_2\n", "lost_code", false},
+		{"#   id: lost\n", "lost_code", false},
+		{"#   id: other\n#   id: lost_code\n", "lost_code", true},
+		{"id: lost_code\n", "lost_code", false},
+		{"#   title: lost_code\n", "lost_code", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.rule, func(t *testing.T) {
+			if got := declaresID(tc.rule, tc.id); got != tc.want {
+				t.Errorf("declaresID(%q, %s) = %v; want %v", tc.rule, tc.id, got, tc.want)
+			}
+		})
 	}
 }

@@ -76,6 +76,9 @@ type Server struct {
 	// rulesMu makes publishes and reloads of the rules one at a time
 	// (admin_publish.go, admin_watch.go).
 	rulesMu sync.Mutex
+	// reload are the metrics of the --rules folder's reloads, registered
+	// once in New when cfg.RulesDir is set, whatever number of Runs follow.
+	reload *reloadMetrics
 }
 
 // New returns a server answering from engine and storing in db.
@@ -91,6 +94,9 @@ func New(cfg Config, engine *rules.Engine, db *store.DB, log *slog.Logger) *Serv
 	e.Server.IdleTimeout = 60 * time.Second
 	s.echo = e
 	s.useMiddleware()
+	if cfg.RulesDir != "" {
+		s.reload = newReloadMetrics(s.metrics.registry)
+	}
 	s.routes()
 	return s
 }
@@ -110,10 +116,16 @@ func (s *Server) routes() {
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
 // accepting connections and lets requests in flight finish, for up to
-// grace.
+// grace. The --rules watcher, if any, has stopped when Run returns, also
+// when the server could not start.
 func (s *Server) Run(ctx context.Context, grace time.Duration) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if s.cfg.RulesDir != "" {
+		watched := make(chan struct{})
+		defer func() { cancel(); <-watched }()
 		go func() {
+			defer close(watched)
 			if err := s.watchRules(ctx); err != nil {
 				s.log.Error("cannot watch the rules folder; its changes will not be served", "dir", s.cfg.RulesDir, "err", err)
 			}
