@@ -133,7 +133,7 @@ func (s *Server) sessionCookie(c echo.Context, token string, expires time.Time) 
 		Expires:  expires,
 		HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
-		Secure:   c.Scheme() == "https",
+		Secure:   secure(c),
 	}
 	if token == "" {
 		ck.MaxAge = -1

@@ -37,7 +37,9 @@ const (
 // bounded to MaxBody and answers JSON, errors included.
 func (s *Server) apiRoutes() {
 	s.echo.GET("/healthz", s.handleHealthz)
+	s.echo.HEAD("/healthz", s.handleHealthz)
 	s.echo.GET("/readyz", s.handleReadyz)
+	s.echo.HEAD("/readyz", s.handleReadyz)
 	s.echo.GET("/metrics", s.metrics.handler())
 
 	rate, burst := s.cfg.APIRate, s.cfg.APIBurst

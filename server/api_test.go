@@ -870,3 +870,24 @@ func BenchmarkEvaluateAPI(b *testing.B) {
 		}
 	})
 }
+
+// TestProbesAnswerHEAD checks that the probes answer HEAD as they answer
+// GET, without the body: some load balancers probe with HEAD.
+func TestProbesAnswerHEAD(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	for _, path := range []string{"/healthz", "/readyz"} {
+		t.Run(path, func(t *testing.T) {
+			get, _ := ts.do(t, call{path: path})
+			head, body := ts.do(t, call{method: http.MethodHead, path: path})
+			if head.StatusCode != http.StatusOK || get.StatusCode != http.StatusOK {
+				t.Fatalf("HEAD %s = %d, GET = %d; want 200 both", path, head.StatusCode, get.StatusCode)
+			}
+			if len(body) != 0 {
+				t.Errorf("HEAD %s has a body of %d bytes; want none", path, len(body))
+			}
+			if got, want := head.Header.Get("Content-Type"), get.Header.Get("Content-Type"); got != want {
+				t.Errorf("HEAD %s Content-Type = %q; want %q as GET", path, got, want)
+			}
+		})
+	}
+}

@@ -3,7 +3,9 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -19,10 +21,15 @@ const maxAnyBody = 1 << 20
 // Errors the middleware and the API answer with; apiError turns them into
 // JSON with a stable code.
 var (
-	errTooLarge             = echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBody))
+	errTooLarge             = tooLarge(MaxBody)
 	errUnsupportedMediaType = echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body must be JSON: send Content-Type: application/json")
 	errPanic                = errors.New("handler panicked")
 )
+
+// tooLarge is the error of a body longer than limit bytes.
+func tooLarge(limit int64) *echo.HTTPError {
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", limit))
+}
 
 // The API's per-client rate is bounded so that the interval between two
 // requests is a positive time.Duration: outside these bounds the limiter
@@ -52,19 +59,46 @@ func (cfg Config) Validate() error {
 // useMiddleware sets up what every request goes through, outermost first:
 // the request log and metrics, panic recovery, security headers and a
 // bound on the body. It also sets how a client's address is read, which
-// the API's rate limit keys on.
+// the rate limits key on, and how its scheme is, which secure reads.
 func (s *Server) useMiddleware() {
 	extract, err := ipExtractor(s.cfg.TrustedProxies)
-	if err != nil {
+	scheme, serr := schemeExtractor(s.cfg.TrustedProxies)
+	if err != nil || serr != nil {
 		// Config.Validate refuses this at startup; a server built without
 		// it trusts no proxy rather than a wrong one.
-		s.log.Error("ignoring the trusted proxies: clients are identified by their connection's address", "err", err)
-		extract = echo.ExtractIPDirect()
+		s.log.Error("ignoring the trusted proxies: clients are identified by their connection's address", "err", errors.Join(err, serr))
+		extract, scheme = echo.ExtractIPDirect(), echo.ExtractSchemeDirect()
 	}
 	s.echo.IPExtractor = extract
+	s.echo.SchemeExtractor = scheme
 	s.metrics = newMetrics(s.engine)
 	s.echo.Use(s.observe, s.recoverPanics, securityHeaders, bodyLimit(maxAnyBody))
 }
+
+// schemeExtractor returns how the scheme a client used is read: https over
+// TLS, else what the forwarding headers (X-Forwarded-Proto first) say when
+// the connection's peer is a trusted proxy, else http. The trusted proxies
+// are those configured; with none, a proxy on this host (loopback or a
+// unix socket). Echo's default would also believe any private address.
+func schemeExtractor(trusted []string) (echo.SchemeExtractor, error) {
+	opts := []echo.TrustOption{echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	if len(trusted) > 0 {
+		opts = append(opts, echo.TrustLoopback(false))
+	}
+	for _, cidr := range trusted {
+		_, ipnet, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: %w", cidr, err)
+		}
+		opts = append(opts, echo.TrustIPRange(ipnet))
+	}
+	return echo.ExtractSchemeFromHeaders(opts...), nil
+}
+
+// secure reports whether the client reached the server over TLS, itself
+// or through a trusted proxy (see schemeExtractor): it is what makes
+// cookies Secure and answers carry HSTS.
+func secure(c echo.Context) bool { return c.Scheme() == "https" }
 
 // observe logs one line per request and counts it. The handler's error is
 // answered here, through the one error handler, so that the status logged
@@ -132,7 +166,7 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		} else {
 			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 		}
-		if c.IsTLS() {
+		if secure(c) {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		return next(c)
@@ -140,18 +174,40 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // bodyLimit refuses a body longer than limit with 413: at once when its
-// declared length says so, else when reading it reaches the limit.
+// declared length says so, else when reading it reaches the limit, whatever
+// the handler made of the read failing (a form whose body was cut short
+// reads as a form without its fields) unless it has answered already.
 func bodyLimit(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
 			if r.ContentLength > limit {
-				return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", limit))
+				return tooLarge(limit)
 			}
-			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
-			return next(c)
+			body := &limitedBody{ReadCloser: http.MaxBytesReader(c.Response(), r.Body, limit)}
+			r.Body = body
+			err := next(c)
+			if body.over && !c.Response().Committed {
+				return tooLarge(limit)
+			}
+			return err
 		}
 	}
+}
+
+// limitedBody is a body read through http.MaxBytesReader that remembers
+// whether reading it reached the limit.
+type limitedBody struct {
+	io.ReadCloser
+	over bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		b.over = true
+	}
+	return n, err
 }
 
 // isAPI reports whether r is for the JSON API, whose answers, errors

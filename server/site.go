@@ -40,7 +40,16 @@ const (
 	feedbackBurst = 10
 	// maxFeedbackBody bounds a feedback post; a real one is a few hundred
 	// bytes.
-	maxFeedbackBody = "8K"
+	maxFeedbackBody = 8 << 10
+)
+
+// The self-diagnosis runs the rules as the API does, so it is rate limited
+// per client too, on its own: a burst of diagnoseBurst steps, then one
+// every diagnoseEvery. A visitor who goes back and forth through every
+// symptom makes a few dozen steps, slower than that.
+const (
+	diagnoseEvery = 200 * time.Millisecond
+	diagnoseBurst = 40
 )
 
 // policyKey is where a site request keeps the policy its page is answered
@@ -49,20 +58,35 @@ const policyKey = "site.policy"
 
 // siteRoutes registers the bilingual help site: "/" sends a visitor to
 // their language; under /es/ and /en/ are the home page, the article, the
-// self-diagnosis, the language switch and the feedback form.
+// self-diagnosis, the language switch and the feedback form. Every page
+// answers HEAD as it answers GET, without the body.
 func (s *Server) siteRoutes() {
-	s.echo.GET("/", s.handleRoot)
-	s.echo.GET("/static/:name", handleStatic)
+	s.page("/", s.handleRoot)
+	s.page("/static/:name", handleStatic)
 	feedbackLimit := newLimiter(feedbackEvery, feedbackBurst)
+	diagnoseLimit := newLimiter(diagnoseEvery, diagnoseBurst)
+	gzip := middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024})
 	for _, lang := range locales.Languages {
-		g := s.echo.Group("/"+lang, s.sitePage(lang), middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
-		g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/"+lang+"/") })
-		g.GET("/", s.handleHome)
-		g.GET("/article", s.handleArticle, csrf())
-		g.GET("/diagnose", s.handleDiagnose, csrf())
-		g.GET("/language", s.handleChooseLanguage)
-		g.POST("/feedback", s.handleFeedback, limit(feedbackLimit), middleware.BodyLimit(maxFeedbackBody), csrf())
+		// The middleware goes on each route rather than on a group, as in
+		// apiRoutes: a group's middleware brings a catch-all route that
+		// would answer 404 where the router should answer 405.
+		with := func(mw ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
+			return append([]echo.MiddlewareFunc{s.sitePage(lang), gzip}, mw...)
+		}
+		home := "/" + lang + "/"
+		s.page("/"+lang, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, home) }, with()...)
+		s.page(home, s.handleHome, with()...)
+		s.page(home+"article", s.handleArticle, with(csrf())...)
+		s.page(home+"diagnose", s.handleDiagnose, with(limit(diagnoseLimit), csrf())...)
+		s.page(home+"language", s.handleChooseLanguage, with()...)
+		s.echo.POST(home+"feedback", s.handleFeedback, with(limit(feedbackLimit), bodyLimit(maxFeedbackBody), csrf())...)
 	}
+}
+
+// page registers a page for GET and for HEAD, which net/http answers
+// without the body.
+func (s *Server) page(path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	s.echo.Match([]string{http.MethodGet, http.MethodHead}, path, h, mw...)
 }
 
 // sitePage is the middleware of every page in lang. It puts the current
@@ -118,7 +142,7 @@ func (s *Server) handleChooseLanguage(c echo.Context) error {
 		Path:     "/",
 		MaxAge:   365 * 24 * 60 * 60,
 		HttpOnly: true,
-		Secure:   c.IsTLS(),
+		Secure:   secure(c),
 		SameSite: http.SameSiteLaxMode,
 	})
 	return c.Redirect(http.StatusSeeOther, sameSitePage(lang, c.QueryParam("next")))
@@ -216,10 +240,9 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 		}))
 	}
 	start := time.Now()
-	resp, err := Evaluate(ctx, p, d.request(lang), lang)
+	resp, err := s.evaluate(ctx, p, d)
 	if err != nil {
-		s.evaluationFailed(ctx, err, time.Since(start))
-		return echo.NewHTTPError(http.StatusServiceUnavailable)
+		return err
 	}
 	s.recordDecision(ctx, "site", resp, time.Since(start))
 	page, err := s.diagnosePage(ctx, p, d, resp, CSRFToken(c), thanks)
@@ -227,6 +250,20 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, templates.Diagnose(page))
+}
+
+// evaluate runs p's rules on a diagnosis, in the request's language, as
+// the API does. An evaluation that fails is counted, logged and answered
+// 503.
+func (s *Server) evaluate(ctx context.Context, p *rules.Policy, d diagnosis) (Response, error) {
+	lang := locales.Lang(ctx)
+	start := time.Now()
+	resp, err := Evaluate(ctx, p, d.request(lang), lang)
+	if err != nil {
+		s.evaluationFailed(ctx, err, time.Since(start))
+		return Response{}, echo.NewHTTPError(http.StatusServiceUnavailable)
+	}
+	return resp, nil
 }
 
 // diagnosePage is the view of a diagnosis with a symptom, given the
@@ -286,9 +323,18 @@ func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, d diagnosis,
 
 // handleFeedback stores a visitor's reaction to a page and sends them back
 // to it, where they are thanked. It stores nothing about the visitor.
+//
+// The form is not trusted beyond the reaction and the page: its revision
+// must be one this server served (the current one or a stored one), else
+// it is refused naming "revision". Feedback on the article names no cause.
+// Feedback on a self-diagnosis gets its causes by evaluating the diagnosis
+// it came from (back) with the current rules, as the page does, so it
+// records the current revision with them; the causes the form names are
+// only checked for their shape.
 func (s *Server) handleFeedback(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
+	p := s.policyOf(c)
 	f := store.Feedback{
 		Page:     c.FormValue("page"),
 		Lang:     lang,
@@ -296,26 +342,54 @@ func (s *Server) handleFeedback(c echo.Context) error {
 		Causes:   strings.Fields(c.FormValue("causes")),
 		Revision: c.FormValue("revision"),
 	}
+	if err := f.Validate(); err != nil {
+		return feedbackInput(err)
+	}
+	if f.Revision != p.Revision {
+		known, err := s.store.HasRevision(ctx, f.Revision)
+		if err != nil {
+			return err
+		}
+		if !known {
+			return &badInput{field: "revision"}
+		}
+	}
 	back := "/" + lang + "/article?thanks=1#feedback"
+	f.Causes = nil
 	if f.Page == store.PageDiagnose {
 		q, err := url.ParseQuery(c.FormValue("back"))
 		if err != nil {
 			return &badInput{field: "back"}
 		}
-		d, err := parseDiagnosis(s.policyOf(c).Catalog, q)
+		d, err := parseDiagnosis(p.Catalog, q)
 		if err != nil || d.symptom == "" {
 			return &badInput{field: "back"}
 		}
+		resp, err := s.evaluate(ctx, p, d)
+		if err != nil {
+			return err
+		}
+		for _, finding := range resp.Findings {
+			if _, known := p.Catalog.Cause(finding.ID); known {
+				f.Causes = append(f.Causes, finding.ID)
+			}
+		}
+		f.Revision = resp.PolicyRevision
 		back = "/" + lang + "/diagnose?" + d.query("") + "&thanks=1#feedback"
 	}
 	if err := s.store.AddFeedback(ctx, f); err != nil {
-		var fe *store.FeedbackError
-		if errors.As(err, &fe) {
-			return &badInput{field: fe.Field}
-		}
-		return err
+		return feedbackInput(err)
 	}
 	return c.Redirect(http.StatusSeeOther, back)
+}
+
+// feedbackInput is err as the site answers it: a *badInput naming the
+// field when the store refused the feedback, else err.
+func feedbackInput(err error) error {
+	if fe, ok := errors.AsType[*store.FeedbackError](err); ok {
+		return &badInput{field: fe.Field}
+	}
+	return err
 }
 
 // shell is the page shell of a page in the request's language: page is
@@ -430,7 +504,7 @@ func parseDiagnosis(cat rules.Catalog, q url.Values) (diagnosis, error) {
 		if !ok {
 			continue
 		}
-		a := answer{fact: fact, multiple: cat.QuestionTypes[fact] == "multiple_choice"}
+		a := answer{fact: fact, multiple: cat.QuestionTypes[fact] == rules.QuestionMultipleChoice}
 		switch {
 		case slices.Contains(values, answerUnknown):
 			a.values = []string{answerUnknown}
@@ -537,7 +611,7 @@ func (d diagnosis) form(q Question, action, kind string) (*templates.DiagnoseQue
 		}
 	}
 	unknown := templates.Option{Value: answerUnknown, Label: "AnswerUnknown"}
-	if kind == "multiple_choice" {
+	if kind == rules.QuestionMultipleChoice {
 		f.Choices = choicesOf(q.Fact)
 		if len(f.Choices) == 0 {
 			return nil, fmt.Errorf("site: the multiple-choice question %s has no options", q.Fact)
@@ -553,13 +627,9 @@ func (d diagnosis) form(q Question, action, kind string) (*templates.DiagnoseQue
 
 // choicesOf are the options of a multiple-choice question, each with the
 // message id of its label. The rules say which questions are multiple
-// choice; the API's vocabulary says what each can hold.
+// choice; the API's vocabulary (rules.Choices) says what each can hold.
 func choicesOf(fact string) []templates.Option {
-	var values []string
-	switch fact {
-	case "channels_tried":
-		values = rules.Channels
-	}
+	values := rules.Choices(fact)
 	opts := make([]templates.Option, len(values))
 	for i, v := range values {
 		opts[i] = templates.Option{Value: v, Label: locales.ID("Channel", v, "")}
@@ -627,10 +697,7 @@ func (s *Server) pageError(c echo.Context, err error) {
 		return
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(status)
-		return
-	}
+	// net/http leaves the body out of an answer to HEAD.
 	_ = c.HTMLBlob(status, buf.Bytes())
 }
 

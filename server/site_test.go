@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/net/html"
@@ -1010,4 +1011,269 @@ func text(n *html.Node) string {
 		}
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// decisionsLogged is how many decisions the server has logged.
+func decisionsLogged(tb testing.TB, logs *syncBuffer) int {
+	tb.Helper()
+	n := 0
+	for _, line := range logs.Lines() {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			tb.Fatalf("log line %q: %v", line, err)
+		}
+		if entry["msg"] == "decision" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDiagnoseIsRateLimited checks that the self-diagnosis, which runs the
+// rules as the API does, is no way around the API's rate limit: a client
+// that keeps asking is refused with the localized 429 page, and the rules
+// are not run for it.
+func TestDiagnoseIsRateLimited(t *testing.T) {
+	h := newSiteHarness(t)
+	path := "/es/diagnose?symptom=code_not_received&identifier_registered=no"
+	served, most := 0, 3*diagnoseBurst
+	var refused *http.Response
+	var body string
+	for range most {
+		resp, b := h.get(t, path)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			refused, body = resp, b
+			break
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s status = %d; want 200 or 429", path, resp.StatusCode)
+		}
+		served++
+	}
+	if refused == nil {
+		t.Fatalf("GET %s %d times in a row: all served; want 429 after about %d", path, most, diagnoseBurst)
+	}
+	if served < diagnoseBurst {
+		t.Errorf("GET %s served %d times before 429; want at least the burst, %d", path, served, diagnoseBurst)
+	}
+	if refused.Header.Get("Retry-After") == "" {
+		t.Errorf("GET %s 429 has no Retry-After", path)
+	}
+	if got := refused.Header.Get("Content-Language"); got != "es" {
+		t.Errorf("GET %s 429 Content-Language = %q; want es", path, got)
+	}
+	if got, want := text(first(parseHTML(t, body), element("h1"))), h.localizer("es").T("ErrorTooManyTitle"); got != want {
+		t.Errorf("GET %s 429 heading = %q; want %q", path, got, want)
+	}
+	if got := decisionsLogged(t, h.logs); got != served {
+		t.Errorf("decisions logged = %d; want %d, one per page served and none for the refused one", got, served)
+	}
+	// Other pages are not limited, and the limit is the client's, whatever
+	// the language.
+	if resp, _ := h.get(t, "/es/article"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /es/article after the limit = %d; want 200", resp.StatusCode)
+	}
+	if resp, _ := h.get(t, "/en/diagnose?symptom=code_not_received"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("GET /en/diagnose after the limit = %d; want 429", resp.StatusCode)
+	}
+}
+
+// TestFeedbackStoresOnlyWhatTheServerKnows posts feedback whose form was
+// tampered with: the causes stored are those the rules give the diagnosis
+// the feedback is about, the article gets none, and a revision the server
+// never served is refused.
+func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
+	const older = "older-revision"
+	diagnosis := "channels_tried=email&identifier_registered=yes&opted_out=no&spam_checked=no&symptom=code_not_received"
+	tests := []struct {
+		name          string
+		form          url.Values // the revision "CURRENT" stands for the policy's
+		wantStatus    int
+		wantField     string         // the field a 400 names
+		wantCauses    map[string]int // nil when nothing is stored
+		wantRevisions map[string]int
+	}{
+		{"a diagnosis with forged causes", url.Values{"page": {"diagnose"}, "causes": {"identifier_not_registered made_up_cause"}, "revision": {"CURRENT"}, "back": {diagnosis}},
+			http.StatusSeeOther, "", map[string]int{"try_other_channel": 1, "check_spam": 1}, map[string]int{"CURRENT": 1}},
+		{"a diagnosis without its causes", url.Values{"page": {"diagnose"}, "causes": {""}, "revision": {"CURRENT"}, "back": {diagnosis}},
+			http.StatusSeeOther, "", map[string]int{"try_other_channel": 1, "check_spam": 1}, map[string]int{"CURRENT": 1}},
+		{"causes on the article", url.Values{"page": {"article"}, "causes": {"check_spam try_other_channel"}, "revision": {"CURRENT"}},
+			http.StatusSeeOther, "", map[string]int{}, map[string]int{"CURRENT": 1}},
+		{"a revision never served", url.Values{"page": {"article"}, "revision": {"made-up-revision"}},
+			http.StatusBadRequest, "revision", nil, nil},
+		{"a revision never served on a diagnosis", url.Values{"page": {"diagnose"}, "revision": {"made-up-revision"}, "back": {diagnosis}},
+			http.StatusBadRequest, "revision", nil, nil},
+		{"a stored older revision on the article", url.Values{"page": {"article"}, "revision": {older}},
+			http.StatusSeeOther, "", map[string]int{}, map[string]int{older: 1}},
+		// The causes are the current rules', so the revision is too.
+		{"a stored older revision on a diagnosis", url.Values{"page": {"diagnose"}, "revision": {older}, "back": {diagnosis}},
+			http.StatusSeeOther, "", map[string]int{"try_other_channel": 1, "check_spam": 1}, map[string]int{"CURRENT": 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newSiteHarness(t)
+			if _, err := h.db.AddRevision(context.Background(), store.Revision{ID: older, Source: h.policy.Source, PublishedAt: time.Now()}); err != nil {
+				t.Fatalf("AddRevision(%s) = %v", older, err)
+			}
+			_, article := h.get(t, "/en/article")
+			post := url.Values{csrfField: {formToken(t, article)}, "reaction": {"no"}}
+			for k, vs := range tc.form {
+				for _, v := range vs {
+					post.Add(k, strings.ReplaceAll(v, "CURRENT", h.policy.Revision))
+				}
+			}
+			resp, body := h.do(t, http.MethodPost, "/en/feedback", post)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("POST /en/feedback %v status = %d; want %d", post, resp.StatusCode, tc.wantStatus)
+			}
+			if tc.wantField != "" {
+				if got := text(first(parseHTML(t, body), element("code"))); got != tc.wantField {
+					t.Errorf("POST /en/feedback %v names the field %q; want %q", post, got, tc.wantField)
+				}
+			}
+			counts, err := h.db.FeedbackCounts(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantCauses == nil {
+				if n := feedbackCount(t, h.db); n != 0 {
+					t.Errorf("POST /en/feedback %v stored %d feedbacks; want none", post, n)
+				}
+				return
+			}
+			causes, revisions := map[string]int{}, map[string]int{}
+			for _, c := range counts.ByCause {
+				causes[c.Key] = c.Total()
+			}
+			for _, c := range counts.ByRevision {
+				revisions[strings.ReplaceAll(c.Key, h.policy.Revision, "CURRENT")] = c.Total()
+			}
+			if !reflect.DeepEqual(causes, tc.wantCauses) {
+				t.Errorf("POST /en/feedback %v feedback per cause = %v; want %v", post, causes, tc.wantCauses)
+			}
+			if !reflect.DeepEqual(revisions, tc.wantRevisions) {
+				t.Errorf("POST /en/feedback %v feedback per revision = %v; want %v", post, revisions, tc.wantRevisions)
+			}
+		})
+	}
+}
+
+// TestFeedbackBodyIsBounded posts feedback around the bound on its body,
+// with its length declared and without (chunked): over the bound is 413,
+// however the body comes, and nothing is stored.
+func TestFeedbackBodyIsBounded(t *testing.T) {
+	tests := []struct {
+		name    string
+		size    int // bytes of padding in the form
+		chunked bool
+		want    int
+	}{
+		{"under the bound", maxFeedbackBody / 2, false, http.StatusSeeOther},
+		{"under the bound, chunked", maxFeedbackBody / 2, true, http.StatusSeeOther},
+		{"over the bound", maxFeedbackBody + 1, false, http.StatusRequestEntityTooLarge},
+		{"over the bound, chunked", maxFeedbackBody + 1, true, http.StatusRequestEntityTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newSiteHarness(t)
+			_, article := h.get(t, "/en/article")
+			form := url.Values{csrfField: {formToken(t, article)}, "page": {"article"}, "reaction": {"yes"}, "revision": {h.policy.Revision},
+				"padding": {strings.Repeat("x", tc.size)}}
+			var body io.Reader = strings.NewReader(form.Encode())
+			if tc.chunked {
+				body = io.MultiReader(body) // hides the length
+			}
+			req, err := http.NewRequest(http.MethodPost, h.url+"/en/feedback", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := h.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("POST /en/feedback with %d bytes of padding (chunked %v) = %d; want %d", tc.size, tc.chunked, resp.StatusCode, tc.want)
+			}
+			stored := 0
+			if tc.want == http.StatusSeeOther {
+				stored = 1
+			} else if got := resp.Header.Get("Content-Language"); got != "en" || !strings.Contains(string(page), `lang="en"`) {
+				t.Errorf("POST /en/feedback %d answers Content-Language %q; want an English page", resp.StatusCode, got)
+			}
+			if got := feedbackCount(t, h.db); got != stored {
+				t.Errorf("POST /en/feedback with %d bytes of padding stored %d feedbacks; want %d", tc.size, got, stored)
+			}
+		})
+	}
+}
+
+// TestSitePagesAnswerHEAD checks that every page answers HEAD as it
+// answers GET (status, type, language, redirect), without the body.
+func TestSitePagesAnswerHEAD(t *testing.T) {
+	h := newSiteHarness(t)
+	paths := []string{"/", assetURL("site.css")}
+	for _, lang := range locales.Languages {
+		paths = append(paths, "/"+lang)
+		for _, pg := range sitePages {
+			if pg.name != "server-error" {
+				paths = append(paths, "/"+lang+"/"+pg.path)
+			}
+		}
+		paths = append(paths, "/"+lang+"/language?next="+url.QueryEscape("/"+lang+"/article"))
+	}
+	for _, path := range paths {
+		t.Run(path, func(t *testing.T) {
+			get, _ := h.get(t, path)
+			head, body := h.do(t, http.MethodHead, path, nil)
+			if head.StatusCode != get.StatusCode {
+				t.Fatalf("HEAD %s status = %d; want %d as GET", path, head.StatusCode, get.StatusCode)
+			}
+			if body != "" {
+				t.Errorf("HEAD %s has a body of %d bytes; want none", path, len(body))
+			}
+			for _, name := range []string{"Content-Type", "Content-Language", "Location", "Cache-Control"} {
+				if got, want := head.Header.Get(name), get.Header.Get(name); got != want {
+					t.Errorf("HEAD %s %s = %q; want %q as GET", path, name, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestSiteWrongMethodIs405 checks that a page asked with a method it does
+// not answer says so (405, with the methods it answers), on a localized
+// page, rather than that it does not exist.
+func TestSiteWrongMethodIs405(t *testing.T) {
+	h := newSiteHarness(t)
+	tests := []struct {
+		method, path string
+		lang         string
+		allow        string // a method the Allow header must list
+	}{
+		{http.MethodPost, "/es/", "es", http.MethodGet},
+		{http.MethodPost, "/en", "en", http.MethodGet},
+		{http.MethodPut, "/en/article", "en", http.MethodGet},
+		{http.MethodDelete, "/es/diagnose", "es", http.MethodHead},
+		{http.MethodPost, "/en/language", "en", http.MethodGet},
+		{http.MethodGet, "/es/feedback", "es", http.MethodPost},
+		{http.MethodDelete, "/en/feedback", "en", http.MethodPost},
+		{http.MethodPost, "/", "es", http.MethodGet},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			resp, body := h.do(t, tc.method, tc.path, url.Values{})
+			if resp.StatusCode != http.StatusMethodNotAllowed {
+				t.Fatalf("%s %s status = %d; want 405", tc.method, tc.path, resp.StatusCode)
+			}
+			if allow := resp.Header.Get("Allow"); !strings.Contains(allow, tc.allow) {
+				t.Errorf("%s %s Allow = %q; want %s in it", tc.method, tc.path, allow, tc.allow)
+			}
+			if got := attr(first(parseHTML(t, body), element("html")), "lang"); got != tc.lang {
+				t.Errorf("%s %s page lang = %q; want %q", tc.method, tc.path, got, tc.lang)
+			}
+		})
+	}
 }

@@ -79,7 +79,9 @@ type FeedbackError struct {
 func (e *FeedbackError) Error() string { return "feedback " + e.Field + ": " + e.Problem }
 
 // Validate reports the first field of f that cannot be stored, as a
-// *FeedbackError.
+// *FeedbackError. It checks the shape of the values only: that the causes
+// and the revision are ones the rules know is for the caller to check
+// (the site keeps only the current rules' causes and a revision it served).
 func (f Feedback) Validate() error {
 	switch {
 	case !slices.Contains(FeedbackPages, f.Page):
