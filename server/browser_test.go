@@ -205,14 +205,25 @@ func (tb *tab) back(want *url.URL) {
 	}
 }
 
-// html is the page's document as the browser has it now.
+// html is the page's document as the browser has it now. Right after a
+// navigation Chromium can still answer with the node ids of the page before
+// ("No node with given id found"); the read is then tried again on the new
+// document, a few times at most.
 func (tb *tab) html() string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-	if err != nil {
-		tb.t.Fatalf("reading the page: %v", err)
+	var err error
+	for range 5 {
+		var s string
+		if s, err = chromedp.Run(tb.ctx, chromedp.OuterHTML(chromedp.CSS("html"))); err == nil {
+			return s
+		}
+		if !strings.Contains(err.Error(), "No node with given id") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return s
+	tb.t.Fatalf("reading the page: %v", err)
+	return ""
 }
 
 // screenshot writes the page, whole, at a width, to the screenshots folder.
