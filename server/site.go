@@ -164,10 +164,9 @@ func sameSitePage(lang, next string) string {
 	if strings.HasSuffix(u.Path, "/") && !strings.HasSuffix(clean, "/") {
 		clean += "/"
 	}
-	if u.RawQuery != "" {
-		return clean + "?" + u.RawQuery
-	}
-	return clean
+	// Re-encode the cleaned path: u.Path is decoded, and a path that was
+	// encoded twice must not come back as a different page (or a query).
+	return (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()
 }
 
 // handleHome is a language's home page: the symptoms as entry points into

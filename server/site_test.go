@@ -361,6 +361,8 @@ func TestLanguageSwitch(t *testing.T) {
 		{"dot segments", "/en/../admin/", "/en/"},
 		{"javascript", "javascript:alert(1)", "/en/"},
 		{"missing", "", "/en/"},
+		{"encoded twice stays a path", "/en/diagnose%253Fsymptom=x", "/en/diagnose%253Fsymptom=x"},
+		{"encoded line break stays encoded", "/en/a%250d%250ab", "/en/a%250d%250ab"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
