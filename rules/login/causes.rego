@@ -3,6 +3,11 @@
 # explains, its place in the article and the facts it rests on. The body says
 # when the known facts make the cause likely and when they rule it out;
 # anything else leaves it open.
+#
+# Both are computed as values, so that one rule gives every verdict: a fact
+# the request does not give reads as null and compares equal to neither
+# true nor false (unknown is not false); [a, b] == [true, true] reads "a and
+# b", and true in {a, b} reads "a or b".
 package login
 
 # METADATA
