@@ -20,7 +20,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +33,6 @@ import (
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite server/testdata/*.golden.html from the pages served")
-
-// sitePolicy is the embedded rules, built once for the site's tests.
-var sitePolicy = sync.OnceValues(func() (*rules.Policy, error) {
-	return rules.Build(context.Background(), rules.Embedded(), rules.Options{})
-})
 
 // siteSecret is what the page that fails on purpose fails with: no page
 // may show it.
@@ -59,18 +53,8 @@ type siteHarness struct {
 
 func newSiteHarness(tb testing.TB) *siteHarness {
 	tb.Helper()
-	p, err := sitePolicy()
-	if err != nil {
-		tb.Fatalf("rules.Build(embedded) = %v", err)
-	}
-	db, err := store.Open(context.Background(), tb.TempDir())
-	if err != nil {
-		tb.Fatalf("store.Open = %v", err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	engine := rules.NewEngine(p)
-	logs := &syncBuffer{}
-	srv := New(Config{}, engine, db, slog.New(slog.NewJSONHandler(logs, nil)))
+	srv, p, db, logs := newServer(tb, Config{})
+	engine := srv.engine
 	for _, lang := range locales.Languages {
 		// A page that fails, to see the server error page.
 		srv.Echo().GET("/"+lang+"/boom", func(c echo.Context) error { return errors.New(siteSecret) })
