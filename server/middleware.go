@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -85,14 +84,11 @@ func schemeExtractor(trusted []string) (echo.SchemeExtractor, error) {
 	if len(trusted) > 0 {
 		opts = append(opts, echo.TrustLoopback(false))
 	}
-	for _, cidr := range trusted {
-		_, ipnet, err := net.ParseCIDR(cidr)
-		if err != nil {
-			return nil, fmt.Errorf("trusted proxy %q: %w", cidr, err)
-		}
-		opts = append(opts, echo.TrustIPRange(ipnet))
+	ranges, err := trustRanges(trusted)
+	if err != nil {
+		return nil, err
 	}
-	return echo.ExtractSchemeFromHeaders(opts...), nil
+	return echo.ExtractSchemeFromHeaders(append(opts, ranges...)...), nil
 }
 
 // secure reports whether the client reached the server over TLS, itself

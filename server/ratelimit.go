@@ -19,7 +19,17 @@ func ipExtractor(trusted []string) (echo.IPExtractor, error) {
 	if len(trusted) == 0 {
 		return echo.ExtractIPDirect(), nil
 	}
+	ranges, err := trustRanges(trusted)
+	if err != nil {
+		return nil, err
+	}
 	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	return echo.ExtractIPFromXFFHeader(append(opts, ranges...)...), nil
+}
+
+// trustRanges turns the configured proxy CIDRs into Echo's trust options.
+func trustRanges(trusted []string) ([]echo.TrustOption, error) {
+	var opts []echo.TrustOption
 	for _, cidr := range trusted {
 		_, ipnet, err := net.ParseCIDR(cidr)
 		if err != nil {
@@ -27,7 +37,7 @@ func ipExtractor(trusted []string) (echo.IPExtractor, error) {
 		}
 		opts = append(opts, echo.TrustIPRange(ipnet))
 	}
-	return echo.ExtractIPFromXFFHeader(opts...), nil
+	return opts, nil
 }
 
 // limiter is a token bucket per client address. Buckets idle for longer
