@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 )
 
@@ -74,5 +73,3 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
-
-var _ = ast.NewObject

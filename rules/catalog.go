@@ -196,8 +196,9 @@ type NeededMessage struct {
 // the rule that needs it.
 func (c Catalog) checkTexts(texts *locales.Texts) Problems {
 	var problems Problems
+	needed := c.Messages()
 	for _, lang := range locales.Languages {
-		for _, m := range c.Messages() {
+		for _, m := range needed {
 			if _, ok := texts.Text(lang, m.ID); ok {
 				continue
 			}
