@@ -65,6 +65,11 @@ const (
 func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.deadline)
 	defer cancel()
+	// OPA notices a cancelled context only while it evaluates, and a quick
+	// evaluation can finish first: a caller already gone gets no answer.
+	if err := ctx.Err(); err != nil {
+		return Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, err)
+	}
 	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(req.input()))
 	if err != nil {
 		if ctx.Err() != nil {
