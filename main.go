@@ -21,6 +21,9 @@ import (
 
 	"golang.org/x/term"
 
+	"acceso/account"
+	"acceso/answer"
+	"acceso/publish"
 	"acceso/rules"
 	"acceso/server"
 	"acceso/server/store"
@@ -80,23 +83,25 @@ func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	body, err := io.ReadAll(io.LimitReader(stdin, server.MaxBody+1))
+	body, err := io.ReadAll(io.LimitReader(stdin, answer.MaxBody+1))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	errEnc := json.NewEncoder(stderr)
 	errEnc.SetIndent("", "  ")
-	if len(body) > server.MaxBody {
-		errEnc.Encode(server.ErrorBody{Error: server.ErrorDetail{Code: server.CodeTooLarge,
-			Message: fmt.Sprintf("the body is larger than %d bytes", server.MaxBody)}})
+	if len(body) > answer.MaxBody {
+		errEnc.Encode(answer.Body(answer.Errorf(answer.CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", answer.MaxBody))))
 		return 2
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	resp, err := server.Diagnose(ctx, rules.NewEngine(policy), body, *lang)
+	resp, err := answer.Diagnose(ctx, rules.NewEngine(policy), body, *lang)
 	if err != nil {
-		errEnc.Encode(server.DiagnoseError(err))
+		errEnc.Encode(answer.Body(err))
+		if answer.As(err).Code == answer.CodeEvaluationFailed {
+			return 1
+		}
 		return 2
 	}
 	if err := enc.Encode(resp); err != nil {
@@ -149,7 +154,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: --api-rate (ACCESO_API_RATE) %q: want a number of requests per second between %v and %v\n", *apiRate, server.MinAPIRate, server.MaxAPIRate)
 		return 2
 	}
-	cfg := server.Config{Addr: *addr, RulesDir: *rulesDir, APIRate: rate, APIBurst: max(1, int(2*rate))}
+	cfg := server.Config{Addr: *addr, APIRate: rate, APIBurst: max(1, int(2*rate))}
 	for cidr := range strings.SplitSeq(*proxies, ",") {
 		if cidr = strings.TrimSpace(cidr); cidr != "" {
 			cfg.TrustedProxies = append(cfg.TrustedProxies, cidr)
@@ -166,12 +171,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer db.Close()
-	engine, err := server.LoadEngine(ctx, cfg, db, log)
+	pub, err := publish.Load(ctx, publish.Config{RulesDir: *rulesDir}, db, log)
 	if err != nil {
 		log.Error("cannot load rules", "err", err)
 		return 1
 	}
-	if err := server.New(cfg, engine, db, log).Run(ctx, 15*time.Second); err != nil {
+	srv, err := server.New(cfg, pub, db, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := srv.Run(ctx, 15*time.Second); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1
 	}
@@ -211,7 +221,7 @@ func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return 1
 	}
 	defer db.Close()
-	if err := server.AddAdmin(ctx, db, name, password); err != nil {
+	if err := account.Add(ctx, db, name, password); err != nil {
 		fmt.Fprintln(stderr, "admin add:", err)
 		return 1
 	}
@@ -223,7 +233,7 @@ func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // first line of stdin, without its line end.
 func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprintf(stderr, "Password (at least %d characters): ", server.MinPasswordLen)
+		fmt.Fprintf(stderr, "Password (at least %d characters): ", account.MinPasswordLen)
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(stderr)
 		return string(b), err

@@ -230,6 +230,13 @@ func SymptomDescription(symptom string) string { return ID("Symptom", symptom, "
 // Question is the message id of the question asked about a fact.
 func Question(fact string) string { return ID("Question", fact, "") }
 
+// QuestionHelp is the message id of the "how to check" help of the
+// question about a fact.
+func QuestionHelp(fact string) string { return ID("QuestionHelp", fact, "") }
+
+// Choice is the message id of the label of one choice of a fact.
+func Choice(fact, choice string) string { return ID("Choice", fact+"_"+choice, "") }
+
 // WithFallback returns texts that answer from t and, for a message t lacks,
 // from base. A revision of the rules stored by an earlier release still
 // shows the messages this release added (the site's own, say) that way.

@@ -119,7 +119,7 @@ func parse(modules map[string]string) (policies, all map[string]*ast.Module, pro
 			continue
 		}
 		all[name] = m
-		if !isTest(name) {
+		if !IsTest(name) {
 			policies[name], _ = ast.ParseModuleWithOpts(name, modules[name], opts)
 		}
 	}
@@ -170,7 +170,7 @@ func located(loc *ast.Location, msg string) Problem {
 // within the deadline, so that a source that errors or runs too long at
 // evaluation time is refused before it is served.
 func (p *Policy) trySamples(ctx context.Context) Problems {
-	for _, sample := range sampleRequests() {
+	for _, sample := range p.Catalog.sampleRequests() {
 		if _, err := p.Evaluate(ctx, sample.req); err != nil {
 			msg := fmt.Sprintf("evaluating the %s sample: %v", sample.name, err)
 			if errors.Is(err, context.DeadlineExceeded) {

@@ -11,24 +11,31 @@ import (
 	"acceso/locales"
 )
 
-// Kinds of answer a question takes, as data.login.question_types names
-// them.
+// Kinds of answer a question takes, as the API names them.
 const (
 	// QuestionBoolean is a yes/no question.
 	QuestionBoolean = "boolean"
 	// QuestionMultipleChoice is a question whose answer is any number of
-	// the fact's choices (see Choices).
+	// the fact's choices.
 	QuestionMultipleChoice = "multiple_choice"
 )
 
+// QuestionType is the kind of answer a question about a fact of type
+// typ takes: a list of choices is a multiple choice, anything else yes/no.
+func QuestionType(typ string) string {
+	if typ == TypeChoices {
+		return QuestionMultipleChoice
+	}
+	return QuestionBoolean
+}
+
 // Catalog is what the rules know, read from their metadata and data: the
-// symptoms and causes in article order and the facts a contact can be asked.
+// symptoms and causes in article order and the facts, in asking order (the
+// contact's first, then the admin's, then those nobody is asked).
 type Catalog struct {
 	Symptoms []string
 	Causes   []Cause
-	// QuestionTypes maps each askable fact to the kind of its answer
-	// (QuestionBoolean or QuestionMultipleChoice).
-	QuestionTypes map[string]string
+	Facts    []Fact
 }
 
 // Cause is one cause as its rule's metadata declares it.
@@ -59,31 +66,18 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 	var c Catalog
 	var problems Problems
 	rs, err := rego.New(
-		rego.Query("symptoms := data.login.symptoms; types := data.login.question_types"),
+		rego.Query("symptoms := data.login.symptoms; facts := data.login.facts"),
 		rego.Compiler(compiler),
 	).Eval(ctx)
 	if err != nil || len(rs) != 1 {
-		return c, Problems{{File: "rules", Message: fmt.Sprintf("reading data.login.symptoms and data.login.question_types: %v", err)}}
+		return c, Problems{{File: "rules", Message: fmt.Sprintf("reading data.login.symptoms and data.login.facts: %v", err)}}
 	}
 	for _, s := range asSlice(rs[0].Bindings["symptoms"]) {
 		if str, ok := s.(string); ok {
 			c.Symptoms = append(c.Symptoms, str)
 		}
 	}
-	c.QuestionTypes = make(map[string]string)
-	if types, ok := rs[0].Bindings["types"].(map[string]any); ok {
-		for fact, kind := range types {
-			c.QuestionTypes[fact], _ = kind.(string)
-		}
-	}
-	for fact, kind := range c.QuestionTypes {
-		if kind != QuestionBoolean && kind != QuestionMultipleChoice {
-			problems = append(problems, Problem{File: "rules", Message: fmt.Sprintf("question_types: %s has type %q; want %s or %s", fact, kind, QuestionBoolean, QuestionMultipleChoice)})
-		}
-		if _, ok := factKinds[fact]; !ok {
-			problems = append(problems, Problem{File: "rules", Message: fmt.Sprintf("question_types: %s is not a fact of the API", fact)})
-		}
-	}
+	c.Facts, problems = readFacts(rs[0].Bindings["facts"])
 
 	for _, ref := range compiler.GetAnnotationSet().Flatten() {
 		a := ref.Annotations
@@ -104,7 +98,7 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 			problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown symptom %q", cause.ID, cause.Symptom)})
 		}
 		for _, f := range cause.Facts {
-			if _, ok := factKinds[f]; !ok {
+			if _, ok := c.Fact(f); !ok {
 				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown fact %q", cause.ID, f)})
 			}
 		}
@@ -174,13 +168,16 @@ func (c Catalog) Messages() []NeededMessage {
 			need = append(need, NeededMessage{ID: id, For: "cause " + cause.ID, File: cause.File, Line: cause.Line})
 		}
 	}
-	facts := make([]string, 0, len(c.QuestionTypes))
-	for f := range c.QuestionTypes {
-		facts = append(facts, f)
-	}
-	slices.Sort(facts)
-	for _, f := range facts {
-		need = append(need, NeededMessage{ID: locales.Question(f), For: "question " + f})
+	for _, f := range c.Facts {
+		if !f.Asked() {
+			continue
+		}
+		need = append(need,
+			NeededMessage{ID: locales.Question(f.Name), For: "question " + f.Name},
+			NeededMessage{ID: locales.QuestionHelp(f.Name), For: "question " + f.Name})
+		for _, choice := range f.Choices {
+			need = append(need, NeededMessage{ID: locales.Choice(f.Name, choice), For: "choice " + choice + " of " + f.Name})
+		}
 	}
 	return need
 }
@@ -210,4 +207,21 @@ func (c Catalog) checkTexts(texts *locales.Texts) Problems {
 		}
 	}
 	return problems
+}
+
+// DeclaresCause reports whether a rule's text (one or more rules, without a
+// package line) declares the cause id in its # METADATA, as read by the
+// same parser that builds the catalog.
+func DeclaresCause(rule, id string) bool {
+	m, err := ast.ParseModuleWithOpts("rule.rego", "package draft\n\n"+rule,
+		ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
+	if err != nil {
+		return false
+	}
+	for _, a := range m.Annotations {
+		if got, _ := a.Custom["id"].(string); got == id {
+			return true
+		}
+	}
+	return false
 }

@@ -91,4 +91,5 @@ func (s Source) Clone() Source {
 	return Source{Modules: maps.Clone(s.Modules), Messages: maps.Clone(s.Messages)}
 }
 
-func isTest(path string) bool { return strings.HasSuffix(path, "_test.rego") }
+// IsTest reports whether a module path is a Rego test module (_test.rego).
+func IsTest(path string) bool { return strings.HasSuffix(path, "_test.rego") }

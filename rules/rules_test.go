@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -27,15 +28,42 @@ func policy(t testing.TB) *Policy {
 
 func decide(t *testing.T, p *Policy, body string) Decision {
 	t.Helper()
-	req, err := p.Catalog.DecodeRequest([]byte(body))
-	if err != nil {
-		t.Fatalf("DecodeRequest(%s) = %v", body, err)
-	}
-	d, err := p.Evaluate(context.Background(), req)
+	d, err := p.Evaluate(context.Background(), request(t, body))
 	if err != nil {
 		t.Fatalf("Evaluate(%s) = %v", body, err)
 	}
 	return d
+}
+
+// request reads a request body the way the API's decoder would for valid
+// input (numbers are whole, lists hold strings), without its checks: the
+// decoder is package answer's, and is tested there.
+func request(t *testing.T, body string) Request {
+	t.Helper()
+	var raw struct {
+		Symptom string         `json:"symptom"`
+		Facts   map[string]any `json:"facts"`
+	}
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		t.Fatalf("request(%s): %v", body, err)
+	}
+	req := Request{Symptom: raw.Symptom, Facts: make(map[string]any)}
+	for name, v := range raw.Facts {
+		switch v := v.(type) {
+		case float64:
+			req.Facts[name] = int(v)
+		case []any:
+			list := make([]string, len(v))
+			for i, item := range v {
+				list[i], _ = item.(string)
+			}
+			req.Facts[name] = list
+		case nil:
+		default:
+			req.Facts[name] = v
+		}
+	}
+	return req
 }
 
 func findingIDs(d Decision) []string {
@@ -162,11 +190,25 @@ func TestCatalogFromMetadata(t *testing.T) {
 			t.Errorf("cause %s has no title or description in its metadata", cause.ID)
 		}
 	}
-	if got := len(c.QuestionTypes); got != 11 {
-		t.Errorf("len(QuestionTypes) = %d; want 11", got)
+	var asked []string
+	for _, f := range c.Facts {
+		if f.Asked() {
+			asked = append(asked, f.Name)
+		}
 	}
-	if c.QuestionTypes["channels_tried"] != "multiple_choice" {
-		t.Errorf("QuestionTypes[channels_tried] = %q; want multiple_choice", c.QuestionTypes["channels_tried"])
+	// SPEC part 2: the contact's facts in article order, then the admin's.
+	want := []string{"channels_tried", "spam_checked", "online", "incognito", "cookies_autodelete", "new_device", "vpn",
+		"used_latest_code", "identifier_registered", "opted_out", "message_published"}
+	if !slices.Equal(asked, want) {
+		t.Errorf("asked facts = %v; want %v", asked, want)
+	}
+	if f, _ := c.Fact("channels_tried"); f.Type != TypeChoices || !slices.Equal(f.Choices, []string{"email", "sms"}) {
+		t.Errorf("Fact(channels_tried) = %+v; want choices email, sms", f)
+	}
+	for _, name := range []string{"identifier", "registered_emails", "registered_phones"} {
+		if f, _ := c.Fact(name); !f.Personal || f.Asked() {
+			t.Errorf("Fact(%s) = %+v; want personal and never asked", name, f)
+		}
 	}
 }
 
@@ -289,39 +331,5 @@ func TestEngineSwap(t *testing.T) {
 	}
 	if got := e.Current().Revision; got != "other" {
 		t.Errorf("Current().Revision = %q; want other", got)
-	}
-}
-
-func TestChoices(t *testing.T) {
-	tests := []struct {
-		fact string
-		want []string
-	}{
-		{"channels_tried", Channels},
-		{"online", nil},
-		{"registered_emails", nil}, // a list, but of anything
-		{"codes_requested", nil},
-		{"no_such_fact", nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.fact, func(t *testing.T) {
-			if got := Choices(tc.fact); !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
-				t.Errorf("Choices(%q) = %v; want %v", tc.fact, got, tc.want)
-			}
-		})
-	}
-	// The caller's copy is its own.
-	Choices("channels_tried")[0] = "changed"
-	if Channels[0] == "changed" {
-		t.Errorf("changing what Choices returned changed Channels")
-	}
-	// The rules' multiple-choice questions are the facts with choices.
-	for fact, kind := range policy(t).Catalog.QuestionTypes {
-		if got, want := len(Choices(fact)) > 0, kind == QuestionMultipleChoice; got != want {
-			t.Errorf("Choices(%q) has choices = %v; want %v (its question is %s)", fact, got, want, kind)
-		}
-		if kind != QuestionBoolean && kind != QuestionMultipleChoice {
-			t.Errorf("QuestionTypes[%q] = %q; want %s or %s", fact, kind, QuestionBoolean, QuestionMultipleChoice)
-		}
 	}
 }

@@ -13,7 +13,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"acceso/account"
+	"acceso/answer"
 	"acceso/locales"
+	"acceso/publish"
 	"acceso/rules"
 	"acceso/server/store"
 	"acceso/templates"
@@ -32,20 +35,6 @@ const (
 // revisionsShown bounds the revisions list.
 const revisionsShown = 200
 
-// adminTexts are the texts of the admin pages, parsed once from the
-// message files built into the binary. Those files failing to parse is a
-// defect of the build, not of any input, so it stops the program at once
-// rather than serving pages of raw message ids.
-var adminTexts = mustParseEmbeddedTexts()
-
-func mustParseEmbeddedTexts() *locales.Texts {
-	texts, err := locales.Parse(locales.Embedded())
-	if err != nil {
-		panic("acceso was built with message files that do not parse (locales/*.toml): " + err.Error())
-	}
-	return texts
-}
-
 // adminArea is the admin area's handlers and what only they need: the
 // texts of its pages. Those come from the message files built into the
 // binary, not from the policy being served, so that a published revision
@@ -59,7 +48,7 @@ type adminArea struct {
 // page and its form answer without a session; every other route, known or
 // not, goes through requireSession, and every form through the CSRF check.
 func (s *Server) adminRoutes() {
-	a := &adminArea{Server: s, texts: adminTexts}
+	a := &adminArea{Server: s, texts: s.adminTexts}
 
 	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, csrf())
 	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), csrf())
@@ -101,6 +90,7 @@ func (a *adminArea) shell(c echo.Context, titleID, section string) templates.Adm
 	}
 }
 
+// handleAdminCSS serves the admin stylesheet.
 func handleAdminCSS(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "private, max-age=3600")
 	return c.Blob(http.StatusOK, "text/css; charset=utf-8", adminCSS)
@@ -114,8 +104,8 @@ func (a *adminArea) handleSignInForm(c echo.Context) error {
 // name and a wrong password get the same answer, in the same time.
 func (a *adminArea) handleSignIn(c echo.Context) error {
 	name := strings.TrimSpace(c.FormValue("name"))
-	err := a.checkPassword(c.Request().Context(), name, c.FormValue("password"))
-	if errors.Is(err, errBadCredentials) {
+	err := account.Check(c.Request().Context(), a.store, name, c.FormValue("password"))
+	if errors.Is(err, account.ErrBadCredentials) {
 		a.log.Info("admin sign-in refused")
 		page := templates.AdminSignIn{Shell: a.shell(c, "AdminSignInTitle", ""), Name: name, Failed: true}
 		return render(c, http.StatusUnauthorized, templates.AdminSignInPage(page))
@@ -146,11 +136,11 @@ func (a *adminArea) handleRules(c echo.Context) error {
 	page := templates.AdminRules{
 		Shell:    a.shell(c, "AdminRulesTitle", "rules"),
 		Revision: p.Revision,
-		RulesDir: a.cfg.RulesDir,
+		RulesDir: a.publisher.RulesDir(),
 	}
 	for _, file := range sortedModules(p.Source) {
 		page.Modules = append(page.Modules, templates.AdminModuleRow{
-			File: file, Lines: len(splitLines(p.Source.Modules[file])), Test: isTestModule(file),
+			File: file, Lines: len(splitLines(p.Source.Modules[file])), Test: rules.IsTest(file),
 		})
 	}
 	for _, cause := range p.Catalog.Causes {
@@ -180,13 +170,11 @@ func (a *adminArea) renderModule(c echo.Context, status int, file, text string, 
 
 // handleModuleSubmit checks or publishes a module's new text.
 func (a *adminArea) handleModuleSubmit(c echo.Context) error {
-	file, text := c.FormValue("file"), normalizeText(c.FormValue("text"))
-	src, err := draftModule(a.engine.Current().Source, file, text)
-	d, status, err := a.submit(c, src, err, change{Note: "edit " + file})
-	if err != nil || status == 0 {
-		return err
-	}
-	return a.renderModule(c, status, file, text, d)
+	file, text := c.FormValue("file"), publish.NormalizeText(c.FormValue("text"))
+	src, err := publish.DraftModule(a.engine.Current().Source, file, text)
+	return a.submit(c, src, err, publish.Change{Note: "edit " + file}, func(status int, d templates.AdminDraft) error {
+		return a.renderModule(c, status, file, text, d)
+	})
 }
 
 // handleCause shows a cause and its texts in every language, ready to edit.
@@ -196,16 +184,16 @@ func (a *adminArea) handleCause(c echo.Context) error {
 	if !ok {
 		return echo.ErrNotFound
 	}
-	texts := make(map[string]causeTexts)
+	texts := make(map[string]publish.CauseTexts)
 	for _, lang := range locales.Languages {
 		l := locales.NewLocalizer(p.Texts, lang)
-		texts[lang] = causeTexts{Title: l.T(locales.CauseTitle(cause.ID)), Advice: l.T(locales.CauseAdvice(cause.ID))}
+		texts[lang] = publish.CauseTexts{Title: l.T(locales.CauseTitle(cause.ID)), Advice: l.T(locales.CauseAdvice(cause.ID))}
 	}
 	d := templates.AdminDraft{Base: p.Revision, Sample: defaultSample(cause.Symptom, cause.Facts)}
 	return a.renderCause(c, http.StatusOK, cause, texts, d)
 }
 
-func (a *adminArea) renderCause(c echo.Context, status int, cause rules.Cause, texts map[string]causeTexts, d templates.AdminDraft) error {
+func (a *adminArea) renderCause(c echo.Context, status int, cause rules.Cause, texts map[string]publish.CauseTexts, d templates.AdminDraft) error {
 	shell := a.shell(c, "AdminCauseTitle", "rules")
 	shell.Title += " " + cause.ID
 	page := templates.AdminCause{
@@ -223,28 +211,26 @@ func (a *adminArea) handleCauseSubmit(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	texts := formTexts(c)
-	src, err := draftCauseTexts(cur.Source, cause.ID, texts)
-	d, status, err := a.submit(c, src, err, change{Note: "texts of " + cause.ID})
-	if err != nil || status == 0 {
-		return err
-	}
-	return a.renderCause(c, status, cause, texts, d)
+	src, err := publish.DraftCauseTexts(cur.Source, cause.ID, texts)
+	return a.submit(c, src, err, publish.Change{Note: "texts of " + cause.ID}, func(status int, d templates.AdminDraft) error {
+		return a.renderCause(c, status, cause, texts, d)
+	})
 }
 
 // handleNewCause shows the form to add a cause.
 func (a *adminArea) handleNewCause(c echo.Context) error {
 	p := a.engine.Current()
-	nc := newCause{Texts: make(map[string]causeTexts)}
+	nc := publish.NewCause{Texts: make(map[string]publish.CauseTexts)}
 	if len(p.Catalog.Causes) > 0 {
 		nc.Module = p.Catalog.Causes[0].File
 	}
 	return a.renderNewCause(c, http.StatusOK, nc, templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)})
 }
 
-func (a *adminArea) renderNewCause(c echo.Context, status int, nc newCause, d templates.AdminDraft) error {
+func (a *adminArea) renderNewCause(c echo.Context, status int, nc publish.NewCause, d templates.AdminDraft) error {
 	page := templates.AdminNewCause{
 		Shell:   a.shell(c, "AdminNewCauseTitle", "rules"),
-		Modules: policyModules(a.engine.Current().Source),
+		Modules: publish.PolicyModules(a.engine.Current().Source),
 		Module:  nc.Module, ID: nc.ID, Rule: nc.Rule, Tests: nc.Tests,
 		Texts: langTexts(nc.Texts), Draft: d,
 	}
@@ -253,56 +239,53 @@ func (a *adminArea) renderNewCause(c echo.Context, status int, nc newCause, d te
 
 // handleNewCauseSubmit checks or publishes a new cause.
 func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
-	nc := newCause{
+	nc := publish.NewCause{
 		Module: c.FormValue("module"),
 		ID:     strings.TrimSpace(c.FormValue("id")),
-		Rule:   normalizeText(c.FormValue("rule")),
-		Tests:  normalizeText(c.FormValue("tests")),
+		Rule:   publish.NormalizeText(c.FormValue("rule")),
+		Tests:  publish.NormalizeText(c.FormValue("tests")),
 		Texts:  formTexts(c),
 	}
-	src, err := draftNewCause(a.engine.Current(), nc)
-	ch := change{
+	src, err := publish.DraftNewCause(a.engine.Current(), nc)
+	ch := publish.Change{
 		Note:  "new cause " + nc.ID,
-		Check: func(cur, draft *rules.Policy) rules.Problems { return checkNewCause(cur, draft, nc) },
+		Check: func(cur, draft *rules.Policy) rules.Problems { return publish.CheckNewCause(cur, draft, nc) },
 	}
-	d, status, err := a.submit(c, src, err, ch)
-	if err != nil || status == 0 {
-		return err
-	}
-	return a.renderNewCause(c, status, nc, d)
+	return a.submit(c, src, err, ch, func(status int, d templates.AdminDraft) error {
+		return a.renderNewCause(c, status, nc, d)
+	})
 }
 
 // submit checks a draft, or publishes it when the form's action says so.
-// A draft that could not even be made (draftErr) is shown with its
-// problems. After a publish it redirects to the revisions list and returns
-// status 0; otherwise it returns the form's draft fields with the check to
-// show, and the status to show them with.
-func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch change) (templates.AdminDraft, int, error) {
-	d := templates.AdminDraft{Base: c.FormValue("base"), Sample: normalizeText(c.FormValue("sample"))}
+// A published draft leads to the revisions list. Otherwise show renders
+// the form again with the draft fields and the check's outcome: its
+// problems (a draft that could not even be made, draftErr, included) with
+// 422, or its preview with 200.
+func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch publish.Change, show func(status int, d templates.AdminDraft) error) error {
+	d := templates.AdminDraft{Base: c.FormValue("base"), Sample: publish.NormalizeText(c.FormValue("sample"))}
 	d.Check.Done = true
-	if draftErr != nil {
-		return d, http.StatusUnprocessableEntity, a.showProblems(&d.Check, draftErr, src)
-	}
-	ctx := c.Request().Context()
-	ch.Source, ch.Base, ch.Admin = src, d.Base, signedIn(c)
-	if strings.TrimSpace(d.Sample) != "" {
-		ch.Sample = []byte(d.Sample)
-	}
-	var pv *draftPreview
-	var err error
-	if c.FormValue("action") == "publish" {
-		var rev store.Revision
-		if rev, pv, err = a.publish(ctx, ch); err == nil {
-			return d, 0, c.Redirect(http.StatusSeeOther, "/admin/revisions?published="+strconv.FormatInt(rev.Seq, 10))
+	err := draftErr
+	if err == nil {
+		ch.Source, ch.Base, ch.Admin = src, d.Base, signedIn(c)
+		if strings.TrimSpace(d.Sample) != "" {
+			ch.Sample = []byte(d.Sample)
 		}
-	} else {
-		_, pv, err = a.verify(ctx, ch)
+		ctx := c.Request().Context()
+		var pv *publish.Preview
+		if c.FormValue("action") == "publish" {
+			var rev store.Revision
+			if rev, _, err = a.publisher.Publish(ctx, ch); err == nil {
+				return c.Redirect(http.StatusSeeOther, "/admin/revisions?published="+strconv.FormatInt(rev.Seq, 10))
+			}
+		} else if _, pv, err = a.publisher.Verify(ctx, ch); err == nil {
+			d.Check.Preview = previewView(pv)
+			return show(http.StatusOK, d)
+		}
 	}
-	if err != nil {
-		return d, http.StatusUnprocessableEntity, a.showProblems(&d.Check, err, src)
+	if err := a.showProblems(&d.Check, err, src); err != nil {
+		return err
 	}
-	d.Check.Preview = previewView(pv)
-	return d, http.StatusOK, nil
+	return show(http.StatusUnprocessableEntity, d)
 }
 
 // showProblems puts err's problems in check, each with the line of the
@@ -312,7 +295,7 @@ func (a *adminArea) showProblems(check *templates.AdminCheck, err error, draft r
 	if !ok {
 		return err
 	}
-	files := sourceFiles(draft)
+	files := publish.Files(draft)
 	for _, p := range problems {
 		view := templates.AdminProblem{Where: p.File, Message: p.Message}
 		if p.Line > 0 {
@@ -326,7 +309,7 @@ func (a *adminArea) showProblems(check *templates.AdminCheck, err error, draft r
 	return nil
 }
 
-func previewView(pv *draftPreview) []templates.AdminPreview {
+func previewView(pv *publish.Preview) []templates.AdminPreview {
 	if pv == nil {
 		return nil
 	}
@@ -342,7 +325,7 @@ func previewView(pv *draftPreview) []templates.AdminPreview {
 	return out
 }
 
-func answerView(r Response) templates.AdminAnswer {
+func answerView(r answer.Response) templates.AdminAnswer {
 	a := templates.AdminAnswer{Revision: r.PolicyRevision, Outcome: r.Outcome, RuledOut: r.RuledOut}
 	for _, f := range r.Findings {
 		a.Findings = append(a.Findings, templates.AdminFinding{ID: f.ID, Title: f.Title, Advice: f.Advice})
@@ -371,18 +354,18 @@ func defaultSample(symptom string, facts []string) string {
 
 // formTexts reads a cause's title and advice in every language from the
 // form fields title_<lang> and advice_<lang>.
-func formTexts(c echo.Context) map[string]causeTexts {
-	texts := make(map[string]causeTexts)
+func formTexts(c echo.Context) map[string]publish.CauseTexts {
+	texts := make(map[string]publish.CauseTexts)
 	for _, lang := range locales.Languages {
-		texts[lang] = causeTexts{
-			Title:  normalizeText(strings.TrimSpace(c.FormValue("title_" + lang))),
-			Advice: normalizeText(strings.TrimSpace(c.FormValue("advice_" + lang))),
+		texts[lang] = publish.CauseTexts{
+			Title:  publish.NormalizeText(strings.TrimSpace(c.FormValue("title_" + lang))),
+			Advice: publish.NormalizeText(strings.TrimSpace(c.FormValue("advice_" + lang))),
 		}
 	}
 	return texts
 }
 
-func langTexts(texts map[string]causeTexts) []templates.AdminLangTexts {
+func langTexts(texts map[string]publish.CauseTexts) []templates.AdminLangTexts {
 	var out []templates.AdminLangTexts
 	for _, lang := range locales.Languages {
 		out = append(out, templates.AdminLangTexts{Lang: lang, Title: texts[lang].Title, Advice: texts[lang].Advice})
@@ -465,7 +448,7 @@ func (a *adminArea) handleRollback(c echo.Context) error {
 	if err != nil {
 		return echo.ErrNotFound
 	}
-	rev, err := a.rollback(c.Request().Context(), seq, signedIn(c))
+	rev, err := a.publisher.Rollback(c.Request().Context(), seq, signedIn(c))
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.ErrNotFound
 	}
@@ -514,10 +497,10 @@ func countRow(fc store.FeedbackCount, label string) templates.AdminCountRow {
 // tests.
 func sortedModules(src rules.Source) []string {
 	var out []string
-	for _, file := range policyModules(src) {
+	for _, file := range publish.PolicyModules(src) {
 		out = append(out, file)
-		if _, ok := src.Modules[testModuleOf(file)]; ok {
-			out = append(out, testModuleOf(file))
+		if _, ok := src.Modules[strings.TrimSuffix(file, ".rego")+"_test.rego"]; ok {
+			out = append(out, strings.TrimSuffix(file, ".rego")+"_test.rego")
 		}
 	}
 	for _, file := range slices.Sorted(maps.Keys(src.Modules)) {
@@ -526,4 +509,12 @@ func sortedModules(src rules.Source) []string {
 		}
 	}
 	return out
+}
+
+// splitLines splits a text into its lines, without their line ends.
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }

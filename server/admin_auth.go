@@ -1,32 +1,20 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
-	"regexp"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/crypto/bcrypt"
 
 	"acceso/server/store"
 )
 
-// Admin accounts and sessions. A password is kept only as a bcrypt hash; a
-// session is a random token in an HttpOnly, SameSite=Strict cookie, kept in
+// Admin sessions (accounts are package account's). A session is a random token in an HttpOnly, SameSite=Strict cookie, kept in
 // the store only as its SHA-256, so the database alone signs no one in.
-
-// MinPasswordLen is the shortest password an admin may have, in characters.
-const MinPasswordLen = 12
-
-// maxPasswordBytes is bcrypt's limit: it ignores anything longer.
-const maxPasswordBytes = 72
 
 // DefaultSessionTTL is how long an admin stays signed in when
 // Config.SessionTTL is zero.
@@ -34,52 +22,6 @@ const DefaultSessionTTL = 12 * time.Hour
 
 // sessionCookie is the name of the admin session cookie.
 const sessionCookie = "acceso_session"
-
-// adminNamePattern is what an admin name may be made of.
-var adminNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// AddAdmin creates the admin name with password, or resets the password of
-// an existing one (which ends their sessions). A name or password that
-// cannot be used is an error saying why.
-func AddAdmin(ctx context.Context, db *store.DB, name, password string) error {
-	if !adminNamePattern.MatchString(name) {
-		return fmt.Errorf("admin name %q: use 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit", name)
-	}
-	if n := utf8.RuneCountInString(password); n < MinPasswordLen {
-		return fmt.Errorf("password: %d characters is too short; use at least %d", n, MinPasswordLen)
-	}
-	if len(password) > maxPasswordBytes {
-		return fmt.Errorf("password: longer than %d bytes; bcrypt would ignore the rest, so use a shorter one", maxPasswordBytes)
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	if err != nil {
-		return fmt.Errorf("hashing the password: %w", err)
-	}
-	return db.PutAdmin(ctx, name, string(hash))
-}
-
-// unknownAdminHash is compared against when the name is unknown, so that a
-// sign-in takes as long whether or not the name exists.
-const unknownAdminHash = "$2a$10$72/LEiKlsL4bbDPZwdMD8urlKGULdjjHWYxM2DUtcMFE8UKZnd0VW"
-
-// errBadCredentials is the one answer to a wrong name or a wrong password.
-var errBadCredentials = errors.New("wrong name or password")
-
-// checkPassword returns nil when password is name's.
-func (s *Server) checkPassword(ctx context.Context, name, password string) error {
-	hash, err := s.store.PasswordHash(ctx, name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		_ = bcrypt.CompareHashAndPassword([]byte(unknownAdminHash), []byte(password))
-		return errBadCredentials
-	case err != nil:
-		return err
-	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		return errBadCredentials
-	}
-	return nil
-}
 
 func (s *Server) sessionTTL() time.Duration {
 	if s.cfg.SessionTTL > 0 {
@@ -101,7 +43,7 @@ func (s *Server) startSession(c echo.Context, admin string) error {
 		return err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	expires := time.Now().Add(s.sessionTTL())
+	expires := s.now().Add(s.sessionTTL())
 	if err := s.store.CreateSession(c.Request().Context(), hashToken(token), admin, expires); err != nil {
 		return err
 	}
@@ -149,7 +91,7 @@ const adminKey = "admin"
 func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-			admin, err := s.store.SessionAdmin(c.Request().Context(), hashToken(ck.Value), time.Now())
+			admin, err := s.store.SessionAdmin(c.Request().Context(), hashToken(ck.Value), s.now())
 			if err == nil {
 				c.Set(adminKey, admin)
 				c.Response().Header().Set("Cache-Control", "no-store")

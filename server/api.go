@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"acceso/answer"
 	"acceso/locales"
 	"acceso/rules"
 )
@@ -34,7 +34,7 @@ const (
 
 // apiRoutes registers the JSON API for integrations, and the probes and
 // metrics beside it. Everything under /api/ is rate limited per client,
-// bounded to MaxBody and answers JSON, errors included.
+// bounded to answer.MaxBody and answers JSON, errors included.
 func (s *Server) apiRoutes() {
 	s.echo.GET("/healthz", s.handleHealthz)
 	s.echo.HEAD("/healthz", s.handleHealthz)
@@ -54,7 +54,7 @@ func (s *Server) apiRoutes() {
 	// middleware brings a catch-all route that would answer 404 where the
 	// router should answer 405. Paths under /api/ that match no route still
 	// answer JSON, through handleError.
-	mw := []echo.MiddlewareFunc{limit(newLimiter(every, burst)), bodyLimit(MaxBody)}
+	mw := []echo.MiddlewareFunc{limit(newLimiter(every, burst)), bodyLimit(answer.MaxBody)}
 	api := s.echo.Group("/api")
 	api.POST("/v1/evaluate", s.handleEvaluate, mw...)
 	api.GET("/v1/causes", s.handleCauses, mw...)
@@ -74,7 +74,7 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return errTooLarge
 		}
-		return &rules.RequestError{Code: rules.CodeInvalidJSON, Message: "the body could not be read in full"}
+		return answer.Errorf(answer.CodeInvalidJSON, "the body could not be read in full")
 	}
 	ctx := req.Context()
 	if s.cfg.EvalTimeout > 0 {
@@ -83,7 +83,7 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 		defer cancel()
 	}
 	start := time.Now()
-	resp, err := Diagnose(ctx, s.engine, body, c.QueryParam("lang"), req.Header.Get("Accept-Language"))
+	resp, err := answer.Diagnose(ctx, s.engine, body, c.QueryParam("lang"), req.Header.Get("Accept-Language"))
 	if err == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// An answer that arrives after the deadline is refused like one
 		// that never arrives, so the deadline means the same every time.
@@ -128,7 +128,7 @@ func requireJSON(contentType string) error {
 // recordDecision counts a decision and writes its line in the decision
 // log: ids, outcome and timing, never a fact, so that no personal data
 // reaches the logs. source names the surface that asked (api, site, …).
-func (s *Server) recordDecision(ctx context.Context, source string, r Response, took time.Duration) {
+func (s *Server) recordDecision(ctx context.Context, source string, r answer.Response, took time.Duration) {
 	s.metrics.evaluation(r.Outcome, r.Findings, took)
 	findings := make([]string, len(r.Findings))
 	for i, f := range r.Findings {
@@ -166,104 +166,12 @@ func (s *Server) evaluationFailed(ctx context.Context, err error, took time.Dura
 		slog.Float64("duration_ms", milliseconds(took)))
 }
 
-// Catalog is the body of GET /api/v1/causes: what the rules being served
-// know, with its texts in one language.
-type Catalog struct {
-	PolicyRevision string         `json:"policy_revision"`
-	Lang           string         `json:"lang"`
-	Symptoms       []SymptomEntry `json:"symptoms"`
-	Causes         []CauseEntry   `json:"causes"`
-	Facts          []FactEntry    `json:"facts"`
-}
-
-// SymptomEntry is one of the article's questions.
-type SymptomEntry struct {
-	ID          string `json:"id"`
-	Title       string `json:"title"`
-	Description string `json:"description"`
-}
-
-// CauseEntry is one cause: its symptom, the facts it rests on, its texts
-// and the article section that explains it.
-type CauseEntry struct {
-	ID         string   `json:"id"`
-	Symptom    string   `json:"symptom"`
-	Facts      []string `json:"facts"`
-	Title      string   `json:"title"`
-	Advice     string   `json:"advice"`
-	ArticleURL string   `json:"article_url"`
-}
-
-// FactEntry is one fact a request may carry and, when a contact can be
-// asked about it, the question.
-type FactEntry struct {
-	Name     string        `json:"name"`
-	Question *FactQuestion `json:"question,omitempty"`
-}
-
-// FactQuestion is how a contact is asked about a fact, and the kind of
-// answer it takes (boolean or multiple_choice).
-type FactQuestion struct {
-	Text string `json:"text"`
-	Type string `json:"type"`
-}
-
 // handleCauses answers GET /api/v1/causes from the current policy's
 // catalog and texts.
 func (s *Server) handleCauses(c echo.Context) error {
 	p := s.engine.Current()
 	lang := locales.Negotiate(c.QueryParam("lang"), c.Request().Header.Get("Accept-Language"))
-	return c.JSON(http.StatusOK, NewCatalog(p, lang))
-}
-
-// NewCatalog describes p's catalog in lang. Facts come in the order the
-// causes first rest on them, which is the order questions are asked in,
-// followed by the facts no cause asks about, by name.
-func NewCatalog(p *rules.Policy, lang string) Catalog {
-	l := locales.NewLocalizer(p.Texts, lang)
-	cat := Catalog{
-		PolicyRevision: p.Revision,
-		Lang:           lang,
-		Symptoms:       make([]SymptomEntry, 0, len(p.Catalog.Symptoms)),
-		Causes:         make([]CauseEntry, 0, len(p.Catalog.Causes)),
-	}
-	for _, id := range p.Catalog.Symptoms {
-		cat.Symptoms = append(cat.Symptoms, SymptomEntry{
-			ID:          id,
-			Title:       l.T(locales.SymptomTitle(id)),
-			Description: l.T(locales.SymptomDescription(id)),
-		})
-	}
-	var facts []string
-	for _, cause := range p.Catalog.Causes {
-		cat.Causes = append(cat.Causes, CauseEntry{
-			ID:         cause.ID,
-			Symptom:    cause.Symptom,
-			Facts:      cause.Facts,
-			Title:      l.T(locales.CauseTitle(cause.ID)),
-			Advice:     l.T(locales.CauseAdvice(cause.ID)),
-			ArticleURL: ArticleURL(lang, cause.ID),
-		})
-		for _, f := range cause.Facts {
-			if !slices.Contains(facts, f) {
-				facts = append(facts, f)
-			}
-		}
-	}
-	for _, f := range rules.Facts() {
-		if !slices.Contains(facts, f) {
-			facts = append(facts, f)
-		}
-	}
-	cat.Facts = make([]FactEntry, 0, len(facts))
-	for _, f := range facts {
-		entry := FactEntry{Name: f}
-		if kind, askable := p.Catalog.QuestionTypes[f]; askable {
-			entry.Question = &FactQuestion{Text: l.T(locales.Question(f)), Type: kind}
-		}
-		cat.Facts = append(cat.Facts, entry)
-	}
-	return cat
+	return c.JSON(http.StatusOK, answer.NewCatalog(p, lang))
 }
 
 // handleOpenAPI serves the API's OpenAPI document.
@@ -300,82 +208,4 @@ func (s *Server) handleReadyz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Revision: p.Revision, Reason: "storage unavailable"})
 	}
 	return c.JSON(http.StatusOK, Readiness{Status: "ready", Revision: p.Revision})
-}
-
-// apiError answers an error on an /api/ route as JSON: a request the rules
-// refused as 400 with the fields at fault, an evaluation that failed as
-// 503, the router's and middleware's errors with their status, and
-// anything else as 500 with no detail; that one is logged.
-func (s *Server) apiError(c echo.Context, err error) {
-	status, body := apiErrorBody(err)
-	if status == http.StatusInternalServerError {
-		s.log.LogAttrs(c.Request().Context(), slog.LevelError, "internal error",
-			slog.String("method", methodOf(c.Request())),
-			slog.String("route", routeOf(c)),
-			slog.String("err", err.Error()))
-	}
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(status)
-		return
-	}
-	_ = c.JSON(status, body)
-}
-
-// Error codes of the API beyond those the rules give a refused request.
-const (
-	CodeTooLarge             = "too_large"
-	CodeUnsupportedMediaType = "unsupported_media_type"
-	CodeTooManyRequests      = "too_many_requests"
-	CodeNotFound             = "not_found"
-	CodeMethodNotAllowed     = "method_not_allowed"
-	CodeBadRequest           = "bad_request"
-	CodeInternal             = "internal"
-)
-
-// apiErrorBody returns the status and body that answer err.
-func apiErrorBody(err error) (int, ErrorBody) {
-	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
-		code := httpErrorCode(he.Code)
-		if code == CodeInternal {
-			return http.StatusInternalServerError, DiagnoseError(err)
-		}
-		msg, _ := he.Message.(string)
-		switch {
-		case he.Code == http.StatusNotFound:
-			msg = "no such endpoint; the API is described at /api/openapi.json"
-		case he.Code == http.StatusMethodNotAllowed:
-			msg = "this endpoint does not answer this method; the Allow header lists those it does"
-		case msg == "":
-			msg = strings.ToLower(http.StatusText(he.Code))
-		}
-		return he.Code, ErrorBody{ErrorDetail{Code: code, Message: msg}}
-	}
-	body := DiagnoseError(err)
-	switch body.Error.Code {
-	case rules.CodeInvalidJSON, rules.CodeInvalidFacts:
-		return http.StatusBadRequest, body
-	case rules.CodeEvaluationFailed:
-		return http.StatusServiceUnavailable, body
-	}
-	return http.StatusInternalServerError, body
-}
-
-// httpErrorCode names the API error code of an HTTP status.
-func httpErrorCode(status int) string {
-	switch status {
-	case http.StatusNotFound:
-		return CodeNotFound
-	case http.StatusMethodNotAllowed:
-		return CodeMethodNotAllowed
-	case http.StatusRequestEntityTooLarge:
-		return CodeTooLarge
-	case http.StatusUnsupportedMediaType:
-		return CodeUnsupportedMediaType
-	case http.StatusTooManyRequests:
-		return CodeTooManyRequests
-	}
-	if status >= 400 && status < 500 {
-		return CodeBadRequest
-	}
-	return CodeInternal
 }

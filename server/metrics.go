@@ -1,6 +1,8 @@
 package server
 
 import (
+	"acceso/answer"
+
 	"strconv"
 	"time"
 
@@ -75,7 +77,7 @@ func (m *metrics) request(route, method string, status int, took time.Duration) 
 // evaluation counts one decision: its outcome and each likely cause. The
 // API and the help site both count their decisions here, so that every
 // surface asking the engine for contacts is counted the same way.
-func (m *metrics) evaluation(outcome string, findings []Finding, took time.Duration) {
+func (m *metrics) evaluation(outcome string, findings []answer.Finding, took time.Duration) {
 	m.evaluations.WithLabelValues(outcome).Inc()
 	m.evalLatency.Observe(took.Seconds())
 	for _, f := range findings {
@@ -120,4 +122,39 @@ func (r revisionCollector) Collect(ch chan<- prometheus.Metric) {
 	if p := r.engine.Current(); p != nil {
 		ch <- prometheus.MustNewConstMetric(r.desc, prometheus.GaugeValue, 1, p.Revision)
 	}
+}
+
+// reloadMetrics tell an operator whether the rules folder's last change
+// was served.
+type reloadMetrics struct {
+	failures prometheus.Counter
+	ok       prometheus.Gauge
+}
+
+// newReloadMetrics registers the reload metrics on reg. A registry takes
+// them once: New calls it, not each Run.
+func newReloadMetrics(reg prometheus.Registerer) *reloadMetrics {
+	m := &reloadMetrics{
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "acceso_rules_reload_failures_total",
+			Help: "Changes to the --rules folder that were refused; the last good rules kept serving.",
+		}),
+		ok: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "acceso_rules_reload_ok",
+			Help: "1 when the --rules folder's current files are being served, 0 when its last change was refused.",
+		}),
+	}
+	reg.MustRegister(m.failures, m.ok)
+	m.ok.Set(1) // the server started on this folder's rules
+	return m
+}
+
+// record counts one reload of the rules folder.
+func (m *reloadMetrics) record(ok bool) {
+	if ok {
+		m.ok.Set(1)
+		return
+	}
+	m.failures.Inc()
+	m.ok.Set(0)
 }

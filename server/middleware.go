@@ -1,6 +1,8 @@
 package server
 
 import (
+	"acceso/answer"
+
 	"errors"
 	"fmt"
 	"io"
@@ -14,13 +16,13 @@ import (
 )
 
 // maxAnyBody bounds the body of any request, whatever its route; the API
-// has its own, smaller limit (MaxBody).
+// has its own, smaller limit (answer.MaxBody).
 const maxAnyBody = 1 << 20
 
 // Errors the middleware and the API answer with; apiError turns them into
 // JSON with a stable code.
 var (
-	errTooLarge             = tooLarge(MaxBody)
+	errTooLarge             = tooLarge(answer.MaxBody)
 	errUnsupportedMediaType = echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body must be JSON: send Content-Type: application/json")
 	errPanic                = errors.New("handler panicked")
 )
@@ -210,6 +212,12 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 // included, are always JSON.
 func isAPI(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api"
+}
+
+// isAdmin reports whether a request is for the admin area, whose errors
+// are admin pages.
+func isAdmin(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/admin/") || r.URL.Path == "/admin"
 }
 
 // routeOf is the route pattern a request matched, for logs and metric

@@ -3,13 +3,15 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"acceso/locales"
+	"acceso/publish"
 	"acceso/rules"
 	"acceso/server/store"
 )
@@ -21,11 +23,6 @@ type Config struct {
 	// TrustedProxies lists the CIDRs whose X-Forwarded-For is believed;
 	// with none, the client is the connection's peer.
 	TrustedProxies []string
-	// Deadline bounds one rule evaluation; zero means rules.DefaultDeadline.
-	Deadline time.Duration
-	// RulesDir, when set, is a folder of .rego files served and watched
-	// instead of the embedded rules.
-	RulesDir string
 	// EvalTimeout bounds the evaluation of one API request, on top of the
 	// policy's own Deadline; zero leaves only the policy's.
 	EvalTimeout time.Duration
@@ -35,55 +32,54 @@ type Config struct {
 	// APIBurst is how many API requests one client may make at once; zero
 	// means DefaultAPIBurst.
 	APIBurst int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 	// SessionTTL is how long an admin stays signed in; zero means
 	// DefaultSessionTTL.
 	SessionTTL time.Duration
 }
 
-// LoadEngine builds the engine a server starts with: the rules of
-// cfg.RulesDir when set, else the revision published last, else the
-// embedded rules.
-func LoadEngine(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) (*rules.Engine, error) {
-	src := rules.Embedded()
-	if cfg.RulesDir != "" {
-		var err error
-		if src, err = rules.FromDir(cfg.RulesDir); err != nil {
-			return nil, err
-		}
-	} else if p := latestPublished(ctx, cfg, db, log); p != nil {
-		log.Info("rules loaded from the latest published revision", "revision", p.Revision, "causes", len(p.Catalog.Causes),
-			"built_in", rules.Embedded().Revision())
-		return rules.NewEngine(p), nil
-	}
-	p, err := rules.Build(ctx, src, rules.Options{Deadline: cfg.Deadline})
-	if err != nil {
-		return nil, err
-	}
-	log.Info("rules loaded", "revision", p.Revision, "causes", len(p.Catalog.Causes))
-	return rules.NewEngine(p), nil
-}
-
-// Server holds the dependencies every handler needs: the engine, the store
-// and the logger. Handlers are its methods; routes() registers them all.
+// Server holds the dependencies every handler needs: the publisher (and
+// its engine), the store and the logger. Handlers are its methods; routes()
+// registers them all.
 type Server struct {
-	cfg    Config
-	engine *rules.Engine
-	store  *store.DB
-	log    *slog.Logger
-	echo   *echo.Echo
+	cfg       Config
+	publisher *publish.Publisher
+	engine    *rules.Engine
+	store     *store.DB
+	log       *slog.Logger
+	echo      *echo.Echo
+	// now is the clock: Config.Now, else time.Now.
+	now func() time.Time
 	// metrics are this server's Prometheus metrics (metrics.go).
 	metrics *metrics
-	// rulesMu makes publishes and reloads of the rules one at a time
-	// (admin_publish.go, admin_watch.go).
-	rulesMu sync.Mutex
 	// reload are the metrics of the --rules folder's reloads, registered
-	// once in New when cfg.RulesDir is set, whatever number of Runs follow.
+	// once in New when the publisher serves a folder, whatever number of
+	// Runs follow.
 	reload *reloadMetrics
+	// assets are the site's static files, prepared once (assets.go).
+	assets map[string]asset
+	// adminTexts are the texts of the admin pages: the message files built
+	// into the binary, never the texts being served, so that a published
+	// revision can never break the pages that would fix it.
+	adminTexts *locales.Texts
 }
 
-// New returns a server answering from engine and storing in db.
-func New(cfg Config, engine *rules.Engine, db *store.DB, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, engine: engine, store: db, log: log}
+// New returns a server answering with the rules pub serves and storing in
+// db. It fails only when the files built into the binary (assets, message
+// files) cannot be read: a defect of the build, not of any input.
+func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, publisher: pub, engine: pub.Engine(), store: db, log: log, now: cfg.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var err error
+	if s.assets, err = loadAssets(staticFiles); err != nil {
+		return nil, fmt.Errorf("the site's static files: %w", err)
+	}
+	if s.adminTexts, err = locales.Parse(locales.Embedded()); err != nil {
+		return nil, fmt.Errorf("the message files built into acceso (locales/*.toml) do not parse: %w", err)
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -94,11 +90,11 @@ func New(cfg Config, engine *rules.Engine, db *store.DB, log *slog.Logger) *Serv
 	e.Server.IdleTimeout = 60 * time.Second
 	s.echo = e
 	s.useMiddleware()
-	if cfg.RulesDir != "" {
+	if pub.RulesDir() != "" {
 		s.reload = newReloadMetrics(s.metrics.registry)
 	}
 	s.routes()
-	return s
+	return s, nil
 }
 
 // Handler returns the server's HTTP handler, for tests and embedding.
@@ -121,13 +117,13 @@ func (s *Server) routes() {
 func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if s.cfg.RulesDir != "" {
+	if dir := s.publisher.RulesDir(); dir != "" {
 		watched := make(chan struct{})
 		defer func() { cancel(); <-watched }()
 		go func() {
 			defer close(watched)
-			if err := s.watchRules(ctx); err != nil {
-				s.log.Error("cannot watch the rules folder; its changes will not be served", "dir", s.cfg.RulesDir, "err", err)
+			if err := s.publisher.Watch(ctx, s.reload.record); err != nil {
+				s.log.Error("cannot watch the rules folder; its changes will not be served", "dir", dir, "err", err)
 			}
 		}()
 	}
@@ -148,17 +144,4 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	defer cancel()
 	s.log.Info("shutting down", "grace", grace.String())
 	return s.echo.Shutdown(shutdownCtx)
-}
-
-// handleError is the one error path: API routes answer JSON, the site and
-// admin answer a page. Internal details are logged, never shown.
-func (s *Server) handleError(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
-	}
-	if isAPI(c.Request()) {
-		s.apiError(c, err)
-		return
-	}
-	s.pageError(c, err)
 }

@@ -14,23 +14,6 @@ package login
 symptoms := ["code_not_received", "code_needed_often", "code_not_accepted"]
 
 # METADATA
-# title: Question types
-# description: The facts a contact can be asked about, with the kind of answer each takes.
-question_types := {
-	"identifier_registered": "boolean",
-	"opted_out": "boolean",
-	"channels_tried": "multiple_choice",
-	"spam_checked": "boolean",
-	"online": "boolean",
-	"incognito": "boolean",
-	"cookies_autodelete": "boolean",
-	"new_device": "boolean",
-	"message_published": "boolean",
-	"vpn": "boolean",
-	"used_latest_code": "boolean",
-}
-
-# METADATA
 # title: Decision
 # description: The whole answer for one request; the engine's only query.
 decision := {
@@ -71,7 +54,7 @@ ruled_out := [v.cause.id | some v in _considered; [v.likely, v.ruled_out] == [fa
 # description: |
 #   The unknown facts that could still change the answer: those an open cause
 #   rests on, each once, in the order of the causes and of their facts.
-questions := [{"fact": f, "type": question_types[f]} |
+questions := [{"fact": f, "type": _question_type[facts[f].type]} |
 	some i, f in _asked
 	not f in array.slice(_asked, 0, i)
 ]
@@ -85,6 +68,8 @@ outcome := "causes_found" if {
 	count(questions) > 0
 } else := "no_known_cause"
 
+_question_type := {"boolean": "boolean", "choices": "multiple_choice"}
+
 # The verdicts in scope, in article order.
 _considered := [v | some [_, v] in sort([[v.cause.order, v] | some v in verdicts; v.cause.symptom in scope])]
 
@@ -92,7 +77,7 @@ _asked := [f |
 	some v in _considered
 	[v.likely, v.ruled_out] == [false, false]
 	some f in v.cause.facts
-	question_types[f]
+	facts[f].asked_of
 	object.get(_facts, f, null) == null
 ]
 

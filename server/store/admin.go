@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"acceso/rules"
 )
 
 // adminSchema holds admin accounts, sessions and published revisions.
@@ -124,7 +122,16 @@ type Revision struct {
 	PublishedAt time.Time
 	Note        string
 	Diff        string
-	Source      rules.Source
+	Source      Source
+}
+
+// Source is what a revision is made of, as the store keeps it: Rego
+// modules by path and message files by name. It has the shape of
+// rules.Source, which converts to and from it, so that the store does not
+// depend on the rules engine.
+type Source struct {
+	Modules  map[string]string
+	Messages map[string][]byte
 }
 
 // storedSource is a source as JSON: message files as text, so the column
@@ -134,7 +141,7 @@ type storedSource struct {
 	Messages map[string]string `json:"messages"`
 }
 
-func encodeSource(src rules.Source) (string, error) {
+func encodeSource(src Source) (string, error) {
 	s := storedSource{Modules: src.Modules, Messages: make(map[string]string, len(src.Messages))}
 	for name, b := range src.Messages {
 		s.Messages[name] = string(b)
@@ -143,12 +150,12 @@ func encodeSource(src rules.Source) (string, error) {
 	return string(b), err
 }
 
-func decodeSource(text string) (rules.Source, error) {
+func decodeSource(text string) (Source, error) {
 	var s storedSource
 	if err := json.Unmarshal([]byte(text), &s); err != nil {
-		return rules.Source{}, err
+		return Source{}, err
 	}
-	src := rules.Source{Modules: s.Modules, Messages: make(map[string][]byte, len(s.Messages))}
+	src := Source{Modules: s.Modules, Messages: make(map[string][]byte, len(s.Messages))}
 	if src.Modules == nil {
 		src.Modules = make(map[string]string)
 	}

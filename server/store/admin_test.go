@@ -8,8 +8,6 @@ import (
 	"maps"
 	"testing"
 	"time"
-
-	"acceso/rules"
 )
 
 // openDB opens a fresh database in a temporary folder.
@@ -125,14 +123,14 @@ func TestSessionOfUnknownAdminIsRefused(t *testing.T) {
 	}
 }
 
-func sampleSource(marker string) rules.Source {
-	return rules.Source{
+func sampleSource(marker string) Source {
+	return Source{
 		Modules:  map[string]string{"rules/login/a.rego": "package login\n# " + marker + "\n"},
 		Messages: map[string][]byte{"active.es.toml": []byte("[X]\nother = \"" + marker + "\"\n"), "active.en.toml": []byte("[X]\nother = \"x\"\n")},
 	}
 }
 
-func sameSource(a, b rules.Source) bool {
+func sameSource(a, b Source) bool {
 	return maps.Equal(a.Modules, b.Modules) && maps.EqualFunc(a.Messages, b.Messages, bytes.Equal)
 }
 

@@ -1,8 +1,15 @@
-package server
+// Package answer is Acceso's domain core: from a request to an answer. It
+// reads a request strictly, asks the rules of one policy for a decision and
+// words that decision in the contact's language, and says what went wrong
+// with error codes every surface shares. The API, the help site, the
+// command line and the admin preview all answer through Diagnose or
+// Evaluate, so they can never disagree; none of them decides a cause (the
+// rules do) and none of them speaks HTTP here (the server maps codes to
+// statuses).
+package answer
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
 
@@ -10,8 +17,11 @@ import (
 	"acceso/rules"
 )
 
-// Response is the body of a successful POST /api/v1/evaluate, and what
-// `acceso diagnose` prints: a decision in ids made readable in one language.
+// MaxBody is the largest request body read (64 KiB).
+const MaxBody = 64 << 10
+
+// Response is a decision made readable in one language: the body of a
+// successful POST /api/v1/evaluate, and what `acceso diagnose` prints.
 type Response struct {
 	DecisionID     string     `json:"decision_id"`
 	PolicyRevision string     `json:"policy_revision"`
@@ -44,14 +54,14 @@ type Question struct {
 // ArticleURL is the address of the article section that explains a cause.
 func ArticleURL(lang, cause string) string { return "/" + lang + "/article#" + cause }
 
-// Diagnose is the one path from a request body to an answer, shared by the
-// API, the command line and the help site: decode and validate the body
-// against the current policy, evaluate it, and localize the decision with
-// that same policy's texts. The language is the body's lang if supported,
-// else the first supported of hints, else Spanish.
+// Diagnose is the one path from a request body to an answer: decode and
+// validate the body against the policy being served, evaluate it, and word
+// the decision with that same policy's texts. The language is the body's
+// lang if supported, else the first supported of hints, else Spanish.
+// Every error is an *Error.
 func Diagnose(ctx context.Context, engine *rules.Engine, body []byte, hints ...string) (Response, error) {
 	p := engine.Current()
-	req, err := p.Catalog.DecodeRequest(body)
+	req, err := Decode(p.Catalog, body)
 	if err != nil {
 		return Response{}, err
 	}
@@ -63,12 +73,12 @@ func Diagnose(ctx context.Context, engine *rules.Engine, body []byte, hints ...s
 func Evaluate(ctx context.Context, p *rules.Policy, req rules.Request, lang string) (Response, error) {
 	d, err := p.Evaluate(ctx, req)
 	if err != nil {
-		return Response{}, err
+		return Response{}, As(err)
 	}
 	return NewResponse(p, d, lang), nil
 }
 
-// NewResponse localizes a decision with the texts of the policy that made it.
+// NewResponse words a decision with the texts of the policy that made it.
 func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 	l := locales.NewLocalizer(p.Texts, lang)
 	r := Response{
@@ -98,7 +108,7 @@ func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 }
 
 // newDecisionID returns a time-ordered unique id (UUIDv7), so that decision
-// log lines sort by time and a contact can quote one to support.
+// log lines sort by time.
 func newDecisionID() string {
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -107,31 +117,22 @@ func newDecisionID() string {
 	return id.String()
 }
 
-// ErrorBody is the JSON body of every API error.
+// ErrorBody is the JSON body of every API error, and what `acceso
+// diagnose` prints on bad input.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
 
 // ErrorDetail is an error's code, message and the fields at fault.
 type ErrorDetail struct {
-	Code    string             `json:"code"`
-	Message string             `json:"message"`
-	Details []rules.FieldError `json:"details,omitempty"`
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Details []FieldError `json:"details,omitempty"`
 }
 
-// DiagnoseError turns an error from Diagnose into the API's error body.
-// Evaluation failures say no more than that: their details are neither
-// shown nor logged, since an error from a built-in can quote the input.
-func DiagnoseError(err error) ErrorBody {
-	var re *rules.RequestError
-	if errors.As(err, &re) {
-		return ErrorBody{ErrorDetail{Code: re.Code, Message: re.Message, Details: re.Details}}
-	}
-	if errors.Is(err, rules.ErrEvaluation) {
-		return ErrorBody{ErrorDetail{Code: rules.CodeEvaluationFailed, Message: "the rules could not be evaluated in time; try again"}}
-	}
-	return ErrorBody{ErrorDetail{Code: CodeInternal, Message: "internal error"}}
+// Body is err as the API's error body. A defect says no more than
+// "internal error"; its text is for the log.
+func Body(err error) ErrorBody {
+	e := As(err)
+	return ErrorBody{ErrorDetail{Code: e.Code, Message: e.Message, Details: e.Details}}
 }
-
-// MaxBody is the largest request body the API reads (64 KiB).
-const MaxBody = 64 << 10

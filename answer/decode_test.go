@@ -1,4 +1,4 @@
-package rules
+package answer
 
 import (
 	"errors"
@@ -33,13 +33,13 @@ func TestDecodeRequestRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.DecodeRequest([]byte(tc.body))
-			var re *RequestError
+			_, err := Decode(c, []byte(tc.body))
+			var re *Error
 			if !errors.As(err, &re) {
-				t.Fatalf("DecodeRequest(%s) = %v; want a RequestError", tc.body, err)
+				t.Fatalf("Decode(%s) = %v; want an *Error", tc.body, err)
 			}
 			if re.Code != tc.code {
-				t.Errorf("DecodeRequest(%s) code = %s; want %s", tc.body, re.Code, tc.code)
+				t.Errorf("Decode(%s) code = %s; want %s", tc.body, re.Code, tc.code)
 			}
 			var fields []string
 			for _, d := range re.Details {
@@ -49,7 +49,7 @@ func TestDecodeRequestRefuses(t *testing.T) {
 				}
 			}
 			if !slices.Equal(fields, tc.fields) {
-				t.Errorf("DecodeRequest(%s) fields = %v; want %v", tc.body, fields, tc.fields)
+				t.Errorf("Decode(%s) fields = %v; want %v", tc.body, fields, tc.fields)
 			}
 		})
 	}
@@ -57,7 +57,7 @@ func TestDecodeRequestRefuses(t *testing.T) {
 
 func TestDecodeRequestAccepts(t *testing.T) {
 	c := policy(t).Catalog
-	req, err := c.DecodeRequest([]byte(`{"symptom":"code_not_received","lang":"en","facts":{"identifier":"a@b.c","channels_tried":[],"codes_requested":2,"vpn":null,"online":false}}`))
+	req, err := Decode(c, []byte(`{"symptom":"code_not_received","lang":"en","facts":{"identifier":"a@b.c","channels_tried":[],"codes_requested":2,"vpn":null,"online":false}}`))
 	if err != nil {
 		t.Fatalf("DecodeRequest = %v", err)
 	}

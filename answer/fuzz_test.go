@@ -1,9 +1,11 @@
-package rules
+package answer
 
 import (
 	"context"
 	"errors"
 	"testing"
+
+	"acceso/rules"
 )
 
 // FuzzDecodeAndEvaluate feeds arbitrary bodies to the decoder and evaluates
@@ -19,24 +21,21 @@ func FuzzDecodeAndEvaluate(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	p, err := build()
-	if err != nil {
-		f.Fatal(err)
-	}
-	outcomes := map[string]bool{OutcomeCausesFound: true, OutcomeNeedsAnswers: true, OutcomeNoKnownCause: true}
+	p := policy(f)
+	outcomes := map[string]bool{rules.OutcomeCausesFound: true, rules.OutcomeNeedsAnswers: true, rules.OutcomeNoKnownCause: true}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := p.Catalog.DecodeRequest(body)
+		req, err := Decode(p.Catalog, body)
 		if err != nil {
-			var re *RequestError
+			var re *Error
 			if !errors.As(err, &re) {
-				t.Fatalf("DecodeRequest(%q) = %v; want a RequestError", body, err)
+				t.Fatalf("Decode(%q) = %v; want an *Error", body, err)
 			}
 			if re.Code == CodeInvalidFacts && len(re.Details) == 0 {
-				t.Fatalf("DecodeRequest(%q) = invalid_facts with no field", body)
+				t.Fatalf("Decode(%q) = invalid_facts with no field", body)
 			}
 			for _, d := range re.Details {
 				if d.Field == "" || d.Problem == "" {
-					t.Fatalf("DecodeRequest(%q) detail %+v lacks a field or a problem", body, d)
+					t.Fatalf("Decode(%q) detail %+v lacks a field or a problem", body, d)
 				}
 			}
 			return
@@ -48,7 +47,7 @@ func FuzzDecodeAndEvaluate(f *testing.F) {
 		if !outcomes[d.Outcome] {
 			t.Fatalf("Evaluate(%q) outcome = %q", body, d.Outcome)
 		}
-		if (d.Outcome == OutcomeCausesFound) != (len(d.Findings) > 0) {
+		if (d.Outcome == rules.OutcomeCausesFound) != (len(d.Findings) > 0) {
 			t.Fatalf("Evaluate(%q) outcome %s with %d findings", body, d.Outcome, len(d.Findings))
 		}
 		if len(d.Symptoms) == 0 {

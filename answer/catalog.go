@@ -1,0 +1,99 @@
+package answer
+
+import (
+	"acceso/locales"
+	"acceso/rules"
+)
+
+// Catalog is what the rules being served know, with its texts in one
+// language: the body of GET /api/v1/causes.
+type Catalog struct {
+	PolicyRevision string         `json:"policy_revision"`
+	Lang           string         `json:"lang"`
+	Symptoms       []SymptomEntry `json:"symptoms"`
+	Causes         []CauseEntry   `json:"causes"`
+	Facts          []FactEntry    `json:"facts"`
+}
+
+// SymptomEntry is one of the article's questions.
+type SymptomEntry struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+}
+
+// CauseEntry is one cause: its symptom, the facts it rests on, its texts
+// and the article section that explains it.
+type CauseEntry struct {
+	ID         string   `json:"id"`
+	Symptom    string   `json:"symptom"`
+	Facts      []string `json:"facts"`
+	Title      string   `json:"title"`
+	Advice     string   `json:"advice"`
+	ArticleURL string   `json:"article_url"`
+}
+
+// FactEntry is one fact a request may carry, as the rules declare it, and,
+// when someone can be asked about it, the question.
+type FactEntry struct {
+	Name     string        `json:"name"`
+	Type     string        `json:"type"`
+	Choices  []string      `json:"choices,omitempty"`
+	Personal bool          `json:"personal"`
+	AskedOf  string        `json:"asked_of,omitempty"`
+	Question *FactQuestion `json:"question,omitempty"`
+}
+
+// FactQuestion is how someone is asked about a fact: the question, the
+// kind of answer it takes (boolean or multiple_choice), who answers it and
+// how they check.
+type FactQuestion struct {
+	Text    string `json:"text"`
+	Type    string `json:"type"`
+	AskedOf string `json:"asked_of"`
+	Help    string `json:"help"`
+}
+
+// NewCatalog describes p's catalog in lang. Facts come in the declared
+// asking order: the contact's, then the admin's, then those nobody is
+// asked.
+func NewCatalog(p *rules.Policy, lang string) Catalog {
+	l := locales.NewLocalizer(p.Texts, lang)
+	cat := Catalog{
+		PolicyRevision: p.Revision,
+		Lang:           lang,
+		Symptoms:       make([]SymptomEntry, 0, len(p.Catalog.Symptoms)),
+		Causes:         make([]CauseEntry, 0, len(p.Catalog.Causes)),
+		Facts:          make([]FactEntry, 0, len(p.Catalog.Facts)),
+	}
+	for _, id := range p.Catalog.Symptoms {
+		cat.Symptoms = append(cat.Symptoms, SymptomEntry{
+			ID:          id,
+			Title:       l.T(locales.SymptomTitle(id)),
+			Description: l.T(locales.SymptomDescription(id)),
+		})
+	}
+	for _, cause := range p.Catalog.Causes {
+		cat.Causes = append(cat.Causes, CauseEntry{
+			ID:         cause.ID,
+			Symptom:    cause.Symptom,
+			Facts:      cause.Facts,
+			Title:      l.T(locales.CauseTitle(cause.ID)),
+			Advice:     l.T(locales.CauseAdvice(cause.ID)),
+			ArticleURL: ArticleURL(lang, cause.ID),
+		})
+	}
+	for _, f := range p.Catalog.Facts {
+		entry := FactEntry{Name: f.Name, Type: f.Type, Choices: f.Choices, Personal: f.Personal, AskedOf: f.AskedOf}
+		if f.Asked() {
+			entry.Question = &FactQuestion{
+				Text:    l.T(locales.Question(f.Name)),
+				Type:    rules.QuestionType(f.Type),
+				AskedOf: f.AskedOf,
+				Help:    l.T(locales.QuestionHelp(f.Name)),
+			}
+		}
+		cat.Facts = append(cat.Facts, entry)
+	}
+	return cat
+}

@@ -1,0 +1,152 @@
+package publish
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"acceso/locales"
+	"acceso/rules"
+)
+
+// A draft is the source being served with one admin's change applied. The
+// functions here make drafts; none of them decides whether a draft may be
+// served: that is rules.Build's job, at preview and again at publish.
+
+// CauseTexts are a cause's title and advice in one language.
+type CauseTexts struct {
+	Title, Advice string
+}
+
+// DraftModule replaces the text of an existing module.
+func DraftModule(cur rules.Source, file, text string) (rules.Source, error) {
+	if _, ok := cur.Modules[file]; !ok {
+		return rules.Source{}, rules.Problems{{File: file, Message: "no such module"}}
+	}
+	draft := cur.Clone()
+	draft.Modules[file] = NormalizeText(text)
+	return draft, nil
+}
+
+// DraftCauseTexts sets a cause's title and advice in every language given.
+func DraftCauseTexts(cur rules.Source, cause string, texts map[string]CauseTexts) (rules.Source, error) {
+	if problems := checkCauseTexts(texts); len(problems) > 0 {
+		return rules.Source{}, problems
+	}
+	draft := cur.Clone()
+	for _, lang := range locales.Languages {
+		t := texts[lang]
+		name := locales.FileName(lang)
+		file, err := locales.SetMessages(draft.Messages[name],
+			locales.Message{ID: locales.CauseTitle(cause), Description: "Title of the cause " + cause, Text: NormalizeText(t.Title)},
+			locales.Message{ID: locales.CauseAdvice(cause), Description: "Advice for the cause " + cause, Text: NormalizeText(t.Advice)})
+		if err != nil {
+			return rules.Source{}, rules.Problems{{File: locales.Path(lang), Message: err.Error()}}
+		}
+		draft.Messages[name] = file
+	}
+	return draft, nil
+}
+
+// NewCause is what an admin gives to add a cause: the module its rule goes
+// into, its id, the rule (with its # METADATA), optional Rego tests for the
+// module's _test.rego, and its texts in every language.
+type NewCause struct {
+	Module string
+	ID     string
+	Rule   string
+	Tests  string
+	Texts  map[string]CauseTexts
+}
+
+var causeID = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+
+// DraftNewCause appends a new cause's rule to its module, its tests to the
+// module's tests and its texts to the message files. The rule's metadata
+// is read here only to give a clear message early; that the built draft
+// declares the cause is checked by CheckNewCause.
+func DraftNewCause(cur *rules.Policy, nc NewCause) (rules.Source, error) {
+	var problems rules.Problems
+	if c, ok := cur.Catalog.Cause(nc.ID); ok {
+		problems = append(problems, rules.Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)})
+	}
+	if !causeID.MatchString(nc.ID) {
+		problems = append(problems, rules.Problem{File: nc.Module, Message: fmt.Sprintf("cause id %q must be snake_case (lower-case letters, digits and single underscores)", nc.ID)})
+	}
+	if _, ok := cur.Source.Modules[nc.Module]; !ok || rules.IsTest(nc.Module) {
+		problems = append(problems, rules.Problem{File: nc.Module, Message: "choose one of the policy modules for the new rule"})
+	}
+	switch {
+	case strings.TrimSpace(nc.Rule) == "":
+		problems = append(problems, rules.Problem{File: nc.Module, Message: "the rule must not be empty"})
+	case causeID.MatchString(nc.ID) && !rules.DeclaresCause(nc.Rule, nc.ID):
+		problems = append(problems, rules.Problem{File: nc.Module, Message: fmt.Sprintf("the new rule's # METADATA must declare custom.id: %s", nc.ID)})
+	}
+	testFile := testModuleOf(nc.Module)
+	if _, ok := cur.Source.Modules[testFile]; strings.TrimSpace(nc.Tests) != "" && !ok {
+		problems = append(problems, rules.Problem{File: testFile, Message: "the module has no test file to add the tests to"})
+	}
+	if len(problems) > 0 {
+		return rules.Source{}, problems
+	}
+	draft, err := DraftCauseTexts(cur.Source, nc.ID, nc.Texts)
+	if err != nil {
+		return rules.Source{}, err
+	}
+	draft.Modules[nc.Module] = appendBlock(draft.Modules[nc.Module], nc.Rule)
+	if strings.TrimSpace(nc.Tests) != "" {
+		draft.Modules[testFile] = appendBlock(draft.Modules[testFile], nc.Tests)
+	}
+	return draft, nil
+}
+
+// CheckNewCause says whether the built draft declares the new cause, and
+// that it was not declared before.
+func CheckNewCause(cur, draft *rules.Policy, nc NewCause) rules.Problems {
+	if c, ok := cur.Catalog.Cause(nc.ID); ok {
+		return rules.Problems{{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)}}
+	}
+	if _, ok := draft.Catalog.Cause(nc.ID); !ok {
+		return rules.Problems{{File: nc.Module, Message: fmt.Sprintf("the new rule's # METADATA must declare custom.id: %s", nc.ID)}}
+	}
+	return nil
+}
+
+func checkCauseTexts(texts map[string]CauseTexts) rules.Problems {
+	var problems rules.Problems
+	for _, lang := range locales.Languages {
+		t := texts[lang]
+		for _, f := range []struct{ name, text string }{{"title", t.Title}, {"advice", t.Advice}} {
+			switch {
+			case strings.TrimSpace(f.text) == "":
+				problems = append(problems, rules.Problem{File: locales.Path(lang), Message: fmt.Sprintf("the %s %s must not be empty", lang, f.name)})
+			case strings.Contains(f.text, "{{"):
+				problems = append(problems, rules.Problem{File: locales.Path(lang), Message: fmt.Sprintf("the %s %s must not contain {{", lang, f.name)})
+			}
+		}
+	}
+	return problems
+}
+
+// NormalizeText turns a browser's CRLF line ends into LF.
+func NormalizeText(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+
+func appendBlock(text, block string) string {
+	text = strings.TrimRight(text, "\n")
+	return text + "\n\n" + strings.Trim(NormalizeText(block), "\n") + "\n"
+}
+
+func testModuleOf(file string) string { return strings.TrimSuffix(file, ".rego") + "_test.rego" }
+
+// PolicyModules returns the source's modules that are not tests, sorted.
+func PolicyModules(src rules.Source) []string {
+	var names []string
+	for _, name := range slices.Sorted(maps.Keys(src.Modules)) {
+		if !rules.IsTest(name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}

@@ -1,0 +1,227 @@
+// Package publish owns which rules Acceso serves. A Publisher loads the
+// rules at start, verifies drafts, publishes them (stored as a new revision,
+// swapped in atomically), rolls back to any stored revision, and reloads a
+// --rules folder when it changes. The admin handlers, the folder watcher
+// and the command line all go through it, and its lock makes every change
+// one at a time.
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"acceso/answer"
+	"acceso/locales"
+	"acceso/rules"
+	"acceso/server/store"
+)
+
+// Config is what a Publisher is made with.
+type Config struct {
+	// Deadline bounds one rule evaluation; zero means rules.DefaultDeadline.
+	Deadline time.Duration
+	// RulesDir, when set, is a folder of .rego files served (and watched)
+	// instead of the embedded rules; publishing is then off.
+	RulesDir string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Publisher owns the engine and every change to it.
+type Publisher struct {
+	cfg    Config
+	engine *rules.Engine
+	store  *store.DB
+	log    *slog.Logger
+	mu     sync.Mutex
+}
+
+// New returns a publisher of engine, storing revisions in db (which may be
+// nil when nothing is ever published, as for the command line).
+func New(cfg Config, engine *rules.Engine, db *store.DB, log *slog.Logger) *Publisher {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Publisher{cfg: cfg, engine: engine, store: db, log: log}
+}
+
+// Engine is the engine whose rules the publisher changes.
+func (p *Publisher) Engine() *rules.Engine { return p.engine }
+
+// RulesDir is the --rules folder being served, or "".
+func (p *Publisher) RulesDir() string { return p.cfg.RulesDir }
+
+// Change is a draft on its way to being served: its source, the revision it
+// was made from (empty for a rollback, which names its own source), who
+// publishes it, a note for the revisions list, and an optional sample
+// request (the API's JSON) to preview it with.
+type Change struct {
+	Source rules.Source
+	Base   string
+	Admin  string
+	Note   string
+	Sample []byte
+	// Check, when set, adds checks of its own on the built draft, such as
+	// "the new rule declares the new cause".
+	Check func(cur, draft *rules.Policy) rules.Problems
+}
+
+// Preview is a draft's answer to a sample request next to the answer of the
+// rules being served, in every language.
+type Preview struct {
+	Draft, Current map[string]answer.Response
+}
+
+// errStale is the problem of a draft made from rules that have changed
+// since: publishing it would undo someone else's change.
+func errStale(base, now string) rules.Problems {
+	return rules.Problems{{File: "rules", Message: fmt.Sprintf(
+		"the rules changed while you edited (from revision %s to %s); open the page again and redo your change", base, now)}}
+}
+
+// errRulesDir is the problem of a publish or rollback on a server started
+// with --rules: the folder is what it serves, at every change and every
+// start, so a publish would be silently undone.
+func errRulesDir(dir string) rules.Problems {
+	return rules.Problems{{File: dir, Message: "publishing is off: this server serves the --rules folder " + dir +
+		", which replaces any publish at its next change and at restart; edit the .rego files there instead"}}
+}
+
+// errUnchanged is the problem of a draft identical to what is served.
+var errUnchanged = rules.Problems{{File: "rules", Message: "nothing to publish: the draft is the same as the rules being served"}}
+
+// Verify builds a draft exactly as a publish does (compile, Rego tests,
+// texts in every language, sample evaluations within the deadline), runs
+// the change's own checks, and previews the sample request if there is
+// one. Every failure is returned as rules.Problems.
+func (p *Publisher) Verify(ctx context.Context, ch Change) (*rules.Policy, *Preview, error) {
+	cur := p.engine.Current()
+	draft, err := p.build(ctx, ch.Source)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ch.Check != nil {
+		if problems := ch.Check(cur, draft); len(problems) > 0 {
+			return nil, nil, problems
+		}
+	}
+	if len(ch.Sample) == 0 {
+		return draft, nil, nil
+	}
+	pv, err := preview(ctx, cur, draft, ch.Sample)
+	if err != nil {
+		return nil, nil, err
+	}
+	return draft, pv, nil
+}
+
+func (p *Publisher) build(ctx context.Context, src rules.Source) (*rules.Policy, error) {
+	return rules.Build(ctx, src, rules.Options{Deadline: p.cfg.Deadline})
+}
+
+// preview answers a sample request with the draft and with the current
+// rules, in every language: the same decision the API would give.
+func preview(ctx context.Context, cur, draft *rules.Policy, sample []byte) (*Preview, error) {
+	req, err := answer.Decode(draft.Catalog, sample)
+	if err != nil {
+		e := answer.As(err)
+		problems := rules.Problems{{File: "sample", Message: e.Message}}
+		for _, d := range e.Details {
+			problems = append(problems, rules.Problem{File: "sample", Message: d.Field + ": " + d.Problem})
+		}
+		return nil, problems
+	}
+	pv := &Preview{Draft: make(map[string]answer.Response), Current: make(map[string]answer.Response)}
+	for _, lang := range locales.Languages {
+		if pv.Draft[lang], err = answer.Evaluate(ctx, draft, req, lang); err != nil {
+			return nil, rules.Problems{{File: "sample", Message: "the draft could not answer the sample: " + answer.As(err).Message}}
+		}
+		// The current rules may not know the draft's symptoms or facts;
+		// their answer is shown only when they can give one.
+		if creq, err := answer.Decode(cur.Catalog, sample); err == nil {
+			if r, err := answer.Evaluate(ctx, cur, creq, lang); err == nil {
+				pv.Current[lang] = r
+			}
+		}
+	}
+	return pv, nil
+}
+
+// Publish verifies a change as Verify does and, if it passes, stores it as
+// a new revision and swaps it in. Publishes (and reloads of --rules) are
+// one at a time, so the diff is against what was served and a stale draft
+// is caught. Requests already holding the old policy finish on it. A
+// publisher serving a --rules folder refuses every publish.
+func (p *Publisher) Publish(ctx context.Context, ch Change) (store.Revision, *Preview, error) {
+	if p.cfg.RulesDir != "" {
+		return store.Revision{}, nil, errRulesDir(p.cfg.RulesDir)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cur := p.engine.Current()
+	if ch.Base != "" && ch.Base != cur.Revision {
+		return store.Revision{}, nil, errStale(ch.Base, cur.Revision)
+	}
+	draft, pv, err := p.Verify(ctx, ch)
+	if err != nil {
+		return store.Revision{}, nil, err
+	}
+	if draft.Revision == cur.Revision {
+		return store.Revision{}, nil, errUnchanged
+	}
+	if err := p.storeBaseline(ctx, cur); err != nil {
+		return store.Revision{}, nil, err
+	}
+	rev := store.Revision{
+		ID:          draft.Revision,
+		Admin:       ch.Admin,
+		PublishedAt: p.cfg.Now().UTC(),
+		Note:        ch.Note,
+		Diff:        Diff(cur.Source, draft.Source),
+		Source:      store.Source(draft.Source),
+	}
+	if rev.Seq, err = p.store.AddRevision(ctx, rev); err != nil {
+		return store.Revision{}, nil, err
+	}
+	p.engine.Swap(draft)
+	p.log.Info("rules published", "revision", draft.Revision, "seq", rev.Seq, "from", cur.Revision)
+	return rev, pv, nil
+}
+
+// storeBaseline stores the rules served before anything was ever
+// published (the embedded ones), so that a rollback can return to them.
+func (p *Publisher) storeBaseline(ctx context.Context, cur *rules.Policy) error {
+	if _, err := p.store.LatestRevision(ctx); !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	_, err := p.store.AddRevision(ctx, store.Revision{
+		ID:          cur.Revision,
+		PublishedAt: p.cfg.Now().UTC(),
+		Note:        baselineNote,
+		Source:      store.Source(cur.Source),
+	})
+	return err
+}
+
+// baselineNote marks the revision stored for the rules served before the
+// first publish.
+const baselineNote = "rules served before the first publish"
+
+// Rollback publishes the source of stored revision seq again, as a new
+// revision.
+func (p *Publisher) Rollback(ctx context.Context, seq int64, admin string) (store.Revision, error) {
+	old, err := p.store.Revision(ctx, seq)
+	if err != nil {
+		return store.Revision{}, err
+	}
+	rev, _, err := p.Publish(ctx, Change{
+		Source: rules.Source(old.Source),
+		Admin:  admin,
+		Note:   fmt.Sprintf("rollback to %s (#%d)", old.ID, old.Seq),
+	})
+	return rev, err
+}

@@ -1,0 +1,146 @@
+package rules
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Types of a fact's value.
+const (
+	// TypeBoolean is true or false.
+	TypeBoolean = "boolean"
+	// TypeCount is a whole number from 0 to MaxCount.
+	TypeCount = "count"
+	// TypeChoices is a list of the fact's Choices, each at most once.
+	TypeChoices = "choices"
+	// TypeString is a non-empty text.
+	TypeString = "string"
+	// TypeStrings is a list of texts.
+	TypeStrings = "strings"
+)
+
+// Who can answer a question about a fact.
+const (
+	// AskedOfContact is a fact the contact can check themselves.
+	AskedOfContact = "contact"
+	// AskedOfAdmin is a fact only an administrator of the platform can
+	// check, on the contact card or the message.
+	AskedOfAdmin = "admin"
+)
+
+// Limits on a fact's value.
+const (
+	MaxStringLen = 320 // the longest email address allowed by RFC 5321
+	MaxListLen   = 50
+	MaxCount     = 1000
+)
+
+// Fact is a fact as the rules declare it: its name, the type of its value
+// (with its choices for TypeChoices), whether it is personal data (never
+// logged, stored or put in a URL), who can answer a question about it
+// (AskedOfContact, AskedOfAdmin, or "" when nobody is asked: it is derived
+// or comes from integrations only) and its place in the asking order.
+type Fact struct {
+	Name     string
+	Type     string
+	Choices  []string
+	Personal bool
+	AskedOf  string
+	Order    int
+}
+
+// Asked reports whether a question is ever asked about the fact.
+func (f Fact) Asked() bool { return f.AskedOf != "" }
+
+// Fact returns the declared fact with the given name.
+func (c Catalog) Fact(name string) (Fact, bool) {
+	i := slices.IndexFunc(c.Facts, func(f Fact) bool { return f.Name == name })
+	if i < 0 {
+		return Fact{}, false
+	}
+	return c.Facts[i], true
+}
+
+var factTypes = []string{TypeBoolean, TypeCount, TypeChoices, TypeString, TypeStrings}
+
+// readFacts reads the facts the rules declare (data.login.facts), in
+// asking order, and says what is wrong with any declaration.
+func readFacts(v any) ([]Fact, Problems) {
+	decls, ok := v.(map[string]any)
+	if !ok || len(decls) == 0 {
+		return nil, Problems{{File: "rules", Message: "data.login.facts must be an object declaring every fact"}}
+	}
+	var facts []Fact
+	var problems Problems
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, Problem{File: "rules", Message: "facts." + name + ": " + fmt.Sprintf(format, args...)})
+	}
+	for _, name := range slices.Sorted(maps.Keys(decls)) {
+		d, ok := decls[name].(map[string]any)
+		if !ok {
+			bad(name, "must be an object")
+			continue
+		}
+		f := Fact{Name: name}
+		for key, val := range d {
+			switch key {
+			case "type":
+				f.Type, _ = val.(string)
+			case "choices":
+				f.Choices = stringList(val)
+			case "personal":
+				f.Personal, ok = val.(bool)
+				if !ok {
+					bad(name, "personal must be true or false")
+				}
+			case "asked_of":
+				f.AskedOf, _ = val.(string)
+				if f.AskedOf != AskedOfContact && f.AskedOf != AskedOfAdmin {
+					bad(name, "asked_of must be %q or %q (leave it out when nobody is asked)", AskedOfContact, AskedOfAdmin)
+				}
+			case "order":
+				n, isNum := val.(json.Number)
+				i, err := n.Int64()
+				if !isNum || err != nil {
+					bad(name, "order must be a whole number")
+				}
+				f.Order = int(i)
+			default:
+				bad(name, "unknown key %q (want type, choices, personal, asked_of, order)", key)
+			}
+		}
+		switch {
+		case !slices.Contains(factTypes, f.Type):
+			bad(name, "type must be one of %s", strings.Join(factTypes, ", "))
+		case f.Type == TypeChoices && len(f.Choices) == 0:
+			bad(name, "a choices fact must list its choices")
+		case f.Type != TypeChoices && f.Choices != nil:
+			bad(name, "only a choices fact has choices")
+		case f.Asked() && f.Type != TypeBoolean && f.Type != TypeChoices:
+			bad(name, "only boolean and choices facts can be asked")
+		case f.Asked() && f.Personal:
+			bad(name, "a personal fact is never asked: its answer would end up in a URL")
+		}
+		facts = append(facts, f)
+	}
+	slices.SortStableFunc(facts, func(a, b Fact) int {
+		return cmp.Or(cmp.Compare(askRank(a), askRank(b)), cmp.Compare(a.Order, b.Order), strings.Compare(a.Name, b.Name))
+	})
+	return facts, problems
+}
+
+// askRank sorts the contact's facts first, then the admin's, then those
+// nobody is asked.
+func askRank(f Fact) int {
+	switch f.AskedOf {
+	case AskedOfContact:
+		return 0
+	case AskedOfAdmin:
+		return 1
+	}
+	return 2
+}
