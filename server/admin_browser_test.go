@@ -10,7 +10,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"acceso/account"
 	"acceso/locales"
+	"acceso/publish"
 )
 
 // TestBrowserAdminPublishAndRollback drives a real Chromium through the
@@ -18,8 +20,8 @@ import (
 // the public self-diagnosis, roll back, and see the old advice again. It
 // uses the browser helpers of browser_test.go.
 func TestBrowserAdminPublishAndRollback(t *testing.T) {
-	ts := newTestServer(t, Config{Deadline: loadedDeadline})
-	if err := AddAdmin(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
+	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
 		t.Fatal(err)
 	}
 	p := ts.policy

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"html"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -23,7 +20,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"acceso/account"
+	"acceso/answer"
 	"acceso/locales"
+	"acceso/publish"
 	"acceso/rules"
 	"acceso/server/store"
 )
@@ -33,57 +33,16 @@ const (
 	testPassword = "correct horse battery"
 )
 
-// adminClient is a browser-like client of the admin area: it keeps
-// cookies, does not follow redirects, and reads forms' hidden fields.
+// adminClient is a browser of the admin area that also reads forms'
+// hidden fields.
 type adminClient struct {
-	ts   *testServer
-	http *http.Client
+	*browser
+	ts *testServer
 }
 
 func newAdminClient(tb testing.TB, ts *testServer) *adminClient {
 	tb.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &adminClient{ts: ts, http: &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-// do sends a request; form, when not nil, is posted as a form.
-func (a *adminClient) do(tb testing.TB, method, path string, form url.Values, header ...string) (*http.Response, string) {
-	tb.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, a.ts.URL+path, body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := a.http.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return resp, string(b)
-}
-
-func (a *adminClient) get(tb testing.TB, path string) (*http.Response, string) {
-	tb.Helper()
-	return a.do(tb, http.MethodGet, path, nil)
+	return &adminClient{browser: newClient(tb, ts.URL), ts: ts}
 }
 
 var hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
@@ -127,7 +86,7 @@ func (a *adminClient) signIn(tb testing.TB, name, password string) *http.Respons
 // signedIn returns a client signed in as a freshly created admin.
 func signedInAdmin(tb testing.TB, ts *testServer) *adminClient {
 	tb.Helper()
-	if err := AddAdmin(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
 		tb.Fatalf("AddAdmin = %v", err)
 	}
 	a := newAdminClient(tb, ts)
@@ -149,50 +108,9 @@ func causeForm(p *rules.Policy, cause, advice, action string) url.Values {
 	return form
 }
 
-func TestAddAdmin(t *testing.T) {
-	ctx := context.Background()
-	ts := newTestServer(t, Config{})
-	tests := []struct {
-		name, admin, password string
-		wantErr               string
-	}{
-		{"ok", "ana", "twelve chars", ""},
-		{"reset", "ana", "another good one", ""},
-		{"short password", "luis", "eleven char", "too short"},
-		{"empty password", "luis", "", "too short"},
-		{"too long for bcrypt", "luis", strings.Repeat("x", 73), "longer than 72 bytes"},
-		{"empty name", "", "twelve chars", "admin name"},
-		{"name with spaces", "ana maria", "twelve chars", "admin name"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := AddAdmin(ctx, ts.db, tc.admin, tc.password)
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatalf("AddAdmin(%q) = %v; want no error", tc.admin, err)
-				}
-				hash, _ := ts.db.PasswordHash(ctx, tc.admin)
-				if strings.Contains(hash, tc.password) || !strings.HasPrefix(hash, "$2") {
-					t.Errorf("stored hash %q; want a bcrypt hash, not the password", hash)
-				}
-				if err := ts.checkPassword(ctx, tc.admin, tc.password); err != nil {
-					t.Errorf("checkPassword(%s, right password) = %v; want nil", tc.admin, err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("AddAdmin(%q, %d chars) = %v; want an error saying %q", tc.admin, len(tc.password), err, tc.wantErr)
-			}
-		})
-	}
-	if err := ts.checkPassword(ctx, "ana", "twelve chars"); !errors.Is(err, errBadCredentials) {
-		t.Errorf("checkPassword(old password after a reset) = %v; want errBadCredentials", err)
-	}
-}
-
 func TestSignIn(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	if err := AddAdmin(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -263,14 +181,14 @@ func TestSessionTokenIsNotStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := testPolicy()
-	s := New(Config{}, rules.NewEngine(p), db, slog.New(slog.DiscardHandler))
+	s := mustNew(t, Config{}, publish.New(publish.Config{}, rules.NewEngine(p), db, slog.New(slog.DiscardHandler)), db, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(s.Handler())
 	defer hs.Close()
 	ts := &testServer{Server: s, URL: hs.URL, policy: p, db: db}
 	a := signedInAdmin(t, ts)
 	u, _ := url.Parse(ts.URL + "/admin/")
 	var token string
-	for _, c := range a.http.Jar.Cookies(u) {
+	for _, c := range a.client.Jar.Cookies(u) {
 		if c.Name == sessionCookie {
 			token = c.Value
 		}
@@ -315,14 +233,14 @@ func TestSignOutEndsTheSession(t *testing.T) {
 		t.Fatalf("GET /admin/ signed in = %d; want 200", resp.StatusCode)
 	}
 	u, _ := url.Parse(ts.URL + "/admin/")
-	old := a.http.Jar.Cookies(u)
+	old := a.client.Jar.Cookies(u)
 	resp, _ := a.submit(t, "/admin/", "/admin/signout", nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/signin" {
 		t.Fatalf("POST /admin/signout = %d to %q; want 303 to /admin/signin", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// The old cookie, replayed, must not work either.
 	replay := newAdminClient(t, ts)
-	replay.http.Jar.SetCookies(u, old)
+	replay.client.Jar.SetCookies(u, old)
 	if resp, _ := replay.get(t, "/admin/"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("GET /admin/ with the signed-out session = %d; want 303 to sign in", resp.StatusCode)
 	}
@@ -336,13 +254,13 @@ func TestSessionExpires(t *testing.T) {
 	}
 	// Keep the cookie past its browser expiry: the server must refuse it.
 	u, _ := url.Parse(ts.URL + "/admin/")
-	cookies := a.http.Jar.Cookies(u)
+	cookies := a.client.Jar.Cookies(u)
 	time.Sleep(2100 * time.Millisecond)
 	late := newAdminClient(t, ts)
 	for _, c := range cookies {
 		c.Expires = time.Time{}
 	}
-	late.http.Jar.SetCookies(u, cookies)
+	late.client.Jar.SetCookies(u, cookies)
 	if resp, _ := late.get(t, "/admin/"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("GET /admin/ with an expired session = %d; want 303 to sign in", resp.StatusCode)
 	}
@@ -373,7 +291,7 @@ func isSignIn(r *echo.Route) bool {
 }
 
 func TestEveryAdminRouteNeedsASession(t *testing.T) {
-	ts := newTestServer(t, Config{Deadline: loadedDeadline})
+	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	cause := spamCause(t, ts.policy)
 	resp, _ := a.submit(t, "/admin/causes/"+cause.ID, "/admin/causes/"+cause.ID, causeForm(ts.policy, cause.ID, "Route test", "publish"))
@@ -450,7 +368,7 @@ func TestEveryAdminRouteNeedsASession(t *testing.T) {
 }
 
 func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
-	ts := newTestServer(t, Config{Deadline: loadedDeadline})
+	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
 	cause := spamCause(t, p)
@@ -552,7 +470,7 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 }
 
 func TestAdminEditPreviewPublishRollback(t *testing.T) {
-	ts := newTestServer(t, Config{Deadline: loadedDeadline})
+	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
 	cause := spamCause(t, p)
@@ -645,7 +563,7 @@ func TestAdminEditPreviewPublishRollback(t *testing.T) {
 }
 
 func TestAdminModuleEdit(t *testing.T) {
-	ts := newTestServer(t, Config{Deadline: loadedDeadline})
+	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
 	cause := spamCause(t, p)
@@ -680,7 +598,7 @@ func TestAdminModuleEdit(t *testing.T) {
 }
 
 func TestAdminAddCause(t *testing.T) {
-	ts := newTestServer(t, Config{Deadline: loadedDeadline})
+	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
 	cause := spamCause(t, p)
@@ -729,7 +647,7 @@ func TestAdminAddCause(t *testing.T) {
 		t.Fatalf("publishing the new cause = %d; want 303\n%s", resp.StatusCode, body)
 	}
 	got := ts.mustEvaluate(t, evaluate(sample))
-	if !slices.ContainsFunc(got.Findings, func(f Finding) bool { return f.ID == newID && f.Advice == "New advice" }) {
+	if !slices.ContainsFunc(got.Findings, func(f answer.Finding) bool { return f.ID == newID && f.Advice == "New advice" }) {
 		t.Errorf("after adding %s, the API finds %+v; want it with its advice", newID, got.Findings)
 	}
 	if _, ok := ts.engine.Current().Catalog.Cause(newID); !ok {
@@ -793,20 +711,20 @@ func TestAdminPages(t *testing.T) {
 func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
 
 func TestAdminTextsAreParsedOnce(t *testing.T) {
-	if adminTexts == nil {
+	ts := newTestServer(t, Config{})
+	if ts.adminTexts == nil {
 		t.Fatal("adminTexts = nil; want the embedded message files parsed")
 	}
 	for _, lang := range locales.Languages {
 		for _, id := range []string{"AdminRulesTitle", "AdminRulesDirReadOnly"} {
-			if text, ok := adminTexts.Text(lang, id); !ok || text == "" || text == id {
-				t.Errorf("adminTexts.Text(%s, %s) = %q, %v; want the text of the embedded message file", lang, id, text, ok)
+			if text, ok := ts.adminTexts.Text(lang, id); !ok || text == "" || text == id {
+				t.Errorf("ts.adminTexts.Text(%s, %s) = %q, %v; want the text of the embedded message file", lang, id, text, ok)
 			}
 		}
 	}
-	ts := newTestServer(t, Config{})
 	a := signedInAdmin(t, ts)
 	resp, body := a.do(t, http.MethodGet, "/admin/", nil, "Accept-Language", "en")
-	if title, _ := adminTexts.Text("en", "AdminRulesTitle"); resp.StatusCode != http.StatusOK || !strings.Contains(body, title) {
+	if title, _ := ts.adminTexts.Text("en", "AdminRulesTitle"); resp.StatusCode != http.StatusOK || !strings.Contains(body, title) {
 		t.Errorf("GET /admin/ = %d, has the title %q: %v; want 200 and the title", resp.StatusCode, title, strings.Contains(body, title))
 	}
 }
@@ -815,19 +733,19 @@ func TestAdminRefusesPublishingWhenServingARulesDir(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	writeRules(t, dir, rules.Embedded())
-	ts := newTestServer(t, Config{RulesDir: dir, Deadline: loadedDeadline})
+	ts := newTestServer(t, Config{}, publish.Config{RulesDir: dir, Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
 	cause := spamCause(t, p)
 	page := "/admin/causes/" + cause.ID
-	seq, err := ts.db.AddRevision(ctx, store.Revision{ID: "stored-before", PublishedAt: time.Now().UTC(), Note: "stored before", Source: withAdvice(t, p.Source, cause.ID, "Stored advice")})
+	seq, err := ts.db.AddRevision(ctx, store.Revision{ID: "stored-before", PublishedAt: time.Now().UTC(), Note: "stored before", Source: store.Source(withAdvice(t, p.Source, cause.ID, "Stored advice"))})
 	if err != nil {
 		t.Fatalf("AddRevision = %v", err)
 	}
 	rollback := "/admin/revisions/" + strconv.FormatInt(seq, 10) + "/rollback"
 
 	resp, body := a.do(t, http.MethodGet, "/admin/", nil, "Accept-Language", "en")
-	if note, _ := adminTexts.Text("en", "AdminRulesDirReadOnly"); resp.StatusCode != http.StatusOK || !strings.Contains(body, html.EscapeString(note)) || !strings.Contains(body, dir) {
+	if note, _ := ts.adminTexts.Text("en", "AdminRulesDirReadOnly"); resp.StatusCode != http.StatusOK || !strings.Contains(body, html.EscapeString(note)) || !strings.Contains(body, dir) {
 		t.Errorf("GET /admin/ with --rules = %d; want 200 and the note %q with the folder %s", resp.StatusCode, note, dir)
 	}
 	tests := []struct {
@@ -856,7 +774,7 @@ func TestAdminRefusesPublishingWhenServingARulesDir(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := ts.publish(ctx, change{Source: withAdvice(t, p.Source, cause.ID, "Direct"), Base: p.Revision}); err == nil || !strings.Contains(err.Error(), "--rules") {
+	if _, _, err := ts.publisher.Publish(ctx, publish.Change{Source: withAdvice(t, p.Source, cause.ID, "Direct"), Base: p.Revision}); err == nil || !strings.Contains(err.Error(), "--rules") {
 		t.Errorf("publish with --rules = %v; want a problem naming --rules", err)
 	}
 }

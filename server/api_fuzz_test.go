@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"acceso/rules"
+	"acceso/answer"
 )
 
 // FuzzEvaluateAPI posts arbitrary bodies, languages and media types to
@@ -56,9 +56,9 @@ func FuzzEvaluateAPI(f *testing.F) {
 			t.Fatalf("POST %q answered %d with a body that is not JSON: %q", body, rec.Code, rec.Body)
 		}
 		if rec.Code >= 500 {
-			var e ErrorBody
+			var e answer.ErrorBody
 			_ = json.Unmarshal(rec.Body.Bytes(), &e)
-			if rec.Code != http.StatusServiceUnavailable || e.Error.Code != rules.CodeEvaluationFailed {
+			if rec.Code != http.StatusServiceUnavailable || e.Error.Code != answer.CodeEvaluationFailed {
 				t.Fatalf("POST %q (%q, %q) = %d %s; want no 5xx but 503 evaluation_failed", body, lang, contentType, rec.Code, rec.Body)
 			}
 		}

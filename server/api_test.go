@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,144 +24,29 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"acceso/answer"
 	"acceso/locales"
+	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
 )
-
-// testPolicy is the embedded rules, built once for the whole test binary.
-var testPolicy = sync.OnceValues(func() (*rules.Policy, error) {
-	return rules.Build(context.Background(), rules.Embedded(), rules.Options{})
-})
 
 // specExample is the request of SPEC's POST /api/v1/evaluate section.
 const specExample = `{"symptom": "code_not_received", "lang": "en",
  "facts": {"identifier": "Ana@Example.com ", "registered_emails": ["ana@example.com"],
            "channels_tried": ["email"], "spam_checked": false}}`
 
-// syncBuffer is a log sink that tests can read while the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Lines returns every line written so far.
-func (b *syncBuffer) Lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(b.buf.Bytes()))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	return lines
-}
-
-// testServer is a real Server behind a real HTTP listener (httptest), with
-// its logs captured.
-type testServer struct {
-	*Server
-	URL    string
-	policy *rules.Policy
-	db     *store.DB
-	logs   *syncBuffer
-}
-
-// newServer builds a Server on the embedded rules, a fresh SQLite database
-// and a captured JSON log. Unless cfg says otherwise, the API's rate limit
-// is raised out of the way.
-func newServer(tb testing.TB, cfg Config) (*Server, *rules.Policy, *store.DB, *syncBuffer) {
-	tb.Helper()
-	p, err := testPolicy()
-	if err != nil {
-		tb.Fatalf("rules.Build(embedded) = %v", err)
-	}
-	db, err := store.Open(context.Background(), tb.TempDir())
-	if err != nil {
-		tb.Fatalf("store.Open = %v", err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if cfg.APIRate == 0 {
-		cfg.APIRate, cfg.APIBurst = 1e6, 1e6
-	}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return New(cfg, rules.NewEngine(p), db, log), p, db, logs
-}
-
-func newTestServer(tb testing.TB, cfg Config) *testServer {
-	tb.Helper()
-	s, p, db, logs := newServer(tb, cfg)
-	hs := httptest.NewServer(s.Handler())
-	tb.Cleanup(hs.Close)
-	return &testServer{Server: s, URL: hs.URL, policy: p, db: db, logs: logs}
-}
-
-// call is one HTTP request a test makes.
-type call struct {
-	method, path string
-	contentType  string
-	body         string
-	chunked      bool // send the body without a Content-Length
-	header       map[string]string
-}
-
-// evaluate is a POST of body to /api/v1/evaluate as JSON.
-func evaluate(body string) call {
-	return call{method: http.MethodPost, path: "/api/v1/evaluate", contentType: "application/json", body: body}
-}
-
-func (ts *testServer) do(tb testing.TB, c call) (*http.Response, []byte) {
-	tb.Helper()
-	var body io.Reader = strings.NewReader(c.body)
-	if c.chunked {
-		body = io.MultiReader(body) // hides the length
-	}
-	method := c.method
-	if method == "" {
-		method = http.MethodGet
-	}
-	req, err := http.NewRequest(method, ts.URL+c.path, body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if c.contentType != "" {
-		req.Header.Set("Content-Type", c.contentType)
-	}
-	for k, v := range c.header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, c.path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatalf("%s %s: reading the answer: %v", method, c.path, err)
-	}
-	return resp, b
-}
-
 // decodeError reads an API error body strictly: JSON with exactly the
-// fields of ErrorBody.
-func decodeError(tb testing.TB, resp *http.Response, body []byte) ErrorBody {
+// fields of answer.ErrorBody.
+func decodeError(tb testing.TB, resp *http.Response, body []byte) answer.ErrorBody {
 	tb.Helper()
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		tb.Fatalf("error Content-Type = %q; want application/json (body %s)", ct, body)
 	}
-	var e ErrorBody
+	var e answer.ErrorBody
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		tb.Fatalf("error body %s is not an ErrorBody: %v", body, err)
+		tb.Fatalf("error body %s is not an answer.ErrorBody: %v", body, err)
 	}
 	if e.Error.Code == "" || e.Error.Message == "" {
 		tb.Fatalf("error body %s lacks a code or a message", body)
@@ -172,13 +55,13 @@ func decodeError(tb testing.TB, resp *http.Response, body []byte) ErrorBody {
 }
 
 // mustEvaluate posts body and requires a 200 answer.
-func (ts *testServer) mustEvaluate(tb testing.TB, c call) Response {
+func (ts *testServer) mustEvaluate(tb testing.TB, c call) answer.Response {
 	tb.Helper()
 	resp, body := ts.do(tb, c)
 	if resp.StatusCode != http.StatusOK {
 		tb.Fatalf("POST %s %s = %d %s; want 200", c.path, c.body, resp.StatusCode, body)
 	}
-	var r Response
+	var r answer.Response
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
@@ -206,9 +89,9 @@ func TestEvaluateAnswersAsDiagnose(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := ts.mustEvaluate(t, tc.call)
-			want, err := Diagnose(context.Background(), ts.engine, []byte(tc.call.body), tc.hints...)
+			want, err := answer.Diagnose(context.Background(), ts.engine, []byte(tc.call.body), tc.hints...)
 			if err != nil {
-				t.Fatalf("Diagnose(%s) = %v", tc.call.body, err)
+				t.Fatalf("answer.Diagnose(%s) = %v", tc.call.body, err)
 			}
 			id, err := uuid.Parse(got.DecisionID)
 			if err != nil || id.Version() != 7 {
@@ -230,7 +113,7 @@ func TestEvaluateAnswersAsDiagnose(t *testing.T) {
 
 func TestEvaluateErrors(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	big := `{"facts":{"registered_emails":["` + strings.Repeat("a", MaxBody) + `"]}}`
+	big := `{"facts":{"registered_emails":["` + strings.Repeat("a", answer.MaxBody) + `"]}}`
 	tests := []struct {
 		name   string
 		call   call
@@ -333,7 +216,7 @@ func TestEvaluateLanguage(t *testing.T) {
 				if want, _ := ts.policy.Texts.Text(tc.want, locales.CauseAdvice(f.ID)); f.Advice != want {
 					t.Errorf("finding %s advice = %q; want the %s text %q", f.ID, f.Advice, tc.want, want)
 				}
-				if want := ArticleURL(tc.want, f.ID); f.ArticleURL != want {
+				if want := answer.ArticleURL(tc.want, f.ID); f.ArticleURL != want {
 					t.Errorf("finding %s article_url = %q; want %q", f.ID, f.ArticleURL, want)
 				}
 			}
@@ -352,8 +235,8 @@ func TestEvaluateDeadline(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("POST /api/v1/evaluate past its deadline = %d %s; want 503", resp.StatusCode, body)
 	}
-	if e := decodeError(t, resp, body); e.Error.Code != rules.CodeEvaluationFailed {
-		t.Errorf("error.code = %q; want %q", e.Error.Code, rules.CodeEvaluationFailed)
+	if e := decodeError(t, resp, body); e.Error.Code != answer.CodeEvaluationFailed {
+		t.Errorf("error.code = %q; want %q", e.Error.Code, answer.CodeEvaluationFailed)
 	}
 	if !slices.ContainsFunc(ts.logs.Lines(), func(l string) bool {
 		return strings.Contains(l, `"msg":"evaluation failed"`) && strings.Contains(l, `"reason":"deadline_exceeded"`)
@@ -380,8 +263,8 @@ func TestPanicAnswersInternalJSON(t *testing.T) {
 		t.Fatalf("GET a panicking route = %d %s; want 500", resp.StatusCode, body)
 	}
 	e := decodeError(t, resp, body)
-	if e.Error.Code != CodeInternal {
-		t.Errorf("error.code = %q; want %q", e.Error.Code, CodeInternal)
+	if e.Error.Code != answer.CodeInternal {
+		t.Errorf("error.code = %q; want %q", e.Error.Code, answer.CodeInternal)
 	}
 	if strings.Contains(string(body), "kaboom") || strings.Contains(string(body), "goroutine") {
 		t.Errorf("500 body %s shows internals", body)
@@ -412,8 +295,8 @@ func TestRateLimit(t *testing.T) {
 				t.Fatalf("request %d with a new X-Forwarded-For = %d %s; want %d", i+1, resp.StatusCode, body, want)
 			}
 			if want == http.StatusTooManyRequests {
-				if e := decodeError(t, resp, body); e.Error.Code != CodeTooManyRequests {
-					t.Errorf("error.code = %q; want %q", e.Error.Code, CodeTooManyRequests)
+				if e := decodeError(t, resp, body); e.Error.Code != answer.CodeTooManyRequests {
+					t.Errorf("error.code = %q; want %q", e.Error.Code, answer.CodeTooManyRequests)
 				}
 				if resp.Header.Get("Retry-After") == "" {
 					t.Errorf("429 has no Retry-After")
@@ -449,7 +332,7 @@ func TestRateLimit(t *testing.T) {
 
 func TestCauses(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	empty, err := Diagnose(context.Background(), ts.engine, []byte(`{}`))
+	empty, err := answer.Diagnose(context.Background(), ts.engine, []byte(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +355,7 @@ func TestCauses(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("GET %s = %d %s; want 200", tc.call.path, resp.StatusCode, body)
 			}
-			var got Catalog
+			var got answer.Catalog
 			dec := json.NewDecoder(bytes.NewReader(body))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&got); err != nil {
@@ -509,14 +392,15 @@ func TestCauses(t *testing.T) {
 				if c.Title != text(locales.CauseTitle(c.ID)) || c.Advice != text(locales.CauseAdvice(c.ID)) {
 					t.Errorf("cause %s texts = %q, %q; want the catalog's", c.ID, c.Title, c.Advice)
 				}
-				if c.ArticleURL != ArticleURL(tc.lang, c.ID) {
-					t.Errorf("cause %s article_url = %q; want %q", c.ID, c.ArticleURL, ArticleURL(tc.lang, c.ID))
+				if c.ArticleURL != answer.ArticleURL(tc.lang, c.ID) {
+					t.Errorf("cause %s article_url = %q; want %q", c.ID, c.ArticleURL, answer.ArticleURL(tc.lang, c.ID))
 				}
 			}
 			var names, asked []string
 			for _, f := range got.Facts {
 				names = append(names, f.Name)
-				kind, askable := ts.policy.Catalog.QuestionTypes[f.Name]
+				decl, _ := ts.policy.Catalog.Fact(f.Name)
+				askable, kind := decl.Asked(), rules.QuestionType(decl.Type)
 				switch {
 				case askable && f.Question == nil:
 					t.Errorf("fact %s has no question; want one", f.Name)
@@ -529,8 +413,8 @@ func TestCauses(t *testing.T) {
 					}
 				}
 			}
-			if !slices.Equal(slices.Sorted(slices.Values(names)), rules.Facts()) {
-				t.Errorf("facts = %v; want every fact of the API %v", names, rules.Facts())
+			if want := factNames(ts.policy.Catalog); !slices.Equal(names, want) {
+				t.Errorf("facts = %v; want every declared fact in asking order %v", names, want)
 			}
 			if !slices.Equal(asked, askOrder) {
 				t.Errorf("askable facts in order %v; want the order questions are asked in %v", asked, askOrder)
@@ -563,7 +447,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Errorf("GET /healthz with storage closed = %d; want 200", status)
 	}
 
-	noRules := New(Config{}, &rules.Engine{}, nil, slog.New(slog.DiscardHandler))
+	noRules := mustNew(t, Config{}, publish.New(publish.Config{}, &rules.Engine{}, nil, slog.New(slog.DiscardHandler)), nil, slog.New(slog.DiscardHandler))
 	rec := httptest.NewRecorder()
 	noRules.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	if rec.Code != 503 {
@@ -698,7 +582,7 @@ func TestLogsHoldNoPersonalData(t *testing.T) {
 		evaluate(fmt.Sprintf(`{"facts":{"identifier":%q,"registered_emails":[%q]`, email, personal[2])),
 		evaluate(fmt.Sprintf(`{"facts":{"identifier":%q}}`, long)),
 		evaluate(fmt.Sprintf(`{"facts":{"registered_emails":[%q,%q]}}`, email, long)),
-		evaluate(fmt.Sprintf(`{"facts":{"identifier":%q,"registered_emails":["%s"]}}`, email, strings.Repeat(email, MaxBody/len(email)))),
+		evaluate(fmt.Sprintf(`{"facts":{"identifier":%q,"registered_emails":["%s"]}}`, email, strings.Repeat(email, answer.MaxBody/len(email)))),
 		evaluate(fmt.Sprintf(`{"lang":%q,"symptom":%q,"facts":{"identifier":%q}}`, email, phone, personal[2])),
 		{method: "POST", path: "/api/v1/evaluate", contentType: "text/plain", body: email + " " + phone},
 		{method: "POST", path: "/api/v1/evaluate?lang=" + email, contentType: "application/json", body: `{}`, header: map[string]string{"Accept-Language": email}},
@@ -709,7 +593,7 @@ func TestLogsHoldNoPersonalData(t *testing.T) {
 	for _, c := range calls {
 		resp, body := ts.do(t, c)
 		if resp.StatusCode == http.StatusOK {
-			var r Response
+			var r answer.Response
 			if err := json.Unmarshal(body, &r); err != nil {
 				t.Fatal(err)
 			}
@@ -834,7 +718,7 @@ func TestRunShutsDownGracefully(t *testing.T) {
 	if res.err != nil || res.status != http.StatusOK {
 		t.Fatalf("request in flight during shutdown = %d %s, %v; want 200\nlogs:\n%s", res.status, res.body, res.err, strings.Join(logs.Lines(), "\n"))
 	}
-	var r Response
+	var r answer.Response
 	if err := json.Unmarshal(res.body, &r); err != nil || r.DecisionID == "" {
 		t.Errorf("request in flight answered %s; want a decision", res.body)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/net/html"
 
+	"acceso/answer"
 	"acceso/locales"
 )
 
@@ -333,7 +334,7 @@ func checkFindings(t *testing.T, v diagnoseView, l locales.Localizer, lang strin
 	for _, id := range causes {
 		titles = append(titles, l.T(locales.CauseTitle(id)))
 		advice = append(advice, l.T(locales.CauseAdvice(id)))
-		links = append(links, ArticleURL(lang, id))
+		links = append(links, answer.ArticleURL(lang, id))
 	}
 	if !slices.Equal(v.findings, titles) || !slices.Equal(v.advice, advice) || !slices.Equal(v.links, links) {
 		t.Errorf("%s, the page shows %q %q %q; want %q %q %q", when, v.findings, v.advice, v.links, titles, advice, links)

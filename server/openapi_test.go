@@ -19,7 +19,9 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"acceso/answer"
 	"acceso/locales"
+	"acceso/publish"
 	"acceso/rules"
 )
 
@@ -52,12 +54,12 @@ func TestOpenAPIDescribesRealTraffic(t *testing.T) {
 	closedDB := newTestServer(t, Config{})
 	closedDB.db.Close()
 	// A server with no rules fails every evaluation as a bug would: 500.
-	broken := &testServer{Server: New(Config{}, &rules.Engine{}, nil, slog.New(slog.DiscardHandler))}
+	broken := &testServer{Server: mustNew(t, Config{}, publish.New(publish.Config{}, &rules.Engine{}, nil, slog.New(slog.DiscardHandler)), nil, slog.New(slog.DiscardHandler))}
 	hs := httptest.NewServer(broken.Handler())
 	t.Cleanup(hs.Close)
 	broken.URL = hs.URL
 
-	big := `{"facts":{"registered_emails":["` + strings.Repeat("a", MaxBody) + `"]}}`
+	big := `{"facts":{"registered_emails":["` + strings.Repeat("a", answer.MaxBody) + `"]}}`
 	tests := []struct {
 		name         string
 		server       *testServer
@@ -169,6 +171,11 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 	doc, _ := loadOpenAPI(t)
 	schemas := doc.Components.Schemas
 	facts := schemas["Facts"].Value
+	p, err := testPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	channels, _ := p.Catalog.Fact("channels_tried")
 	enum := func(s *openapi3.Schema) []string {
 		var out []string
 		for _, v := range s.Enum {
@@ -180,8 +187,8 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 		name      string
 		got, want []string
 	}{
-		{"Facts properties", slices.Sorted(maps.Keys(facts.Properties)), rules.Facts()},
-		{"channels_tried items", enum(facts.Properties["channels_tried"].Value.Items.Value), rules.Channels},
+		{"Facts properties", slices.Sorted(maps.Keys(facts.Properties)), slices.Sorted(slices.Values(factNames(p.Catalog)))},
+		{"channels_tried items", enum(facts.Properties["channels_tried"].Value.Items.Value), channels.Choices},
 		{"EvaluateResponse lang", enum(schemas["EvaluateResponse"].Value.Properties["lang"].Value), locales.Languages},
 		{"Catalog lang", enum(schemas["Catalog"].Value.Properties["lang"].Value), locales.Languages},
 		{"EvaluateResponse outcome", enum(schemas["EvaluateResponse"].Value.Properties["outcome"].Value),

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -21,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
+	"acceso/answer"
 	"acceso/locales"
+	"acceso/publish"
 	"acceso/rules"
 	"acceso/server/store"
 )
@@ -80,9 +79,9 @@ func withText(tb testing.TB, src rules.Source, lang, id, text string) rules.Sour
 	tb.Helper()
 	out := src.Clone()
 	name := locales.FileName(lang)
-	b, err := setMessage(out.Messages[name], id, "test message", text)
+	b, err := locales.SetMessages(out.Messages[name], locales.Message{ID: id, Description: "test message", Text: text})
 	if err != nil {
-		tb.Fatalf("setMessage(%s, %s) = %v", name, id, err)
+		tb.Fatalf("SetMessages(%s, %s) = %v", name, id, err)
 	}
 	out.Messages[name] = b
 	return out
@@ -101,194 +100,12 @@ func withAdvice(tb testing.TB, src rules.Source, cause, text string) rules.Sourc
 // spamCause is the first cause SPEC's example request finds.
 func spamCause(tb testing.TB, p *rules.Policy) rules.Cause {
 	tb.Helper()
-	r, err := Diagnose(context.Background(), rules.NewEngine(p), []byte(specExample))
+	r, err := answer.Diagnose(context.Background(), rules.NewEngine(p), []byte(specExample))
 	if err != nil || len(r.Findings) == 0 {
-		tb.Fatalf("Diagnose(specExample) = %+v, %v; want findings", r, err)
+		tb.Fatalf("answer.Diagnose(specExample) = %+v, %v; want findings", r, err)
 	}
 	c, _ := p.Catalog.Cause(r.Findings[0].ID)
 	return c
-}
-
-func TestSetMessage(t *testing.T) {
-	const plain = `# A comment that must stay.
-
-[Greeting]
-description = "How we say hello"
-other = "Hola"
-
-# Another comment.
-[Farewell]
-description = "How we say goodbye"
-other = "Adiós"
-`
-	tests := []struct {
-		name     string
-		file     string
-		id, text string
-		// want is the whole file expected, when the edit is in place.
-		want string
-	}{
-		{
-			name: "existing message, in place",
-			file: plain, id: "Greeting", text: "Buenas",
-			want: strings.Replace(plain, `other = "Hola"`, `other = "Buenas"`, 1),
-		},
-		{
-			name: "new message, appended",
-			file: plain, id: "Thanks", text: "Gracias",
-			want: plain + "\n[Thanks]\ndescription = \"test message\"\nother = \"Gracias\"\n",
-		},
-		{
-			name: "quotes, backslashes and line breaks",
-			file: plain, id: "Farewell", text: "Di \"adiós\"\\\nhasta\tluego",
-			want: strings.Replace(plain, `other = "Adiós"`, `other = "Di \"adiós\"\\\nhasta\tluego"`, 1),
-		},
-		{
-			name: "multi-line string replaced whole",
-			file: "[Greeting]\ndescription = \"d\"\nother = \"\"\"\nline one\nline two\"\"\"\n\n[Farewell]\nother = \"x\"\n",
-			id:   "Greeting", text: "una",
-			want: "[Greeting]\ndescription = \"d\"\nother = \"una\"\n\n[Farewell]\nother = \"x\"\n",
-		},
-		{
-			name: "file without a final newline",
-			file: "[Greeting]\nother = \"Hola\"", id: "Thanks", text: "Gracias",
-			want: "[Greeting]\nother = \"Hola\"\n\n[Thanks]\ndescription = \"test message\"\nother = \"Gracias\"\n",
-		},
-		{
-			name: "inline table: re-encoded whole",
-			file: "Greeting = { description = \"d\", other = \"Hola\" }\n[Farewell]\nother = \"x\"\n",
-			id:   "Greeting", text: "Buenas",
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := setMessage([]byte(tc.file), tc.id, "test message", tc.text)
-			if err != nil {
-				t.Fatalf("setMessage(%s) = %v; want no error", tc.id, err)
-			}
-			if tc.want != "" && string(got) != tc.want {
-				t.Errorf("setMessage(%s, %q) =\n%s\nwant\n%s", tc.id, tc.text, got, tc.want)
-			}
-			var before, after map[string]map[string]string
-			if _, err := toml.Decode(tc.file, &before); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := toml.Decode(string(got), &after); err != nil {
-				t.Fatalf("setMessage result does not parse: %v\n%s", err, got)
-			}
-			if after[tc.id]["other"] != tc.text {
-				t.Errorf("after setMessage, %s.other = %q; want %q", tc.id, after[tc.id]["other"], tc.text)
-			}
-			if d, ok := before[tc.id]["description"]; ok && after[tc.id]["description"] != d {
-				t.Errorf("after setMessage, %s.description = %q; want it kept as %q", tc.id, after[tc.id]["description"], d)
-			}
-			for id, fields := range before {
-				if id != tc.id && !reflect.DeepEqual(after[id], fields) {
-					t.Errorf("after setMessage(%s), %s = %v; want it untouched: %v", tc.id, id, after[id], fields)
-				}
-			}
-		})
-	}
-	t.Run("broken file", func(t *testing.T) {
-		if _, err := setMessage([]byte("[Greeting\n"), "Greeting", "", "x"); err == nil {
-			t.Error("setMessage(broken TOML) = nil error; want one")
-		}
-	})
-}
-
-// applyDiff applies a unified diff of one file to a, as patch would, and
-// fails the test when a hunk does not match.
-func applyDiff(tb testing.TB, a, diff string) string {
-	tb.Helper()
-	src := splitLines(a)
-	var out []string
-	next := 0 // the next line of src not yet copied
-	for _, line := range splitLines(diff) {
-		switch {
-		case strings.HasPrefix(line, "--- "), strings.HasPrefix(line, "+++ "):
-		case strings.HasPrefix(line, "@@ "):
-			var aStart, aLen, bStart, bLen int
-			if _, err := fmt.Sscanf(line, "@@ -%d,%d +%d,%d @@", &aStart, &aLen, &bStart, &bLen); err != nil {
-				tb.Fatalf("hunk header %q: %v", line, err)
-			}
-			if aLen > 0 {
-				aStart--
-			}
-			out = append(out, src[next:aStart]...)
-			next = aStart
-		case strings.HasPrefix(line, "+"):
-			out = append(out, line[1:])
-		default: // " " or "-": must match the source
-			if next >= len(src) || src[next] != line[1:] {
-				tb.Fatalf("diff line %q does not match source line %d", line, next+1)
-			}
-			if line[0] == ' ' {
-				out = append(out, src[next])
-			}
-			next++
-		}
-	}
-	out = append(out, src[next:]...)
-	if len(out) == 0 {
-		return ""
-	}
-	return strings.Join(out, "\n") + "\n"
-}
-
-func TestUnifiedDiff(t *testing.T) {
-	var long []string
-	for i := 1; i <= 30; i++ {
-		long = append(long, fmt.Sprintf("line %d", i))
-	}
-	text := func(lines []string) string { return strings.Join(lines, "\n") + "\n" }
-	replaced := func(i int, s string) []string {
-		out := slices.Clone(long)
-		out[i] = s
-		return out
-	}
-	tests := []struct {
-		name  string
-		a, b  string
-		hunks int
-	}{
-		{"equal", text(long), text(long), 0},
-		{"one line changed", text(long), text(replaced(14, "changed")), 1},
-		{"first line changed", text(long), text(replaced(0, "changed")), 1},
-		{"last line changed", text(long), text(replaced(29, "changed")), 1},
-		{"two changes close together", text(long), text(slices.Concat(long[:10], []string{"x"}, long[11:13], []string{"y"}, long[14:])), 1},
-		{"two changes far apart, two hunks", text(long), text(slices.Concat(long[:3], []string{"x"}, long[4:25], []string{"y"}, long[26:])), 2},
-		{"lines added at the end", text(long), text(append(slices.Clone(long), "new 1", "new 2")), 1},
-		{"lines removed", text(long), text(slices.Concat(long[:5], long[9:])), 1},
-		{"from empty", "", text(long[:3]), 1},
-		{"to empty", text(long[:3]), "", 1},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			d := unifiedDiff("f.rego", tc.a, tc.b)
-			if got := strings.Count(d, "\n@@ "); got != tc.hunks {
-				t.Errorf("unifiedDiff has %d hunks; want %d:\n%s", got, tc.hunks, d)
-			}
-			if tc.a == tc.b {
-				if d != "" {
-					t.Errorf("unifiedDiff(equal) = %q; want empty", d)
-				}
-				return
-			}
-			if !strings.HasPrefix(d, "--- a/f.rego\n+++ b/f.rego\n") {
-				t.Errorf("unifiedDiff does not start with the file names:\n%s", d)
-			}
-			if got := applyDiff(t, tc.a, d); got != tc.b {
-				t.Errorf("applying unifiedDiff to a = %q; want b = %q\ndiff:\n%s", got, tc.b, d)
-			}
-		})
-	}
-	t.Run("exact", func(t *testing.T) {
-		got := unifiedDiff("f", "a\nb\nc\nd\ne\n", "a\nb\nC\nd\ne\n")
-		want := "--- a/f\n+++ b/f\n@@ -1,5 +1,5 @@\n a\n b\n-c\n+C\n d\n e\n"
-		if got != want {
-			t.Errorf("unifiedDiff =\n%s\nwant\n%s", got, want)
-		}
-	})
 }
 
 // revisionCount is how many revisions the store holds.
@@ -303,11 +120,11 @@ func revisionCount(tb testing.TB, db *store.DB) int {
 
 func TestPublishStoresRollsBackAndSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t, Config{Deadline: loadedDeadline})
+	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	orig := ts.engine.Current()
 	cause := spamCause(t, orig)
 
-	rev, _, err := ts.publish(ctx, change{Source: withAdvice(t, orig.Source, cause.ID, "Published advice"), Base: orig.Revision, Admin: "ana", Note: "texts"})
+	rev, _, err := ts.publisher.Publish(ctx, publish.Change{Source: withAdvice(t, orig.Source, cause.ID, "Published advice"), Base: orig.Revision, Admin: "ana", Note: "texts"})
 	if err != nil {
 		t.Fatalf("publish = %v; want no error", err)
 	}
@@ -318,7 +135,7 @@ func TestPublishStoresRollsBackAndSurvivesRestart(t *testing.T) {
 		t.Errorf("after publish, the API answers %q at %s; want the published advice at %s", got.Findings[0].Advice, got.PolicyRevision, rev.ID)
 	}
 	revs, _ := ts.db.Revisions(ctx, 10)
-	if len(revs) != 2 || revs[1].ID != orig.Revision || revs[1].Note != baselineNote || revs[0].ID != rev.ID || revs[0].Admin != "ana" {
+	if len(revs) != 2 || revs[1].ID != orig.Revision || revs[1].Note != "rules served before the first publish" || revs[0].ID != rev.ID || revs[0].Admin != "ana" {
 		t.Fatalf("stored revisions = %+v; want the baseline %s, then %s by ana", revs, orig.Revision, rev.ID)
 	}
 	for _, want := range []string{"--- a/locales/active.en.toml", "+other = \"Published advice (en)\"", "+other = \"Published advice (es)\""} {
@@ -329,10 +146,11 @@ func TestPublishStoresRollsBackAndSurvivesRestart(t *testing.T) {
 
 	restart := func(t *testing.T, want string) {
 		t.Helper()
-		engine, err := LoadEngine(ctx, Config{}, ts.db, ts.log)
+		pub, err := publish.Load(ctx, publish.Config{}, ts.db, ts.log)
 		if err != nil {
-			t.Fatalf("LoadEngine = %v", err)
+			t.Fatalf("publish.Load = %v", err)
 		}
+		engine := pub.Engine()
 		if got := engine.Current().Revision; got != want {
 			t.Errorf("after a restart, serving %s; want %s", got, want)
 		}
@@ -340,7 +158,7 @@ func TestPublishStoresRollsBackAndSurvivesRestart(t *testing.T) {
 	t.Run("restart serves the published revision", func(t *testing.T) { restart(t, rev.ID) })
 
 	baseline := revs[1]
-	back, err := ts.rollback(ctx, baseline.Seq, "luis")
+	back, err := ts.publisher.Rollback(ctx, baseline.Seq, "luis")
 	if err != nil {
 		t.Fatalf("rollback(%d) = %v; want no error", baseline.Seq, err)
 	}
@@ -355,51 +173,52 @@ func TestPublishStoresRollsBackAndSurvivesRestart(t *testing.T) {
 	}
 	t.Run("restart serves the rollback", func(t *testing.T) { restart(t, orig.Revision) })
 
-	if _, err := ts.rollback(ctx, baseline.Seq, "luis"); err == nil || !strings.Contains(err.Error(), "nothing to publish") {
+	if _, err := ts.publisher.Rollback(ctx, baseline.Seq, "luis"); err == nil || !strings.Contains(err.Error(), "nothing to publish") {
 		t.Errorf("rollback to the revision being served = %v; want nothing to publish", err)
 	}
-	if _, err := ts.rollback(ctx, 999, "luis"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := ts.publisher.Rollback(ctx, 999, "luis"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("rollback(999) = %v; want ErrNotFound", err)
 	}
 }
 
-func TestLoadEngineSkipsAStoredRevisionThatNoLongerBuilds(t *testing.T) {
+func TestLoadSkipsAStoredRevisionThatNoLongerBuilds(t *testing.T) {
 	ctx := context.Background()
 	ts := newTestServer(t, Config{})
-	if err := ts.storeBaseline(ctx, ts.policy); err != nil {
+	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: ts.policy.Revision, Source: store.Source(ts.policy.Source), PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	broken := ts.policy.Source.Clone()
 	broken.Modules["rules/login/broken.rego"] = "package login\n\nbroken if {\n"
-	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: broken.Revision(), Source: broken, PublishedAt: time.Now()}); err != nil {
+	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: broken.Revision(), Source: store.Source(broken), PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	engine, err := LoadEngine(ctx, Config{}, ts.db, ts.log)
+	pub, err := publish.Load(ctx, publish.Config{}, ts.db, ts.log)
 	if err != nil {
-		t.Fatalf("LoadEngine = %v; want the embedded rules", err)
+		t.Fatalf("publish.Load = %v; want the embedded rules", err)
 	}
-	if got := engine.Current().Revision; got != ts.policy.Revision {
-		t.Errorf("LoadEngine serves %s; want the embedded %s", got, ts.policy.Revision)
+	if got := pub.Engine().Current().Revision; got != ts.policy.Revision {
+		t.Errorf("publish.Load serves %s; want the embedded %s", got, ts.policy.Revision)
 	}
 }
 
-// TestLoadEngineAdoptsANewRelease shows a deploy taking effect: when the
+// TestLoadAdoptsANewRelease shows a deploy taking effect: when the
 // built-in rules are not among the stored revisions (the binary is a new
 // release), they are stored as a new revision and served, and the revision
 // published before stays available for rollback.
-func TestLoadEngineAdoptsANewRelease(t *testing.T) {
+func TestLoadAdoptsANewRelease(t *testing.T) {
 	ctx := context.Background()
 	ts := newTestServer(t, Config{})
 	cause := spamCause(t, ts.policy)
 	older := withAdvice(t, ts.policy.Source, cause.ID, "Advice of the previous release")
-	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: older.Revision(), Source: older, PublishedAt: time.Now()}); err != nil {
+	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: older.Revision(), Source: store.Source(older), PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		engine, err := LoadEngine(ctx, Config{}, ts.db, ts.log)
+		pub, err := publish.Load(ctx, publish.Config{}, ts.db, ts.log)
 		if err != nil {
-			t.Fatalf("LoadEngine = %v", err)
+			t.Fatalf("publish.Load = %v", err)
 		}
+		engine := pub.Engine()
 		if got := engine.Current().Revision; got != ts.policy.Revision {
 			t.Errorf("start %d serves %s; want this release's built-in rules %s", i+1, got, ts.policy.Revision)
 		}
@@ -408,7 +227,7 @@ func TestLoadEngineAdoptsANewRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(revs) != 2 || revs[0].ID != ts.policy.Revision || revs[0].Note != releaseNote || revs[1].ID != older.Revision() {
+	if len(revs) != 2 || revs[0].ID != ts.policy.Revision || revs[0].Note != "rules built into a new release of Acceso" || revs[1].ID != older.Revision() {
 		t.Fatalf("stored revisions = %+v; want the release %s stored once on top of %s", revs, ts.policy.Revision, older.Revision())
 	}
 	if !strings.Contains(revs[0].Diff, "-other = \"Advice of the previous release (en)\"") {
@@ -432,7 +251,7 @@ func answersOf(tb testing.TB, ts *testServer, bodies []string) string {
 
 func TestPublishRefusesBrokenDrafts(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t, Config{Deadline: time.Second})
+	ts := newTestServer(t, Config{}, publish.Config{Deadline: time.Second})
 	cur := ts.policy
 	cause := spamCause(t, cur)
 	last := cur.Catalog.Causes[len(cur.Catalog.Causes)-1]
@@ -440,7 +259,7 @@ func TestPublishRefusesBrokenDrafts(t *testing.T) {
 	copied := strings.NewReplacer("id: "+cause.ID, "id: "+newID, fmt.Sprintf("order: %d", cause.Order), fmt.Sprintf("order: %d", last.Order+1)).
 		Replace(ruleBlock(t, cur.Source, cause))
 	withCopy := cur.Source.Clone()
-	withCopy.Modules[cause.File] = appendBlock(withCopy.Modules[cause.File], copied)
+	withCopy.Modules[cause.File] = strings.TrimRight(withCopy.Modules[cause.File], "\n") + "\n\n" + strings.Trim(copied, "\n") + "\n"
 	copyLines := strings.Split(withCopy.Modules[cause.File], "\n")
 	copyID := slices.Index(copyLines, "#   id: "+newID)
 	if copyID < 0 {
@@ -460,7 +279,7 @@ func TestPublishRefusesBrokenDrafts(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		change change
+		change publish.Change
 		// want is a problem that must be reported: its location (file,
 		// or file:line) and a piece of its message; wantLine asks that it
 		// have a line number.
@@ -469,42 +288,42 @@ func TestPublishRefusesBrokenDrafts(t *testing.T) {
 	}{
 		{
 			name:   "broken rule",
-			change: change{Source: withBodyLine(t, cur.Source, cause, "likely := [", "")},
+			change: publish.Change{Source: withBodyLine(t, cur.Source, cause, "likely := [", "")},
 			wantAt: cause.File + ":", wantLine: true,
 		},
 		{
 			name:   "rule missing its English texts",
-			change: change{Source: withText(t, withText(t, withCopy, "es", locales.CauseTitle(newID), "Título"), "es", locales.CauseAdvice(newID), "Consejo")},
+			change: publish.Change{Source: withText(t, withText(t, withCopy, "es", locales.CauseTitle(newID), "Título"), "es", locales.CauseAdvice(newID), "Consejo")},
 			wantAt: fmt.Sprintf("%s:%d", cause.File, copyHead), wantMsg: "has no en text", wantLine: true,
 		},
 		{
 			name:   "rule whose tests fail",
-			change: change{Source: withBodyLine(t, cur.Source, cause, "false", "")},
+			change: publish.Change{Source: withBodyLine(t, cur.Source, cause, "false", "")},
 			wantAt: "_test.rego:", wantMsg: "failed", wantLine: true,
 		},
 		{
 			name:   "rule too slow for the engine's samples",
-			change: change{Source: withBodyLine(t, cur.Source, cause, "_slow", slow)},
+			change: publish.Change{Source: withBodyLine(t, cur.Source, cause, "_slow", slow)},
 			wantAt: "rules", wantMsg: "deadline",
 		},
 		{
 			name:   "rule too slow for the admin's sample",
-			change: change{Source: withBodyLine(t, cur.Source, cause, "_slow", slowOnSample), Sample: []byte(`{"facts": {"codes_requested": 777}}`)},
+			change: publish.Change{Source: withBodyLine(t, cur.Source, cause, "_slow", slowOnSample), Sample: []byte(`{"facts": {"codes_requested": 777}}`)},
 			wantAt: "sample", wantMsg: "could not answer",
 		},
 		{
 			name:   "sample that is not a request",
-			change: change{Source: withAdvice(t, cur.Source, cause.ID, "x"), Sample: []byte(`{"facts": {"vpn": "yes"}}`)},
+			change: publish.Change{Source: withAdvice(t, cur.Source, cause.ID, "x"), Sample: []byte(`{"facts": {"vpn": "yes"}}`)},
 			wantAt: "sample", wantMsg: "facts.vpn: must be a boolean",
 		},
 		{
 			name:   "draft made from older rules",
-			change: change{Source: withAdvice(t, cur.Source, cause.ID, "x"), Base: "0123456789abcdef"},
+			change: publish.Change{Source: withAdvice(t, cur.Source, cause.ID, "x"), Base: "0123456789abcdef"},
 			wantAt: "rules", wantMsg: "changed while you edited",
 		},
 		{
 			name:   "nothing changed",
-			change: change{Source: cur.Source},
+			change: publish.Change{Source: cur.Source},
 			wantAt: "rules", wantMsg: "nothing to publish",
 		},
 	}
@@ -513,7 +332,7 @@ func TestPublishRefusesBrokenDrafts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
-			_, _, err := ts.publish(ctx, tc.change)
+			_, _, err := ts.publisher.Publish(ctx, tc.change)
 			took := time.Since(start)
 			problems, ok := rules.AsProblems(err)
 			if !ok {
@@ -547,7 +366,7 @@ const loadedDeadline = 5 * time.Second
 type servedAnswer struct {
 	lang     string
 	revision string
-	findings []Finding
+	findings []answer.Finding
 }
 
 func TestPublishUnderLoad(t *testing.T) {
@@ -558,7 +377,7 @@ func TestPublishUnderLoad(t *testing.T) {
 	// The deadline guards against expensive rules (TestPublishRefuses…);
 	// here it is generous, so that a loaded test machine cannot turn slow
 	// answers into failed ones.
-	ts := newTestServer(t, Config{Deadline: loadedDeadline})
+	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	p, err := rules.Build(ctx, ts.policy.Source, rules.Options{Deadline: loadedDeadline})
 	if err != nil {
 		t.Fatal(err)
@@ -572,14 +391,14 @@ func TestPublishUnderLoad(t *testing.T) {
 	// expected holds, per revision and language, the findings that
 	// revision gives: computed from the policy itself, not over HTTP.
 	var mu sync.Mutex
-	expected := make(map[string][]Finding)
+	expected := make(map[string][]answer.Finding)
 	record := func(p *rules.Policy) {
 		for lang, body := range bodies {
-			req, err := p.Catalog.DecodeRequest([]byte(body))
+			req, err := answer.Decode(p.Catalog, []byte(body))
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := Evaluate(ctx, p, req, lang)
+			r, err := answer.Evaluate(ctx, p, req, lang)
 			if err != nil {
 				t.Fatalf("Evaluate(%s) = %v", p.Revision, err)
 			}
@@ -613,7 +432,7 @@ func TestPublishUnderLoad(t *testing.T) {
 					t.Errorf("client %d: %v", i, err)
 					continue
 				}
-				var r Response
+				var r answer.Response
 				err = json.NewDecoder(resp.Body).Decode(&r)
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK || err != nil {
@@ -717,7 +536,7 @@ func TestRulesDirIsWatched(t *testing.T) {
 	embedded := rules.Embedded()
 	writeRules(t, dir, embedded)
 
-	cfg := Config{RulesDir: dir, Addr: "127.0.0.1:0", APIRate: 1e6, APIBurst: 1e6, Deadline: loadedDeadline}
+	cfg := Config{Addr: "127.0.0.1:0", APIRate: 1e6, APIBurst: 1e6}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	db, err := store.Open(ctx, t.TempDir())
@@ -725,11 +544,12 @@ func TestRulesDirIsWatched(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	engine, err := LoadEngine(ctx, cfg, db, log)
+	pub, err := publish.Load(ctx, publish.Config{RulesDir: dir, Deadline: loadedDeadline}, db, log)
 	if err != nil {
-		t.Fatalf("LoadEngine(--rules %s) = %v", dir, err)
+		t.Fatalf("publish.Load(--rules %s) = %v", dir, err)
 	}
-	s := New(cfg, engine, db, log)
+	engine := pub.Engine()
+	s := mustNew(t, cfg, pub, db, log)
 	hs := httptest.NewServer(s.Handler())
 	defer hs.Close()
 	ts := &testServer{Server: s, URL: hs.URL, db: db, logs: logs}
@@ -813,7 +633,7 @@ func TestRunStopsTheWatcherWhenItCannotListen(t *testing.T) {
 	defer taken.Close()
 	dir := t.TempDir()
 	writeRules(t, dir, rules.Embedded())
-	ts := newTestServer(t, Config{RulesDir: dir, Addr: taken.Addr().String()})
+	ts := newTestServer(t, Config{Addr: taken.Addr().String()}, publish.Config{RulesDir: dir})
 	stopped := func() int {
 		return len(slices.DeleteFunc(ts.logs.Lines(), func(l string) bool { return !strings.Contains(l, `"msg":"stopped watching rules"`) }))
 	}
@@ -841,131 +661,5 @@ func TestRunStopsTheWatcherWhenItCannotListen(t *testing.T) {
 	}
 	if got := metricValue(ts.scrape(t), "acceso_rules_reload_ok", map[string]string{}); got != 1 {
 		t.Errorf("acceso_rules_reload_ok after two failed Runs = %v; want 1", got)
-	}
-}
-
-func TestDiffOfALargeRewriteIsBounded(t *testing.T) {
-	const n = 30_000 // about 1 MiB a side
-	lines := func(prefix string) []string {
-		out := make([]string, n)
-		for i := range out {
-			out[i] = fmt.Sprintf("%s line %06d of a large module", prefix, i)
-		}
-		return out
-	}
-	text := func(lines []string) string { return strings.Join(lines, "\n") + "\n" }
-	head, tail := []string{"package login", ""}, []string{"", "# end"}
-	a := text(slices.Concat(head, lines("old"), tail))
-	b := text(slices.Concat(head, lines("new"), tail))
-
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	d := unifiedDiff("big.rego", a, b)
-	took := time.Since(start)
-	runtime.ReadMemStats(&after)
-	alloc := after.TotalAlloc - before.TotalAlloc
-	t.Logf("unifiedDiff of %d against %d bytes: %v, %d MiB allocated", len(a), len(b), took, alloc>>20)
-
-	// The full comparison would need n*n cells: gigabytes.
-	const limit = 64 << 20
-	if alloc > limit {
-		t.Errorf("unifiedDiff of two %d-line texts allocated %d MiB; want at most %d MiB", n, alloc>>20, limit>>20)
-	}
-	if got := strings.Count(d, "\n@@ "); got != 1 {
-		t.Errorf("unifiedDiff of a rewrite has %d hunks; want 1", got)
-	}
-	wantHeader := fmt.Sprintf("@@ -1,%d +1,%d @@\n", n+4, n+4)
-	if !strings.Contains(d, wantHeader) {
-		t.Errorf("unifiedDiff of a rewrite lacks the hunk header %q", wantHeader)
-	}
-	removed, added := strings.Count(d, "\n-old line"), strings.Count(d, "\n+new line")
-	if removed != n || added != n {
-		t.Errorf("unifiedDiff of a rewrite removes %d and adds %d lines; want %d and %d", removed, added, n, n)
-	}
-	if got := applyDiff(t, a, d); got != b {
-		t.Errorf("applying unifiedDiff of a rewrite to a does not give b")
-	}
-}
-
-func TestSetMessagesSetsEveryMessageInOneEdit(t *testing.T) {
-	const file = "# comment kept\n[Greeting]\ndescription = \"A greeting\"\nother = \"Hola\"\n\n[Farewell]\ndescription = \"A farewell\"\nother = \"Adiós\"\n"
-	tests := []struct {
-		name string
-		file string
-		msgs []message
-	}{
-		{"both existing", file, []message{{"Greeting", "d", "Buenas"}, {"Farewell", "d", "Chao"}}},
-		{"both new", file, []message{{"NewTitle", "Title", "Título"}, {"NewAdvice", "Advice", "Consejo"}}},
-		{"one of each", file, []message{{"Greeting", "d", "Buenas"}, {"NewAdvice", "Advice", "Consejo"}}},
-		{"ids TOML must quote", file, []message{{"a b", "Spaced", "x"}, {"c.d", "Dotted", "y"}}},
-		{"empty file", "", []message{{"Greeting", "A greeting", "Hola"}, {"Farewell", "A farewell", "Adiós"}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := setMessages([]byte(tc.file), tc.msgs...)
-			if err != nil {
-				t.Fatalf("setMessages(%v) = %v; want no error", tc.msgs, err)
-			}
-			want := []byte(tc.file)
-			for _, m := range tc.msgs {
-				if want, err = setMessage(want, m.ID, m.Description, m.Text); err != nil {
-					t.Fatalf("setMessage(%s) = %v", m.ID, err)
-				}
-			}
-			if string(got) != string(want) {
-				t.Errorf("setMessages(%v) =\n%s\nwant, as setMessage one at a time,\n%s", tc.msgs, got, want)
-			}
-			if strings.HasPrefix(tc.file, "# comment kept\n") && !strings.HasPrefix(string(got), "# comment kept\n") {
-				t.Errorf("setMessages(%v) did not edit in place:\n%s", tc.msgs, got)
-			}
-		})
-	}
-}
-
-func TestEditMessageWritesTheKeyAsTOML(t *testing.T) {
-	for _, id := range []string{"Plain", "with space", "dotted.id", `quo"te`} {
-		t.Run(id, func(t *testing.T) {
-			file := "[Greeting]\nother = \"Hola\"\n"
-			got, ok := editMessage([]byte(file), id, "desc", "text")
-			if !ok {
-				t.Fatalf("editMessage(new %q) = not ok; want the table appended", id)
-			}
-			msgs, _, err := decodeMessages(got)
-			if err != nil {
-				t.Fatalf("editMessage(new %q) wrote TOML that does not parse: %v\n%s", id, err, got)
-			}
-			if msgs[id]["other"] != "text" || msgs["Greeting"]["other"] != "Hola" {
-				t.Errorf("after editMessage(new %q), messages = %v; want %q set and Greeting kept", id, msgs, id)
-			}
-			if edited, ok := editMessage(got, id, "desc", "again"); !ok {
-				t.Errorf("editMessage(existing %q) = not ok; want its table found", id)
-			} else if msgs, _, err := decodeMessages(edited); err != nil || msgs[id]["other"] != "again" {
-				t.Errorf("after editMessage(existing %q), messages = %v, %v; want its text replaced", id, msgs, err)
-			}
-		})
-	}
-}
-
-func TestDeclaresID(t *testing.T) {
-	tests := []struct {
-		rule, id string
-		want     bool
-	}{
-		{"# METADATA\n# custom:\n#   id: lost_code\nlikely contains \"lost_code\" if { true }", "lost_code", true},
-		{"#   id: \"lost_code\"\n", "lost_code", true},
-		{"#\tid: lost_code   \n", "lost_code", true},
-		{"#   id: lost_code_2\n", "lost_code", false},
-		{"#   id: lost\n", "lost_code", false},
-		{"#   id: other\n#   id: lost_code\n", "lost_code", true},
-		{"id: lost_code\n", "lost_code", false},
-		{"#   title: lost_code\n", "lost_code", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.rule, func(t *testing.T) {
-			if got := declaresID(tc.rule, tc.id); got != tc.want {
-				t.Errorf("declaresID(%q, %s) = %v; want %v", tc.rule, tc.id, got, tc.want)
-			}
-		})
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"acceso/account"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -42,7 +43,7 @@ func TestSecureFollowsTrustedProxies(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _, db, _ := newServer(t, Config{TrustedProxies: tc.proxies})
-			if err := AddAdmin(context.Background(), db, testAdmin, testPassword); err != nil {
+			if err := account.Add(context.Background(), db, testAdmin, testPassword); err != nil {
 				t.Fatal(err)
 			}
 			send := func(method, path string, form url.Values, cookies ...*http.Cookie) *http.Response {

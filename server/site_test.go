@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/net/html"
 
+	"acceso/answer"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/server/store"
@@ -39,68 +39,26 @@ var updateGolden = flag.Bool("update", false, "rewrite server/testdata/*.golden.
 const siteSecret = "database password is hunter2"
 
 // siteHarness is a real Server (embedded rules, its own engine, a fresh
-// SQLite database) behind a real HTTP listener, and a client that keeps
-// cookies and does not follow redirects.
+// SQLite database) behind a real HTTP listener, and a browser of it.
 type siteHarness struct {
+	*browser
 	srv    *Server
 	engine *rules.Engine
 	policy *rules.Policy
 	db     *store.DB
-	url    string
-	client *http.Client
 	logs   *syncBuffer
 }
 
 func newSiteHarness(tb testing.TB) *siteHarness {
 	tb.Helper()
 	srv, p, db, logs := newServer(tb, Config{})
-	engine := srv.engine
 	for _, lang := range locales.Languages {
 		// A page that fails, to see the server error page.
 		srv.Echo().GET("/"+lang+"/boom", func(c echo.Context) error { return errors.New(siteSecret) })
 	}
 	hs := httptest.NewServer(srv.Handler())
 	tb.Cleanup(hs.Close)
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	return &siteHarness{srv: srv, engine: engine, policy: p, db: db, url: hs.URL, client: client, logs: logs}
-}
-
-// do makes a request; header is name, value pairs.
-func (h *siteHarness) do(tb testing.TB, method, path string, body url.Values, header ...string) (*http.Response, string) {
-	tb.Helper()
-	var r io.Reader
-	if body != nil {
-		r = strings.NewReader(body.Encode())
-	}
-	req, err := http.NewRequest(method, h.url+path, r)
-	if err != nil {
-		tb.Fatalf("NewRequest(%s %s) = %v", method, path, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := h.client.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s = %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatalf("reading %s %s = %v", method, path, err)
-	}
-	return resp, string(b)
-}
-
-func (h *siteHarness) get(tb testing.TB, path string, header ...string) (*http.Response, string) {
-	tb.Helper()
-	return h.do(tb, http.MethodGet, path, nil, header...)
+	return &siteHarness{browser: newClient(tb, hs.URL), srv: srv, engine: srv.engine, policy: p, db: db, logs: logs}
 }
 
 // localizer is the test's own view of the texts a page in lang must show.
@@ -473,7 +431,7 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				for _, id := range tc.wantFindings {
 					want = append(want, l.T(locales.CauseTitle(id)))
 					wantAdvice = append(wantAdvice, l.T(locales.CauseAdvice(id)))
-					wantLinks = append(wantLinks, ArticleURL(lang, id))
+					wantLinks = append(wantLinks, answer.ArticleURL(lang, id))
 				}
 				if !slices.Equal(v.findings, want) || !slices.Equal(v.advice, wantAdvice) || !slices.Equal(v.links, wantLinks) {
 					t.Errorf("GET %s findings = %q %q %q; want %q %q %q", path, v.findings, v.advice, v.links, want, wantAdvice, wantLinks)
@@ -497,7 +455,7 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				if err != nil {
 					t.Fatalf("parseDiagnosis(%s) = %v", tc.query, err)
 				}
-				r, err := Evaluate(context.Background(), h.policy, d.request(lang), lang)
+				r, err := answer.Evaluate(context.Background(), h.policy, d.request(lang), lang)
 				if err != nil {
 					t.Fatalf("Evaluate = %v", err)
 				}
@@ -799,7 +757,7 @@ func TestPublishedTextsShowAtOnce(t *testing.T) {
 
 func TestStaticFiles(t *testing.T) {
 	h := newSiteHarness(t)
-	css := assetURL("site.css")
+	css := h.srv.assetURL("site.css")
 	tests := []struct {
 		name         string
 		path         string
@@ -812,7 +770,7 @@ func TestStaticFiles(t *testing.T) {
 		{"versioned", css, nil, http.StatusOK, "text/css", "immutable", ""},
 		{"gzipped", css, []string{"Accept-Encoding", "gzip"}, http.StatusOK, "text/css", "immutable", "gzip"},
 		{"unversioned", "/static/site.css", nil, http.StatusOK, "text/css", "max-age=3600", ""},
-		{"icon", assetURL("icon.svg"), nil, http.StatusOK, "image/svg+xml", "immutable", ""},
+		{"icon", h.srv.assetURL("icon.svg"), nil, http.StatusOK, "image/svg+xml", "immutable", ""},
 		{"missing", "/static/nope.js", nil, http.StatusNotFound, "text/html", "", ""},
 	}
 	for _, tc := range tests {
@@ -843,7 +801,7 @@ func TestStaticFiles(t *testing.T) {
 					t.Fatalf("GET %s: not gzip: %v", tc.path, err)
 				}
 				plain, _ := io.ReadAll(zr)
-				if !bytes.Equal(plain, siteAssets["site.css"].body) {
+				if !bytes.Equal(plain, h.srv.assets["site.css"].body) {
 					t.Errorf("GET %s gunzipped differs from the file", tc.path)
 				}
 			}
@@ -902,13 +860,13 @@ func BenchmarkDiagnosePage(b *testing.B) {
 	ctx := locales.WithLocalizer(context.Background(), h.localizer(lang))
 	b.Run("evaluate", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := Evaluate(ctx, h.policy, d.request(lang), lang); err != nil {
+			if _, err := answer.Evaluate(ctx, h.policy, d.request(lang), lang); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("render", func(b *testing.B) {
-		resp, err := Evaluate(ctx, h.policy, d.request(lang), lang)
+		resp, err := answer.Evaluate(ctx, h.policy, d.request(lang), lang)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -1098,7 +1056,7 @@ func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newSiteHarness(t)
-			if _, err := h.db.AddRevision(context.Background(), store.Revision{ID: older, Source: h.policy.Source, PublishedAt: time.Now()}); err != nil {
+			if _, err := h.db.AddRevision(context.Background(), store.Revision{ID: older, Source: store.Source(h.policy.Source), PublishedAt: time.Now()}); err != nil {
 				t.Fatalf("AddRevision(%s) = %v", older, err)
 			}
 			_, article := h.get(t, "/en/article")
@@ -1200,7 +1158,7 @@ func TestFeedbackBodyIsBounded(t *testing.T) {
 // answers GET (status, type, language, redirect), without the body.
 func TestSitePagesAnswerHEAD(t *testing.T) {
 	h := newSiteHarness(t)
-	paths := []string{"/", assetURL("site.css")}
+	paths := []string{"/", h.srv.assetURL("site.css")}
 	for _, lang := range locales.Languages {
 		paths = append(paths, "/"+lang)
 		for _, pg := range sitePages {
