@@ -12,6 +12,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 
 	"acceso/locales"
@@ -75,12 +76,13 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	if builtIn, err := builtInTexts(); err == nil {
 		texts = texts.WithFallback(builtIn)
 	}
+	data := catalog.data()
 	if !opts.SkipTests {
-		if problems := runTests(ctx, all); len(problems) > 0 {
+		if problems := runTests(ctx, all, data); len(problems) > 0 {
 			return nil, problems
 		}
 	}
-	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler)).PrepareForEval(ctx)
+	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler), rego.Store(inmem.NewFromObject(data))).PrepareForEval(ctx)
 	if err != nil {
 		return nil, Problems{{File: "rules", Message: "preparing " + decisionQuery + ": " + err.Error()}}
 	}
@@ -131,8 +133,8 @@ func parse(modules map[string]string) (policies, all map[string]*ast.Module, pro
 
 // runTests runs the Rego tests of all modules; each failing test is a
 // problem at its location.
-func runTests(ctx context.Context, modules map[string]*ast.Module) Problems {
-	ch, err := tester.NewRunner().SetModules(modules).SetTimeout(10*time.Second).RunTests(ctx, nil)
+func runTests(ctx context.Context, modules map[string]*ast.Module, data map[string]any) Problems {
+	ch, err := tester.NewRunner().SetModules(modules).SetStore(inmem.NewFromObject(data)).SetTimeout(10*time.Second).RunTests(ctx, nil)
 	if err != nil {
 		return fromAST(err)
 	}

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -59,9 +60,15 @@ func (c Catalog) Cause(id string) (Cause, bool) {
 	return c.Causes[i], true
 }
 
-// readCatalog reads the causes from the rule annotations whose custom
-// section has an id, and the symptoms and question types from the data the
-// rules define. Every problem found names the rule's file and line.
+// The rules' package, and the rule under it that gives each cause its
+// verdict: cause.<symptom>.<id>.
+const (
+	packagePath = "data.login"
+	causeRule   = "cause"
+)
+
+// readCatalog reads the causes from their rules and metadata, and the
+// symptoms and facts from the data the rules define. Every problem found names the rule's file and line.
 func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems) {
 	var c Catalog
 	var problems Problems
@@ -79,36 +86,49 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 	}
 	c.Facts, problems = readFacts(rs[0].Bindings["facts"])
 
-	for _, ref := range compiler.GetAnnotationSet().Flatten() {
-		a := ref.Annotations
-		if a == nil || a.Custom["id"] == nil || ref.GetRule() == nil {
+	var verdicts []declaredCause
+	for _, name := range slices.Sorted(maps.Keys(compiler.Modules)) {
+		m := compiler.Modules[name]
+		if !m.Package.Path.Equal(ast.MustParseRef(packagePath)) {
 			continue
 		}
-		cause, errs := causeFrom(a)
-		if ref.Location != nil {
-			cause.File, cause.Line = ref.Location.File, ref.Location.Row
-		}
-		for _, e := range errs {
-			problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: e})
-		}
-		if len(errs) > 0 {
-			continue
-		}
-		if !slices.Contains(c.Symptoms, cause.Symptom) {
-			problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown symptom %q", cause.ID, cause.Symptom)})
-		}
-		for _, f := range cause.Facts {
-			if _, ok := c.Fact(f); !ok {
-				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown fact %q", cause.ID, f)})
+		for _, rule := range m.Rules {
+			cause, ok := causeOf(rule)
+			if !ok {
+				continue
 			}
+			if cause.verdict {
+				verdicts = append(verdicts, cause)
+				continue
+			}
+			for _, e := range cause.errs {
+				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: e})
+			}
+			if len(cause.errs) > 0 {
+				continue
+			}
+			if !slices.Contains(c.Symptoms, cause.Symptom) {
+				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown symptom %q (the rule is cause.<symptom>.<id>)", cause.ID, cause.Symptom)})
+			}
+			for _, f := range cause.Facts {
+				if _, ok := c.Fact(f); !ok {
+					problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown fact %q (declare it in data.login.facts)", cause.ID, f)})
+				}
+			}
+			if prev, dup := c.Cause(cause.ID); dup {
+				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s is declared twice (also at %s:%d)", cause.ID, prev.File, prev.Line)})
+			}
+			c.Causes = append(c.Causes, cause.Cause)
 		}
-		if prev, dup := c.Cause(cause.ID); dup {
-			problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s is declared twice (also at %s:%d)", cause.ID, prev.File, prev.Line)})
+	}
+	for _, v := range verdicts {
+		if declared, ok := c.Cause(v.ID); !ok || declared.Symptom != v.Symptom {
+			problems = append(problems, Problem{File: v.File, Line: v.Line, Message: fmt.Sprintf(
+				"cause.%s.%s has no declaration: add `default cause.%s.%s := \"open\"` with its # METADATA", v.Symptom, v.ID, v.Symptom, v.ID)})
 		}
-		c.Causes = append(c.Causes, cause)
 	}
 	if len(c.Causes) == 0 {
-		problems = append(problems, Problem{File: "rules", Message: "no causes: a cause is a rule whose metadata has custom.id"})
+		problems = append(problems, Problem{File: "rules", Message: "no causes: a cause is declared by a rule default cause.<symptom>.<id> := \"open\" with # METADATA"})
 	}
 	slices.SortStableFunc(c.Causes, func(a, b Cause) int { return a.Order - b.Order })
 	for i := 1; i < len(c.Causes); i++ {
@@ -119,24 +139,62 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 	return c, problems
 }
 
-// causeFrom reads one cause from its annotations; errs says what is missing
-// or malformed.
-func causeFrom(a *ast.Annotations) (c Cause, errs []string) {
+// declaredCause is a cause read from its rule, and what is wrong with it.
+type declaredCause struct {
+	Cause
+	errs []string
+	// verdict is set for a rule that gives a verdict, as opposed to the
+	// default rule that declares the cause.
+	verdict bool
+}
+
+// causeOf reads the cause a rule is about: a rule cause.<symptom>.<id>.
+// The cause's default rule (default cause.<symptom>.<id> := "open")
+// declares it: its # METADATA has a title, a description and, under
+// custom, its order in the article and the facts it rests on. Any other
+// rule of that name gives a verdict (verdict is set). ok is false for any
+// other rule.
+func causeOf(rule *ast.Rule) (c declaredCause, ok bool) {
+	ref := rule.Head.Ref()
+	if len(ref) == 0 || !ref[0].Equal(ast.VarTerm(causeRule)) {
+		return c, false
+	}
+	if rule.Location != nil {
+		c.File, c.Line = rule.Location.File, rule.Location.Row
+	}
+	parts := make([]string, 0, 2)
+	for _, t := range ref[1:] {
+		if s, isString := t.Value.(ast.String); isString {
+			parts = append(parts, string(s))
+		}
+	}
+	if len(ref) != 3 || len(parts) != 2 {
+		c.errs = append(c.errs, fmt.Sprintf("a cause rule is %s.<symptom>.<id>, not %s", causeRule, ref))
+		return c, true
+	}
+	c.Symptom, c.ID = parts[0], parts[1]
+	if !rule.Default {
+		c.verdict = true
+		return c, true
+	}
+	var a *ast.Annotations
+	for _, ann := range rule.Annotations {
+		if ann.Scope == "rule" {
+			a = ann
+		}
+	}
+	if a == nil {
+		c.errs = append(c.errs, fmt.Sprintf("cause %s: its default rule has no # METADATA (title, description, custom.order, custom.facts)", c.ID))
+		return c, true
+	}
 	c.Title, c.Description = a.Title, a.Description
-	var ok bool
-	if c.ID, ok = a.Custom["id"].(string); !ok || c.ID == "" {
-		errs = append(errs, "metadata custom.id must be a non-empty string")
-	}
-	if c.Symptom, ok = a.Custom["symptom"].(string); !ok {
-		errs = append(errs, fmt.Sprintf("cause %s: metadata custom.symptom must be a string", c.ID))
-	}
 	switch n := a.Custom["order"].(type) {
 	case int:
 		c.Order = n
 	case float64:
 		c.Order = int(n)
 	default:
-		errs = append(errs, fmt.Sprintf("cause %s: metadata custom.order must be a number", c.ID))
+		c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.order must be a number", c.ID))
 	}
 	for _, f := range asSlice(a.Custom["facts"]) {
 		if s, ok := f.(string); ok {
@@ -144,9 +202,9 @@ func causeFrom(a *ast.Annotations) (c Cause, errs []string) {
 		}
 	}
 	if len(c.Facts) == 0 {
-		errs = append(errs, fmt.Sprintf("cause %s: metadata custom.facts must list the facts it rests on", c.ID))
+		c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.facts must list the facts it rests on", c.ID))
 	}
-	return c, errs
+	return c, true
 }
 
 func asSlice(v any) []any {
@@ -210,18 +268,34 @@ func (c Catalog) checkTexts(texts *locales.Texts) Problems {
 }
 
 // DeclaresCause reports whether a rule's text (one or more rules, without a
-// package line) declares the cause id in its # METADATA, as read by the
-// same parser that builds the catalog.
+// package line) declares the cause id: a rule cause.<symptom>.<id> with its
+// # METADATA, read as the catalog reads it.
 func DeclaresCause(rule, id string) bool {
 	m, err := ast.ParseModuleWithOpts("rule.rego", "package draft\n\n"+rule,
 		ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
 	if err != nil {
 		return false
 	}
-	for _, a := range m.Annotations {
-		if got, _ := a.Custom["id"].(string); got == id {
+	for _, r := range m.Rules {
+		if c, ok := causeOf(r); ok && c.ID == id && !c.verdict && len(c.errs) == 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// data is what the rules read of the catalog at evaluation:
+// data.acceso.causes.<id>.facts, the facts each cause rests on, as its
+// metadata declares them. It is made from the metadata at every build, so
+// that the facts of a cause are declared once.
+func (c Catalog) data() map[string]any {
+	causes := make(map[string]any, len(c.Causes))
+	for _, cause := range c.Causes {
+		facts := make([]any, len(cause.Facts))
+		for i, f := range cause.Facts {
+			facts[i] = f
+		}
+		causes[cause.ID] = map[string]any{"facts": facts}
+	}
+	return map[string]any{"acceso": map[string]any{"causes": causes}}
 }

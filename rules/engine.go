@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -80,7 +81,7 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return Decision{}, fmt.Errorf("%w: %s is undefined", ErrEvaluation, decisionQuery)
 	}
-	d, ok := decisionFrom(rs[0].Expressions[0].Value)
+	d, ok := p.Catalog.decisionFrom(rs[0].Expressions[0].Value)
 	if !ok {
 		return Decision{}, fmt.Errorf("%w: %s has an unexpected shape", ErrEvaluation, decisionQuery)
 	}
@@ -88,8 +89,11 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	return d, nil
 }
 
-// decisionFrom reads the decision document the rules produce.
-func decisionFrom(v any) (Decision, bool) {
+// decisionFrom reads the decision document the rules produce and puts it
+// in the order the catalog declares: findings and causes ruled out in
+// article order, questions in asking order (the contact's first). Which
+// causes and questions there are is the rules' say alone.
+func (c Catalog) decisionFrom(v any) (Decision, bool) {
 	doc, ok := v.(map[string]any)
 	if !ok {
 		return Decision{}, false
@@ -97,20 +101,26 @@ func decisionFrom(v any) (Decision, bool) {
 	var d Decision
 	d.Outcome, ok = doc["outcome"].(string)
 	d.Symptoms = stringList(doc["symptoms"])
-	d.RuledOut = stringList(doc["ruled_out"])
-	for _, f := range asSlice(doc["findings"]) {
-		f, _ := f.(map[string]any)
-		id, _ := f["id"].(string)
-		symptom, _ := f["symptom"].(string)
-		d.Findings = append(d.Findings, Finding{ID: id, Symptom: symptom, Because: stringList(f["because"])})
+	findings, _ := doc["findings"].(map[string]any)
+	ruledOut := stringList(doc["ruled_out"])
+	questions := stringList(doc["questions"])
+	d.Findings = make([]Finding, 0, len(findings))
+	d.RuledOut = make([]string, 0, len(ruledOut))
+	for _, cause := range c.Causes {
+		if because, likely := findings[cause.ID]; likely {
+			d.Findings = append(d.Findings, Finding{ID: cause.ID, Symptom: cause.Symptom, Because: stringList(because)})
+		}
+		if slices.Contains(ruledOut, cause.ID) {
+			d.RuledOut = append(d.RuledOut, cause.ID)
+		}
 	}
-	for _, q := range asSlice(doc["questions"]) {
-		q, _ := q.(map[string]any)
-		fact, _ := q["fact"].(string)
-		typ, _ := q["type"].(string)
-		d.Questions = append(d.Questions, Question{Fact: fact, Type: typ})
+	d.Questions = make([]Question, 0, len(questions))
+	for _, f := range c.Facts {
+		if slices.Contains(questions, f.Name) {
+			d.Questions = append(d.Questions, Question{Fact: f.Name, Type: QuestionType(f.Type)})
+		}
 	}
-	return d, ok
+	return d, ok && len(d.Findings) == len(findings) && len(d.RuledOut) == len(ruledOut) && len(d.Questions) == len(questions)
 }
 
 func stringList(v any) []string {

@@ -145,7 +145,8 @@ func TestDiagnoseExample(t *testing.T) {
 	for _, q := range d.Questions {
 		facts = append(facts, q.Fact)
 	}
-	if want := []string{"identifier_registered", "opted_out", "online"}; !slices.Equal(facts, want) {
+	// Contact first: online, then what only an admin can check.
+	if want := []string{"online", "identifier_registered", "opted_out"}; !slices.Equal(facts, want) {
 		t.Errorf("questions = %v; want %v", facts, want)
 	}
 	if d.Revision != p.Revision || d.Revision == "" {
@@ -221,11 +222,9 @@ func TestBuildRefuses(t *testing.T) {
 # title: Browser too old
 # description: The browser is too old.
 # custom:
-#   id: old_browser
-#   symptom: code_not_accepted
 #   order: 12
 #   facts: [vpn]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": false, "ruled_out": false}
+default cause.code_not_accepted.old_browser := "open"
 `
 	tests := []struct {
 		name     string
@@ -238,9 +237,15 @@ verdicts contains {"cause": rego.metadata.rule().custom, "likely": false, "ruled
 		{"missing English texts", func(s Source) {
 			s.Modules[causesFile] += newCause
 			s.Messages["active.es.toml"] = append(s.Messages["active.es.toml"], "\n[CauseOldBrowserTitle]\nother = \"Navegador antiguo\"\n[CauseOldBrowserAdvice]\nother = \"Actualiza el navegador.\"\n"...)
-		}, causesFile, lineOf(Embedded().Modules[causesFile]+newCause, "verdicts contains {\"cause\": rego.metadata.rule().custom, \"likely\": false"), "has no en text: add CauseOldBrowserTitle"},
+		}, causesFile, lineOf(Embedded().Modules[causesFile]+newCause, "default cause.code_not_accepted.old_browser"), "has no en text: add CauseOldBrowserTitle"},
+		{"a verdict without a declaration", func(s Source) {
+			s.Modules[causesFile] += "\ncause.code_not_accepted.undeclared := \"likely\" if input.facts.vpn\n"
+		}, causesFile, lineOf(Embedded().Modules[causesFile]+"\ncause.code_not_accepted.undeclared", "cause.code_not_accepted.undeclared"), "has no declaration"},
+		{"a cause of an unknown symptom", func(s Source) {
+			s.Modules[causesFile] += strings.Replace(newCause, "code_not_accepted", "cannot_log_in", 1)
+		}, causesFile, 0, `unknown symptom "cannot_log_in"`},
 		{"failing test", func(s Source) {
-			s.Modules["rules/login/extra_test.rego"] = "package login_test\n\nimport data.login\n\ntest_vpn_is_never_a_cause if {\n\tlogin.findings == [] with input as {\"facts\": {\"vpn\": true}}\n}\n"
+			s.Modules["rules/login/extra_test.rego"] = "package login_test\n\nimport data.login\n\ntest_vpn_is_never_a_cause if {\n\tcount(login.findings) == 0 with input as {\"facts\": {\"vpn\": true}}\n}\n"
 		}, "rules/login/extra_test.rego", 5, "test_vpn_is_never_a_cause: failed"},
 		{"unknown fact in metadata", func(s Source) {
 			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "facts: [vpn]", "facts: [vpn_on]", 1)
@@ -286,13 +291,11 @@ func TestBuildAcceptsANewCause(t *testing.T) {
 # title: Browser too old
 # description: The browser is too old to keep cookies.
 # custom:
-#   id: old_browser
-#   symptom: code_needed_often
 #   order: 12
 #   facts: [codes_requested]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": false} if {
-	likely := object.get(_facts, "codes_requested", 0) >= 10
-}
+default cause.code_needed_often.old_browser := "open"
+
+cause.code_needed_often.old_browser := "likely" if input.facts.codes_requested >= 10
 `
 	for lang, text := range map[string]string{"es": "Navegador antiguo", "en": "Old browser"} {
 		name := locales.FileName(lang)
@@ -331,5 +334,27 @@ func TestEngineSwap(t *testing.T) {
 	}
 	if got := e.Current().Revision; got != "other" {
 		t.Errorf("Current().Revision = %q; want other", got)
+	}
+}
+
+func TestDeclaresCause(t *testing.T) {
+	rule := "# METADATA\n# title: T\n# description: D\n# custom:\n#   order: 12\n#   facts: [vpn]\ndefault cause.code_not_accepted.browser_outdated := \"open\"\n"
+	tests := []struct {
+		name, rule, id string
+		want           bool
+	}{
+		{"declared", rule, "browser_outdated", true},
+		{"another id", rule, "browser", false},
+		{"no metadata", "default cause.code_not_accepted.browser_outdated := \"open\"\n", "browser_outdated", false},
+		{"a verdict only", "cause.code_not_accepted.browser_outdated := \"likely\"\n", "browser_outdated", false},
+		{"id in a comment only", "# cause.code_not_accepted.browser_outdated\nx := 1\n", "browser_outdated", false},
+		{"not Rego", "x := ", "browser_outdated", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := DeclaresCause(tc.rule, tc.id); got != tc.want {
+				t.Errorf("DeclaresCause(%q, %s) = %v; want %v", tc.rule, tc.id, got, tc.want)
+			}
+		})
 	}
 }

@@ -36,12 +36,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 			slog.String("code", e.Code),
 			slog.String("err", errText(e)))
 	}
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(status)
-		return
-	}
 	r := c.Request()
 	switch {
+	case isAPI(r) && r.Method == http.MethodHead:
+		_ = c.NoContent(status)
 	case isAPI(r):
 		if e.Temporary {
 			c.Response().Header().Set("Retry-After", "1")
@@ -199,8 +197,9 @@ type errorPage struct {
 	component templ.Component
 }
 
-// renderError writes an error page with status. A page that fails to
-// render leaves the status with a plain text.
+// renderError writes an error page with status (net/http leaves the body
+// out of an answer to HEAD). A page that fails to render leaves the status
+// with a plain text.
 func (s *Server) renderError(c echo.Context, status int, page errorPage) {
 	var buf bytes.Buffer
 	if err := page.component.Render(page.ctx, &buf); err != nil {

@@ -1,168 +1,154 @@
 # The eleven causes of the help-center article, one rule each. A rule's
-# metadata declares the cause for the whole product: its id, the symptom it
-# explains, its place in the article and the facts it rests on. The body says
-# when the known facts make the cause likely and when they rule it out;
-# anything else leaves it open.
-#
-# Both are computed as values, so that one rule gives every verdict: a fact
-# the request does not give reads as null and compares equal to neither
-# true nor false (unknown is not false); [a, b] == [true, true] reads "a and
-# b", and true in {a, b} reads "a or b".
+# path names the symptom it explains and the cause
+# (cause.<symptom>.<cause id>); its metadata gives the cause's place in the
+# article and the facts it rests on. Each rule gives the cause one verdict:
+# "likely", "ruled_out" or "open". Where the facts could say two things, the
+# order of the rule's branches says which wins: the first branch that holds
+# is the verdict. A fact the request does not give is undefined, so no branch
+# that reads it holds: unknown is not false, and the cause's default
+# verdict, "open", stands. The metadata sits on that default rule, which
+# declares the cause.
 package login
+
+# The verdicts of a cause that rests on one yes/no fact, by the fact's
+# value.
+_likely_if_true := {true: "likely", false: "ruled_out"}
+
+_likely_if_false := {false: "likely", true: "ruled_out"}
 
 # METADATA
 # title: The identifier is not on the contact card
 # description: The email or phone the contact types is not the one registered on their contact card.
 # custom:
-#   id: identifier_not_registered
-#   symptom: code_not_received
 #   order: 1
 #   facts: [identifier_registered]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	identifier_registered := object.get(_facts, "identifier_registered", null)
-	likely := identifier_registered == false
-	ruled_out := identifier_registered == true
-}
+default cause.code_not_received.identifier_not_registered := "open"
+
+cause.code_not_received.identifier_not_registered := _likely_if_false[_identifier_registered]
 
 # METADATA
-# title: The contact is unlinked
-# description: The contact card shows the contact unlinked or opted out of communication.
+# title: The contact opted out
+# description: The contact card shows the contact opted out of communication.
 # custom:
-#   id: contact_opted_out
-#   symptom: code_not_received
 #   order: 2
 #   facts: [opted_out]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	opted_out := object.get(_facts, "opted_out", null)
-	likely := opted_out == true
-	ruled_out := opted_out == false
-}
+default cause.code_not_received.contact_opted_out := "open"
+
+cause.code_not_received.contact_opted_out := _likely_if_true[input.facts.opted_out]
 
 # METADATA
 # title: Only one channel tried
 # description: The contact has not tried both email and SMS.
 # custom:
-#   id: try_other_channel
-#   symptom: code_not_received
 #   order: 3
 #   facts: [channels_tried]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	likely := [_channels_known, count(_channels) < 2] == [true, true]
-	ruled_out := count(_channels) == 2
+default cause.code_not_received.try_other_channel := "open"
+
+cause.code_not_received.try_other_channel := "ruled_out" if {
+	count({c | some c in input.facts.channels_tried}) == 2
+} else := "likely" if {
+	input.facts.channels_tried
 }
 
 # METADATA
 # title: The code is in the spam folder
-# description: The code went by email and the spam or junk folder was not checked.
+# description: |
+#   The code went by email and the spam folder was not checked. Ruled out
+#   as soon as the spam folder was checked, or when only SMS was tried;
+#   that wins over anything else known.
 # custom:
-#   id: check_spam
-#   symptom: code_not_received
 #   order: 4
 #   facts: [channels_tried, spam_checked]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	email_tried := "email" in _channels
-	spam_checked := object.get(_facts, "spam_checked", null)
-	likely := [email_tried, spam_checked] == [true, false]
-	ruled_out := true in {[_channels_known, email_tried] == [true, false], spam_checked == true}
+default cause.code_not_received.check_spam := "open"
+
+cause.code_not_received.check_spam := "ruled_out" if {
+	input.facts.spam_checked == true
+} else := "ruled_out" if {
+	input.facts.channels_tried
+	not "email" in input.facts.channels_tried
+} else := "likely" if {
+	"email" in input.facts.channels_tried
+	input.facts.spam_checked == false
 }
 
 # METADATA
 # title: No internet connection
 # description: The device has no working internet connection.
 # custom:
-#   id: no_connection
-#   symptom: code_not_received
 #   order: 5
 #   facts: [online]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	online := object.get(_facts, "online", null)
-	likely := online == false
-	ruled_out := online == true
-}
+default cause.code_not_received.no_connection := "open"
+
+cause.code_not_received.no_connection := _likely_if_false[input.facts.online]
 
 # METADATA
 # title: Private browsing
-# description: Private or incognito browsing keeps no cookies, so the platform does not recognise the returning contact.
+# description: Private or incognito browsing keeps no cookies, so the platform does not recognize the returning contact.
 # custom:
-#   id: incognito_mode
-#   symptom: code_needed_often
 #   order: 6
 #   facts: [incognito]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	incognito := object.get(_facts, "incognito", null)
-	likely := incognito == true
-	ruled_out := incognito == false
-}
+default cause.code_needed_often.incognito_mode := "open"
+
+cause.code_needed_often.incognito_mode := _likely_if_true[input.facts.incognito]
 
 # METADATA
 # title: Cookies deleted automatically
 # description: The browser deletes cookies automatically.
 # custom:
-#   id: cookies_deleted
-#   symptom: code_needed_often
 #   order: 7
 #   facts: [cookies_autodelete]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	cookies_autodelete := object.get(_facts, "cookies_autodelete", null)
-	likely := cookies_autodelete == true
-	ruled_out := cookies_autodelete == false
-}
+default cause.code_needed_often.cookies_deleted := "open"
+
+cause.code_needed_often.cookies_deleted := _likely_if_true[input.facts.cookies_autodelete]
 
 # METADATA
 # title: A new device
 # description: A device the contact has not used before has no saved cookies.
 # custom:
-#   id: new_device
-#   symptom: code_needed_often
 #   order: 8
 #   facts: [new_device]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	new_device := object.get(_facts, "new_device", null)
-	likely := new_device == true
-	ruled_out := new_device == false
-}
+default cause.code_needed_often.new_device := "open"
+
+cause.code_needed_often.new_device := _likely_if_true[input.facts.new_device]
 
 # METADATA
 # title: The message was not published to the contact
 # description: The message the contact tries to open was not published to them.
 # custom:
-#   id: message_not_published
-#   symptom: code_not_accepted
 #   order: 9
 #   facts: [message_published]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	message_published := object.get(_facts, "message_published", null)
-	likely := message_published == false
-	ruled_out := message_published == true
-}
+default cause.code_not_accepted.message_not_published := "open"
+
+cause.code_not_accepted.message_not_published := _likely_if_false[input.facts.message_published]
 
 # METADATA
 # title: A VPN is in use
 # description: The contact is behind a VPN.
 # custom:
-#   id: vpn_in_use
-#   symptom: code_not_accepted
 #   order: 10
 #   facts: [vpn]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	vpn := object.get(_facts, "vpn", null)
-	likely := vpn == true
-	ruled_out := vpn == false
-}
+default cause.code_not_accepted.vpn_in_use := "open"
+
+cause.code_not_accepted.vpn_in_use := _likely_if_true[input.facts.vpn]
 
 # METADATA
 # title: An old code
 # description: |
-#   The contact is not using the most recent code. With a single code
-#   requested, the code in hand is the newest one.
+#   The contact is not using the most recent code. Ruled out when they are,
+#   and when exactly one code was requested in this attempt: that code is
+#   the newest, whatever the contact believes, so the count (which an
+#   integration reports from the platform) wins over the contact's answer.
+#   With no code requested in this attempt, a code in hand is from an
+#   earlier one, so an answer of "not the newest" stays likely.
 # custom:
-#   id: old_code
-#   symptom: code_not_accepted
 #   order: 11
 #   facts: [used_latest_code, codes_requested]
-verdicts contains {"cause": rego.metadata.rule().custom, "likely": likely, "ruled_out": ruled_out} if {
-	used_latest_code := object.get(_facts, "used_latest_code", null)
-	codes_requested := object.get(_facts, "codes_requested", 2)
-	likely := used_latest_code == false
-	ruled_out := true in {used_latest_code == true, codes_requested < 2}
+default cause.code_not_accepted.old_code := "open"
+
+cause.code_not_accepted.old_code := "ruled_out" if {
+	input.facts.used_latest_code == true
+} else := "ruled_out" if {
+	input.facts.codes_requested == 1
+} else := "likely" if {
+	input.facts.used_latest_code == false
 }

@@ -2,10 +2,12 @@
 # title: Login troubleshooting
 # description: |
 #   The help-center article on contacts who cannot log in with a one-time
-#   code, as rules. causes.rego holds one rule per cause; this file puts their
-#   verdicts together into the answer the engine gives: the symptoms in scope,
-#   the likely causes, the ones ruled out, the questions still worth asking and
-#   the outcome, all in the article's order.
+#   code, as rules. causes.rego gives each cause its verdict; this file puts
+#   the verdicts of the symptoms in scope together into the engine's answer:
+#   the likely causes and the facts they rest on, the causes ruled out, the
+#   facts still worth asking about and the outcome. The engine orders them
+#   by the keys the rules declare (the causes' article order, the facts'
+#   asking order).
 package login
 
 # METADATA
@@ -26,38 +28,36 @@ decision := {
 
 # METADATA
 # title: Scope
-# description: The symptoms considered, in article order; all three when the request names none.
+# description: The symptoms considered; all three when the request names none.
 scope := [input.symptom] if {
 	input.symptom
 } else := symptoms
 
 # METADATA
 # title: Findings
-# description: The likely causes in scope, with the known facts each rests on.
-findings := [finding |
-	some v in _considered
-	v.likely
-	finding := {
-		"id": v.cause.id,
-		"symptom": v.cause.symptom,
-		"because": [f | some f in v.cause.facts; object.get(_facts, f, null) != null],
-	}
-]
+# description: The likely causes in scope, each with the known facts it rests on.
+findings[id] := [f | some f in data.acceso.causes[id].facts; _known(f)] if {
+	some [id, "likely"] in _verdicts
+}
 
 # METADATA
 # title: Ruled out
 # description: The causes in scope that the known facts exclude.
-ruled_out := [v.cause.id | some v in _considered; [v.likely, v.ruled_out] == [false, true]]
+ruled_out contains id if {
+	some [id, "ruled_out"] in _verdicts
+}
 
 # METADATA
 # title: Questions
 # description: |
-#   The unknown facts that could still change the answer: those an open cause
-#   rests on, each once, in the order of the causes and of their facts.
-questions := [{"fact": f, "type": _question_type[facts[f].type]} |
-	some i, f in _asked
-	not f in array.slice(_asked, 0, i)
-]
+#   The facts that could still change the answer: unknown facts that
+#   someone can be asked about and that an open cause in scope rests on.
+questions contains f if {
+	some [id, "open"] in _verdicts
+	some f in data.acceso.causes[id].facts
+	facts[f].asked_of
+	not _known(f)
+}
 
 # METADATA
 # title: Outcome
@@ -68,43 +68,37 @@ outcome := "causes_found" if {
 	count(questions) > 0
 } else := "no_known_cause"
 
-_question_type := {"boolean": "boolean", "choices": "multiple_choice"}
+# The verdicts of the causes in scope, as [id, verdict] pairs, computed
+# once.
+_verdicts := [[id, verdict] | some s in scope; some id, verdict in cause[s]]
 
-# The verdicts in scope, in article order.
-_considered := [v | some [_, v] in sort([[v.cause.order, v] | some v in verdicts; v.cause.symptom in scope])]
+_known(f) if input.facts[f] != null
 
-_asked := [f |
-	some v in _considered
-	[v.likely, v.ruled_out] == [false, false]
-	some f in v.cause.facts
-	facts[f].asked_of
-	object.get(_facts, f, null) == null
-]
+_known("identifier_registered") if _derivable
 
-# The facts as the rules see them: the request's facts, with
-# identifier_registered derived when the identifier and the card are given.
-_facts := object.union(_given, {"identifier_registered": _matches_card}) if {
+# identifier_registered as the rules see it: derived from the identifier
+# and the contact card when both are given (a derived value beats a direct
+# answer), else the direct answer.
+_identifier_registered := _matches_card if {
 	_derivable
-} else := _given
-
-_given := object.get(input, "facts", {})
+} else := input.facts.identifier_registered
 
 _derivable if {
-	_given.identifier
+	input.facts.identifier
 	_has_card_list
 }
 
-_has_card_list if _given.registered_emails
+_has_card_list if input.facts.registered_emails
 
-_has_card_list if _given.registered_phones
+_has_card_list if input.facts.registered_phones
 
 default _matches_card := false
 
-_matches_card if _email_key(_given.identifier) in {_email_key(e) | some e in _given.registered_emails}
+_matches_card if _email_key(input.facts.identifier) in {_email_key(e) | some e in input.facts.registered_emails}
 
 _matches_card if {
-	not contains(_given.identifier, "@")
-	_phone_key(_given.identifier) in {_phone_key(p) | some p in _given.registered_phones}
+	not contains(input.facts.identifier, "@")
+	_phone_key(input.facts.identifier) in {_phone_key(p) | some p in input.facts.registered_phones}
 }
 
 _email_key(s) := lower(trim_space(s))
@@ -120,11 +114,3 @@ _phone_key(s) := key if {
 _plus(s) := "+" if startswith(s, "+")
 
 else := ""
-
-default _channels := set()
-
-_channels := {c | some c in _facts.channels_tried}
-
-default _channels_known := false
-
-_channels_known if _facts.channels_tried
