@@ -82,7 +82,7 @@ func DraftNewCause(cur *rules.Policy, nc NewCause) (rules.Source, error) {
 	case strings.TrimSpace(nc.Rule) == "":
 		problems = append(problems, rules.Problem{File: nc.Module, Message: "the rule must not be empty"})
 	case causeID.MatchString(nc.ID) && !rules.DeclaresCause(nc.Rule, nc.ID):
-		problems = append(problems, rules.Problem{File: nc.Module, Message: fmt.Sprintf("the new rule's # METADATA must declare custom.id: %s", nc.ID)})
+		problems = append(problems, rules.Problem{File: nc.Module, Message: fmt.Sprintf("the new rule must declare the cause: `default cause.<symptom>.%s := \"open\"` with its # METADATA", nc.ID)})
 	}
 	testFile := testModuleOf(nc.Module)
 	if _, ok := cur.Source.Modules[testFile]; strings.TrimSpace(nc.Tests) != "" && !ok {
@@ -109,7 +109,7 @@ func CheckNewCause(cur, draft *rules.Policy, nc NewCause) rules.Problems {
 		return rules.Problems{{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)}}
 	}
 	if _, ok := draft.Catalog.Cause(nc.ID); !ok {
-		return rules.Problems{{File: nc.Module, Message: fmt.Sprintf("the new rule's # METADATA must declare custom.id: %s", nc.ID)}}
+		return rules.Problems{{File: nc.Module, Message: fmt.Sprintf("the new rule must declare the cause: `default cause.<symptom>.%s := \"open\"` with its # METADATA", nc.ID)}}
 	}
 	return nil
 }

@@ -373,12 +373,9 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 	p := ts.policy
 	cause := spamCause(t, p)
 	newID := cause.ID + "_copy"
-	rule := strings.NewReplacer("id: "+cause.ID, "id: "+newID, "order: "+strconv.Itoa(cause.Order), "order: 99").
-		Replace(ruleBlock(t, p.Source, cause))
-	// The copy is found only for a sample no Rego test sends.
-	ruleLines := strings.Split(rule, "\n")
-	head := ruleHead(t, ruleLines, rules.Cause{Line: slices.IndexFunc(ruleLines, func(l string) bool { return strings.Contains(l, "id: "+newID) }) + 1})
-	rule = strings.Join(slices.Insert(ruleLines, head+1, "\tinput.facts.codes_requested == 777"), "\n")
+	rule, _ := copyCause(t, p.Source, cause, newID, 99)
+	// The copy has a verdict only for a sample no Rego test sends.
+	rule = guarded(rule, "input.facts.codes_requested == 777")
 
 	// Each POST route, in an order where each one's valid post makes sense,
 	// with the fields of a valid post (the CSRF token aside) and the page
@@ -604,11 +601,8 @@ func TestAdminAddCause(t *testing.T) {
 	cause := spamCause(t, p)
 	newID := cause.ID + "_again"
 	last := p.Catalog.Causes[len(p.Catalog.Causes)-1]
-	rule := strings.NewReplacer("id: "+cause.ID, "id: "+newID, "order: "+strconv.Itoa(cause.Order), "order: "+strconv.Itoa(last.Order+1)).
-		Replace(ruleBlock(t, p.Source, cause))
-	ruleLines := strings.Split(rule, "\n")
-	head := ruleHead(t, ruleLines, rules.Cause{Line: slices.IndexFunc(ruleLines, func(l string) bool { return strings.Contains(l, "id: "+newID) }) + 1})
-	rule = strings.Join(slices.Insert(ruleLines, head+1, "\tinput.facts.codes_requested == 777"), "\n")
+	rule, _ := copyCause(t, p.Source, cause, newID, last.Order+1)
+	rule = guarded(rule, "input.facts.codes_requested == 777")
 	sample := strings.Replace(specExample, `"spam_checked": false`, `"spam_checked": false, "codes_requested": 777`, 1)
 	texts := url.Values{"title_es": {"Título nuevo"}, "advice_es": {"Consejo nuevo"}, "title_en": {"New title"}, "advice_en": {"New advice"}}
 	form := func(id, rule, action string) url.Values {
@@ -622,7 +616,7 @@ func TestAdminAddCause(t *testing.T) {
 		name, id, rule string
 		want           string
 	}{
-		{"id not in the rule", "other_id", rule, "must declare custom.id: other_id"},
+		{"id not in the rule", "other_id", rule, "must declare the cause"},
 		{"existing id", cause.ID, ruleBlock(t, p.Source, cause), "already exists"},
 		{"bad id", "Bad-Id", rule, "must be snake_case"},
 		{"empty rule", newID, "", "must not be empty"},

@@ -29,11 +29,12 @@ import (
 
 // Drafts in these tests are made from whatever rules are embedded, located
 // through the catalog, so that they keep working when the article's rules
-// change: a rule is its # METADATA block, a head ending in "{", a body and a
-// "}" at the start of a line.
+// change: a cause is its # METADATA block on its default rule, then its
+// verdict rule, whose branches open with a line ending in "{" and which
+// ends with a "}" at the start of a line.
 
-// ruleHead returns the index of the line that opens the body of cause's
-// rule in lines.
+// ruleHead returns the index of the line that opens the first branch of
+// the body of cause's verdict rule in lines.
 func ruleHead(tb testing.TB, lines []string, cause rules.Cause) int {
 	tb.Helper()
 	for i := cause.Line - 1; i < len(lines); i++ {
@@ -43,6 +44,38 @@ func ruleHead(tb testing.TB, lines []string, cause rules.Cause) int {
 	}
 	tb.Fatalf("no rule body after %s:%d", cause.File, cause.Line)
 	return 0
+}
+
+// guarded returns rule text with cond as the first statement of every
+// branch of its body, so that no branch holds unless cond does.
+func guarded(text, cond string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		out = append(out, line)
+		if strings.HasSuffix(line, " if {") {
+			out = append(out, "\t"+cond)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// copyCause returns cause's rules with their # METADATA, renamed to id,
+// placed at order and resting on codes_requested (a fact nobody is asked,
+// so that the copy, open for any request that does not find it, adds no
+// question to the answers the Rego tests expect), and the index of the line
+// that declares the copy in them.
+func copyCause(tb testing.TB, src rules.Source, cause rules.Cause, id string, order int) (string, int) {
+	tb.Helper()
+	text := strings.NewReplacer("."+cause.ID+" :=", "."+id+" :=", fmt.Sprintf("order: %d", cause.Order), fmt.Sprintf("order: %d", order),
+		"facts: ["+strings.Join(cause.Facts, ", ")+"]", "facts: [codes_requested]").
+		Replace(ruleBlock(tb, src, cause))
+	decl := slices.IndexFunc(strings.Split(text, "\n"), func(l string) bool {
+		return strings.HasPrefix(l, "default cause."+cause.Symptom+"."+id+" ")
+	})
+	if decl < 0 {
+		tb.Fatalf("the copy of %s declares no %s:\n%s", cause.ID, id, text)
+	}
+	return text, decl
 }
 
 // withBodyLine returns src with line added as the first statement of
@@ -256,16 +289,11 @@ func TestPublishRefusesBrokenDrafts(t *testing.T) {
 	cause := spamCause(t, cur)
 	last := cur.Catalog.Causes[len(cur.Catalog.Causes)-1]
 	newID := cause.ID + "_copy"
-	copied := strings.NewReplacer("id: "+cause.ID, "id: "+newID, fmt.Sprintf("order: %d", cause.Order), fmt.Sprintf("order: %d", last.Order+1)).
-		Replace(ruleBlock(t, cur.Source, cause))
+	copied, decl := copyCause(t, cur.Source, cause, newID, last.Order+1)
 	withCopy := cur.Source.Clone()
-	withCopy.Modules[cause.File] = strings.TrimRight(withCopy.Modules[cause.File], "\n") + "\n\n" + strings.Trim(copied, "\n") + "\n"
-	copyLines := strings.Split(withCopy.Modules[cause.File], "\n")
-	copyID := slices.Index(copyLines, "#   id: "+newID)
-	if copyID < 0 {
-		t.Fatalf("the copied rule has no line %q", "#   id: "+newID)
-	}
-	copyHead := ruleHead(t, copyLines, rules.Cause{File: cause.File, Line: copyID + 1}) + 1
+	module := strings.TrimRight(withCopy.Modules[cause.File], "\n") + "\n\n"
+	withCopy.Modules[cause.File] = module + copied + "\n"
+	copyHead := strings.Count(module, "\n") + decl + 1
 
 	// slow is a helper that takes minutes; the rule of cause depends on it
 	// whenever the facts hold registered phones and a number of codes, as
