@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +15,7 @@ import (
 	"testing"
 
 	"acceso/rules"
+	"acceso/server/store"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -112,5 +116,237 @@ func TestRulesTest(t *testing.T) {
 	}
 	if !regexp.MustCompile(`causes\.rego:\d+: `).MatchString(stderr) {
 		t.Errorf("rules test on a broken rule printed %q; want file:line: message", stderr)
+	}
+}
+
+func TestServeReportsAnAddressInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	code, _, stderr := runCLI(t, "", "serve", "--addr", addr, "--data", t.TempDir())
+	if code != 1 {
+		t.Errorf("run(serve --addr %s) = %d; want 1, the address being in use", addr, code)
+	}
+	var errLines []string
+	for line := range strings.Lines(stderr) {
+		if strings.Contains(line, `"msg":"serving"`) {
+			t.Errorf("run(serve --addr %s) logged %q; want no serving line, it never listened", addr, line)
+		}
+		if strings.Contains(line, `"level":"ERROR"`) {
+			errLines = append(errLines, line)
+		}
+	}
+	want := "listen on " + addr + ": address already in use"
+	if len(errLines) != 1 || !strings.Contains(errLines[0], want) {
+		t.Errorf("run(serve --addr %s) logged the errors %q; want one, saying %q", addr, errLines, want)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, "frobnicate"},
+		{[]string{"frobnicate", "--help"}, "frobnicate"},
+		{[]string{"rules"}, "rules"},
+		{[]string{"rules", "lint"}, "rules lint"},
+		{[]string{"admin", "remove", "ana"}, "admin remove"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, stderr := runCLI(t, "", tc.args...)
+			if code != 2 || out != "" {
+				t.Errorf("run(%q) = %d, stdout %q; want 2 and nothing on stdout", tc.args, code, out)
+			}
+			if want := fmt.Sprintf("acceso: unknown command %q\nusage:\n", tc.want); !strings.HasPrefix(stderr, want) {
+				t.Errorf("run(%q) printed %q; want it to start with %q", tc.args, stderr, want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // the start of the usage on stdout
+	}{
+		{[]string{"--help"}, "usage:\n  acceso serve"},
+		{[]string{"serve", "--help"}, "usage: acceso serve "},
+		{[]string{"serve", "-h"}, "usage: acceso serve "},
+		{[]string{"diagnose", "-h"}, "usage: acceso diagnose "},
+		{[]string{"diagnose", "--lang", "en", "--help"}, "usage: acceso diagnose "},
+		{[]string{"rules", "test", "--help"}, "usage: acceso rules test "},
+		{[]string{"admin", "add", "--help"}, "usage: acceso admin add "},
+		{[]string{"admin", "add", "ana", "-h"}, "usage: acceso admin add "},
+		{[]string{"backup", "--help"}, "usage: acceso backup "},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, stderr := runCLI(t, "", tc.args...)
+			if code != 0 || stderr != "" {
+				t.Errorf("run(%q) = %d, stderr %q; want 0 and nothing on stderr", tc.args, code, stderr)
+			}
+			if !strings.HasPrefix(out, tc.want) {
+				t.Errorf("run(%q) printed %q; want the usage, starting %q", tc.args, out, tc.want)
+			}
+		})
+	}
+}
+
+func TestFlagsAfterTheName(t *testing.T) {
+	const password = "correct horse battery"
+	for _, tc := range []struct {
+		name string
+		args func(data string) []string
+	}{
+		{"flag first", func(data string) []string { return []string{"admin", "add", "--data", data, "ana"} }},
+		{"flag last", func(data string) []string { return []string{"admin", "add", "ana", "--data", data} }},
+		{"flag last, with =", func(data string) []string { return []string{"admin", "add", "ana", "--data=" + data} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := t.TempDir()
+			args := tc.args(data)
+			code, out, stderr := runCLI(t, password+"\n", args...)
+			if code != 0 {
+				t.Fatalf("run(%q) = %d; want 0\n%s", args, code, stderr)
+			}
+			if want := "admin ana saved in " + data + "\n"; out != want {
+				t.Errorf("run(%q) printed %q; want %q", args, out, want)
+			}
+			db, err := store.Open(context.Background(), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.PasswordHash(context.Background(), "ana"); err != nil {
+				t.Errorf("after run(%q), PasswordHash(ana) in %s = %v; want ana saved there", args, data, err)
+			}
+		})
+	}
+}
+
+func TestExtraArgumentsAreRefused(t *testing.T) {
+	tests := []struct {
+		args  []string
+		extra string
+	}{
+		{[]string{"rules", "test", "a", "b"}, "b"},
+		{[]string{"diagnose", "request.json"}, "request.json"},
+		{[]string{"serve", "now"}, "now"},
+		{[]string{"admin", "add", "ana", "bob"}, "bob"},
+		{[]string{"admin", "add", "ana", "--", "--data"}, "--data"},
+		{[]string{"backup", "--out", "x.db", "y.db"}, "y.db"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", tc.args...)
+			if code != 2 {
+				t.Errorf("run(%q) = %d; want 2", tc.args, code)
+			}
+			if want := fmt.Sprintf("unexpected argument %q\nusage: ", tc.extra); !strings.Contains(stderr, want) {
+				t.Errorf("run(%q) printed %q; want it to name the extra argument: %q", tc.args, stderr, want)
+			}
+		})
+	}
+}
+
+func TestMissingFolderIsNamed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "causes.rego")
+	if err := os.WriteFile(file, []byte("package login\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rules", "test", "/nope"}, "rules test: /nope: no such folder\n"},
+		{[]string{"rules", "test", file}, "rules test: " + file + ": not a folder\n"},
+		{[]string{"serve", "--data", t.TempDir(), "--rules", "/nope"}, "serve: --rules (ACCESO_RULES) /nope: no such folder\n"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", tc.args...)
+			if code != 2 || stderr != tc.want {
+				t.Errorf("run(%q) = %d, %q; want 2, %q", tc.args, code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestDiagnoseUnsupportedLanguage(t *testing.T) {
+	tests := []struct {
+		name, body, lang string
+		want             string // the language answered in
+		warning          string
+	}{
+		{"fr", `{}`, "fr", "es", "diagnose: --lang fr is not supported; answering in es\n"},
+		{"a region is not a language code", `{}`, "en-GB", "es", "diagnose: --lang en-GB is not supported; answering in es\n"},
+		{"the request's own language wins", `{"lang":"en"}`, "fr", "en", "diagnose: --lang fr is not supported; answering in en\n"},
+		{"supported", `{}`, "en", "en", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, tc.body, "diagnose", "--lang", tc.lang)
+			if code != 0 || stderr != tc.warning {
+				t.Errorf("run(diagnose --lang %s) = %d, stderr %q; want 0, %q", tc.lang, code, stderr, tc.warning)
+			}
+			var resp struct{ Lang string }
+			if err := json.Unmarshal([]byte(out), &resp); err != nil || resp.Lang != tc.want {
+				t.Errorf("run(diagnose --lang %s) answered %q (%v); want an answer in %s", tc.lang, out, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestBackup(t *testing.T) {
+	data := t.TempDir()
+	if code, _, stderr := runCLI(t, "correct horse battery\n", "admin", "add", "--data", data, "ana"); code != 0 {
+		t.Fatalf("admin add: exit %d, %s", code, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "acceso-backup.db")
+	if code, stdout, stderr := runCLI(t, "", "backup", "--data", data, "--out", out); code != 0 || !strings.Contains(stdout, out) {
+		t.Fatalf("run(backup --data %s --out %s) = %d, %q%s; want 0 and the file named", data, out, code, stdout, stderr)
+	}
+	restored := t.TempDir()
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(restored, store.FileName), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), restored)
+	if err != nil {
+		t.Fatalf("store.Open(the backup) = %v", err)
+	}
+	defer db.Close()
+	if _, err := db.PasswordHash(context.Background(), "ana"); err != nil {
+		t.Errorf("PasswordHash(ana) in the backup = %v; want the admin there", err)
+	}
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"the file exists", []string{"backup", "--data", data, "--out", out}, 1, "exists"},
+		{"no --out", []string{"backup", "--data", data}, 2, "--out FILE is required"},
+		{"no database", []string{"backup", "--data", t.TempDir(), "--out", out + ".2"}, 1, "no database in"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("run(%q) = %d, %q; want %d, saying %q", tc.args, code, stderr, tc.code, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(out + ".2"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("backup of a folder without a database wrote %s.2 (%v); want nothing written", out, err)
 	}
 }
