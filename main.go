@@ -389,7 +389,7 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer db.Close()
 	if err := db.Backup(ctx, *out); err != nil {
-		fmt.Fprintln(stderr, "backup:", err)
+		fmt.Fprintln(stderr, err) // "backup to FILE: …"
 		return 1
 	}
 	fmt.Fprintf(stdout, "backup of %s written to %s\n", file, *out)
