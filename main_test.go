@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -349,4 +350,148 @@ func TestBackup(t *testing.T) {
 	if _, err := os.Stat(out + ".2"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("backup of a folder without a database wrote %s.2 (%v); want nothing written", out, err)
 	}
+}
+
+// unitFile is a systemd unit read as INI: each section's settings in
+// order, as a key may repeat (Environment=).
+type unitFile map[string][]unitSetting
+
+type unitSetting struct{ key, value string }
+
+// values returns every value of key in section, in order.
+func (u unitFile) values(section, key string) []string {
+	var vs []string
+	for _, s := range u[section] {
+		if s.key == key {
+			vs = append(vs, s.value)
+		}
+	}
+	return vs
+}
+
+// readUnit parses the systemd unit at path: [Section] headers, Key=Value
+// lines, comments starting with # or ;, and lines continued by a final
+// backslash.
+func readUnit(t *testing.T, path string) unitFile {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := unitFile{}
+	section, pending := "", ""
+	for n, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(pending + line)
+		pending = ""
+		if strings.HasSuffix(line, `\`) {
+			pending = strings.TrimSuffix(line, `\`) + " "
+			continue
+		}
+		switch {
+		case line == "" || line[0] == '#' || line[0] == ';':
+		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+			section = line[1 : len(line)-1]
+			if _, ok := u[section]; !ok {
+				u[section] = nil // a section without settings is still there
+			}
+		default:
+			key, value, ok := strings.Cut(line, "=")
+			if !ok || section == "" {
+				t.Fatalf("%s:%d: %q is neither a [Section] nor a Key=Value in one", path, n+1, line)
+			}
+			u[section] = append(u[section], unitSetting{strings.TrimSpace(key), strings.TrimSpace(value)})
+		}
+	}
+	return u
+}
+
+func TestSystemdUnit(t *testing.T) {
+	const path = "deploy/acceso.service"
+	u := readUnit(t, path)
+	for _, section := range []string{"Unit", "Service", "Install"} {
+		if _, ok := u[section]; !ok {
+			t.Errorf("%s has no [%s] section", path, section)
+		}
+	}
+
+	execs := u.values("Service", "ExecStart")
+	if len(execs) != 1 {
+		t.Fatalf("%s ExecStart = %q; want one command", path, execs)
+	}
+	cmd := strings.Fields(execs[0])
+	if len(cmd) < 2 || !filepath.IsAbs(cmd[0]) || filepath.Base(cmd[0]) != "acceso" || cmd[1] != "serve" {
+		t.Fatalf("%s ExecStart = %q; want /absolute/path/acceso serve [flags]", path, execs[0])
+	}
+	fs, opts := serveFlags()
+	if err := fs.Parse(cmd[2:]); err != nil || fs.NArg() != 0 {
+		t.Errorf("%s ExecStart flags %q: %v, arguments left %q; want flags that acceso serve accepts", path, cmd[2:], err, fs.Args())
+	}
+	if state := u.values("Service", "StateDirectory"); len(state) != 1 || *opts.data != "/var/lib/"+state[0] {
+		t.Errorf("%s serves --data %s with StateDirectory=%q; want the state directory, /var/lib/<StateDirectory>", path, *opts.data, state)
+	}
+
+	// Every variable set is one that serve reads.
+	var help bytes.Buffer
+	fs.SetOutput(&help)
+	fs.PrintDefaults()
+	for _, env := range u.values("Service", "Environment") {
+		name, _, _ := strings.Cut(env, "=")
+		if !strings.Contains(help.String(), "("+name+")") {
+			t.Errorf("%s sets Environment=%s; acceso serve reads no %s", path, env, name)
+		}
+	}
+
+	want := map[string]string{
+		"Restart":                 "on-failure",
+		"StateDirectory":          "acceso",
+		"UMask":                   "0077",
+		"NoNewPrivileges":         "yes",
+		"ProtectSystem":           "strict",
+		"ProtectHome":             "yes",
+		"PrivateTmp":              "yes",
+		"PrivateDevices":          "yes",
+		"ProtectKernelTunables":   "yes",
+		"ProtectKernelModules":    "yes",
+		"ProtectKernelLogs":       "yes",
+		"ProtectControlGroups":    "yes",
+		"RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+		"RestrictNamespaces":      "yes",
+		"LockPersonality":         "yes",
+		"MemoryDenyWriteExecute":  "yes",
+		"SystemCallFilter":        "@system-service",
+		"CapabilityBoundingSet":   "",
+		"AmbientCapabilities":     "",
+		"SystemCallArchitectures": "native",
+	}
+	for key, value := range want {
+		if got := u.values("Service", key); len(got) != 1 || got[0] != value {
+			t.Errorf("%s %s = %q; want %q", path, key, got, value)
+		}
+	}
+	if user, dynamic := u.values("Service", "User"), u.values("Service", "DynamicUser"); len(user) == 0 && !slices.Equal(dynamic, []string{"yes"}) {
+		t.Errorf("%s runs as root; want User= or DynamicUser=yes", path)
+	}
+
+	t.Run("systemd-analyze verify", func(t *testing.T) {
+		analyze, err := exec.LookPath("systemd-analyze")
+		if err != nil {
+			t.Skip("systemd-analyze is not installed")
+		}
+		// verify wants ExecStart's binary to exist: this test's own will do.
+		self, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unit := filepath.Join(t.TempDir(), filepath.Base(path))
+		if err := os.WriteFile(unit, bytes.ReplaceAll(b, []byte(cmd[0]+" "), []byte(self+" ")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(out) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", path, err, out)
+		}
+	})
 }
