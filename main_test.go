@@ -495,3 +495,30 @@ func TestSystemdUnit(t *testing.T) {
 		}
 	})
 }
+
+// TestREADMEConfiguration checks that the README's Configuration table
+// names every flag of every command and every environment variable read.
+func TestREADMEConfiguration(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	flagRe, envRe := regexp.MustCompile(`(?m)^  -(\S+)`), regexp.MustCompile(`\((ACCESO_[A-Z_]+)\)`)
+	for _, cmd := range [][]string{{"serve"}, {"diagnose"}, {"rules", "test"}, {"admin", "add"}, {"backup"}} {
+		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
+			_, help, _ := runCLI(t, "", append(cmd, "--help")...)
+			for _, m := range flagRe.FindAllStringSubmatch(help, -1) {
+				if want := fmt.Sprintf("| `%s` | `--%s` |", strings.Join(cmd, " "), m[1]); !strings.Contains(section, want) {
+					t.Errorf("README.md Configuration has no row %q", want)
+				}
+			}
+			for _, m := range envRe.FindAllStringSubmatch(help, -1) {
+				if !strings.Contains(section, "`"+m[1]+"`") {
+					t.Errorf("README.md Configuration does not name %s, which %s reads", m[1], strings.Join(cmd, " "))
+				}
+			}
+		})
+	}
+}
