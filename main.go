@@ -82,8 +82,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // diagnose answers one request body read from stdin exactly as the API would.
-// An unsupported --lang is said on stderr once the answer is printed, in
-// the language the answer is in; on bad input stderr holds the error JSON
+// An unsupported --lang is ignored and, after the answer, said on stderr
+// with the language answered in; on bad input stderr holds the error JSON
 // alone.
 func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("diagnose", diagnoseUsage)
