@@ -12,10 +12,13 @@ NPM_STAMP := $(NPM_DIR)/.installed-axe-core-$(AXE_CORE_VERSION)-vnu-jar-$(VNU_JA
 .PHONY: run test check bench fuzz generate npm-tools
 
 run:
+	@echo 'acceso: building (the first build compiles OPA and takes a few minutes)…'
 	$(GO) run . serve
 
+# The Rego tests run through the embedded OPA (acceso rules test), which
+# builds with the binary; go tool opa would compile the whole OPA CLI first.
 test: npm-tools
-	$(GO) tool opa test rules/
+	$(GO) run . rules test
 	$(GO) test ./...
 
 check:

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,18 +24,23 @@ import (
 
 	"acceso/account"
 	"acceso/answer"
+	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
 	"acceso/server"
 	"acceso/server/store"
 )
 
-const usage = `usage:
-  acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50]
-  acceso diagnose [--lang en] < request.json
-  acceso rules test [DIR]
-  acceso admin add [--data ./data] NAME < password
-`
+// The synopsis of each command, for the usage and for its --help.
+const (
+	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50]"
+	diagnoseUsage = "acceso diagnose [--lang en] < request.json"
+	rulesUsage    = "acceso rules test [DIR]"
+	adminUsage    = "acceso admin add [--data ./data] NAME < password"
+	backupUsage   = "acceso backup --out FILE [--data ./data]"
+)
+
+const usage = "usage:\n  " + serveUsage + "\n  " + diagnoseUsage + "\n  " + rulesUsage + "\n  " + adminUsage + "\n  " + backupUsage + "\n"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -51,7 +57,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], stderr)
+		return serve(ctx, args[1:], stdout, stderr)
 	case "diagnose":
 		return diagnose(ctx, args[1:], stdin, stdout, stderr)
 	case "rules":
@@ -59,26 +65,42 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return testRules(ctx, args[2:], stdout, stderr)
 		}
 	case "admin":
-		if len(args) >= 3 && args[1] == "add" {
+		if len(args) >= 2 && args[1] == "add" {
 			return addAdmin(ctx, args[2:], stdin, stdout, stderr)
 		}
+	case "backup":
+		return backup(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprint(stderr, usage)
+	// Name what was not understood: the command, with its subcommand for
+	// the commands that have some.
+	unknown := args[0]
+	if (unknown == "rules" || unknown == "admin") && len(args) >= 2 {
+		unknown += " " + args[1]
+	}
+	fmt.Fprintf(stderr, "acceso: unknown command %q\n%s", unknown, usage)
 	return 2
 }
 
 // diagnose answers one request body read from stdin exactly as the API would.
+// An unsupported --lang is ignored and, after the answer, said on stderr
+// with the language answered in; on bad input stderr holds the error JSON
+// alone.
 func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("diagnose", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	lang := fs.String("lang", "", "answer in this language (es or en) when the request names none")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs := newFlagSet("diagnose", diagnoseUsage)
+	lang := fs.String("lang", "", "answer in this language ("+strings.Join(locales.Languages, " or ")+") when the request names none")
+	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
+		return code
 	}
-	policy, err := rules.Build(ctx, rules.Embedded(), rules.Options{})
+	unsupported := ""
+	if *lang != "" && !locales.Supported(*lang) {
+		unsupported, *lang = *lang, ""
+	}
+	// The embedded rules passed their Rego tests in CI before this binary
+	// was built; running them again would make every diagnosis slow.
+	policy, err := rules.Build(ctx, rules.Embedded(), rules.Options{SkipTests: true})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -107,14 +129,26 @@ func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err := enc.Encode(resp); err != nil {
 		return 1
 	}
+	if unsupported != "" {
+		fmt.Fprintf(stderr, "diagnose: --lang %s is not supported; answering in %s\n", unsupported, resp.Lang)
+	}
 	return 0
 }
 
 // testRules verifies the rules in DIR (or the embedded ones) as a publish
 // would, printing every problem as file:line: message.
 func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("rules test", rulesUsage)
+	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
+	if !ok {
+		return code
+	}
 	src := rules.Embedded()
 	if len(args) > 0 {
+		if err := checkFolder(args[0]); err != nil {
+			fmt.Fprintln(stderr, "rules test:", err)
+			return 2
+		}
 		var err error
 		if src, err = rules.FromDir(args[0]); err != nil {
 			fmt.Fprintln(stderr, err)
@@ -138,17 +172,12 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 // serve runs the server until SIGINT or SIGTERM, then drains it.
-func serve(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", env("ACCESO_ADDR", "127.0.0.1:8080"), "address to listen on (ACCESO_ADDR)")
-	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)")
-	rulesDir := fs.String("rules", env("ACCESO_RULES", ""), "folder of .rego files to serve and watch instead of the embedded rules (ACCESO_RULES)")
-	proxies := fs.String("trusted-proxies", env("ACCESO_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default (ACCESO_TRUSTED_PROXIES)")
-	apiRate := fs.String("api-rate", env("ACCESO_API_RATE", fmt.Sprint(server.DefaultAPIRate)), "API requests per second allowed to one client, in bursts of up to twice as many (ACCESO_API_RATE)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, opts := serveFlags()
+	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
+		return code
 	}
+	addr, data, rulesDir, proxies, apiRate := opts.addr, opts.data, opts.rules, opts.proxies, opts.apiRate
 	rate, err := strconv.ParseFloat(*apiRate, 64)
 	if err != nil || !(rate >= server.MinAPIRate && rate <= server.MaxAPIRate) {
 		fmt.Fprintf(stderr, "serve: --api-rate (ACCESO_API_RATE) %q: want a number of requests per second between %v and %v\n", *apiRate, server.MinAPIRate, server.MaxAPIRate)
@@ -163,6 +192,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2
+	}
+	if *rulesDir != "" {
+		if err := checkFolder(*rulesDir); err != nil {
+			fmt.Fprintln(stderr, "serve: --rules (ACCESO_RULES)", err)
+			return 2
+		}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	db, err := store.Open(ctx, *data)
@@ -182,7 +217,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	if err := srv.Run(ctx, 15*time.Second); err != nil {
-		log.Error("server stopped", "err", err)
+		log.Error("cannot serve", "err", err)
 		return 1
 	}
 	return 0
@@ -199,17 +234,17 @@ func env(name, def string) string {
 // addAdmin creates an admin, or resets their password, with the password
 // read from stdin: typed without echo on a terminal, else the first line.
 func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("admin add", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("admin add", adminUsage)
 	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)")
-	if err := fs.Parse(args); err != nil {
+	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(args) != 1 {
+		fmt.Fprintf(stderr, "admin add: the admin's NAME is missing\nusage: %s\n", adminUsage)
 		return 2
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	name := fs.Arg(0)
+	name := args[0]
 	password, err := readPassword(stdin, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "admin add: reading the password from stdin:", err)
@@ -243,4 +278,130 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// serveOptions are serve's settings, each from its flag, else its
+// environment variable, else its default.
+type serveOptions struct {
+	addr, data, rules, proxies, apiRate *string
+}
+
+// serveFlags returns serve's flag set and where it puts what it parses. The
+// tests parse the systemd unit's ExecStart with it.
+func serveFlags() (*flag.FlagSet, serveOptions) {
+	fs := newFlagSet("serve", serveUsage)
+	return fs, serveOptions{
+		addr:    fs.String("addr", env("ACCESO_ADDR", "127.0.0.1:8080"), "address to listen on (ACCESO_ADDR)"),
+		data:    fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)"),
+		rules:   fs.String("rules", env("ACCESO_RULES", ""), "folder of .rego files to serve and watch instead of the embedded rules (ACCESO_RULES)"),
+		proxies: fs.String("trusted-proxies", env("ACCESO_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default (ACCESO_TRUSTED_PROXIES)"),
+		apiRate: fs.String("api-rate", env("ACCESO_API_RATE", fmt.Sprint(server.DefaultAPIRate)), "API requests per second allowed to one client, in bursts of up to twice as many (ACCESO_API_RATE)"),
+	}
+}
+
+// newFlagSet returns an empty flag set for the command name, whose usage
+// is its synopsis followed by its flags. It prints nothing while parsing:
+// parseArgs says what went wrong, and where.
+func newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: %s\n", synopsis)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(fs.Output(), "\nflags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseArgs parses args with fs, flags before and after the positional
+// arguments alike (everything after "--" is positional), and returns at
+// most maxArgs positional arguments. Otherwise ok is false and code is the
+// exit code: 0 after printing fs's usage on stdout for -h or --help, 2
+// after naming the mistake and printing the usage on stderr.
+func parseArgs(fs *flag.FlagSet, args []string, maxArgs int, stdout, stderr io.Writer) (positional []string, code int, ok bool) {
+	fail := func(err error) ([]string, int, bool) {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return nil, 0, false
+		}
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+		fs.SetOutput(stderr)
+		fs.Usage()
+		return nil, 2, false
+	}
+	for {
+		if err := fs.Parse(args); err != nil {
+			return fail(err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	if len(positional) > maxArgs {
+		return fail(fmt.Errorf("unexpected argument %q", positional[maxArgs]))
+	}
+	return positional, 0, true
+}
+
+// checkFolder says, naming it, why dir is not a folder that can be read.
+func checkFolder(dir string) error {
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%s: no such folder", dir)
+	case err != nil:
+		return err
+	case !info.IsDir():
+		return fmt.Errorf("%s: not a folder", dir)
+	}
+	return nil
+}
+
+// backup writes a consistent copy of the database in --data to --out,
+// also while a server is using it.
+func backup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("backup", backupUsage)
+	out := fs.String("out", "", "file to write the copy to; it must not exist")
+	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)")
+	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
+		return code
+	}
+	if *out == "" {
+		fmt.Fprintf(stderr, "backup: --out FILE is required\nusage: %s\n", backupUsage)
+		return 2
+	}
+	// Opening a folder without a database would create an empty one and
+	// back that up: say instead that there is nothing to copy.
+	file := filepath.Join(*data, store.FileName)
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stderr, "backup: no database in %s (%s does not exist)\n", *data, file)
+		return 1
+	} else if err != nil {
+		fmt.Fprintln(stderr, "backup:", err)
+		return 1
+	}
+	db, err := store.Open(ctx, *data)
+	if err != nil {
+		fmt.Fprintln(stderr, "backup:", err)
+		return 1
+	}
+	defer db.Close()
+	if err := db.Backup(ctx, *out); err != nil {
+		fmt.Fprintln(stderr, err) // "backup to FILE: …"
+		return 1
+	}
+	fmt.Fprintf(stdout, "backup of %s written to %s\n", file, *out)
+	return 0
 }

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -12,6 +16,7 @@ import (
 	"testing"
 
 	"acceso/rules"
+	"acceso/server/store"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -50,7 +55,7 @@ func TestDiagnose(t *testing.T) {
 	if want := []string{"try_other_channel", "check_spam"}; !slices.Equal(ids, want) {
 		t.Errorf("findings = %v; want %v", ids, want)
 	}
-	if want := []string{"identifier_registered", "opted_out", "online"}; !slices.Equal(facts, want) {
+	if want := []string{"online", "identifier_registered", "opted_out"}; !slices.Equal(facts, want) { // contact first
 		t.Errorf("questions = %v; want %v", facts, want)
 	}
 	if resp.Lang != "en" {
@@ -112,5 +117,408 @@ func TestRulesTest(t *testing.T) {
 	}
 	if !regexp.MustCompile(`causes\.rego:\d+: `).MatchString(stderr) {
 		t.Errorf("rules test on a broken rule printed %q; want file:line: message", stderr)
+	}
+}
+
+func TestServeReportsAnAddressInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	code, _, stderr := runCLI(t, "", "serve", "--addr", addr, "--data", t.TempDir())
+	if code != 1 {
+		t.Errorf("run(serve --addr %s) = %d; want 1, the address being in use", addr, code)
+	}
+	var errLines []string
+	for line := range strings.Lines(stderr) {
+		if strings.Contains(line, `"msg":"serving"`) {
+			t.Errorf("run(serve --addr %s) logged %q; want no serving line, it never listened", addr, line)
+		}
+		if strings.Contains(line, `"level":"ERROR"`) {
+			errLines = append(errLines, line)
+		}
+	}
+	want := "listen on " + addr + ": address already in use"
+	if len(errLines) != 1 || !strings.Contains(errLines[0], want) {
+		t.Errorf("run(serve --addr %s) logged the errors %q; want one, saying %q", addr, errLines, want)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, "frobnicate"},
+		{[]string{"frobnicate", "--help"}, "frobnicate"},
+		{[]string{"rules"}, "rules"},
+		{[]string{"rules", "lint"}, "rules lint"},
+		{[]string{"admin", "remove", "ana"}, "admin remove"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, stderr := runCLI(t, "", tc.args...)
+			if code != 2 || out != "" {
+				t.Errorf("run(%q) = %d, stdout %q; want 2 and nothing on stdout", tc.args, code, out)
+			}
+			if want := fmt.Sprintf("acceso: unknown command %q\nusage:\n", tc.want); !strings.HasPrefix(stderr, want) {
+				t.Errorf("run(%q) printed %q; want it to start with %q", tc.args, stderr, want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // the start of the usage on stdout
+	}{
+		{[]string{"--help"}, "usage:\n  acceso serve"},
+		{[]string{"serve", "--help"}, "usage: acceso serve "},
+		{[]string{"serve", "-h"}, "usage: acceso serve "},
+		{[]string{"diagnose", "-h"}, "usage: acceso diagnose "},
+		{[]string{"diagnose", "--lang", "en", "--help"}, "usage: acceso diagnose "},
+		{[]string{"rules", "test", "--help"}, "usage: acceso rules test "},
+		{[]string{"admin", "add", "--help"}, "usage: acceso admin add "},
+		{[]string{"admin", "add", "ana", "-h"}, "usage: acceso admin add "},
+		{[]string{"backup", "--help"}, "usage: acceso backup "},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, stderr := runCLI(t, "", tc.args...)
+			if code != 0 || stderr != "" {
+				t.Errorf("run(%q) = %d, stderr %q; want 0 and nothing on stderr", tc.args, code, stderr)
+			}
+			if !strings.HasPrefix(out, tc.want) {
+				t.Errorf("run(%q) printed %q; want the usage, starting %q", tc.args, out, tc.want)
+			}
+		})
+	}
+}
+
+func TestFlagsAfterTheName(t *testing.T) {
+	const password = "correct horse battery"
+	for _, tc := range []struct {
+		name string
+		args func(data string) []string
+	}{
+		{"flag first", func(data string) []string { return []string{"admin", "add", "--data", data, "ana"} }},
+		{"flag last", func(data string) []string { return []string{"admin", "add", "ana", "--data", data} }},
+		{"flag last, with =", func(data string) []string { return []string{"admin", "add", "ana", "--data=" + data} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := t.TempDir()
+			args := tc.args(data)
+			code, out, stderr := runCLI(t, password+"\n", args...)
+			if code != 0 {
+				t.Fatalf("run(%q) = %d; want 0\n%s", args, code, stderr)
+			}
+			if want := "admin ana saved in " + data + "\n"; out != want {
+				t.Errorf("run(%q) printed %q; want %q", args, out, want)
+			}
+			db, err := store.Open(context.Background(), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.PasswordHash(context.Background(), "ana"); err != nil {
+				t.Errorf("after run(%q), PasswordHash(ana) in %s = %v; want ana saved there", args, data, err)
+			}
+		})
+	}
+}
+
+func TestExtraArgumentsAreRefused(t *testing.T) {
+	tests := []struct {
+		args  []string
+		extra string
+	}{
+		{[]string{"rules", "test", "a", "b"}, "b"},
+		{[]string{"diagnose", "request.json"}, "request.json"},
+		{[]string{"serve", "now"}, "now"},
+		{[]string{"admin", "add", "ana", "bob"}, "bob"},
+		{[]string{"admin", "add", "ana", "--", "--data"}, "--data"},
+		{[]string{"backup", "--out", "x.db", "y.db"}, "y.db"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", tc.args...)
+			if code != 2 {
+				t.Errorf("run(%q) = %d; want 2", tc.args, code)
+			}
+			if want := fmt.Sprintf("unexpected argument %q\nusage: ", tc.extra); !strings.Contains(stderr, want) {
+				t.Errorf("run(%q) printed %q; want it to name the extra argument: %q", tc.args, stderr, want)
+			}
+		})
+	}
+}
+
+func TestMissingFolderIsNamed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "causes.rego")
+	if err := os.WriteFile(file, []byte("package login\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rules", "test", "/nope"}, "rules test: /nope: no such folder\n"},
+		{[]string{"rules", "test", file}, "rules test: " + file + ": not a folder\n"},
+		{[]string{"serve", "--data", t.TempDir(), "--rules", "/nope"}, "serve: --rules (ACCESO_RULES) /nope: no such folder\n"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", tc.args...)
+			if code != 2 || stderr != tc.want {
+				t.Errorf("run(%q) = %d, %q; want 2, %q", tc.args, code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestDiagnoseUnsupportedLanguage(t *testing.T) {
+	tests := []struct {
+		name, body, lang string
+		want             string // the language answered in
+		warning          string
+	}{
+		{"fr", `{}`, "fr", "es", "diagnose: --lang fr is not supported; answering in es\n"},
+		{"a region is not a language code", `{}`, "en-GB", "es", "diagnose: --lang en-GB is not supported; answering in es\n"},
+		{"the request's own language wins", `{"lang":"en"}`, "fr", "en", "diagnose: --lang fr is not supported; answering in en\n"},
+		{"supported", `{}`, "en", "en", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, tc.body, "diagnose", "--lang", tc.lang)
+			if code != 0 || stderr != tc.warning {
+				t.Errorf("run(diagnose --lang %s) = %d, stderr %q; want 0, %q", tc.lang, code, stderr, tc.warning)
+			}
+			var resp struct{ Lang string }
+			if err := json.Unmarshal([]byte(out), &resp); err != nil || resp.Lang != tc.want {
+				t.Errorf("run(diagnose --lang %s) answered %q (%v); want an answer in %s", tc.lang, out, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestBackup(t *testing.T) {
+	data := t.TempDir()
+	if code, _, stderr := runCLI(t, "correct horse battery\n", "admin", "add", "--data", data, "ana"); code != 0 {
+		t.Fatalf("admin add: exit %d, %s", code, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "acceso-backup.db")
+	if code, stdout, stderr := runCLI(t, "", "backup", "--data", data, "--out", out); code != 0 || !strings.Contains(stdout, out) {
+		t.Fatalf("run(backup --data %s --out %s) = %d, %q%s; want 0 and the file named", data, out, code, stdout, stderr)
+	}
+	restored := t.TempDir()
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(restored, store.FileName), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), restored)
+	if err != nil {
+		t.Fatalf("store.Open(the backup) = %v", err)
+	}
+	defer db.Close()
+	if _, err := db.PasswordHash(context.Background(), "ana"); err != nil {
+		t.Errorf("PasswordHash(ana) in the backup = %v; want the admin there", err)
+	}
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"the file exists", []string{"backup", "--data", data, "--out", out}, 1, "exists"},
+		{"no --out", []string{"backup", "--data", data}, 2, "--out FILE is required"},
+		{"no database", []string{"backup", "--data", t.TempDir(), "--out", out + ".2"}, 1, "no database in"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("run(%q) = %d, %q; want %d, saying %q", tc.args, code, stderr, tc.code, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(out + ".2"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("backup of a folder without a database wrote %s.2 (%v); want nothing written", out, err)
+	}
+}
+
+// unitFile is a systemd unit read as INI: each section's settings in
+// order, as a key may repeat (Environment=).
+type unitFile map[string][]unitSetting
+
+type unitSetting struct{ key, value string }
+
+// values returns every value of key in section, in order.
+func (u unitFile) values(section, key string) []string {
+	var vs []string
+	for _, s := range u[section] {
+		if s.key == key {
+			vs = append(vs, s.value)
+		}
+	}
+	return vs
+}
+
+// readUnit parses the systemd unit at path: [Section] headers, Key=Value
+// lines, comments starting with # or ;, and lines continued by a final
+// backslash.
+func readUnit(t *testing.T, path string) unitFile {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := unitFile{}
+	section, pending := "", ""
+	for n, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(pending + line)
+		pending = ""
+		if strings.HasSuffix(line, `\`) {
+			pending = strings.TrimSuffix(line, `\`) + " "
+			continue
+		}
+		switch {
+		case line == "" || line[0] == '#' || line[0] == ';':
+		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+			section = line[1 : len(line)-1]
+			if _, ok := u[section]; !ok {
+				u[section] = nil // a section without settings is still there
+			}
+		default:
+			key, value, ok := strings.Cut(line, "=")
+			if !ok || section == "" {
+				t.Fatalf("%s:%d: %q is neither a [Section] nor a Key=Value in one", path, n+1, line)
+			}
+			u[section] = append(u[section], unitSetting{strings.TrimSpace(key), strings.TrimSpace(value)})
+		}
+	}
+	return u
+}
+
+func TestSystemdUnit(t *testing.T) {
+	const path = "deploy/acceso.service"
+	u := readUnit(t, path)
+	for _, section := range []string{"Unit", "Service", "Install"} {
+		if _, ok := u[section]; !ok {
+			t.Errorf("%s has no [%s] section", path, section)
+		}
+	}
+
+	execs := u.values("Service", "ExecStart")
+	if len(execs) != 1 {
+		t.Fatalf("%s ExecStart = %q; want one command", path, execs)
+	}
+	cmd := strings.Fields(execs[0])
+	if len(cmd) < 2 || !filepath.IsAbs(cmd[0]) || filepath.Base(cmd[0]) != "acceso" || cmd[1] != "serve" {
+		t.Fatalf("%s ExecStart = %q; want /absolute/path/acceso serve [flags]", path, execs[0])
+	}
+	fs, opts := serveFlags()
+	if err := fs.Parse(cmd[2:]); err != nil || fs.NArg() != 0 {
+		t.Errorf("%s ExecStart flags %q: %v, arguments left %q; want flags that acceso serve accepts", path, cmd[2:], err, fs.Args())
+	}
+	if state := u.values("Service", "StateDirectory"); len(state) != 1 || *opts.data != "/var/lib/"+state[0] {
+		t.Errorf("%s serves --data %s with StateDirectory=%q; want the state directory, /var/lib/<StateDirectory>", path, *opts.data, state)
+	}
+
+	// Every variable set is one that serve reads.
+	var help bytes.Buffer
+	fs.SetOutput(&help)
+	fs.PrintDefaults()
+	for _, env := range u.values("Service", "Environment") {
+		name, _, _ := strings.Cut(env, "=")
+		if !strings.Contains(help.String(), "("+name+")") {
+			t.Errorf("%s sets Environment=%s; acceso serve reads no %s", path, env, name)
+		}
+	}
+
+	want := map[string]string{
+		"Restart":                 "on-failure",
+		"StateDirectory":          "acceso",
+		"UMask":                   "0077",
+		"NoNewPrivileges":         "yes",
+		"ProtectSystem":           "strict",
+		"ProtectHome":             "yes",
+		"PrivateTmp":              "yes",
+		"PrivateDevices":          "yes",
+		"ProtectKernelTunables":   "yes",
+		"ProtectKernelModules":    "yes",
+		"ProtectKernelLogs":       "yes",
+		"ProtectControlGroups":    "yes",
+		"RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+		"RestrictNamespaces":      "yes",
+		"LockPersonality":         "yes",
+		"MemoryDenyWriteExecute":  "yes",
+		"SystemCallFilter":        "@system-service",
+		"CapabilityBoundingSet":   "",
+		"AmbientCapabilities":     "",
+		"SystemCallArchitectures": "native",
+	}
+	for key, value := range want {
+		if got := u.values("Service", key); len(got) != 1 || got[0] != value {
+			t.Errorf("%s %s = %q; want %q", path, key, got, value)
+		}
+	}
+	if user, dynamic := u.values("Service", "User"), u.values("Service", "DynamicUser"); len(user) == 0 && !slices.Equal(dynamic, []string{"yes"}) {
+		t.Errorf("%s runs as root; want User= or DynamicUser=yes", path)
+	}
+
+	t.Run("systemd-analyze verify", func(t *testing.T) {
+		analyze, err := exec.LookPath("systemd-analyze")
+		if err != nil {
+			t.Skip("systemd-analyze is not installed")
+		}
+		// verify wants ExecStart's binary to exist: this test's own will do.
+		self, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unit := filepath.Join(t.TempDir(), filepath.Base(path))
+		if err := os.WriteFile(unit, bytes.ReplaceAll(b, []byte(cmd[0]+" "), []byte(self+" ")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(out) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", path, err, out)
+		}
+	})
+}
+
+// TestREADMEConfiguration checks that the README's Configuration table
+// names every flag of every command and every environment variable read.
+func TestREADMEConfiguration(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	flagRe, envRe := regexp.MustCompile(`(?m)^  -(\S+)`), regexp.MustCompile(`\((ACCESO_[A-Z_]+)\)`)
+	for _, cmd := range [][]string{{"serve"}, {"diagnose"}, {"rules", "test"}, {"admin", "add"}, {"backup"}} {
+		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
+			_, help, _ := runCLI(t, "", append(cmd, "--help")...)
+			for _, m := range flagRe.FindAllStringSubmatch(help, -1) {
+				if want := fmt.Sprintf("| `%s` | `--%s` |", strings.Join(cmd, " "), m[1]); !strings.Contains(section, want) {
+					t.Errorf("README.md Configuration has no row %q", want)
+				}
+			}
+			for _, m := range envRe.FindAllStringSubmatch(help, -1) {
+				if !strings.Contains(section, "`"+m[1]+"`") {
+					t.Errorf("README.md Configuration does not name %s, which %s reads", m[1], strings.Join(cmd, " "))
+				}
+			}
+		})
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -127,10 +129,29 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 			}
 		}()
 	}
+	// Bind first, so that "serving" is logged only once the address is
+	// ours and an address in use is one clear error. A listener set on
+	// Echo beforehand (tests) is used as it is.
+	ln := s.echo.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			// "listen on 127.0.0.1:8080: address already in use", without
+			// the layers net.Listen wraps the cause in.
+			if opErr, ok := errors.AsType[*net.OpError](err); ok {
+				err = opErr.Err
+			}
+			if sysErr, ok := errors.AsType[*os.SyscallError](err); ok {
+				err = sysErr.Err
+			}
+			return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+		}
+		s.echo.Listener = ln
+	}
+	s.log.Info("serving", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() {
-		s.log.Info("serving", "addr", s.cfg.Addr)
-		if err := s.echo.Start(s.cfg.Addr); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.echo.Start(""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 		close(errc)
