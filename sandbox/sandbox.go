@@ -121,6 +121,7 @@ func Check(ctx context.Context, src rules.Source, lim Limits) error {
 	// Nothing of the parent's environment (database addresses, tokens)
 	// reaches the child.
 	cmd.Env = []string{childEnv + "=1", limitsEnv + "=" + string(limits), "GOMAXPROCS=1"}
+	cmd.Dir = "/"
 	cmd.Stdin = bytes.NewReader(in)
 	stdout, stderr := &capped{max: maxOutput}, &capped{max: maxOutput}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
