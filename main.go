@@ -27,6 +27,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/sandbox"
 	"acceso/server"
 	"acceso/server/store"
 )
@@ -43,6 +44,9 @@ const (
 const usage = "usage:\n  " + serveUsage + "\n  " + diagnoseUsage + "\n  " + rulesUsage + "\n  " + adminUsage + "\n  " + backupUsage + "\n"
 
 func main() {
+	if sandbox.IsChild() {
+		os.Exit(sandbox.Main(os.Stdin, os.Stdout))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -206,7 +210,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer db.Close()
-	pub, err := publish.Load(ctx, publish.Config{RulesDir: *rulesDir}, db, log)
+	isolate := func(ctx context.Context, src rules.Source) error { return sandbox.Check(ctx, src, sandbox.Limits{}) }
+	pub, err := publish.Load(ctx, publish.Config{RulesDir: *rulesDir, Isolate: isolate}, db, log)
 	if err != nil {
 		log.Error("cannot load rules", "err", err)
 		return 1

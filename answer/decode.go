@@ -19,9 +19,12 @@ const MaxLangLen = 35
 
 // Decode reads a request body strictly against the facts cat declares: it
 // must be one JSON object whose fields are all known and well-typed. A body
-// that is not JSON is an invalid_json error; anything else wrong is an
+// that is not strict JSON (CheckJSON) is an invalid_json error; anything else wrong is an
 // invalid_facts error listing every field at fault, not just the first.
 func Decode(cat rules.Catalog, body []byte) (rules.Request, error) {
+	if err := CheckJSON(body); err != nil {
+		return rules.Request{}, err
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		if _, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {

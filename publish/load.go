@@ -29,7 +29,11 @@ func Load(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) (*Pub
 		p.engine = rules.NewEngine(latest)
 		return p, nil
 	}
-	policy, err := p.build(ctx, src)
+	build := p.build
+	if cfg.RulesDir != "" {
+		build = p.buildDraft
+	}
+	policy, err := build(ctx, src)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,12 @@ type Config struct {
 	RulesDir string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Isolate, when set, verifies a draft away from this process (see
+	// package sandbox) before it is built here: a draft that calls a
+	// forbidden builtin, loops or eats memory is refused there, within
+	// limits, and never runs in the serving process. Its tests are then not
+	// run again here; the samples are, within the deadline.
+	Isolate func(ctx context.Context, src rules.Source) error
 }
 
 // Publisher owns the engine and every change to it.
@@ -100,7 +106,7 @@ var errUnchanged = rules.Problems{{File: "rules", Message: "nothing to publish: 
 // one. Every failure is returned as rules.Problems.
 func (p *Publisher) Verify(ctx context.Context, ch Change) (*rules.Policy, *Preview, error) {
 	cur := p.engine.Current()
-	draft, err := p.build(ctx, ch.Source)
+	draft, err := p.buildDraft(ctx, ch.Source)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -119,8 +125,22 @@ func (p *Publisher) Verify(ctx context.Context, ch Change) (*rules.Policy, *Prev
 	return draft, pv, nil
 }
 
+// build builds trusted rules: those built into the binary or stored by a
+// publish, which were verified before.
 func (p *Publisher) build(ctx context.Context, src rules.Source) (*rules.Policy, error) {
 	return rules.Build(ctx, src, rules.Options{Deadline: p.cfg.Deadline})
+}
+
+// buildDraft builds rules that an admin or the --rules folder brings:
+// checked in isolation first when the publisher isolates.
+func (p *Publisher) buildDraft(ctx context.Context, src rules.Source) (*rules.Policy, error) {
+	if p.cfg.Isolate == nil {
+		return p.build(ctx, src)
+	}
+	if err := p.cfg.Isolate(ctx, src); err != nil {
+		return nil, err
+	}
+	return rules.Build(ctx, src, rules.Options{Deadline: p.cfg.Deadline, SkipTests: true})
 }
 
 // preview answers a sample request with the draft and with the current

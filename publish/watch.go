@@ -101,7 +101,7 @@ func (p *Publisher) Reload(ctx context.Context) error {
 	src, err := readDir(p.cfg.RulesDir)
 	var policy *rules.Policy
 	if err == nil {
-		policy, err = p.build(ctx, src)
+		policy, err = p.buildDraft(ctx, src)
 	}
 	if err != nil {
 		problems, ok := rules.AsProblems(err)

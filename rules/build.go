@@ -48,8 +48,10 @@ type Options struct {
 // Build verifies src and prepares it for evaluation. Verification compiles
 // the modules, reads the catalog from their metadata, checks that every
 // cause, symptom and question has its texts in every language, runs the Rego
-// tests, and evaluates sample requests within the deadline. Any failure
-// returns Problems (file:line: message) and no policy.
+// tests, and evaluates sample requests within the deadline. Policies and
+// tests compile against capabilities.json, so a call to a builtin that
+// reaches outside the engine is refused. Any failure returns Problems
+// (file:line: message) and no policy.
 func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	if opts.Deadline <= 0 {
 		opts.Deadline = DefaultDeadline
@@ -58,9 +60,13 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	compiler := ast.NewCompiler()
+	caps, err := capabilities()
+	if err != nil {
+		return nil, Problems{{File: "rules/capabilities.json", Message: err.Error()}}
+	}
+	compiler := ast.NewCompiler().WithCapabilities(caps)
 	if compiler.Compile(policies); compiler.Failed() {
-		return nil, fromAST(compiler.Errors)
+		return nil, explainRefused(fromAST(compiler.Errors))
 	}
 	catalog, problems := readCatalog(ctx, compiler)
 	if len(problems) > 0 {
@@ -78,7 +84,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	}
 	data := catalog.data()
 	if !opts.SkipTests {
-		if problems := runTests(ctx, all, data); len(problems) > 0 {
+		if problems := runTests(ctx, all, caps, data); len(problems) > 0 {
 			return nil, problems
 		}
 	}
@@ -131,12 +137,18 @@ func parse(modules map[string]string) (policies, all map[string]*ast.Module, pro
 	return policies, all, problems
 }
 
-// runTests runs the Rego tests of all modules; each failing test is a
-// problem at its location.
-func runTests(ctx context.Context, modules map[string]*ast.Module, data map[string]any) Problems {
-	ch, err := tester.NewRunner().SetModules(modules).SetStore(inmem.NewFromObject(data)).SetTimeout(10*time.Second).RunTests(ctx, nil)
+// runTests runs the Rego tests of all modules, compiled against caps like
+// the policies and with the catalog's data; each failing test is a problem
+// at its location.
+func runTests(ctx context.Context, modules map[string]*ast.Module, caps *ast.Capabilities, data map[string]any) Problems {
+	ch, err := tester.NewRunner().
+		SetCompiler(ast.NewCompiler().WithCapabilities(caps)).
+		SetModules(modules).
+		SetStore(inmem.NewFromObject(data)).
+		SetTimeout(10*time.Second).
+		RunTests(ctx, nil)
 	if err != nil {
-		return fromAST(err)
+		return explainRefused(fromAST(err))
 	}
 	var problems Problems
 	ran := 0

@@ -1,0 +1,84 @@
+package publish
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"acceso/rules"
+	"acceso/sandbox"
+	"acceso/server/store"
+)
+
+// TestMain lets the test binary be the sandbox's child, as acceso is.
+func TestMain(m *testing.M) {
+	if sandbox.IsChild() {
+		os.Exit(sandbox.Main(os.Stdin, os.Stdout))
+	}
+	os.Exit(m.Run())
+}
+
+func newPublisher(t *testing.T, cfg Config) *Publisher {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p, err := Load(ctx, cfg, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("Load = %v", err)
+	}
+	return p
+}
+
+// TestIsolatedVerifyRefusesWhatRulesMayNotDo shows drafts that reach
+// outside or run away refused by the sandbox, with the serving process's
+// rules and memory untouched.
+func TestIsolatedVerifyRefusesWhatRulesMayNotDo(t *testing.T) {
+	isolate := func(ctx context.Context, src rules.Source) error {
+		return sandbox.Check(ctx, src, sandbox.Limits{Wall: 15 * time.Second, CPU: 10 * time.Second})
+	}
+	p := newPublisher(t, Config{Isolate: isolate})
+	cur := p.Engine().Current()
+	tests := []struct {
+		name, module, text, want string
+	}{
+		{"network", "rules/login/extra.rego", "package login\n\nx := http.send({\"method\": \"GET\", \"url\": \"http://127.0.0.1:1\"})\n", "http.send"},
+		{"runaway test", "rules/login/extra_test.rego", "package login_test\n\ntest_big if count([y | some y in numbers.range(1, 100000000)]) > 0\n", "draft"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			src := cur.Source.Clone()
+			src.Modules[tc.module] = tc.text
+			start := time.Now()
+			_, _, err := p.Verify(context.Background(), Change{Source: src})
+			took := time.Since(start)
+			problems, ok := rules.AsProblems(err)
+			if !ok || len(problems) == 0 {
+				t.Fatalf("Verify(%s) = %v; want problems", tc.name, err)
+			}
+			if !strings.Contains(problems.Error(), tc.want) {
+				t.Errorf("Verify(%s) = %v; want a problem naming %q", tc.name, problems, tc.want)
+			}
+			var after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > 64<<20 {
+				t.Errorf("Verify(%s) grew this process's heap by %d MB; want the draft run elsewhere", tc.name, grew>>20)
+			}
+			if p.Engine().Current() != cur {
+				t.Errorf("Verify(%s) changed the rules being served", tc.name)
+			}
+			t.Logf("%s: refused in %v: %v", tc.name, took.Round(time.Millisecond), problems)
+		})
+	}
+}
