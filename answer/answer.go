@@ -44,11 +44,15 @@ type Finding struct {
 	ArticleURL string   `json:"article_url"`
 }
 
-// Question is a fact still worth asking about, in the answer's language.
+// Question is a fact still worth asking about, in the answer's language:
+// the question, the kind of answer, who can answer it (contact or admin)
+// and how they check.
 type Question struct {
-	Fact string `json:"fact"`
-	Text string `json:"text"`
-	Type string `json:"type"`
+	Fact    string `json:"fact"`
+	Text    string `json:"text"`
+	Type    string `json:"type"`
+	AskedOf string `json:"asked_of"`
+	Help    string `json:"help"`
 }
 
 // ArticleURL is the address of the article section that explains a cause.
@@ -102,7 +106,13 @@ func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 		})
 	}
 	for _, q := range d.Questions {
-		r.Questions = append(r.Questions, Question{Fact: q.Fact, Text: l.T(locales.Question(q.Fact)), Type: q.Type})
+		r.Questions = append(r.Questions, Question{
+			Fact:    q.Fact,
+			Text:    l.T(locales.Question(q.Fact)),
+			Type:    q.Type,
+			AskedOf: q.AskedOf,
+			Help:    l.T(locales.QuestionHelp(q.Fact)),
+		})
 	}
 	return r
 }

@@ -48,10 +48,12 @@ type Finding struct {
 	Because []string
 }
 
-// Question is an unknown fact that could still change the answer.
+// Question is an unknown fact that could still change the answer: its
+// kind of answer and who can give it.
 type Question struct {
-	Fact string
-	Type string
+	Fact    string
+	Type    string
+	AskedOf string
 }
 
 // Outcomes of a decision.
@@ -117,7 +119,7 @@ func (c Catalog) decisionFrom(v any) (Decision, bool) {
 	d.Questions = make([]Question, 0, len(questions))
 	for _, f := range c.Facts {
 		if slices.Contains(questions, f.Name) {
-			d.Questions = append(d.Questions, Question{Fact: f.Name, Type: QuestionType(f.Type)})
+			d.Questions = append(d.Questions, Question{Fact: f.Name, Type: QuestionType(f.Type), AskedOf: f.AskedOf})
 		}
 	}
 	return d, ok && len(d.Findings) == len(findings) && len(d.RuledOut) == len(ruledOut) && len(d.Questions) == len(questions)

@@ -43,14 +43,16 @@ const (
 // (with its choices for TypeChoices), whether it is personal data (never
 // logged, stored or put in a URL), who can answer a question about it
 // (AskedOfContact, AskedOfAdmin, or "" when nobody is asked: it is derived
-// or comes from integrations only) and its place in the asking order.
+// or comes from integrations only), its place in the asking order and what
+// it means (Description, for integrators).
 type Fact struct {
-	Name     string
-	Type     string
-	Choices  []string
-	Personal bool
-	AskedOf  string
-	Order    int
+	Name        string
+	Type        string
+	Choices     []string
+	Personal    bool
+	AskedOf     string
+	Order       int
+	Description string
 }
 
 // Asked reports whether a question is ever asked about the fact.
@@ -109,8 +111,10 @@ func readFacts(v any) ([]Fact, Problems) {
 					bad(name, "order must be a whole number")
 				}
 				f.Order = int(i)
+			case "description":
+				f.Description, _ = val.(string)
 			default:
-				bad(name, "unknown key %q (want type, choices, personal, asked_of, order)", key)
+				bad(name, "unknown key %q (want type, choices, personal, asked_of, order, description)", key)
 			}
 		}
 		switch {
@@ -122,6 +126,8 @@ func readFacts(v any) ([]Fact, Problems) {
 			bad(name, "only a choices fact has choices")
 		case f.Asked() && f.Type != TypeBoolean && f.Type != TypeChoices:
 			bad(name, "only boolean and choices facts can be asked")
+		case f.Description == "":
+			bad(name, "description must say what the fact means")
 		case f.Asked() && f.Personal:
 			bad(name, "a personal fact is never asked: its answer would end up in a URL")
 		}

@@ -28,7 +28,15 @@ import (
 // loadOpenAPI loads and validates the document the server serves.
 func loadOpenAPI(tb testing.TB) (*openapi3.T, routers.Router) {
 	tb.Helper()
-	doc, err := openapi3.NewLoader().LoadFromData(openAPI)
+	p, err := testPolicy()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	body, err := OpenAPI(p)
+	if err != nil {
+		tb.Fatalf("OpenAPI = %v", err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(body)
 	if err != nil {
 		tb.Fatalf("loading openapi.json: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -59,6 +60,8 @@ type Server struct {
 	// once in New when the publisher serves a folder, whatever number of
 	// Runs follow.
 	reload *reloadMetrics
+	// openAPICache is the OpenAPI document of the revision served last.
+	openAPICache atomic.Pointer[openAPIDoc]
 	// assets are the site's static files, prepared once (assets.go).
 	assets map[string]asset
 	// adminTexts are the texts of the admin pages: the message files built
