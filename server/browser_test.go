@@ -268,10 +268,9 @@ var browserPaths = []browserPath{
 	{
 		symptom: "code_not_received",
 		answers: map[string][]string{
-			"identifier_registered": {"yes"}, "opted_out": {"no"}, "channels_tried": {"email"},
-			"spam_checked": {"no"}, "online": {"unknown"},
+			"channels_tried": {"email"}, "spam_checked": {"no"}, "online": {"unknown"},
 		},
-		wantAsked:    []string{"identifier_registered", "opted_out", "channels_tried", "spam_checked", "online"},
+		wantAsked:    []string{"channels_tried", "spam_checked", "online"},
 		wantFindings: []string{"try_other_channel", "check_spam"},
 		change:       "channels_tried",
 		changeTo:     []string{"email", "sms"},
@@ -288,9 +287,9 @@ var browserPaths = []browserPath{
 	},
 	{
 		symptom:     "code_not_accepted",
-		answers:     map[string][]string{"message_published": {"yes"}, "vpn": {"no"}, "used_latest_code": {"yes"}},
-		wantAsked:   []string{"message_published", "vpn", "used_latest_code"},
-		wantEnd:     "OutcomeNoKnownCauseTitle",
+		answers:     map[string][]string{"vpn": {"no"}, "used_latest_code": {"yes"}},
+		wantAsked:   []string{"vpn", "used_latest_code"},
+		wantEnd:     "DiagnoseEndedTitle",
 		change:      "vpn",
 		changeTo:    []string{"yes"},
 		wantChanged: []string{"vpn_in_use"},
@@ -483,7 +482,7 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 
 			// The language switch keeps the page and its answers, and "/"
 			// remembers the choice.
-			diagnose := "/" + run.lang + "/diagnose?symptom=code_not_received&identifier_registered=no"
+			diagnose := "/" + run.lang + "/diagnose?symptom=code_not_received&online=no"
 			tb.open(h.url + diagnose)
 			tb.click(`a.lang`)
 			other := locales.Languages[0]
@@ -491,7 +490,7 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 				other = locales.Languages[1]
 			}
 			loc := tb.location()
-			if loc.Path != "/"+other+"/diagnose" || loc.Query().Get("identifier_registered") != "no" || loc.Query().Get("symptom") != "code_not_received" {
+			if loc.Path != "/"+other+"/diagnose" || loc.Query().Get("online") != "no" || loc.Query().Get("symptom") != "code_not_received" {
 				t.Errorf("the language switch leads to %s; want the same diagnosis in %s", loc, other)
 			}
 			if got := attr(first(parseHTML(t, tb.html()), element("html")), "lang"); got != other {

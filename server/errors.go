@@ -173,6 +173,7 @@ func (s *Server) siteErrorPage(c echo.Context, e *answer.Error) errorPage {
 	ctx := locales.WithLocalizer(r.Context(), locales.NewLocalizer(p.Texts, lang))
 	// An error page has no translation; the switch leads home.
 	page.Shell = s.pageShell(p, lang, locales.T(ctx, title), "", "")
+	page.Shell.Alternates = nil
 	page.Shell.Switch = languageSwitch(p, lang, "")
 	return errorPage{lang: lang, ctx: ctx, component: templates.Error(page)}
 }

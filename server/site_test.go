@@ -94,11 +94,11 @@ var sitePages = []sitePage{
 	{"article", "article", http.StatusOK},
 	{"article-thanks", "article?thanks=1", http.StatusOK},
 	{"diagnose-start", "diagnose", http.StatusOK},
-	{"diagnose-question", "diagnose?symptom=code_not_received", http.StatusOK},
-	{"diagnose-choices", "diagnose?symptom=code_not_received&identifier_registered=yes&opted_out=no", http.StatusOK},
-	{"diagnose-findings", "diagnose?symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&spam_checked=no", http.StatusOK},
+	{"diagnose-question", "diagnose?symptom=code_needed_often", http.StatusOK},
+	{"diagnose-choices", "diagnose?symptom=code_not_received", http.StatusOK},
+	{"diagnose-findings", "diagnose?symptom=code_not_received&channels_tried=email&spam_checked=no", http.StatusOK},
 	{"diagnose-thanks", "diagnose?symptom=code_needed_often&incognito=yes&thanks=1", http.StatusOK},
-	{"diagnose-no-known-cause", "diagnose?symptom=code_not_accepted&message_published=yes&vpn=no&used_latest_code=yes", http.StatusOK},
+	{"diagnose-no-known-cause", "diagnose?symptom=code_needed_often&incognito=no&cookies_autodelete=no&new_device=no", http.StatusOK},
 	{"diagnose-ended", "diagnose?symptom=code_needed_often&incognito=unknown&cookies_autodelete=unknown&new_device=unknown", http.StatusOK},
 	{"not-found", "no-such-page", http.StatusNotFound},
 	{"bad-input", "diagnose?symptom=no_such_symptom", http.StatusBadRequest},
@@ -289,7 +289,7 @@ func TestLanguageFolderWithoutSlash(t *testing.T) {
 
 func TestLanguageSwitch(t *testing.T) {
 	h := newSiteHarness(t)
-	diagnose := "/en/diagnose?opted_out=no&symptom=code_not_received"
+	diagnose := "/en/diagnose?online=no&symptom=code_not_received"
 	tests := []struct {
 		name, next, want string
 	}{
@@ -326,7 +326,7 @@ func TestLanguageSwitch(t *testing.T) {
 
 	// The switch on a page leads to the same page, same answers, in the
 	// other language, and "/" remembers the choice.
-	_, body := h.get(t, "/es/diagnose?symptom=code_not_received&opted_out=no")
+	_, body := h.get(t, "/es/diagnose?symptom=code_not_received&online=no")
 	doc := parseHTML(t, body)
 	sw := first(doc, func(n *html.Node) bool { return isElement(n, "a") && attr(n, "hreflang") == "en" })
 	if sw == nil {
@@ -399,23 +399,22 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 		wantAsked    string
 		wantEnd      string // message id of the end's heading
 	}{
-		{"first question", "symptom=code_not_received", nil, "identifier_registered", ""},
-		{"unregistered identifier", "symptom=code_not_received&identifier_registered=no", []string{"identifier_not_registered"}, "opted_out", ""},
-		{"don't know skips to the next", "symptom=code_not_received&identifier_registered=unknown", nil, "opted_out", ""},
-		{"multiple choice next", "symptom=code_not_received&identifier_registered=yes&opted_out=no", nil, "channels_tried", ""},
-		{"email only", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email", []string{"try_other_channel"}, "spam_checked", ""},
-		{"sms only needs no spam question", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=sms", []string{"try_other_channel"}, "online", ""},
-		{"none ticked", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=", []string{"try_other_channel"}, "online", ""},
-		{"both channels, spam", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&channels_tried=sms&spam_checked=no", []string{"check_spam"}, "online", ""},
-		{"offline", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&channels_tried=sms&spam_checked=yes&online=no", []string{"no_connection"}, "", ""},
-		{"nothing fits", "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&channels_tried=sms&spam_checked=yes&online=yes", nil, "", "OutcomeNoKnownCauseTitle"},
+		{"first question", "symptom=code_not_received", nil, "channels_tried", ""},
+		{"email only", "symptom=code_not_received&channels_tried=email", []string{"try_other_channel"}, "spam_checked", ""},
+		{"sms only needs no spam question", "symptom=code_not_received&channels_tried=sms", []string{"try_other_channel"}, "online", ""},
+		{"don't know skips to the next", "symptom=code_not_received&channels_tried=unknown", nil, "spam_checked", ""},
+		{"both channels, spam", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=no", []string{"check_spam"}, "online", ""},
+		{"offline", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=yes&online=no", []string{"no_connection"}, "", ""},
+		{"nothing the contact can check fits", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=yes&online=yes", nil, "", "DiagnoseEndedTitle"},
 		{"incognito", "symptom=code_needed_often&incognito=yes", []string{"incognito_mode"}, "cookies_autodelete", ""},
 		{"all don't know", "symptom=code_needed_often&incognito=unknown&cookies_autodelete=unknown&new_device=unknown", nil, "", "DiagnoseEndedTitle"},
+		{"nothing fits", "symptom=code_needed_often&incognito=no&cookies_autodelete=no&new_device=no", nil, "", "OutcomeNoKnownCauseTitle"},
 		{"new device after don't know", "symptom=code_needed_often&incognito=no&cookies_autodelete=unknown&new_device=yes", []string{"new_device"}, "", ""},
-		{"vpn and old code", "symptom=code_not_accepted&message_published=yes&vpn=yes&used_latest_code=no", []string{"vpn_in_use", "old_code"}, "", ""},
-		{"unpublished", "symptom=code_not_accepted&message_published=no", []string{"message_not_published"}, "vpn", ""},
-		{"answers of other symptoms are ignored", "symptom=code_not_accepted&online=no&incognito=yes", nil, "message_published", ""},
-		{"facts that are not questions are ignored", "symptom=code_not_received&identifier=ana%40example.com&registered_emails=x", nil, "identifier_registered", ""},
+		{"vpn and old code", "symptom=code_not_accepted&vpn=yes&used_latest_code=no", []string{"vpn_in_use", "old_code"}, "", ""},
+		{"the contact is never asked what only an admin sees", "symptom=code_not_accepted", nil, "vpn", ""},
+		{"an admin's answer in the URL is ignored", "symptom=code_not_accepted&message_published=no", nil, "vpn", ""},
+		{"answers of other symptoms are ignored", "symptom=code_not_accepted&online=no&incognito=yes", nil, "vpn", ""},
+		{"facts that are not questions are ignored", "symptom=code_not_received&identifier=ana%40example.com&registered_emails=x", nil, "channels_tried", ""},
 	}
 	for _, lang := range locales.Languages {
 		l := h.localizer(lang)
@@ -501,7 +500,7 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 // told to give support is in the decision log, marked as the site's.
 func TestDiagnoseDecisionIsLogged(t *testing.T) {
 	h := newSiteHarness(t)
-	path := "/en/diagnose?symptom=code_not_accepted&message_published=yes&vpn=no&used_latest_code=yes"
+	path := "/en/diagnose?symptom=code_needed_often&incognito=no&cookies_autodelete=no&new_device=no"
 	_, body := h.get(t, path)
 	id := readDiagnose(t, body).decision
 	if id == "" {
@@ -529,9 +528,9 @@ func TestDiagnoseRefusesBadValues(t *testing.T) {
 		field string
 	}{
 		{"symptom=no_such_symptom", "symptom"},
-		{"symptom=code_not_received&identifier_registered=maybe", "identifier_registered"},
-		{"symptom=code_not_received&opted_out=yes&opted_out=no", "opted_out"},
-		{"symptom=code_not_received&opted_out=true", "opted_out"},
+		{"symptom=code_not_received&online=maybe", "online"},
+		{"symptom=code_not_received&spam_checked=yes&spam_checked=no", "spam_checked"},
+		{"symptom=code_not_received&online=true", "online"},
 		{"symptom=code_not_received&channels_tried=fax", "channels_tried"},
 		{"symptom=code_not_received&channels_tried=email&channels_tried=%3Cscript%3E", "channels_tried"},
 	}
@@ -631,7 +630,7 @@ func TestFeedback(t *testing.T) {
 		v.Del(key)
 		return v
 	}
-	diagnosis := "channels_tried=email&identifier_registered=yes&opted_out=no&spam_checked=no&symptom=code_not_received"
+	diagnosis := "channels_tried=email&spam_checked=no&symptom=code_not_received"
 	tests := []struct {
 		name         string
 		path         string
@@ -830,7 +829,7 @@ func BenchmarkDiagnosePage(b *testing.B) {
 	h.srv.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	handler := h.srv.Handler()
 	const lang = "en"
-	query := "symptom=code_not_received&identifier_registered=yes&opted_out=no&channels_tried=email&spam_checked=no"
+	query := "symptom=code_not_received&channels_tried=email&spam_checked=no"
 	path := "/" + lang + "/diagnose?" + query
 
 	b.Run("request", func(b *testing.B) {
@@ -979,7 +978,7 @@ func decisionsLogged(tb testing.TB, logs *syncBuffer) int {
 // are not run for it.
 func TestDiagnoseIsRateLimited(t *testing.T) {
 	h := newSiteHarness(t)
-	path := "/es/diagnose?symptom=code_not_received&identifier_registered=no"
+	path := "/es/diagnose?symptom=code_not_received&online=no"
 	served, most := 0, 3*diagnoseBurst
 	var refused *http.Response
 	var body string
@@ -1028,7 +1027,7 @@ func TestDiagnoseIsRateLimited(t *testing.T) {
 // never served is refused.
 func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 	const older = "older-revision"
-	diagnosis := "channels_tried=email&identifier_registered=yes&opted_out=no&spam_checked=no&symptom=code_not_received"
+	diagnosis := "channels_tried=email&spam_checked=no&symptom=code_not_received"
 	tests := []struct {
 		name          string
 		form          url.Values // the revision "CURRENT" stands for the policy's
