@@ -34,7 +34,7 @@ import (
 
 // The synopsis of each command, for the usage and for its --help.
 const (
-	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50]"
+	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--support-url URL] [--support-email ADDR] [--decision-retention 720h]"
 	diagnoseUsage = "acceso diagnose [--lang en] < request.json"
 	rulesUsage    = "acceso rules test [DIR]"
 	adminUsage    = "acceso admin add [--data ./data] NAME < password"
@@ -187,7 +187,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: --api-rate (ACCESO_API_RATE) %q: want a number of requests per second between %v and %v\n", *apiRate, server.MinAPIRate, server.MaxAPIRate)
 		return 2
 	}
-	cfg := server.Config{Addr: *addr, APIRate: rate, APIBurst: max(1, int(2*rate))}
+	retention, err := time.ParseDuration(*opts.retention)
+	if err != nil || retention < time.Hour {
+		fmt.Fprintf(stderr, "serve: --decision-retention (ACCESO_DECISION_RETENTION) %q: want a duration of at least 1h, such as 720h\n", *opts.retention)
+		return 2
+	}
+	cfg := server.Config{Addr: *addr, APIRate: rate, APIBurst: max(1, int(2*rate)),
+		SupportURL: *opts.supportURL, SupportEmail: *opts.supportEmail, DecisionRetention: retention}
 	for cidr := range strings.SplitSeq(*proxies, ",") {
 		if cidr = strings.TrimSpace(cidr); cidr != "" {
 			cfg.TrustedProxies = append(cfg.TrustedProxies, cidr)
@@ -221,6 +227,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	defer srv.Close()
 	if err := srv.Run(ctx, 15*time.Second); err != nil {
 		log.Error("cannot serve", "err", err)
 		return 1
@@ -289,6 +296,7 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 // environment variable, else its default.
 type serveOptions struct {
 	addr, data, rules, proxies, apiRate *string
+	supportURL, supportEmail, retention *string
 }
 
 // serveFlags returns serve's flag set and where it puts what it parses. The
@@ -301,6 +309,12 @@ func serveFlags() (*flag.FlagSet, serveOptions) {
 		rules:   fs.String("rules", env("ACCESO_RULES", ""), "folder of .rego files to serve and watch instead of the embedded rules (ACCESO_RULES)"),
 		proxies: fs.String("trusted-proxies", env("ACCESO_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default (ACCESO_TRUSTED_PROXIES)"),
 		apiRate: fs.String("api-rate", env("ACCESO_API_RATE", fmt.Sprint(server.DefaultAPIRate)), "API requests per second allowed to one client, in bursts of up to twice as many (ACCESO_API_RATE)"),
+		supportURL: fs.String("support-url", env("ACCESO_SUPPORT_URL", ""),
+			"web page where a contact asks for help, shown at the end of the self-diagnosis (ACCESO_SUPPORT_URL)"),
+		supportEmail: fs.String("support-email", env("ACCESO_SUPPORT_EMAIL", ""),
+			"email address where a contact asks for help, shown at the end of the self-diagnosis (ACCESO_SUPPORT_EMAIL)"),
+		retention: fs.String("decision-retention", env("ACCESO_DECISION_RETENTION", server.DefaultDecisionRetention.String()),
+			"how long decisions are kept for look-up by their reference, then purged (ACCESO_DECISION_RETENTION)"),
 	}
 }
 

@@ -24,6 +24,7 @@ const MaxBody = 64 << 10
 // successful POST /api/v1/evaluate, and what `acceso diagnose` prints.
 type Response struct {
 	DecisionID     string     `json:"decision_id"`
+	Reference      string     `json:"reference"`
 	PolicyRevision string     `json:"policy_revision"`
 	Lang           string     `json:"lang"`
 	Symptoms       []string   `json:"symptoms"`
@@ -64,13 +65,21 @@ func ArticleURL(lang, cause string) string { return "/" + lang + "/article#" + c
 // lang if supported, else the first supported of hints, else Spanish.
 // Every error is an *Error.
 func Diagnose(ctx context.Context, engine *rules.Engine, body []byte, hints ...string) (Response, error) {
+	r, _, _, err := Decide(ctx, engine, body, hints...)
+	return r, err
+}
+
+// Decide is Diagnose, also giving the request as it was decoded and the
+// policy that answered it, for whoever keeps the decision.
+func Decide(ctx context.Context, engine *rules.Engine, body []byte, hints ...string) (Response, rules.Request, *rules.Policy, error) {
 	p := engine.Current()
 	req, err := Decode(p.Catalog, body)
 	if err != nil {
-		return Response{}, err
+		return Response{}, req, p, err
 	}
 	lang := locales.Negotiate(append([]string{req.Lang}, hints...)...)
-	return Evaluate(ctx, p, req, lang)
+	r, err := Evaluate(ctx, p, req, lang)
+	return r, req, p, err
 }
 
 // Evaluate decides a validated request under p and answers in lang.
@@ -87,6 +96,7 @@ func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 	l := locales.NewLocalizer(p.Texts, lang)
 	r := Response{
 		DecisionID:     newDecisionID(),
+		Reference:      NewReference(),
 		PolicyRevision: d.Revision,
 		Lang:           lang,
 		Symptoms:       d.Symptoms,

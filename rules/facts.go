@@ -67,6 +67,9 @@ func (c Catalog) Fact(name string) (Fact, bool) {
 	return c.Facts[i], true
 }
 
+// maxAskedChoices bounds the choices of a fact someone is asked about.
+const maxAskedChoices = 4
+
 var factTypes = []string{TypeBoolean, TypeCount, TypeChoices, TypeString, TypeStrings}
 
 // readFacts reads the facts the rules declare (data.login.facts), in
@@ -128,6 +131,8 @@ func readFacts(v any) ([]Fact, Problems) {
 			bad(name, "only boolean and choices facts can be asked")
 		case f.Description == "":
 			bad(name, "description must say what the fact means")
+		case f.Asked() && f.Type == TypeChoices && len(f.Choices) > maxAskedChoices:
+			bad(name, "a choices fact a contact is asked has at most %d choices: the site offers every combination as a link", maxAskedChoices)
 		case f.Asked() && f.Personal:
 			bad(name, "a personal fact is never asked: its answer would end up in a URL")
 		}

@@ -77,7 +77,7 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 		defer cancel()
 	}
 	start := time.Now()
-	resp, err := answer.Diagnose(ctx, s.engine, body, c.QueryParam("lang"), req.Header.Get("Accept-Language"))
+	resp, decided, p, err := answer.Decide(ctx, s.engine, body, c.QueryParam("lang"), req.Header.Get("Accept-Language"))
 	if err == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// An answer that arrives after the deadline is refused like one
 		// that never arrives, so the deadline means the same every time.
@@ -97,6 +97,7 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 		return err
 	}
 	s.recordDecision(ctx, "api", resp, took)
+	s.keepDecision(ctx, "api", p, decided, resp)
 	return c.JSON(http.StatusOK, resp)
 }
 
@@ -130,6 +131,7 @@ func (s *Server) recordDecision(ctx context.Context, source string, r answer.Res
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "decision",
 		slog.String("decision_id", r.DecisionID),
+		slog.String("reference", r.Reference),
 		slog.String("revision", r.PolicyRevision),
 		slog.String("source", source),
 		slog.Any("symptoms", r.Symptoms),

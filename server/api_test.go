@@ -103,7 +103,11 @@ func TestEvaluateAnswersAsDiagnose(t *testing.T) {
 			if got.PolicyRevision != ts.policy.Revision {
 				t.Errorf("policy_revision = %q; want %q", got.PolicyRevision, ts.policy.Revision)
 			}
+			if got.Reference == want.Reference || len(got.Reference) != 9 {
+				t.Errorf("reference = %q; want a fresh XXXX-XXXX per answer", got.Reference)
+			}
 			got.DecisionID, want.DecisionID = "", ""
+			got.Reference, want.Reference = "", ""
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("POST /api/v1/evaluate %s =\n%+v\nwant what Diagnose answers:\n%+v", tc.call.body, got, want)
 			}

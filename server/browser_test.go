@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
@@ -311,15 +312,7 @@ func (tb *tab) answerQuestions(answers map[string][]string) []string {
 		if !ok {
 			tb.t.Fatalf("the page asks about %s; the path has no answer for it (asked so far %v)", v.asked, asked)
 		}
-		switch {
-		case slices.Equal(values, []string{"unknown"}) || slices.Equal(values, []string{"yes"}) || slices.Equal(values, []string{"no"}):
-			tb.click(fmt.Sprintf(`.question button[name=%q][value=%q]`, v.asked, values[0]))
-		default:
-			for _, c := range values {
-				tb.tick(fmt.Sprintf(`.question input[type=checkbox][name=%q][value=%q]`, v.asked, c))
-			}
-			tb.click(fmt.Sprintf(`.question button[name=%q][value=""]`, v.asked))
-		}
+		tb.click(fmt.Sprintf(`.question a.option[href$="/%s=%s/"]`, v.asked, strings.Join(values, choiceSep)))
 	}
 	tb.t.Fatalf("the page kept asking: %v", asked)
 	return nil
@@ -386,12 +379,12 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 					defer func() { tb.t = outer }()
 					tb.open(h.url + "/" + run.lang + "/")
 					link := first(parseHTML(t, tb.html()), func(n *html.Node) bool {
-						return hasClass("choice")(n) && strings.HasSuffix(attr(n, "href"), "symptom="+path.symptom)
+						return hasClass("choice")(n) && strings.HasSuffix(attr(n, "href"), "/diagnose/"+path.symptom+"/")
 					})
 					if got, want := text(first(link, hasClass("choice-title"))), l.T(locales.SymptomTitle(path.symptom)); got != want {
 						t.Errorf("the home page's entry for %s reads %q; want %q", path.symptom, got, want)
 					}
-					tb.click(fmt.Sprintf(`a.choice[href$="symptom=%s"]`, path.symptom))
+					tb.click(fmt.Sprintf(`a.choice[href$="/diagnose/%s/"]`, path.symptom))
 
 					asked := tb.answerQuestions(path.answers)
 					if !slices.Equal(asked, path.wantAsked) {
@@ -400,8 +393,8 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 					v := readDiagnose(t, tb.html())
 					checkFindings(t, v, l, run.lang, path.wantFindings, "after answering")
 					if path.wantEnd != "" {
-						if want := l.T(path.wantEnd); v.end != want || !goldenDecision.MatchString(v.decision) {
-							t.Errorf("the end reads %q with decision id %q; want %q with an id", v.end, v.decision, want)
+						if want := l.T(path.wantEnd); v.end != want || !goldenReference.MatchString(v.reference) {
+							t.Errorf("the end reads %q with reference %q; want %q with a reference", v.end, v.reference, want)
 						}
 					}
 					if run.javascript && len(v.findings) > 0 && i == 0 {
@@ -420,12 +413,15 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 					if got := readDiagnose(t, tb.html()).asked; got != path.change {
 						t.Fatalf("after changing %s, the page asks about %q; want %s", path.change, got, path.change)
 					}
-					changed := map[string][]string{path.change: path.changeTo}
+					// The answers after it no longer stand: they are asked
+					// again, and given again.
+					changed := maps.Clone(path.answers)
+					changed[path.change] = path.changeTo
 					tb.answerQuestions(changed)
 					v = readDiagnose(t, tb.html())
 					checkFindings(t, v, l, run.lang, path.wantChanged, "after changing "+path.change)
 					diagnosis := tb.location()
-					if diagnosis.Query().Get(path.change) == "" {
+					if !strings.Contains(diagnosis.Path, "/"+path.change+"="+strings.Join(path.changeTo, choiceSep)+"/") {
 						t.Errorf("the address %s does not hold the changed answer", diagnosis)
 					}
 
@@ -458,7 +454,7 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 					if got, want := text(first(doc, hasClass("thanks"))), l.T("FeedbackThanks"); got != want {
 						t.Errorf("after sending feedback the page says %q; want %q", got, want)
 					}
-					if loc := tb.location(); loc.Query().Get("symptom") != path.symptom {
+					if loc := tb.location(); !strings.Contains(loc.Path, "/diagnose/"+path.symptom+"/") {
 						t.Errorf("after sending feedback the contact is at %s; want back at the diagnosis", loc)
 					}
 				})
@@ -482,7 +478,7 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 
 			// The language switch keeps the page and its answers, and "/"
 			// remembers the choice.
-			diagnose := "/" + run.lang + "/diagnose?symptom=code_not_received&online=no"
+			diagnose := "/" + run.lang + "/diagnose/code_not_received/channels_tried=sms/online=no/"
 			tb.open(h.url + diagnose)
 			tb.click(`a.lang`)
 			other := locales.Languages[0]
@@ -490,7 +486,7 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 				other = locales.Languages[1]
 			}
 			loc := tb.location()
-			if loc.Path != "/"+other+"/diagnose" || loc.Query().Get("online") != "no" || loc.Query().Get("symptom") != "code_not_received" {
+			if loc.Path != "/"+other+"/diagnose/code_not_received/channels_tried=sms/online=no/" {
 				t.Errorf("the language switch leads to %s; want the same diagnosis in %s", loc, other)
 			}
 			if got := attr(first(parseHTML(t, tb.html()), element("html")), "lang"); got != other {

@@ -169,8 +169,11 @@ func (s *Server) siteErrorPage(c echo.Context, e *answer.Error) errorPage {
 	}
 	p := s.engine.Current()
 	title, text := errorTexts("Error", e.Code)
-	page := templates.ErrorPage{Title: title, Text: text, Field: e.Field}
+	page := templates.ErrorPage{Title: title, Text: text}
 	ctx := locales.WithLocalizer(r.Context(), locales.NewLocalizer(p.Texts, lang))
+	if f, ok := p.Catalog.Fact(e.Field); ok && f.Asked() {
+		page.Field = locales.T(ctx, locales.Question(f.Name))
+	}
 	// An error page has no translation; the switch leads home.
 	page.Shell = s.pageShell(p, lang, locales.T(ctx, title), "", "")
 	page.Shell.Alternates = nil

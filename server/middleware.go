@@ -2,6 +2,8 @@ package server
 
 import (
 	"acceso/answer"
+	"net/mail"
+	"net/url"
 
 	"errors"
 	"fmt"
@@ -45,6 +47,17 @@ const (
 func (cfg Config) Validate() error {
 	if _, err := ipExtractor(cfg.TrustedProxies); err != nil {
 		return fmt.Errorf("trusted proxies: %w", err)
+	}
+	if u := cfg.SupportURL; u != "" {
+		parsed, err := url.Parse(u)
+		if err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
+			return fmt.Errorf("support URL %q: want an absolute http or https address", u)
+		}
+	}
+	if e := cfg.SupportEmail; e != "" {
+		if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e {
+			return fmt.Errorf("support email %q: want a plain address such as help@example.com", e)
+		}
 	}
 	if cfg.APIRate < 0 || cfg.APIBurst < 0 {
 		return errors.New("API rate limit: rate and burst must not be negative")

@@ -37,6 +37,17 @@ type Config struct {
 	APIBurst int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DiagnoseBurst is how many self-diagnosis steps one client may take
+	// at once; zero means the default (diagnoseBurst).
+	DiagnoseBurst int
+	// SupportURL and SupportEmail are whom a contact asks for help, shown
+	// in the self-diagnosis's handoff; with neither, the handoff says to
+	// ask the platform's administrator.
+	SupportURL   string
+	SupportEmail string
+	// DecisionRetention is how long decisions are kept for look-up; zero
+	// means DefaultDecisionRetention.
+	DecisionRetention time.Duration
 	// SessionTTL is how long an admin stays signed in; zero means
 	// DefaultSessionTTL.
 	SessionTTL time.Duration
@@ -60,6 +71,8 @@ type Server struct {
 	// once in New when the publisher serves a folder, whatever number of
 	// Runs follow.
 	reload *reloadMetrics
+	// decisions writes the decisions kept for look-up, in batches.
+	decisions *store.DecisionWriter
 	// openAPICache is the OpenAPI document of the revision served last.
 	openAPICache atomic.Pointer[openAPIDoc]
 	// assets are the site's static files, prepared once (assets.go).
@@ -85,6 +98,11 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	if s.adminTexts, err = locales.Parse(locales.Embedded()); err != nil {
 		return nil, fmt.Errorf("the message files built into acceso (locales/*.toml) do not parse: %w", err)
 	}
+	if db != nil {
+		s.decisions = store.NewDecisionWriter(db, decisionBatch, decisionFlush, func(err error) {
+			log.Error("decisions could not be kept", "err", err)
+		})
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -100,6 +118,52 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	}
 	s.routes()
 	return s, nil
+}
+
+// How decisions are written: in batches of up to decisionBatch, at least
+// every decisionFlush. A crash loses at most the decisions of the last
+// decisionFlush.
+const (
+	decisionBatch = 256
+	decisionFlush = time.Second
+)
+
+// DefaultDecisionRetention is how long decisions are kept when
+// Config.DecisionRetention is zero: 30 days.
+const DefaultDecisionRetention = 720 * time.Hour
+
+// Close writes the decisions still queued and stops the writer. The server
+// must not serve after Close.
+func (s *Server) Close() {
+	if s.decisions != nil {
+		s.decisions.Close()
+	}
+}
+
+// purgeDecisions deletes, every hour until ctx is done, the decisions
+// older than the retention.
+func (s *Server) purgeDecisions(ctx context.Context) {
+	if s.store == nil {
+		return
+	}
+	keep := s.cfg.DecisionRetention
+	if keep <= 0 {
+		keep = DefaultDecisionRetention
+	}
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := s.store.PurgeDecisions(ctx, s.now().Add(-keep)); err != nil && ctx.Err() == nil {
+			s.log.Warn("purging old decisions", "err", err)
+		} else if n > 0 {
+			s.log.Info("old decisions purged", "count", n, "retention", keep.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Handler returns the server's HTTP handler, for tests and embedding.
@@ -132,6 +196,12 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 			}
 		}()
 	}
+	purged := make(chan struct{})
+	defer func() { cancel(); <-purged }()
+	go func() {
+		defer close(purged)
+		s.purgeDecisions(ctx)
+	}()
 	// Bind first, so that "serving" is logged only once the address is
 	// ours and an address in use is one clear error. A listener set on
 	// Echo beforehand (tests) is used as it is.

@@ -55,7 +55,11 @@ func (s *Server) siteRoutes() {
 	s.page("/", s.handleRoot)
 	s.page("/static/:name", s.handleStatic)
 	feedbackLimit := newLimiter(feedbackEvery, feedbackBurst)
-	diagnoseLimit := newLimiter(diagnoseEvery, diagnoseBurst)
+	burst := diagnoseBurst
+	if s.cfg.DiagnoseBurst > 0 {
+		burst = s.cfg.DiagnoseBurst
+	}
+	diagnoseLimit := newLimiter(diagnoseEvery, burst)
 	gzip := middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024})
 	for _, lang := range locales.Languages {
 		// The middleware goes on each route rather than on a group, as in
@@ -68,7 +72,9 @@ func (s *Server) siteRoutes() {
 		s.page("/"+lang, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, home) }, with()...)
 		s.page(home, s.handleHome, with()...)
 		s.page(home+"article", s.handleArticle, with(csrf())...)
-		s.page(home+"diagnose", s.handleDiagnose, with(limit(diagnoseLimit), csrf())...)
+		s.page(home+"diagnose", s.handleDiagnoseQuery, with(limit(diagnoseLimit))...)
+		s.page(home+"diagnose/", s.handleDiagnose, with(limit(diagnoseLimit), csrf())...)
+		s.page(home+"diagnose/*", s.handleDiagnose, with(limit(diagnoseLimit), csrf())...)
 		s.page(home+"language", s.handleChooseLanguage, with()...)
 		s.echo.POST(home+"feedback", s.handleFeedback, with(limit(feedbackLimit), bodyLimit(maxFeedbackBody), csrf())...)
 	}
@@ -177,7 +183,7 @@ func (s *Server) handleHome(c echo.Context) error {
 		Shell:       s.shell(ctx, p, locales.T(ctx, "HomeTitle"), "", ""),
 		Symptoms:    symptomLinks(p.Catalog, lang),
 		ArticleURL:  "/" + lang + "/article",
-		DiagnoseURL: "/" + lang + "/diagnose",
+		DiagnoseURL: diagnosis{}.path(lang),
 	}))
 }
 
@@ -199,7 +205,7 @@ func (s *Server) handleArticle(c echo.Context) error {
 	return render(c, http.StatusOK, templates.Article(templates.ArticlePage{
 		Shell:       s.shell(ctx, p, article.Title, page, "article"),
 		Article:     article,
-		DiagnoseURL: "/" + lang + "/diagnose",
+		DiagnoseURL: diagnosis{}.path(lang),
 		Feedback: templates.FeedbackForm{
 			Action:    "/" + lang + "/feedback",
 			CSRFField: csrfField,
@@ -212,122 +218,16 @@ func (s *Server) handleArticle(c echo.Context) error {
 	}))
 }
 
-// handleDiagnose is one step of the self-diagnosis. The symptom and the
-// answers so far come from the query string; the engine, through Evaluate
-// as for the API, says what is likely and what to ask next. The page asks
-// the first question not yet answered (an "I don't know" is an answer, so
-// it is not asked again), shows the findings as soon as there are any, and
-// lists the answers so far, each with a link to change it. Each decision
-// is logged and counted as the API's are, with source "site", so that the
-// decision id a contact gives support can be found.
-func (s *Server) handleDiagnose(c echo.Context) error {
-	ctx := c.Request().Context()
-	lang := locales.Lang(ctx)
-	p := s.policyOf(c)
-	d, err := parseDiagnosis(p.Catalog, c.QueryParams())
-	if err != nil {
-		return err
-	}
-	thanks := c.QueryParam("thanks") == "1"
-	if d.symptom == "" {
-		return render(c, http.StatusOK, templates.Diagnose(templates.DiagnosePage{
-			Shell:        s.shell(ctx, p, locales.T(ctx, "DiagnoseTitle"), "diagnose", "diagnose"),
-			StartOverURL: "/" + lang + "/diagnose",
-			Symptoms:     symptomLinks(p.Catalog, lang),
-		}))
-	}
-	start := time.Now()
-	resp, err := s.evaluate(ctx, p, d)
-	if err != nil {
-		return err
-	}
-	s.recordDecision(ctx, "site", resp, time.Since(start))
-	page, err := s.diagnosePage(ctx, p, d, resp, CSRFToken(c), thanks)
-	if err != nil {
-		return err
-	}
-	return render(c, http.StatusOK, templates.Diagnose(page))
-}
-
-// evaluate runs p's rules on a diagnosis, in the request's language, as
-// the API does. An evaluation that fails is counted, logged and answered
-// 503.
-func (s *Server) evaluate(ctx context.Context, p *rules.Policy, d diagnosis) (answer.Response, error) {
-	lang := locales.Lang(ctx)
-	start := time.Now()
-	resp, err := answer.Evaluate(ctx, p, d.request(lang), lang)
-	if err != nil {
-		s.evaluationFailed(ctx, err, time.Since(start))
-		return answer.Response{}, err
-	}
-	return resp, nil
-}
-
-// diagnosePage is the view of a diagnosis with a symptom, given the
-// engine's answer for it: the findings, the first question not answered
-// yet, or, when there is neither, what to do next; the answers so far; and
-// the feedback form once there is something to judge.
-func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, d diagnosis, resp answer.Response, csrfToken string, thanks bool) (templates.DiagnosePage, error) {
-	lang := locales.Lang(ctx)
-	base := "/" + lang + "/diagnose"
-	here := "diagnose?" + d.query("")
-	if thanks {
-		here += "&thanks=1"
-	}
-	page := templates.DiagnosePage{
-		Shell:        s.shell(ctx, p, locales.T(ctx, locales.SymptomTitle(d.symptom))+" · "+locales.T(ctx, "DiagnoseTitle"), here, "diagnose"),
-		StartOverURL: base,
-		Symptom:      d.symptom,
-	}
-	causes := make([]string, 0, len(resp.Findings))
-	for _, f := range resp.Findings {
-		page.Findings = append(page.Findings, templates.DiagnoseFinding{Title: f.Title, Advice: f.Advice, URL: f.ArticleURL})
-		causes = append(causes, f.ID)
-	}
-	if q, ok := d.next(p.Catalog, resp.Questions); ok {
-		var err error
-		if page.Question, err = d.form(p.Catalog, q, base); err != nil {
-			return templates.DiagnosePage{}, err
-		}
-	} else if len(resp.Findings) == 0 {
-		page.End = &templates.DiagnoseEnd{Title: "DiagnoseEndedTitle", Advice: "DiagnoseEndedAdvice", DecisionID: resp.DecisionID}
-		if resp.Outcome == rules.OutcomeNoKnownCause {
-			page.End.Title, page.End.Advice = "OutcomeNoKnownCauseTitle", "OutcomeNoKnownCauseAdvice"
-		}
-	}
-	for _, a := range d.answers {
-		page.Answers = append(page.Answers, templates.DiagnoseAnswer{
-			Fact:      a.fact,
-			Labels:    a.labels(p.Catalog),
-			ChangeURL: base + "?" + d.query(a.fact),
-		})
-	}
-	if len(page.Findings) > 0 || page.End != nil {
-		page.Feedback = &templates.FeedbackForm{
-			Action:    "/" + lang + "/feedback",
-			CSRFField: csrfField,
-			CSRFToken: csrfToken,
-			Page:      store.PageDiagnose,
-			Causes:    strings.Join(causes, " "),
-			Revision:  resp.PolicyRevision,
-			Back:      d.query(""),
-			Reactions: store.Reactions,
-			Thanks:    thanks,
-		}
-	}
-	return page, nil
-}
-
 // handleFeedback stores a visitor's reaction to a page and sends them back
 // to it, where they are thanked. It stores nothing about the visitor.
 //
 // The form is not trusted beyond the reaction and the page: its revision
 // must be one this server served (the current one or a stored one), else
 // it is refused naming "revision". Feedback on the article names no cause.
-// Feedback on a self-diagnosis gets its causes by evaluating the diagnosis
-// it came from (back) with the current rules, as the page does, so it
-// records the current revision with them; the causes the form names are
-// only checked for their shape.
+// Feedback on a self-diagnosis gets its causes by settling the diagnosis
+// it came from (back, its canonical path) with the current rules, as the
+// page does, so it records the current revision with them; the causes the
+// form names are only checked for their shape.
 func (s *Server) handleFeedback(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
@@ -354,25 +254,19 @@ func (s *Server) handleFeedback(c echo.Context) error {
 	back := "/" + lang + "/article?thanks=1#feedback"
 	f.Causes = nil
 	if f.Page == store.PageDiagnose {
-		q, err := url.ParseQuery(c.FormValue("back"))
-		if err != nil {
-			return answer.BadField("back")
-		}
-		d, err := parseDiagnosis(p.Catalog, q)
-		if err != nil || d.symptom == "" {
-			return answer.BadField("back")
-		}
-		resp, err := s.evaluate(ctx, p, d)
+		d, err := diagnosisOfPath(p.Catalog, lang, c.FormValue("back"))
 		if err != nil {
 			return err
 		}
-		for _, finding := range resp.Findings {
-			if _, known := p.Catalog.Cause(finding.ID); known {
-				f.Causes = append(f.Causes, finding.ID)
-			}
+		st, err := s.settle(ctx, p, d, lang)
+		if err != nil {
+			return err
 		}
-		f.Revision = resp.PolicyRevision
-		back = "/" + lang + "/diagnose?" + d.query("") + "&thanks=1#feedback"
+		for _, finding := range st.resp.Findings {
+			f.Causes = append(f.Causes, finding.ID)
+		}
+		f.Revision = st.resp.PolicyRevision
+		back = st.d.path(lang) + "?thanks=1#feedback"
 	}
 	if err := s.store.AddFeedback(ctx, f); err != nil {
 		return feedbackInput(err)
@@ -441,7 +335,7 @@ func languageSwitch(p *rules.Policy, lang, page string) []templates.Alternate {
 func symptomLinks(cat rules.Catalog, lang string) []templates.SymptomLink {
 	links := make([]templates.SymptomLink, 0, len(cat.Symptoms))
 	for _, s := range cat.Symptoms {
-		links = append(links, templates.SymptomLink{ID: s, URL: "/" + lang + "/diagnose?" + url.Values{"symptom": {s}}.Encode()})
+		links = append(links, templates.SymptomLink{ID: s, URL: diagnosis{symptom: s}.path(lang)})
 	}
 	return links
 }

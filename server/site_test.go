@@ -49,9 +49,15 @@ type siteHarness struct {
 	logs   *syncBuffer
 }
 
-func newSiteHarness(tb testing.TB) *siteHarness {
+// newSiteHarness serves the site with cfg (the first one given), by
+// default with the self-diagnosis's rate limit raised out of the way.
+func newSiteHarness(tb testing.TB, cfg ...Config) *siteHarness {
 	tb.Helper()
-	srv, p, db, logs := newServer(tb, Config{})
+	c := Config{DiagnoseBurst: 10_000}
+	if len(cfg) > 0 {
+		c = cfg[0]
+	}
+	srv, p, db, logs := newServer(tb, c)
 	for _, lang := range locales.Languages {
 		// A page that fails, to see the server error page.
 		srv.Echo().GET("/"+lang+"/boom", func(c echo.Context) error { return errors.New(siteSecret) })
@@ -62,6 +68,22 @@ func newSiteHarness(tb testing.TB) *siteHarness {
 }
 
 // localizer is the test's own view of the texts a page in lang must show.
+// follow GETs path and follows its redirects, as a browser would; final
+// is the path (and query) it lands on.
+func (h *siteHarness) follow(tb testing.TB, path string, header ...string) (resp *http.Response, body, final string) {
+	tb.Helper()
+	final = path
+	for range 5 {
+		resp, body = h.get(tb, final, header...)
+		if resp.StatusCode != http.StatusMovedPermanently && resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
+			return resp, body, final
+		}
+		final = resp.Header.Get("Location")
+	}
+	tb.Fatalf("GET %s: too many redirects", path)
+	return nil, "", ""
+}
+
 func (h *siteHarness) localizer(lang string) locales.Localizer {
 	return locales.NewLocalizer(h.policy.Texts, lang)
 }
@@ -93,15 +115,16 @@ var sitePages = []sitePage{
 	{"home", "", http.StatusOK},
 	{"article", "article", http.StatusOK},
 	{"article-thanks", "article?thanks=1", http.StatusOK},
-	{"diagnose-start", "diagnose", http.StatusOK},
-	{"diagnose-question", "diagnose?symptom=code_needed_often", http.StatusOK},
-	{"diagnose-choices", "diagnose?symptom=code_not_received", http.StatusOK},
-	{"diagnose-findings", "diagnose?symptom=code_not_received&channels_tried=email&spam_checked=no", http.StatusOK},
-	{"diagnose-thanks", "diagnose?symptom=code_needed_often&incognito=yes&thanks=1", http.StatusOK},
-	{"diagnose-no-known-cause", "diagnose?symptom=code_needed_often&incognito=no&cookies_autodelete=no&new_device=no", http.StatusOK},
-	{"diagnose-ended", "diagnose?symptom=code_needed_often&incognito=unknown&cookies_autodelete=unknown&new_device=unknown", http.StatusOK},
+	{"diagnose-start", "diagnose/", http.StatusOK},
+	{"diagnose-question", "diagnose/code_needed_often/", http.StatusOK},
+	{"diagnose-choices", "diagnose/code_not_received/", http.StatusOK},
+	{"diagnose-findings", "diagnose/code_not_received/channels_tried=email/spam_checked=no/", http.StatusOK},
+	{"diagnose-outcome", "diagnose/code_not_received/channels_tried=email/spam_checked=no/online=yes/", http.StatusOK},
+	{"diagnose-thanks", "diagnose/code_needed_often/incognito=yes/cookies_autodelete=no/new_device=no/?thanks=1", http.StatusOK},
+	{"diagnose-no-known-cause", "diagnose/code_needed_often/incognito=no/cookies_autodelete=no/new_device=no/", http.StatusOK},
+	{"diagnose-ended", "diagnose/code_needed_often/incognito=unknown/cookies_autodelete=unknown/new_device=unknown/", http.StatusOK},
 	{"not-found", "no-such-page", http.StatusNotFound},
-	{"bad-input", "diagnose?symptom=no_such_symptom", http.StatusBadRequest},
+	{"bad-input", "diagnose/no_such_symptom/", http.StatusBadRequest},
 	{"server-error", "boom", http.StatusInternalServerError},
 }
 
@@ -110,6 +133,7 @@ var sitePages = []sitePage{
 var (
 	goldenCSRF     = regexp.MustCompile(`name="` + csrfField + `" value="[^"]*"`)
 	goldenDecision = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	goldenRef      = regexp.MustCompile(`class="reference-code">[0-9A-Z]{4}-[0-9A-Z]{4}<`)
 	goldenVersion  = regexp.MustCompile(`\?v=[0-9a-f]{12}`)
 )
 
@@ -119,6 +143,7 @@ var (
 func normalize(body, revision string) string {
 	body = goldenCSRF.ReplaceAllString(body, `name="`+csrfField+`" value="CSRF"`)
 	body = goldenDecision.ReplaceAllString(body, "DECISION-ID")
+	body = goldenRef.ReplaceAllString(body, `class="reference-code">REFERENCE<`)
 	body = goldenVersion.ReplaceAllString(body, "?v=VERSION")
 	body = strings.ReplaceAll(body, revision, "REVISION")
 	return strings.ReplaceAll(body, "><", ">\n<") + "\n"
@@ -289,7 +314,7 @@ func TestLanguageFolderWithoutSlash(t *testing.T) {
 
 func TestLanguageSwitch(t *testing.T) {
 	h := newSiteHarness(t)
-	diagnose := "/en/diagnose?online=no&symptom=code_not_received"
+	diagnose := "/en/diagnose/code_not_received/channels_tried=sms/online=no/"
 	tests := []struct {
 		name, next, want string
 	}{
@@ -326,7 +351,7 @@ func TestLanguageSwitch(t *testing.T) {
 
 	// The switch on a page leads to the same page, same answers, in the
 	// other language, and "/" remembers the choice.
-	_, body := h.get(t, "/es/diagnose?symptom=code_not_received&online=no")
+	_, body := h.get(t, "/es/diagnose/code_not_received/channels_tried=sms/online=no/")
 	doc := parseHTML(t, body)
 	sw := first(doc, func(n *html.Node) bool { return isElement(n, "a") && attr(n, "hreflang") == "en" })
 	if sw == nil {
@@ -347,32 +372,33 @@ func TestLanguageSwitch(t *testing.T) {
 
 // diagnoseView is what a self-diagnosis page shows, read from its HTML.
 type diagnoseView struct {
-	findings []string          // titles
-	advice   []string          // advice, in the same order
-	links    []string          // article links, in the same order
-	asked    string            // the fact asked about, "" if none
-	carried  url.Values        // the hidden fields of the question's form
-	answers  map[string]string // question text to its change link
-	end      string            // the end's heading, if any
-	decision string            // the decision id shown, if any
-	feedback bool              // the feedback form is there
+	findings  []string          // titles
+	advice    []string          // advice, in the same order
+	links     []string          // article links, in the same order
+	asked     string            // the fact asked about, "" if none
+	options   []string          // the links of the question's answers
+	progress  string            // the question's progress
+	answers   map[string]string // question text to its change link
+	end       string            // the outcome's heading, if any
+	reference string            // the reference shown, if any
+	checks    []string          // what the administrator should check
+	feedback  bool              // the feedback form is there
 }
 
 func readDiagnose(t *testing.T, body string) diagnoseView {
 	t.Helper()
 	doc := parseHTML(t, body)
-	v := diagnoseView{carried: url.Values{}, answers: map[string]string{}}
+	v := diagnoseView{answers: map[string]string{}}
 	for _, li := range findAll(doc, hasClass("finding")) {
 		v.findings = append(v.findings, text(first(li, element("h3"))))
 		v.advice = append(v.advice, text(first(li, element("p"))))
 		v.links = append(v.links, attr(first(li, element("a")), "href"))
 	}
 	if q := first(doc, hasClass("question")); q != nil {
-		for _, b := range findAll(q, element("button")) {
-			v.asked = attr(b, "name")
-		}
-		for _, in := range findAll(q, func(n *html.Node) bool { return isElement(n, "input") && attr(n, "type") == "hidden" }) {
-			v.carried.Add(attr(in, "name"), attr(in, "value"))
+		v.asked = strings.TrimSuffix(attr(first(q, hasClass("question-text")), "id"), "-question")
+		v.progress = text(first(q, hasClass("progress")))
+		for _, a := range findAll(q, hasClass("option")) {
+			v.options = append(v.options, attr(a, "href"))
 		}
 	}
 	for _, a := range findAll(doc, hasClass("answer")) {
@@ -380,11 +406,21 @@ func readDiagnose(t *testing.T, body string) diagnoseView {
 	}
 	if end := first(doc, hasClass("end")); end != nil {
 		v.end = text(first(end, element("h2")))
-		v.decision = text(first(end, element("code")))
+	}
+	if ref := first(doc, hasClass("reference-code")); ref != nil {
+		v.reference = text(ref)
+	}
+	for _, li := range findAll(doc, func(n *html.Node) bool {
+		return isElement(n, "li") && n.Parent != nil && hasClass("admin-checks")(n.Parent)
+	}) {
+		v.checks = append(v.checks, text(first(li, element("strong"))))
 	}
 	v.feedback = first(doc, func(n *html.Node) bool { return isElement(n, "form") && attr(n, "method") == "post" }) != nil
 	return v
 }
+
+// goldenReference is a reference as the handoff shows it.
+var goldenReference = regexp.MustCompile(`^[0-9A-Z]{4}-[0-9A-Z]{4}$`)
 
 // TestDiagnoseShowsWhatTheEngineSays walks the self-diagnosis and checks
 // each step against the engine: the findings are the engine's, in its
@@ -421,7 +457,7 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(lang+"/"+tc.name, func(t *testing.T) {
 				path := "/" + lang + "/diagnose?" + tc.query
-				resp, body := h.get(t, path)
+				resp, body, final := h.follow(t, path)
 				if resp.StatusCode != http.StatusOK {
 					t.Fatalf("GET %s status = %d; want 200", path, resp.StatusCode)
 				}
@@ -438,23 +474,29 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				if v.asked != tc.wantAsked {
 					t.Errorf("GET %s asks about %q; want %q", path, v.asked, tc.wantAsked)
 				}
-				if tc.wantEnd == "" && v.end != "" || tc.wantEnd != "" && v.end != l.T(tc.wantEnd) {
-					t.Errorf("GET %s end = %q; want %q", path, v.end, l.T(tc.wantEnd))
+				end := tc.wantEnd
+				if end == "" && tc.wantAsked == "" {
+					end = "DiagnoseDoneTitle"
 				}
-				if tc.wantEnd != "" && !goldenDecision.MatchString(v.decision) {
-					t.Errorf("GET %s decision id = %q; want a UUID", path, v.decision)
+				if end == "" && v.end != "" || end != "" && v.end != l.T(end) {
+					t.Errorf("GET %s end = %q; want %q", path, v.end, l.T(end))
 				}
-				if gotFeedback, wantFeedback := v.feedback, len(want) > 0 || tc.wantEnd != ""; gotFeedback != wantFeedback {
-					t.Errorf("GET %s feedback form shown = %v; want %v", path, gotFeedback, wantFeedback)
+				if (end != "") != goldenReference.MatchString(v.reference) {
+					t.Errorf("GET %s reference = %q; want one exactly on an outcome page", path, v.reference)
+				}
+				if v.feedback != (end != "") {
+					t.Errorf("GET %s feedback form shown = %v; want it exactly on an outcome page", path, v.feedback)
 				}
 
 				// The page agrees with the API's own path for the same facts.
-				q, _ := url.ParseQuery(tc.query)
-				d, err := parseDiagnosis(h.policy.Catalog, q)
+				d, err := diagnosisOfPath(h.policy.Catalog, lang, final)
 				if err != nil {
-					t.Fatalf("parseDiagnosis(%s) = %v", tc.query, err)
+					t.Fatalf("diagnosisOfPath(%s) = %v", final, err)
 				}
-				r, err := answer.Evaluate(context.Background(), h.policy, d.request(lang), lang)
+				if d.path(lang) != final {
+					t.Errorf("GET %s lands on %s; its canonical path is %s", path, final, d.path(lang))
+				}
+				r, err := answer.Evaluate(context.Background(), h.policy, d.request(), lang)
 				if err != nil {
 					t.Fatalf("Evaluate = %v", err)
 				}
@@ -465,19 +507,11 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				if !slices.Equal(v.findings, fromEngine) {
 					t.Errorf("GET %s findings = %q; Evaluate says %q", path, v.findings, fromEngine)
 				}
-
-				// Every answer so far is carried by the next question and
-				// listed with a link that asks it again.
-				if v.asked != "" {
-					want := url.Values{"symptom": {d.symptom}}
-					for _, a := range d.answers {
-						want[a.fact] = a.values
-						if len(a.values) == 0 {
-							want[a.fact] = []string{""}
-						}
-					}
-					if !reflect.DeepEqual(v.carried, want) {
-						t.Errorf("GET %s question carries %v; want %v", path, v.carried, want)
+				// Each answer leads to the state with it, and each answer
+				// so far is listed with a link to where it is asked again.
+				for _, o := range v.options {
+					if !strings.HasPrefix(o, final) || strings.Count(o, "/") != strings.Count(final, "/")+1 {
+						t.Errorf("GET %s answer link %s; want one more segment after %s", path, o, final)
 					}
 				}
 				for _, a := range d.answers {
@@ -486,9 +520,8 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 						t.Errorf("GET %s does not list the answer about %s", path, a.fact)
 						continue
 					}
-					cu, _ := url.Parse(change)
-					if cu.Path != "/"+lang+"/diagnose" || cu.Query().Has(a.fact) || cu.Query().Get("symptom") != d.symptom || len(cu.Query()) != len(d.answers) {
-						t.Errorf("GET %s change link for %s = %q; want the same diagnosis without %s", path, a.fact, change, a.fact)
+					if change != d.upTo(a.fact).path(lang) {
+						t.Errorf("GET %s change link for %s = %q; want %q", path, a.fact, change, d.upTo(a.fact).path(lang))
 					}
 				}
 			})
@@ -496,67 +529,92 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 	}
 }
 
-// TestDiagnoseDecisionIsLogged checks that the decision id a contact is
-// told to give support is in the decision log, marked as the site's.
-func TestDiagnoseDecisionIsLogged(t *testing.T) {
+// TestDiagnoseDecisionIsKept checks that the reference a contact is told
+// to quote is in the decision log, marked as the site's, and kept in the
+// store with the answers and findings, for support to look up.
+func TestDiagnoseDecisionIsKept(t *testing.T) {
 	h := newSiteHarness(t)
-	path := "/en/diagnose?symptom=code_needed_often&incognito=no&cookies_autodelete=no&new_device=no"
+	path := "/en/diagnose/code_needed_often/incognito=no/cookies_autodelete=no/new_device=no/"
 	_, body := h.get(t, path)
-	id := readDiagnose(t, body).decision
-	if id == "" {
-		t.Fatalf("GET %s shows no decision id", path)
+	ref := readDiagnose(t, body).reference
+	if !goldenReference.MatchString(ref) {
+		t.Fatalf("GET %s shows reference %q; want one", path, ref)
 	}
+	logged := false
 	for _, line := range h.logs.Lines() {
 		var entry map[string]any
 		if err := json.Unmarshal([]byte(line), &entry); err != nil {
 			t.Fatalf("log line %q: %v", line, err)
 		}
-		if entry["msg"] == "decision" && entry["decision_id"] == id {
+		if entry["msg"] == "decision" && entry["reference"] == ref {
+			logged = true
 			if entry["source"] != "site" || entry["outcome"] != rules.OutcomeNoKnownCause {
-				t.Errorf("decision %s logged with source %v, outcome %v; want site, %s", id, entry["source"], entry["outcome"], rules.OutcomeNoKnownCause)
+				t.Errorf("decision %s logged with source %v, outcome %v; want site, %s", ref, entry["source"], entry["outcome"], rules.OutcomeNoKnownCause)
 			}
-			return
 		}
 	}
-	t.Errorf("decision %s shown on the page is not in the log:\n%s", id, strings.Join(h.logs.Lines(), "\n"))
+	if !logged {
+		t.Errorf("reference %s shown on the page is not in the log:\n%s", ref, strings.Join(h.logs.Lines(), "\n"))
+	}
+	h.srv.decisions.Flush()
+	dec, err := h.db.Decision(context.Background(), ref)
+	if err != nil {
+		t.Fatalf("Decision(%s) = %v", ref, err)
+	}
+	want := map[string]any{"incognito": false, "cookies_autodelete": false, "new_device": false}
+	if dec.Source != "site" || dec.Symptom != "code_needed_often" || dec.Outcome != rules.OutcomeNoKnownCause ||
+		dec.Revision != h.policy.Revision || !reflect.DeepEqual(dec.Facts, want) || len(dec.Findings) != 0 {
+		t.Errorf("Decision(%s) = %+v; want the site's decision on %v", ref, dec, want)
+	}
 }
 
 func TestDiagnoseRefusesBadValues(t *testing.T) {
 	h := newSiteHarness(t)
 	tests := []struct {
-		query string
-		field string
+		path  string // below /{lang}/diagnose
+		field string // the fact at fault, or "" for the symptom
 	}{
-		{"symptom=no_such_symptom", "symptom"},
-		{"symptom=code_not_received&online=maybe", "online"},
-		{"symptom=code_not_received&spam_checked=yes&spam_checked=no", "spam_checked"},
-		{"symptom=code_not_received&online=true", "online"},
-		{"symptom=code_not_received&channels_tried=fax", "channels_tried"},
-		{"symptom=code_not_received&channels_tried=email&channels_tried=%3Cscript%3E", "channels_tried"},
+		{"?symptom=no_such_symptom", ""},
+		{"?symptom=code_not_received&online=maybe", "online"},
+		{"?symptom=code_not_received&spam_checked=yes&spam_checked=no", "spam_checked"},
+		{"?symptom=code_not_received&channels_tried=fax", "channels_tried"},
+		{"?symptom=code_not_received&channels_tried=email&channels_tried=%3Cscript%3E", "channels_tried"},
+		{"/no_such_symptom/", ""},
+		{"/code_not_received/online=maybe/", "online"},
+		{"/code_not_received/online=yes/online=no/", "online"},
+		{"/code_not_received/channels_tried=/", "channels_tried"},
+		{"/code_not_received/channels_tried=email-email/", "channels_tried"},
+		{"/code_not_received/channels_tried=%3Cscript%3E/", "channels_tried"},
+		{"/code_not_received/opted_out=no/", ""},
+		{"/code_not_received/%3Cscript%3E=1/", ""},
 	}
 	for _, lang := range locales.Languages {
+		l := h.localizer(lang)
 		for _, tc := range tests {
-			t.Run(lang+"/"+tc.query, func(t *testing.T) {
-				path := "/" + lang + "/diagnose?" + tc.query
+			t.Run(lang+tc.path, func(t *testing.T) {
+				path := "/" + lang + "/diagnose" + tc.path
 				resp, body := h.get(t, path)
 				if resp.StatusCode != http.StatusBadRequest {
 					t.Fatalf("GET %s status = %d; want 400", path, resp.StatusCode)
 				}
 				doc := parseHTML(t, body)
-				if got := text(first(doc, element("code"))); got != tc.field {
-					t.Errorf("GET %s names the field %q; want %q", path, got, tc.field)
-				}
-				if got, want := text(first(doc, element("h1"))), h.localizer(lang).T("ErrorBadRequestTitle"); got != want {
+				if got, want := text(first(doc, element("h1"))), l.T("ErrorBadRequestTitle"); got != want {
 					t.Errorf("GET %s heading = %q; want %q", path, got, want)
 				}
-				if strings.Contains(body, "<script>") {
-					t.Errorf("GET %s echoes markup from the query", path)
+				// The page names the question in the contact's words, never
+				// the raw field.
+				field := first(doc, hasClass("field"))
+				if tc.field != "" && (field == nil || text(field) != l.T(locales.Question(tc.field))) {
+					t.Errorf("GET %s names the answer %q; want the question %q", path, text(field), l.T(locales.Question(tc.field)))
+				}
+				if strings.Contains(body, "<script>") || strings.Contains(text(first(doc, element("main"))), "_") {
+					t.Errorf("GET %s echoes markup or a raw field name", path)
 				}
 			})
 		}
 	}
 	// The server keeps serving.
-	if resp, _ := h.get(t, "/es/diagnose?symptom=code_not_received"); resp.StatusCode != http.StatusOK {
+	if resp, _ := h.get(t, "/es/diagnose/code_not_received/"); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET after bad requests = %d; want 200", resp.StatusCode)
 	}
 }
@@ -630,7 +688,7 @@ func TestFeedback(t *testing.T) {
 		v.Del(key)
 		return v
 	}
-	diagnosis := "channels_tried=email&spam_checked=no&symptom=code_not_received"
+	diagnosis := "/diagnose/code_not_received/channels_tried=email/spam_checked=no/online=yes/"
 	tests := []struct {
 		name         string
 		path         string
@@ -641,8 +699,9 @@ func TestFeedback(t *testing.T) {
 		wantCauses   map[string]int // feedbacks stored per cause; nil when none is stored
 	}{
 		{"article", "/en/feedback", form(), nil, http.StatusSeeOther, "/en/article?thanks=1#feedback", map[string]int{}},
-		{"diagnosis", "/es/feedback", form("page", "diagnose", "causes", "try_other_channel check_spam", "back", diagnosis), nil,
-			http.StatusSeeOther, "/es/diagnose?" + diagnosis + "&thanks=1#feedback", map[string]int{"try_other_channel": 1, "check_spam": 1}},
+		{"diagnosis", "/es/feedback", form("page", "diagnose", "causes", "try_other_channel check_spam", "back", "/es"+diagnosis), nil,
+			http.StatusSeeOther, "/es" + diagnosis + "?thanks=1#feedback", map[string]int{"try_other_channel": 1, "check_spam": 1}},
+		{"diagnosis in another language", "/es/feedback", form("page", "diagnose", "back", "/en"+diagnosis), nil, http.StatusBadRequest, "", nil},
 		{"same origin by fetch metadata", "/en/feedback", form(csrfField, ""), []string{"Sec-Fetch-Site", "same-origin"},
 			http.StatusSeeOther, "/en/article?thanks=1#feedback", map[string]int{}},
 		{"no token", "/en/feedback", without(form(), csrfField), nil, http.StatusBadRequest, "", nil},
@@ -732,7 +791,7 @@ func TestFeedbackIsRateLimited(t *testing.T) {
 // publish does, and expects the next page to show the new text.
 func TestPublishedTextsShowAtOnce(t *testing.T) {
 	h := newSiteHarness(t)
-	path := "/en/diagnose?symptom=code_needed_often&incognito=yes"
+	path := "/en/diagnose/code_needed_often/incognito=yes/cookies_autodelete=no/new_device=no/"
 	old := h.localizer("en").T(locales.CauseTitle("incognito_mode"))
 	if _, body := h.get(t, path); !strings.Contains(body, html.EscapeString(old)) {
 		t.Fatalf("GET %s does not show %q", path, old)
@@ -821,16 +880,15 @@ func TestStaticFiles(t *testing.T) {
 
 // BenchmarkDiagnosePage measures one step of the self-diagnosis that has
 // findings and a question: the whole request through the server (parse the
-// query, evaluate the rules, log the decision, render), and its parts:
-// the evaluation alone and the rendering of the page alone. It reports the
+// path, settle it with the rules, log the decision, render), and its
+// parts: settling alone and the rendering of the page alone. It reports the
 // page's size, plain and gzipped.
 func BenchmarkDiagnosePage(b *testing.B) {
 	h := newSiteHarness(b)
 	h.srv.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	handler := h.srv.Handler()
 	const lang = "en"
-	query := "symptom=code_not_received&channels_tried=email&spam_checked=no"
-	path := "/" + lang + "/diagnose?" + query
+	path := "/" + lang + "/diagnose/code_not_received/channels_tried=email/spam_checked=no/"
 
 	b.Run("request", func(b *testing.B) {
 		var size, gzSize int
@@ -851,29 +909,25 @@ func BenchmarkDiagnosePage(b *testing.B) {
 		b.ReportMetric(float64(gzSize), "gzip-bytes")
 	})
 
-	q, _ := url.ParseQuery(query)
-	d, err := parseDiagnosis(h.policy.Catalog, q)
+	d, err := diagnosisOfPath(h.policy.Catalog, lang, path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := locales.WithLocalizer(context.Background(), h.localizer(lang))
-	b.Run("evaluate", func(b *testing.B) {
+	b.Run("settle", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := answer.Evaluate(ctx, h.policy, d.request(lang), lang); err != nil {
+			if _, err := h.srv.settle(ctx, h.policy, d, lang); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("render", func(b *testing.B) {
-		resp, err := answer.Evaluate(ctx, h.policy, d.request(lang), lang)
+		st, err := h.srv.settle(ctx, h.policy, d, lang)
 		if err != nil {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			page, err := h.srv.diagnosePage(ctx, h.policy, d, resp, "token", false)
-			if err != nil {
-				b.Fatal(err)
-			}
+			page := h.srv.diagnosePage(ctx, h.policy, st, "token", false)
 			if err := templates.Diagnose(page).Render(ctx, io.Discard); err != nil {
 				b.Fatal(err)
 			}
@@ -977,8 +1031,8 @@ func decisionsLogged(tb testing.TB, logs *syncBuffer) int {
 // that keeps asking is refused with the localized 429 page, and the rules
 // are not run for it.
 func TestDiagnoseIsRateLimited(t *testing.T) {
-	h := newSiteHarness(t)
-	path := "/es/diagnose?symptom=code_not_received&online=no"
+	h := newSiteHarness(t, Config{})
+	path := "/es/diagnose/code_not_received/channels_tried=sms/online=no/"
 	served, most := 0, 3*diagnoseBurst
 	var refused *http.Response
 	var body string
@@ -1027,7 +1081,7 @@ func TestDiagnoseIsRateLimited(t *testing.T) {
 // never served is refused.
 func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 	const older = "older-revision"
-	diagnosis := "channels_tried=email&spam_checked=no&symptom=code_not_received"
+	diagnosis := "/en/diagnose/code_not_received/channels_tried=email/spam_checked=no/online=yes/"
 	tests := []struct {
 		name          string
 		form          url.Values // the revision "CURRENT" stands for the policy's
@@ -1069,10 +1123,8 @@ func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("POST /en/feedback %v status = %d; want %d", post, resp.StatusCode, tc.wantStatus)
 			}
-			if tc.wantField != "" {
-				if got := text(first(parseHTML(t, body), element("code"))); got != tc.wantField {
-					t.Errorf("POST /en/feedback %v names the field %q; want %q", post, got, tc.wantField)
-				}
+			if tc.wantField != "" && !strings.Contains(body, html.EscapeString(h.localizer("en").T("ErrorBadRequestTitle"))) {
+				t.Errorf("POST /en/feedback %v (bad %s) does not show the bad request page", post, tc.wantField)
 			}
 			counts, err := h.db.FeedbackCounts(context.Background())
 			if err != nil {

@@ -37,7 +37,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening database in %s: %w", dir, err)
 	}
-	for _, schema := range []string{feedbackSchema, adminSchema} {
+	for _, schema := range []string{feedbackSchema, adminSchema, decisionSchema} {
 		if schema == "" {
 			continue
 		}
