@@ -187,7 +187,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: --api-rate (ACCESO_API_RATE) %q: want a number of requests per second between %v and %v\n", *apiRate, server.MinAPIRate, server.MaxAPIRate)
 		return 2
 	}
-	cfg := server.Config{Addr: *addr, APIRate: rate, APIBurst: max(1, int(2*rate))}
+	cfg := server.Config{Addr: *addr, APIRate: rate, APIBurst: max(1, int(2*rate)), MetricsAddr: *opts.metricsAddr}
 	for cidr := range strings.SplitSeq(*proxies, ",") {
 		if cidr = strings.TrimSpace(cidr); cidr != "" {
 			cfg.TrustedProxies = append(cfg.TrustedProxies, cidr)
@@ -288,7 +288,7 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 // serveOptions are serve's settings, each from its flag, else its
 // environment variable, else its default.
 type serveOptions struct {
-	addr, data, rules, proxies, apiRate *string
+	addr, data, rules, proxies, apiRate, metricsAddr *string
 }
 
 // serveFlags returns serve's flag set and where it puts what it parses. The
@@ -301,6 +301,8 @@ func serveFlags() (*flag.FlagSet, serveOptions) {
 		rules:   fs.String("rules", env("ACCESO_RULES", ""), "folder of .rego files to serve and watch instead of the embedded rules (ACCESO_RULES)"),
 		proxies: fs.String("trusted-proxies", env("ACCESO_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default (ACCESO_TRUSTED_PROXIES)"),
 		apiRate: fs.String("api-rate", env("ACCESO_API_RATE", fmt.Sprint(server.DefaultAPIRate)), "API requests per second allowed to one client, in bursts of up to twice as many (ACCESO_API_RATE)"),
+		metricsAddr: fs.String("metrics-addr", env("ACCESO_METRICS_ADDR", ""),
+			"address of a second listener serving only /metrics; none by default, and never on the public listener (ACCESO_METRICS_ADDR)"),
 	}
 }
 

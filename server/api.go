@@ -26,15 +26,15 @@ const (
 	DefaultAPIBurst = 100 // requests at once
 )
 
-// apiRoutes registers the JSON API for integrations, and the probes and
-// metrics beside it. Everything under /api/ is rate limited per client,
+// apiRoutes registers the JSON API for integrations, and the probes beside
+// it. The metrics are not here: they are served only on the metrics
+// listener (Config.MetricsAddr), see MetricsHandler. Everything under /api/ is rate limited per client,
 // bounded to answer.MaxBody and answers JSON, errors included.
 func (s *Server) apiRoutes() {
 	s.echo.GET("/healthz", s.handleHealthz)
 	s.echo.HEAD("/healthz", s.handleHealthz)
 	s.echo.GET("/readyz", s.handleReadyz)
 	s.echo.HEAD("/readyz", s.handleReadyz)
-	s.echo.GET("/metrics", s.metrics.handler())
 
 	rate, burst := s.cfg.APIRate, s.cfg.APIBurst
 	if rate <= 0 {

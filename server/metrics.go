@@ -1,16 +1,15 @@
 package server
 
 import (
-	"acceso/answer"
-
+	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"acceso/answer"
 	"acceso/rules"
 )
 
@@ -91,14 +90,17 @@ func (m *metrics) evaluationFailed(took time.Duration) {
 	m.evalLatency.Observe(took.Seconds())
 }
 
-// handler serves the registry in the Prometheus exposition format.
-func (m *metrics) handler() echo.HandlerFunc {
+// handler serves the registry in the Prometheus exposition format at
+// GET /metrics, and nothing else.
+func (m *metrics) handler() http.Handler {
 	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
 		ErrorHandling:     promhttp.ContinueOnError,
 		Registry:          m.registry, // counts its own scrapes and errors
 		EnableOpenMetrics: false,
 	})
-	return echo.WrapHandler(h)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return mux
 }
 
 // revisionCollector reports acceso_policy_revision{revision="…"} 1 for the
