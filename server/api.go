@@ -70,7 +70,17 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 		}
 		return answer.Errorf(answer.CodeInvalidJSON, "the body could not be read in full")
 	}
+	// A slot first, then the deadline: the deadline counts evaluating,
+	// not waiting for a CPU.
 	ctx := req.Context()
+	release, err := s.acquireEvaluation(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return c.NoContent(statusClientClosed)
+		}
+		return err
+	}
+	defer release()
 	if s.cfg.EvalTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.EvalTimeout)

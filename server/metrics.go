@@ -23,6 +23,7 @@ type metrics struct {
 	evaluations *prometheus.CounterVec
 	evalLatency prometheus.Histogram
 	findings    *prometheus.CounterVec
+	shed        prometheus.Counter
 }
 
 // Label values of acceso_evaluations_total beyond the decision outcomes.
@@ -56,14 +57,33 @@ func newMetrics(engine *rules.Engine) *metrics {
 			Name: "acceso_findings_total",
 			Help: "Likely causes found, by cause id.",
 		}, []string{"cause"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "acceso_evaluations_shed_total",
+			Help: "Requests answered 503 overloaded because every evaluation slot was taken.",
+		}),
 	}
 	m.registry.MustRegister(
-		m.requests, m.latency, m.evaluations, m.evalLatency, m.findings,
+		m.requests, m.latency, m.evaluations, m.evalLatency, m.findings, m.shed,
 		newRevisionCollector(engine),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// watchEvaluations reports how many evaluation slots are taken, and how
+// many there are, at each scrape.
+func (m *metrics) watchEvaluations(e *evaluations) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "acceso_evaluations_in_flight",
+			Help: "Evaluations running now.",
+		}, func() float64 { return float64(e.inUse()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "acceso_evaluations_max",
+			Help: "Evaluations allowed at once; requests beyond are answered 503 overloaded.",
+		}, func() float64 { return float64(cap(e.slots)) }),
+	)
 }
 
 // request counts one answered HTTP request. route is the route pattern,

@@ -45,6 +45,10 @@ type Config struct {
 	// listener never serves them: they name routes, failures and the Go
 	// version, which are for the operator only.
 	MetricsAddr string
+	// MaxEvaluations bounds the rule evaluations that run at once, over
+	// the API and the site; a request beyond is answered 503 overloaded.
+	// Zero means 4 per CPU (GOMAXPROCS).
+	MaxEvaluations int
 }
 
 // Server holds the dependencies every handler needs: the publisher (and
@@ -61,6 +65,8 @@ type Server struct {
 	now func() time.Time
 	// metrics are this server's Prometheus metrics (metrics.go).
 	metrics *metrics
+	// evaluations bounds the evaluations that run at once (shed.go).
+	evaluations *evaluations
 	// reload are the metrics of the --rules folder's reloads, registered
 	// once in New when the publisher serves a folder, whatever number of
 	// Runs follow.
@@ -100,6 +106,8 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	e.Server.IdleTimeout = 60 * time.Second
 	s.echo = e
 	s.useMiddleware()
+	s.evaluations = newEvaluations(cfg.MaxEvaluations, shedWait)
+	s.metrics.watchEvaluations(s.evaluations)
 	if pub.RulesDir() != "" {
 		s.reload = newReloadMetrics(s.metrics.registry)
 	}
