@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"acceso/answer"
 	"acceso/locales"
@@ -150,8 +151,9 @@ func (s *Server) recordDecision(ctx context.Context, source string, r answer.Res
 }
 
 // evaluationFailed counts and logs an evaluation that failed or ran out of
-// time. The error's text is not logged: an error from a built-in can quote
-// the input it choked on, and the input may be an email address.
+// time, with the failing rule's file:row and OPA's error code when a rule
+// failed. The error's text is not logged: an error from a built-in can
+// quote the input it choked on, and the input may be an email address.
 func (s *Server) evaluationFailed(ctx context.Context, err error, took time.Duration) {
 	s.metrics.evaluationFailed(took)
 	reason := "error"
@@ -164,10 +166,21 @@ func (s *Server) evaluationFailed(ctx context.Context, err error, took time.Dura
 	if p := s.engine.Current(); p != nil {
 		revision = p.Revision
 	}
-	s.log.LogAttrs(ctx, slog.LevelWarn, "evaluation failed",
+	attrs := []slog.Attr{
 		slog.String("revision", revision),
 		slog.String("reason", reason),
-		slog.Float64("duration_ms", milliseconds(took)))
+		slog.Float64("duration_ms", milliseconds(took)),
+	}
+	// A rule that failed (a conflict, a built-in's error) is named by its
+	// place and OPA's error code, so that an admin can fix it; never by
+	// the message, which can quote the input.
+	if te, ok := errors.AsType[*topdown.Error](err); ok {
+		attrs = append(attrs, slog.String("code", te.Code))
+		if loc := te.Location; loc != nil {
+			attrs = append(attrs, slog.String("rule", fmt.Sprintf("%s:%d", loc.File, loc.Row)))
+		}
+	}
+	s.log.LogAttrs(ctx, slog.LevelWarn, "evaluation failed", attrs...)
 }
 
 // handleCauses answers GET /api/v1/causes from the current policy's

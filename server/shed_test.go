@@ -140,10 +140,8 @@ func TestShedUnderLoad(t *testing.T) {
 	if r.ok == 0 {
 		t.Errorf("no request succeeded")
 	}
-	if slow := r.slowestShed(); slow > shedFast {
-		t.Errorf("the slowest overloaded answer took %v; want at most %v", slow, shedFast)
-	}
-	// Server side, where the test machine's own load counts least.
+	// Timed by the server: on a test machine shared with the client, the
+	// client's own clock also counts its waiting for a CPU.
 	for _, line := range ts.logs.Lines() {
 		var l struct {
 			Msg        string
