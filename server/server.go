@@ -67,6 +67,8 @@ type Server struct {
 	metrics *metrics
 	// evaluations bounds the evaluations that run at once (shed.go).
 	evaluations *evaluations
+	// signIns counts failed sign-ins per account name (throttle.go).
+	signIns *accountThrottle
 	// reload are the metrics of the --rules folder's reloads, registered
 	// once in New when the publisher serves a folder, whatever number of
 	// Runs follow.
@@ -89,6 +91,7 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.signIns = newAccountThrottle(s.now)
 	var err error
 	if s.assets, err = loadAssets(staticFiles); err != nil {
 		return nil, fmt.Errorf("the site's static files: %w", err)
