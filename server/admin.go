@@ -50,14 +50,15 @@ type adminArea struct {
 
 // adminRoutes registers the admin area under /admin/. Only the sign-in
 // page and its form answer without a session; every other route, known or
-// not, goes through requireSession, and every form through the CSRF check.
+// not, goes through requireSession, and every form through the CSRF check
+// (adminCSRF: tokens bound to the session).
 func (s *Server) adminRoutes() {
 	a := &adminArea{Server: s, texts: s.adminTexts}
 
-	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, csrf())
-	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), csrf())
+	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, s.adminCSRF)
+	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), s.adminCSRF)
 
-	g := s.echo.Group("/admin", a.localize, s.requireSession, csrf())
+	g := s.echo.Group("/admin", a.localize, s.requireSession, s.adminCSRF)
 	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	g.GET("/", a.handleRules)
 	g.GET("/admin.css", handleAdminCSS)
@@ -113,7 +114,7 @@ func (a *adminArea) handleSignIn(c echo.Context) error {
 	name := strings.TrimSpace(c.Request().PostFormValue("name"))
 	if wait := a.signIns.wait(name); wait > 0 {
 		a.log.Info("admin sign-in throttled")
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int((wait + time.Second - 1) / time.Second)))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return errSignInThrottled
 	}
 	err := account.Check(c.Request().Context(), a.store, name, c.Request().PostFormValue("password"))
