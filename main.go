@@ -193,7 +193,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := server.Config{Addr: *addr, APIRate: rate, APIBurst: max(1, int(2*rate)),
-		SupportURL: *opts.supportURL, SupportEmail: *opts.supportEmail, DecisionRetention: retention}
+		MetricsAddr: *opts.metricsAddr, SupportURL: *opts.supportURL, SupportEmail: *opts.supportEmail, DecisionRetention: retention}
 	for cidr := range strings.SplitSeq(*proxies, ",") {
 		if cidr = strings.TrimSpace(cidr); cidr != "" {
 			cfg.TrustedProxies = append(cfg.TrustedProxies, cidr)
@@ -295,8 +295,8 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 // serveOptions are serve's settings, each from its flag, else its
 // environment variable, else its default.
 type serveOptions struct {
-	addr, data, rules, proxies, apiRate *string
-	supportURL, supportEmail, retention *string
+	addr, data, rules, proxies, apiRate, metricsAddr *string
+	supportURL, supportEmail, retention              *string
 }
 
 // serveFlags returns serve's flag set and where it puts what it parses. The
@@ -315,6 +315,8 @@ func serveFlags() (*flag.FlagSet, serveOptions) {
 			"email address where a contact asks for help, shown at the end of the self-diagnosis (ACCESO_SUPPORT_EMAIL)"),
 		retention: fs.String("decision-retention", env("ACCESO_DECISION_RETENTION", server.DefaultDecisionRetention.String()),
 			"how long decisions are kept for look-up by their reference, then purged (ACCESO_DECISION_RETENTION)"),
+		metricsAddr: fs.String("metrics-addr", env("ACCESO_METRICS_ADDR", ""),
+			"address of a second listener serving only /metrics; none by default, and never on the public listener (ACCESO_METRICS_ADDR)"),
 	}
 }
 

@@ -78,7 +78,9 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 		if ctx.Err() != nil {
 			return Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, ctx.Err())
 		}
-		return Decision{}, fmt.Errorf("%w: %v", ErrEvaluation, err)
+		// %w, not %v: the server logs the failing rule's location from
+		// the *topdown.Error underneath.
+		return Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return Decision{}, fmt.Errorf("%w: %s is undefined", ErrEvaluation, decisionQuery)

@@ -32,6 +32,10 @@ const (
 	signInBurst = 5
 )
 
+// errSignInThrottled refuses an attempt for a name with too many recent
+// failures; it says nothing of whether the name has an account.
+var errSignInThrottled = echo.NewHTTPError(http.StatusTooManyRequests, "too many failed sign-ins for this name; wait and try again")
+
 // revisionsShown bounds the revisions list.
 const revisionsShown = 200
 
@@ -46,14 +50,15 @@ type adminArea struct {
 
 // adminRoutes registers the admin area under /admin/. Only the sign-in
 // page and its form answer without a session; every other route, known or
-// not, goes through requireSession, and every form through the CSRF check.
+// not, goes through requireSession, and every form through the CSRF check
+// (adminCSRF: tokens bound to the session).
 func (s *Server) adminRoutes() {
 	a := &adminArea{Server: s, texts: s.adminTexts}
 
-	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, csrf())
-	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), csrf())
+	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, s.adminCSRF)
+	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), s.adminCSRF)
 
-	g := s.echo.Group("/admin", a.localize, s.requireSession, csrf())
+	g := s.echo.Group("/admin", a.localize, s.requireSession, s.adminCSRF)
 	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	g.GET("/", a.handleRules)
 	g.GET("/admin.css", handleAdminCSS)
@@ -101,11 +106,20 @@ func (a *adminArea) handleSignInForm(c echo.Context) error {
 }
 
 // handleSignIn checks a name and password and starts a session. A wrong
-// name and a wrong password get the same answer, in the same time.
+// name and a wrong password get the same answer, in the same time. A name
+// with too many failures is refused without checking the password, for a
+// while that grows with each failure (throttle.go), whether or not an
+// account has that name.
 func (a *adminArea) handleSignIn(c echo.Context) error {
-	name := strings.TrimSpace(c.FormValue("name"))
-	err := account.Check(c.Request().Context(), a.store, name, c.FormValue("password"))
+	name := strings.TrimSpace(c.Request().PostFormValue("name"))
+	if wait := a.signIns.wait(name); wait > 0 {
+		a.log.Info("admin sign-in throttled")
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		return errSignInThrottled
+	}
+	err := account.Check(c.Request().Context(), a.store, name, c.Request().PostFormValue("password"))
 	if errors.Is(err, account.ErrBadCredentials) {
+		a.signIns.failed(name)
 		a.log.Info("admin sign-in refused")
 		page := templates.AdminSignIn{Shell: a.shell(c, "AdminSignInTitle", ""), Name: name, Failed: true}
 		return render(c, http.StatusUnauthorized, templates.AdminSignInPage(page))
@@ -113,6 +127,7 @@ func (a *adminArea) handleSignIn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.signIns.succeeded(name)
 	if err := a.endSession(c); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"acceso/answer"
 	"acceso/locales"
@@ -26,15 +27,15 @@ const (
 	DefaultAPIBurst = 100 // requests at once
 )
 
-// apiRoutes registers the JSON API for integrations, and the probes and
-// metrics beside it. Everything under /api/ is rate limited per client,
+// apiRoutes registers the JSON API for integrations, and the probes beside
+// it. The metrics are not here: they are served only on the metrics
+// listener (Config.MetricsAddr), see MetricsHandler. Everything under /api/ is rate limited per client,
 // bounded to answer.MaxBody and answers JSON, errors included.
 func (s *Server) apiRoutes() {
 	s.echo.GET("/healthz", s.handleHealthz)
 	s.echo.HEAD("/healthz", s.handleHealthz)
 	s.echo.GET("/readyz", s.handleReadyz)
 	s.echo.HEAD("/readyz", s.handleReadyz)
-	s.echo.GET("/metrics", s.metrics.handler())
 
 	rate, burst := s.cfg.APIRate, s.cfg.APIBurst
 	if rate <= 0 {
@@ -70,7 +71,17 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 		}
 		return answer.Errorf(answer.CodeInvalidJSON, "the body could not be read in full")
 	}
+	// A slot first, then the deadline: the deadline counts evaluating,
+	// not waiting for a CPU.
 	ctx := req.Context()
+	release, err := s.acquireEvaluation(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return c.NoContent(statusClientClosed)
+		}
+		return err
+	}
+	defer release()
 	if s.cfg.EvalTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.EvalTimeout)
@@ -142,8 +153,9 @@ func (s *Server) recordDecision(ctx context.Context, source string, r answer.Res
 }
 
 // evaluationFailed counts and logs an evaluation that failed or ran out of
-// time. The error's text is not logged: an error from a built-in can quote
-// the input it choked on, and the input may be an email address.
+// time, with the failing rule's file:row and OPA's error code when a rule
+// failed. The error's text is not logged: an error from a built-in can
+// quote the input it choked on, and the input may be an email address.
 func (s *Server) evaluationFailed(ctx context.Context, err error, took time.Duration) {
 	s.metrics.evaluationFailed(took)
 	reason := "error"
@@ -156,10 +168,21 @@ func (s *Server) evaluationFailed(ctx context.Context, err error, took time.Dura
 	if p := s.engine.Current(); p != nil {
 		revision = p.Revision
 	}
-	s.log.LogAttrs(ctx, slog.LevelWarn, "evaluation failed",
+	attrs := []slog.Attr{
 		slog.String("revision", revision),
 		slog.String("reason", reason),
-		slog.Float64("duration_ms", milliseconds(took)))
+		slog.Float64("duration_ms", milliseconds(took)),
+	}
+	// A rule that failed (a conflict, a built-in's error) is named by its
+	// place and OPA's error code, so that an admin can fix it; never by
+	// the message, which can quote the input.
+	if te, ok := errors.AsType[*topdown.Error](err); ok {
+		attrs = append(attrs, slog.String("code", te.Code))
+		if loc := te.Location; loc != nil {
+			attrs = append(attrs, slog.String("rule", fmt.Sprintf("%s:%d", loc.File, loc.Row)))
+		}
+	}
+	s.log.LogAttrs(ctx, slog.LevelWarn, "evaluation failed", attrs...)
 }
 
 // handleCauses answers GET /api/v1/causes from the current policy's

@@ -483,10 +483,13 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
-// scrape reads /metrics over HTTP and parses it.
+// scrape reads /metrics from the server's metrics handler (what the
+// --metrics-addr listener serves) and parses it.
 func (ts *testServer) scrape(tb testing.TB) map[string]*dto.MetricFamily {
 	tb.Helper()
-	resp, body := ts.do(tb, call{path: "/metrics"})
+	rec := httptest.NewRecorder()
+	ts.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	resp, body := rec.Result(), rec.Body.Bytes()
 	if resp.StatusCode != http.StatusOK {
 		tb.Fatalf("GET /metrics = %d", resp.StatusCode)
 	}

@@ -28,7 +28,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	e := asError(err)
 	status := statusOf(e)
-	if status >= 500 {
+	// A shed request is the server protecting itself, not failing: it is
+	// counted (acceso_evaluations_shed_total) and in the request log, and
+	// an error line each would add load just when there is too much.
+	if status >= 500 && e.Code != answer.CodeOverloaded {
 		s.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 			slog.String("method", methodOf(c.Request())),
 			slog.String("route", routeOf(c)),

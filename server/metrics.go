@@ -1,16 +1,15 @@
 package server
 
 import (
-	"acceso/answer"
-
+	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"acceso/answer"
 	"acceso/rules"
 )
 
@@ -24,6 +23,7 @@ type metrics struct {
 	evaluations *prometheus.CounterVec
 	evalLatency prometheus.Histogram
 	findings    *prometheus.CounterVec
+	shed        prometheus.Counter
 }
 
 // Label values of acceso_evaluations_total beyond the decision outcomes.
@@ -57,14 +57,33 @@ func newMetrics(engine *rules.Engine) *metrics {
 			Name: "acceso_findings_total",
 			Help: "Likely causes found, by cause id.",
 		}, []string{"cause"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "acceso_evaluations_shed_total",
+			Help: "Requests answered 503 overloaded because every evaluation slot was taken.",
+		}),
 	}
 	m.registry.MustRegister(
-		m.requests, m.latency, m.evaluations, m.evalLatency, m.findings,
+		m.requests, m.latency, m.evaluations, m.evalLatency, m.findings, m.shed,
 		newRevisionCollector(engine),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// watchEvaluations reports how many evaluation slots are taken, and how
+// many there are, at each scrape.
+func (m *metrics) watchEvaluations(e *evaluations) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "acceso_evaluations_in_flight",
+			Help: "Evaluations running now.",
+		}, func() float64 { return float64(e.inUse()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "acceso_evaluations_max",
+			Help: "Evaluations allowed at once; requests beyond are answered 503 overloaded.",
+		}, func() float64 { return float64(cap(e.slots)) }),
+	)
 }
 
 // request counts one answered HTTP request. route is the route pattern,
@@ -91,14 +110,17 @@ func (m *metrics) evaluationFailed(took time.Duration) {
 	m.evalLatency.Observe(took.Seconds())
 }
 
-// handler serves the registry in the Prometheus exposition format.
-func (m *metrics) handler() echo.HandlerFunc {
+// handler serves the registry in the Prometheus exposition format at
+// GET /metrics, and nothing else.
+func (m *metrics) handler() http.Handler {
 	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
 		ErrorHandling:     promhttp.ContinueOnError,
 		Registry:          m.registry, // counts its own scrapes and errors
 		EnableOpenMetrics: false,
 	})
-	return echo.WrapHandler(h)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return mux
 }
 
 // revisionCollector reports acceso_policy_revision{revision="…"} 1 for the

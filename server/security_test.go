@@ -89,16 +89,16 @@ func TestSecureFollowsTrustedProxies(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("GET /admin/signin = %d; want 200", resp.StatusCode)
 			}
-			csrfCookie := cookie(resp, "acceso_csrf")
-			if csrfCookie.Secure != tc.want {
-				t.Errorf("GET /admin/signin acceso_csrf cookie Secure = %v; want %v", csrfCookie.Secure, tc.want)
+			signInCk := cookie(resp, signInCookie)
+			if signInCk.Secure != tc.want {
+				t.Errorf("GET /admin/signin %s cookie Secure = %v; want %v", signInCookie, signInCk.Secure, tc.want)
 			}
 			if got := cookie(send(http.MethodGet, "/es/article", nil), "acceso_csrf").Secure; got != tc.want {
 				t.Errorf("GET /es/article acceso_csrf cookie Secure = %v; want %v", got, tc.want)
 			}
 
-			form := url.Values{csrfField: {csrfCookie.Value}, "name": {testAdmin}, "password": {testPassword}}
-			resp = send(http.MethodPost, "/admin/signin", form, csrfCookie)
+			form := url.Values{csrfField: {csrfToken(signInCk.Value, csrfForSignIn)}, "name": {testAdmin}, "password": {testPassword}}
+			resp = send(http.MethodPost, "/admin/signin", form, signInCk)
 			if resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("POST /admin/signin = %d; want 303", resp.StatusCode)
 			}

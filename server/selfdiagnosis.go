@@ -100,8 +100,13 @@ type state struct {
 // answer yet; while the diagnosis answers it, the answer is kept and the
 // engine asked again. Answers to questions the engine no longer asks are
 // dropped. Each step is one evaluation, as many as there are answers kept,
-// plus one.
+// plus one, all in one of the bounded evaluation slots (shed.go).
 func (s *Server) settle(ctx context.Context, p *rules.Policy, d diagnosis, lang string) (state, error) {
+	release, err := s.acquireEvaluation(ctx)
+	if err != nil {
+		return state{}, err
+	}
+	defer release()
 	kept := diagnosis{symptom: d.symptom}
 	for {
 		resp, err := s.evaluate(ctx, p, kept, lang)

@@ -51,6 +51,15 @@ type Config struct {
 	// SessionTTL is how long an admin stays signed in; zero means
 	// DefaultSessionTTL.
 	SessionTTL time.Duration
+	// MetricsAddr is the address of the listener that serves /metrics,
+	// and only /metrics; empty means no metrics listener. The public
+	// listener never serves them: they name routes, failures and the Go
+	// version, which are for the operator only.
+	MetricsAddr string
+	// MaxEvaluations bounds the rule evaluations that run at once, over
+	// the API and the site; a request beyond is answered 503 overloaded.
+	// Zero means 4 per CPU (GOMAXPROCS).
+	MaxEvaluations int
 }
 
 // Server holds the dependencies every handler needs: the publisher (and
@@ -67,6 +76,10 @@ type Server struct {
 	now func() time.Time
 	// metrics are this server's Prometheus metrics (metrics.go).
 	metrics *metrics
+	// evaluations bounds the evaluations that run at once (shed.go).
+	evaluations *evaluations
+	// signIns counts failed sign-ins per account name (throttle.go).
+	signIns *accountThrottle
 	// reload are the metrics of the --rules folder's reloads, registered
 	// once in New when the publisher serves a folder, whatever number of
 	// Runs follow.
@@ -91,6 +104,7 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.signIns = newAccountThrottle(s.now)
 	var err error
 	if s.assets, err = loadAssets(staticFiles); err != nil {
 		return nil, fmt.Errorf("the site's static files: %w", err)
@@ -113,6 +127,8 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	e.Server.IdleTimeout = 60 * time.Second
 	s.echo = e
 	s.useMiddleware()
+	s.evaluations = newEvaluations(cfg.MaxEvaluations, shedWait)
+	s.metrics.watchEvaluations(s.evaluations)
 	if pub.RulesDir() != "" {
 		s.reload = newReloadMetrics(s.metrics.registry)
 	}
@@ -169,6 +185,10 @@ func (s *Server) purgeDecisions(ctx context.Context) {
 // Handler returns the server's HTTP handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.echo }
 
+// MetricsHandler returns the handler of the metrics listener: GET /metrics
+// in the Prometheus text format, 404 for anything else.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
+
 // Echo returns the router, for tests that list its routes.
 func (s *Server) Echo() *echo.Echo { return s.echo }
 
@@ -208,34 +228,76 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	ln := s.echo.Listener
 	if ln == nil {
 		var err error
-		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
-			// "listen on 127.0.0.1:8080: address already in use", without
-			// the layers net.Listen wraps the cause in.
-			if opErr, ok := errors.AsType[*net.OpError](err); ok {
-				err = opErr.Err
-			}
-			if sysErr, ok := errors.AsType[*os.SyscallError](err); ok {
-				err = sysErr.Err
-			}
-			return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+		if ln, err = listen(s.cfg.Addr); err != nil {
+			return err
 		}
 		s.echo.Listener = ln
 	}
+	var metricsSrv *http.Server
+	var metricsLn net.Listener
+	if s.cfg.MetricsAddr != "" {
+		var err error
+		if metricsLn, err = listen(s.cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		metricsSrv = &http.Server{
+			Handler:           s.MetricsHandler(),
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      15 * time.Second,
+			IdleTimeout:       60 * time.Second,
+		}
+	}
 	s.log.Info("serving", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() {
 		if err := s.echo.Start(""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
-		close(errc)
 	}()
+	if metricsSrv != nil {
+		s.log.Info("serving metrics", "addr", metricsLn.Addr().String())
+		go func() {
+			if err := metricsSrv.Serve(metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
+	var failed error
 	select {
-	case err := <-errc:
-		return err
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	s.log.Info("shutting down", "grace", grace.String())
-	return s.echo.Shutdown(shutdownCtx)
+	if failed == nil {
+		s.log.Info("shutting down", "grace", grace.String())
+	}
+	err := s.echo.Shutdown(shutdownCtx)
+	if metricsSrv != nil {
+		// The metrics stay up while requests drain, so that the drain
+		// itself can be watched; they stop with the main listener.
+		err = errors.Join(err, metricsSrv.Shutdown(shutdownCtx))
+	}
+	if failed != nil {
+		return failed
+	}
+	return err
+}
+
+// listen binds addr. Its error reads "listen on 127.0.0.1:8080: address
+// already in use", without the layers net.Listen wraps the cause in.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if opErr, ok := errors.AsType[*net.OpError](err); ok {
+			err = opErr.Err
+		}
+		if sysErr, ok := errors.AsType[*os.SyscallError](err); ok {
+			err = sysErr.Err
+		}
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
 }

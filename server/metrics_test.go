@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMetricsOnlyOnTheMetricsListener checks that the public listener does
+// not serve /metrics (they name routes, sign-in failures and the Go
+// version), and that --metrics-addr serves them, and only them.
+func TestMetricsOnlyOnTheMetricsListener(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		if resp, _ := ts.do(t, call{method: method, path: "/metrics"}); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s /metrics on the public listener = %d; want 404", method, resp.StatusCode)
+		}
+	}
+
+	s, _, _, logs := newServer(t, Config{Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0"})
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx, 5*time.Second) }()
+	addrs := waitForListeners(t, logs, 2)
+	public, metrics := addrs["serving"], addrs["serving metrics"]
+
+	tests := []struct {
+		name, addr, path string
+		want             int
+		wantBody         string
+	}{
+		{"metrics listener, /metrics", metrics, "/metrics", http.StatusOK, "acceso_policy_revision"},
+		{"metrics listener, another path", metrics, "/api/v1/causes", http.StatusNotFound, ""},
+		{"metrics listener, the site", metrics, "/", http.StatusNotFound, ""},
+		{"public listener, /metrics", public, "/metrics", http.StatusNotFound, ""},
+		{"public listener, the probes", public, "/healthz", http.StatusOK, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Get("http://" + tc.addr + tc.path)
+			if err != nil {
+				t.Fatalf("GET %s on %s = %v", tc.path, tc.addr, err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.want {
+				t.Errorf("GET %s on %s = %d; want %d", tc.path, tc.name, resp.StatusCode, tc.want)
+			}
+			if !strings.Contains(string(body), tc.wantBody) {
+				t.Errorf("GET %s on %s does not hold %q", tc.path, tc.name, tc.wantBody)
+			}
+		})
+	}
+
+	stop()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run = %v; want nil after the context is done", err)
+	}
+	for name, addr := range addrs {
+		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			conn.Close()
+			t.Errorf("the %q listener %s still accepts connections after Run returned", name, addr)
+		}
+	}
+}
+
+// waitForListeners waits for n "serving…" log lines and returns their
+// addresses by message.
+func waitForListeners(tb testing.TB, logs *syncBuffer, n int) map[string]string {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		addrs := map[string]string{}
+		for _, line := range logs.Lines() {
+			var l struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &l) == nil && strings.HasPrefix(l.Msg, "serving") && l.Addr != "" {
+				addrs[l.Msg] = l.Addr
+			}
+		}
+		if len(addrs) >= n {
+			return addrs
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tb.Fatalf("the server did not log %d listening addresses", n)
+	return nil
+}
