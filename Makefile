@@ -9,7 +9,17 @@ VNU_JAR_VERSION := 26.9.27
 NPM_DIR := .cache/npm
 NPM_STAMP := $(NPM_DIR)/.installed-axe-core-$(AXE_CORE_VERSION)-vnu-jar-$(VNU_JAR_VERSION)
 
-.PHONY: run test check bench fuzz generate npm-tools
+# The OpenAPI document is checked by tools nobody here wrote: Redocly CLI's
+# recommended ruleset, and a client typed by openapi-typescript compiled by
+# tsc (openapi-typescript 7 needs TypeScript 5).
+REDOCLY_CLI_VERSION := 2.77.0
+OPENAPI_TYPESCRIPT_VERSION := 7.13.0
+TYPESCRIPT_VERSION := 5.9.3
+OPENAPI_NPM_DIR := $(NPM_DIR)/openapi
+OPENAPI_NPM_STAMP := $(OPENAPI_NPM_DIR)/.installed-redocly-$(REDOCLY_CLI_VERSION)-openapi-typescript-$(OPENAPI_TYPESCRIPT_VERSION)-typescript-$(TYPESCRIPT_VERSION)
+OPENAPI_CHECK_DIR := .cache/openapi-check
+
+.PHONY: run test check bench fuzz generate npm-tools openapi-check
 
 run:
 	@echo 'acceso: building (the first build compiles OPA and takes a few minutes)…'
@@ -29,6 +39,7 @@ check:
 	$(GO) run . rules test
 	$(GO) tool templ generate
 	@git diff --quiet -- '*_templ.go' || { git diff --stat -- '*_templ.go'; echo 'templ: generated files above were stale; commit them'; exit 1; }
+	$(MAKE) openapi-check
 
 npm-tools: $(NPM_STAMP)
 
@@ -38,6 +49,23 @@ $(NPM_STAMP):
 	npm install --no-save --no-audit --no-fund --ignore-scripts --prefix $(NPM_DIR) \
 		axe-core@$(AXE_CORE_VERSION) vnu-jar@$(VNU_JAR_VERSION)
 	touch $@
+
+$(OPENAPI_NPM_STAMP):
+	npm install --no-save --no-audit --no-fund --ignore-scripts --prefix $(OPENAPI_NPM_DIR) \
+		@redocly/cli@$(REDOCLY_CLI_VERSION) openapi-typescript@$(OPENAPI_TYPESCRIPT_VERSION) typescript@$(TYPESCRIPT_VERSION)
+	touch $@
+
+# The document served for the built-in rules: 0 errors and 0 warnings from
+# redocly lint, and server/testdata/openapi/client.ts, which calls every
+# operation through the generated types, compiles.
+openapi-check: $(OPENAPI_NPM_STAMP)
+	@mkdir -p $(OPENAPI_CHECK_DIR)
+	$(GO) run . openapi > .cache/openapi.json
+	$(OPENAPI_NPM_DIR)/node_modules/.bin/redocly lint --extends recommended --max-problems 50 .cache/openapi.json 2>&1 | tee $(OPENAPI_CHECK_DIR)/lint.txt
+	@grep -q 'Your API description is valid' $(OPENAPI_CHECK_DIR)/lint.txt && ! grep -q 'You have [0-9]* warning' $(OPENAPI_CHECK_DIR)/lint.txt || { echo 'redocly lint: the OpenAPI document has errors or warnings (above)'; exit 1; }
+	$(OPENAPI_NPM_DIR)/node_modules/.bin/openapi-typescript .cache/openapi.json -o $(OPENAPI_CHECK_DIR)/openapi.d.ts
+	cp server/testdata/openapi/client.ts $(OPENAPI_CHECK_DIR)/client.ts
+	$(OPENAPI_NPM_DIR)/node_modules/.bin/tsc --noEmit --strict --target es2022 --module es2022 --moduleResolution bundler --lib es2022,dom $(OPENAPI_CHECK_DIR)/client.ts
 
 generate:
 	$(GO) tool templ generate

@@ -39,9 +39,10 @@ const (
 	rulesUsage    = "acceso rules test [DIR]"
 	adminUsage    = "acceso admin add [--data ./data] NAME < password"
 	backupUsage   = "acceso backup --out FILE [--data ./data]"
+	openAPIUsage  = "acceso openapi [--rules DIR]"
 )
 
-const usage = "usage:\n  " + serveUsage + "\n  " + diagnoseUsage + "\n  " + rulesUsage + "\n  " + adminUsage + "\n  " + backupUsage + "\n"
+const usage = "usage:\n  " + serveUsage + "\n  " + diagnoseUsage + "\n  " + rulesUsage + "\n  " + adminUsage + "\n  " + backupUsage + "\n  " + openAPIUsage + "\n"
 
 func main() {
 	if sandbox.IsChild() {
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	case "backup":
 		return backup(ctx, args[1:], stdout, stderr)
+	case "openapi":
+		return printOpenAPI(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -136,6 +139,37 @@ func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if unsupported != "" {
 		fmt.Fprintf(stderr, "diagnose: --lang %s is not supported; answering in %s\n", unsupported, resp.Lang)
 	}
+	return 0
+}
+
+// printOpenAPI prints the API's OpenAPI document for the rules of --rules
+// DIR (or the embedded ones), as GET /api/openapi.json serves it, for tools
+// that read the document (make openapi-check).
+func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("openapi", openAPIUsage)
+	dir := fs.String("rules", "", "the rules folder (login/*.rego, locales/*.toml); default: the built-in rules")
+	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
+		return code
+	}
+	src := rules.Embedded()
+	if *dir != "" {
+		var err error
+		if src, err = rules.FromDir(*dir); err != nil {
+			fmt.Fprintln(stderr, "openapi:", err)
+			return 1
+		}
+	}
+	policy, err := rules.Build(ctx, src, rules.Options{SkipTests: true, NoCache: true})
+	if err != nil {
+		fmt.Fprintln(stderr, "openapi:", err)
+		return 1
+	}
+	doc, err := server.OpenAPI(policy)
+	if err != nil {
+		fmt.Fprintln(stderr, "openapi:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s\n", doc)
 	return 0
 }
 

@@ -80,10 +80,10 @@ func watchTree(w *fsnotify.Watcher, dir string) error {
 }
 
 // concernsRules reports whether an event may change the rules: a .rego
-// file, or a folder (no extension) created, removed or renamed. Editors'
+// file, a message file (.toml, under locales/), or a folder (no extension) created, removed or renamed. Editors'
 // swap and backup files are ignored.
 func concernsRules(ev fsnotify.Event) bool {
-	if strings.HasSuffix(ev.Name, ".rego") {
+	if strings.HasSuffix(ev.Name, ".rego") || strings.HasSuffix(ev.Name, ".toml") {
 		return true
 	}
 	return filepath.Ext(ev.Name) == "" && !strings.HasSuffix(ev.Name, "~") &&

@@ -10,7 +10,7 @@ import (
 // realistic is a request with all fifteen facts known.
 func realistic(b *testing.B) (*Policy, Request) {
 	b.Helper()
-	p, err := Build(context.Background(), Embedded(), Options{})
+	p, err := Build(context.Background(), Embedded(), Options{NoCache: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -27,7 +27,8 @@ func realistic(b *testing.B) (*Policy, Request) {
 }
 
 // BenchmarkEvaluate measures one decision on a realistic request: every fact
-// known, the identifier derived from the card, all three symptoms in scope.
+// known, the identifier derived from the card, all three symptoms in scope;
+// without the cache, so that the rules' own cost is measured.
 func BenchmarkEvaluate(b *testing.B) {
 	p, req := realistic(b)
 	ctx := context.Background()
@@ -59,5 +60,38 @@ func BenchmarkFloor(b *testing.B) {
 		if err != nil || len(rs) != 1 {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkEvaluateMix measures decisions on the shared mix of 500 distinct
+// requests, sent in turn, with and without the decision cache; the cached
+// run reports its hit rate (the first pass through the mix misses).
+func BenchmarkEvaluateMix(b *testing.B) {
+	reqs, _ := mixRequests(b)
+	ctx := context.Background()
+	for _, bc := range []struct {
+		name string
+		opts Options
+	}{
+		{"uncached", Options{NoCache: true}},
+		{"cached", Options{}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := buildWith(b, bc.opts)
+			h0, m0 := p.CacheStats()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := p.Evaluate(ctx, reqs[i%len(reqs)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			if p.cache != nil {
+				hits, misses := p.CacheStats()
+				hits, misses = hits-h0, misses-m0
+				b.ReportMetric(100*float64(hits)/float64(max(1, hits+misses)), "hit%")
+			}
+		})
 	}
 }

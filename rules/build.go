@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,12 +35,19 @@ type Policy struct {
 	Texts    *locales.Texts
 	deadline time.Duration
 	query    rego.PreparedEvalQuery
+	cache    *decisionCache // nil when off
 }
 
 // Options tune Build. The zero value is the product's defaults.
 type Options struct {
 	// Deadline bounds each evaluation; zero means DefaultDeadline.
 	Deadline time.Duration
+	// NoCache turns off the reuse of decisions: every request is
+	// evaluated.
+	NoCache bool
+	// CacheSize is how many decisions are kept for reuse; zero means
+	// DefaultCacheSize.
+	CacheSize int
 	// SkipTests leaves the Rego tests out of verification. Only for
 	// benchmarks and fuzzing that build many times; never for serving.
 	SkipTests bool
@@ -88,9 +96,24 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 			return nil, problems
 		}
 	}
-	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler), rego.Store(inmem.NewFromObject(data))).PrepareForEval(ctx)
+	store := inmem.NewFromObject(data)
+	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
 	if err != nil {
 		return nil, Problems{{File: "rules", Message: "preparing " + decisionQuery + ": " + err.Error()}}
+	}
+	var cache *decisionCache
+	if !opts.NoCache {
+		var derive *rego.PreparedEvalQuery
+		if len(compiler.GetRulesExact(ast.MustParseRef(derivedQuery))) > 0 {
+			pq, err := rego.New(rego.Query(derivedQuery), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
+			if err != nil {
+				return nil, Problems{{File: "rules", Message: "preparing " + derivedQuery + ": " + err.Error()}}
+			}
+			derive = &pq
+		}
+		if cache, err = newDecisionCache(cmp.Or(opts.CacheSize, DefaultCacheSize), catalog, derive); err != nil {
+			return nil, Problems{{File: "rules", Message: "the decision cache: " + err.Error()}}
+		}
 	}
 	p := &Policy{
 		Revision: src.Revision(),
@@ -99,6 +122,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		Texts:    texts,
 		deadline: opts.Deadline,
 		query:    query,
+		cache:    cache,
 	}
 	if problems := p.trySamples(ctx); len(problems) > 0 {
 		return nil, problems

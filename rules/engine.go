@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 )
 
@@ -64,7 +65,8 @@ const (
 )
 
 // Evaluate decides req under p, within the caller's deadline or the
-// policy's, whichever comes first. Failures wrap ErrEvaluation.
+// policy's, whichever comes first. Failures wrap ErrEvaluation. A decision
+// p has already made for the same key (see decisionCache) is reused.
 func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.deadline)
 	defer cancel()
@@ -73,14 +75,35 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, err)
 	}
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(req.input()))
+	input := req.input()
+	if p.cache == nil {
+		return p.evaluate(ctx, input)
+	}
+	key, reusable, err := p.cache.key(ctx, req, input)
 	if err != nil {
-		if ctx.Err() != nil {
-			return Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, ctx.Err())
-		}
-		// %w, not %v: the server logs the failing rule's location from
-		// the *topdown.Error underneath.
-		return Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, err)
+		return Decision{}, p.evaluationError(ctx, err)
+	}
+	if !reusable {
+		return p.evaluate(ctx, input)
+	}
+	if d, ok := p.cache.lru.Get(key); ok {
+		p.cache.hits.Add(1)
+		return d.clone(), nil
+	}
+	d, err := p.evaluate(ctx, input)
+	if err != nil {
+		return Decision{}, err
+	}
+	p.cache.misses.Add(1)
+	p.cache.lru.Add(key, d.clone())
+	return d, nil
+}
+
+// evaluate runs the decision query on input.
+func (p *Policy) evaluate(ctx context.Context, input ast.Value) (Decision, error) {
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return Decision{}, p.evaluationError(ctx, err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return Decision{}, fmt.Errorf("%w: %s is undefined", ErrEvaluation, decisionQuery)
@@ -91,6 +114,17 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	}
 	d.Revision = p.Revision
 	return d, nil
+}
+
+// evaluationError wraps an error of OPA's in ErrEvaluation, as the
+// context's error when the deadline passed or the caller left.
+func (p *Policy) evaluationError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", ErrEvaluation, ctx.Err())
+	}
+	// %w, not %v: the server logs the failing rule's location from the
+	// *topdown.Error underneath.
+	return fmt.Errorf("%w: %w", ErrEvaluation, err)
 }
 
 // decisionFrom reads the decision document the rules produce and puts it

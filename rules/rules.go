@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -42,7 +43,11 @@ func Embedded() Source {
 	return src
 }
 
-// FromDir reads the .rego files under dir, with the embedded message files.
+// FromDir reads the .rego files under dir. Its texts are the message files
+// in dir/locales (active.<lang>.toml, one for every supported language)
+// when that folder has them, else the ones built into the binary. A folder
+// with the files of some languages but not all is refused, naming the file
+// missing: serving half a folder's texts would mix two sets.
 func FromDir(dir string) (Source, error) {
 	src, err := fromFS(os.DirFS(dir), dir)
 	if err != nil {
@@ -51,8 +56,39 @@ func FromDir(dir string) (Source, error) {
 	if len(src.Modules) == 0 {
 		return Source{}, fmt.Errorf("%s: no .rego files", dir)
 	}
-	src.Messages = locales.Embedded()
+	src.Messages, err = messagesFromDir(filepath.Join(dir, "locales"))
+	if err != nil {
+		return Source{}, err
+	}
 	return src, nil
+}
+
+// messagesFromDir reads the message files of every supported language from
+// dir; with none there, the embedded ones.
+func messagesFromDir(dir string) (map[string][]byte, error) {
+	files := make(map[string][]byte, len(locales.Languages))
+	var missing []string
+	for _, lang := range locales.Languages {
+		name := locales.FileName(lang)
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			missing = append(missing, name)
+		case err != nil:
+			return nil, err
+		default:
+			files[name] = b
+		}
+	}
+	switch {
+	case len(files) == 0:
+		return locales.Embedded(), nil
+	case len(missing) > 0:
+		return nil, Problems{{File: filepath.ToSlash(filepath.Join(dir, missing[0])), Message: fmt.Sprintf(
+			"missing: the folder has message files for some languages but not this one (%s); give every language its file, or none to use the built-in texts",
+			strings.Join(missing, ", "))}}
+	}
+	return files, nil
 }
 
 func fromFS(fsys fs.FS, prefix string) (Source, error) {

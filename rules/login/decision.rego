@@ -68,6 +68,19 @@ outcome := "causes_found" if {
 	count(questions) > 0
 } else := "no_known_cause"
 
+# METADATA
+# title: Derived
+# description: |
+#   The facts the rules derive from personal facts, with their derived
+#   values: identifier_registered when the identifier and the contact card
+#   are both given, else nothing. Personal facts count for the answer only
+#   through this rule, so the engine may reuse an answer for requests that
+#   agree on their non-personal facts and on what is derived here, without
+#   keeping any personal data.
+derived := {"identifier_registered": _matches_card} if {
+	_derivable
+} else := {}
+
 # The verdicts of the causes in scope, as [id, verdict] pairs, computed
 # once.
 _verdicts := [[id, verdict] | some s in scope; some id, verdict in cause[s]]

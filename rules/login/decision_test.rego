@@ -332,3 +332,24 @@ test_email_identifier_never_matches_a_phone_on_the_card if {
 		"facts": {"identifier": "600111222@example.com", "registered_phones": ["600111222"]},
 	}
 }
+
+# What the engine may key a reused answer on: the derived facts, never the
+# personal ones they come from.
+
+test_derived_gives_the_registration_from_the_card if {
+	login.derived == {"identifier_registered": true} with input as {"facts": {
+		"identifier": " Ana@Example.COM ",
+		"registered_emails": ["ana@example.com"],
+	}}
+	login.derived == {"identifier_registered": false} with input as {"facts": {
+		"identifier": "+34 600 111 222",
+		"registered_phones": ["+34 600 999 999"],
+		"identifier_registered": true,
+	}}
+}
+
+test_derived_is_empty_without_identifier_and_card if {
+	login.derived == {} with input as {"facts": {"identifier": "ana@example.com"}}
+	login.derived == {} with input as {"facts": {"registered_emails": ["ana@example.com"]}}
+	login.derived == {} with input as {"facts": {"identifier_registered": true}}
+}

@@ -1,0 +1,190 @@
+package rules
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// mixPath is the shared benchmark mix: 500 varied requests, a third with
+// an identifier and a contact card to derive from.
+var mixPath = filepath.Join("..", "..", "shared", "bench", "mix.jsonl")
+
+// mixRequests reads the mix, skipping when it is missing (unless CI is
+// set, where it must be there).
+func mixRequests(tb testing.TB) (reqs []Request, bodies []string) {
+	tb.Helper()
+	f, err := os.Open(mixPath)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("the benchmark mix: %v", err)
+		}
+		tb.Skipf("the benchmark mix: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		req, err := parseRequest(sc.Text())
+		if err != nil {
+			tb.Fatalf("%s line %d: %v", mixPath, len(reqs)+1, err)
+		}
+		reqs = append(reqs, req)
+		bodies = append(bodies, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return reqs, bodies
+}
+
+// parseRequest reads a body as the API's decoder would for valid input.
+func parseRequest(body string) (Request, error) {
+	var raw struct {
+		Symptom string         `json:"symptom"`
+		Facts   map[string]any `json:"facts"`
+	}
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		return Request{}, err
+	}
+	req := Request{Symptom: raw.Symptom, Facts: make(map[string]any)}
+	for name, v := range raw.Facts {
+		switch v := v.(type) {
+		case float64:
+			req.Facts[name] = int(v)
+		case []any:
+			list := make([]string, len(v))
+			for i, item := range v {
+				list[i], _ = item.(string)
+			}
+			req.Facts[name] = list
+		case nil:
+		default:
+			req.Facts[name] = v
+		}
+	}
+	return req, nil
+}
+
+func buildWith(tb testing.TB, opts Options) *Policy {
+	tb.Helper()
+	opts.SkipTests = true
+	p, err := Build(context.Background(), Embedded(), opts)
+	if err != nil {
+		tb.Fatalf("Build(%+v) = %v", opts, err)
+	}
+	return p
+}
+
+// TestCacheAnswersAsEvaluation evaluates every request of the mix with and
+// without the cache, twice over so the second pass is answered from it,
+// and wants the same decision each time.
+func TestCacheAnswersAsEvaluation(t *testing.T) {
+	reqs, bodies := mixRequests(t)
+	ctx := context.Background()
+	uncached, cached := buildWith(t, Options{NoCache: true}), buildWith(t, Options{})
+	h0, m0 := cached.CacheStats() // the samples Build evaluated
+	for pass := range 2 {
+		for i, req := range reqs {
+			want, err := uncached.Evaluate(ctx, req)
+			if err != nil {
+				t.Fatalf("uncached Evaluate(%s) = %v", bodies[i], err)
+			}
+			got, err := cached.Evaluate(ctx, req)
+			if err != nil {
+				t.Fatalf("cached Evaluate(%s) = %v", bodies[i], err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("pass %d: cached Evaluate(%s) = %+v; want %+v", pass+1, bodies[i], got, want)
+			}
+		}
+		if pass == 0 {
+			hits, misses := cached.CacheStats()
+			hits, misses = hits-h0, misses-m0
+			t.Logf("first pass over %d requests: %d hits, %d misses, hit rate %.1f%%, %d decisions kept",
+				len(reqs), hits, misses, 100*float64(hits)/float64(len(reqs)), cached.cache.lru.Len())
+		}
+	}
+	if hits, misses := uncached.CacheStats(); hits+misses != 0 || uncached.cache != nil {
+		t.Errorf("NoCache: CacheStats = %d, %d; want no cache", hits, misses)
+	}
+}
+
+// TestCacheHoldsNoPersonalData wants no key or decision kept to contain an
+// identifier, email or phone number of the requests.
+func TestCacheHoldsNoPersonalData(t *testing.T) {
+	reqs, _ := mixRequests(t)
+	ctx := context.Background()
+	p := buildWith(t, Options{})
+	var personal []string
+	for _, req := range reqs {
+		for _, f := range p.Catalog.Facts {
+			switch v := req.Facts[f.Name].(type) {
+			case string:
+				if f.Personal {
+					personal = append(personal, strings.TrimSpace(v))
+				}
+			case []string:
+				if f.Personal {
+					for _, s := range v {
+						personal = append(personal, strings.TrimSpace(s))
+					}
+				}
+			}
+		}
+		if _, err := p.Evaluate(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(personal) == 0 {
+		t.Fatal("the mix has no personal data to look for")
+	}
+	for _, key := range p.cache.lru.Keys() {
+		d, _ := p.cache.lru.Peek(key)
+		kept := key + "\n" + fmt.Sprintf("%+v", d)
+		for _, s := range personal {
+			if s != "" && strings.Contains(kept, s) {
+				t.Errorf("the cache holds %q in %s", s, kept)
+			}
+		}
+	}
+}
+
+// TestCacheKey pins what the key rests on: two contacts whose identifier
+// matches their card share an answer; a mismatch does not; a direct answer
+// loses to a derived one, as in the rules.
+func TestCacheKey(t *testing.T) {
+	p := buildWith(t, Options{})
+	ctx := context.Background()
+	key := func(body string) string {
+		t.Helper()
+		req, err := parseRequest(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, ok, err := p.cache.key(ctx, req, req.input())
+		if err != nil || !ok {
+			t.Fatalf("key(%s) = %q, %v, %v; want a key", body, k, ok, err)
+		}
+		return k
+	}
+	ana := key(`{"symptom":"code_not_received","facts":{"identifier":"ana@example.com","registered_emails":["Ana@example.com"]}}`)
+	bea := key(`{"symptom":"code_not_received","facts":{"identifier":"bea@example.org","registered_emails":["bea@example.org"],"identifier_registered":false}}`)
+	other := key(`{"symptom":"code_not_received","facts":{"identifier":"ana@example.com","registered_emails":["bea@example.org"]}}`)
+	direct := key(`{"symptom":"code_not_received","facts":{"identifier_registered":true}}`)
+	if ana != bea {
+		t.Errorf("two matching cards: keys %q and %q; want one", ana, bea)
+	}
+	if ana == other {
+		t.Errorf("a match and a mismatch share key %q", ana)
+	}
+	if ana == direct {
+		t.Errorf("a derived and a direct answer share key %q; the personal facts given should tell them apart", ana)
+	}
+}

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"acceso/locales"
+	"acceso/publish"
+	"acceso/rules"
+	"acceso/server/store"
+)
+
+// The new fact and cause an admin adds in TestExtendWithoutGo, as text
+// under a --rules folder: its declaration, the cause (metadata on the
+// default rule, then its verdict), a Rego test, and its texts.
+const (
+	browserFact = `	"browser_updated": {
+		"type": "boolean", "asked_of": "contact", "order": 12,
+		"description": "The browser is up to date.",
+	},
+`
+	browserCause = `
+# METADATA
+# title: An outdated browser
+# description: An outdated browser may not keep the platform's cookies.
+# custom:
+#   order: 12
+#   facts: [browser_updated]
+default cause.code_needed_often.outdated_browser := "open"
+
+cause.code_needed_often.outdated_browser := _likely_if_false[input.facts.browser_updated]
+`
+	browserTest = `
+test_outdated_browser_is_found_and_ruled_out if {
+	login.findings == {"outdated_browser": ["browser_updated"]} with input as {"symptom": "code_needed_often", "facts": {"browser_updated": false}}
+	login.ruled_out == {"outdated_browser"} with input as {"symptom": "code_needed_often", "facts": {"browser_updated": true}}
+}
+`
+	browserQuestionEN = "Is your browser up to date?"
+)
+
+// testEdits are the changes the new cause makes to the Rego tests that pin
+// complete answers for code_needed_often or for every symptom: one more
+// question while browser_updated is unknown, one more cause found or ruled
+// out. An admin makes them too; each must apply exactly once.
+var testEdits = map[string][][2]string{
+	"causes_test.rego": {
+		{`login.questions == {"incognito"} with input as inp`, `login.questions == {"incognito", "browser_updated"} with input as inp`},
+		{`login.questions == {"cookies_autodelete"} with input as inp`, `login.questions == {"cookies_autodelete", "browser_updated"} with input as inp`},
+		{`login.questions == {"new_device"} with input as inp`, `login.questions == {"new_device", "browser_updated"} with input as inp`},
+	},
+	"decision_test.rego": {
+		{`login.questions == {"new_device"} with input as inp`, `login.questions == {"new_device", "browser_updated"} with input as inp`},
+		{"\"used_latest_code\": false,\n\t\t\"vpn\": true,", "\"browser_updated\": false,\n\t\t\"used_latest_code\": false,\n\t\t\"vpn\": true,"},
+		{"\"old_code\",\n\t}\n\tcount(login.ruled_out) == 0", "\"old_code\",\n\t\t\"outdated_browser\",\n\t}\n\tcount(login.ruled_out) == 0"},
+		{"\"message_published\",\n\t\t\"used_latest_code\",\n\t} with input as inp", "\"message_published\",\n\t\t\"used_latest_code\",\n\t\t\"browser_updated\",\n\t} with input as inp"},
+		{`"vpn", "used_latest_code"} with input as {"facts": {}}`, `"vpn", "used_latest_code", "browser_updated"} with input as {"facts": {}}`},
+		{`{"incognito", "cookies_autodelete", "new_device"} with input as {"symptom": "code_needed_often", "facts": {}}`, `{"incognito", "cookies_autodelete", "new_device", "browser_updated"} with input as {"symptom": "code_needed_often", "facts": {}}`},
+		{`count(login.questions) == 10 with input as inp`, `count(login.questions) == 11 with input as inp`},
+		{"\"new_device\": false,\n\t}}\n\tlogin.decision == {", "\"new_device\": false,\n\t\t\"browser_updated\": true,\n\t}}\n\tlogin.decision == {"},
+		{`"ruled_out": {"incognito_mode", "cookies_deleted", "new_device"},`, `"ruled_out": {"incognito_mode", "cookies_deleted", "new_device", "outdated_browser"},`},
+	},
+}
+
+var browserTexts = map[string][]locales.Message{
+	"es": {
+		{ID: "CauseOutdatedBrowserTitle", Description: "t", Text: "Un navegador desactualizado"},
+		{ID: "CauseOutdatedBrowserAdvice", Description: "a", Text: "Actualiza el navegador y vuelve a entrar."},
+		{ID: "QuestionBrowserUpdated", Description: "q", Text: "¿Tu navegador está actualizado?"},
+		{ID: "QuestionHelpBrowserUpdated", Description: "h", Text: "Busca «Acerca de» en el menú del navegador."},
+	},
+	"en": {
+		{ID: "CauseOutdatedBrowserTitle", Description: "t", Text: "An outdated browser"},
+		{ID: "CauseOutdatedBrowserAdvice", Description: "a", Text: "Update your browser and log in again."},
+		{ID: "QuestionBrowserUpdated", Description: "q", Text: browserQuestionEN},
+		{ID: "QuestionHelpBrowserUpdated", Description: "h", Text: "Look for About in the browser's menu."},
+	},
+}
+
+// extendedRules writes a --rules folder: the built-in rules and texts with
+// the browser_updated fact and the outdated_browser cause added, as an
+// admin would, by editing text and message files only.
+func extendedRules(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, b []byte) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for path, text := range rules.Embedded().Modules {
+		name := strings.TrimPrefix(path, "rules/")
+		switch filepath.Base(name) {
+		case "facts.rego":
+			end := strings.LastIndex(text, "}")
+			text = text[:end] + browserFact + text[end:]
+		case "causes.rego":
+			text += browserCause
+		case "causes_test.rego":
+			text += browserTest
+		}
+		for _, edit := range testEdits[filepath.Base(name)] {
+			if n := strings.Count(text, edit[0]); n != 1 {
+				t.Fatalf("%s: %q occurs %d times; the edit for the new cause needs it once", name, edit[0], n)
+			}
+			text = strings.Replace(text, edit[0], edit[1], 1)
+		}
+		write(name, []byte(text))
+	}
+	for name, file := range locales.Embedded() {
+		lang := strings.TrimSuffix(strings.TrimPrefix(name, "active."), ".toml")
+		edited, err := locales.SetMessages(file, browserTexts[lang]...)
+		if err != nil {
+			t.Fatalf("SetMessages(%s) = %v", name, err)
+		}
+		write(filepath.Join("locales", name), edited)
+	}
+	return dir
+}
+
+// TestExtendWithoutGo adds a fact and a cause that uses it with changes
+// to a --rules folder only, serves it, and shows every consumer of the
+// declarations taking it up: validation, OpenAPI, the catalog, the API's
+// findings and the site's questions.
+func TestExtendWithoutGo(t *testing.T) {
+	dir := extendedRules(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatalf("store.Open = %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	log := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
+	pub, err := publish.Load(ctx, publish.Config{RulesDir: dir}, db, log)
+	if err != nil {
+		t.Fatalf("publish.Load(%s) = %v", dir, err)
+	}
+	s := mustNew(t, Config{APIRate: 1e6, APIBurst: 1e6}, pub, db, log)
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	ts := &testServer{Server: s, URL: hs.URL, db: db}
+
+	t.Run("the validator accepts the fact and names a misspelt one", func(t *testing.T) {
+		resp, body := ts.do(t, evaluate(`{"symptom":"code_needed_often","facts":{"browser_updated":true}}`))
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("POST browser_updated = %d %s; want 200", resp.StatusCode, body)
+		}
+		resp, body = ts.do(t, evaluate(`{"symptom":"code_needed_often","facts":{"browser_updatd":true}}`))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "browser_updatd") {
+			t.Errorf("POST browser_updatd = %d %s; want 400 naming the field", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("OpenAPI's Facts schema lists it", func(t *testing.T) {
+		resp, body := ts.do(t, call{path: "/api/openapi.json"})
+		var doc struct {
+			Components struct {
+				Schemas struct {
+					Facts struct {
+						Properties map[string]struct {
+							Type string `json:"type"`
+						} `json:"properties"`
+					} `json:"Facts"`
+				} `json:"schemas"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal(body, &doc); resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("GET /api/openapi.json = %d, %v", resp.StatusCode, err)
+		}
+		if p, ok := doc.Components.Schemas.Facts.Properties["browser_updated"]; !ok || p.Type != "boolean" {
+			t.Errorf("Facts.properties.browser_updated = %+v, %v; want a boolean", p, ok)
+		}
+	})
+
+	t.Run("the catalog lists the fact and the cause", func(t *testing.T) {
+		resp, body := ts.do(t, call{path: "/api/v1/causes?lang=en"})
+		var cat struct {
+			Causes []struct{ ID, Symptom, Title string } `json:"causes"`
+			Facts  []struct {
+				Name    string `json:"name"`
+				AskedOf string `json:"asked_of"`
+			} `json:"facts"`
+		}
+		if err := json.Unmarshal(body, &cat); resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("GET /api/v1/causes = %d, %v", resp.StatusCode, err)
+		}
+		i := slices.IndexFunc(cat.Facts, func(f struct {
+			Name    string `json:"name"`
+			AskedOf string `json:"asked_of"`
+		}) bool {
+			return f.Name == "browser_updated"
+		})
+		if i < 0 || cat.Facts[i].AskedOf != rules.AskedOfContact {
+			t.Errorf("causes: facts = %+v; want browser_updated asked of the contact", cat.Facts)
+		}
+		if !slices.ContainsFunc(cat.Causes, func(c struct{ ID, Symptom, Title string }) bool {
+			return c.ID == "outdated_browser" && c.Symptom == "code_needed_often" && c.Title == "An outdated browser"
+		}) {
+			t.Errorf("causes: %+v; want outdated_browser under code_needed_often", cat.Causes)
+		}
+	})
+
+	t.Run("the API finds the cause", func(t *testing.T) {
+		resp, body := ts.do(t, evaluate(`{"symptom":"code_needed_often","lang":"en","facts":{"browser_updated":false}}`))
+		var ans struct {
+			Outcome  string `json:"outcome"`
+			Findings []struct {
+				ID      string   `json:"id"`
+				Because []string `json:"because"`
+			} `json:"findings"`
+		}
+		if err := json.Unmarshal(body, &ans); resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("POST /api/v1/evaluate = %d %s, %v", resp.StatusCode, body, err)
+		}
+		if ans.Outcome != "causes_found" || len(ans.Findings) != 1 || ans.Findings[0].ID != "outdated_browser" ||
+			!slices.Equal(ans.Findings[0].Because, []string{"browser_updated"}) {
+			t.Errorf("evaluate(browser_updated=false) = %s; want outdated_browser because browser_updated", body)
+		}
+	})
+
+	t.Run("the site asks it", func(t *testing.T) {
+		// The query form; it keeps working or redirects to the path form,
+		// which the client follows.
+		resp, body := ts.do(t, call{path: "/en/diagnose?symptom=code_needed_often&incognito=no&cookies_autodelete=no&new_device=no"})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET diagnose = %d; want 200", resp.StatusCode)
+		}
+		if page := html.UnescapeString(string(body)); !strings.Contains(page, browserQuestionEN) {
+			t.Errorf("GET diagnose (%s): the page does not ask %q", resp.Request.URL, browserQuestionEN)
+		}
+	})
+}
