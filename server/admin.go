@@ -73,6 +73,7 @@ func (s *Server) adminRoutes() {
 	g.GET("/revisions/:seq", a.handleRevision)
 	g.POST("/revisions/:seq/rollback", a.handleRollback)
 	g.GET("/feedback", a.handleFeedback)
+	g.GET("/decisions", a.handleLookup)
 }
 
 // localize puts the admin's language (from Accept-Language) and the admin
