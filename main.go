@@ -24,6 +24,7 @@ import (
 
 	"acceso/account"
 	"acceso/answer"
+	"acceso/flow"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -204,8 +205,19 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return 1
 	}
-	fmt.Fprintf(stdout, "ok: %d modules, %d causes, texts complete in every language, revision %s\n",
-		len(src.Modules), len(policy.Catalog.Causes), policy.Revision)
+	m, err := flow.Explore(ctx, policy, 0)
+	if err != nil {
+		fmt.Fprintln(stderr, "rules:", err)
+		return 1
+	}
+	if problems := flow.Check(ctx, policy); len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(stderr, p)
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "ok: %d modules, %d causes, texts complete in every language, %d self-diagnosis states, revision %s\n",
+		len(src.Modules), len(policy.Catalog.Causes), m.States(), policy.Revision)
 	return 0
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"acceso/answer"
+	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/server/store"
@@ -101,14 +102,18 @@ func errRulesDir(dir string) rules.Problems {
 var errUnchanged = rules.Problems{{File: "rules", Message: "nothing to publish: the draft is the same as the rules being served"}}
 
 // Verify builds a draft exactly as a publish does (compile, Rego tests,
-// texts in every language, sample evaluations within the deadline), runs
-// the change's own checks, and previews the sample request if there is
+// texts in every language, sample evaluations within the deadline), checks
+// the self-diagnosis it gives (flow.Check: every cause reachable, no
+// question twice, every path to an outcome), runs the change's own checks, and previews the sample request if there is
 // one. Every failure is returned as rules.Problems.
 func (p *Publisher) Verify(ctx context.Context, ch Change) (*rules.Policy, *Preview, error) {
 	cur := p.engine.Current()
 	draft, err := p.buildDraft(ctx, ch.Source)
 	if err != nil {
 		return nil, nil, err
+	}
+	if problems := flow.Check(ctx, draft); len(problems) > 0 {
+		return nil, nil, problems
 	}
 	if ch.Check != nil {
 		if problems := ch.Check(cur, draft); len(problems) > 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"acceso/flow"
 	"acceso/rules"
 )
 
@@ -102,6 +103,11 @@ func (p *Publisher) Reload(ctx context.Context) error {
 	var policy *rules.Policy
 	if err == nil {
 		policy, err = p.buildDraft(ctx, src)
+	}
+	if err == nil {
+		if problems := flow.Check(ctx, policy); len(problems) > 0 {
+			err = problems
+		}
 	}
 	if err != nil {
 		problems, ok := rules.AsProblems(err)

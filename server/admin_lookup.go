@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"acceso/answer"
+	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/server/store"
@@ -80,11 +81,11 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 			continue
 		}
 		switch c.QueryParam(f.Name) {
-		case answerYes:
+		case flow.Yes:
 			facts[f.Name], answered = true, true
-		case answerNo:
+		case flow.No:
 			facts[f.Name], answered = false, true
-		case "", answerUnknown:
+		case "", flow.Unknown:
 		default:
 			return answer.BadField(f.Name)
 		}
@@ -114,7 +115,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	// The questions the admin answered are answered no more; list them
 	// again, with their answer, so that it can be changed.
 	for _, f := range p.Catalog.Facts {
-		if v := c.QueryParam(f.Name); f.AskedOf == rules.AskedOfAdmin && (v == answerYes || v == answerNo) {
+		if v := c.QueryParam(f.Name); f.AskedOf == rules.AskedOfAdmin && (v == flow.Yes || v == flow.No) {
 			view.Questions = append(view.Questions, templates.AdminQuestion{Fact: f.Name, Text: contact.T(locales.Question(f.Name)), Help: contact.T(locales.QuestionHelp(f.Name)), Answer: v})
 		}
 	}

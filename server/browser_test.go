@@ -24,6 +24,7 @@ import (
 	"golang.org/x/net/html"
 
 	"acceso/answer"
+	"acceso/flow"
 	"acceso/locales"
 )
 
@@ -312,7 +313,7 @@ func (tb *tab) answerQuestions(answers map[string][]string) []string {
 		if !ok {
 			tb.t.Fatalf("the page asks about %s; the path has no answer for it (asked so far %v)", v.asked, asked)
 		}
-		tb.click(fmt.Sprintf(`.question a.option[href$="/%s=%s/"]`, v.asked, strings.Join(values, choiceSep)))
+		tb.click(fmt.Sprintf(`.question a.option[href$="/%s=%s/"]`, v.asked, strings.Join(values, flow.ChoiceSep)))
 	}
 	tb.t.Fatalf("the page kept asking: %v", asked)
 	return nil
@@ -421,7 +422,7 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 					v = readDiagnose(t, tb.html())
 					checkFindings(t, v, l, run.lang, path.wantChanged, "after changing "+path.change)
 					diagnosis := tb.location()
-					if !strings.Contains(diagnosis.Path, "/"+path.change+"="+strings.Join(path.changeTo, choiceSep)+"/") {
+					if !strings.Contains(diagnosis.Path, "/"+path.change+"="+strings.Join(path.changeTo, flow.ChoiceSep)+"/") {
 						t.Errorf("the address %s does not hold the changed answer", diagnosis)
 					}
 

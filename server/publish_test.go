@@ -60,14 +60,16 @@ func guarded(text, cond string) string {
 }
 
 // copyCause returns cause's rules with their # METADATA, renamed to id,
-// placed at order and resting on codes_requested (a fact nobody is asked,
-// so that the copy, open for any request that does not find it, adds no
-// question to the answers the Rego tests expect), and the index of the line
-// that declares the copy in them.
+// placed at order and resting on opted_out: a fact only an admin checks,
+// which the article's own causes already ask about, so that the copy, open
+// for any request that does not find it, adds no question to the answers
+// the Rego tests expect, and stays reachable (the handoff lists what the
+// admin should check). It returns the index of the line that declares the
+// copy, too.
 func copyCause(tb testing.TB, src rules.Source, cause rules.Cause, id string, order int) (string, int) {
 	tb.Helper()
 	text := strings.NewReplacer("."+cause.ID+" :=", "."+id+" :=", fmt.Sprintf("order: %d", cause.Order), fmt.Sprintf("order: %d", order),
-		"facts: ["+strings.Join(cause.Facts, ", ")+"]", "facts: [codes_requested]").
+		"facts: ["+strings.Join(cause.Facts, ", ")+"]", "facts: [opted_out]").
 		Replace(ruleBlock(tb, src, cause))
 	decl := slices.IndexFunc(strings.Split(text, "\n"), func(l string) bool {
 		return strings.HasPrefix(l, "default cause."+cause.Symptom+"."+id+" ")
@@ -295,6 +297,16 @@ func TestPublishRefusesBrokenDrafts(t *testing.T) {
 	withCopy.Modules[cause.File] = module + copied + "\n"
 	copyHead := strings.Count(module, "\n") + decl + 1
 
+	// unreachable rests on a fact nobody is asked, and is found only for a
+	// count no Rego test sends: its tests pass, but neither the contact nor
+	// the handoff ever reaches it.
+	unreachable := withText(t, withText(t, withText(t, withText(t, withCopy,
+		"es", locales.CauseTitle(newID), "Título"), "es", locales.CauseAdvice(newID), "Consejo"),
+		"en", locales.CauseTitle(newID), "Title"), "en", locales.CauseAdvice(newID), "Advice")
+	unreachable.Modules[cause.File] = strings.Replace(guarded(unreachable.Modules[cause.File][len(module):], "input.facts.codes_requested == 777"), "facts: [opted_out]", "facts: [codes_requested]", 1)
+	unreachable.Modules[cause.File] = module + unreachable.Modules[cause.File]
+	unreachableLine := copyHead
+
 	// slow is a helper that takes minutes; the rule of cause depends on it
 	// whenever the facts hold registered phones and a number of codes, as
 	// the engine's own "all facts" sample does and no Rego test does.
@@ -353,6 +365,11 @@ func TestPublishRefusesBrokenDrafts(t *testing.T) {
 			name:   "nothing changed",
 			change: publish.Change{Source: cur.Source},
 			wantAt: "rules", wantMsg: "nothing to publish",
+		},
+		{
+			name:   "a cause no contact and no handoff can reach",
+			change: publish.Change{Source: unreachable},
+			wantAt: fmt.Sprintf("%s:%d", cause.File, unreachableLine), wantMsg: newID + " is unreachable", wantLine: true,
 		},
 	}
 	bodies := []string{specExample, `{"facts": {}}`, `{"symptom": "code_not_accepted", "facts": {"vpn": true, "codes_requested": 3, "used_latest_code": false}}`}

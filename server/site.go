@@ -14,6 +14,7 @@ import (
 
 	"acceso/answer"
 	"acceso/content"
+	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/server/store"
@@ -183,7 +184,7 @@ func (s *Server) handleHome(c echo.Context) error {
 		Shell:       s.shell(ctx, p, locales.T(ctx, "HomeTitle"), "", ""),
 		Symptoms:    symptomLinks(p.Catalog, lang),
 		ArticleURL:  "/" + lang + "/article",
-		DiagnoseURL: diagnosis{}.path(lang),
+		DiagnoseURL: flow.Diagnosis{}.Path(lang),
 	}))
 }
 
@@ -205,7 +206,7 @@ func (s *Server) handleArticle(c echo.Context) error {
 	return render(c, http.StatusOK, templates.Article(templates.ArticlePage{
 		Shell:       s.shell(ctx, p, article.Title, page, "article"),
 		Article:     article,
-		DiagnoseURL: diagnosis{}.path(lang),
+		DiagnoseURL: flow.Diagnosis{}.Path(lang),
 		Feedback: templates.FeedbackForm{
 			Action:    "/" + lang + "/feedback",
 			CSRFField: csrfField,
@@ -262,11 +263,11 @@ func (s *Server) handleFeedback(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, finding := range st.resp.Findings {
+		for _, finding := range st.Response.Findings {
 			f.Causes = append(f.Causes, finding.ID)
 		}
-		f.Revision = st.resp.PolicyRevision
-		back = st.d.path(lang) + "?thanks=1#feedback"
+		f.Revision = st.Response.PolicyRevision
+		back = st.Diagnosis.Path(lang) + "?thanks=1#feedback"
 	}
 	if err := s.store.AddFeedback(ctx, f); err != nil {
 		return feedbackInput(err)
@@ -335,7 +336,7 @@ func languageSwitch(p *rules.Policy, lang, page string) []templates.Alternate {
 func symptomLinks(cat rules.Catalog, lang string) []templates.SymptomLink {
 	links := make([]templates.SymptomLink, 0, len(cat.Symptoms))
 	for _, s := range cat.Symptoms {
-		links = append(links, templates.SymptomLink{ID: s, URL: diagnosis{symptom: s}.path(lang)})
+		links = append(links, templates.SymptomLink{ID: s, URL: flow.Diagnosis{Symptom: s}.Path(lang)})
 	}
 	return links
 }

@@ -493,10 +493,10 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				if err != nil {
 					t.Fatalf("diagnosisOfPath(%s) = %v", final, err)
 				}
-				if d.path(lang) != final {
-					t.Errorf("GET %s lands on %s; its canonical path is %s", path, final, d.path(lang))
+				if d.Path(lang) != final {
+					t.Errorf("GET %s lands on %s; its canonical path is %s", path, final, d.Path(lang))
 				}
-				r, err := answer.Evaluate(context.Background(), h.policy, d.request(), lang)
+				r, err := answer.Evaluate(context.Background(), h.policy, d.Request(), lang)
 				if err != nil {
 					t.Fatalf("Evaluate = %v", err)
 				}
@@ -514,14 +514,14 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 						t.Errorf("GET %s answer link %s; want one more segment after %s", path, o, final)
 					}
 				}
-				for _, a := range d.answers {
-					change, ok := v.answers[l.T(locales.Question(a.fact))]
+				for _, a := range d.Answers {
+					change, ok := v.answers[l.T(locales.Question(a.Fact))]
 					if !ok {
-						t.Errorf("GET %s does not list the answer about %s", path, a.fact)
+						t.Errorf("GET %s does not list the answer about %s", path, a.Fact)
 						continue
 					}
-					if change != d.upTo(a.fact).path(lang) {
-						t.Errorf("GET %s change link for %s = %q; want %q", path, a.fact, change, d.upTo(a.fact).path(lang))
+					if change != d.UpTo(a.Fact).Path(lang) {
+						t.Errorf("GET %s change link for %s = %q; want %q", path, a.Fact, change, d.UpTo(a.Fact).Path(lang))
 					}
 				}
 			})
