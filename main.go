@@ -35,15 +35,16 @@ import (
 
 // The synopsis of each command, for the usage and for its --help.
 const (
-	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--support-url URL] [--support-email ADDR] [--decision-retention 720h]"
+	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h]"
 	diagnoseUsage = "acceso diagnose [--lang en] < request.json"
 	rulesUsage    = "acceso rules test [DIR]"
 	adminUsage    = "acceso admin add [--data ./data] NAME < password"
 	backupUsage   = "acceso backup --out FILE [--data ./data]"
+	exportUsage   = "acceso export --out DIR [--base-url URL] [--rules DIR]"
 	openAPIUsage  = "acceso openapi [--rules DIR]"
 )
 
-const usage = "usage:\n  " + serveUsage + "\n  " + diagnoseUsage + "\n  " + rulesUsage + "\n  " + adminUsage + "\n  " + backupUsage + "\n  " + openAPIUsage + "\n"
+const usage = "usage:\n  " + serveUsage + "\n  " + diagnoseUsage + "\n  " + rulesUsage + "\n  " + adminUsage + "\n  " + backupUsage + "\n  " + exportUsage + "\n  " + openAPIUsage + "\n"
 
 func main() {
 	if sandbox.IsChild() {
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	case "backup":
 		return backup(ctx, args[1:], stdout, stderr)
+	case "export":
+		return export(ctx, args[1:], stdout, stderr)
 	case "openapi":
 		return printOpenAPI(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
@@ -239,7 +242,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := server.Config{Addr: *addr, APIRate: rate, APIBurst: max(1, int(2*rate)),
-		MetricsAddr: *opts.metricsAddr, SupportURL: *opts.supportURL, SupportEmail: *opts.supportEmail, DecisionRetention: retention}
+		MetricsAddr: *opts.metricsAddr, SupportURL: *opts.supportURL, SupportEmail: *opts.supportEmail, DecisionRetention: retention, BaseURL: *opts.baseURL}
 	for cidr := range strings.SplitSeq(*proxies, ",") {
 		if cidr = strings.TrimSpace(cidr); cidr != "" {
 			cfg.TrustedProxies = append(cfg.TrustedProxies, cidr)
@@ -342,7 +345,7 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 // environment variable, else its default.
 type serveOptions struct {
 	addr, data, rules, proxies, apiRate, metricsAddr *string
-	supportURL, supportEmail, retention              *string
+	supportURL, supportEmail, retention, baseURL     *string
 }
 
 // serveFlags returns serve's flag set and where it puts what it parses. The
@@ -359,6 +362,8 @@ func serveFlags() (*flag.FlagSet, serveOptions) {
 			"web page where a contact asks for help, shown at the end of the self-diagnosis (ACCESO_SUPPORT_URL)"),
 		supportEmail: fs.String("support-email", env("ACCESO_SUPPORT_EMAIL", ""),
 			"email address where a contact asks for help, shown at the end of the self-diagnosis (ACCESO_SUPPORT_EMAIL)"),
+		baseURL: fs.String("base-url", env("ACCESO_BASE_URL", ""),
+			"the site's public address, such as https://help.example.com: absolute hreflang, canonical and sitemap links (ACCESO_BASE_URL)"),
 		retention: fs.String("decision-retention", env("ACCESO_DECISION_RETENTION", server.DefaultDecisionRetention.String()),
 			"how long decisions are kept for look-up by their reference, then purged (ACCESO_DECISION_RETENTION)"),
 		metricsAddr: fs.String("metrics-addr", env("ACCESO_METRICS_ADDR", ""),
@@ -471,4 +476,63 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "backup of %s written to %s\n", file, *out)
 	return 0
+}
+
+// export writes the whole help site as static files: the embedded rules,
+// or those of --rules, rendered by the server's own pages.
+func export(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("export", exportUsage)
+	out := fs.String("out", "", "folder to write the site to; it must be new or empty")
+	baseURL := fs.String("base-url", env("ACCESO_BASE_URL", ""), "the site's public address, for absolute links, the sitemap and feedback on the live site (ACCESO_BASE_URL)")
+	rulesDir := fs.String("rules", "", "folder of .rego files (and locales/) to export instead of the embedded rules")
+	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
+		return code
+	}
+	if *out == "" {
+		fmt.Fprintf(stderr, "export: --out DIR is required\nusage: %s\n", exportUsage)
+		return 2
+	}
+	if *rulesDir != "" {
+		if err := checkFolder(*rulesDir); err != nil {
+			fmt.Fprintln(stderr, "export: --rules", err)
+			return 2
+		}
+	}
+	cfg := server.Config{Static: true, BaseURL: *baseURL, APIRate: server.MaxAPIRate, APIBurst: 1 << 30, DiagnoseBurst: 1 << 30}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, "export:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pub, err := publish.Load(ctx, publish.Config{RulesDir: *rulesDir}, nil, log)
+	if err != nil {
+		printProblems(stderr, "export", err)
+		return 1
+	}
+	srv, err := server.New(cfg, pub, nil, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "export:", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "export: writing the site of revision %s to %s\n", pub.Engine().Current().Revision, *out)
+	st, err := srv.Export(ctx, *out, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "export:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "exported %d files (%d KB) to %s: %d self-diagnosis states in each language, in %v\n",
+		st.Files, (st.Bytes+1023)/1024, *out, st.States, st.Took.Round(time.Millisecond))
+	return 0
+}
+
+// printProblems prints err's problems one per line (file:line: message),
+// or err itself.
+func printProblems(w io.Writer, cmd string, err error) {
+	if problems, ok := rules.AsProblems(err); ok {
+		for _, p := range problems {
+			fmt.Fprintln(w, p)
+		}
+		return
+	}
+	fmt.Fprintln(w, cmd+":", err)
 }

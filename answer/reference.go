@@ -15,8 +15,14 @@ const referenceAlphabet = "34679ACDEFGHJKMNPQRTWXY"
 func NewReference() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return ReferenceOf(b)
+}
+
+// ReferenceOf is the reference made of the first eight bytes of b: random
+// bytes for a decision, a hash for a state of the static export.
+func ReferenceOf(b []byte) string {
 	var r strings.Builder
-	for i, c := range b {
+	for i, c := range b[:8] {
 		if i == 4 {
 			r.WriteByte('-')
 		}

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 
@@ -167,4 +168,26 @@ func (t Tree) repeats(i int, asked []string) rules.Problems {
 		}
 	}
 	return nil
+}
+
+// StateReference is the reference an outcome of the static export shows:
+// the same code for every contact who reaches that state under that
+// revision, since a static page cannot tell two contacts apart. The admin
+// look-up finds the state again by exploring the revision (Find).
+func StateReference(revision string, d Diagnosis) string {
+	sum := sha256.Sum256([]byte(revision + "\x00" + d.Path("es")))
+	return answer.ReferenceOf(sum[:])
+}
+
+// Find is the outcome state of m whose StateReference under revision is
+// ref.
+func (m *Map) Find(revision, ref string) (Node, bool) {
+	for _, t := range m.Trees {
+		for _, n := range t.Nodes {
+			if n.Question == "" && StateReference(revision, n.Diagnosis) == ref {
+				return n, true
+			}
+		}
+	}
+	return Node{}, false
 }

@@ -57,24 +57,55 @@ func loadAssets(fsys fs.FS) (map[string]asset, error) {
 	return assets, nil
 }
 
-// assetURL is the address of a static file, with its version: the address
-// changes when the file does, so browsers may keep it for a year.
+// assetURL is the address of a static file by its hashed name
+// (site.3f2a….css): the address changes when the file does, so browsers
+// may keep it for a year, and the static export writes the same name.
 func (s *Server) assetURL(name string) string {
-	return "/static/" + name + "?v=" + s.assets[name].version
+	return "/static/" + hashedName(name, s.assets[name].version)
 }
 
-// handleStatic serves a static file. Asked for by its current version, it
-// may be cached for a year; otherwise for an hour. Browsers that accept
-// gzip get it gzipped.
+// hashedName is a file's name with its version before the extension.
+func hashedName(name, version string) string {
+	ext := filepath.Ext(name)
+	return strings.TrimSuffix(name, ext) + "." + version + ext
+}
+
+// Assets are the site's static files as the export writes them: hashed
+// name to bytes.
+func (s *Server) Assets() map[string][]byte {
+	out := make(map[string][]byte, len(s.assets))
+	for name, a := range s.assets {
+		out[hashedName(name, a.version)] = a.body
+	}
+	return out
+}
+
+// assetOf finds a static file by its plain or hashed name, and says
+// whether the name is the hashed one of its current version.
+func (s *Server) assetOf(name string) (asset, bool, bool) {
+	if a, ok := s.assets[name]; ok {
+		return a, false, true
+	}
+	for plain, a := range s.assets {
+		if hashedName(plain, a.version) == name {
+			return a, true, true
+		}
+	}
+	return asset{}, false, false
+}
+
+// handleStatic serves a static file. Asked for by its hashed name (or its
+// version in ?v=), it may be cached for a year; otherwise for an hour.
+// Browsers that accept gzip get it gzipped.
 func (s *Server) handleStatic(c echo.Context) error {
-	a, ok := s.assets[c.Param("name")]
+	a, hashed, ok := s.assetOf(c.Param("name"))
 	if !ok {
 		return echo.ErrNotFound
 	}
 	h := c.Response().Header()
 	h.Set("Content-Type", a.ctype)
 	h.Add("Vary", "Accept-Encoding")
-	if c.QueryParam("v") == a.version {
+	if hashed || c.QueryParam("v") == a.version {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		h.Set("Cache-Control", "public, max-age=3600")

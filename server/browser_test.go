@@ -357,6 +357,11 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 			h := newSiteHarness(t)
 			l := h.localizer(run.lang)
 			tb := newTab(t, browser, run.javascript)
+			// The site remembers the language of the pages read last; each
+			// run starts as a new visitor.
+			if _, err := chromedp.Call(tb.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := chromedp.Call(tb.ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
 				Headers: network.Headers{"Accept-Language": run.lang},
 			}); err != nil {

@@ -118,8 +118,10 @@ func (s *Server) evaluate(ctx context.Context, p *rules.Policy, req rules.Reques
 func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.State, csrfToken string, thanks bool) templates.DiagnosePage {
 	lang := locales.Lang(ctx)
 	here := st.Diagnosis.Path(lang)
+	shell := s.shell(ctx, p, locales.T(ctx, locales.SymptomTitle(st.Diagnosis.Symptom))+" · "+locales.T(ctx, "DiagnoseTitle"), strings.TrimPrefix(here, "/"+lang+"/"), "diagnose")
+	shell.Description = locales.T(ctx, locales.SymptomDescription(st.Diagnosis.Symptom))
 	page := templates.DiagnosePage{
-		Shell:        s.shell(ctx, p, locales.T(ctx, locales.SymptomTitle(st.Diagnosis.Symptom))+" · "+locales.T(ctx, "DiagnoseTitle"), strings.TrimPrefix(here, "/"+lang+"/"), "diagnose"),
+		Shell:        shell,
 		StartOverURL: flow.Diagnosis{}.Path(lang),
 		Symptom:      st.Diagnosis.Symptom,
 	}
@@ -142,13 +144,17 @@ func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.Stat
 	case st.Response.Outcome == rules.OutcomeNoKnownCause:
 		page.Outcome.Title, page.Outcome.Advice = "OutcomeNoKnownCauseTitle", "OutcomeNoKnownCauseAdvice"
 	}
-	page.Handoff = &templates.Handoff{Reference: st.Response.Reference, SupportURL: s.cfg.SupportURL, SupportEmail: s.cfg.SupportEmail}
+	ref := st.Response.Reference
+	if s.cfg.Static {
+		ref = flow.StateReference(st.Response.PolicyRevision, st.Diagnosis)
+	}
+	page.Handoff = &templates.Handoff{Reference: ref, SupportURL: s.cfg.SupportURL, SupportEmail: s.cfg.SupportEmail}
 	for _, q := range st.Response.Questions {
 		if q.AskedOf == rules.AskedOfAdmin {
 			page.Handoff.AdminChecks = append(page.Handoff.AdminChecks, templates.AdminCheckItem{Text: q.Text, Help: q.Help})
 		}
 	}
-	page.Feedback = &templates.FeedbackForm{
+	page.Feedback = s.feedbackForm(here, templates.FeedbackForm{
 		Action:    "/" + lang + "/feedback",
 		CSRFField: csrfField,
 		CSRFToken: csrfToken,
@@ -158,7 +164,7 @@ func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.Stat
 		Back:      here,
 		Reactions: store.Reactions,
 		Thanks:    thanks,
-	}
+	})
 	return page
 }
 
@@ -223,4 +229,17 @@ func (s *Server) keepDecision(ctx context.Context, source string, p *rules.Polic
 		Findings:  findings,
 		Outcome:   r.Outcome,
 	})
+}
+
+// feedbackForm is the feedback form of the page at path: the form itself
+// on the live site; in the static export, a link to the page on the live
+// site when its address is known, else nothing.
+func (s *Server) feedbackForm(path string, f templates.FeedbackForm) *templates.FeedbackForm {
+	if !s.cfg.Static {
+		return &f
+	}
+	if s.cfg.BaseURL == "" {
+		return nil
+	}
+	return &templates.FeedbackForm{Link: strings.TrimSuffix(s.cfg.BaseURL, "/") + path}
 }

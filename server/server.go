@@ -37,6 +37,15 @@ type Config struct {
 	APIBurst int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// BaseURL is the site's public address (https://help.example.com):
+	// pages then carry absolute canonical and hreflang links, and
+	// /sitemap.xml lists them. Empty: links stay relative.
+	BaseURL string
+	// Static renders pages as the static export has them: an outcome's
+	// reference names its state (flow.StateReference) rather than a
+	// decision, and feedback is a link to the page on BaseURL instead of a
+	// form (or left out without one).
+	Static bool
 	// DiagnoseBurst is how many self-diagnosis steps one client may take
 	// at once; zero means the default (diagnoseBurst).
 	DiagnoseBurst int

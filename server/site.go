@@ -55,6 +55,8 @@ const policyKey = "site.policy"
 func (s *Server) siteRoutes() {
 	s.page("/", s.handleRoot)
 	s.page("/static/:name", s.handleStatic)
+	s.page("/robots.txt", s.handleRobots)
+	s.page("/sitemap.xml", s.handleSitemap)
 	feedbackLimit := newLimiter(feedbackEvery, feedbackBurst)
 	burst := diagnoseBurst
 	if s.cfg.DiagnoseBurst > 0 {
@@ -102,6 +104,11 @@ func (s *Server) sitePage(lang string) echo.MiddlewareFunc {
 			h := c.Response().Header()
 			h.Set("Content-Language", lang)
 			h.Set("Cache-Control", "private, no-cache")
+			// "/" sends a visitor back to the language they read last.
+			if ck, err := c.Cookie(langCookie); err != nil || ck.Value != lang {
+				c.SetCookie(&http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+					HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(c)})
+			}
 			return next(c)
 		}
 	}
@@ -207,7 +214,7 @@ func (s *Server) handleArticle(c echo.Context) error {
 		Shell:       s.shell(ctx, p, article.Title, page, "article"),
 		Article:     article,
 		DiagnoseURL: flow.Diagnosis{}.Path(lang),
-		Feedback: templates.FeedbackForm{
+		Feedback: s.feedbackForm("/"+lang+"/article", templates.FeedbackForm{
 			Action:    "/" + lang + "/feedback",
 			CSRFField: csrfField,
 			CSRFToken: CSRFToken(c),
@@ -215,7 +222,7 @@ func (s *Server) handleArticle(c echo.Context) error {
 			Revision:  p.Revision,
 			Reactions: store.Reactions,
 			Thanks:    thanks,
-		},
+		}),
 	}))
 }
 
@@ -295,28 +302,37 @@ func (s *Server) shell(ctx context.Context, p *rules.Policy, title, page, nav st
 }
 
 // pageShell is the one builder of the site's page shell, for pages and
-// error pages alike: title, language, home, assets and the page's
-// alternates in every language.
+// error pages alike: title, language, home, assets, a description, and the
+// page's address in every language: relative, or absolute with a canonical
+// link and an x-default when the site's public address is known.
 func (s *Server) pageShell(p *rules.Policy, lang, title, page, nav string) templates.Shell {
+	page, _, _ = strings.Cut(page, "?")
 	sh := templates.Shell{
-		Title:      title,
-		Lang:       lang,
-		HomeURL:    "/" + lang + "/",
-		StyleURL:   s.assetURL("site.css"),
-		IconURL:    s.assetURL("icon.svg"),
-		Nav:        true,
-		NavCurrent: nav,
+		Title:       title,
+		Lang:        lang,
+		HomeURL:     "/" + lang + "/",
+		StyleURL:    s.assetURL("site.css"),
+		IconURL:     s.assetURL("icon.svg"),
+		Nav:         true,
+		NavCurrent:  nav,
+		Description: locales.NewLocalizer(p.Texts, lang).T("SiteDescription"),
 	}
+	base := strings.TrimSuffix(s.cfg.BaseURL, "/")
 	for _, l := range locales.Languages {
-		sh.Alternates = append(sh.Alternates, templates.Alternate{Lang: l, URL: "/" + l + "/" + page})
+		sh.Alternates = append(sh.Alternates, templates.Alternate{Lang: l, URL: base + "/" + l + "/" + page})
+	}
+	if base != "" {
+		sh.Canonical = base + "/" + lang + "/" + page
+		sh.XDefault = base + "/"
 	}
 	return sh
 }
 
-// languageSwitch leads to page (a path and query below the language's
-// folder) in every language but lang, through the handler that remembers
-// the choice.
+// languageSwitch leads to page (a path below the language's folder) in
+// every language but lang: a plain link, which works on a static host too.
+// The site remembers the language of the pages a visitor reads (sitePage).
 func languageSwitch(p *rules.Policy, lang, page string) []templates.Alternate {
+	page, _, _ = strings.Cut(page, "?")
 	var links []templates.Alternate
 	for _, l := range locales.Languages {
 		if l == lang {
@@ -325,7 +341,7 @@ func languageSwitch(p *rules.Policy, lang, page string) []templates.Alternate {
 		links = append(links, templates.Alternate{
 			Lang: l,
 			Name: locales.NewLocalizer(p.Texts, l).T("LanguageName"),
-			URL:  "/" + l + "/language?next=" + url.QueryEscape("/"+l+"/"+page),
+			URL:  "/" + l + "/" + page,
 		})
 	}
 	return links

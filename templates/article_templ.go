@@ -20,7 +20,7 @@ type ArticlePage struct {
 	Article content.Page
 	// DiagnoseURL is the start of the self-diagnosis.
 	DiagnoseURL string
-	Feedback    FeedbackForm
+	Feedback    *FeedbackForm
 }
 
 // Article is the help article: its title, a table of contents of its
@@ -178,9 +178,11 @@ func Article(p ArticlePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Feedback(p.Feedback).Render(ctx, templ_7745c5c3_Buffer)
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
+			if p.Feedback != nil {
+				templ_7745c5c3_Err = Feedback(*p.Feedback).Render(ctx, templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
 			}
 			return nil
 		})

@@ -1,0 +1,249 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"acceso/flow"
+	"acceso/locales"
+	"acceso/templates"
+)
+
+// Pages are the paths of every page of the site, in every language: the
+// home page, the article, the self-diagnosis's first step and every state a
+// contact can reach (flow.Explore), in that order. The sitemap lists them
+// and the export writes them.
+func (s *Server) Pages(ctx context.Context) ([]string, error) {
+	m, err := flow.Explore(ctx, s.engine.Current(), 0)
+	if err != nil {
+		return nil, err
+	}
+	var pages []string
+	for _, lang := range locales.Languages {
+		pages = append(pages, "/"+lang+"/", "/"+lang+"/article", flow.Diagnosis{}.Path(lang))
+		for _, t := range m.Trees {
+			for _, n := range t.Nodes {
+				pages = append(pages, n.Diagnosis.Path(lang))
+			}
+		}
+	}
+	return pages, nil
+}
+
+// handleRobots answers /robots.txt: everything may be crawled but the
+// admin area and the API, and the sitemap is named when the site's public
+// address is known.
+func (s *Server) handleRobots(c echo.Context) error {
+	var b strings.Builder
+	b.WriteString("User-agent: *\nDisallow: /admin/\nDisallow: /api/\n")
+	if base := strings.TrimSuffix(s.cfg.BaseURL, "/"); base != "" {
+		b.WriteString("\nSitemap: " + base + "/sitemap.xml\n")
+	}
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(b.String()))
+}
+
+// sitemapURL is one page of the sitemap, with its translations.
+type sitemapURL struct {
+	Loc        string        `xml:"loc"`
+	Alternates []sitemapLink `xml:"xhtml:link"`
+}
+
+type sitemapLink struct {
+	Rel      string `xml:"rel,attr"`
+	Hreflang string `xml:"hreflang,attr"`
+	Href     string `xml:"href,attr"`
+}
+
+// handleSitemap answers /sitemap.xml: every page in every language, each
+// with its translations. Without the site's public address, there is none
+// (a sitemap's addresses must be absolute).
+func (s *Server) handleSitemap(c echo.Context) error {
+	base := strings.TrimSuffix(s.cfg.BaseURL, "/")
+	if base == "" {
+		return echo.ErrNotFound
+	}
+	pages, err := s.Pages(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	type urlset struct {
+		XMLName xml.Name     `xml:"urlset"`
+		NS      string       `xml:"xmlns,attr"`
+		XHTML   string       `xml:"xmlns:xhtml,attr"`
+		URLs    []sitemapURL `xml:"url"`
+	}
+	set := urlset{NS: "http://www.sitemaps.org/schemas/sitemap/0.9", XHTML: "http://www.w3.org/1999/xhtml"}
+	for _, p := range pages {
+		u := sitemapURL{Loc: base + p}
+		rest := strings.TrimPrefix(p[1:], p[1:3])
+		for _, l := range locales.Languages {
+			u.Alternates = append(u.Alternates, sitemapLink{Rel: "alternate", Hreflang: l, Href: base + "/" + l + rest})
+		}
+		set.URLs = append(set.URLs, u)
+	}
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	enc := xml.NewEncoder(&b)
+	enc.Indent("", " ")
+	if err := enc.Encode(set); err != nil {
+		return err
+	}
+	b.WriteString("\n")
+	return c.Blob(http.StatusOK, "application/xml; charset=utf-8", b.Bytes())
+}
+
+// ExportStats says what an export wrote.
+type ExportStats struct {
+	Files  int
+	Bytes  int64
+	States int
+	Took   time.Duration
+}
+
+// Export writes the whole site as static files into out, which must not
+// exist yet or be empty: every page of Pages as folder/index.html, the
+// root's language chooser, 404.html, sitemap.xml (with a base URL),
+// robots.txt and the hashed assets. Pages are rendered by this server's own
+// handlers, so the export and the server give the same bytes; the server
+// should be made with Config.Static. The same rules give the same bytes.
+// progress, when not nil, hears of the work as it goes.
+func (s *Server) Export(ctx context.Context, out string, progress io.Writer) (ExportStats, error) {
+	start := time.Now()
+	if err := s.checkExportTarget(out); err != nil {
+		return ExportStats{}, err
+	}
+	pages, err := s.Pages(ctx)
+	if err != nil {
+		return ExportStats{}, err
+	}
+	// Write into a folder beside out, then move it in place: an export
+	// that fails half-way leaves nothing behind.
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), ".acceso-export-")
+	if err != nil {
+		return ExportStats{}, err
+	}
+	defer os.RemoveAll(tmp)
+	st := ExportStats{States: len(pages)/len(locales.Languages) - 3}
+	write := func(name string, body []byte) error {
+		file := filepath.Join(tmp, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			return err
+		}
+		st.Files++
+		st.Bytes += int64(len(body))
+		return os.WriteFile(file, body, 0o644)
+	}
+	get := func(path string, want int) ([]byte, error) {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
+		if rec.Code != want {
+			return nil, fmt.Errorf("rendering %s: status %d, want %d", path, rec.Code, want)
+		}
+		return rec.Body.Bytes(), nil
+	}
+	for i, p := range pages {
+		body, err := get(p, http.StatusOK)
+		if err != nil {
+			return ExportStats{}, err
+		}
+		name := strings.TrimPrefix(p, "/")
+		if !strings.HasSuffix(name, "/") {
+			name += "/"
+		}
+		if err := write(name+"index.html", body); err != nil {
+			return ExportStats{}, err
+		}
+		if progress != nil && (i+1)%100 == 0 {
+			fmt.Fprintf(progress, "export: %d of %d pages\n", i+1, len(pages))
+		}
+	}
+	notFound, err := get("/"+locales.Source+"/"+notFoundProbe, http.StatusNotFound)
+	if err != nil {
+		return ExportStats{}, err
+	}
+	if err := write("404.html", notFound); err != nil {
+		return ExportStats{}, err
+	}
+	root, err := s.rootPage()
+	if err != nil {
+		return ExportStats{}, err
+	}
+	if err := write("index.html", root); err != nil {
+		return ExportStats{}, err
+	}
+	extra := []string{"/robots.txt"}
+	if s.cfg.BaseURL != "" {
+		extra = append(extra, "/sitemap.xml")
+	}
+	for _, p := range extra {
+		body, err := get(p, http.StatusOK)
+		if err != nil {
+			return ExportStats{}, err
+		}
+		if err := write(strings.TrimPrefix(p, "/"), body); err != nil {
+			return ExportStats{}, err
+		}
+	}
+	assets := s.Assets()
+	for _, name := range slices.Sorted(maps.Keys(assets)) {
+		if err := write("static/"+name, assets[name]); err != nil {
+			return ExportStats{}, err
+		}
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		// out exists, empty: move the files in instead.
+		if err := os.Remove(out); err != nil {
+			return ExportStats{}, fmt.Errorf("%s: %w", out, err)
+		}
+		if err := os.Rename(tmp, out); err != nil {
+			return ExportStats{}, err
+		}
+	}
+	st.Took = time.Since(start)
+	return st, nil
+}
+
+// checkExportTarget refuses a folder that holds anything: an export never
+// overwrites.
+func (s *Server) checkExportTarget(out string) error {
+	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s is not empty: export into a new or empty folder, so that nothing is overwritten", out)
+	}
+	return nil
+}
+
+// notFoundProbe is a page no site has, rendered as the export's 404.html.
+const notFoundProbe = "404"
+
+// rootPage is the language chooser at the export's root.
+func (s *Server) rootPage() ([]byte, error) {
+	p := s.engine.Current()
+	page := templates.RootPage{StyleURL: s.assetURL("site.css"), IconURL: s.assetURL("icon.svg")}
+	if base := strings.TrimSuffix(s.cfg.BaseURL, "/"); base != "" {
+		page.Canonical = base + "/"
+	}
+	for _, lang := range locales.Languages {
+		l := locales.NewLocalizer(p.Texts, lang)
+		page.Languages = append(page.Languages, templates.RootLanguage{
+			Lang: lang, Name: l.T("LanguageName"), SiteName: l.T("SiteName"), Description: l.T("SiteDescription"), URL: "/" + lang + "/",
+		})
+	}
+	var b bytes.Buffer
+	if err := templates.Root(page).Render(context.Background(), &b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,262 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/net/html"
+
+	"acceso/flow"
+	"acceso/locales"
+	"acceso/publish"
+	"acceso/rules"
+)
+
+const exportBase = "https://help.example.com"
+
+// exportSite exports the embedded rules into a new folder and returns it.
+func exportSite(t *testing.T) (string, ExportStats) {
+	t.Helper()
+	p, err := testPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	srv := mustNew(t, Config{Static: true, BaseURL: exportBase, DiagnoseBurst: 1 << 30}, publish.New(publish.Config{}, rules.NewEngine(p), nil, log), nil, log)
+	out := filepath.Join(t.TempDir(), "site")
+	st, err := srv.Export(context.Background(), out, nil)
+	if err != nil {
+		t.Fatalf("Export = %v", err)
+	}
+	return out, st
+}
+
+// readTree reads every file under dir, by slash path.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := make(map[string][]byte)
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		files[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func TestExportIsDeterministic(t *testing.T) {
+	a, st := exportSite(t)
+	b, _ := exportSite(t)
+	fa, fb := readTree(t, a), readTree(t, b)
+	if len(fa) != len(fb) || len(fa) != st.Files {
+		t.Fatalf("exports hold %d and %d files; Export said %d", len(fa), len(fb), st.Files)
+	}
+	for name, body := range fa {
+		if !bytes.Equal(body, fb[name]) {
+			t.Errorf("%s differs between two exports of the same rules", name)
+		}
+	}
+	for _, want := range []string{"index.html", "404.html", "robots.txt", "sitemap.xml", "es/index.html", "en/article/index.html", "es/diagnose/index.html"} {
+		if _, ok := fa[want]; !ok {
+			t.Errorf("the export has no %s", want)
+		}
+	}
+	t.Logf("%d files, %d bytes, %d states per language, in %v", st.Files, st.Bytes, st.States, st.Took)
+	if err := (&Server{}).checkExportTarget(a); err == nil {
+		t.Errorf("exporting into a folder that is not empty is allowed; want it refused")
+	}
+}
+
+// links are the targets of a page's <a href>, <link href> and the form
+// actions, resolved against the page's path.
+func links(t *testing.T, page string, body []byte) []string {
+	t.Helper()
+	doc, err := html.Parse(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("%s: %v", page, err)
+	}
+	base, _ := url.Parse(page)
+	var out []string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && (n.Data == "a" || n.Data == "link") {
+			if href := attr(n, "href"); href != "" {
+				u, err := base.Parse(href)
+				if err == nil && u.Scheme != "mailto" {
+					out = append(out, u.String())
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return out
+}
+
+// TestExportServedStatically serves the export with a plain static file
+// server, follows every link from the root, and wants each to resolve;
+// every state of the self-diagnosis is reached in both languages, and the
+// states the server renders give the same bytes as the export.
+func TestExportServedStatically(t *testing.T) {
+	out, st := exportSite(t)
+	static := httptest.NewServer(http.FileServer(http.Dir(out)))
+	defer static.Close()
+	client := static.Client()
+	seen := map[string]bool{}
+	queue := []string{"/"}
+	for len(queue) > 0 {
+		page := queue[0]
+		queue = queue[1:]
+		if seen[page] {
+			continue
+		}
+		seen[page] = true
+		resp, err := client.Get(static.URL + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s on the static host = %d", page, resp.StatusCode)
+			continue
+		}
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			continue
+		}
+		for _, l := range links(t, page, body) {
+			u, _ := url.Parse(l)
+			switch {
+			case u.Host == "" || strings.HasPrefix(l, static.URL):
+				queue = append(queue, u.Path)
+			case strings.HasPrefix(l, exportBase):
+				// Absolute links to the public address are the same pages.
+				queue = append(queue, strings.TrimPrefix(l, exportBase))
+			default:
+				t.Errorf("%s links outside the site: %s", page, l)
+			}
+		}
+	}
+	states := 0
+	for p := range seen {
+		if strings.Contains(p, "/diagnose/code_") {
+			states++
+		}
+	}
+	if want := st.States * len(locales.Languages); states != want {
+		t.Errorf("the crawl reached %d states; want every one, %d", states, want)
+	}
+
+	// The same state from the server and from the export: the same bytes.
+	h := newSiteHarness(t, Config{BaseURL: exportBase, DiagnoseBurst: 1 << 30})
+	sample := []string{"/es/diagnose/code_not_received/", "/en/diagnose/code_needed_often/incognito=yes/",
+		"/es/diagnose/code_not_accepted/vpn=no/", "/en/diagnose/code_not_received/channels_tried=email-sms/spam_checked=no/"}
+	for _, p := range sample {
+		_, live := h.get(t, p)
+		file, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(p), "index.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if live != string(file) {
+			t.Errorf("%s differs between the server and the export:\n%s", p, firstDiff(normalize(live, ""), normalize(string(file), "")))
+		}
+	}
+	if !seen["/es/diagnose/code_not_received/channels_tried=sms/online=yes/"] {
+		t.Errorf("the crawl did not reach a state it should have")
+	}
+}
+
+// TestExportInChromium opens the export in Chromium with JavaScript off,
+// goes through one path to its outcome by following the answers' links, and
+// checks a sample of states of each symptom in both languages with axe-core
+// and the Nu Html Checker.
+func TestExportInChromium(t *testing.T) {
+	axe, err := os.ReadFile(npmFile(t, "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar := npmFile(t, "vnu-jar", filepath.Join("build", "dist", "vnu.jar"))
+	java := needTool(t, "Java", func() (string, error) { return exec.LookPath("java") })
+	out, _ := exportSite(t)
+	static := httptest.NewServer(http.FileServer(http.Dir(out)))
+	defer static.Close()
+	browser := newBrowser(t)
+	tb := newTab(t, browser, false)
+
+	tb.open(static.URL + "/en/")
+	tb.click(`a.choice[href$="/diagnose/code_needed_often/"]`)
+	for _, fact := range []string{"incognito", "cookies_autodelete", "new_device"} {
+		tb.click(`.question a.option[href$="/` + fact + `=no/"]`)
+	}
+	v := readDiagnose(t, tb.html())
+	if v.end == "" || !goldenReference.MatchString(v.reference) {
+		t.Errorf("after three answers on the static site: end %q, reference %q; want the outcome with its reference", v.end, v.reference)
+	}
+
+	var sample []string
+	for _, lang := range locales.Languages {
+		sample = append(sample, "/"+lang+"/", "/"+lang+"/article/", "/"+lang+"/diagnose/")
+		for _, s := range []string{"code_not_received", "code_needed_often", "code_not_accepted"} {
+			sample = append(sample, flow.Diagnosis{Symptom: s}.Path(lang))
+		}
+		sample = append(sample, "/"+lang+"/diagnose/code_not_received/channels_tried=email/spam_checked=no/online=no/",
+			"/"+lang+"/diagnose/code_needed_often/incognito=unknown/cookies_autodelete=unknown/new_device=unknown/",
+			"/"+lang+"/diagnose/code_not_accepted/vpn=yes/used_latest_code=no/")
+	}
+	// axe-core is a script: it runs in a tab with JavaScript on.
+	tb = newTab(t, browser, true)
+	var files []string
+	for _, p := range sample {
+		tb.open(static.URL + p)
+		if err := chromedp.Do(tb.ctx, chromedp.Evaluate[chromedp.Void](string(axe))); err != nil {
+			t.Fatalf("injecting axe-core: %v", err)
+		}
+		violations, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("running axe-core on %s: %v", p, err)
+		}
+		for _, v := range violations {
+			t.Errorf("axe on %s: %s (%s): %s\n\t%s", p, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+		}
+		files = append(files, filepath.Join(out, filepath.FromSlash(p), "index.html"))
+	}
+	files = append(files, filepath.Join(out, "index.html"), filepath.Join(out, "404.html"))
+	var stderr bytes.Buffer
+	cmd := exec.Command(java, append([]string{"-jar", jar, "--errors-only", "--format", "json"}, files...)...)
+	cmd.Stderr = &stderr
+	runErr := cmd.Run()
+	var report struct {
+		Messages []vnuMessage `json:"messages"`
+	}
+	if err := json.Unmarshal(stderr.Bytes(), &report); err != nil {
+		t.Fatalf("vnu: %v (%v): %s", err, runErr, stderr.String())
+	}
+	for _, m := range report.Messages {
+		t.Errorf("vnu: %s:%d: %s (%q)", m.URL, m.LastLine, m.Message, m.Extract)
+	}
+	if slices.Contains([]bool{runErr != nil && len(report.Messages) == 0}, true) {
+		t.Errorf("vnu failed with no message: %v", runErr)
+	}
+}
