@@ -104,7 +104,7 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.signIns = newAccountThrottle(s.now)
+	s.signIns = newAccountThrottle(s.now, db, log)
 	var err error
 	if s.assets, err = loadAssets(staticFiles); err != nil {
 		return nil, fmt.Errorf("the site's static files: %w", err)
