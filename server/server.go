@@ -201,8 +201,9 @@ func (s *Server) routes() {
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
 // accepting connections and lets requests in flight finish, for up to
-// grace. The --rules watcher, if any, has stopped when Run returns, also
-// when the server could not start.
+// grace. The --rules watcher, if any, and the following of other servers'
+// publishes (when the publisher follows), have stopped when Run returns,
+// also when the server could not start.
 func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -214,6 +215,14 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 			if err := s.publisher.Watch(ctx, s.reload.record); err != nil {
 				s.log.Error("cannot watch the rules folder; its changes will not be served", "dir", dir, "err", err)
 			}
+		}()
+	}
+	if s.publisher.Following() {
+		followed := make(chan struct{})
+		defer func() { cancel(); <-followed }()
+		go func() {
+			defer close(followed)
+			s.publisher.Follow(ctx)
 		}()
 	}
 	purged := make(chan struct{})
