@@ -56,6 +56,10 @@ type Config struct {
 	// listener never serves them: they name routes, failures and the Go
 	// version, which are for the operator only.
 	MetricsAddr string
+	// BundleToken, when set, enables GET /bundles/{name}.tar.gz (the
+	// served rules as an OPA bundle, bundle.go) for requests with this
+	// bearer token; empty leaves it answering 404.
+	BundleToken string
 	// MaxEvaluations bounds the rule evaluations that run at once, over
 	// the API and the site; a request beyond is answered 503 overloaded.
 	// Zero means 4 per CPU (GOMAXPROCS).
@@ -88,6 +92,8 @@ type Server struct {
 	decisions *store.DecisionWriter
 	// openAPICache is the OpenAPI document of the revision served last.
 	openAPICache atomic.Pointer[openAPIDoc]
+	// bundleCache is the OPA bundle of the revision served last.
+	bundleCache atomic.Pointer[bundleArchive]
 	// assets are the site's static files, prepared once (assets.go).
 	assets map[string]asset
 	// adminTexts are the texts of the admin pages: the message files built
@@ -197,6 +203,7 @@ func (s *Server) routes() {
 	s.apiRoutes()
 	s.siteRoutes()
 	s.adminRoutes()
+	s.echo.GET("/bundles/:file", s.handleBundle)
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
