@@ -35,11 +35,11 @@ import (
 
 // The synopsis of each command, for the usage and for its --help.
 const (
-	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h]"
+	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--database postgres://…] [--bundle-token TOKEN]"
 	diagnoseUsage = "acceso diagnose [--lang en] < request.json"
 	rulesUsage    = "acceso rules test [DIR]"
-	adminUsage    = "acceso admin add [--data ./data] NAME < password"
-	backupUsage   = "acceso backup --out FILE [--data ./data]"
+	adminUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
+	backupUsage   = "acceso backup --out FILE [--data ./data | --database postgres://…]"
 	exportUsage   = "acceso export --out DIR [--base-url URL] [--rules DIR]"
 	openAPIUsage  = "acceso openapi [--rules DIR]"
 )
@@ -258,15 +258,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	cfg.BundleToken = *opts.bundleToken
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	db, err := store.Open(ctx, *data)
+	db, err := openStore(ctx, *opts.database, *data)
 	if err != nil {
 		log.Error("cannot open storage", "err", err)
 		return 1
 	}
 	defer db.Close()
 	isolate := func(ctx context.Context, src rules.Source) error { return sandbox.Check(ctx, src, sandbox.Limits{}) }
-	pub, err := publish.Load(ctx, publish.Config{RulesDir: *rulesDir, Isolate: isolate}, db, log)
+	// On a shared database, other replicas publish too: follow them.
+	pcfg := publish.Config{RulesDir: *rulesDir, Isolate: isolate, Follow: db.Shared()}
+	pub, err := publish.Load(ctx, pcfg, db, log)
 	if err != nil {
 		log.Error("cannot load rules", "err", err)
 		return 1
@@ -284,6 +287,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// openStore opens the PostgreSQL database of --database when it is set,
+// else the SQLite database in the --data folder. Its errors name the flag.
+func openStore(ctx context.Context, database, data string) (*store.DB, error) {
+	if database != "" {
+		db, err := store.OpenURL(ctx, database)
+		if err != nil {
+			return nil, fmt.Errorf("--database (ACCESO_DATABASE): %w", err)
+		}
+		return db, nil
+	}
+	db, err := store.Open(ctx, data)
+	if err != nil {
+		return nil, fmt.Errorf("--data (ACCESO_DATA): %w", err)
+	}
+	return db, nil
+}
+
+// databaseFlag adds --database to fs.
+func databaseFlag(fs *flag.FlagSet) *string {
+	return fs.String("database", env("ACCESO_DATABASE", ""),
+		"postgres:// URL of a PostgreSQL database that several servers share; without it, SQLite in --data (ACCESO_DATABASE)")
+}
+
 // env returns the environment variable name, or def when it is unset.
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
@@ -297,6 +323,7 @@ func env(name, def string) string {
 func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("admin add", adminUsage)
 	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)")
+	database := databaseFlag(fs)
 	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
 	if !ok {
 		return code
@@ -311,7 +338,7 @@ func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stderr, "admin add: reading the password from stdin:", err)
 		return 1
 	}
-	db, err := store.Open(ctx, *data)
+	db, err := openStore(ctx, *database, *data)
 	if err != nil {
 		fmt.Fprintln(stderr, "admin add:", err)
 		return 1
@@ -321,7 +348,11 @@ func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stderr, "admin add:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "admin %s saved in %s\n", name, *data)
+	where := *data
+	if *database != "" {
+		where = "the --database"
+	}
+	fmt.Fprintf(stdout, "admin %s saved in %s\n", name, where)
 	return 0
 }
 
@@ -346,6 +377,7 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 type serveOptions struct {
 	addr, data, rules, proxies, apiRate, metricsAddr *string
 	supportURL, supportEmail, retention, baseURL     *string
+	database, bundleToken                            *string
 }
 
 // serveFlags returns serve's flag set and where it puts what it parses. The
@@ -368,6 +400,9 @@ func serveFlags() (*flag.FlagSet, serveOptions) {
 			"how long decisions are kept for look-up by their reference, then purged (ACCESO_DECISION_RETENTION)"),
 		metricsAddr: fs.String("metrics-addr", env("ACCESO_METRICS_ADDR", ""),
 			"address of a second listener serving only /metrics; none by default, and never on the public listener (ACCESO_METRICS_ADDR)"),
+		database: databaseFlag(fs),
+		bundleToken: fs.String("bundle-token", env("ACCESO_BUNDLE_TOKEN", ""),
+			"bearer token that GET /bundles/{name}.tar.gz (the served rules as an OPA bundle) requires; without it, no bundles are served (ACCESO_BUNDLE_TOKEN)"),
 	}
 }
 
@@ -442,13 +477,22 @@ func checkFolder(dir string) error {
 }
 
 // backup writes a consistent copy of the database in --data to --out,
-// also while a server is using it.
+// also while a server is using it. A PostgreSQL --database is copied with
+// pg_dump, which it says.
 func backup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("backup", backupUsage)
 	out := fs.String("out", "", "file to write the copy to; it must not exist")
 	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)")
+	database := databaseFlag(fs)
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
 		return code
+	}
+	if *database != "" {
+		// PostgreSQL's own tool copies a consistent snapshot, restorable
+		// with pg_restore: say so rather than make a lesser copy.
+		fmt.Fprintf(stderr, "backup: --database (ACCESO_DATABASE) is PostgreSQL; back it up with pg_dump instead:\n"+
+			"  pg_dump --format=custom --file=acceso-$(date +%%F).dump \"$ACCESO_DATABASE\"\n")
+		return 2
 	}
 	if *out == "" {
 		fmt.Fprintf(stderr, "backup: --out FILE is required\nusage: %s\n", backupUsage)

@@ -36,6 +36,13 @@ type Config struct {
 	// limits, and never runs in the serving process. Its tests are then not
 	// run again here; the samples are, within the deadline.
 	Isolate func(ctx context.Context, src rules.Source) error
+	// Follow, when set, makes the publisher serve what other servers
+	// sharing its store publish (see Follow), and catch up with the store
+	// before each publish so that a publish is never made from rules
+	// another server has replaced.
+	Follow bool
+	// FollowEvery is how often Follow polls; zero means DefaultFollowEvery.
+	FollowEvery time.Duration
 }
 
 // Publisher owns the engine and every change to it.
@@ -45,6 +52,9 @@ type Publisher struct {
 	store  *store.DB
 	log    *slog.Logger
 	mu     sync.Mutex
+	// refused is the sequence number of the stored revision that last
+	// failed to build here when following, so it is not tried again.
+	refused int64
 }
 
 // New returns a publisher of engine, storing revisions in db (which may be
@@ -55,6 +65,10 @@ func New(cfg Config, engine *rules.Engine, db *store.DB, log *slog.Logger) *Publ
 	}
 	return &Publisher{cfg: cfg, engine: engine, store: db, log: log}
 }
+
+// Following reports whether the publisher follows the revisions other
+// servers publish (Config.Follow).
+func (p *Publisher) Following() bool { return p.cfg.Follow && p.store != nil && p.cfg.RulesDir == "" }
 
 // Engine is the engine whose rules the publisher changes.
 func (p *Publisher) Engine() *rules.Engine { return p.engine }
@@ -187,6 +201,11 @@ func (p *Publisher) Publish(ctx context.Context, ch Change) (store.Revision, *Pr
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.cfg.Follow {
+		if err := p.catchUp(ctx); err != nil {
+			return store.Revision{}, nil, err
+		}
+	}
 	cur := p.engine.Current()
 	if ch.Base != "" && ch.Base != cur.Revision {
 		return store.Revision{}, nil, errStale(ch.Base, cur.Revision)

@@ -90,7 +90,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	if builtIn, err := builtInTexts(); err == nil {
 		texts = texts.WithFallback(builtIn)
 	}
-	data := catalog.data()
+	data := catalog.Data()
 	if !opts.SkipTests {
 		if problems := runTests(ctx, all, caps, data); len(problems) > 0 {
 			return nil, problems

@@ -284,11 +284,11 @@ func DeclaresCause(rule, id string) bool {
 	return false
 }
 
-// data is what the rules read of the catalog at evaluation:
+// Data is what the rules read of the catalog at evaluation:
 // data.acceso.causes.<id>.facts, the facts each cause rests on, as its
 // metadata declares them. It is made from the metadata at every build, so
 // that the facts of a cause are declared once.
-func (c Catalog) data() map[string]any {
+func (c Catalog) Data() map[string]any {
 	causes := make(map[string]any, len(c.Causes))
 	for _, cause := range c.Causes {
 		facts := make([]any, len(cause.Facts))

@@ -65,6 +65,10 @@ type Config struct {
 	// listener never serves them: they name routes, failures and the Go
 	// version, which are for the operator only.
 	MetricsAddr string
+	// BundleToken, when set, enables GET /bundles/{name}.tar.gz (the
+	// served rules as an OPA bundle, bundle.go) for requests with this
+	// bearer token; empty leaves it answering 404.
+	BundleToken string
 	// MaxEvaluations bounds the rule evaluations that run at once, over
 	// the API and the site; a request beyond is answered 503 overloaded.
 	// Zero means 4 per CPU (GOMAXPROCS).
@@ -97,6 +101,8 @@ type Server struct {
 	decisions *store.DecisionWriter
 	// openAPICache is the OpenAPI document of the revision served last.
 	openAPICache atomic.Pointer[openAPIDoc]
+	// bundleCache is the OPA bundle of the revision served last.
+	bundleCache atomic.Pointer[bundleArchive]
 	// assets are the site's static files, prepared once (assets.go).
 	assets map[string]asset
 	// adminTexts are the texts of the admin pages: the message files built
@@ -113,7 +119,7 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.signIns = newAccountThrottle(s.now)
+	s.signIns = newAccountThrottle(s.now, db, log)
 	var err error
 	if s.assets, err = loadAssets(staticFiles); err != nil {
 		return nil, fmt.Errorf("the site's static files: %w", err)
@@ -206,12 +212,14 @@ func (s *Server) routes() {
 	s.apiRoutes()
 	s.siteRoutes()
 	s.adminRoutes()
+	s.echo.GET("/bundles/:file", s.handleBundle)
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
 // accepting connections and lets requests in flight finish, for up to
-// grace. The --rules watcher, if any, has stopped when Run returns, also
-// when the server could not start.
+// grace. The --rules watcher, if any, and the following of other servers'
+// publishes (when the publisher follows), have stopped when Run returns,
+// also when the server could not start.
 func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -223,6 +231,14 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 			if err := s.publisher.Watch(ctx, s.reload.record); err != nil {
 				s.log.Error("cannot watch the rules folder; its changes will not be served", "dir", dir, "err", err)
 			}
+		}()
+	}
+	if s.publisher.Following() {
+		followed := make(chan struct{})
+		defer func() { cancel(); <-followed }()
+		go func() {
+			defer close(followed)
+			s.publisher.Follow(ctx)
 		}()
 	}
 	purged := make(chan struct{})

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
+
+	"acceso/server/store"
 )
 
 // Sign-in throttling per account name, besides the per-address limit: an
@@ -15,10 +19,11 @@ import (
 // Names are counted whether or not an account has them, so a refusal
 // reveals nothing about which names exist.
 //
-// The counts are kept in memory, per server process: a restart forgets
-// them, and replicas behind one address each keep their own (so N
-// replicas allow N times the guesses). Moving them to the shared database
-// is planned.
+// With a store, the counts are kept in it (table sign_in_failures), so
+// that every replica sharing the database sees every failure and a
+// restart forgets none; a store that cannot be read lets the attempt go
+// on to the password check, which needs the store as well. Without a
+// store they are kept in memory, per process.
 const (
 	signInFreeFailures = 5
 	signInBackoff      = 30 * time.Second
@@ -34,6 +39,9 @@ const (
 // accountThrottle counts failed sign-ins per account name.
 type accountThrottle struct {
 	now func() time.Time
+	// db, when not nil, keeps the counts instead of names.
+	db  *store.DB
+	log *slog.Logger
 
 	mu    sync.Mutex
 	names map[[sha256.Size]byte]*signInFailures
@@ -47,8 +55,22 @@ type signInFailures struct {
 	last  time.Time // the last failure
 }
 
-func newAccountThrottle(now func() time.Time) *accountThrottle {
-	return &accountThrottle{now: now, names: make(map[[sha256.Size]byte]*signInFailures)}
+// newAccountThrottle returns a throttle that keeps its counts in db, or in
+// memory when db is nil; log hears of a store that fails.
+func newAccountThrottle(now func() time.Time, db *store.DB, log *slog.Logger) *accountThrottle {
+	return &accountThrottle{now: now, db: db, log: log, names: make(map[[sha256.Size]byte]*signInFailures)}
+}
+
+// storeTimeout bounds one call to the store on the sign-in path.
+const storeTimeout = 5 * time.Second
+
+// inStore runs f on the store with a timeout, logging its failure as what.
+func (t *accountThrottle) inStore(what string, f func(ctx context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := f(ctx); err != nil {
+		t.log.Error("sign-in throttle: "+what, "err", err)
+	}
 }
 
 // throttleKey is how a name is remembered: its hash (a bounded size, and
@@ -75,6 +97,18 @@ func backoff(failures int) time.Duration {
 // wait is how long attempts for name are still refused; zero when one may
 // be made now.
 func (t *accountThrottle) wait(name string) time.Duration {
+	if t.db != nil {
+		key := throttleKey(name)
+		var until time.Time
+		t.inStore("reading a name's failures", func(ctx context.Context) (err error) {
+			until, err = t.db.SignInBlockedUntil(ctx, key[:])
+			return err
+		})
+		if until.IsZero() {
+			return 0
+		}
+		return max(0, until.Sub(t.now()))
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	f, ok := t.names[throttleKey(name)]
@@ -87,6 +121,15 @@ func (t *accountThrottle) wait(name string) time.Duration {
 // failed counts a failed attempt for name.
 func (t *accountThrottle) failed(name string) {
 	now := t.now()
+	if t.db != nil {
+		key := throttleKey(name)
+		t.inStore("counting a failure", func(ctx context.Context) error {
+			t.sweepStore(ctx, now)
+			_, err := t.db.SignInFailed(ctx, key[:], now, backoff)
+			return err
+		})
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.sweep(now)
@@ -106,6 +149,13 @@ func (t *accountThrottle) failed(name string) {
 
 // succeeded forgets name's failures.
 func (t *accountThrottle) succeeded(name string) {
+	if t.db != nil {
+		key := throttleKey(name)
+		t.inStore("forgetting a name's failures", func(ctx context.Context) error {
+			return t.db.SignInSucceeded(ctx, key[:])
+		})
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.names, throttleKey(name))
@@ -123,6 +173,25 @@ func (t *accountThrottle) sweep(now time.Time) {
 
 			delete(t.names, k)
 		}
+	}
+}
+
+// sweepStore forgets in the store, at most once a minute per process, the
+// names whose backoff ended more than signInForget ago. The table needs no
+// bound on its names beyond this: a name stays at most signInForget after
+// its backoff.
+func (t *accountThrottle) sweepStore(ctx context.Context, now time.Time) {
+	t.mu.Lock()
+	due := now.Sub(t.swept) >= time.Minute
+	if due {
+		t.swept = now
+	}
+	t.mu.Unlock()
+	if !due {
+		return
+	}
+	if _, err := t.db.ForgetSignInFailures(ctx, now.Add(-signInForget)); err != nil {
+		t.log.Warn("sign-in throttle: forgetting old failures", "err", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -55,13 +56,13 @@ func (d *DB) PutAdmin(ctx context.Context, name, passwordHash string) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := d.exec(ctx, tx, `
 		INSERT INTO admins (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT(name) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
 		name, passwordHash, now, now); err != nil {
 		return fmt.Errorf("saving admin: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE admin = ?`, name); err != nil {
+	if _, err := d.exec(ctx, tx, `DELETE FROM sessions WHERE admin = ?`, name); err != nil {
 		return fmt.Errorf("ending the admin's sessions: %w", err)
 	}
 	return tx.Commit()
@@ -70,7 +71,7 @@ func (d *DB) PutAdmin(ctx context.Context, name, passwordHash string) error {
 // PasswordHash returns the password hash of the admin name, or ErrNotFound.
 func (d *DB) PasswordHash(ctx context.Context, name string) (string, error) {
 	var hash string
-	err := d.db.QueryRowContext(ctx, `SELECT password_hash FROM admins WHERE name = ?`, name).Scan(&hash)
+	err := d.queryRow(ctx, nil, `SELECT password_hash FROM admins WHERE name = ?`, name).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
@@ -81,10 +82,10 @@ func (d *DB) PasswordHash(ctx context.Context, name string) (string, error) {
 // valid until expires. Expired sessions are removed on the way.
 func (d *DB) CreateSession(ctx context.Context, tokenHash []byte, admin string, expires time.Time) error {
 	now := time.Now().Unix()
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now); err != nil {
+	if _, err := d.exec(ctx, nil, `DELETE FROM sessions WHERE expires_at <= ?`, now); err != nil {
 		return fmt.Errorf("removing expired sessions: %w", err)
 	}
-	_, err := d.db.ExecContext(ctx,
+	_, err := d.exec(ctx, nil,
 		`INSERT INTO sessions (token_hash, admin, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 		tokenHash, admin, now, expires.Unix())
 	if err != nil {
@@ -97,7 +98,7 @@ func (d *DB) CreateSession(ctx context.Context, tokenHash []byte, admin string, 
 // tokenHash, if it has not expired by now; else ErrNotFound.
 func (d *DB) SessionAdmin(ctx context.Context, tokenHash []byte, now time.Time) (string, error) {
 	var admin string
-	err := d.db.QueryRowContext(ctx,
+	err := d.queryRow(ctx, nil,
 		`SELECT admin FROM sessions WHERE token_hash = ? AND expires_at > ?`, tokenHash, now.Unix()).Scan(&admin)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
@@ -108,7 +109,7 @@ func (d *DB) SessionAdmin(ctx context.Context, tokenHash []byte, now time.Time) 
 // DeleteSession ends the session whose token hashes to tokenHash. Ending a
 // session that does not exist is not an error.
 func (d *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	_, err := d.exec(ctx, nil, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 	return err
 }
 
@@ -165,25 +166,40 @@ func decodeSource(text string) (Source, error) {
 	return src, nil
 }
 
-// AddRevision stores r (its Seq is ignored) and returns its sequence number.
+// AddRevision stores r (its Seq is ignored) and returns its sequence
+// number. On PostgreSQL, its commit notifies RevisionsChannel with it.
 func (d *DB) AddRevision(ctx context.Context, r Revision) (int64, error) {
 	src, err := encodeSource(r.Source)
 	if err != nil {
 		return 0, fmt.Errorf("encoding revision %s: %w", r.ID, err)
 	}
-	res, err := d.db.ExecContext(ctx,
-		`INSERT INTO revisions (id, admin, published_at, note, diff, source) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.ID, r.Admin, r.PublishedAt.Unix(), r.Note, r.Diff, src)
+	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("saving revision %s: %w", r.ID, err)
 	}
-	return res.LastInsertId()
+	defer tx.Rollback()
+	var seq int64
+	if err := d.queryRow(ctx, tx,
+		`INSERT INTO revisions (id, admin, published_at, note, diff, source) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
+		r.ID, r.Admin, r.PublishedAt.Unix(), r.Note, r.Diff, src).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("saving revision %s: %w", r.ID, err)
+	}
+	// PostgreSQL tells the listening replicas when the transaction commits.
+	if d.dialect == postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, RevisionsChannel, strconv.FormatInt(seq, 10)); err != nil {
+			return 0, fmt.Errorf("saving revision %s: telling the replicas: %w", r.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("saving revision %s: %w", r.ID, err)
+	}
+	return seq, nil
 }
 
 // Revisions returns the newest revisions first, at most limit of them,
 // without their sources.
 func (d *DB) Revisions(ctx context.Context, limit int) ([]Revision, error) {
-	rows, err := d.db.QueryContext(ctx,
+	rows, err := d.query(ctx, nil,
 		`SELECT seq, id, admin, published_at, note, diff FROM revisions ORDER BY seq DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
@@ -211,7 +227,7 @@ func (d *DB) Revision(ctx context.Context, seq int64) (Revision, error) {
 // HasRevision reports whether a revision with the given id was ever stored.
 func (d *DB) HasRevision(ctx context.Context, id string) (bool, error) {
 	var n int
-	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM revisions WHERE id = ?`, id).Scan(&n)
+	err := d.queryRow(ctx, nil, `SELECT count(*) FROM revisions WHERE id = ?`, id).Scan(&n)
 	return n > 0, err
 }
 
@@ -225,7 +241,7 @@ func (d *DB) revision(ctx context.Context, where string, args ...any) (Revision,
 	var r Revision
 	var at int64
 	var src string
-	err := d.db.QueryRowContext(ctx,
+	err := d.queryRow(ctx, nil,
 		`SELECT seq, id, admin, published_at, note, diff, source FROM revisions `+where, args...).
 		Scan(&r.Seq, &r.ID, &r.Admin, &at, &r.Note, &r.Diff, &src)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -6,13 +6,25 @@ import (
 	"crypto/sha256"
 	"errors"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 )
 
-// openDB opens a fresh database in a temporary folder.
+// openDB opens a fresh database in a temporary folder, or a fresh
+// PostgreSQL database while TestPostgres runs the tests there, and says
+// where (the folder, or the URL) for reopen.
 func openDB(t *testing.T) (*DB, string) {
 	t.Helper()
+	if pgCluster != nil {
+		url := pgCluster.NewDatabase(t)
+		db, err := reopen(context.Background(), url)
+		if err != nil {
+			t.Fatalf("OpenURL(%s) = %v; want no error", url, err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db, url
+	}
 	dir := t.TempDir()
 	db, err := Open(context.Background(), dir)
 	if err != nil {
@@ -20,6 +32,14 @@ func openDB(t *testing.T) (*DB, string) {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db, dir
+}
+
+// reopen opens the database that openDB said is at where.
+func reopen(ctx context.Context, where string) (*DB, error) {
+	if strings.HasPrefix(where, "postgres://") {
+		return OpenURL(ctx, where)
+	}
+	return Open(ctx, where)
 }
 
 func tokenHash(token string) []byte {
@@ -185,7 +205,7 @@ func TestRevisions(t *testing.T) {
 	t.Run("open", func(t *testing.T) { check(t, db) })
 	t.Run("after reopening", func(t *testing.T) {
 		db.Close()
-		again, err := Open(ctx, dir)
+		again, err := reopen(ctx, dir)
 		if err != nil {
 			t.Fatalf("Open(%s) again = %v", dir, err)
 		}

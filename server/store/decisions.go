@@ -50,8 +50,9 @@ func (d *DB) AddDecisions(ctx context.Context, decisions []Decision) error {
 		return err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO decisions
-		(reference, created_at, source, revision, symptom, facts, findings, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, d.dialect.rebind(`INSERT INTO decisions
+		(reference, created_at, source, revision, symptom, facts, findings, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`))
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func (d *DB) Decision(ctx context.Context, reference string) (Decision, error) {
 	var dec Decision
 	var at int64
 	var facts, findings string
-	err := d.db.QueryRowContext(ctx, `SELECT reference, created_at, source, revision, symptom, facts, findings, outcome
+	err := d.queryRow(ctx, nil, `SELECT reference, created_at, source, revision, symptom, facts, findings, outcome
 		FROM decisions WHERE reference = ?`, reference).
 		Scan(&dec.Reference, &at, &dec.Source, &dec.Revision, &dec.Symptom, &facts, &findings, &dec.Outcome)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -99,7 +100,7 @@ func (d *DB) Decision(ctx context.Context, reference string) (Decision, error) {
 
 // PurgeDecisions deletes the decisions made before t and says how many.
 func (d *DB) PurgeDecisions(ctx context.Context, before time.Time) (int64, error) {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM decisions WHERE created_at < ?`, before.Unix())
+	res, err := d.exec(ctx, nil, `DELETE FROM decisions WHERE created_at < ?`, before.Unix())
 	if err != nil {
 		return 0, err
 	}

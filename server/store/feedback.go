@@ -118,19 +118,15 @@ func (d *DB) AddFeedback(ctx context.Context, f Feedback) error {
 		return fmt.Errorf("storing feedback: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO feedback (page, lang, reaction, revision, created_at) VALUES (?, ?, ?, ?, ?)`,
-		f.Page, f.Lang, f.Reaction, f.Revision, at.UTC().Format(time.RFC3339))
-	if err != nil {
-		return fmt.Errorf("storing feedback: %w", err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := d.queryRow(ctx, tx,
+		`INSERT INTO feedback (page, lang, reaction, revision, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		f.Page, f.Lang, f.Reaction, f.Revision, at.UTC().Format(time.RFC3339)).Scan(&id); err != nil {
 		return fmt.Errorf("storing feedback: %w", err)
 	}
 	for _, cause := range f.Causes {
-		if _, err := tx.ExecContext(ctx,
-			`INSERT OR IGNORE INTO feedback_causes (feedback_id, cause) VALUES (?, ?)`, id, cause); err != nil {
+		if _, err := d.exec(ctx, tx,
+			`INSERT INTO feedback_causes (feedback_id, cause) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, cause); err != nil {
 			return fmt.Errorf("storing feedback: %w", err)
 		}
 	}
@@ -187,7 +183,7 @@ func (d *DB) FeedbackCounts(ctx context.Context) (FeedbackCounts, error) {
 // countReactions runs a query whose rows are (key, reaction, count) sorted
 // by key, and folds them into one FeedbackCount per key.
 func (d *DB) countReactions(ctx context.Context, query string) ([]FeedbackCount, error) {
-	rows, err := d.db.QueryContext(ctx, query)
+	rows, err := d.query(ctx, nil, query)
 	if err != nil {
 		return nil, fmt.Errorf("counting feedback: %w", err)
 	}

@@ -12,6 +12,9 @@ import (
 // openTestDB opens a fresh database in a temporary folder.
 func openTestDB(t *testing.T) *DB {
 	t.Helper()
+	if pgCluster != nil {
+		return openPG(t, pgCluster)
+	}
 	db, err := Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatalf("Open = %v; want no error", err)

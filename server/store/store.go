@@ -1,28 +1,41 @@
-// Package store is Acceso's SQLite storage (modernc.org/sqlite, pure Go):
-// feedback from the help site, admin accounts and sessions, and every
-// published revision of the rules. One file under the --data folder.
+// Package store is Acceso's storage: feedback from the help site, admin
+// accounts and sessions, sign-in throttles, decisions and every published
+// revision of the rules. By default it is one SQLite file under the --data
+// folder (modernc.org/sqlite, pure Go); with --database postgres://… it is
+// a PostgreSQL database (pgx) that several replicas share. Both are behind
+// the same *DB and the same queries, written with ? placeholders, which
+// the dialect rewrites where PostgreSQL wants $1, $2, …
 package store
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 // DB is the open database.
 type DB struct {
-	db *sql.DB
+	db      *sql.DB
+	dialect dialect
+	// url is the PostgreSQL connection string, for the connection that
+	// listens for new revisions; empty for SQLite.
+	url string
 }
 
 // FileName is the database file inside the data folder.
 const FileName = "acceso.db"
 
-// Open opens (creating if needed) the database in dir and brings its schema
-// up to date.
+// Open opens (creating if needed) the SQLite database in dir and brings
+// its schema up to date.
 func Open(ctx context.Context, dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
@@ -37,16 +50,39 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening database in %s: %w", dir, err)
 	}
-	for _, schema := range []string{feedbackSchema, adminSchema, decisionSchema} {
-		if schema == "" {
-			continue
-		}
-		if _, err := db.ExecContext(ctx, schema); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("creating schema: %w", err)
-		}
+	d := &DB{db: db, dialect: sqlite}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
-	return &DB{db: db}, nil
+	return d, nil
+}
+
+// OpenURL opens the database that rawURL names and brings its schema up to
+// date: a postgres:// (or postgresql://) URL opens PostgreSQL, which
+// several servers can share. Errors name the URL without its password.
+func OpenURL(ctx context.Context, rawURL string) (*DB, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("not a URL: %v", errors.Unwrap(err))
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return nil, fmt.Errorf("%s: want a postgres:// URL", u.Redacted())
+	}
+	db, err := sql.Open("pgx", rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", u.Redacted(), err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", u.Redacted(), err)
+	}
+	d := &DB{db: db, dialect: postgres, url: rawURL}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", u.Redacted(), err)
+	}
+	return d, nil
 }
 
 // Close closes the database.
@@ -54,3 +90,62 @@ func (d *DB) Close() error { return d.db.Close() }
 
 // Ping reports whether the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+
+// Shared reports whether the database is one that several servers can
+// share (PostgreSQL), rather than a file of this machine's.
+func (d *DB) Shared() bool { return d.dialect == postgres }
+
+// dialect is the SQL a database speaks where SQLite and PostgreSQL differ.
+type dialect int
+
+const (
+	sqlite dialect = iota
+	postgres
+)
+
+// rebind rewrites the ? placeholders of query into PostgreSQL's $1, $2, …
+// The queries of this package have no ? inside string literals.
+func (dl dialect) rebind(query string) string {
+	if dl != postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// execer is what runs a statement: the database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// exec, query and queryRow run a query written with ? placeholders on the
+// database or on tx (when not nil), in the database's dialect.
+func (d *DB) exec(ctx context.Context, tx execer, query string, args ...any) (sql.Result, error) {
+	return d.on(tx).ExecContext(ctx, d.dialect.rebind(query), args...)
+}
+
+func (d *DB) query(ctx context.Context, tx execer, query string, args ...any) (*sql.Rows, error) {
+	return d.on(tx).QueryContext(ctx, d.dialect.rebind(query), args...)
+}
+
+func (d *DB) queryRow(ctx context.Context, tx execer, query string, args ...any) *sql.Row {
+	return d.on(tx).QueryRowContext(ctx, d.dialect.rebind(query), args...)
+}
+
+func (d *DB) on(tx execer) execer {
+	if tx == nil {
+		return d.db
+	}
+	return tx
+}

@@ -1,0 +1,137 @@
+package server
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"acceso/rules"
+)
+
+// The rules being served, as an OPA bundle: GET /bundles/{name}.tar.gz,
+// for an OPA (opa run --server) configured with Acceso as its bundle
+// service, so that it decides exactly as Acceso does. The bundle holds
+// /.manifest (the policy revision, and the roots login and acceso),
+// the policy modules (not their tests) and /acceso/data.json, the catalog
+// data the rules read (data.acceso.causes). Any name serves the same
+// bundle; OPA names the resource it polls.
+//
+// It answers only a bearer token equal to Config.BundleToken, and 404
+// when none is set. The ETag is the revision, so that OPA's polls with
+// If-None-Match cost a 304 until a publish.
+
+// bundleRoots are the bundle's roots: the rules' package and their data.
+var bundleRoots = []string{"login", "acceso"}
+
+// bundleName is what a bundle's file name may be, before .tar.gz.
+var bundleName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// bundleArchive is the bundle of one revision, built once.
+type bundleArchive struct {
+	revision string
+	body     []byte
+}
+
+// handleBundle serves the bundle of the revision being served.
+func (s *Server) handleBundle(c echo.Context) error {
+	token := s.cfg.BundleToken
+	name, ok := strings.CutSuffix(c.Param("file"), ".tar.gz")
+	if token == "" || !ok || !bundleName.MatchString(name) {
+		return echo.ErrNotFound
+	}
+	// Hashing first makes the comparison constant-time whatever the
+	// lengths.
+	got, bearer := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+	want := sha256.Sum256([]byte(token))
+	have := sha256.Sum256([]byte(got))
+	if subtle.ConstantTimeCompare(want[:], have[:]) != 1 || !bearer {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="acceso bundles"`)
+		return echo.NewHTTPError(http.StatusUnauthorized, "a bearer token is required: the one given to acceso serve --bundle-token")
+	}
+	p := s.engine.Current()
+	etag := `"` + p.Revision + `"`
+	h := c.Response().Header()
+	h.Set(echo.HeaderCacheControl, "no-cache")
+	h.Set("ETag", etag)
+	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	b := s.bundleCache.Load()
+	if b == nil || b.revision != p.Revision {
+		body, err := Bundle(p)
+		if err != nil {
+			return err
+		}
+		b = &bundleArchive{revision: p.Revision, body: body}
+		s.bundleCache.Store(b)
+	}
+	return c.Blob(http.StatusOK, "application/gzip", b.body)
+}
+
+// etagMatches reports whether an If-None-Match header names etag (or *).
+func etagMatches(header, etag string) bool {
+	for tag := range strings.SplitSeq(header, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == etag || tag == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// Bundle returns p as an OPA bundle: a gzipped tar of /.manifest, the
+// policy modules of p (not their tests) and /acceso/data.json.
+func Bundle(p *rules.Policy) ([]byte, error) {
+	manifest, err := json.Marshal(map[string]any{"revision": p.Revision, "roots": bundleRoots})
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(p.Catalog.Data()["acceso"])
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	add := func(name string, body []byte) error {
+		hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		_, err := tw.Write(body)
+		return err
+	}
+	if err := add("/.manifest", manifest); err != nil {
+		return nil, err
+	}
+	for _, path := range slices.Sorted(maps.Keys(p.Source.Modules)) {
+		if rules.IsTest(path) {
+			continue
+		}
+		if err := add("/"+strings.TrimPrefix(path, "rules/"), []byte(p.Source.Modules[path])); err != nil {
+			return nil, err
+		}
+	}
+	if err := add("/acceso/data.json", data); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("the bundle: %w", err)
+	}
+	return buf.Bytes(), nil
+}

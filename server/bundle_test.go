@@ -1,0 +1,184 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"acceso/rules"
+)
+
+// bundleSamples are API requests whose decisions an OPA running the
+// bundle must give exactly as Acceso does.
+var bundleSamples = []string{
+	`{}`,
+	`{"symptom":"code_needed_often"}`,
+	`{"symptom":"code_not_received","facts":{"spam_checked":false,"channels_tried":["email"]}}`,
+	`{"facts":{"vpn":true,"incognito":true}}`,
+	`{"facts":{"identifier":"Ana@Example.com ","registered_emails":["ana@example.com"],"spam_checked":true}}`,
+	`{"facts":{"identifier":"+34 600-111 222","registered_phones":["+34600111222"],"opted_out":false,"channels_tried":["email","sms"],"spam_checked":true,"online":true,"incognito":false,"cookies_autodelete":false,"new_device":false,"message_published":true,"vpn":false,"codes_requested":2,"used_latest_code":true}}`,
+}
+
+// idDecision is a decision in ids only, in a canonical order: what the
+// rules decide, without the texts Acceso adds.
+type idDecision struct {
+	Symptoms  []string
+	Outcome   string
+	Findings  map[string][]string
+	RuledOut  []string
+	Questions []string
+}
+
+// apiDecision reads an answer of POST /api/v1/evaluate as an idDecision
+// and its policy revision.
+func apiDecision(tb testing.TB, body []byte) (idDecision, string) {
+	tb.Helper()
+	var a struct {
+		PolicyRevision string   `json:"policy_revision"`
+		Symptoms       []string `json:"symptoms"`
+		Outcome        string   `json:"outcome"`
+		Findings       []struct {
+			ID      string   `json:"id"`
+			Because []string `json:"because"`
+		} `json:"findings"`
+		RuledOut  []string `json:"ruled_out"`
+		Questions []struct {
+			Fact string `json:"fact"`
+		} `json:"questions"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		tb.Fatalf("the API's answer %.200s: %v", body, err)
+	}
+	d := idDecision{Symptoms: a.Symptoms, Outcome: a.Outcome, Findings: map[string][]string{}, RuledOut: slices.Sorted(slices.Values(a.RuledOut))}
+	for _, f := range a.Findings {
+		d.Findings[f.ID] = slices.Sorted(slices.Values(f.Because))
+	}
+	for _, q := range a.Questions {
+		d.Questions = append(d.Questions, q.Fact)
+	}
+	slices.Sort(d.Questions)
+	return d, a.PolicyRevision
+}
+
+// opaDecision reads OPA's data.login.decision document as an idDecision.
+func opaDecision(tb testing.TB, doc []byte) idDecision {
+	tb.Helper()
+	var o struct {
+		Symptoms  []string            `json:"symptoms"`
+		Outcome   string              `json:"outcome"`
+		Findings  map[string][]string `json:"findings"`
+		RuledOut  []string            `json:"ruled_out"`
+		Questions []string            `json:"questions"`
+	}
+	if err := json.Unmarshal(doc, &o); err != nil {
+		tb.Fatalf("OPA's decision %.200s: %v", doc, err)
+	}
+	for id, because := range o.Findings {
+		o.Findings[id] = slices.Sorted(slices.Values(because))
+	}
+	return idDecision{Symptoms: o.Symptoms, Outcome: o.Outcome, Findings: o.Findings,
+		RuledOut: slices.Sorted(slices.Values(o.RuledOut)), Questions: slices.Sorted(slices.Values(o.Questions))}
+}
+
+// opaInput is the input OPA is asked with for an API request: the rules'
+// input, the symptom and the facts.
+func opaInput(tb testing.TB, body string) map[string]any {
+	tb.Helper()
+	var req map[string]any
+	if err := json.Unmarshal([]byte(body), &req); err != nil {
+		tb.Fatal(err)
+	}
+	in := map[string]any{"facts": map[string]any{}}
+	if f, ok := req["facts"].(map[string]any); ok {
+		in["facts"] = f
+	}
+	if s, ok := req["symptom"].(string); ok {
+		in["symptom"] = s
+	}
+	return in
+}
+
+func TestBundleAccess(t *testing.T) {
+	const token = "s3cret-bundle-token"
+	open := newTestServer(t, Config{BundleToken: token})
+	off := newTestServer(t, Config{})
+	rev := open.Server.engine.Current().Revision
+	tests := []struct {
+		name   string
+		ts     *testServer
+		path   string
+		header map[string]string
+		want   int
+	}{
+		{"no --bundle-token: no bundles", off, "/bundles/acceso.tar.gz", map[string]string{"Authorization": "Bearer "}, 404},
+		{"no token", open, "/bundles/acceso.tar.gz", nil, 401},
+		{"a wrong token", open, "/bundles/acceso.tar.gz", map[string]string{"Authorization": "Bearer nope"}, 401},
+		{"the token, not as a bearer", open, "/bundles/acceso.tar.gz", map[string]string{"Authorization": token}, 401},
+		{"the token", open, "/bundles/acceso.tar.gz", map[string]string{"Authorization": "Bearer " + token}, 200},
+		{"another name, the same bundle", open, "/bundles/authz.tar.gz", map[string]string{"Authorization": "Bearer " + token}, 200},
+		{"not a .tar.gz", open, "/bundles/acceso.zip", map[string]string{"Authorization": "Bearer " + token}, 404},
+		{"the revision OPA has", open, "/bundles/acceso.tar.gz", map[string]string{"Authorization": "Bearer " + token, "If-None-Match": `"` + rev + `"`}, 304},
+		{"an older revision", open, "/bundles/acceso.tar.gz", map[string]string{"Authorization": "Bearer " + token, "If-None-Match": `"0123456789abcdef"`}, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, _ := tc.ts.do(t, call{path: tc.path, header: tc.header})
+			if resp.StatusCode != tc.want {
+				t.Fatalf("GET %s = %d; want %d", tc.path, resp.StatusCode, tc.want)
+			}
+			if tc.want == 200 || tc.want == 304 {
+				if got := resp.Header.Get("ETag"); got != `"`+rev+`"` {
+					t.Errorf("ETag = %s; want %q", got, rev)
+				}
+			}
+		})
+	}
+}
+
+// TestBundleDecidesAsAcceso reads the bundle as OPA does (its bundle
+// reader: manifest, roots, modules, data) and evaluates the samples on
+// it with OPA's own rego package: every decision is Acceso's.
+func TestBundleDecidesAsAcceso(t *testing.T) {
+	ts := newTestServer(t, Config{BundleToken: "t"})
+	resp, body := ts.do(t, call{path: "/bundles/acceso.tar.gz", header: map[string]string{"Authorization": "Bearer t"}})
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/gzip" {
+		t.Fatalf("GET /bundles/acceso.tar.gz = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	b, err := bundle.NewReader(bytes.NewReader(body)).Read()
+	if err != nil {
+		t.Fatalf("OPA's bundle reader: %v", err)
+	}
+	rev := ts.Server.engine.Current().Revision
+	if b.Manifest.Revision != rev || !reflect.DeepEqual(*b.Manifest.Roots, bundleRoots) {
+		t.Errorf("manifest = %s %v; want revision %s, roots %v", b.Manifest.Revision, *b.Manifest.Roots, rev, bundleRoots)
+	}
+	for _, m := range b.Modules {
+		if rules.IsTest(m.Path) {
+			t.Errorf("the bundle holds the test module %s", m.Path)
+		}
+	}
+	ctx := context.Background()
+	pq, err := rego.New(rego.Query("data.login.decision"), rego.ParsedBundle("acceso", &b)).PrepareForEval(ctx)
+	if err != nil {
+		t.Fatalf("preparing data.login.decision on the bundle: %v", err)
+	}
+	for _, sample := range bundleSamples {
+		_, body := ts.do(t, evaluate(sample))
+		want, _ := apiDecision(t, body)
+		rs, err := pq.Eval(ctx, rego.EvalInput(opaInput(t, sample)))
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("OPA on %s = %v, %v", sample, rs, err)
+		}
+		doc, _ := json.Marshal(rs[0].Expressions[0].Value)
+		if got := opaDecision(t, doc); !reflect.DeepEqual(got, want) {
+			t.Errorf("OPA decides %s as\n%+v; Acceso as\n%+v", sample, got, want)
+		}
+	}
+}

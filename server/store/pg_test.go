@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"acceso/internal/pgtest"
+)
+
+// pgCluster, while TestPostgres runs, makes openDB and openTestDB open a
+// fresh PostgreSQL database in it instead of a SQLite file. The tests it
+// runs are not parallel, so one variable is enough.
+var pgCluster *pgtest.Cluster
+
+// openPG opens a fresh database in cluster c.
+func openPG(t *testing.T, c *pgtest.Cluster) *DB {
+	t.Helper()
+	saved := pgCluster
+	pgCluster = c
+	defer func() { pgCluster = saved }()
+	db, _ := openDB(t)
+	return db
+}
+
+// bothDialects are the tests whose behaviour must not depend on the
+// database: TestPostgres runs them again on PostgreSQL.
+var bothDialects = []struct {
+	name string
+	test func(*testing.T)
+}{
+	{"AdminPasswordHash", TestAdminPasswordHash},
+	{"Sessions", TestSessions},
+	{"PasswordResetEndsSessions", TestPasswordResetEndsSessions},
+	{"SessionOfUnknownAdminIsRefused", TestSessionOfUnknownAdminIsRefused},
+	{"Revisions", TestRevisions},
+	{"AddFeedbackRefusesBadFields", TestAddFeedbackRefusesBadFields},
+	{"FeedbackCounts", TestFeedbackCounts},
+	{"SignInFailures", TestSignInFailures},
+	{"Decisions", TestDecisions},
+	{"Migrations", TestMigrations},
+}
+
+// TestPostgres runs the store's tests on a real PostgreSQL, then what only
+// PostgreSQL does: notify the replicas of a new revision.
+func TestPostgres(t *testing.T) {
+	c := pgtest.Start(t)
+	pgCluster = c
+	t.Cleanup(func() { pgCluster = nil })
+	for _, tc := range bothDialects {
+		t.Run(tc.name, tc.test)
+	}
+	t.Run("ListenRevisions", func(t *testing.T) { testListenRevisions(t, c) })
+	t.Run("Backup", func(t *testing.T) {
+		db := openPG(t, c)
+		if err := db.Backup(context.Background(), t.TempDir()+"/copy.db"); !errors.Is(err, ErrBackupPostgres) ||
+			!strings.Contains(err.Error(), "pg_dump") {
+			t.Errorf("Backup on PostgreSQL = %v; want ErrBackupPostgres naming pg_dump", err)
+		}
+	})
+}
+
+func TestSignInFailures(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	ana, luis := tokenHash("ana"), tokenHash("luis")
+	now := time.UnixMilli(1_800_000_000_000)
+	backoff := func(n int) time.Duration { return time.Duration(n) * time.Minute }
+	if until, err := db.SignInBlockedUntil(ctx, ana); err != nil || !until.IsZero() {
+		t.Fatalf("SignInBlockedUntil(ana) before any failure = %v, %v; want zero", until, err)
+	}
+	for i := 1; i <= 3; i++ {
+		if n, err := db.SignInFailed(ctx, ana, now, backoff); err != nil || n != i {
+			t.Fatalf("SignInFailed(ana) #%d = %d, %v; want %d", i, n, err, i)
+		}
+	}
+	if until, err := db.SignInBlockedUntil(ctx, ana); err != nil || !until.Equal(now.Add(3*time.Minute)) {
+		t.Errorf("SignInBlockedUntil(ana) after 3 failures = %v, %v; want %v", until, err, now.Add(3*time.Minute))
+	}
+	if _, err := db.SignInFailed(ctx, luis, now, backoff); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SignInSucceeded(ctx, ana); err != nil {
+		t.Fatal(err)
+	}
+	if until, err := db.SignInBlockedUntil(ctx, ana); err != nil || !until.IsZero() {
+		t.Errorf("SignInBlockedUntil(ana) after a success = %v, %v; want zero", until, err)
+	}
+	if n, err := db.ForgetSignInFailures(ctx, now.Add(2*time.Minute)); err != nil || n != 1 {
+		t.Errorf("ForgetSignInFailures = %d, %v; want 1 (luis)", n, err)
+	}
+
+	// Failures counted at once, as on several replicas, are all counted.
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if _, err := db.SignInFailed(ctx, ana, now, backoff); err != nil {
+				t.Errorf("SignInFailed at once = %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := db.SignInFailed(ctx, ana, now, backoff); err != nil || n != 11 {
+		t.Errorf("SignInFailed after 10 at once = %d, %v; want 11", n, err)
+	}
+}
+
+func TestDecisions(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	at := time.Unix(1_800_000_000, 0).UTC()
+	decs := []Decision{
+		{Reference: "r1", At: at, Source: "api", Revision: "rev", Symptom: "code_not_received",
+			Facts: map[string]any{"email_verified": true}, Findings: []string{"check_spam"}, Outcome: "causes_found"},
+		{Reference: "r2", At: at.Add(time.Hour), Source: "site", Revision: "rev", Facts: map[string]any{},
+			Findings: []string{}, Outcome: "needs_answers"},
+	}
+	if err := db.AddDecisions(ctx, decs); err != nil {
+		t.Fatalf("AddDecisions = %v", err)
+	}
+	// A reference stored again is left as it was.
+	again := decs[0]
+	again.Outcome = "no_known_cause"
+	if err := db.AddDecisions(ctx, []Decision{again}); err != nil {
+		t.Fatalf("AddDecisions(a reference again) = %v", err)
+	}
+	got, err := db.Decision(ctx, "r1")
+	if err != nil || got.Outcome != "causes_found" || !got.At.Equal(at) || got.Facts["email_verified"] != true {
+		t.Errorf("Decision(r1) = %+v, %v; want the first one stored", got, err)
+	}
+	if _, err := db.Decision(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Decision(nope) = %v; want ErrNotFound", err)
+	}
+	if n, err := db.PurgeDecisions(ctx, at.Add(time.Minute)); err != nil || n != 1 {
+		t.Errorf("PurgeDecisions = %d, %v; want 1", n, err)
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	db, _ := openDB(t)
+	v, err := db.SchemaVersion(context.Background())
+	if want := migrations[len(migrations)-1].version; err != nil || v != want {
+		t.Errorf("SchemaVersion = %d, %v; want %d", v, err, want)
+	}
+	// Migrating again, as a second replica starting does, changes nothing.
+	if err := db.migrate(context.Background()); err != nil {
+		t.Errorf("migrate again = %v; want no error", err)
+	}
+}
+
+func TestOpenURLNamesWhatIsWrong(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"mysql://u:secret@localhost/acceso", "want a postgres:// URL"},
+		{"postgres://u:secret@127.0.0.1:1/acceso?connect_timeout=1", "127.0.0.1:1"},
+	}
+	for _, tc := range tests {
+		_, err := OpenURL(context.Background(), tc.url)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("OpenURL(%s) = %v; want an error saying %q, without the password", tc.url, err, tc.want)
+		}
+	}
+}
+
+// testListenRevisions stores a revision through one DB and hears of it
+// through another, as two replicas do.
+func testListenRevisions(t *testing.T, c *pgtest.Cluster) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url := c.NewDatabase(t)
+	a, err := OpenURL(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := OpenURL(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	heard := make(chan struct{}, 16)
+	done := make(chan error)
+	go func() {
+		done <- b.ListenRevisions(ctx, func() { heard <- struct{}{} }, func(err error) { t.Logf("listen: %v", err) })
+	}()
+	select { // the first signal says the listener is in place
+	case <-heard:
+	case <-time.After(5 * time.Second):
+		t.Fatal("ListenRevisions did not start within 5s")
+	}
+	seq, err := a.AddRevision(ctx, Revision{ID: "r1", PublishedAt: time.Now(), Source: Source{Modules: map[string]string{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-heard:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a stored revision was not heard of within 2s")
+	}
+	if gotSeq, id, err := b.LatestRevisionID(ctx); err != nil || gotSeq != seq || id != "r1" {
+		t.Errorf("LatestRevisionID = %d, %s, %v; want %d, r1", gotSeq, id, err, seq)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("ListenRevisions after cancel = %v; want nil", err)
+	}
+}
