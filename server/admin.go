@@ -55,13 +55,14 @@ type adminArea struct {
 func (s *Server) adminRoutes() {
 	a := &adminArea{Server: s, texts: s.adminTexts}
 
+	// The stylesheet is public: the sign-in page is styled too.
+	s.echo.GET("/admin/admin.css", handleAdminCSS)
 	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, s.adminCSRF)
 	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), s.adminCSRF)
 
 	g := s.echo.Group("/admin", a.localize, s.requireSession, s.adminCSRF)
 	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	g.GET("/", a.handleRules)
-	g.GET("/admin.css", handleAdminCSS)
 	g.POST("/signout", a.handleSignOut)
 	g.GET("/module", a.handleModule)
 	g.POST("/module", a.handleModuleSubmit)

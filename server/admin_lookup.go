@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -38,15 +39,19 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	if a.decisions != nil {
 		a.decisions.Flush() // a decision made a moment ago is found
 	}
+	p := a.engine.Current()
 	dec, err := a.store.Decision(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		page.NotFound = true
-		return render(c, http.StatusNotFound, templates.AdminLookupPage(page))
-	}
-	if err != nil {
+		// A reference of the static export names a state, not a decision:
+		// find it among the states of the rules being served.
+		var found bool
+		if dec, found = a.exportedState(ctx, p, ref); !found {
+			page.NotFound = true
+			return render(c, http.StatusNotFound, templates.AdminLookupPage(page))
+		}
+	} else if err != nil {
 		return err
 	}
-	p := a.engine.Current()
 	lang := locales.Lang(ctx)
 	contact := locales.NewLocalizer(p.Texts, lang)
 	view := &templates.AdminDecision{
@@ -151,4 +156,30 @@ func factText(l locales.Localizer, f rules.Fact, v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// exportedState is the state of the static export whose reference is ref
+// under the rules p, as a decision: its answers, findings and outcome.
+func (a *adminArea) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Decision, bool) {
+	m, err := flow.Explore(ctx, p, 0)
+	if err != nil {
+		return store.Decision{}, false
+	}
+	n, ok := m.Find(p.Revision, ref)
+	if !ok {
+		return store.Decision{}, false
+	}
+	facts := make(map[string]any)
+	for name, v := range n.Diagnosis.Request().Facts {
+		if list, ok := v.([]string); ok {
+			items := make([]any, len(list))
+			for i, s := range list {
+				items[i] = s
+			}
+			v = items
+		}
+		facts[name] = v
+	}
+	return store.Decision{Reference: ref, At: a.now().UTC(), Source: "export", Revision: p.Revision,
+		Symptom: n.Diagnosis.Symptom, Facts: facts, Findings: n.Findings, Outcome: n.Outcome}, true
 }

@@ -143,3 +143,24 @@ func newTestServerIn(tb testing.TB, dir string) *testServer {
 	tb.Cleanup(hs.Close)
 	return &testServer{Server: s, URL: hs.URL, policy: p, db: db, logs: logs}
 }
+
+// TestAdminLooksUpAnExportedReference: an outcome of the static export
+// shows a reference that names its state; the admin look-up finds it.
+func TestAdminLooksUpAnExportedReference(t *testing.T) {
+	out, _ := exportSite(t)
+	path := "/es/diagnose/code_not_accepted/vpn=no/used_latest_code=yes/"
+	body, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(path), "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := readDiagnose(t, string(body)).reference
+	if !goldenReference.MatchString(ref) {
+		t.Fatalf("the exported outcome %s shows no reference", path)
+	}
+	ts := newTestServer(t, Config{})
+	a := signedInAdmin(t, ts)
+	resp, page := a.do(t, http.MethodGet, "/admin/decisions?reference="+ref+"&message_published=no", nil, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, ">export<") || !strings.Contains(page, `data-cause="message_not_published"`) {
+		t.Errorf("looking up the exported reference %s = %d; want the state, from the export, continued to message_not_published\n%s", ref, resp.StatusCode, page)
+	}
+}
