@@ -37,7 +37,7 @@ import (
 const (
 	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--database postgres://…] [--bundle-token TOKEN]"
 	diagnoseUsage = "acceso diagnose [--lang en] < request.json"
-	rulesUsage    = "acceso rules test [DIR]"
+	rulesUsage    = "acceso rules test [DIR] | acceso rules map [--lang es] [DIR]"
 	adminUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
 	backupUsage   = "acceso backup --out FILE [--data ./data | --database postgres://…]"
 	exportUsage   = "acceso export --out DIR [--base-url URL] [--rules DIR]"
@@ -70,6 +70,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "rules":
 		if len(args) >= 2 && args[1] == "test" {
 			return testRules(ctx, args[2:], stdout, stderr)
+		}
+		if len(args) >= 2 && args[1] == "map" {
+			return mapRules(ctx, args[2:], stdout, stderr)
 		}
 	case "admin":
 		if len(args) >= 2 && args[1] == "add" {
@@ -579,4 +582,46 @@ func printProblems(w io.Writer, cmd string, err error) {
 		return
 	}
 	fmt.Fprintln(w, cmd+":", err)
+}
+
+// mapRules prints the self-diagnosis the rules in DIR (or the embedded
+// ones) give, as a tree: per symptom, each question and where each answer
+// leads, down to the outcomes.
+func mapRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("rules map", rulesUsage)
+	lang := fs.String("lang", locales.Source, "language of the questions and causes: es or en")
+	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if !locales.Supported(*lang) {
+		fmt.Fprintf(stderr, "rules map: --lang %s is not supported; want one of %s\n", *lang, strings.Join(locales.Languages, ", "))
+		return 2
+	}
+	src := rules.Embedded()
+	if len(args) > 0 {
+		if err := checkFolder(args[0]); err != nil {
+			fmt.Fprintln(stderr, "rules map:", err)
+			return 2
+		}
+		var err error
+		if src, err = rules.FromDir(args[0]); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	policy, err := rules.Build(ctx, src, rules.Options{SkipTests: true})
+	if err != nil {
+		printProblems(stderr, "rules map", err)
+		return 1
+	}
+	m, err := flow.Explore(ctx, policy, 0)
+	if err != nil {
+		fmt.Fprintln(stderr, "rules map:", err)
+		return 1
+	}
+	if err := m.WriteText(stdout, flow.NewTexts(locales.NewLocalizer(policy.Texts, *lang))); err != nil {
+		return 1
+	}
+	return 0
 }

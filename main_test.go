@@ -522,3 +522,18 @@ func TestREADMEConfiguration(t *testing.T) {
 		})
 	}
 }
+
+func TestRulesMap(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"rules", "map", "--lang", "en"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("rules map = %d; stderr %s", code, stderr.String())
+	}
+	for _, want := range []string{"(code_not_received): ", "(code_needed_often): ", "? How did you request the code? (channels_tried)", "■ no_known_cause", "admin checks opted_out"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("rules map prints no %q", want)
+		}
+	}
+	if code := run(context.Background(), []string{"rules", "map", "--lang", "fr"}, strings.NewReader(""), &stdout, &stderr); code != 2 {
+		t.Errorf("rules map --lang fr = %d; want 2", code)
+	}
+}

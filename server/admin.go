@@ -75,6 +75,8 @@ func (s *Server) adminRoutes() {
 	g.POST("/revisions/:seq/rollback", a.handleRollback)
 	g.GET("/feedback", a.handleFeedback)
 	g.GET("/decisions", a.handleLookup)
+	g.GET("/flow", a.handleFlow)
+	g.GET("/flow.txt", a.handleFlowText)
 }
 
 // localize puts the admin's language (from Accept-Language) and the admin

@@ -164,3 +164,25 @@ func TestAdminLooksUpAnExportedReference(t *testing.T) {
 		t.Errorf("looking up the exported reference %s = %d; want the state, from the export, continued to message_not_published\n%s", ref, resp.StatusCode, page)
 	}
 }
+
+func TestAdminFlowMap(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	a := signedInAdmin(t, ts)
+	l := locales.NewLocalizer(ts.policy.Texts, "en")
+	resp, page := a.do(t, http.MethodGet, "/admin/flow", nil, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /admin/flow = %d", resp.StatusCode)
+	}
+	for _, want := range []string{l.T(locales.Question("channels_tried")), l.T(locales.CauseTitle("check_spam")), l.T(locales.Question("opted_out")), "no_known_cause"} {
+		if !strings.Contains(page, html.EscapeString(want)) {
+			t.Errorf("the flow map does not show %q", want)
+		}
+	}
+	if strings.Contains(page, "<script") {
+		t.Errorf("the flow map uses a script")
+	}
+	resp, text := a.do(t, http.MethodGet, "/admin/flow.txt", nil, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(text, "(code_not_received): ") || !strings.Contains(text, "? "+l.T(locales.Question("vpn"))) {
+		t.Errorf("GET /admin/flow.txt = %d\n%s", resp.StatusCode, text)
+	}
+}
