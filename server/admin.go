@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	_ "embed" // the admin stylesheet
 	"encoding/json"
 	"errors"
@@ -279,7 +280,7 @@ func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
 // A published draft leads to the revisions list. Otherwise show renders
 // the form again with the draft fields and the check's outcome: its
 // problems (a draft that could not even be made, draftErr, included) with
-// 422, or its preview with 200.
+// 422, or its preview and what it would change (its impact) with 200.
 func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch publish.Change, show func(status int, d templates.AdminDraft) error) error {
 	d := templates.AdminDraft{Base: c.FormValue("base"), Sample: publish.NormalizeText(c.FormValue("sample"))}
 	d.Check.Done = true
@@ -290,15 +291,19 @@ func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch 
 			ch.Sample = []byte(d.Sample)
 		}
 		ctx := c.Request().Context()
-		var pv *publish.Preview
 		if c.FormValue("action") == "publish" {
 			var rev store.Revision
 			if rev, _, err = a.publisher.Publish(ctx, ch); err == nil {
 				return c.Redirect(http.StatusSeeOther, "/admin/revisions?published="+strconv.FormatInt(rev.Seq, 10))
 			}
-		} else if _, pv, err = a.publisher.Verify(ctx, ch); err == nil {
+		} else if draft, pv, verr := a.publisher.Verify(ctx, ch); verr == nil {
 			d.Check.Preview = previewView(pv)
+			if d.Check.Impact, err = a.impact(ctx, draft); err != nil {
+				return err
+			}
 			return show(http.StatusOK, d)
+		} else {
+			err = verr
 		}
 	}
 	if err := a.showProblems(&d.Check, err, src); err != nil {
@@ -536,4 +541,46 @@ func splitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+// impactRows bounds the states an impact lists; all are counted.
+const impactRows = 50
+
+// keptForImpact is how many of the latest kept decisions a check decides
+// again with the draft.
+const keptForImpact = 1000
+
+// impact is what a verified draft would change, for the check's page.
+func (a *adminArea) impact(ctx context.Context, draft *rules.Policy) (*templates.AdminImpact, error) {
+	kept, err := a.store.RecentDecisions(ctx, keptForImpact)
+	if err != nil {
+		return nil, err
+	}
+	im, err := publish.ImpactOf(ctx, a.engine.Current(), draft, kept)
+	if err != nil {
+		return nil, err
+	}
+	view := &templates.AdminImpact{StatesChanged: len(im.States), Decisions: im.Decisions, Changed: im.Changed}
+	for i, st := range im.States {
+		if i == impactRows {
+			break
+		}
+		view.States = append(view.States, templates.AdminStateChange{Where: st.Path, Before: verdictText(st.Before), After: verdictText(st.After)})
+	}
+	for _, ex := range im.Examples {
+		view.Examples = append(view.Examples, templates.AdminStateChange{Where: ex.Reference, Before: verdictText(ex.Before), After: verdictText(ex.After)})
+	}
+	return view, nil
+}
+
+// verdictText is an outcome and its findings, as ids: "—" for a state the
+// rules do not reach.
+func verdictText(v publish.Verdict) string {
+	if v.Outcome == "" {
+		return "—"
+	}
+	if len(v.Findings) == 0 {
+		return v.Outcome
+	}
+	return v.Outcome + ": " + strings.Join(v.Findings, ", ")
 }

@@ -61,6 +61,8 @@ func TestBrowserAdminPublishAndRollback(t *testing.T) {
 		}
 	}
 	showsAdvice("before any change", oldAdvice, newAdvice)
+	// A contact reaches an outcome: a decision is kept.
+	tb.open(ts.URL + "/es/diagnose/code_not_received/channels_tried=email/spam_checked=no/online=yes/")
 
 	// Sign in: the admin area sends a visitor without a session there.
 	tb.open(ts.URL + "/admin/")
@@ -87,8 +89,18 @@ func TestBrowserAdminPublishAndRollback(t *testing.T) {
 		t.Fatalf("typing the new advice and a sample: %v", err)
 	}
 	tb.click(`button[name=action][value=preview]`)
-	if page := html.UnescapeString(tb.html()); !strings.Contains(page, newAdvice) || !strings.Contains(page, oldAdvice) {
+	page := html.UnescapeString(tb.html())
+	if !strings.Contains(page, newAdvice) || !strings.Contains(page, oldAdvice) {
 		t.Errorf("the preview does not show the draft's advice next to the current one")
+	}
+	// What the draft would change: texts only, so no state and no kept
+	// decision (the contact's outcome above) is decided otherwise.
+	l := locales.NewLocalizer(ts.adminTexts, attr(first(parseHTML(t, page), element("html")), "lang"))
+	if want := "0 " + l.T("AdminImpactStates"); !strings.Contains(page, want) {
+		t.Errorf("the check does not say %q", want)
+	}
+	if want := "0 / 1 " + l.T("AdminImpactDecisions"); !strings.Contains(page, want) {
+		t.Errorf("the check does not say %q", want)
 	}
 	tb.click(`button[name=action][value=publish]`)
 	if got := tb.location(); got.Path != "/admin/revisions" || got.Query().Get("published") == "" {

@@ -214,3 +214,32 @@ func (w *DecisionWriter) run() {
 		}
 	}
 }
+
+// RecentDecisions returns the decisions made last, newest first, at most
+// limit of them.
+func (d *DB) RecentDecisions(ctx context.Context, limit int) ([]Decision, error) {
+	rows, err := d.query(ctx, nil, `SELECT reference, created_at, source, revision, symptom, facts, findings, outcome
+		FROM decisions ORDER BY created_at DESC, reference LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Decision
+	for rows.Next() {
+		var dec Decision
+		var at int64
+		var facts, findings string
+		if err := rows.Scan(&dec.Reference, &at, &dec.Source, &dec.Revision, &dec.Symptom, &facts, &findings, &dec.Outcome); err != nil {
+			return nil, err
+		}
+		dec.At = time.Unix(at, 0).UTC()
+		if err := json.Unmarshal([]byte(facts), &dec.Facts); err != nil {
+			return nil, fmt.Errorf("decision %s: its facts: %w", dec.Reference, err)
+		}
+		if err := json.Unmarshal([]byte(findings), &dec.Findings); err != nil {
+			return nil, fmt.Errorf("decision %s: its findings: %w", dec.Reference, err)
+		}
+		out = append(out, dec)
+	}
+	return out, rows.Err()
+}

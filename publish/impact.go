@@ -1,0 +1,119 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+
+	"acceso/answer"
+	"acceso/flow"
+	"acceso/rules"
+	"acceso/server/store"
+)
+
+// Impact is what a draft would change: every state of the self-diagnosis
+// whose outcome or findings differ between the rules being served and the
+// draft (exhaustive: both flows explored), and, among the decisions kept,
+// how many the draft would decide otherwise, with a few of them.
+type Impact struct {
+	States []StateChange
+	// Decisions is how many kept decisions were decided again, Changed how
+	// many of them the draft decides otherwise; Examples are some of those.
+	Decisions, Changed int
+	Examples           []DecisionChange
+}
+
+// StateChange is one state of the self-diagnosis, by its path (in the
+// source language), before and after; a state one of them does not reach
+// has no outcome there.
+type StateChange struct {
+	Path          string
+	Before, After Verdict
+}
+
+// Verdict is a state's or a decision's outcome and findings.
+type Verdict struct {
+	Outcome  string
+	Findings []string
+}
+
+// DecisionChange is one kept decision the draft decides otherwise.
+type DecisionChange struct {
+	Reference     string
+	Before, After Verdict
+}
+
+// maxExamples bounds the decisions an impact quotes.
+const maxExamples = 5
+
+// ImpactOf compares the draft with the rules being served on every state
+// of the self-diagnosis and on the kept decisions given.
+func ImpactOf(ctx context.Context, cur, draft *rules.Policy, kept []store.Decision) (Impact, error) {
+	var im Impact
+	before, err := flow.Explore(ctx, cur, 0)
+	if err != nil {
+		return Impact{}, err
+	}
+	after, err := flow.Explore(ctx, draft, 0)
+	if err != nil {
+		return Impact{}, err
+	}
+	b, a := verdicts(before), verdicts(after)
+	var paths []string
+	for p := range b {
+		paths = append(paths, p)
+	}
+	for p := range a {
+		if _, ok := b[p]; !ok {
+			paths = append(paths, p)
+		}
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		if !same(b[p], a[p]) {
+			im.States = append(im.States, StateChange{Path: p, Before: b[p], After: a[p]})
+		}
+	}
+	for _, dec := range kept {
+		body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": dec.Facts})
+		if err != nil {
+			continue
+		}
+		req, err := answer.Decode(draft.Catalog, body)
+		if err != nil {
+			continue // a fact the draft no longer declares
+		}
+		d, err := draft.Evaluate(ctx, req)
+		if err != nil {
+			return Impact{}, err
+		}
+		im.Decisions++
+		now := Verdict{Outcome: d.Outcome}
+		for _, f := range d.Findings {
+			now.Findings = append(now.Findings, f.ID)
+		}
+		was := Verdict{Outcome: dec.Outcome, Findings: dec.Findings}
+		if !same(was, now) {
+			im.Changed++
+			if len(im.Examples) < maxExamples {
+				im.Examples = append(im.Examples, DecisionChange{Reference: dec.Reference, Before: was, After: now})
+			}
+		}
+	}
+	return im, nil
+}
+
+// verdicts are the outcomes of a flow's states, by path.
+func verdicts(m *flow.Map) map[string]Verdict {
+	out := make(map[string]Verdict)
+	for _, t := range m.Trees {
+		for _, n := range t.Nodes {
+			out[n.Diagnosis.Path("es")] = Verdict{Outcome: n.Outcome, Findings: n.Findings}
+		}
+	}
+	return out
+}
+
+func same(a, b Verdict) bool {
+	return a.Outcome == b.Outcome && slices.Equal(a.Findings, b.Findings)
+}
