@@ -2,7 +2,6 @@ package rules
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -36,32 +35,13 @@ func decide(t *testing.T, p *Policy, body string) Decision {
 }
 
 // request reads a request body the way the API's decoder would for valid
-// input (numbers are whole, lists hold strings), without its checks: the
-// decoder is package answer's, and is tested there.
+// input (parseRequest), without its checks: the decoder is package
+// answer's, and is tested there.
 func request(t *testing.T, body string) Request {
 	t.Helper()
-	var raw struct {
-		Symptom string         `json:"symptom"`
-		Facts   map[string]any `json:"facts"`
-	}
-	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+	req, err := parseRequest(body)
+	if err != nil {
 		t.Fatalf("request(%s): %v", body, err)
-	}
-	req := Request{Symptom: raw.Symptom, Facts: make(map[string]any)}
-	for name, v := range raw.Facts {
-		switch v := v.(type) {
-		case float64:
-			req.Facts[name] = int(v)
-		case []any:
-			list := make([]string, len(v))
-			for i, item := range v {
-				list[i], _ = item.(string)
-			}
-			req.Facts[name] = list
-		case nil:
-		default:
-			req.Facts[name] = v
-		}
 	}
 	return req
 }
