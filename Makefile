@@ -9,6 +9,13 @@ VNU_JAR_VERSION := 26.9.27
 NPM_DIR := .cache/npm
 NPM_STAMP := $(NPM_DIR)/.installed-axe-core-$(AXE_CORE_VERSION)-vnu-jar-$(VNU_JAR_VERSION)
 
+# Lighthouse (in Chromium) scores the site and its static export for search
+# engines, accessibility and best practices (server/lighthouse_test.go);
+# 12.8 is the newest that runs on the Node.js 20 this machine has.
+LIGHTHOUSE_VERSION := 12.8.2
+LIGHTHOUSE_NPM_DIR := $(NPM_DIR)/lighthouse
+LIGHTHOUSE_NPM_STAMP := $(LIGHTHOUSE_NPM_DIR)/.installed-lighthouse-$(LIGHTHOUSE_VERSION)
+
 # The OpenAPI document is checked by tools nobody here wrote: Redocly CLI's
 # recommended ruleset, and a client typed by openapi-typescript compiled by
 # tsc (openapi-typescript 7 needs TypeScript 5).
@@ -41,7 +48,11 @@ check:
 	@git diff --quiet -- '*_templ.go' || { git diff --stat -- '*_templ.go'; echo 'templ: generated files above were stale; commit them'; exit 1; }
 	$(MAKE) openapi-check
 
-npm-tools: $(NPM_STAMP)
+npm-tools: $(NPM_STAMP) $(LIGHTHOUSE_NPM_STAMP)
+
+$(LIGHTHOUSE_NPM_STAMP):
+	npm install --no-save --no-audit --no-fund --ignore-scripts --prefix $(LIGHTHOUSE_NPM_DIR) lighthouse@$(LIGHTHOUSE_VERSION)
+	touch $@
 
 # vnu-jar ships its jar; its install script (which would fetch a Java) is
 # not needed and not run.

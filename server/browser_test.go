@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -23,9 +24,11 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/net/html"
 
+	"acceso/account"
 	"acceso/answer"
 	"acceso/flow"
 	"acceso/locales"
+	"acceso/rules"
 )
 
 // screenshotDir is where the browser tests write their screenshots: the
@@ -298,6 +301,47 @@ var browserPaths = []browserPath{
 	},
 }
 
+// supportURL is the support page the browser tests configure.
+const supportURL = "https://support.example.com/login-help"
+
+// checkLookup signs an admin in and looks the reference up: the decision is
+// there, and the admin answers what only an admin can check for the
+// symptom, "the contact opted out" or "not published", and sees the
+// complete findings.
+func checkLookup(t *testing.T, h *siteHarness, ref, symptom string) {
+	t.Helper()
+	ts := &testServer{Server: h.srv, URL: h.url, policy: h.policy, db: h.db, logs: h.logs}
+	a := newAdminClient(t, ts)
+	if _, err := h.db.PasswordHash(context.Background(), testAdmin); err != nil {
+		if err := account.Add(context.Background(), h.db, testAdmin, testPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if resp := a.signIn(t, testAdmin, testPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("signing in = %d", resp.StatusCode)
+	}
+	admin := map[string]struct{ fact, cause string }{
+		"code_not_received": {"opted_out", "contact_opted_out"},
+		"code_not_accepted": {"message_published", "message_not_published"},
+	}
+	q := "/admin/decisions?reference=" + ref
+	want, ok := admin[symptom]
+	if ok {
+		answerValue := "yes"
+		if want.fact == "message_published" {
+			answerValue = "no"
+		}
+		q += "&" + want.fact + "=" + answerValue
+	}
+	resp, page := a.get(t, q)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, ref) {
+		t.Errorf("the admin looks up %s: %d, found: %v", ref, resp.StatusCode, strings.Contains(page, ref))
+	}
+	if ok && !strings.Contains(page, `data-cause="`+want.cause+`"`) {
+		t.Errorf("after the admin answered %s, the look-up of %s does not find %s", want.fact, ref, want.cause)
+	}
+}
+
 // answerQuestions answers the questions the page asks, one at a time, from
 // the path's answers, and returns the facts asked about, in order.
 func (tb *tab) answerQuestions(answers map[string][]string) []string {
@@ -351,10 +395,11 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 		{"es", "es", true},
 		{"en", "en", true},
 		{"es without JavaScript", "es", false},
+		{"en without JavaScript", "en", false},
 	}
 	for _, run := range runs {
 		t.Run(run.name, func(t *testing.T) {
-			h := newSiteHarness(t)
+			h := newSiteHarness(t, Config{DiagnoseBurst: 10_000, SupportURL: supportURL})
 			l := h.localizer(run.lang)
 			tb := newTab(t, browser, run.javascript)
 			// The site remembers the language of the pages read last; each
@@ -402,6 +447,26 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 						if want := l.T(path.wantEnd); v.end != want || !goldenReference.MatchString(v.reference) {
 							t.Errorf("the end reads %q with reference %q; want %q with a reference", v.end, v.reference, want)
 						}
+					}
+					// Every outcome ends with the handoff: its reference, the
+					// configured support, and what only an admin can check;
+					// support staff then find the reference.
+					if v.end == "" || !goldenReference.MatchString(v.reference) {
+						t.Errorf("the outcome reads %q with reference %q; want the handoff's reference", v.end, v.reference)
+					}
+					doc := parseHTML(t, tb.html())
+					if first(doc, func(n *html.Node) bool { return isElement(n, "a") && attr(n, "href") == supportURL }) == nil {
+						t.Errorf("the handoff has no link to the support page %s", supportURL)
+					}
+					for _, f := range path.wantAsked {
+						if decl, _ := h.policy.Catalog.Fact(f); decl.AskedOf != rules.AskedOfContact {
+							t.Errorf("the contact was asked about %s, which only an admin can check", f)
+						}
+					}
+					checkLookup(t, h, v.reference, path.symptom)
+					if run.javascript {
+						tb.screenshot("outcome-"+path.symptom+"-"+run.lang, 360)
+						tb.screenshot("outcome-"+path.symptom+"-"+run.lang, 1280)
 					}
 					if run.javascript && len(v.findings) > 0 && i == 0 {
 						tb.screenshot("diagnosis-"+run.lang, 360)
@@ -456,7 +521,7 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 					if got := feedbackCount(t, h.db); got != before+1 {
 						t.Errorf("after sending feedback the database counts %d; want %d", got, before+1)
 					}
-					doc := parseHTML(t, tb.html())
+					doc = parseHTML(t, tb.html())
 					if got, want := text(first(doc, hasClass("thanks"))), l.T("FeedbackThanks"); got != want {
 						t.Errorf("after sending feedback the page says %q; want %q", got, want)
 					}
