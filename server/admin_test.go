@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,7 +248,14 @@ func TestSignOutEndsTheSession(t *testing.T) {
 }
 
 func TestSessionExpires(t *testing.T) {
-	ts := newTestServer(t, Config{SessionTTL: time.Second})
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	ts := newTestServer(t, Config{SessionTTL: time.Minute, Now: clock})
 	a := signedInAdmin(t, ts)
 	if resp, _ := a.get(t, "/admin/"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /admin/ = %d; want 200", resp.StatusCode)
@@ -255,7 +263,9 @@ func TestSessionExpires(t *testing.T) {
 	// Keep the cookie past its browser expiry: the server must refuse it.
 	u, _ := url.Parse(ts.URL + "/admin/")
 	cookies := a.client.Jar.Cookies(u)
-	time.Sleep(2100 * time.Millisecond)
+	mu.Lock()
+	now = now.Add(61 * time.Second) // the server's clock, not the test's, passes the TTL
+	mu.Unlock()
 	late := newAdminClient(t, ts)
 	for _, c := range cookies {
 		c.Expires = time.Time{}
