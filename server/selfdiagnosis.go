@@ -162,6 +162,7 @@ func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.Stat
 		Causes:    strings.Join(causes, " "),
 		Revision:  st.Response.PolicyRevision,
 		Back:      here,
+		Reference: ref,
 		Reactions: store.Reactions,
 		Thanks:    thanks,
 	})

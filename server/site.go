@@ -229,13 +229,14 @@ func (s *Server) handleArticle(c echo.Context) error {
 // handleFeedback stores a visitor's reaction to a page and sends them back
 // to it, where they are thanked. It stores nothing about the visitor.
 //
-// The form is not trusted beyond the reaction and the page: its revision
-// must be one this server served (the current one or a stored one), else
-// it is refused naming "revision". Feedback on the article names no cause.
-// Feedback on a self-diagnosis gets its causes by settling the diagnosis
-// it came from (back, its canonical path) with the current rules, as the
-// page does, so it records the current revision with them; the causes the
-// form names are only checked for their shape.
+// The form is not trusted beyond the reaction and the page. Feedback on the
+// article names no cause, and its revision must be one this server served
+// (the current one or a stored one), else it is refused naming "revision".
+// Feedback on a self-diagnosis names the decision it is about by its
+// reference, a code the server made at random and kept: the causes and
+// the revision are the kept decision's, a reference the server never gave
+// is refused, and a decision gets one feedback at most, so counts cannot
+// be forged or replayed.
 func (s *Server) handleFeedback(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
@@ -250,31 +251,40 @@ func (s *Server) handleFeedback(c echo.Context) error {
 	if err := f.Validate(); err != nil {
 		return feedbackInput(err)
 	}
-	if f.Revision != p.Revision {
-		known, err := s.store.HasRevision(ctx, f.Revision)
-		if err != nil {
-			return err
-		}
-		if !known {
-			return answer.BadField("revision")
-		}
-	}
 	back := "/" + lang + "/article?thanks=1#feedback"
 	f.Causes = nil
-	if f.Page == store.PageDiagnose {
+	switch f.Page {
+	case store.PageDiagnose:
 		d, err := diagnosisOfPath(p.Catalog, lang, c.FormValue("back"))
 		if err != nil {
 			return err
 		}
-		st, err := s.settle(ctx, p, d, lang)
+		ref, ok := answer.NormalizeReference(c.FormValue("reference"))
+		if !ok {
+			return answer.BadField("reference")
+		}
+		if s.decisions != nil {
+			s.decisions.Flush() // the decision shown a moment ago is kept
+		}
+		dec, err := s.store.Decision(ctx, ref)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (dec.Source != "site" || dec.Symptom != d.Symptom) {
+			return answer.BadField("reference")
+		}
 		if err != nil {
 			return err
 		}
-		for _, finding := range st.Response.Findings {
-			f.Causes = append(f.Causes, finding.ID)
+		f.Reference, f.Causes, f.Revision = ref, dec.Findings, dec.Revision
+		back = d.Path(lang) + "?thanks=1#feedback"
+	default:
+		if f.Revision != p.Revision {
+			known, err := s.store.HasRevision(ctx, f.Revision)
+			if err != nil {
+				return err
+			}
+			if !known {
+				return answer.BadField("revision")
+			}
 		}
-		f.Revision = st.Response.PolicyRevision
-		back = st.Diagnosis.Path(lang) + "?thanks=1#feedback"
 	}
 	if err := s.store.AddFeedback(ctx, f); err != nil {
 		return feedbackInput(err)

@@ -133,7 +133,7 @@ var sitePages = []sitePage{
 var (
 	goldenCSRF     = regexp.MustCompile(`name="` + csrfField + `" value="[^"]*"`)
 	goldenDecision = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
-	goldenRef      = regexp.MustCompile(`class="reference-code">[0-9A-Z]{4}-[0-9A-Z]{4}<`)
+	goldenRef      = regexp.MustCompile(`(class="reference-code">|name="reference" value=")[0-9A-Z]{4}-[0-9A-Z]{4}`)
 	goldenVersion  = regexp.MustCompile(`\.[0-9a-f]{12}\.(css|svg)`)
 )
 
@@ -143,7 +143,7 @@ var (
 func normalize(body, revision string) string {
 	body = goldenCSRF.ReplaceAllString(body, `name="`+csrfField+`" value="CSRF"`)
 	body = goldenDecision.ReplaceAllString(body, "DECISION-ID")
-	body = goldenRef.ReplaceAllString(body, `class="reference-code">REFERENCE<`)
+	body = goldenRef.ReplaceAllString(body, `${1}REFERENCE`)
 	body = goldenVersion.ReplaceAllString(body, ".VERSION.$1")
 	body = strings.ReplaceAll(body, revision, "REVISION")
 	return strings.ReplaceAll(body, "><", ">\n<") + "\n"
@@ -704,9 +704,11 @@ func TestFeedback(t *testing.T) {
 		wantCauses   map[string]int // feedbacks stored per cause; nil when none is stored
 	}{
 		{"article", "/en/feedback", form(), nil, http.StatusSeeOther, "/en/article?thanks=1#feedback", map[string]int{}},
-		{"diagnosis", "/es/feedback", form("page", "diagnose", "causes", "try_other_channel check_spam", "back", "/es"+diagnosis), nil,
+		{"diagnosis", "/es/feedback", form("page", "diagnose", "causes", "try_other_channel check_spam", "back", "/es"+diagnosis, "reference", "REFERENCE"), nil,
 			http.StatusSeeOther, "/es" + diagnosis + "?thanks=1#feedback", map[string]int{"try_other_channel": 1, "check_spam": 1}},
-		{"diagnosis in another language", "/es/feedback", form("page", "diagnose", "back", "/en"+diagnosis), nil, http.StatusBadRequest, "", nil},
+		{"diagnosis in another language", "/es/feedback", form("page", "diagnose", "back", "/en"+diagnosis, "reference", "REFERENCE"), nil, http.StatusBadRequest, "", nil},
+		{"diagnosis with a reference the server never gave", "/es/feedback", form("page", "diagnose", "back", "/es"+diagnosis, "reference", "3333-3333"), nil, http.StatusBadRequest, "", nil},
+		{"diagnosis without its reference", "/es/feedback", form("page", "diagnose", "back", "/es"+diagnosis), nil, http.StatusBadRequest, "", nil},
 		{"same origin by fetch metadata", "/en/feedback", form(csrfField, ""), []string{"Sec-Fetch-Site", "same-origin"},
 			http.StatusSeeOther, "/en/article?thanks=1#feedback", map[string]int{}},
 		{"no token", "/en/feedback", without(form(), csrfField), nil, http.StatusBadRequest, "", nil},
@@ -722,10 +724,11 @@ func TestFeedback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newSiteHarness(t)
 			_, article := h.get(t, "/en/article")
+			_, outcome := h.get(t, "/es"+diagnosis) // keeps a decision: its reference
 			post := url.Values{}
 			for k, vs := range tc.form {
 				for _, v := range vs {
-					v = strings.NewReplacer(token, formToken(t, article), "REVISION", h.policy.Revision).Replace(v)
+					v = strings.NewReplacer(token, formToken(t, article), "REVISION", h.policy.Revision, "REFERENCE", readDiagnose(t, outcome).reference).Replace(v)
 					post.Add(k, v)
 				}
 			}
@@ -1095,20 +1098,23 @@ func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 		wantCauses    map[string]int // nil when nothing is stored
 		wantRevisions map[string]int
 	}{
-		{"a diagnosis with forged causes", url.Values{"page": {"diagnose"}, "causes": {"identifier_not_registered made_up_cause"}, "revision": {"CURRENT"}, "back": {diagnosis}},
+		{"a diagnosis with forged causes", url.Values{"page": {"diagnose"}, "causes": {"identifier_not_registered made_up_cause"}, "revision": {"CURRENT"}, "back": {diagnosis}, "reference": {"REFERENCE"}},
 			http.StatusSeeOther, "", map[string]int{"try_other_channel": 1, "check_spam": 1}, map[string]int{"CURRENT": 1}},
-		{"a diagnosis without its causes", url.Values{"page": {"diagnose"}, "causes": {""}, "revision": {"CURRENT"}, "back": {diagnosis}},
+		{"a diagnosis without its causes", url.Values{"page": {"diagnose"}, "causes": {""}, "revision": {"CURRENT"}, "back": {diagnosis}, "reference": {"REFERENCE"}},
 			http.StatusSeeOther, "", map[string]int{"try_other_channel": 1, "check_spam": 1}, map[string]int{"CURRENT": 1}},
+		{"a reference the API gave", url.Values{"page": {"diagnose"}, "revision": {"CURRENT"}, "back": {diagnosis}, "reference": {"API-REFERENCE"}},
+			http.StatusBadRequest, "reference", nil, nil},
 		{"causes on the article", url.Values{"page": {"article"}, "causes": {"check_spam try_other_channel"}, "revision": {"CURRENT"}},
 			http.StatusSeeOther, "", map[string]int{}, map[string]int{"CURRENT": 1}},
 		{"a revision never served", url.Values{"page": {"article"}, "revision": {"made-up-revision"}},
 			http.StatusBadRequest, "revision", nil, nil},
-		{"a revision never served on a diagnosis", url.Values{"page": {"diagnose"}, "revision": {"made-up-revision"}, "back": {diagnosis}},
-			http.StatusBadRequest, "revision", nil, nil},
+		// The revision is the kept decision's, whatever the form says.
+		{"a revision never served on a diagnosis", url.Values{"page": {"diagnose"}, "revision": {"made-up-revision"}, "back": {diagnosis}, "reference": {"REFERENCE"}},
+			http.StatusSeeOther, "", map[string]int{"try_other_channel": 1, "check_spam": 1}, map[string]int{"CURRENT": 1}},
 		{"a stored older revision on the article", url.Values{"page": {"article"}, "revision": {older}},
 			http.StatusSeeOther, "", map[string]int{}, map[string]int{older: 1}},
 		// The causes are the current rules', so the revision is too.
-		{"a stored older revision on a diagnosis", url.Values{"page": {"diagnose"}, "revision": {older}, "back": {diagnosis}},
+		{"a stored older revision on a diagnosis", url.Values{"page": {"diagnose"}, "revision": {older}, "back": {diagnosis}, "reference": {"REFERENCE"}},
 			http.StatusSeeOther, "", map[string]int{"try_other_channel": 1, "check_spam": 1}, map[string]int{"CURRENT": 1}},
 	}
 	for _, tc := range tests {
@@ -1118,10 +1124,12 @@ func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 				t.Fatalf("AddRevision(%s) = %v", older, err)
 			}
 			_, article := h.get(t, "/en/article")
+			_, outcome := h.get(t, diagnosis)
+			apiRef := apiReference(t, h)
 			post := url.Values{csrfField: {formToken(t, article)}, "reaction": {"no"}}
 			for k, vs := range tc.form {
 				for _, v := range vs {
-					post.Add(k, strings.ReplaceAll(v, "CURRENT", h.policy.Revision))
+					post.Add(k, strings.NewReplacer("CURRENT", h.policy.Revision, "API-REFERENCE", apiRef, "REFERENCE", readDiagnose(t, outcome).reference).Replace(v))
 				}
 			}
 			resp, body := h.do(t, http.MethodPost, "/en/feedback", post)
@@ -1275,5 +1283,44 @@ func TestSiteWrongMethodIs405(t *testing.T) {
 				t.Errorf("%s %s page lang = %q; want %q", tc.method, tc.path, got, tc.lang)
 			}
 		})
+	}
+}
+
+// apiReference is the reference of a decision the API made, kept with
+// source "api".
+func apiReference(t *testing.T, h *siteHarness) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.url+"/api/v1/evaluate", strings.NewReader(`{"symptom":"code_not_received","facts":{"channels_tried":["email"],"spam_checked":false,"online":true}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct{ Reference string }
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Reference == "" {
+		t.Fatalf("the API gave no reference: %v", err)
+	}
+	return r.Reference
+}
+
+// TestFeedbackOncePerDecision replays a diagnosis's feedback: the second
+// post is refused, and the counts hold one.
+func TestFeedbackOncePerDecision(t *testing.T) {
+	h := newSiteHarness(t)
+	path := "/en/diagnose/code_needed_often/incognito=yes/cookies_autodelete=no/new_device=no/"
+	_, page := h.get(t, path)
+	post := url.Values{csrfField: {formToken(t, page)}, "page": {"diagnose"}, "reaction": {"yes"},
+		"back": {path}, "reference": {readDiagnose(t, page).reference}, "revision": {h.policy.Revision}}
+	for i, want := range []int{http.StatusSeeOther, http.StatusBadRequest} {
+		if resp, _ := h.do(t, http.MethodPost, "/en/feedback", post); resp.StatusCode != want {
+			t.Errorf("feedback #%d on one decision = %d; want %d", i+1, resp.StatusCode, want)
+		}
+	}
+	if n := feedbackCount(t, h.db); n != 1 {
+		t.Errorf("%d feedbacks stored for one decision; want 1", n)
 	}
 }

@@ -65,6 +65,9 @@ type Feedback struct {
 	Reaction string
 	Causes   []string
 	Revision string
+	// Reference, on a self-diagnosis, is the kept decision the feedback is
+	// about: a decision gets one feedback at most.
+	Reference string
 	// At is when the feedback was given; zero means now.
 	At time.Time
 }
@@ -128,6 +131,16 @@ func (d *DB) AddFeedback(ctx context.Context, f Feedback) error {
 		if _, err := d.exec(ctx, tx,
 			`INSERT INTO feedback_causes (feedback_id, cause) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, cause); err != nil {
 			return fmt.Errorf("storing feedback: %w", err)
+		}
+	}
+	if f.Reference != "" {
+		res, err := d.exec(ctx, tx,
+			`INSERT INTO feedback_decisions (reference, feedback_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, f.Reference, id)
+		if err != nil {
+			return fmt.Errorf("storing feedback: %w", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return &FeedbackError{Field: "reference", Problem: "this decision already has its feedback"}
 		}
 	}
 	if err := tx.Commit(); err != nil {

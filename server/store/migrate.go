@@ -27,6 +27,15 @@ var migrations = []migration{
 		feedbackSchema + adminSchema + decisionSchema,
 		pgFeedbackSchema + pgAdminSchema + pgDecisionSchema},
 	{2, "sign-in throttles shared by every replica", signInSchema, pgSignInSchema},
+	{3, "one feedback per kept decision",
+		`CREATE TABLE IF NOT EXISTS feedback_decisions (
+	reference   TEXT PRIMARY KEY,
+	feedback_id INTEGER NOT NULL REFERENCES feedback (id) ON DELETE CASCADE
+);`,
+		`CREATE TABLE IF NOT EXISTS feedback_decisions (
+	reference   TEXT PRIMARY KEY,
+	feedback_id BIGINT NOT NULL REFERENCES feedback (id) ON DELETE CASCADE
+);`},
 }
 
 // migrationsLock is the PostgreSQL advisory lock held while migrating, so
