@@ -98,9 +98,9 @@ func TestCheckStopsARunawayDraft(t *testing.T) {
 		// CPU limit does. Either way the draft is refused, in bounded time,
 		// away from this process.
 		{"allocates without end", allocates, Limits{Wall: 60 * time.Second, CPU: 8 * time.Second},
-			[]string{"needed more than 2 GiB of memory", "context deadline exceeded"}},
+			[]string{"needed more than 2 GiB of memory", "eval_cancel_error"}},
 		{"spins past its CPU time", spins, Limits{Wall: 60 * time.Second, CPU: 2 * time.Second},
-			[]string{"used more than 2s of CPU time", "context deadline exceeded"}},
+			[]string{"used more than 2s of CPU time", "eval_cancel_error"}},
 		{"spins past the wall clock", spins, Limits{Wall: time.Second, CPU: 20 * time.Second}, []string{"took longer than 1s"}},
 	}
 	for _, tc := range tests {
