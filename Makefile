@@ -88,5 +88,5 @@ bench:
 	$(GO) run ./server/internal/loadtest
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecodeAndEvaluate -fuzztime 2m ./rules/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeAndEvaluate -fuzztime 2m ./answer/
 	$(GO) test -run '^$$' -fuzz FuzzEvaluateAPI -fuzztime 2m ./server/

@@ -73,6 +73,10 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		return nil, Problems{{File: "rules/capabilities.json", Message: err.Error()}}
 	}
 	compiler := ast.NewCompiler().WithCapabilities(caps)
+	schemas, typed := inputSchema(policies)
+	if typed {
+		compiler = compiler.WithSchemas(schemas)
+	}
 	if compiler.Compile(policies); compiler.Failed() {
 		return nil, explainRefused(fromAST(compiler.Errors))
 	}
@@ -92,7 +96,11 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	}
 	data := catalog.Data()
 	if !opts.SkipTests {
-		if problems := runTests(ctx, all, caps, data); len(problems) > 0 {
+		testCompiler := ast.NewCompiler().WithCapabilities(caps)
+		if typed {
+			testCompiler = testCompiler.WithSchemas(schemas)
+		}
+		if problems := runTests(ctx, all, testCompiler, data); len(problems) > 0 {
 			return nil, problems
 		}
 	}
@@ -161,12 +169,12 @@ func parse(modules map[string]string) (policies, all map[string]*ast.Module, pro
 	return policies, all, problems
 }
 
-// runTests runs the Rego tests of all modules, compiled against caps like
-// the policies and with the catalog's data; each failing test is a problem
+// runTests runs the Rego tests of all modules, compiled as the policies are
+// (capabilities, input schema) and with the catalog's data; each failing test is a problem
 // at its location.
-func runTests(ctx context.Context, modules map[string]*ast.Module, caps *ast.Capabilities, data map[string]any) Problems {
+func runTests(ctx context.Context, modules map[string]*ast.Module, compiler *ast.Compiler, data map[string]any) Problems {
 	ch, err := tester.NewRunner().
-		SetCompiler(ast.NewCompiler().WithCapabilities(caps)).
+		SetCompiler(compiler).
 		SetModules(modules).
 		SetStore(inmem.NewFromObject(data)).
 		SetTimeout(10*time.Second).

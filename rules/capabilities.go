@@ -33,6 +33,10 @@ const refusedNote = " (not allowed: rules may not reach the network, the environ
 func explainRefused(ps Problems) Problems {
 	const prefix = "undefined function "
 	for i, p := range ps {
+		if fact, ok := strings.CutPrefix(p.Message, "undefined ref: input.facts."); ok {
+			ps[i].Message += " (no fact " + fact + " is declared in data.login.facts; see rules/login/facts.rego)"
+			continue
+		}
 		name, ok := strings.CutPrefix(p.Message, prefix)
 		if !ok {
 			continue
