@@ -1,17 +1,40 @@
 // Command loadtest compares Acceso's POST /api/v1/evaluate with OPA's own
-// REST server answering the same rules and input, on this machine, in one
-// run: `make bench` runs it.
+// REST server deciding from the same rules and data, and with Acceso's own
+// GET /healthz, on this machine, in one run: `make bench` runs it.
 //
 // It builds the acceso binary and OPA (the one pinned in go.mod, as
-// `go tool opa` runs it), starts both on 127.0.0.1 with their default
-// logging (sent to /dev/null), checks that they decide the same request the
-// same way, then loads each with vegeta's library, one after the other: at
-// the maximum rate a few workers can reach, and at a constant rate. It
-// prints requests per second and the p50 and p99 latencies of each, and the
-// ratios, as a Markdown table.
+// `go tool opa` runs it) and starts Acceso on 127.0.0.1 with its default
+// logging (sent to /dev/null), the per-client API rate limit raised out of
+// the way (--api-rate 1e9) and a bundle token. It downloads the bundle
+// Acceso serves (GET /bundles/acceso.tar.gz: the policy modules and the
+// catalog data the rules read, data.acceso.causes) and starts
+// `opa run --server` on that file, so that both decide from identical
+// rules and data.
+//
+// The load is the shared mix (../shared/bench/mix.jsonl from the module
+// root: 500 distinct requests), sent in turn and cycled: to Acceso each line
+// as it is, to OPA {"input": …} holding what the rules read of it (the
+// symptom and the non-null facts; not lang). Before measuring, it asks both
+// servers to decide every request of the mix and stops unless they agree on
+// each (outcome, symptoms, findings with their reasons, ruled out,
+// questions).
+//
+// Then it loads each target at the maximum rate a few keep-alive workers
+// reach, in rounds that rotate which target goes first, so that whatever
+// else the shared machine does weighs on all alike. It prints requests per
+// second answered 200, the p50 and p99 latencies of those, every other
+// status counted apart (503 overloaded is Acceso shedding load), the
+// server's CPU time per request, and the ratios from the same run, as
+// Markdown.
+//
+// Acceso runs with its decision cache on (the default; `acceso serve` has
+// no switch to turn it off). The warm-up sends the whole mix first, so the
+// measured rounds reuse decisions: the cache holds 10,000 and the mix has
+// 500 requests.
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,6 +42,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -34,49 +58,54 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
-// request is what an integration would post: SPEC's example, a contact
-// whose code did not arrive, with personal data to compare.
-const request = `{"symptom":"code_not_received","lang":"en","facts":{"identifier":"Ana@Example.com ","registered_emails":["ana@example.com"],"channels_tried":["email"],"spam_checked":false}}`
-
 func main() {
-	duration := flag.Duration("duration", 10*time.Second, "length of each measured attack")
-	warmup := flag.Duration("warmup", 2*time.Second, "length of the unmeasured attack before each target's runs")
-	rate := flag.Int("rate", 300, "requests per second of the constant-rate attack")
-	workers := flag.Uint64("workers", 4, "concurrent workers (and connections) of the max-rate attack")
-	rounds := flag.Int("rounds", 4, "rounds each run is split in, alternating which server goes first")
+	duration := flag.Duration("duration", 20*time.Second, "measured time per target, split over the rounds")
+	warmup := flag.Duration("warmup", 3*time.Second, "unmeasured load on each target before the rounds")
+	workers := flag.Uint64("workers", 4, "concurrent workers (and keep-alive connections) of the max-rate attack")
+	rounds := flag.Int("rounds", 6, "rounds each target's time is split in, rotating which target goes first")
+	mix := flag.String("mix", "../shared/bench/mix.jsonl", "requests to send in turn, one JSON body a line; relative to the module root")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *duration, *warmup, *rate, *workers, max(1, *rounds)); err != nil {
+	if err := run(ctx, *mix, *duration, *warmup, *workers, max(1, *rounds)); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
 }
 
-// target is one server under test and how to ask it.
+// target is one endpoint under test and what is sent to it, in turn.
 type target struct {
-	name string
-	url  string
-	body []byte
-	pid  int // the server's process, whose CPU time is counted
-	// decision reads the ids of the decision out of an answer, so that the
-	// two servers can be checked to agree before they are compared.
-	decision func([]byte) (decision, error)
+	name   string
+	method string
+	url    string
+	bodies [][]byte // nil for a GET
+	pid    int      // the server's process, whose CPU time is counted
 }
 
-type decision struct {
-	Outcome   string
-	Findings  []string
-	RuledOut  []string
-	Questions []string
-}
+// bundleToken is the bearer token Acceso's bundle endpoint is given; the
+// server listens on loopback only, for the length of the run.
+const bundleToken = "loadtest-bundle-token"
 
-func run(ctx context.Context, duration, warmup time.Duration, rate int, workers uint64, rounds int) error {
+func run(ctx context.Context, mixPath string, duration, warmup time.Duration, workers uint64, rounds int) error {
 	root, err := output(ctx, "go", "list", "-m", "-f", "{{.Dir}}")
 	if err != nil {
 		return fmt.Errorf("finding the module: %w", err)
 	}
+	if !filepath.IsAbs(mixPath) {
+		mixPath = filepath.Join(root, mixPath)
+	}
+	mix, err := readMix(mixPath)
+	if err != nil {
+		return err
+	}
+	opaBodies := make([][]byte, len(mix))
+	for i, body := range mix {
+		if opaBodies[i], err = opaInput(body); err != nil {
+			return fmt.Errorf("%s line %d: %w", mixPath, i+1, err)
+		}
+	}
+
 	dir, err := os.MkdirTemp("", "acceso-loadtest-")
 	if err != nil {
 		return err
@@ -92,232 +121,385 @@ func run(ctx context.Context, duration, warmup time.Duration, rate int, workers 
 	if err != nil {
 		return fmt.Errorf("building opa: %w", err)
 	}
-	modules, err := filepath.Glob(filepath.Join(root, "rules", "login", "*.rego"))
-	if err != nil {
-		return err
-	}
-	modules = slices.DeleteFunc(modules, func(m string) bool { return strings.HasSuffix(m, "_test.rego") })
+	opaVersion, _ := output(ctx, opa, "version")
+	opaVersion, _, _ = strings.Cut(opaVersion, "\n")
+	opaVersion = "OPA " + strings.TrimSpace(strings.TrimPrefix(opaVersion, "Version:"))
 
 	accesoAddr, opaAddr := freeAddr(), freeAddr()
-	accesoPID, stopAcceso, err := start(ctx, acceso, "serve", "--addr", accesoAddr, "--data", filepath.Join(dir, "data"), "--api-rate", "1e9")
+	accesoPID, stopAcceso, err := start(ctx, acceso, "serve", "--addr", accesoAddr, "--data", filepath.Join(dir, "data"),
+		"--api-rate", "1e9", "--bundle-token", bundleToken)
 	if err != nil {
 		return err
 	}
 	defer stopAcceso()
-	opaPID, stopOPA, err := start(ctx, opa, append([]string{"run", "--server", "--addr", opaAddr}, modules...)...)
+	if err := waitReady(ctx, "http://"+accesoAddr+"/readyz"); err != nil {
+		return err
+	}
+	bundle := filepath.Join(dir, "bundle.tar.gz")
+	if err := download(ctx, "http://"+accesoAddr+"/bundles/acceso.tar.gz", bundleToken, bundle); err != nil {
+		return fmt.Errorf("downloading Acceso's bundle: %w", err)
+	}
+	opaPID, stopOPA, err := start(ctx, opa, "run", "--server", "--addr", opaAddr, bundle)
 	if err != nil {
 		return err
 	}
 	defer stopOPA()
-
-	var input struct {
-		Symptom string         `json:"symptom"`
-		Facts   map[string]any `json:"facts"`
-	}
-	if err := json.Unmarshal([]byte(request), &input); err != nil {
+	if err := waitReady(ctx, "http://"+opaAddr+"/health?bundles"); err != nil {
 		return err
 	}
-	opaBody, err := json.Marshal(map[string]any{"input": input})
+
+	evaluate := target{name: "Acceso evaluate", method: http.MethodPost, url: "http://" + accesoAddr + "/api/v1/evaluate", bodies: mix, pid: accesoPID}
+	opaTarget := target{name: "OPA server", method: http.MethodPost, url: "http://" + opaAddr + "/v1/data/login/decision", bodies: opaBodies, pid: opaPID}
+	healthz := target{name: "Acceso healthz", method: http.MethodGet, url: "http://" + accesoAddr + "/healthz", pid: accesoPID}
+	targets := []target{evaluate, opaTarget, healthz}
+
+	logf("checking that both servers decide the %d requests of the mix alike", len(mix))
+	agreed, err := sameDecisions(ctx, evaluate, opaTarget)
 	if err != nil {
 		return err
 	}
-	targets := []target{
-		{name: "Acceso", url: "http://" + accesoAddr + "/api/v1/evaluate", body: []byte(request), pid: accesoPID, decision: accesoDecision},
-		{name: "OPA server", url: "http://" + opaAddr + "/v1/data/login/decision", body: opaBody, pid: opaPID, decision: opaDecision},
-	}
-	if err := waitReady(ctx, "http://"+accesoAddr+"/readyz", "http://"+opaAddr+"/health"); err != nil {
-		return err
-	}
-	if err := sameDecision(targets); err != nil {
-		return err
-	}
+	logf("they agree on all %d (%s)", len(mix), agreed)
 
-	type mode struct {
-		name    string
-		pacer   vegeta.Pacer
-		workers uint64
-		max     uint64
-	}
-	modes := []mode{
-		{fmt.Sprintf("max rate, %d workers", workers), vegeta.Rate{}, workers, workers},
-		{fmt.Sprintf("constant %d/s", rate), vegeta.Rate{Freq: rate, Per: time.Second}, workers, vegeta.DefaultMaxWorkers},
-	}
 	for _, t := range targets {
 		logf("warming up %s for %v", t.name, warmup)
-		attack(ctx, t, vegeta.Rate{}, workers, workers, warmup, &measure{})
+		attack(ctx, t, workers, warmup, &measure{})
 	}
-	// Each mode runs in rounds that alternate which server goes first, so
-	// that whatever else the machine does weighs on both alike.
-	results := make(map[string]map[string]*measure)
+	results := make(map[string]*measure)
 	for _, t := range targets {
-		results[t.name] = make(map[string]*measure)
-		for _, m := range modes {
-			results[t.name][m.name] = &measure{}
-		}
+		results[t.name] = &measure{codes: map[string]int{}}
 	}
-	for _, m := range modes {
-		for round := range rounds {
-			order := slices.Clone(targets)
-			if round%2 == 1 {
-				slices.Reverse(order)
+	for round := range rounds {
+		// Rotate the order and reverse it every other round: each target
+		// goes first, last, before and after each other one.
+		order := slices.Clone(targets)
+		slices.Reverse(order[:round%len(order)])
+		slices.Reverse(order[round%len(order):])
+		slices.Reverse(order)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, t := range order {
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-			for _, t := range order {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				logf("%s: %s, round %d of %d, %v", t.name, m.name, round+1, rounds, duration/time.Duration(rounds))
-				attack(ctx, t, m.pacer, m.workers, m.max, duration/time.Duration(rounds), results[t.name][m.name])
-			}
+			logf("%s: round %d of %d, %v", t.name, round+1, rounds, duration/time.Duration(rounds))
+			attack(ctx, t, workers, duration/time.Duration(rounds), results[t.name])
 		}
 	}
 
-	fmt.Printf("POST of one realistic request (%d bytes), %v per server and load in %d alternating rounds, loopback, %s\n\n",
-		len(request), duration, rounds, machine())
-	fmt.Println("| server | load | requests/s | p50 | p99 | success | server CPU per request |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
-	for _, m := range modes {
-		for _, t := range targets {
-			r := results[t.name][m.name]
-			fmt.Printf("| %s | %s | %.0f | %v | %v | %.2f%% | %v |\n", t.name, m.name, r.throughput(),
-				r.all.Latencies.P50.Round(time.Microsecond), r.all.Latencies.P99.Round(time.Microsecond), 100*r.all.Success,
-				r.cpuPerRequest().Round(time.Microsecond))
-		}
+	fmt.Printf("%d distinct requests (../shared/bench/mix.jsonl) in turn; max rate with %d keep-alive workers; %v per target in %d rotating rounds after a %v warm-up; loopback, load generator on the same CPUs; %s; %s, %s\n\n",
+		len(mix), workers, duration, rounds, warmup, machine(), runtime.Version(), opaVersion)
+	fmt.Println("| target | requests/s (200) | p50 | p99 | 200 | non-200 | errors | server CPU per request |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, t := range targets {
+		r := results[t.name]
+		fmt.Printf("| %s | %.0f | %v | %v | %d | %s | %d | %v |\n", t.name, r.throughput(),
+			r.ok.Latencies.P50.Round(time.Microsecond), r.ok.Latencies.P99.Round(time.Microsecond),
+			r.codes["200"], r.others(), r.errors, r.cpuPerRequest().Round(time.Microsecond))
 	}
 	fmt.Println()
-	a, o := results[targets[0].name], results[targets[1].name]
-	for _, m := range modes {
-		fmt.Printf("- %s: Acceso/OPA requests/s = %.2fx; p99 Acceso/OPA = %.2fx; CPU per request Acceso/OPA = %.2fx\n", m.name,
-			a[m.name].throughput()/o[m.name].throughput(),
-			float64(a[m.name].all.Latencies.P99)/float64(o[m.name].all.Latencies.P99),
-			float64(a[m.name].cpuPerRequest())/float64(o[m.name].cpuPerRequest()))
-	}
-	for _, t := range targets {
-		for _, m := range modes {
-			if r := results[t.name][m.name].all; r.Success < 1 {
-				fmt.Printf("- %s, %s: status codes %v, errors %v\n", t.name, m.name, r.StatusCodes, r.Errors)
-			}
-		}
-	}
+	e, o, h := results[evaluate.name], results[opaTarget.name], results[healthz.name]
+	fmt.Printf("- Acceso/OPA requests/s = %.2fx (target >= 1.5x); p50 %.2fx, p99 %.2fx; CPU per request %.2fx\n",
+		e.throughput()/o.throughput(),
+		float64(e.ok.Latencies.P50)/float64(o.ok.Latencies.P50),
+		float64(e.ok.Latencies.P99)/float64(o.ok.Latencies.P99),
+		float64(e.cpuPerRequest())/float64(o.cpuPerRequest()))
+	fmt.Printf("- evaluate/healthz requests/s = %.2fx (target >= 0.5x)\n", e.throughput()/h.throughput())
+	fmt.Printf("- per round, Acceso/OPA: %s; evaluate/healthz: %s\n", ratios(e, o), ratios(e, h))
 	return nil
 }
 
-// measure accumulates the rounds of one server under one load: every
-// request's latency, and the successes and time of every round.
-type measure struct {
-	all       vegeta.Metrics
-	successes int
-	elapsed   time.Duration
-	cpu       time.Duration // the server's CPU time
-}
-
-// cpuPerRequest is the server's CPU time per request answered.
-func (m *measure) cpuPerRequest() time.Duration {
-	if m.all.Requests == 0 {
-		return 0
+// ratios lists the throughput ratio of a to b round by round.
+func ratios(a, b *measure) string {
+	var out []string
+	for i := range min(len(a.rounds), len(b.rounds)) {
+		out = append(out, fmt.Sprintf("%.2f", a.rounds[i]/b.rounds[i]))
 	}
-	return m.cpu / time.Duration(m.all.Requests)
+	return strings.Join(out, " ")
 }
 
-// throughput is successful requests per second over the rounds' time.
+// readMix reads one request body a line.
+func readMix(path string) ([][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("the mix: %w", err)
+	}
+	defer f.Close()
+	var mix [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+			mix = append(mix, bytes.Clone(line))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(mix) == 0 {
+		return nil, fmt.Errorf("the mix %s is empty", path)
+	}
+	return mix, nil
+}
+
+// opaInput is the body for OPA's data API holding what the rules read of
+// an API request (rules.Request.input): the symptom when there is one and
+// the facts that are not null; lang is Acceso's, not the rules'.
+func opaInput(body []byte) ([]byte, error) {
+	var req struct {
+		Symptom string                     `json:"symptom"`
+		Facts   map[string]json.RawMessage `json:"facts"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, err
+	}
+	facts := make(map[string]json.RawMessage, len(req.Facts))
+	for name, v := range req.Facts {
+		if string(bytes.TrimSpace(v)) != "null" {
+			facts[name] = v
+		}
+	}
+	in := map[string]any{"facts": facts}
+	if req.Symptom != "" {
+		in["symptom"] = req.Symptom
+	}
+	return json.Marshal(map[string]any{"input": in})
+}
+
+// measure accumulates the rounds of one target.
+type measure struct {
+	ok      vegeta.Metrics // the 200 answers only
+	codes   map[string]int // every answer's status
+	errors  int            // requests with no answer
+	elapsed time.Duration
+	cpu     time.Duration // the server's CPU time
+	rounds  []float64     // requests/s answered 200, round by round
+}
+
+// throughput is the 200 answers per second over the rounds' time.
 func (m *measure) throughput() float64 {
 	if m.elapsed == 0 {
 		return 0
 	}
-	return float64(m.successes) / m.elapsed.Seconds()
+	return float64(m.codes["200"]) / m.elapsed.Seconds()
 }
 
-// attack loads t for d and adds what it measured to into.
-func attack(ctx context.Context, t target, pacer vegeta.Pacer, workers, maxWorkers uint64, d time.Duration, into *measure) {
-	header := http.Header{"Content-Type": {"application/json"}}
-	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: t.url, Body: t.body, Header: header})
-	attacker := vegeta.NewAttacker(vegeta.Workers(workers), vegeta.MaxWorkers(maxWorkers), vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true))
-	var round vegeta.Metrics
+// cpuPerRequest is the server's CPU time per request sent.
+func (m *measure) cpuPerRequest() time.Duration {
+	n := 0
+	for _, c := range m.codes {
+		n += c
+	}
+	if n == 0 {
+		return 0
+	}
+	return m.cpu / time.Duration(n)
+}
+
+// others counts the answers other than 200 by status, or "0".
+func (m *measure) others() string {
+	var out []string
+	for _, code := range slices.Sorted(maps.Keys(m.codes)) {
+		if code != "200" && m.codes[code] > 0 {
+			out = append(out, fmt.Sprintf("%d × %s", m.codes[code], code))
+		}
+	}
+	if len(out) == 0 {
+		return "0"
+	}
+	return strings.Join(out, ", ")
+}
+
+// attack loads t at the maximum rate workers reach for d, sending its
+// bodies in turn, and adds what it measured to into.
+func attack(ctx context.Context, t target, workers uint64, d time.Duration, into *measure) {
+	header := http.Header{}
+	var ts []vegeta.Target
+	if t.bodies == nil {
+		ts = []vegeta.Target{{Method: t.method, URL: t.url}}
+	} else {
+		header.Set("Content-Type", "application/json")
+		for _, b := range t.bodies {
+			ts = append(ts, vegeta.Target{Method: t.method, URL: t.url, Body: b, Header: header})
+		}
+	}
+	attacker := vegeta.NewAttacker(vegeta.Workers(workers), vegeta.MaxWorkers(workers), vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true))
+	if into.codes == nil {
+		into.codes = map[string]int{}
+	}
 	cpuBefore := cpuTime(t.pid)
-	results := attacker.Attack(targeter, pacer, d, t.name)
+	began := time.Now()
+	oks := 0
+	results := attacker.Attack(vegeta.NewStaticTargeter(ts...), vegeta.Rate{}, d, t.name)
 	for {
 		select {
 		case r, ok := <-results:
 			if !ok {
-				round.Close()
-				into.all.Close()
-				into.successes += int(round.Success*float64(round.Requests) + 0.5)
-				into.elapsed += round.Duration + round.Wait
+				elapsed := time.Since(began)
+				into.ok.Close()
+				into.elapsed += elapsed
 				into.cpu += cpuTime(t.pid) - cpuBefore
+				into.rounds = append(into.rounds, float64(oks)/elapsed.Seconds())
 				return
 			}
-			round.Add(r)
-			into.all.Add(r)
+			switch {
+			case r.Code == http.StatusOK:
+				oks++
+				into.ok.Add(r)
+				into.codes["200"]++
+			case r.Code == 0:
+				into.errors++
+			default:
+				into.codes[fmt.Sprint(r.Code)]++
+			}
 		case <-ctx.Done():
 			attacker.Stop()
 		}
 	}
 }
 
-// sameDecision asks each target once and checks they decide alike.
-func sameDecision(targets []target) error {
-	var first decision
-	for i, t := range targets {
-		resp, err := http.Post(t.url, "application/json", bytes.NewReader(t.body))
+// decision is a decision in ids, sorted: what the rules decide, as both
+// servers can be asked for it.
+type decision struct {
+	Outcome   string
+	Symptoms  []string
+	Findings  []string // id and reasons
+	RuledOut  []string
+	Questions []string
+}
+
+// sameDecisions asks both servers to decide every request of the mix, one
+// after the other, and fails on the first that they decide differently.
+// It returns a count of the outcomes they agreed on.
+func sameDecisions(ctx context.Context, acceso, opa target) (string, error) {
+	outcomes := map[string]int{}
+	findings := 0
+	for i := range acceso.bodies {
+		a, err := post(ctx, acceso.url, acceso.bodies[i])
 		if err != nil {
-			return err
+			return "", fmt.Errorf("%s, mix line %d: %w", acceso.name, i+1, err)
 		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		o, err := post(ctx, opa.url, opa.bodies[i])
 		if err != nil {
-			return err
+			return "", fmt.Errorf("%s, mix line %d: %w", opa.name, i+1, err)
 		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s answered %d: %s", t.name, resp.StatusCode, body)
-		}
-		d, err := t.decision(body)
+		da, err := accesoDecision(a)
 		if err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+			return "", fmt.Errorf("%s, mix line %d: %w", acceso.name, i+1, err)
 		}
-		if i == 0 {
-			first = d
-			logf("both must decide %+v", d)
-			continue
+		do, err := opaDecision(o)
+		if err != nil {
+			return "", fmt.Errorf("%s, mix line %d: %w", opa.name, i+1, err)
 		}
-		if fmt.Sprint(d) != fmt.Sprint(first) {
-			return fmt.Errorf("%s decides %+v; %s decides %+v", t.name, d, targets[0].name, first)
+		if fmt.Sprint(da) != fmt.Sprint(do) {
+			return "", fmt.Errorf("mix line %d %s:\n%s decides %+v\n%s decides %+v", i+1, acceso.bodies[i], acceso.name, da, opa.name, do)
 		}
+		outcomes[da.Outcome]++
+		findings += len(da.Findings)
 	}
-	return nil
+	var parts []string
+	for _, o := range slices.Sorted(maps.Keys(outcomes)) {
+		parts = append(parts, fmt.Sprintf("%s %d", o, outcomes[o]))
+	}
+	return fmt.Sprintf("outcomes: %s; %d findings", strings.Join(parts, ", "), findings), nil
+}
+
+func post(ctx context.Context, url string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("answered %d: %s", resp.StatusCode, b)
+	}
+	return b, nil
 }
 
 func accesoDecision(body []byte) (decision, error) {
-	var r struct {
-		Outcome   string   `json:"outcome"`
+	var a struct {
+		Outcome  string   `json:"outcome"`
+		Symptoms []string `json:"symptoms"`
+		Findings []struct {
+			ID      string   `json:"id"`
+			Because []string `json:"because"`
+		} `json:"findings"`
 		RuledOut  []string `json:"ruled_out"`
-		Findings  []struct{ ID string }
-		Questions []struct{ Fact string }
+		Questions []struct {
+			Fact string `json:"fact"`
+		} `json:"questions"`
 	}
-	err := json.Unmarshal(body, &r)
-	return toDecision(r.Outcome, r.RuledOut, r.Findings, r.Questions), err
+	if err := json.Unmarshal(body, &a); err != nil {
+		return decision{}, err
+	}
+	d := decision{Outcome: a.Outcome, Symptoms: sorted(a.Symptoms), RuledOut: sorted(a.RuledOut)}
+	for _, f := range a.Findings {
+		d.Findings = append(d.Findings, fmt.Sprint(f.ID, sorted(f.Because)))
+	}
+	for _, q := range a.Questions {
+		d.Questions = append(d.Questions, q.Fact)
+	}
+	slices.Sort(d.Findings)
+	slices.Sort(d.Questions)
+	return d, nil
 }
 
 func opaDecision(body []byte) (decision, error) {
-	var r struct {
-		Result struct {
-			Outcome   string   `json:"outcome"`
-			RuledOut  []string `json:"ruled_out"`
-			Findings  []struct{ ID string }
-			Questions []struct{ Fact string }
-		}
+	var o struct {
+		Result *struct {
+			Outcome   string              `json:"outcome"`
+			Symptoms  []string            `json:"symptoms"`
+			Findings  map[string][]string `json:"findings"`
+			RuledOut  []string            `json:"ruled_out"`
+			Questions []string            `json:"questions"`
+		} `json:"result"`
 	}
-	err := json.Unmarshal(body, &r)
-	return toDecision(r.Result.Outcome, r.Result.RuledOut, r.Result.Findings, r.Result.Questions), err
+	if err := json.Unmarshal(body, &o); err != nil {
+		return decision{}, err
+	}
+	if o.Result == nil {
+		return decision{}, fmt.Errorf("no result (is data.login.decision defined?): %s", body)
+	}
+	r := o.Result
+	d := decision{Outcome: r.Outcome, Symptoms: sorted(r.Symptoms), RuledOut: sorted(r.RuledOut), Questions: sorted(r.Questions)}
+	for id, because := range r.Findings {
+		d.Findings = append(d.Findings, fmt.Sprint(id, sorted(because)))
+	}
+	slices.Sort(d.Findings)
+	return d, nil
 }
 
-func toDecision(outcome string, ruledOut []string, findings []struct{ ID string }, questions []struct{ Fact string }) decision {
-	d := decision{Outcome: outcome, RuledOut: ruledOut}
-	for _, f := range findings {
-		d.Findings = append(d.Findings, f.ID)
+func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+// download saves what url answers a bearer token to path.
+func download(ctx context.Context, url, token, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
 	}
-	for _, q := range questions {
-		d.Questions = append(d.Questions, q.Fact)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
 	}
-	return d
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %d: %s", url, resp.StatusCode, b)
+	}
+	return os.WriteFile(path, b, 0o600)
 }
 
 // start runs a server in the background, its logs discarded, and returns
