@@ -97,6 +97,8 @@ type Server struct {
 	// once in New when the publisher serves a folder, whatever number of
 	// Runs follow.
 	reload *reloadMetrics
+	// feedbackKey signs the article's feedback tokens (feedbacktoken.go).
+	feedbackKey []byte
 	// decisions writes the decisions kept for look-up, in batches.
 	decisions *store.DecisionWriter
 	// openAPICache is the OpenAPI document of the revision served last.
@@ -128,6 +130,12 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 		return nil, fmt.Errorf("the message files built into acceso (locales/*.toml) do not parse: %w", err)
 	}
 	if db != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.feedbackKey, err = db.Secret(ctx, "feedback")
+		cancel()
+		if err != nil {
+			return nil, err
+		}
 		s.decisions = store.NewDecisionWriter(db, decisionBatch, decisionFlush, func(err error) {
 			log.Error("decisions could not be kept", "err", err)
 		})

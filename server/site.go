@@ -220,6 +220,7 @@ func (s *Server) handleArticle(c echo.Context) error {
 			CSRFToken: CSRFToken(c),
 			Page:      store.PageArticle,
 			Revision:  p.Revision,
+			Token:     s.feedbackToken(store.PageArticle, p.Revision),
 			Reactions: store.Reactions,
 			Thanks:    thanks,
 		}),
@@ -230,8 +231,9 @@ func (s *Server) handleArticle(c echo.Context) error {
 // to it, where they are thanked. It stores nothing about the visitor.
 //
 // The form is not trusted beyond the reaction and the page. Feedback on the
-// article names no cause, and its revision must be one this server served
-// (the current one or a stored one), else it is refused naming "revision".
+// article names no cause, carries the token the page was signed with (one
+// feedback per token; feedbacktoken.go), and its revision must be one this
+// server served (the current one or a stored one), else it is refused.
 // Feedback on a self-diagnosis names the decision it is about by its
 // reference, a code the server made at random and kept: the causes and
 // the revision are the kept decision's, a reference the server never gave
@@ -276,6 +278,11 @@ func (s *Server) handleFeedback(c echo.Context) error {
 		f.Reference, f.Causes, f.Revision = ref, dec.Findings, dec.Revision
 		back = d.Path(lang) + "?thanks=1#feedback"
 	default:
+		nonce, ok := s.checkFeedbackToken(c.FormValue("token"), f.Page, f.Revision)
+		if !ok {
+			return answer.BadField("token")
+		}
+		f.Reference = "article:" + nonce
 		if f.Revision != p.Revision {
 			known, err := s.store.HasRevision(ctx, f.Revision)
 			if err != nil {

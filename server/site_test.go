@@ -134,6 +134,7 @@ var (
 	goldenCSRF     = regexp.MustCompile(`name="` + csrfField + `" value="[^"]*"`)
 	goldenDecision = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	goldenRef      = regexp.MustCompile(`(class="reference-code">|name="reference" value=")[0-9A-Z]{4}-[0-9A-Z]{4}`)
+	goldenToken    = regexp.MustCompile(`name="token" value="[^"]*"`)
 	goldenVersion  = regexp.MustCompile(`\.[0-9a-f]{12}\.(css|svg)`)
 )
 
@@ -144,6 +145,7 @@ func normalize(body, revision string) string {
 	body = goldenCSRF.ReplaceAllString(body, `name="`+csrfField+`" value="CSRF"`)
 	body = goldenDecision.ReplaceAllString(body, "DECISION-ID")
 	body = goldenRef.ReplaceAllString(body, `${1}REFERENCE`)
+	body = goldenToken.ReplaceAllString(body, `name="token" value="TOKEN"`)
 	body = goldenVersion.ReplaceAllString(body, ".VERSION.$1")
 	body = strings.ReplaceAll(body, revision, "REVISION")
 	return strings.ReplaceAll(body, "><", ">\n<") + "\n"
@@ -683,7 +685,7 @@ func formToken(t *testing.T, body string) string {
 func TestFeedback(t *testing.T) {
 	const token = "TOKEN" // stands for the token of the page the form is on
 	form := func(change ...string) url.Values {
-		v := url.Values{csrfField: {token}, "page": {"article"}, "reaction": {"partly"}, "revision": {"REVISION"}, "causes": {""}}
+		v := url.Values{csrfField: {token}, "page": {"article"}, "reaction": {"partly"}, "revision": {"REVISION"}, "causes": {""}, "token": {"ARTICLE-TOKEN"}}
 		for i := 0; i+1 < len(change); i += 2 {
 			v.Set(change[i], change[i+1])
 		}
@@ -719,6 +721,8 @@ func TestFeedback(t *testing.T) {
 		{"unknown page", "/en/feedback", form("page", "admin"), nil, http.StatusBadRequest, "", nil},
 		{"personal data as a cause", "/en/feedback", form("causes", "ana@example.com"), nil, http.StatusBadRequest, "", nil},
 		{"diagnosis without a way back", "/en/feedback", form("page", "diagnose", "back", "symptom=nope"), nil, http.StatusBadRequest, "", nil},
+		{"article without its token", "/en/feedback", without(form(), "token"), nil, http.StatusBadRequest, "", nil},
+		{"article with a forged token", "/en/feedback", form("token", "AAAAAAAAAAAAAAAAAAAAAA.forged"), nil, http.StatusBadRequest, "", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -728,7 +732,8 @@ func TestFeedback(t *testing.T) {
 			post := url.Values{}
 			for k, vs := range tc.form {
 				for _, v := range vs {
-					v = strings.NewReplacer(token, formToken(t, article), "REVISION", h.policy.Revision, "REFERENCE", readDiagnose(t, outcome).reference).Replace(v)
+					v = strings.NewReplacer(token, formToken(t, article), "REVISION", h.policy.Revision, "REFERENCE", readDiagnose(t, outcome).reference,
+						"ARTICLE-TOKEN", hiddenValue(t, article, "token")).Replace(v)
 					post.Add(k, v)
 				}
 			}
@@ -775,10 +780,12 @@ func TestFeedbackIsRateLimited(t *testing.T) {
 	_, article := h.get(t, "/es/article")
 	form := url.Values{csrfField: {formToken(t, article)}, "page": {"article"}, "reaction": {"yes"}, "revision": {h.policy.Revision}}
 	for i := range feedbackBurst {
+		form.Set("token", h.srv.feedbackToken("article", h.policy.Revision)) // a fresh page each time
 		if resp, _ := h.do(t, http.MethodPost, "/es/feedback", form); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("feedback %d status = %d; want 303", i+1, resp.StatusCode)
 		}
 	}
+	form.Set("token", h.srv.feedbackToken("article", h.policy.Revision))
 	resp, body := h.do(t, http.MethodPost, "/es/feedback", form)
 	if resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("feedback %d status = %d; want 429", feedbackBurst+1, resp.StatusCode)
@@ -1104,15 +1111,17 @@ func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 			http.StatusSeeOther, "", map[string]int{"try_other_channel": 1, "check_spam": 1}, map[string]int{"CURRENT": 1}},
 		{"a reference the API gave", url.Values{"page": {"diagnose"}, "revision": {"CURRENT"}, "back": {diagnosis}, "reference": {"API-REFERENCE"}},
 			http.StatusBadRequest, "reference", nil, nil},
-		{"causes on the article", url.Values{"page": {"article"}, "causes": {"check_spam try_other_channel"}, "revision": {"CURRENT"}},
+		{"causes on the article", url.Values{"page": {"article"}, "causes": {"check_spam try_other_channel"}, "revision": {"CURRENT"}, "token": {"TOKEN-CURRENT"}},
 			http.StatusSeeOther, "", map[string]int{}, map[string]int{"CURRENT": 1}},
-		{"a revision never served", url.Values{"page": {"article"}, "revision": {"made-up-revision"}},
+		{"a revision never served", url.Values{"page": {"article"}, "revision": {"made-up-revision"}, "token": {"TOKEN-MADE-UP"}},
 			http.StatusBadRequest, "revision", nil, nil},
 		// The revision is the kept decision's, whatever the form says.
 		{"a revision never served on a diagnosis", url.Values{"page": {"diagnose"}, "revision": {"made-up-revision"}, "back": {diagnosis}, "reference": {"REFERENCE"}},
 			http.StatusSeeOther, "", map[string]int{"try_other_channel": 1, "check_spam": 1}, map[string]int{"CURRENT": 1}},
-		{"a stored older revision on the article", url.Values{"page": {"article"}, "revision": {older}},
+		{"a stored older revision on the article", url.Values{"page": {"article"}, "revision": {older}, "token": {"TOKEN-OLDER"}},
 			http.StatusSeeOther, "", map[string]int{}, map[string]int{older: 1}},
+		{"a token for another revision", url.Values{"page": {"article"}, "revision": {"CURRENT"}, "token": {"TOKEN-OLDER"}},
+			http.StatusBadRequest, "token", nil, nil},
 		// The causes are the current rules', so the revision is too.
 		{"a stored older revision on a diagnosis", url.Values{"page": {"diagnose"}, "revision": {older}, "back": {diagnosis}, "reference": {"REFERENCE"}},
 			http.StatusSeeOther, "", map[string]int{"try_other_channel": 1, "check_spam": 1}, map[string]int{"CURRENT": 1}},
@@ -1129,7 +1138,11 @@ func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 			post := url.Values{csrfField: {formToken(t, article)}, "reaction": {"no"}}
 			for k, vs := range tc.form {
 				for _, v := range vs {
-					post.Add(k, strings.NewReplacer("CURRENT", h.policy.Revision, "API-REFERENCE", apiRef, "REFERENCE", readDiagnose(t, outcome).reference).Replace(v))
+					post.Add(k, strings.NewReplacer(
+						"TOKEN-CURRENT", h.srv.feedbackToken("article", h.policy.Revision),
+						"TOKEN-OLDER", h.srv.feedbackToken("article", older),
+						"TOKEN-MADE-UP", h.srv.feedbackToken("article", "made-up-revision"),
+						"CURRENT", h.policy.Revision, "API-REFERENCE", apiRef, "REFERENCE", readDiagnose(t, outcome).reference).Replace(v))
 				}
 			}
 			resp, body := h.do(t, http.MethodPost, "/en/feedback", post)
@@ -1186,7 +1199,7 @@ func TestFeedbackBodyIsBounded(t *testing.T) {
 			h := newSiteHarness(t)
 			_, article := h.get(t, "/en/article")
 			form := url.Values{csrfField: {formToken(t, article)}, "page": {"article"}, "reaction": {"yes"}, "revision": {h.policy.Revision},
-				"padding": {strings.Repeat("x", tc.size)}}
+				"token": {hiddenValue(t, article, "token")}, "padding": {strings.Repeat("x", tc.size)}}
 			var body io.Reader = strings.NewReader(form.Encode())
 			if tc.chunked {
 				body = io.MultiReader(body) // hides the length
@@ -1322,5 +1335,32 @@ func TestFeedbackOncePerDecision(t *testing.T) {
 	}
 	if n := feedbackCount(t, h.db); n != 1 {
 		t.Errorf("%d feedbacks stored for one decision; want 1", n)
+	}
+}
+
+// hiddenValue is the value of the page's hidden field name.
+func hiddenValue(t *testing.T, body, name string) string {
+	t.Helper()
+	in := first(parseHTML(t, body), func(n *html.Node) bool { return isElement(n, "input") && attr(n, "name") == name })
+	if in == nil {
+		t.Fatalf("the page has no %s field", name)
+	}
+	return attr(in, "value")
+}
+
+// TestArticleFeedbackOncePerToken replays the article's feedback: the
+// second post with the same signed token is refused.
+func TestArticleFeedbackOncePerToken(t *testing.T) {
+	h := newSiteHarness(t)
+	_, page := h.get(t, "/en/article")
+	post := url.Values{csrfField: {formToken(t, page)}, "page": {"article"}, "reaction": {"yes"},
+		"revision": {h.policy.Revision}, "token": {hiddenValue(t, page, "token")}}
+	for i, want := range []int{http.StatusSeeOther, http.StatusBadRequest} {
+		if resp, _ := h.do(t, http.MethodPost, "/en/feedback", post); resp.StatusCode != want {
+			t.Errorf("feedback #%d with one token = %d; want %d", i+1, resp.StatusCode, want)
+		}
+	}
+	if n := feedbackCount(t, h.db); n != 1 {
+		t.Errorf("%d feedbacks stored for one token; want 1", n)
 	}
 }

@@ -66,7 +66,8 @@ type Feedback struct {
 	Causes   []string
 	Revision string
 	// Reference, on a self-diagnosis, is the kept decision the feedback is
-	// about: a decision gets one feedback at most.
+	// about; on the article, the nonce of its signed token. Either gets one
+	// feedback at most.
 	Reference string
 	// At is when the feedback was given; zero means now.
 	At time.Time
@@ -140,7 +141,7 @@ func (d *DB) AddFeedback(ctx context.Context, f Feedback) error {
 			return fmt.Errorf("storing feedback: %w", err)
 		}
 		if n, err := res.RowsAffected(); err == nil && n == 0 {
-			return &FeedbackError{Field: "reference", Problem: "this decision already has its feedback"}
+			return &FeedbackError{Field: "reference", Problem: "this decision or page already has its feedback"}
 		}
 	}
 	if err := tx.Commit(); err != nil {

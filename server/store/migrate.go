@@ -36,6 +36,9 @@ var migrations = []migration{
 	reference   TEXT PRIMARY KEY,
 	feedback_id BIGINT NOT NULL REFERENCES feedback (id) ON DELETE CASCADE
 );`},
+	{4, "secrets shared by every replica",
+		`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+		`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`},
 }
 
 // migrationsLock is the PostgreSQL advisory lock held while migrating, so
