@@ -1,15 +1,18 @@
 package answer
 
 import (
+	"io"
+	"sync"
+
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"acceso/rules"
 )
@@ -17,149 +20,259 @@ import (
 // MaxLangLen bounds a request's lang hint.
 const MaxLangLen = 35
 
-// Decode reads a request body strictly against the facts cat declares: it
-// must be one JSON object whose fields are all known and well-typed. A body
-// that is not strict JSON (CheckJSON) is an invalid_json error; anything else wrong is an
+// Decode reads a request body strictly against the facts cat declares, in
+// one pass over its tokens: it must be one JSON object whose fields are all
+// known and well-typed. A body that is not strict JSON (a syntax error, a
+// duplicate key, invalid UTF-8, a lone surrogate, a second value) is an
+// invalid_json error naming the place; anything else wrong is an
 // invalid_facts error listing every field at fault, not just the first.
 func Decode(cat rules.Catalog, body []byte) (rules.Request, error) {
-	if err := CheckJSON(body); err != nil {
+	dec := decoders.Get().(*jsontext.Decoder)
+	defer decoders.Put(dec)
+	dec.Reset(bytes.NewReader(body))
+	d := decoder{dec: dec, cat: cat}
+	req, err := d.request()
+	if err != nil {
 		return rules.Request{}, err
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		if _, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-			return rules.Request{}, Invalid(FieldError{Field: "body", Problem: "must be a JSON object"})
-		}
-		return rules.Request{}, Errorf(CodeInvalidJSON, "the body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if top == nil {
-		return rules.Request{}, Invalid(FieldError{Field: "body", Problem: "must be a JSON object"})
-	}
-	req := rules.Request{Facts: make(map[string]any)}
-	var problems []FieldError
-	for _, key := range slices.Sorted(maps.Keys(top)) {
-		raw := top[key]
-		switch key {
-		case "symptom":
-			s, problem := decodeString(raw, rules.MaxStringLen)
-			switch {
-			case problem != "":
-				problems = append(problems, FieldError{"symptom", problem})
-			case s != "" && !slices.Contains(cat.Symptoms, s):
-				problems = append(problems, FieldError{"symptom", "must be one of " + strings.Join(cat.Symptoms, ", ")})
-			default:
-				req.Symptom = s
-			}
-		case "lang":
-			s, problem := decodeString(raw, MaxLangLen)
-			if problem != "" {
-				problems = append(problems, FieldError{"lang", problem})
-			}
-			req.Lang = s
-		case "facts":
-			problems = append(problems, decodeFacts(cat, raw, req.Facts)...)
-		default:
-			problems = append(problems, FieldError{fieldName(key), "unknown field"})
-		}
-	}
-	if len(problems) > 0 {
-		return rules.Request{}, Invalid(problems...)
+	if len(d.problems) > 0 {
+		return rules.Request{}, Invalid(d.problems...)
 	}
 	return req, nil
 }
 
-func decodeFacts(cat rules.Catalog, raw json.RawMessage, into map[string]any) []FieldError {
-	if isNull(raw) {
-		return nil
-	}
-	var facts map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &facts); err != nil {
-		return []FieldError{{"facts", "must be an object"}}
-	}
-	var problems []FieldError
-	for _, name := range slices.Sorted(maps.Keys(facts)) {
-		field := "facts." + fieldName(name)
-		fact, known := cat.Fact(name)
-		if !known {
-			problems = append(problems, FieldError{field, "unknown fact"})
-			continue
-		}
-		v := facts[name]
-		if isNull(v) {
-			continue // null is an explicit unknown
-		}
-		value, problem := decodeFact(fact, v)
-		if problem != "" {
-			problems = append(problems, FieldError{field, problem})
-			continue
-		}
-		into[name] = value
-	}
-	return problems
+// decoders are token readers kept between requests: a new one costs more
+// than the rest of a decoding.
+var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
+
+// decoder reads one request, gathering the fields at fault.
+type decoder struct {
+	dec      *jsontext.Decoder
+	cat      rules.Catalog
+	problems []FieldError
 }
 
-func decodeFact(fact rules.Fact, raw json.RawMessage) (any, string) {
-	switch fact.Type {
-	case rules.TypeBoolean:
-		var b bool
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return nil, "must be a boolean"
+func (d *decoder) bad(field, problem string) {
+	d.problems = append(d.problems, FieldError{field, problem})
+}
+
+// invalidJSON is the error of a body that is not strict JSON.
+func (d *decoder) invalidJSON(err error) error {
+	if _, ok := errors.AsType[*Error](err); ok {
+		return err
+	}
+	msg := strings.TrimPrefix(err.Error(), "jsontext: ")
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		msg = "it ends too soon"
+	}
+	return Errorf(CodeInvalidJSON, "the body is not valid JSON: "+msg)
+}
+
+func (d *decoder) request() (rules.Request, error) {
+	if d.dec.PeekKind() != '{' {
+		if _, err := d.dec.ReadValue(); err != nil {
+			return rules.Request{}, d.invalidJSON(err)
 		}
-		return b, ""
+		if err := d.end(); err != nil {
+			return rules.Request{}, err
+		}
+		d.bad("body", "must be a JSON object")
+		return rules.Request{}, nil
+	}
+	req := rules.Request{Facts: make(map[string]any)}
+	if _, err := d.dec.ReadToken(); err != nil {
+		return req, d.invalidJSON(err)
+	}
+	for d.dec.PeekKind() != '}' {
+		name, err := d.dec.ReadToken()
+		if err != nil {
+			return req, d.invalidJSON(err)
+		}
+		switch key := name.String(); key {
+		case "symptom":
+			s, problem, err := d.string(rules.MaxStringLen)
+			switch {
+			case err != nil:
+				return req, d.invalidJSON(err)
+			case problem != "":
+				d.bad("symptom", problem)
+			case s != "" && !slices.Contains(d.cat.Symptoms, s):
+				d.bad("symptom", "must be one of "+strings.Join(d.cat.Symptoms, ", "))
+			default:
+				req.Symptom = s
+			}
+		case "lang":
+			s, problem, err := d.string(MaxLangLen)
+			if err != nil {
+				return req, d.invalidJSON(err)
+			}
+			if problem != "" {
+				d.bad("lang", problem)
+			}
+			req.Lang = s
+		case "facts":
+			if err := d.facts(req.Facts); err != nil {
+				return req, d.invalidJSON(err)
+			}
+		default:
+			d.bad(fieldName(key), "unknown field")
+			if err := d.dec.SkipValue(); err != nil {
+				return req, d.invalidJSON(err)
+			}
+		}
+	}
+	if _, err := d.dec.ReadToken(); err != nil {
+		return req, d.invalidJSON(err)
+	}
+	if err := d.end(); err != nil {
+		return req, err
+	}
+	slices.SortFunc(d.problems, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+	return req, nil
+}
+
+// end checks that nothing but space follows the value.
+func (d *decoder) end() error {
+	_, err := d.dec.ReadToken()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err == nil:
+		return Errorf(CodeInvalidJSON, fmt.Sprintf("the body is not valid JSON: a second value at offset %d", d.dec.InputOffset()))
+	}
+	return d.invalidJSON(err)
+}
+
+// facts reads the facts object into into; null is no fact known.
+func (d *decoder) facts(into map[string]any) error {
+	switch d.dec.PeekKind() {
+	case 'n':
+		_, err := d.dec.ReadToken()
+		return err
+	case '{':
+	default:
+		d.bad("facts", "must be an object")
+		return d.dec.SkipValue()
+	}
+	if _, err := d.dec.ReadToken(); err != nil {
+		return err
+	}
+	for d.dec.PeekKind() != '}' {
+		name, err := d.dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		field := "facts." + fieldName(name.String())
+		fact, known := d.cat.Fact(name.String())
+		switch {
+		case !known:
+			d.bad(field, "unknown fact")
+			err = d.dec.SkipValue()
+		case d.dec.PeekKind() == 'n':
+			_, err = d.dec.ReadToken() // null is an explicit unknown
+		default:
+			var v any
+			var problem string
+			v, problem, err = d.fact(fact)
+			if err == nil && problem != "" {
+				d.bad(field, problem)
+			} else if err == nil {
+				into[fact.Name] = v
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := d.dec.ReadToken()
+	return err
+}
+
+// fact reads one known fact's value; problem says what is wrong with it.
+func (d *decoder) fact(f rules.Fact) (any, string, error) {
+	switch f.Type {
+	case rules.TypeBoolean:
+		if k := d.dec.PeekKind(); k != 't' && k != 'f' {
+			return nil, "must be a boolean", d.dec.SkipValue()
+		}
+		tok, err := d.dec.ReadToken()
+		if err != nil {
+			return nil, "", err
+		}
+		return tok.Bool(), "", nil
 	case rules.TypeString:
-		s, problem := decodeString(raw, rules.MaxStringLen)
-		if problem == "" && strings.TrimSpace(s) == "" {
+		s, problem, err := d.string(rules.MaxStringLen)
+		if err == nil && problem == "" && strings.TrimSpace(s) == "" {
 			problem = "must not be empty"
 		}
-		return s, problem
+		return s, problem, err
 	case rules.TypeStrings, rules.TypeChoices:
-		var items []json.RawMessage
-		if err := json.Unmarshal(raw, &items); err != nil {
-			return nil, "must be an array of strings"
+		if d.dec.PeekKind() != '[' {
+			return nil, "must be an array of strings", d.dec.SkipValue()
 		}
-		if len(items) > rules.MaxListLen {
-			return nil, fmt.Sprintf("must have at most %d items", rules.MaxListLen)
+		if _, err := d.dec.ReadToken(); err != nil {
+			return nil, "", err
 		}
-		list := make([]string, 0, len(items))
-		for i, item := range items {
-			s, problem := decodeString(item, rules.MaxStringLen)
-			if problem != "" {
-				return nil, fmt.Sprintf("item %d %s", i, problem)
+		list := []string{}
+		problem := ""
+		for i := 0; d.dec.PeekKind() != ']'; i++ {
+			s, p, err := d.string(rules.MaxStringLen)
+			if err != nil {
+				return nil, "", err
 			}
-			if fact.Type == rules.TypeChoices && !slices.Contains(fact.Choices, s) {
-				return nil, fmt.Sprintf("item %d must be one of %s", i, strings.Join(fact.Choices, ", "))
+			switch {
+			case problem != "":
+			case p != "":
+				problem = fmt.Sprintf("item %d %s", i, p)
+			case i >= rules.MaxListLen:
+				problem = fmt.Sprintf("must have at most %d items", rules.MaxListLen)
+			case f.Type == rules.TypeChoices && !slices.Contains(f.Choices, s):
+				problem = fmt.Sprintf("item %d must be one of %s", i, strings.Join(f.Choices, ", "))
+			default:
+				list = append(list, s)
 			}
-			list = append(list, s)
 		}
-		return list, ""
+		_, err := d.dec.ReadToken()
+		return list, problem, err
 	case rules.TypeCount:
-		var n json.Number
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		if err := d.Decode(&n); err != nil {
-			return nil, "must be a whole number"
+		if d.dec.PeekKind() != '0' {
+			return nil, "must be a whole number", d.dec.SkipValue()
 		}
-		i, err := strconv.ParseInt(n.String(), 10, 64)
+		tok, err := d.dec.ReadToken()
 		if err != nil {
-			return nil, "must be a whole number"
+			return nil, "", err
+		}
+		i, perr := strconv.ParseInt(tok.String(), 10, 64)
+		if perr != nil {
+			return nil, "must be a whole number", nil
 		}
 		if i < 0 || i > rules.MaxCount {
-			return nil, fmt.Sprintf("must be between 0 and %d", rules.MaxCount)
+			return nil, fmt.Sprintf("must be between 0 and %d", rules.MaxCount), nil
 		}
-		return int(i), ""
+		return int(i), "", nil
 	}
-	return nil, "has a type the engine does not know"
+	return nil, "has a type the engine does not know", d.dec.SkipValue()
 }
 
-func decodeString(raw json.RawMessage, maxLen int) (string, string) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", "must be a string"
+// string reads a string value of at most maxLen characters (null reads as
+// ""); problem says what is wrong with it.
+func (d *decoder) string(maxLen int) (string, string, error) {
+	if d.dec.PeekKind() == 'n' {
+		_, err := d.dec.ReadToken()
+		return "", "", err
 	}
+	if d.dec.PeekKind() != '"' {
+		return "", "must be a string", d.dec.SkipValue()
+	}
+	tok, err := d.dec.ReadToken()
+	if err != nil {
+		return "", "", err
+	}
+	s := tok.String()
 	if utf8.RuneCountInString(s) > maxLen {
-		return "", fmt.Sprintf("must be at most %d characters", maxLen)
+		return "", fmt.Sprintf("must be at most %d characters", maxLen), nil
 	}
-	return s, ""
+	return s, "", nil
 }
 
 // fieldName is a key as it appears in a field path: as it is when it is a
@@ -177,5 +290,3 @@ func fieldName(key string) string {
 	}
 	return strconv.Quote(key)
 }
-
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
