@@ -79,7 +79,7 @@ func (d *decoder) request() (rules.Request, error) {
 		d.bad("body", "must be a JSON object")
 		return rules.Request{}, nil
 	}
-	req := rules.Request{Facts: make(map[string]any)}
+	req := rules.Request{Facts: make(map[string]any, len(d.cat.Facts))}
 	if _, err := d.dec.ReadToken(); err != nil {
 		return req, d.invalidJSON(err)
 	}
@@ -162,11 +162,10 @@ func (d *decoder) facts(into map[string]any) error {
 		if err != nil {
 			return err
 		}
-		field := "facts." + fieldName(name.String())
 		fact, known := d.cat.Fact(name.String())
 		switch {
 		case !known:
-			d.bad(field, "unknown fact")
+			d.bad("facts."+fieldName(name.String()), "unknown fact")
 			err = d.dec.SkipValue()
 		case d.dec.PeekKind() == 'n':
 			_, err = d.dec.ReadToken() // null is an explicit unknown
@@ -175,7 +174,7 @@ func (d *decoder) facts(into map[string]any) error {
 			var problem string
 			v, problem, err = d.fact(fact)
 			if err == nil && problem != "" {
-				d.bad(field, problem)
+				d.bad("facts."+fieldName(fact.Name), problem)
 			} else if err == nil {
 				into[fact.Name] = v
 			}
