@@ -13,13 +13,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"acceso/internal/interop"
 	"acceso/internal/pgtest"
 	"acceso/publish"
 	"acceso/rules"
@@ -322,53 +322,15 @@ bundles:
 	waitRevision(rev.ID, 5*time.Second)
 }
 
-// decision is a decision in ids, sorted: what the rules decide.
-type decision struct {
-	Outcome   string
-	Symptoms  []string
-	Findings  []string
-	RuledOut  []string
-	Questions []string
-}
-
 // acceso asks the API at addr to decide body.
-func acceso(t *testing.T, addr, body string) decision {
+func acceso(t *testing.T, addr, body string) interop.Decision {
 	t.Helper()
-	resp, err := http.Post("http://"+addr+"/api/v1/evaluate", "application/json", bytes.NewReader([]byte(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var a struct {
-		Outcome  string   `json:"outcome"`
-		Symptoms []string `json:"symptoms"`
-		Findings []struct {
-			ID      string   `json:"id"`
-			Because []string `json:"because"`
-		} `json:"findings"`
-		RuledOut  []string `json:"ruled_out"`
-		Questions []struct {
-			Fact string `json:"fact"`
-		} `json:"questions"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
-		t.Fatal(err)
-	}
-	d := decision{Outcome: a.Outcome, Symptoms: a.Symptoms, RuledOut: slices.Sorted(slices.Values(a.RuledOut))}
-	for _, f := range a.Findings {
-		d.Findings = append(d.Findings, fmt.Sprint(f.ID, slices.Sorted(slices.Values(f.Because))))
-	}
-	for _, q := range a.Questions {
-		d.Questions = append(d.Questions, q.Fact)
-	}
-	slices.Sort(d.Findings)
-	slices.Sort(d.Questions)
-	return d
+	return decide(t, "http://"+addr+"/api/v1/evaluate", []byte(body), interop.FromAPI)
 }
 
 // opaDecides asks OPA at addr for data.login.decision with the API
 // request body's symptom and facts as input.
-func opaDecides(t *testing.T, addr, body string) decision {
+func opaDecides(t *testing.T, addr, body string) interop.Decision {
 	t.Helper()
 	var req struct {
 		Symptom string         `json:"symptom,omitempty"`
@@ -381,29 +343,27 @@ func opaDecides(t *testing.T, addr, body string) decision {
 		req.Facts = map[string]any{}
 	}
 	in, _ := json.Marshal(map[string]any{"input": req})
-	resp, err := http.Post("http://"+addr+"/v1/data/login/decision", "application/json", bytes.NewReader(in))
+	return decide(t, "http://"+addr+"/v1/data/login/decision", in, interop.FromOPAServer)
+}
+
+// decide posts body to url and reads the answer with read.
+func decide(t *testing.T, url string, body []byte, read func([]byte) (interop.Decision, error)) interop.Decision {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var o struct {
-		Result struct {
-			Outcome   string              `json:"outcome"`
-			Symptoms  []string            `json:"symptoms"`
-			Findings  map[string][]string `json:"findings"`
-			RuledOut  []string            `json:"ruled_out"`
-			Questions []string            `json:"questions"`
-		} `json:"result"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&o); err != nil {
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
 		t.Fatal(err)
 	}
-	r := o.Result
-	d := decision{Outcome: r.Outcome, Symptoms: r.Symptoms, RuledOut: slices.Sorted(slices.Values(r.RuledOut)),
-		Questions: slices.Sorted(slices.Values(r.Questions))}
-	for id, because := range r.Findings {
-		d.Findings = append(d.Findings, fmt.Sprint(id, slices.Sorted(slices.Values(because))))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s answered %d: %s", url, resp.StatusCode, b)
 	}
-	slices.Sort(d.Findings)
+	d, err := read(b)
+	if err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
 	return d
 }

@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
-	"slices"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/rego"
 
+	"acceso/internal/interop"
 	"acceso/rules"
 )
 
@@ -24,67 +24,6 @@ var bundleSamples = []string{
 	`{"facts":{"vpn":true,"incognito":true}}`,
 	`{"facts":{"identifier":"Ana@Example.com ","registered_emails":["ana@example.com"],"spam_checked":true}}`,
 	`{"facts":{"identifier":"+34 600-111 222","registered_phones":["+34600111222"],"opted_out":false,"channels_tried":["email","sms"],"spam_checked":true,"online":true,"incognito":false,"cookies_autodelete":false,"new_device":false,"message_published":true,"vpn":false,"codes_requested":2,"used_latest_code":true}}`,
-}
-
-// idDecision is a decision in ids only, in a canonical order: what the
-// rules decide, without the texts Acceso adds.
-type idDecision struct {
-	Symptoms  []string
-	Outcome   string
-	Findings  map[string][]string
-	RuledOut  []string
-	Questions []string
-}
-
-// apiDecision reads an answer of POST /api/v1/evaluate as an idDecision
-// and its policy revision.
-func apiDecision(tb testing.TB, body []byte) (idDecision, string) {
-	tb.Helper()
-	var a struct {
-		PolicyRevision string   `json:"policy_revision"`
-		Symptoms       []string `json:"symptoms"`
-		Outcome        string   `json:"outcome"`
-		Findings       []struct {
-			ID      string   `json:"id"`
-			Because []string `json:"because"`
-		} `json:"findings"`
-		RuledOut  []string `json:"ruled_out"`
-		Questions []struct {
-			Fact string `json:"fact"`
-		} `json:"questions"`
-	}
-	if err := json.Unmarshal(body, &a); err != nil {
-		tb.Fatalf("the API's answer %.200s: %v", body, err)
-	}
-	d := idDecision{Symptoms: a.Symptoms, Outcome: a.Outcome, Findings: map[string][]string{}, RuledOut: slices.Sorted(slices.Values(a.RuledOut))}
-	for _, f := range a.Findings {
-		d.Findings[f.ID] = slices.Sorted(slices.Values(f.Because))
-	}
-	for _, q := range a.Questions {
-		d.Questions = append(d.Questions, q.Fact)
-	}
-	slices.Sort(d.Questions)
-	return d, a.PolicyRevision
-}
-
-// opaDecision reads OPA's data.login.decision document as an idDecision.
-func opaDecision(tb testing.TB, doc []byte) idDecision {
-	tb.Helper()
-	var o struct {
-		Symptoms  []string            `json:"symptoms"`
-		Outcome   string              `json:"outcome"`
-		Findings  map[string][]string `json:"findings"`
-		RuledOut  []string            `json:"ruled_out"`
-		Questions []string            `json:"questions"`
-	}
-	if err := json.Unmarshal(doc, &o); err != nil {
-		tb.Fatalf("OPA's decision %.200s: %v", doc, err)
-	}
-	for id, because := range o.Findings {
-		o.Findings[id] = slices.Sorted(slices.Values(because))
-	}
-	return idDecision{Symptoms: o.Symptoms, Outcome: o.Outcome, Findings: o.Findings,
-		RuledOut: slices.Sorted(slices.Values(o.RuledOut)), Questions: slices.Sorted(slices.Values(o.Questions))}
 }
 
 // opaInput is the input OPA is asked with for an API request: the rules'
@@ -171,13 +110,20 @@ func TestBundleDecidesAsAcceso(t *testing.T) {
 	}
 	for _, sample := range bundleSamples {
 		_, body := ts.do(t, evaluate(sample))
-		want, _ := apiDecision(t, body)
+		want, err := interop.FromAPI(body)
+		if err != nil {
+			t.Fatalf("the API's answer %.200s: %v", body, err)
+		}
 		rs, err := pq.Eval(ctx, rego.EvalInput(opaInput(t, sample)))
 		if err != nil || len(rs) != 1 {
 			t.Fatalf("OPA on %s = %v, %v", sample, rs, err)
 		}
 		doc, _ := json.Marshal(rs[0].Expressions[0].Value)
-		if got := opaDecision(t, doc); !reflect.DeepEqual(got, want) {
+		got, err := interop.FromOPA(doc)
+		if err != nil {
+			t.Fatalf("OPA's decision %.200s: %v", doc, err)
+		}
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("OPA decides %s as\n%+v; Acceso as\n%+v", sample, got, want)
 		}
 	}

@@ -56,6 +56,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"acceso/internal/interop"
 )
 
 func main() {
@@ -358,16 +360,6 @@ func attack(ctx context.Context, t target, workers uint64, d time.Duration, into
 	}
 }
 
-// decision is a decision in ids, sorted: what the rules decide, as both
-// servers can be asked for it.
-type decision struct {
-	Outcome   string
-	Symptoms  []string
-	Findings  []string // id and reasons
-	RuledOut  []string
-	Questions []string
-}
-
 // sameDecisions asks both servers to decide every request of the mix, one
 // after the other, and fails on the first that they decide differently.
 // It returns a count of the outcomes they agreed on.
@@ -383,11 +375,11 @@ func sameDecisions(ctx context.Context, acceso, opa target) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%s, mix line %d: %w", opa.name, i+1, err)
 		}
-		da, err := accesoDecision(a)
+		da, err := interop.FromAPI(a)
 		if err != nil {
 			return "", fmt.Errorf("%s, mix line %d: %w", acceso.name, i+1, err)
 		}
-		do, err := opaDecision(o)
+		do, err := interop.FromOPAServer(o)
 		if err != nil {
 			return "", fmt.Errorf("%s, mix line %d: %w", opa.name, i+1, err)
 		}
@@ -424,61 +416,6 @@ func post(ctx context.Context, url string, body []byte) ([]byte, error) {
 	}
 	return b, nil
 }
-
-func accesoDecision(body []byte) (decision, error) {
-	var a struct {
-		Outcome  string   `json:"outcome"`
-		Symptoms []string `json:"symptoms"`
-		Findings []struct {
-			ID      string   `json:"id"`
-			Because []string `json:"because"`
-		} `json:"findings"`
-		RuledOut  []string `json:"ruled_out"`
-		Questions []struct {
-			Fact string `json:"fact"`
-		} `json:"questions"`
-	}
-	if err := json.Unmarshal(body, &a); err != nil {
-		return decision{}, err
-	}
-	d := decision{Outcome: a.Outcome, Symptoms: sorted(a.Symptoms), RuledOut: sorted(a.RuledOut)}
-	for _, f := range a.Findings {
-		d.Findings = append(d.Findings, fmt.Sprint(f.ID, sorted(f.Because)))
-	}
-	for _, q := range a.Questions {
-		d.Questions = append(d.Questions, q.Fact)
-	}
-	slices.Sort(d.Findings)
-	slices.Sort(d.Questions)
-	return d, nil
-}
-
-func opaDecision(body []byte) (decision, error) {
-	var o struct {
-		Result *struct {
-			Outcome   string              `json:"outcome"`
-			Symptoms  []string            `json:"symptoms"`
-			Findings  map[string][]string `json:"findings"`
-			RuledOut  []string            `json:"ruled_out"`
-			Questions []string            `json:"questions"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(body, &o); err != nil {
-		return decision{}, err
-	}
-	if o.Result == nil {
-		return decision{}, fmt.Errorf("no result (is data.login.decision defined?): %s", body)
-	}
-	r := o.Result
-	d := decision{Outcome: r.Outcome, Symptoms: sorted(r.Symptoms), RuledOut: sorted(r.RuledOut), Questions: sorted(r.Questions)}
-	for id, because := range r.Findings {
-		d.Findings = append(d.Findings, fmt.Sprint(id, sorted(because)))
-	}
-	slices.Sort(d.Findings)
-	return d, nil
-}
-
-func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
 
 // download saves what url answers a bearer token to path.
 func download(ctx context.Context, url, token, path string) error {

@@ -1,0 +1,76 @@
+// Package interop puts what Acceso's API answers and what OPA decides on
+// the same rules into one comparable form, for the tests and the load test
+// that check that the two agree.
+package interop
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"acceso/answer"
+)
+
+// Decision is a decision in ids only, in a canonical order: what the rules
+// decide, without the texts Acceso adds. Two equal decisions are
+// reflect.DeepEqual and print alike.
+type Decision struct {
+	Outcome   string
+	Symptoms  []string
+	Findings  map[string][]string // cause id → its reasons
+	RuledOut  []string
+	Questions []string // facts
+}
+
+// FromAPI reads an answer of POST /api/v1/evaluate.
+func FromAPI(body []byte) (Decision, error) {
+	var a answer.Response
+	if err := json.Unmarshal(body, &a); err != nil {
+		return Decision{}, err
+	}
+	d := Decision{Outcome: a.Outcome, Symptoms: sorted(a.Symptoms), Findings: map[string][]string{}, RuledOut: sorted(a.RuledOut)}
+	for _, f := range a.Findings {
+		d.Findings[f.ID] = sorted(f.Because)
+	}
+	for _, q := range a.Questions {
+		d.Questions = append(d.Questions, q.Fact)
+	}
+	slices.Sort(d.Questions)
+	return d, nil
+}
+
+// FromOPA reads the rules' data.login.decision document.
+func FromOPA(doc []byte) (Decision, error) {
+	var o struct {
+		Outcome   string              `json:"outcome"`
+		Symptoms  []string            `json:"symptoms"`
+		Findings  map[string][]string `json:"findings"`
+		RuledOut  []string            `json:"ruled_out"`
+		Questions []string            `json:"questions"`
+	}
+	if err := json.Unmarshal(doc, &o); err != nil {
+		return Decision{}, err
+	}
+	d := Decision{Outcome: o.Outcome, Symptoms: sorted(o.Symptoms), Findings: map[string][]string{}, RuledOut: sorted(o.RuledOut), Questions: sorted(o.Questions)}
+	for id, because := range o.Findings {
+		d.Findings[id] = sorted(because)
+	}
+	return d, nil
+}
+
+// FromOPAServer reads what OPA's REST API answers for
+// POST /v1/data/login/decision: the document under "result".
+func FromOPAServer(body []byte) (Decision, error) {
+	var r struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return Decision{}, err
+	}
+	if r.Result == nil {
+		return Decision{}, errors.New("no result: is data.login.decision defined?")
+	}
+	return FromOPA(r.Result)
+}
+
+func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
