@@ -188,17 +188,9 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !ok {
 		return code
 	}
-	src := rules.Embedded()
-	if len(args) > 0 {
-		if err := checkFolder(args[0]); err != nil {
-			fmt.Fprintln(stderr, "rules test:", err)
-			return 2
-		}
-		var err error
-		if src, err = rules.FromDir(args[0]); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
+	src, code, ok := rulesIn("rules test", args, stderr)
+	if !ok {
+		return code
 	}
 	policy, err := rules.Build(ctx, src, rules.Options{})
 	if err != nil {
@@ -465,6 +457,25 @@ func parseArgs(fs *flag.FlagSet, args []string, maxArgs int, stdout, stderr io.W
 	return positional, 0, true
 }
 
+// rulesIn returns the rules of the folder args names, or the built-in ones
+// when it names none; when the folder cannot be read, it says why on stderr
+// under cmd and returns the exit code.
+func rulesIn(cmd string, args []string, stderr io.Writer) (rules.Source, int, bool) {
+	if len(args) == 0 {
+		return rules.Embedded(), 0, true
+	}
+	if err := checkFolder(args[0]); err != nil {
+		fmt.Fprintln(stderr, cmd+":", err)
+		return rules.Source{}, 2, false
+	}
+	src, err := rules.FromDir(args[0])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return rules.Source{}, 1, false
+	}
+	return src, 0, true
+}
+
 // checkFolder says, naming it, why dir is not a folder that can be read.
 func checkFolder(dir string) error {
 	info, err := os.Stat(dir)
@@ -598,17 +609,9 @@ func mapRules(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "rules map: --lang %s is not supported; want one of %s\n", *lang, strings.Join(locales.Languages, ", "))
 		return 2
 	}
-	src := rules.Embedded()
-	if len(args) > 0 {
-		if err := checkFolder(args[0]); err != nil {
-			fmt.Fprintln(stderr, "rules map:", err)
-			return 2
-		}
-		var err error
-		if src, err = rules.FromDir(args[0]); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
+	src, code, ok := rulesIn("rules map", args, stderr)
+	if !ok {
+		return code
 	}
 	policy, err := rules.Build(ctx, src, rules.Options{SkipTests: true})
 	if err != nil {
