@@ -1,15 +1,14 @@
 package answer
 
 import (
-	"io"
-	"sync"
-
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
