@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"html"
 	"io"
@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"acceso/internal/interop"
 )
 
 // TestIsolatedCheckLatency measures what an admin's runaway draft costs
@@ -29,7 +31,10 @@ func TestIsolatedCheckLatency(t *testing.T) {
 	if os.Getenv("ACCESO_LOADTEST") != "1" {
 		t.Skip("a load test: run with ACCESO_LOADTEST=1")
 	}
-	mix := readMix(t, filepath.Join("..", "shared", "bench", "mix.jsonl"))
+	mix, err := interop.ReadMix(filepath.Join("..", "shared", "bench", "mix.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	bin := buildTool(t, dir, "acceso", ".")
 	data := filepath.Join(dir, "data")
@@ -91,7 +96,7 @@ func (l latencies) String() string {
 }
 
 // evaluate posts the mix in turn from 4 clients for d.
-func evaluate(t *testing.T, base string, mix []string, d time.Duration) latencies {
+func evaluate(t *testing.T, base string, mix [][]byte, d time.Duration) latencies {
 	t.Helper()
 	var (
 		mu     sync.Mutex
@@ -104,7 +109,7 @@ func evaluate(t *testing.T, base string, mix []string, d time.Duration) latencie
 		wg.Go(func() {
 			for i := w; time.Now().Before(end); i += 4 {
 				start := time.Now()
-				resp, err := http.Post(base+"/api/v1/evaluate", "application/json", strings.NewReader(mix[i%len(mix)]))
+				resp, err := http.Post(base+"/api/v1/evaluate", "application/json", bytes.NewReader(mix[i%len(mix)]))
 				if err == nil {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
@@ -127,28 +132,9 @@ func evaluate(t *testing.T, base string, mix []string, d time.Duration) latencie
 	return latencies{ok: len(took), failed: failed, p50: took[len(took)/2], p99: took[len(took)*99/100]}
 }
 
-func readMix(t *testing.T, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("the shared request mix: %v", err)
-	}
-	defer f.Close()
-	var mix []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		mix = append(mix, sc.Text())
-	}
-	if err := sc.Err(); err != nil || len(mix) == 0 {
-		t.Fatalf("%s: %d requests, %v", path, len(mix), err)
-	}
-	return mix
-}
-
 var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
 
-// formOf returns the hidden fields of the page at path and the page.
+// formOf returns the hidden fields of the page at pageURL and the page.
 func formOf(t *testing.T, c *http.Client, pageURL string) (url.Values, string) {
 	t.Helper()
 	resp, err := c.Get(pageURL)

@@ -1,11 +1,15 @@
-// Package interop puts what Acceso's API answers and what OPA decides on
-// the same rules into one comparable form, for the tests and the load test
-// that check that the two agree.
+// Package interop is what the tests and the load test that set Acceso
+// beside OPA share: the request mix they send, and what Acceso's API answers
+// and OPA decides on the same rules, in one comparable form.
 package interop
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"slices"
 
 	"acceso/answer"
@@ -74,3 +78,28 @@ func FromOPAServer(body []byte) (Decision, error) {
 }
 
 func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+// ReadMix reads a request mix: one API request body a line, blank lines
+// skipped (the shared one is ../shared/bench/mix.jsonl).
+func ReadMix(path string) ([][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("the mix: %w", err)
+	}
+	defer f.Close()
+	var mix [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+			mix = append(mix, bytes.Clone(line))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(mix) == 0 {
+		return nil, fmt.Errorf("the mix %s is empty", path)
+	}
+	return mix, nil
+}

@@ -34,7 +34,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -97,7 +96,7 @@ func run(ctx context.Context, mixPath string, duration, warmup time.Duration, wo
 	if !filepath.IsAbs(mixPath) {
 		mixPath = filepath.Join(root, mixPath)
 	}
-	mix, err := readMix(mixPath)
+	mix, err := interop.ReadMix(mixPath)
 	if err != nil {
 		return err
 	}
@@ -218,30 +217,6 @@ func ratios(a, b *measure) string {
 		out = append(out, fmt.Sprintf("%.2f", a.rounds[i]/b.rounds[i]))
 	}
 	return strings.Join(out, " ")
-}
-
-// readMix reads one request body a line.
-func readMix(path string) ([][]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("the mix: %w", err)
-	}
-	defer f.Close()
-	var mix [][]byte
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
-			mix = append(mix, bytes.Clone(line))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(mix) == 0 {
-		return nil, fmt.Errorf("the mix %s is empty", path)
-	}
-	return mix, nil
 }
 
 // opaInput is the body for OPA's data API holding what the rules read of
