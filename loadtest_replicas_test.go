@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"acceso/answer"
 	"acceso/internal/pgtest"
 )
 
@@ -29,6 +33,11 @@ func TestReplicasThroughput(t *testing.T) {
 	const body = `{"symptom":"code_not_received","lang":"en","facts":{"identifier":"Ana@Example.com ","registered_emails":["ana@example.com"],"channels_tried":["email"],"spam_checked":false}}`
 	for _, n := range []int{1, 3} {
 		var ok, failed atomic.Int64
+		var statuses sync.Map // what the failed requests were answered → how many
+		count := func(what string) {
+			n, _ := statuses.LoadOrStore(what, new(atomic.Int64))
+			n.(*atomic.Int64).Add(1)
+		}
 		stop := time.Now().Add(5 * time.Second)
 		var wg sync.WaitGroup
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -38,18 +47,30 @@ func TestReplicasThroughput(t *testing.T) {
 					resp, err := client.Post("http://"+reps[i%n].addr+"/api/v1/evaluate", "application/json", bytes.NewReader([]byte(body)))
 					if err != nil {
 						failed.Add(1)
+						count("transport error")
 						continue
+					}
+					var e answer.ErrorBody
+					if resp.StatusCode != http.StatusOK {
+						json.NewDecoder(resp.Body).Decode(&e)
 					}
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusOK {
 						ok.Add(1)
 					} else {
 						failed.Add(1)
+						count(fmt.Sprint(resp.StatusCode, " ", e.Error.Code))
 					}
 				}
 			})
 		}
 		wg.Wait()
-		t.Logf("%d replica(s): %.0f requests/s, %d failed", n, float64(ok.Load())/5, failed.Load())
+		var why []string
+		statuses.Range(func(k, v any) bool {
+			why = append(why, fmt.Sprintf("%s: %d", k, v.(*atomic.Int64).Load()))
+			return true
+		})
+		slices.Sort(why)
+		t.Logf("%d replica(s): %.0f requests/s, %d failed %v", n, float64(ok.Load())/5, failed.Load(), why)
 	}
 }
