@@ -44,7 +44,7 @@ func BenchmarkEvaluate(b *testing.B) {
 // query of a constant rule, given the same input. BenchmarkEvaluate is
 // read against it.
 func BenchmarkFloor(b *testing.B) {
-	_, req := realistic(b)
+	p, req := realistic(b)
 	ctx := context.Background()
 	pq, err := rego.New(
 		rego.Query("data.floor.allow"),
@@ -53,7 +53,7 @@ func BenchmarkFloor(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	input := req.input()
+	input := p.input(req)
 	b.ReportAllocs()
 	for b.Loop() {
 		rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))

@@ -36,6 +36,7 @@ type Policy struct {
 	deadline time.Duration
 	query    rego.PreparedEvalQuery
 	cache    *decisionCache // nil when off
+	names    map[string]*ast.Term
 }
 
 // Options tune Build. The zero value is the product's defaults.
@@ -104,7 +105,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 			return nil, problems
 		}
 	}
-	store := inmem.NewFromObject(data)
+	store := inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
 	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
 	if err != nil {
 		return nil, Problems{{File: "rules", Message: "preparing " + decisionQuery + ": " + err.Error()}}
@@ -131,6 +132,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		deadline: opts.Deadline,
 		query:    query,
 		cache:    cache,
+		names:    namesOf(catalog),
 	}
 	if problems := p.trySamples(ctx); len(problems) > 0 {
 		return nil, problems

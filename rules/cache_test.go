@@ -168,7 +168,7 @@ func TestCacheKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, ok, err := p.cache.key(ctx, req, req.input())
+		k, ok, err := p.cache.key(ctx, req, p.input(req))
 		if err != nil || !ok {
 			t.Fatalf("key(%s) = %q, %v, %v; want a key", body, k, ok, err)
 		}

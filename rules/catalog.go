@@ -212,6 +212,18 @@ func asSlice(v any) []any {
 	return s
 }
 
+// stringList reads a list of strings; other items are left out.
+func stringList(v any) []string {
+	items := asSlice(v)
+	out := make([]string, 0, len(items))
+	for _, item := range items {
+		if s, ok := item.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Messages returns the ids of every message the catalog needs, each with
 // where the need comes from.
 func (c Catalog) Messages() []NeededMessage {

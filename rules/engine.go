@@ -75,7 +75,7 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, err)
 	}
-	input := req.input()
+	input := p.input(req)
 	if p.cache == nil {
 		return p.evaluate(ctx, input)
 	}
@@ -101,7 +101,7 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 
 // evaluate runs the decision query on input.
 func (p *Policy) evaluate(ctx context.Context, input ast.Value) (Decision, error) {
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalGenerateJSON(asValue))
 	if err != nil {
 		return Decision{}, p.evaluationError(ctx, err)
 	}
@@ -115,6 +115,10 @@ func (p *Policy) evaluate(ctx context.Context, input ast.Value) (Decision, error
 	d.Revision = p.Revision
 	return d, nil
 }
+
+// asValue gives a query's result as OPA's own value, read by decisionFrom
+// and the cache, instead of converting it to Go maps and slices first.
+func asValue(t *ast.Term, _ *rego.EvalContext) (any, error) { return t.Value, nil }
 
 // evaluationError wraps an error of OPA's in ErrEvaluation, as the
 // context's error when the deadline passed or the caller left.
@@ -132,21 +136,28 @@ func (p *Policy) evaluationError(ctx context.Context, err error) error {
 // article order, questions in asking order (the contact's first). Which
 // causes and questions there are is the rules' say alone.
 func (c Catalog) decisionFrom(v any) (Decision, bool) {
-	doc, ok := v.(map[string]any)
+	doc, ok := v.(ast.Object)
 	if !ok {
 		return Decision{}, false
 	}
 	var d Decision
-	d.Outcome, ok = doc["outcome"].(string)
-	d.Symptoms = stringList(doc["symptoms"])
-	findings, _ := doc["findings"].(map[string]any)
-	ruledOut := stringList(doc["ruled_out"])
-	questions := stringList(doc["questions"])
-	d.Findings = make([]Finding, 0, len(findings))
+	outcome, ok := field(doc, "outcome").(ast.String)
+	d.Outcome = string(outcome)
+	d.Symptoms = stringsOf(field(doc, "symptoms"))
+	findings, _ := field(doc, "findings").(ast.Object)
+	ruledOut := stringsOf(field(doc, "ruled_out"))
+	questions := stringsOf(field(doc, "questions"))
+	nFindings := 0
+	if findings != nil {
+		nFindings = findings.Len()
+	}
+	d.Findings = make([]Finding, 0, nFindings)
 	d.RuledOut = make([]string, 0, len(ruledOut))
 	for _, cause := range c.Causes {
-		if because, likely := findings[cause.ID]; likely {
-			d.Findings = append(d.Findings, Finding{ID: cause.ID, Symptom: cause.Symptom, Because: stringList(because)})
+		if nFindings > 0 {
+			if because := findings.Get(ast.InternedTerm(cause.ID)); because != nil {
+				d.Findings = append(d.Findings, Finding{ID: cause.ID, Symptom: cause.Symptom, Because: stringsOf(because.Value)})
+			}
 		}
 		if slices.Contains(ruledOut, cause.ID) {
 			d.RuledOut = append(d.RuledOut, cause.ID)
@@ -158,15 +169,33 @@ func (c Catalog) decisionFrom(v any) (Decision, bool) {
 			d.Questions = append(d.Questions, Question{Fact: f.Name, Type: QuestionType(f.Type), AskedOf: f.AskedOf})
 		}
 	}
-	return d, ok && len(d.Findings) == len(findings) && len(d.RuledOut) == len(ruledOut) && len(d.Questions) == len(questions)
+	return d, ok && len(d.Findings) == nFindings && len(d.RuledOut) == len(ruledOut) && len(d.Questions) == len(questions)
 }
 
-func stringList(v any) []string {
-	items := asSlice(v)
-	out := make([]string, 0, len(items))
-	for _, item := range items {
-		if s, ok := item.(string); ok {
-			out = append(out, s)
+// field is the value of an object's key, or nil.
+func field(o ast.Object, key string) ast.Value {
+	if t := o.Get(ast.InternedTerm(key)); t != nil {
+		return t.Value
+	}
+	return nil
+}
+
+// stringsOf reads an array or a set of strings; other elements are left out.
+func stringsOf(v ast.Value) []string {
+	var terms []*ast.Term
+	switch v := v.(type) {
+	case *ast.Array:
+		terms = make([]*ast.Term, 0, v.Len())
+		for i := range v.Len() {
+			terms = append(terms, v.Elem(i))
+		}
+	case ast.Set:
+		terms = v.Slice()
+	}
+	out := make([]string, 0, len(terms))
+	for _, t := range terms {
+		if s, ok := t.Value.(ast.String); ok {
+			out = append(out, string(s))
 		}
 	}
 	return out

@@ -20,34 +20,66 @@ type Request struct {
 }
 
 // input is the request as the rules read it: {"symptom": …, "facts": {…}},
-// built directly as an OPA value so that no JSON round trip is needed.
-func (r Request) input() ast.Value {
-	facts := ast.NewObject()
+// built directly as an OPA value so that no JSON round trip is needed. The
+// names the rules declare (keys, facts, choices, symptoms) are terms made
+// once per policy, so a request costs only its own values.
+func (p *Policy) input(r Request) ast.Value {
+	facts := ast.NewObjectWithCapacity(len(r.Facts))
 	for name, v := range r.Facts {
 		var term *ast.Term
 		switch v := v.(type) {
 		case bool:
-			term = ast.BooleanTerm(v)
+			term = ast.InternedTerm(v)
 		case int:
-			term = ast.IntNumberTerm(v)
+			term = ast.InternedTerm(v)
 		case string:
 			term = ast.StringTerm(v)
 		case []string:
 			items := make([]*ast.Term, len(v))
 			for i, s := range v {
-				items[i] = ast.StringTerm(s)
+				items[i] = p.term(s)
 			}
 			term = ast.ArrayTerm(items...)
 		default:
 			continue
 		}
-		facts.Insert(ast.StringTerm(name), term)
+		facts.Insert(p.term(name), term)
 	}
-	in := ast.NewObject(ast.Item(ast.StringTerm("facts"), ast.NewTerm(facts)))
+	in := ast.NewObjectWithCapacity(2)
+	in.Insert(p.term("facts"), ast.NewTerm(facts))
 	if r.Symptom != "" {
-		in.Insert(ast.StringTerm("symptom"), ast.StringTerm(r.Symptom))
+		in.Insert(p.term("symptom"), p.term(r.Symptom))
 	}
 	return in
+}
+
+// term is the string term of s: the policy's own when s is a name the rules
+// declare, else a new one.
+func (p *Policy) term(s string) *ast.Term {
+	if t, ok := p.names[s]; ok {
+		return t
+	}
+	return ast.StringTerm(s)
+}
+
+// namesOf returns a term for every name the catalog declares.
+func namesOf(c Catalog) map[string]*ast.Term {
+	names := map[string]*ast.Term{"facts": ast.StringTerm("facts"), "symptom": ast.StringTerm("symptom")}
+	add := func(s string) {
+		if _, ok := names[s]; !ok {
+			names[s] = ast.StringTerm(s)
+		}
+	}
+	for _, s := range c.Symptoms {
+		add(s)
+	}
+	for _, f := range c.Facts {
+		add(f.Name)
+		for _, choice := range f.Choices {
+			add(choice)
+		}
+	}
+	return names
 }
 
 type sample struct {

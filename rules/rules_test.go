@@ -222,8 +222,8 @@ default cause.code_not_accepted.old_browser := "open"
 			s.Modules[causesFile] += "\ncause.code_not_accepted.undeclared := \"likely\" if input.facts.vpn\n"
 		}, causesFile, lineOf(Embedded().Modules[causesFile]+"\ncause.code_not_accepted.undeclared", "cause.code_not_accepted.undeclared"), "has no declaration"},
 		{"a rule reading an undeclared fact", func(s Source) {
-			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "input.facts.vpn]", "input.facts.vpm]", 1)
-		}, causesFile, lineOf(strings.Replace(Embedded().Modules[causesFile], "input.facts.vpn]", "input.facts.vpm]", 1), "input.facts.vpm]"), "undefined ref: input.facts.vpm (no fact vpm is declared"},
+			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "input.facts.vpn == true", "input.facts.vpm == true", 1)
+		}, causesFile, lineOf(strings.Replace(Embedded().Modules[causesFile], "input.facts.vpn == true", "input.facts.vpm == true", 1), "input.facts.vpm == true"), "undefined ref: input.facts.vpm (no fact vpm is declared"},
 		{"a cause of an unknown symptom", func(s Source) {
 			s.Modules[causesFile] += strings.Replace(newCause, "code_not_accepted", "cannot_log_in", 1)
 		}, causesFile, 0, `unknown symptom "cannot_log_in"`},

@@ -37,7 +37,11 @@ const (
 #   facts: [browser_updated]
 default cause.code_needed_often.outdated_browser := "open"
 
-cause.code_needed_often.outdated_browser := _likely_if_false[input.facts.browser_updated]
+cause.code_needed_often.outdated_browser := "likely" if {
+	input.facts.browser_updated == false
+} else := "ruled_out" if {
+	input.facts.browser_updated == true
+}
 `
 	browserTest = `
 test_outdated_browser_is_found_and_ruled_out if {

@@ -10,12 +10,6 @@
 # declares the cause.
 package login
 
-# The verdicts of a cause that rests on one yes/no fact, by the fact's
-# value.
-_likely_if_true := {true: "likely", false: "ruled_out"}
-
-_likely_if_false := {false: "likely", true: "ruled_out"}
-
 # METADATA
 # title: The identifier is not on the contact card
 # description: The email or phone the contact types is not the one registered on their contact card.
@@ -24,7 +18,11 @@ _likely_if_false := {false: "likely", true: "ruled_out"}
 #   facts: [identifier_registered]
 default cause.code_not_received.identifier_not_registered := "open"
 
-cause.code_not_received.identifier_not_registered := _likely_if_false[_identifier_registered]
+cause.code_not_received.identifier_not_registered := "likely" if {
+	_identifier_registered == false
+} else := "ruled_out" if {
+	_identifier_registered == true
+}
 
 # METADATA
 # title: The contact opted out
@@ -34,7 +32,11 @@ cause.code_not_received.identifier_not_registered := _likely_if_false[_identifie
 #   facts: [opted_out]
 default cause.code_not_received.contact_opted_out := "open"
 
-cause.code_not_received.contact_opted_out := _likely_if_true[input.facts.opted_out]
+cause.code_not_received.contact_opted_out := "likely" if {
+	input.facts.opted_out == true
+} else := "ruled_out" if {
+	input.facts.opted_out == false
+}
 
 # METADATA
 # title: Only one channel tried
@@ -79,7 +81,11 @@ cause.code_not_received.check_spam := "ruled_out" if {
 #   facts: [online]
 default cause.code_not_received.no_connection := "open"
 
-cause.code_not_received.no_connection := _likely_if_false[input.facts.online]
+cause.code_not_received.no_connection := "likely" if {
+	input.facts.online == false
+} else := "ruled_out" if {
+	input.facts.online == true
+}
 
 # METADATA
 # title: Private browsing
@@ -89,7 +95,11 @@ cause.code_not_received.no_connection := _likely_if_false[input.facts.online]
 #   facts: [incognito]
 default cause.code_needed_often.incognito_mode := "open"
 
-cause.code_needed_often.incognito_mode := _likely_if_true[input.facts.incognito]
+cause.code_needed_often.incognito_mode := "likely" if {
+	input.facts.incognito == true
+} else := "ruled_out" if {
+	input.facts.incognito == false
+}
 
 # METADATA
 # title: Cookies deleted automatically
@@ -99,7 +109,11 @@ cause.code_needed_often.incognito_mode := _likely_if_true[input.facts.incognito]
 #   facts: [cookies_autodelete]
 default cause.code_needed_often.cookies_deleted := "open"
 
-cause.code_needed_often.cookies_deleted := _likely_if_true[input.facts.cookies_autodelete]
+cause.code_needed_often.cookies_deleted := "likely" if {
+	input.facts.cookies_autodelete == true
+} else := "ruled_out" if {
+	input.facts.cookies_autodelete == false
+}
 
 # METADATA
 # title: A new device
@@ -109,7 +123,11 @@ cause.code_needed_often.cookies_deleted := _likely_if_true[input.facts.cookies_a
 #   facts: [new_device]
 default cause.code_needed_often.new_device := "open"
 
-cause.code_needed_often.new_device := _likely_if_true[input.facts.new_device]
+cause.code_needed_often.new_device := "likely" if {
+	input.facts.new_device == true
+} else := "ruled_out" if {
+	input.facts.new_device == false
+}
 
 # METADATA
 # title: The message was not published to the contact
@@ -119,7 +137,11 @@ cause.code_needed_often.new_device := _likely_if_true[input.facts.new_device]
 #   facts: [message_published]
 default cause.code_not_accepted.message_not_published := "open"
 
-cause.code_not_accepted.message_not_published := _likely_if_false[input.facts.message_published]
+cause.code_not_accepted.message_not_published := "likely" if {
+	input.facts.message_published == false
+} else := "ruled_out" if {
+	input.facts.message_published == true
+}
 
 # METADATA
 # title: A VPN is in use
@@ -129,7 +151,11 @@ cause.code_not_accepted.message_not_published := _likely_if_false[input.facts.me
 #   facts: [vpn]
 default cause.code_not_accepted.vpn_in_use := "open"
 
-cause.code_not_accepted.vpn_in_use := _likely_if_true[input.facts.vpn]
+cause.code_not_accepted.vpn_in_use := "likely" if {
+	input.facts.vpn == true
+} else := "ruled_out" if {
+	input.facts.vpn == false
+}
 
 # METADATA
 # title: An old code

@@ -36,34 +36,32 @@ scope := [input.symptom] if {
 # METADATA
 # title: Findings
 # description: The likely causes in scope, each with the known facts it rests on.
-findings[id] := [f | some f in data.acceso.causes[id].facts; _known(f)] if {
-	some [id, "likely"] in _verdicts
+findings := {id: [f | some f in data.acceso.causes[id].facts; f in _known] |
+	some id, "likely" in _verdicts
 }
 
 # METADATA
 # title: Ruled out
 # description: The causes in scope that the known facts exclude.
-ruled_out contains id if {
-	some [id, "ruled_out"] in _verdicts
-}
+ruled_out := {id | some id, "ruled_out" in _verdicts}
 
 # METADATA
 # title: Questions
 # description: |
 #   The facts that could still change the answer: unknown facts that
 #   someone can be asked about and that an open cause in scope rests on.
-questions contains f if {
-	some [id, "open"] in _verdicts
+questions := {f |
+	some id, "open" in _verdicts
 	some f in data.acceso.causes[id].facts
+	not f in _known
 	facts[f].asked_of
-	not _known(f)
 }
 
 # METADATA
 # title: Outcome
 # description: causes_found, needs_answers or no_known_cause.
 outcome := "causes_found" if {
-	count(findings) > 0
+	"likely" in _verdicts
 } else := "needs_answers" if {
 	count(questions) > 0
 } else := "no_known_cause"
@@ -81,40 +79,42 @@ derived := {"identifier_registered": _matches_card} if {
 	_derivable
 } else := {}
 
-# The verdicts of the causes in scope, as [id, verdict] pairs, computed
-# once.
-_verdicts := [[id, verdict] | some s in scope; some id, verdict in cause[s]]
-
-_known(f) if input.facts[f] != null
-
-_known("identifier_registered") if _derivable
+# The verdicts of the causes in scope, by cause id, computed once.
+_verdicts := {id: verdict | some s in scope; some id, verdict in cause[s]}
 
 # identifier_registered as the rules see it: derived from the identifier
 # and the contact card when both are given (a derived value beats a direct
 # answer), else the direct answer.
-_identifier_registered := _matches_card if {
-	_derivable
-} else := input.facts.identifier_registered
+_identifier_registered := object.get(derived, "identifier_registered", object.get(input.facts, "identifier_registered", null))
+
+# The facts known: given (a null is no answer), or derived.
+_known := {f | some f, v in input.facts; v != null} | object.keys(derived)
 
 _derivable if {
 	input.facts.identifier
-	_has_card_list
+	input.facts.registered_emails
 }
 
-_has_card_list if input.facts.registered_emails
-
-_has_card_list if input.facts.registered_phones
+_derivable if {
+	input.facts.identifier
+	input.facts.registered_phones
+}
 
 default _matches_card := false
 
-_matches_card if _email_key(input.facts.identifier) in {_email_key(e) | some e in input.facts.registered_emails}
-
+# Emails match ignoring case and surrounding spaces.
 _matches_card if {
-	not contains(input.facts.identifier, "@")
-	_phone_key(input.facts.identifier) in {_phone_key(p) | some p in input.facts.registered_phones}
+	some e in input.facts.registered_emails
+	lower(trim_space(e)) == lower(trim_space(input.facts.identifier))
 }
 
-_email_key(s) := lower(trim_space(s))
+# Phones match on their digits and a leading +.
+_matches_card if {
+	not contains(input.facts.identifier, "@")
+	key := _phone_key(input.facts.identifier)
+	some p in input.facts.registered_phones
+	_phone_key(p) == key
+}
 
 # Digits only, with a leading + kept; undefined when there are no digits.
 _phone_key(s) := key if {
