@@ -191,7 +191,7 @@ func (a *adminArea) renderModule(c echo.Context, status int, file, text string, 
 // handleModuleSubmit checks or publishes a module's new text.
 func (a *adminArea) handleModuleSubmit(c echo.Context) error {
 	file, text := c.FormValue("file"), publish.NormalizeText(c.FormValue("text"))
-	src, err := publish.DraftModule(a.engine.Current().Source, file, text)
+	src, err := publish.DraftFile(a.engine.Current().Source, file, text)
 	return a.submit(c, src, err, publish.Change{Note: "edit " + file}, func(status int, d templates.AdminDraft) error {
 		return a.renderModule(c, status, file, text, d)
 	})
