@@ -164,14 +164,15 @@ func TestBrowserAdminDraft(t *testing.T) {
 	if !strings.Contains(page, `class="ok" role="status"`) || strings.Contains(page, `class="problems"`) {
 		t.Errorf("checking the draft from a phone does not say it passed")
 	}
-	tb.screenshot("admin-draft", 360)
 	overflow, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
 	if err != nil {
 		t.Fatalf("measuring the page: %v", err)
 	}
 	if overflow {
-		t.Errorf("the draft page is wider than a phone's 360 pixels")
+		wide, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`))
+		t.Errorf("the draft page is wider than a phone's 360 pixels: %v", wide)
 	}
+	tb.screenshot("admin-draft", 360)
 	// axe-core needs JavaScript: a tab of the same browser, signed in by
 	// the same cookie, with it on.
 	t.Run("accessible", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,9 +40,7 @@ func (a *adminArea) renderDraft(c echo.Context, status int, d templates.AdminDra
 	cur := a.engine.Current().Source
 	page := templates.AdminDraftFiles{
 		Shell:     a.shell(c, "AdminDraftTitle", "draft"),
-		Saved:     c.QueryParam("saved"),
-		Removed:   c.QueryParam("removed"),
-		Discarded: c.QueryParam("discarded") != "",
+		Discarded: c.QueryParam("discarded") != "" && len(files) == 0,
 		Diff:      diffLines(publish.DraftDiff(cur, files)),
 		Draft:     d,
 	}
@@ -51,6 +50,17 @@ func (a *adminArea) renderDraft(c echo.Context, status int, d templates.AdminDra
 		page.Files = append(page.Files, templates.AdminDraftFile{
 			File: f.Path, Saved: f.Updated.Format(time.RFC3339), Conflict: !ok || text != f.Base,
 		})
+	}
+	// What was just done, said only while it is true: the address that
+	// says it could be sent by anyone.
+	inDraft := func(file string) bool {
+		return slices.ContainsFunc(files, func(f store.DraftFile) bool { return f.Path == file })
+	}
+	if saved := c.QueryParam("saved"); inDraft(saved) {
+		page.Saved = saved
+	}
+	if removed := c.QueryParam("removed"); removed != "" && !inDraft(removed) {
+		page.Removed = removed
 	}
 	return render(c, status, templates.AdminDraftPage(page))
 }

@@ -225,8 +225,17 @@ func TestAdminDraftRemoveAndDiscard(t *testing.T) {
 		t.Errorf("GET /admin/ = %d; want the navigation to the draft with its 2 files\n%s", resp.StatusCode, body)
 	}
 
+	resp, _ = a.submit(t, "/admin/draft", "/admin/draft/remove", url.Values{"file": {"rules/login/decision.rego"}})
+	if resp.StatusCode != http.StatusSeeOther || draftSize(t, ts) != 1 {
+		t.Fatalf("removing a file = %d, leaving %d files; want 303 and 1", resp.StatusCode, draftSize(t, ts))
+	}
+	resp, body = a.get(t, resp.Header.Get("Location"), "Accept-Language", "en")
+	if !strings.Contains(body, adminText(t, ts, "AdminDraftRemoved")+" <code>rules/login/decision.rego</code>") ||
+		!strings.Contains(body, `data-file="rules/login/facts.rego"`) || strings.Contains(body, `data-file="rules/login/decision.rego"`) {
+		t.Errorf("the draft after removing a file = %d; want it said removed, and the other file listed\n%s", resp.StatusCode, body)
+	}
 	resp, body = a.submit(t, "/admin/draft", "/admin/draft/remove", url.Values{"file": {""}})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "<code>file</code>: choose the file") || draftSize(t, ts) != 2 {
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "<code>file</code>: choose the file") || draftSize(t, ts) != 1 {
 		t.Errorf("removing no file = %d; want 422 naming the field, and the draft kept\n%s", resp.StatusCode, body)
 	}
 	resp, _ = a.submit(t, "/admin/draft", "/admin/draft/discard", nil)
