@@ -220,7 +220,12 @@ func TestAdminDraftRemoveAndDiscard(t *testing.T) {
 	for _, file := range []string{"rules/login/facts.rego", "rules/login/decision.rego"} {
 		a.saveToDraft(t, file, p.Source.Modules[file]+"\n# A note.\n")
 	}
-	resp, body := a.get(t, "/admin/", "Accept-Language", "en")
+	resp, body := a.submit(t, "/admin/module?file="+url.QueryEscape("rules/login/facts.rego"), "/admin/module",
+		url.Values{"file": {"rules/login/nope.rego"}, "text": {"package login\n"}, "action": {"save"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "<code>rules/login/nope.rego</code>: no such module or message file") {
+		t.Errorf("saving a file that does not exist = %d; want 422 naming it\n%s", resp.StatusCode, body)
+	}
+	resp, body = a.get(t, "/admin/", "Accept-Language", "en")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `href="/admin/draft">My draft (2)</a>`) {
 		t.Errorf("GET /admin/ = %d; want the navigation to the draft with its 2 files\n%s", resp.StatusCode, body)
 	}
