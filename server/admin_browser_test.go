@@ -188,16 +188,7 @@ func TestBrowserAdminDraft(t *testing.T) {
 		if got := js.location().Path; got != "/admin/draft" {
 			t.Fatalf("the second tab shows %s; want the draft", got)
 		}
-		if err := chromedp.Do(js.ctx, chromedp.Evaluate[chromedp.Void](string(axe))); err != nil {
-			t.Fatalf("loading axe-core: %v", err)
-		}
-		violations, err := chromedp.Run(js.ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("running axe-core: %v", err)
-		}
-		for _, v := range violations {
-			t.Errorf("the draft page breaks %s (%s): %s %v", v.ID, v.Impact, v.Help, v.Nodes)
-		}
+		js.checkAxe(axe)
 	})
 }
 
