@@ -2,6 +2,7 @@ package locales
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -84,4 +85,20 @@ func encodeFile(tables map[string]map[string]string, order []string) ([]byte, er
 		}
 	}
 	return b.Bytes(), nil
+}
+
+// CheckFile reads a message file as SetMessages does and returns what is
+// wrong with it, if anything, with the line it is on (0 when the error is
+// not about one line).
+func CheckFile(file []byte) (line int, err error) {
+	_, _, err = decodeFile(file)
+	if pe, ok := errors.AsType[toml.ParseError](err); ok {
+		// The parser counts an unexpected line end as on the next line;
+		// the line it ends is the one to fix.
+		if start := pe.Position.Start; start >= 0 && start < len(file) {
+			return bytes.Count(file[:start], []byte("\n")) + 1, errors.New(pe.Message)
+		}
+		return pe.Position.Line, errors.New(pe.Message)
+	}
+	return 0, err
 }

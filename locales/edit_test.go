@@ -66,3 +66,25 @@ func TestSetMessagesKeepsTheEmbeddedFilesParsable(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckFile(t *testing.T) {
+	tests := []struct {
+		name     string
+		file     string
+		wantLine int
+		wantErr  bool
+	}{
+		{"the embedded Spanish file", string(Embedded()[FileName("es")]), 0, false},
+		{"an unclosed table", "[Greeting]\nother = \"Hola\"\n\n[Farewell\nother = \"Adiós\"\n", 4, true},
+		{"an unclosed string", "[Greeting]\ndescription = \"d\"\nother = \"Hola\n", 3, true},
+		{"a text that is not a string", "[Greeting]\nother = 3\n", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			line, err := CheckFile([]byte(tc.file))
+			if (err != nil) != tc.wantErr || line != tc.wantLine {
+				t.Errorf("CheckFile = %d, %v; want line %d and an error: %v", line, err, tc.wantLine, tc.wantErr)
+			}
+		})
+	}
+}

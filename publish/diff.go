@@ -23,8 +23,11 @@ func Files(src rules.Source) map[string]string {
 }
 
 // Diff is a unified diff, file by file, of what changed from a to b.
-func Diff(a, b rules.Source) string {
-	fa, fb := Files(a), Files(b)
+func Diff(a, b rules.Source) string { return diffFiles(Files(a), Files(b)) }
+
+// diffFiles is a unified diff, file by file, of what changed from the
+// files fa to the files fb, each named by its path.
+func diffFiles(fa, fb map[string]string) string {
 	names := slices.Sorted(maps.Keys(fa))
 	for name := range fb {
 		if _, ok := fa[name]; !ok {

@@ -9,25 +9,90 @@ import (
 
 	"acceso/locales"
 	"acceso/rules"
+	"acceso/server/store"
 )
 
-// A draft is the source being served with one admin's change applied. The
-// functions here make drafts; none of them decides whether a draft may be
-// served: that is rules.Build's job, at preview and again at publish.
+// A draft is the source being served with one admin's change applied: one
+// file, one cause's texts, a new cause, or the files an admin has saved to
+// their draft (store.DraftFile), applied together. The functions here make
+// drafts; none of them decides whether a draft may be served: that is
+// rules.Build's job, at preview and again at publish.
 
 // CauseTexts are a cause's title and advice in one language.
 type CauseTexts struct {
 	Title, Advice string
 }
 
-// DraftModule replaces the text of an existing module.
-func DraftModule(cur rules.Source, file, text string) (rules.Source, error) {
-	if _, ok := cur.Modules[file]; !ok {
-		return rules.Source{}, rules.Problems{{File: file, Message: "no such module"}}
-	}
+// DraftFile replaces the text of one of the source's files, named as Files
+// names them: a module by its path, a message file as
+// locales/active.<lang>.toml.
+func DraftFile(cur rules.Source, file, text string) (rules.Source, error) {
 	draft := cur.Clone()
-	draft.Modules[file] = NormalizeText(text)
+	if p := setFile(draft, file, NormalizeText(text)); p != nil {
+		return rules.Source{}, rules.Problems{*p}
+	}
 	return draft, nil
+}
+
+// setFile sets the text of an existing file of src, which it changes. A
+// message file must read as TOML: its first error is the problem, with
+// its line, rather than a whole build's failure naming the folder.
+func setFile(src rules.Source, file, text string) *rules.Problem {
+	if name, ok := strings.CutPrefix(file, "locales/"); ok {
+		if _, ok := src.Messages[name]; ok {
+			if line, err := locales.CheckFile([]byte(text)); err != nil {
+				return &rules.Problem{File: file, Line: line, Message: err.Error()}
+			}
+			src.Messages[name] = []byte(text)
+			return nil
+		}
+	}
+	if _, ok := src.Modules[file]; !ok {
+		return &rules.Problem{File: file, Message: "no such module or message file"}
+	}
+	src.Modules[file] = text
+	return nil
+}
+
+// ApplyDraft applies an admin's draft, kept file by file, to the source
+// being served. A drafted file whose served text is no longer the one it
+// entered the draft with (its base) was changed by someone else since:
+// publishing the draft would undo that change, so it is a problem naming
+// the file, as is a file that no longer exists or a message file that is
+// not TOML. Every problem is reported at once, and then no source.
+func ApplyDraft(cur rules.Source, files []store.DraftFile) (rules.Source, error) {
+	if len(files) == 0 {
+		return rules.Source{}, rules.Problems{{File: "draft", Message: "your draft is empty: open a module or a message file and save it to your draft"}}
+	}
+	served := Files(cur)
+	draft := cur.Clone()
+	var problems rules.Problems
+	for _, f := range files {
+		if text, ok := served[f.Path]; ok && text != f.Base {
+			problems = append(problems, rules.Problem{File: f.Path, Message: "changed by someone else since you drafted it; " +
+				"remove it from your draft, then open it again and redo your change on the text served now"})
+			continue
+		}
+		if p := setFile(draft, f.Path, f.Text); p != nil {
+			problems = append(problems, *p)
+		}
+	}
+	if len(problems) > 0 {
+		return rules.Source{}, problems
+	}
+	return draft, nil
+}
+
+// DraftDiff is a unified diff, file by file, of what an admin's draft
+// changes in the source being served. It shows each drafted file's text
+// against the served one whether or not the draft applies.
+func DraftDiff(cur rules.Source, files []store.DraftFile) string {
+	served, drafted := make(map[string]string), make(map[string]string)
+	all := Files(cur)
+	for _, f := range files {
+		served[f.Path], drafted[f.Path] = all[f.Path], f.Text
+	}
+	return diffFiles(served, drafted)
 }
 
 // DraftCauseTexts sets a cause's title and advice in every language given.

@@ -90,19 +90,27 @@ func TestAccessibility(t *testing.T) {
 					if pg.status != http.StatusOK {
 						tb.forget(u)
 					}
-					if err := chromedp.Do(tb.ctx, chromedp.Evaluate[chromedp.Void](string(axe))); err != nil {
-						t.Fatalf("injecting axe-core: %v", err)
-					}
-					violations, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
-					if err != nil {
-						t.Fatalf("running axe-core: %v", err)
-					}
-					for _, v := range violations {
-						t.Errorf("axe: %s (%s): %s\n\t%s", v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
-					}
+					tb.checkAxe(axe)
 				})
 			}
 		}
+	}
+}
+
+// checkAxe injects axe-core (its script, axe) into the page the tab shows,
+// runs it, and fails the tab's test for every violation. The tab needs
+// JavaScript on.
+func (tb *tab) checkAxe(axe []byte) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, chromedp.Evaluate[chromedp.Void](string(axe))); err != nil {
+		tb.t.Fatalf("injecting axe-core: %v", err)
+	}
+	violations, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("running axe-core: %v", err)
+	}
+	for _, v := range violations {
+		tb.t.Errorf("axe: %s (%s): %s\n\t%s", v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
 	}
 }
 

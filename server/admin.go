@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,6 +72,10 @@ func (s *Server) adminRoutes() {
 	g.POST("/causes/:id", a.handleCauseSubmit)
 	g.GET("/new-cause", a.handleNewCause)
 	g.POST("/new-cause", a.handleNewCauseSubmit)
+	g.GET("/draft", a.handleDraft)
+	g.POST("/draft", a.handleDraftSubmit)
+	g.POST("/draft/remove", a.handleDraftRemove)
+	g.POST("/draft/discard", a.handleDraftDiscard)
 	g.GET("/revisions", a.handleRevisions)
 	g.GET("/revisions/:seq", a.handleRevision)
 	g.POST("/revisions/:seq/rollback", a.handleRollback)
@@ -91,13 +96,24 @@ func (a *adminArea) localize(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// shell is what every admin page shows besides its content, the number
+// of files in the signed-in admin's draft included. That number is only
+// a navigation aid: when it cannot be read, the page is shown without it.
 func (a *adminArea) shell(c echo.Context, titleID, section string) templates.AdminShell {
-	return templates.AdminShell{
+	s := templates.AdminShell{
 		Title:   locales.T(c.Request().Context(), titleID),
 		Admin:   signedIn(c),
 		CSRF:    CSRFToken(c),
 		Section: section,
 	}
+	if s.Admin != "" {
+		n, err := a.store.DraftSize(c.Request().Context(), s.Admin)
+		if err != nil {
+			a.log.Error("reading the size of an admin's draft", "err", err)
+		}
+		s.DraftFiles = n
+	}
+	return s
 }
 
 // handleAdminCSS serves the admin stylesheet.
@@ -158,9 +174,10 @@ func (a *adminArea) handleRules(c echo.Context) error {
 		Revision: p.Revision,
 		RulesDir: a.publisher.RulesDir(),
 	}
-	for _, file := range sortedModules(p.Source) {
+	files := publish.Files(p.Source)
+	for _, file := range sortedFiles(p.Source) {
 		page.Modules = append(page.Modules, templates.AdminModuleRow{
-			File: file, Lines: len(splitLines(p.Source.Modules[file])), Test: rules.IsTest(file),
+			File: file, Lines: len(splitLines(files[file])), Test: rules.IsTest(file), Texts: isMessageFile(file),
 		})
 	}
 	for _, cause := range p.Catalog.Causes {
@@ -171,30 +188,46 @@ func (a *adminArea) handleRules(c echo.Context) error {
 	return render(c, http.StatusOK, templates.AdminRulesPage(page))
 }
 
-// handleModule shows a module, ready to edit.
+// handleModule shows a module or a message file, ready to edit: the text
+// in the admin's draft when the draft has the file, else the one served.
 func (a *adminArea) handleModule(c echo.Context) error {
 	p := a.engine.Current()
 	file := c.QueryParam("file")
-	text, ok := p.Source.Modules[file]
+	text, ok := publish.Files(p.Source)[file]
 	if !ok {
 		return echo.ErrNotFound
 	}
-	return a.renderModule(c, http.StatusOK, file, text, templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)})
+	m := templates.AdminModule{File: file, Text: text, Draft: templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)}}
+	switch drafted, err := a.store.DraftFile(c.Request().Context(), signedIn(c), file); {
+	case err == nil:
+		m.Text, m.FromDraft = drafted.Text, true
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	return a.renderModule(c, http.StatusOK, m)
 }
 
-func (a *adminArea) renderModule(c echo.Context, status int, file, text string, d templates.AdminDraft) error {
-	shell := a.shell(c, "AdminModuleTitle", "rules")
-	shell.Title += " " + file
-	return render(c, status, templates.AdminModulePage(templates.AdminModule{Shell: shell, File: file, Text: text, Draft: d}))
+func (a *adminArea) renderModule(c echo.Context, status int, m templates.AdminModule) error {
+	m.Shell = a.shell(c, "AdminModuleTitle", "rules")
+	m.Shell.Title += " " + m.File
+	m.Draft.Save = true
+	return render(c, status, templates.AdminModulePage(m))
 }
 
-// handleModuleSubmit checks or publishes a module's new text.
+// handleModuleSubmit checks or publishes a module's or a message file's
+// new text, or saves it to the admin's draft. Once published on its own,
+// the file leaves the admin's draft: the draft's text was what the editor
+// showed.
 func (a *adminArea) handleModuleSubmit(c echo.Context) error {
 	file, text := c.FormValue("file"), publish.NormalizeText(c.FormValue("text"))
-	src, err := publish.DraftModule(a.engine.Current().Source, file, text)
+	if c.FormValue("action") == "save" {
+		return a.saveToDraft(c, file, text)
+	}
+	src, err := publish.DraftFile(a.engine.Current().Source, file, text)
+	admin := signedIn(c)
 	return a.submit(c, src, err, publish.Change{Note: "edit " + file}, func(status int, d templates.AdminDraft) error {
-		return a.renderModule(c, status, file, text, d)
-	})
+		return a.renderModule(c, status, templates.AdminModule{File: file, Text: text, Draft: d})
+	}, func(ctx context.Context) error { return a.store.DeleteDraftFile(ctx, admin, file) })
 }
 
 // handleCause shows a cause and its texts in every language, ready to edit.
@@ -234,7 +267,7 @@ func (a *adminArea) handleCauseSubmit(c echo.Context) error {
 	src, err := publish.DraftCauseTexts(cur.Source, cause.ID, texts)
 	return a.submit(c, src, err, publish.Change{Note: "texts of " + cause.ID}, func(status int, d templates.AdminDraft) error {
 		return a.renderCause(c, status, cause, texts, d)
-	})
+	}, nil)
 }
 
 // handleNewCause shows the form to add a cause.
@@ -273,20 +306,26 @@ func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
 	}
 	return a.submit(c, src, err, ch, func(status int, d templates.AdminDraft) error {
 		return a.renderNewCause(c, status, nc, d)
-	})
+	}, nil)
 }
 
 // submit checks a draft, or publishes it when the form's action says so.
-// A published draft leads to the revisions list. Otherwise show renders
-// the form again with the draft fields and the check's outcome: its
-// problems (a draft that could not even be made, draftErr, included) with
-// 422, or its preview and what it would change (its impact) with 200.
-func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch publish.Change, show func(status int, d templates.AdminDraft) error) error {
+// The draft was made from the revision ch.Base, else from the form's base.
+// A published draft leads to the revisions list, once published (when not
+// nil) has tidied up after it; that failing is logged, since the publish
+// stands. Otherwise show renders the form again with the draft fields and
+// the check's outcome: its problems (a draft that could not even be made,
+// draftErr, included) with 422, or its preview and what it would change
+// (its impact) with 200.
+func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch publish.Change, show func(status int, d templates.AdminDraft) error, published func(context.Context) error) error {
 	d := templates.AdminDraft{Base: c.FormValue("base"), Sample: publish.NormalizeText(c.FormValue("sample"))}
 	d.Check.Done = true
 	err := draftErr
 	if err == nil {
-		ch.Source, ch.Base, ch.Admin = src, d.Base, signedIn(c)
+		ch.Source, ch.Admin = src, signedIn(c)
+		if ch.Base == "" {
+			ch.Base = d.Base
+		}
 		if strings.TrimSpace(d.Sample) != "" {
 			ch.Sample = []byte(d.Sample)
 		}
@@ -294,6 +333,11 @@ func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch 
 		if c.FormValue("action") == "publish" {
 			var rev store.Revision
 			if rev, _, err = a.publisher.Publish(ctx, ch); err == nil {
+				if published != nil {
+					if err := published(ctx); err != nil {
+						a.log.Error("after a publish, tidying the admin's draft failed", "seq", rev.Seq, "err", err)
+					}
+				}
 				return c.Redirect(http.StatusSeeOther, "/admin/revisions?published="+strconv.FormatInt(rev.Seq, 10))
 			}
 		} else if draft, pv, verr := a.publisher.Verify(ctx, ch); verr == nil {
@@ -445,11 +489,17 @@ func (a *adminArea) handleRevision(c echo.Context) error {
 	}
 	shell := a.shell(c, "AdminRevisionTitle", "revisions")
 	shell.Title += " #" + strconv.FormatInt(seq, 10)
-	page := templates.AdminRevision{Shell: shell, Row: revisionRow(r), Current: a.engine.Current().Revision}
-	for _, line := range splitLines(r.Diff) {
-		page.Diff = append(page.Diff, templates.AdminDiffLine{Kind: diffKind(line), Text: line})
-	}
+	page := templates.AdminRevision{Shell: shell, Row: revisionRow(r), Current: a.engine.Current().Revision, Diff: diffLines(r.Diff)}
 	return render(c, http.StatusOK, templates.AdminRevisionPage(page))
+}
+
+// diffLines are a unified diff's lines, each with its kind.
+func diffLines(diff string) []templates.AdminDiffLine {
+	var lines []templates.AdminDiffLine
+	for _, line := range splitLines(diff) {
+		lines = append(lines, templates.AdminDiffLine{Kind: diffKind(line), Text: line})
+	}
+	return lines
 }
 
 func diffKind(line string) string {
@@ -517,9 +567,9 @@ func countRow(fc store.FeedbackCount, label string) templates.AdminCountRow {
 	return templates.AdminCountRow{Key: fc.Key, Label: label, Yes: fc.Yes, Partly: fc.Partly, No: fc.No, Total: fc.Total()}
 }
 
-// sortedModules lists every module of a source, policies before their
-// tests.
-func sortedModules(src rules.Source) []string {
+// sortedFiles lists every file of a source as Files names them: modules,
+// policies before their tests, then message files.
+func sortedFiles(src rules.Source) []string {
 	var out []string
 	for _, file := range publish.PolicyModules(src) {
 		out = append(out, file)
@@ -532,8 +582,15 @@ func sortedModules(src rules.Source) []string {
 			out = append(out, file)
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(src.Messages)) {
+		out = append(out, path.Join("locales", name))
+	}
 	return out
 }
+
+// isMessageFile reports whether a file, named as publish.Files names it,
+// is a message file rather than a Rego module.
+func isMessageFile(file string) bool { return strings.HasPrefix(file, "locales/") }
 
 // splitLines splits a text into its lines, without their line ends.
 func splitLines(s string) []string {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"html"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"acceso/account"
 	"acceso/locales"
@@ -64,21 +66,7 @@ func TestBrowserAdminPublishAndRollback(t *testing.T) {
 	// A contact reaches an outcome: a decision is kept.
 	tb.open(ts.URL + "/es/diagnose/code_not_received/channels_tried=email/spam_checked=no/online=yes/")
 
-	// Sign in: the admin area sends a visitor without a session there.
-	tb.open(ts.URL + "/admin/")
-	if got := tb.location().Path; got != "/admin/signin" {
-		t.Fatalf("GET /admin/ without a session shows %s; want /admin/signin", got)
-	}
-	if err := chromedp.Do(tb.ctx,
-		chromedp.SendKeys(chromedp.CSS("#name"), testAdmin),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-	); err != nil {
-		t.Fatalf("typing the name and password: %v", err)
-	}
-	tb.click("form.signin button[type=submit]")
-	if got := tb.location().Path; got != "/admin/" {
-		t.Fatalf("after signing in, the browser shows %s; want /admin/", got)
-	}
+	tb.signIn(ts)
 
 	// Edit the cause's Spanish advice and publish it.
 	tb.click(`a[href="/admin/causes/` + cause.ID + `"]`)
@@ -125,5 +113,97 @@ func TestBrowserAdminPublishAndRollback(t *testing.T) {
 	tb.open(ts.URL + "/admin/revisions")
 	if got := tb.location().Path; got != "/admin/signin" {
 		t.Errorf("after signing out, /admin/revisions shows %s; want /admin/signin", got)
+	}
+}
+
+// signIn signs the test admin in: the admin area sends a visitor without
+// a session to the sign-in page, and back home once signed in.
+func (tb *tab) signIn(ts *testServer) {
+	tb.t.Helper()
+	tb.open(ts.URL + "/admin/")
+	if got := tb.location().Path; got != "/admin/signin" {
+		tb.t.Fatalf("GET /admin/ without a session shows %s; want /admin/signin", got)
+	}
+	if err := chromedp.Do(tb.ctx,
+		chromedp.SendKeys(chromedp.CSS("#name"), testAdmin),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+	); err != nil {
+		tb.t.Fatalf("typing the name and password: %v", err)
+	}
+	tb.click("form.signin button[type=submit]")
+	if got := tb.location().Path; got != "/admin/" {
+		tb.t.Fatalf("after signing in, the browser shows %s; want /admin/", got)
+	}
+}
+
+// TestBrowserAdminDraft saves a file to the draft and checks the draft in
+// a Chromium with JavaScript off, on a phone's width, pressing the
+// buttons with the keyboard.
+func TestBrowserAdminDraft(t *testing.T) {
+	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
+	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	browser := newBrowser(t)
+	tb := newTab(t, browser, false)
+	if err := chromedp.Do(tb.ctx, chromedp.EmulateViewport(360, 800)); err != nil {
+		t.Fatalf("setting a phone's viewport: %v", err)
+	}
+	tb.signIn(ts)
+	const file = "rules/login/facts.rego"
+	tb.click(`a[href="/admin/module?file=` + url.QueryEscape(file) + `"]`)
+	if err := chromedp.Do(tb.ctx, chromedp.SetValue(chromedp.CSS("#text"), ts.policy.Source.Modules[file]+"\n# A note from a phone.\n")); err != nil {
+		t.Fatalf("typing the module's text: %v", err)
+	}
+	tb.press(`button[name=action][value=save]`)
+	if got := tb.location(); got.Path != "/admin/draft" || got.Query().Get("saved") != file {
+		t.Fatalf("after saving to the draft, the browser shows %s; want the draft", got)
+	}
+	tb.press(`form[action="/admin/draft"] button[name=action][value=preview]`)
+	page := tb.html()
+	if !strings.Contains(page, `class="ok" role="status"`) || strings.Contains(page, `class="problems"`) {
+		t.Errorf("checking the draft from a phone does not say it passed")
+	}
+	overflow, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
+	if err != nil {
+		t.Fatalf("measuring the page: %v", err)
+	}
+	if overflow {
+		wide, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`))
+		t.Errorf("the draft page is wider than a phone's 360 pixels: %v", wide)
+	}
+	tb.screenshot("admin-draft", 360)
+	// axe-core needs JavaScript: a tab of the same browser, signed in by
+	// the same cookie, with it on.
+	t.Run("accessible", func(t *testing.T) {
+		axe, err := os.ReadFile(npmFile(t, "axe-core", "axe.min.js"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		js := newTab(t, browser, true)
+		if err := chromedp.Do(js.ctx, chromedp.EmulateViewport(360, 800)); err != nil {
+			t.Fatal(err)
+		}
+		js.open(ts.URL + "/admin/draft")
+		if got := js.location().Path; got != "/admin/draft" {
+			t.Fatalf("the second tab shows %s; want the draft", got)
+		}
+		js.checkAxe(axe)
+	})
+}
+
+// press focuses the element matching a CSS selector, presses Enter, as a
+// keyboard user does, and waits for the page it leads to.
+func (tb *tab) press(selector string) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, chromedp.Focus(chromedp.CSS(selector))); err != nil {
+		tb.t.Fatalf("focusing %s: %v", selector, err)
+	}
+	resp, err := chromedp.RunResponse(tb.ctx, chromedp.KeyEvent(kb.Enter))
+	if err != nil {
+		tb.t.Fatalf("pressing Enter on %s: %v", selector, err)
+	}
+	if resp.Status >= 400 {
+		tb.t.Fatalf("pressing Enter on %s led to %s: %d", selector, resp.URL, resp.Status)
 	}
 }

@@ -389,6 +389,9 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 	rule, _ := copyCause(t, p.Source, cause, newID, 99)
 	// The copy has a verdict only for a sample no Rego test sends.
 	rule = guarded(rule, "input.facts.codes_requested == 777")
+	// A draft to publish, of a file no other form here changes.
+	const drafted = "rules/login/facts.rego"
+	a.saveToDraft(t, drafted, p.Source.Modules[drafted]+"\n# A draft note.\n")
 
 	// Each POST route, in an order where each one's valid post makes sense,
 	// with the fields of a valid post (the CSRF token aside) and the page
@@ -405,6 +408,9 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 			"id": {newID}, "module": {cause.File}, "rule": {rule}, "action": {"publish"},
 			"title_es": {"Título"}, "advice_es": {"Consejo"}, "title_en": {"Title"}, "advice_en": {"Advice"},
 		}},
+		{"/admin/draft", "/admin/draft", url.Values{"action": {"publish"}}},
+		{"/admin/draft/remove", "/admin/draft", url.Values{"file": {drafted}}},
+		{"/admin/draft/discard", "/admin/draft", url.Values{}},
 		{"/admin/revisions/1/rollback", "/admin/revisions", url.Values{}},
 		{"/admin/signin", "/admin/signin", url.Values{"name": {testAdmin}, "password": {testPassword}}},
 		{"/admin/signout", "/admin/", url.Values{}},

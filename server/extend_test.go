@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"html"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -90,25 +91,16 @@ var browserTexts = map[string][]locales.Message{
 	},
 }
 
-// extendedRules writes a --rules folder: the built-in rules and texts with
-// the browser_updated fact and the outdated_browser cause added, as an
-// admin would, by editing text and message files only.
-func extendedRules(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	write := func(name string, b []byte) {
-		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for path, text := range rules.Embedded().Modules {
-		name := strings.TrimPrefix(path, "rules/")
-		switch filepath.Base(name) {
+// extendedFiles are the files an admin changes to add the browser_updated
+// fact and the outdated_browser cause, edited as text from the built-in
+// rules and texts: path (as publish.Files names them) to edited text.
+func extendedFiles(tb testing.TB) map[string]string {
+	tb.Helper()
+	src := rules.Embedded()
+	edited := make(map[string]string)
+	for path, text := range src.Modules {
+		name := filepath.Base(path)
+		switch name {
 		case "facts.rego":
 			end := strings.LastIndex(text, "}")
 			text = text[:end] + browserFact + text[end:]
@@ -117,21 +109,42 @@ func extendedRules(t *testing.T) string {
 		case "causes_test.rego":
 			text += browserTest
 		}
-		for _, edit := range testEdits[filepath.Base(name)] {
+		for _, edit := range testEdits[name] {
 			if n := strings.Count(text, edit[0]); n != 1 {
-				t.Fatalf("%s: %q occurs %d times; the edit for the new cause needs it once", name, edit[0], n)
+				tb.Fatalf("%s: %q occurs %d times; the edit for the new cause needs it once", path, edit[0], n)
 			}
 			text = strings.Replace(text, edit[0], edit[1], 1)
 		}
-		write(name, []byte(text))
-	}
-	for name, file := range locales.Embedded() {
-		lang := strings.TrimSuffix(strings.TrimPrefix(name, "active."), ".toml")
-		edited, err := locales.SetMessages(file, browserTexts[lang]...)
-		if err != nil {
-			t.Fatalf("SetMessages(%s) = %v", name, err)
+		if text != src.Modules[path] {
+			edited[path] = text
 		}
-		write(filepath.Join("locales", name), edited)
+	}
+	for _, lang := range locales.Languages {
+		file, err := locales.SetMessages(src.Messages[locales.FileName(lang)], browserTexts[lang]...)
+		if err != nil {
+			tb.Fatalf("SetMessages(%s) = %v", locales.Path(lang), err)
+		}
+		edited[locales.Path(lang)] = string(file)
+	}
+	return edited
+}
+
+// extendedRules writes a --rules folder: the built-in rules and texts with
+// the browser_updated fact and the outdated_browser cause added, as an
+// admin would, by editing text and message files only.
+func extendedRules(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := publish.Files(rules.Embedded())
+	maps.Copy(files, extendedFiles(t))
+	for path, text := range files {
+		name := filepath.Join(dir, strings.TrimPrefix(path, "rules/"))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }
@@ -157,7 +170,14 @@ func TestExtendWithoutGo(t *testing.T) {
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	ts := &testServer{Server: s, URL: hs.URL, db: db}
+	checkExtended(t, ts)
+}
 
+// checkExtended shows every consumer of the fact declarations taking up
+// the browser_updated fact and the outdated_browser cause that ts serves:
+// validation, OpenAPI, the catalog, the API's findings and the site's
+// questions.
+func checkExtended(t *testing.T, ts *testServer) {
 	t.Run("the validator accepts the fact and names a misspelt one", func(t *testing.T) {
 		resp, body := ts.do(t, evaluate(`{"symptom":"code_needed_often","facts":{"browser_updated":true}}`))
 		if resp.StatusCode != http.StatusOK {
@@ -219,7 +239,7 @@ func TestExtendWithoutGo(t *testing.T) {
 	})
 
 	t.Run("the API finds the cause", func(t *testing.T) {
-		resp, body := ts.do(t, evaluate(`{"symptom":"code_needed_often","lang":"en","facts":{"browser_updated":false}}`))
+		resp, body := ts.do(t, evaluate(`{"symptom":"code_needed_often","facts":{"browser_updated":false}}`))
 		var ans struct {
 			Outcome  string `json:"outcome"`
 			Findings []struct {

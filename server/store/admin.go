@@ -224,6 +224,12 @@ func (d *DB) Revision(ctx context.Context, seq int64) (Revision, error) {
 	return d.revision(ctx, `WHERE seq = ?`, seq)
 }
 
+// RevisionByID returns the latest stored revision whose policy revision is
+// id, with its source, or ErrNotFound.
+func (d *DB) RevisionByID(ctx context.Context, id string) (Revision, error) {
+	return d.revision(ctx, `WHERE id = ? ORDER BY seq DESC LIMIT 1`, id)
+}
+
 // HasRevision reports whether a revision with the given id was ever stored.
 func (d *DB) HasRevision(ctx context.Context, id string) (bool, error) {
 	var n int

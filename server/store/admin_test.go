@@ -195,6 +195,12 @@ func TestRevisions(t *testing.T) {
 		if last := want[len(want)-1]; err != nil || latest.Seq != last.Seq || !sameSource(latest.Source, last.Source) {
 			t.Errorf("LatestRevision() = %d, %v; want %d", latest.Seq, err, last.Seq)
 		}
+		if got, err := db.RevisionByID(ctx, "r1"); err != nil || got.Seq != want[2].Seq || !sameSource(got.Source, want[2].Source) {
+			t.Errorf("RevisionByID(r1) = %d, %v; want %d, the latest with that id", got.Seq, err, want[2].Seq)
+		}
+		if _, err := db.RevisionByID(ctx, "r9"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("RevisionByID(r9) = %v; want ErrNotFound", err)
+		}
 		if _, err := db.Revision(ctx, 999); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Revision(999) = %v; want ErrNotFound", err)
 		}

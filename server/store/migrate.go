@@ -39,6 +39,7 @@ var migrations = []migration{
 	{4, "secrets shared by every replica",
 		`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 		`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`},
+	{5, "each admin's draft: files changed together, published as one revision", draftSchema, pgDraftSchema},
 }
 
 // migrationsLock is the PostgreSQL advisory lock held while migrating, so

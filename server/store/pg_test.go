@@ -42,6 +42,7 @@ var bothDialects = []struct {
 	{"SignInFailures", TestSignInFailures},
 	{"Decisions", TestDecisions},
 	{"Migrations", TestMigrations},
+	{"DraftFiles", TestDraftFiles},
 }
 
 // TestPostgres runs the store's tests on a real PostgreSQL, then what only

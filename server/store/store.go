@@ -1,6 +1,6 @@
 // Package store is Acceso's storage: feedback from the help site, admin
-// accounts and sessions, sign-in throttles, decisions and every published
-// revision of the rules. By default it is one SQLite file under the --data
+// accounts and sessions, sign-in throttles, decisions, every published
+// revision of the rules and each admin's draft of the next one. By default it is one SQLite file under the --data
 // folder (modernc.org/sqlite, pure Go); with --database postgres://… it is
 // a PostgreSQL database (pgx) that several replicas share. Both are behind
 // the same *DB and the same queries, written with ? placeholders, which

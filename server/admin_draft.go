@@ -1,0 +1,162 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"acceso/publish"
+	"acceso/rules"
+	"acceso/server/store"
+	"acceso/templates"
+)
+
+// An admin's draft is the files of the rules (Rego modules and message
+// files) that the admin has changed and saved from the module editor, kept
+// in the store until they are published together, as one revision, or
+// discarded. Adding a fact and a cause that uses it changes several files
+// that each fail the checks alone; the draft is how they are checked and
+// served whole.
+
+// handleDraft shows the admin's draft: its files, what they change, and
+// the form that checks and publishes them.
+func (a *adminArea) handleDraft(c echo.Context) error {
+	p := a.engine.Current()
+	return a.renderDraft(c, http.StatusOK, templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)})
+}
+
+func (a *adminArea) renderDraft(c echo.Context, status int, d templates.AdminDraft) error {
+	files, err := a.store.DraftFiles(c.Request().Context(), signedIn(c))
+	if err != nil {
+		return err
+	}
+	cur := a.engine.Current().Source
+	page := templates.AdminDraftFiles{
+		Shell:     a.shell(c, "AdminDraftTitle", "draft"),
+		Discarded: c.QueryParam("discarded") != "" && len(files) == 0,
+		Diff:      diffLines(publish.DraftDiff(cur, files)),
+		Draft:     d,
+	}
+	served := publish.Files(cur)
+	for _, f := range files {
+		text, ok := served[f.Path]
+		page.Files = append(page.Files, templates.AdminDraftFile{
+			File: f.Path, Saved: f.Updated.Format(time.RFC3339), Conflict: !ok || text != f.Base,
+		})
+	}
+	// What was just done, said only while it is true: the address that
+	// says it could be sent by anyone.
+	inDraft := func(file string) bool {
+		return slices.ContainsFunc(files, func(f store.DraftFile) bool { return f.Path == file })
+	}
+	if saved := c.QueryParam("saved"); inDraft(saved) {
+		page.Saved = saved
+	}
+	if removed := c.QueryParam("removed"); removed != "" && !inDraft(removed) {
+		page.Removed = removed
+	}
+	return render(c, status, templates.AdminDraftPage(page))
+}
+
+// handleDraftSubmit checks the whole draft, or publishes it as one
+// revision, which empties it. It is applied to the rules served now, and
+// published only if they are still those when the publish takes its turn.
+func (a *adminArea) handleDraftSubmit(c echo.Context) error {
+	admin := signedIn(c)
+	files, err := a.store.DraftFiles(c.Request().Context(), admin)
+	if err != nil {
+		return err
+	}
+	cur := a.engine.Current()
+	src, draftErr := publish.ApplyDraft(cur.Source, files)
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+	}
+	ch := publish.Change{Base: cur.Revision, Note: "draft: " + strings.Join(paths, ", ")}
+	return a.submit(c, src, draftErr, ch, func(status int, d templates.AdminDraft) error {
+		return a.renderDraft(c, status, d)
+	}, func(ctx context.Context) error { return a.store.DeleteDraft(ctx, admin) })
+}
+
+// saveToDraft keeps a file's text in the admin's draft. A file entering
+// the draft gets as its base its text in the revision the editor was
+// opened on, so that a change someone else published to it since shows as
+// a conflict when the draft is checked, instead of being undone by it.
+func (a *adminArea) saveToDraft(c echo.Context, file, text string) error {
+	ctx := c.Request().Context()
+	admin := signedIn(c)
+	d := templates.AdminDraft{Base: c.FormValue("base"), Sample: publish.NormalizeText(c.FormValue("sample"))}
+	f := store.DraftFile{Path: file, Text: text, Updated: a.now().UTC()}
+	_, err := a.store.DraftFile(ctx, admin, file)
+	switch {
+	case err == nil: // its base is kept
+	case errors.Is(err, store.ErrNotFound):
+		if f.Base, err = a.baseText(ctx, d.Base, file); err != nil {
+			d.Check.Done = true
+			if err := a.showProblems(&d.Check, err, rules.Source{}); err != nil {
+				return err
+			}
+			return a.renderModule(c, http.StatusUnprocessableEntity, templates.AdminModule{File: file, Text: text, Draft: d})
+		}
+	default:
+		return err
+	}
+	if err := a.store.PutDraftFile(ctx, admin, f); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/draft?"+url.Values{"saved": {file}}.Encode())
+}
+
+// baseText is the text file had in the revision base: the one served, or
+// an earlier one the store keeps. A file no revision has, or a revision
+// the store does not know, is a problem naming the file.
+func (a *adminArea) baseText(ctx context.Context, base, file string) (string, error) {
+	src := a.engine.Current().Source
+	if base != a.engine.Current().Revision {
+		rev, err := a.store.RevisionByID(ctx, base)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", rules.Problems{{File: file, Message: fmt.Sprintf(
+				"the rules changed while you edited, from revision %q, which is not kept; open the file again and redo your change", base)}}
+		}
+		if err != nil {
+			return "", err
+		}
+		src = rules.Source(rev.Source)
+	}
+	text, ok := publish.Files(src)[file]
+	if !ok {
+		return "", rules.Problems{{File: file, Message: "no such module or message file"}}
+	}
+	return text, nil
+}
+
+// handleDraftRemove takes one file out of the admin's draft. A file the
+// draft does not have is already out of it.
+func (a *adminArea) handleDraftRemove(c echo.Context) error {
+	file := c.FormValue("file")
+	if file == "" {
+		d := templates.AdminDraft{Base: a.engine.Current().Revision, Sample: defaultSample("", nil)}
+		d.Check = templates.AdminCheck{Done: true, Problems: []templates.AdminProblem{{Where: "file", Message: "choose the file to remove from your draft"}}}
+		return a.renderDraft(c, http.StatusUnprocessableEntity, d)
+	}
+	if err := a.store.DeleteDraftFile(c.Request().Context(), signedIn(c), file); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/draft?"+url.Values{"removed": {file}}.Encode())
+}
+
+// handleDraftDiscard empties the admin's draft.
+func (a *adminArea) handleDraftDiscard(c echo.Context) error {
+	if err := a.store.DeleteDraft(c.Request().Context(), signedIn(c)); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/draft?discarded=1")
+}

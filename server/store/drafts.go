@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// draftSchema holds each admin's draft: the files of the rules and their
+// texts that the admin has changed and not yet published, kept until they
+// are published as one revision or discarded. A row keeps, besides the
+// draft's text, the text the file had when it entered the draft (base), so
+// that a change someone else publishes to the same file meanwhile is
+// caught instead of undone. Rules and texts only: nothing personal.
+const (
+	draftSchema = `
+CREATE TABLE IF NOT EXISTS draft_files (
+	admin      TEXT NOT NULL REFERENCES admins(name) ON DELETE CASCADE,
+	path       TEXT NOT NULL,
+	base       TEXT NOT NULL,
+	text       TEXT NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (admin, path)
+);
+`
+	pgDraftSchema = `
+CREATE TABLE IF NOT EXISTS draft_files (
+	admin      TEXT NOT NULL REFERENCES admins(name) ON DELETE CASCADE,
+	path       TEXT NOT NULL,
+	base       TEXT NOT NULL,
+	text       TEXT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (admin, path)
+);
+`
+)
+
+// DraftFile is one file of an admin's draft: its path (a module's, such as
+// rules/login/facts.rego, or a message file's, such as
+// locales/active.en.toml), the text it had when it entered the draft, the
+// draft's text, and when that was last saved.
+type DraftFile struct {
+	Path    string
+	Base    string
+	Text    string
+	Updated time.Time
+}
+
+// PutDraftFile saves f in admin's draft. A file already in the draft gets
+// the new text and keeps its base: the base is what the file was when the
+// admin first drafted it.
+func (d *DB) PutDraftFile(ctx context.Context, admin string, f DraftFile) error {
+	_, err := d.exec(ctx, nil, `
+		INSERT INTO draft_files (admin, path, base, text, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (admin, path) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at`,
+		admin, f.Path, f.Base, f.Text, f.Updated.Unix())
+	if err != nil {
+		return fmt.Errorf("saving %s in the draft of %s: %w", f.Path, admin, err)
+	}
+	return nil
+}
+
+// DraftFile returns the file path of admin's draft, or ErrNotFound when
+// the draft does not have it.
+func (d *DB) DraftFile(ctx context.Context, admin, path string) (DraftFile, error) {
+	f := DraftFile{Path: path}
+	var at int64
+	err := d.queryRow(ctx, nil, `SELECT base, text, updated_at FROM draft_files WHERE admin = ? AND path = ?`, admin, path).
+		Scan(&f.Base, &f.Text, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return DraftFile{}, ErrNotFound
+	}
+	if err != nil {
+		return DraftFile{}, fmt.Errorf("reading %s of the draft of %s: %w", path, admin, err)
+	}
+	f.Updated = time.Unix(at, 0).UTC()
+	return f, nil
+}
+
+// DraftFiles returns every file of admin's draft, by path; none when the
+// draft is empty.
+func (d *DB) DraftFiles(ctx context.Context, admin string) ([]DraftFile, error) {
+	rows, err := d.query(ctx, nil, `SELECT path, base, text, updated_at FROM draft_files WHERE admin = ? ORDER BY path`, admin)
+	if err != nil {
+		return nil, fmt.Errorf("reading the draft of %s: %w", admin, err)
+	}
+	defer rows.Close()
+	var files []DraftFile
+	for rows.Next() {
+		var f DraftFile
+		var at int64
+		if err := rows.Scan(&f.Path, &f.Base, &f.Text, &at); err != nil {
+			return nil, fmt.Errorf("reading the draft of %s: %w", admin, err)
+		}
+		f.Updated = time.Unix(at, 0).UTC()
+		files = append(files, f)
+	}
+	return files, rows.Err()
+}
+
+// DraftSize returns how many files admin's draft has.
+func (d *DB) DraftSize(ctx context.Context, admin string) (int, error) {
+	var n int
+	err := d.queryRow(ctx, nil, `SELECT count(*) FROM draft_files WHERE admin = ?`, admin).Scan(&n)
+	return n, err
+}
+
+// DeleteDraftFile removes the file path from admin's draft. Removing a
+// file the draft does not have is not an error.
+func (d *DB) DeleteDraftFile(ctx context.Context, admin, path string) error {
+	if _, err := d.exec(ctx, nil, `DELETE FROM draft_files WHERE admin = ? AND path = ?`, admin, path); err != nil {
+		return fmt.Errorf("removing %s from the draft of %s: %w", path, admin, err)
+	}
+	return nil
+}
+
+// DeleteDraft empties admin's draft.
+func (d *DB) DeleteDraft(ctx context.Context, admin string) error {
+	if _, err := d.exec(ctx, nil, `DELETE FROM draft_files WHERE admin = ?`, admin); err != nil {
+		return fmt.Errorf("discarding the draft of %s: %w", admin, err)
+	}
+	return nil
+}
