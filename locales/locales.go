@@ -155,13 +155,20 @@ func Negotiate(hints ...string) string {
 // its rule and its messages.
 func ID(prefix, snake, suffix string) string {
 	var b strings.Builder
+	b.Grow(len(prefix) + len(snake) + len(suffix))
 	b.WriteString(prefix)
-	for part := range strings.SplitSeq(snake, "_") {
-		if part == "" {
+	upper := true
+	for i := range len(snake) {
+		c := snake[i]
+		switch {
+		case c == '_':
+			upper = true
 			continue
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
 		}
-		b.WriteString(strings.ToUpper(part[:1]))
-		b.WriteString(part[1:])
+		upper = false
+		b.WriteByte(c)
 	}
 	b.WriteString(suffix)
 	return b.String()

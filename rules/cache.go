@@ -67,8 +67,9 @@ func (p *Policy) CacheStats() (hits, misses uint64) {
 }
 
 // key returns the cache key of req, and false when req cannot be reused.
-// The derived query runs only when req carries a personal fact.
-func (c *decisionCache) key(ctx context.Context, req Request, input ast.Value) (string, bool, error) {
+// The derived query runs, on input(), only when req carries a personal
+// fact.
+func (c *decisionCache) key(ctx context.Context, req Request, input func() ast.Value) (string, bool, error) {
 	var derived map[string]any
 	var personal []string
 	for name := range req.Facts {
@@ -80,7 +81,7 @@ func (c *decisionCache) key(ctx context.Context, req Request, input ast.Value) (
 		if c.derive == nil {
 			return "", false, nil
 		}
-		rs, err := c.derive.Eval(ctx, rego.EvalParsedInput(input))
+		rs, err := c.derive.Eval(ctx, rego.EvalParsedInput(input()))
 		if err != nil {
 			return "", false, err
 		}

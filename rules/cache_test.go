@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // mixPath is the shared benchmark mix: 500 varied requests, a third with
@@ -168,7 +170,7 @@ func TestCacheKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, ok, err := p.cache.key(ctx, req, p.input(req))
+		k, ok, err := p.cache.key(ctx, req, func() ast.Value { return p.input(req) })
 		if err != nil || !ok {
 			t.Fatalf("key(%s) = %q, %v, %v; want a key", body, k, ok, err)
 		}

@@ -75,22 +75,30 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, err)
 	}
-	input := p.input(req)
 	if p.cache == nil {
-		return p.evaluate(ctx, input)
+		return p.evaluate(ctx, p.input(req))
 	}
-	key, reusable, err := p.cache.key(ctx, req, input)
+	// The rules' input is built once, and only when the rules run: a
+	// decision reused for a request without personal facts needs none.
+	var input ast.Value
+	inputOf := func() ast.Value {
+		if input == nil {
+			input = p.input(req)
+		}
+		return input
+	}
+	key, reusable, err := p.cache.key(ctx, req, inputOf)
 	if err != nil {
 		return Decision{}, p.evaluationError(ctx, err)
 	}
 	if !reusable {
-		return p.evaluate(ctx, input)
+		return p.evaluate(ctx, inputOf())
 	}
 	if d, ok := p.cache.lru.Get(key); ok {
 		p.cache.hits.Add(1)
 		return d.clone(), nil
 	}
-	d, err := p.evaluate(ctx, input)
+	d, err := p.evaluate(ctx, inputOf())
 	if err != nil {
 		return Decision{}, err
 	}

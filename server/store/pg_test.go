@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +42,7 @@ var bothDialects = []struct {
 	{"FeedbackCounts", TestFeedbackCounts},
 	{"SignInFailures", TestSignInFailures},
 	{"Decisions", TestDecisions},
+	{"DecisionsInSeveralStatements", TestDecisionsInSeveralStatements},
 	{"Migrations", TestMigrations},
 	{"DraftFiles", TestDraftFiles},
 }
@@ -137,6 +139,35 @@ func TestDecisions(t *testing.T) {
 	}
 	if n, err := db.PurgeDecisions(ctx, at.Add(time.Minute)); err != nil || n != 1 {
 		t.Errorf("PurgeDecisions = %d, %v; want 1", n, err)
+	}
+}
+
+// TestDecisionsInSeveralStatements stores a batch larger than one INSERT
+// takes, with a reference repeated inside it: every row arrives, and the
+// repeat leaves the first as it was.
+func TestDecisionsInSeveralStatements(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	at := time.Unix(1_800_000_000, 0).UTC()
+	var decs []Decision
+	for i := range 2*decisionsPerInsert + 7 {
+		decs = append(decs, Decision{Reference: fmt.Sprintf("r%d", i), At: at, Source: "api", Revision: "rev",
+			Facts: map[string]any{"vpn": i%2 == 0}, Findings: []string{}, Outcome: "needs_answers"})
+	}
+	repeat := decs[0]
+	repeat.Outcome = "no_known_cause"
+	decs = append(decs[:decisionsPerInsert], append([]Decision{repeat}, decs[decisionsPerInsert:]...)...)
+	if err := db.AddDecisions(ctx, decs); err != nil {
+		t.Fatalf("AddDecisions(%d) = %v", len(decs), err)
+	}
+	for _, ref := range []string{"r0", fmt.Sprintf("r%d", decisionsPerInsert), fmt.Sprintf("r%d", 2*decisionsPerInsert+6)} {
+		got, err := db.Decision(ctx, ref)
+		if err != nil || got.Outcome != "needs_answers" {
+			t.Errorf("Decision(%s) = %+v, %v; want the one first stored", ref, got, err)
+		}
+	}
+	if n, err := db.PurgeDecisions(ctx, at.Add(time.Minute)); err != nil || n != int64(2*decisionsPerInsert+7) {
+		t.Errorf("PurgeDecisions = %d, %v; want %d, one row per reference", n, err, 2*decisionsPerInsert+7)
 	}
 }
 
