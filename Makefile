@@ -82,8 +82,8 @@ generate:
 	$(GO) tool templ generate
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./rules/
-	$(GO) test -run '^$$' -bench EvaluateAPI -benchmem ./server/
+	$(GO) test -run '^$$' -bench . -benchmem ./rules/ ./answer/
+	$(GO) test -run '^$$' -bench 'EvaluateAPI|EvaluateMixAPI' -benchmem ./server/
 	$(GO) test -run '^$$' -bench DiagnosePage -benchmem ./server/
 	$(GO) run ./server/internal/loadtest
 

@@ -11,9 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +28,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"acceso/answer"
+	"acceso/internal/interop"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -751,6 +755,38 @@ func BenchmarkEvaluateAPI(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/api/v1/evaluate", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("POST /api/v1/evaluate = %d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+// BenchmarkEvaluateMixAPI sends the shared mix (../shared/bench/mix.jsonl:
+// 500 distinct requests, a third with personal facts to derive from) in
+// turn through the whole handler chain, as the load test does but without
+// the network; the decisions are reused after the first pass, and kept in
+// the database. `-cpuprofile` shows the API's share of each part.
+func BenchmarkEvaluateMixAPI(b *testing.B) {
+	mix, err := interop.ReadMix(filepath.Join("..", "..", "shared", "bench", "mix.jsonl"))
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			b.Fatal(err)
+		}
+		b.Skip(err)
+	}
+	s, _, _, _ := newServer(b, Config{APIRate: 1e9, APIBurst: 1e9})
+	s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h := s.Handler()
+	var sent atomic.Uint64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			body := mix[sent.Add(1)%uint64(len(mix))]
 			req := httptest.NewRequest(http.MethodPost, "/api/v1/evaluate", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
