@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -116,6 +117,47 @@ func TestCacheAnswersAsEvaluation(t *testing.T) {
 	if hits, misses := uncached.CacheStats(); hits+misses != 0 || uncached.cache != nil {
 		t.Errorf("NoCache: CacheStats = %d, %d; want no cache", hits, misses)
 	}
+}
+
+// TestEvaluateConcurrently evaluates the mix from several goroutines at
+// once on one policy, the decision cache on, as the server does, and wants
+// every answer to be the one a lone evaluation gives: the policy's shared
+// terms and kept decisions must not leak between requests (go test -race
+// watches them too).
+func TestEvaluateConcurrently(t *testing.T) {
+	reqs, bodies := mixRequests(t)
+	ctx := context.Background()
+	uncached, shared := buildWith(t, Options{NoCache: true}), buildWith(t, Options{})
+	want := make([]Decision, len(reqs))
+	for i, req := range reqs {
+		d, err := uncached.Evaluate(ctx, req)
+		if err != nil {
+			t.Fatalf("Evaluate(%s) = %v", bodies[i], err)
+		}
+		want[i] = d
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for n := range 2 * len(reqs) {
+				i := (n + g*len(reqs)/4) % len(reqs)
+				got, err := shared.Evaluate(ctx, reqs[i])
+				if err != nil {
+					t.Errorf("Evaluate(%s) = %v", bodies[i], err)
+					return
+				}
+				if !reflect.DeepEqual(got, want[i]) {
+					t.Errorf("Evaluate(%s) at once with others = %+v; want %+v", bodies[i], got, want[i])
+					return
+				}
+				// A caller may change its answer; the next caller's must not change.
+				if len(got.Findings) > 0 {
+					got.Findings[0].Because = append(got.Findings[0].Because[:0], "changed")
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // TestCacheHoldsNoPersonalData wants no key or decision kept to contain an
