@@ -70,7 +70,8 @@ func ApplyDraft(cur rules.Source, files []store.DraftFile) (rules.Source, error)
 	for _, f := range files {
 		if text, ok := served[f.Path]; ok && text != f.Base {
 			problems = append(problems, rules.Problem{File: f.Path, Message: "changed by someone else since you drafted it; " +
-				"remove it from your draft, then open it again and redo your change on the text served now"})
+				"see what your text would undo in the diff, then keep your text over theirs, " +
+				"or remove it from your draft and redo your change on the text served now"})
 			continue
 		}
 		if p := setFile(draft, f.Path, f.Text); p != nil {

@@ -75,6 +75,7 @@ func (s *Server) adminRoutes() {
 	g.GET("/draft", a.handleDraft)
 	g.POST("/draft", a.handleDraftSubmit)
 	g.POST("/draft/remove", a.handleDraftRemove)
+	g.POST("/draft/keep", a.handleDraftKeep)
 	g.POST("/draft/discard", a.handleDraftDiscard)
 	g.GET("/revisions", a.handleRevisions)
 	g.GET("/revisions/:seq", a.handleRevision)

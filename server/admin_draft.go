@@ -62,6 +62,9 @@ func (a *adminArea) renderDraft(c echo.Context, status int, d templates.AdminDra
 	if removed := c.QueryParam("removed"); removed != "" && !inDraft(removed) {
 		page.Removed = removed
 	}
+	if kept := c.QueryParam("kept"); inDraft(kept) {
+		page.Kept = kept
+	}
 	return render(c, status, templates.AdminDraftPage(page))
 }
 
@@ -151,6 +154,27 @@ func (a *adminArea) handleDraftRemove(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/draft?"+url.Values{"removed": {file}}.Encode())
+}
+
+// handleDraftKeep keeps the admin's text of a drafted file over the change
+// someone else published to it since: the file's base becomes the text
+// served now, so the draft applies again, and its diff shows what the
+// admin's text undoes of that change.
+func (a *adminArea) handleDraftKeep(c echo.Context) error {
+	ctx := c.Request().Context()
+	file := c.FormValue("file")
+	served, ok := publish.Files(a.engine.Current().Source)[file]
+	if !ok {
+		d := templates.AdminDraft{Base: a.engine.Current().Revision, Sample: defaultSample("", nil)}
+		d.Check = templates.AdminCheck{Done: true, Problems: []templates.AdminProblem{{Where: "file", Message: "choose a file of your draft that the rules being served have"}}}
+		return a.renderDraft(c, http.StatusUnprocessableEntity, d)
+	}
+	if err := a.store.RebaseDraftFile(ctx, signedIn(c), file, served); errors.Is(err, store.ErrNotFound) {
+		return c.Redirect(http.StatusSeeOther, "/admin/draft")
+	} else if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/draft?"+url.Values{"kept": {file}}.Encode())
 }
 
 // handleDraftDiscard empties the admin's draft.

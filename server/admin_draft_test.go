@@ -198,6 +198,37 @@ func TestAdminDraftConflict(t *testing.T) {
 			t.Fatalf("saving %s to the draft = %d; want 303\n%s", file, resp.StatusCode, body)
 		}
 		wantConflict(t, file)
+
+		// The admin keeps their text over Luis's change: the draft applies
+		// again, its diff shows what it undoes, and it publishes.
+		resp, _ := a.submit(t, "/admin/draft", "/admin/draft/keep", url.Values{"file": {file}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("keeping %s over the change = %d; want 303", file, resp.StatusCode)
+		}
+		resp, body := a.get(t, "/admin/draft", "Accept-Language", "en")
+		if resp.StatusCode != http.StatusOK || strings.Contains(body, adminText(t, ts, "AdminDraftConflict")) ||
+			!strings.Contains(body, html.EscapeString("-# Luis's note.")) || !strings.Contains(body, html.EscapeString("+# Ana's note.")) {
+			t.Errorf("GET /admin/draft after keeping %s = %d; want no conflict and a diff that removes Luis's note and adds Ana's\n%s", file, resp.StatusCode, body)
+		}
+		publish := url.Values{"action": {"publish"}, "sample": {`{"symptom":"code_needed_often","facts":{"incognito":true}}`}}
+		if resp, body := a.submit(t, "/admin/draft", "/admin/draft", publish); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("publishing the kept draft = %d; want 303\n%s", resp.StatusCode, body)
+		}
+		served := ts.engine.Current().Source.Modules[file]
+		if !strings.Contains(served, "# Ana's note.") || strings.Contains(served, "# Luis's note.") {
+			t.Errorf("served %s after publishing the kept draft ends %q; want Ana's note instead of Luis's", file, served[max(0, len(served)-60):])
+		}
+	})
+	t.Run("keeping a file not in the draft changes nothing", func(t *testing.T) {
+		before := draftSize(t, ts)
+		resp, _ := a.submit(t, "/admin/draft", "/admin/draft/keep", url.Values{"file": {"rules/login/causes.rego"}})
+		if resp.StatusCode != http.StatusSeeOther || draftSize(t, ts) != before {
+			t.Errorf("keeping a file not in the draft = %d, %d files; want 303 and the draft as it was (%d files)", resp.StatusCode, draftSize(t, ts), before)
+		}
+		resp, body := a.submit(t, "/admin/draft", "/admin/draft/keep", url.Values{"file": {"rules/login/nope.rego"}})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "choose a file of your draft") {
+			t.Errorf("keeping a file the rules do not have = %d; want 422 naming the problem\n%s", resp.StatusCode, body)
+		}
 	})
 	t.Run("from a revision that is not kept", func(t *testing.T) {
 		const file = "rules/login/causes.rego"

@@ -410,6 +410,7 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 		}},
 		{"/admin/draft", "/admin/draft", url.Values{"action": {"publish"}}},
 		{"/admin/draft/remove", "/admin/draft", url.Values{"file": {drafted}}},
+		{"/admin/draft/keep", "/admin/draft", url.Values{"file": {drafted}}},
 		{"/admin/draft/discard", "/admin/draft", url.Values{}},
 		{"/admin/revisions/1/rollback", "/admin/revisions", url.Values{}},
 		{"/admin/signin", "/admin/signin", url.Values{"name": {testAdmin}, "password": {testPassword}}},

@@ -107,6 +107,23 @@ func (d *DB) DraftSize(ctx context.Context, admin string) (int, error) {
 	return n, err
 }
 
+// RebaseDraftFile makes base the base of the file path of admin's draft,
+// its text unchanged: the admin keeps their text over the change someone
+// else published to the file since it was drafted. ErrNotFound when the
+// draft does not have the file.
+func (d *DB) RebaseDraftFile(ctx context.Context, admin, path, base string) error {
+	res, err := d.exec(ctx, nil, `UPDATE draft_files SET base = ? WHERE admin = ? AND path = ?`, base, admin, path)
+	if err != nil {
+		return fmt.Errorf("keeping %s in the draft of %s: %w", path, admin, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // DeleteDraftFile removes the file path from admin's draft. Removing a
 // file the draft does not have is not an error.
 func (d *DB) DeleteDraftFile(ctx context.Context, admin, path string) error {

@@ -60,6 +60,19 @@ func TestDraftFiles(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	t.Run("after reopening", func(t *testing.T) { check(t, db) })
 
+	// Kept over a change published since: the text stays, the base is the
+	// text served now.
+	if err := db.RebaseDraftFile(ctx, "ana", texts.Path, "[A]\nother = \"c\"\n"); err != nil {
+		t.Fatalf("RebaseDraftFile(ana, %s) = %v", texts.Path, err)
+	}
+	if got, err := db.DraftFile(ctx, "ana", texts.Path); err != nil || got.Text != texts.Text || got.Base != "[A]\nother = \"c\"\n" {
+		t.Errorf("after RebaseDraftFile, DraftFile(ana, %s) = %+v, %v; want its text with the new base", texts.Path, got, err)
+	}
+	texts.Base = "[A]\nother = \"c\"\n"
+	if err := db.RebaseDraftFile(ctx, "luis", texts.Path, "x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("RebaseDraftFile of a file not in the draft = %v; want ErrNotFound", err)
+	}
+
 	if err := db.DeleteDraftFile(ctx, "ana", facts.Path); err != nil {
 		t.Fatalf("DeleteDraftFile(ana, %s) = %v", facts.Path, err)
 	}
