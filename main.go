@@ -40,7 +40,7 @@ const (
 	rulesUsage    = "acceso rules test [DIR] | acceso rules map [--lang es] [DIR]"
 	adminUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
 	backupUsage   = "acceso backup --out FILE [--data ./data | --database postgres://…]"
-	exportUsage   = "acceso export --out DIR [--base-url URL] [--rules DIR]"
+	exportUsage   = "acceso export --out DIR [--base-url URL] [--data ./data | --database postgres://… | --rules DIR]"
 	openAPIUsage  = "acceso openapi [--rules DIR]"
 )
 
@@ -490,6 +490,12 @@ func checkFolder(dir string) error {
 	return nil
 }
 
+// fileExists says whether path is a file that exists.
+func fileExists(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir()
+}
+
 // backup writes a consistent copy of the database in --data to --out,
 // also while a server is using it. A PostgreSQL --database is copied with
 // pg_dump, which it says.
@@ -542,7 +548,9 @@ func export(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("export", exportUsage)
 	out := fs.String("out", "", "folder to write the site to; it must be new or empty")
 	baseURL := fs.String("base-url", env("ACCESO_BASE_URL", ""), "the site's public address, for absolute links, the sitemap and feedback on the live site (ACCESO_BASE_URL)")
-	rulesDir := fs.String("rules", "", "folder of .rego files (and locales/) to export instead of the embedded rules")
+	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database whose published rules are exported (ACCESO_DATA)")
+	database := databaseFlag(fs)
+	rulesDir := fs.String("rules", "", "folder of .rego files (and locales/) to export instead of the published rules")
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
 		return code
 	}
@@ -561,8 +569,25 @@ func export(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "export:", err)
 		return 2
 	}
+	// The site exported is the one served: the rules published last, read
+	// from the database without writing to it, unless --rules names a
+	// folder. A SQLite folder without a database is not created: the
+	// built-in rules are exported, and the message says so.
+	var db *store.DB
+	switch {
+	case *rulesDir != "":
+	case *database == "" && !fileExists(filepath.Join(*data, store.FileName)):
+		fmt.Fprintf(stderr, "export: no database in %s (--data): exporting the built-in rules\n", *data)
+	default:
+		var err error
+		if db, err = openStore(ctx, *database, *data); err != nil {
+			fmt.Fprintln(stderr, "export:", err)
+			return 1
+		}
+		defer db.Close()
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pub, err := publish.Load(ctx, publish.Config{RulesDir: *rulesDir}, nil, log)
+	pub, err := publish.Load(ctx, publish.Config{RulesDir: *rulesDir, ReadOnly: true}, db, log)
 	if err != nil {
 		printProblems(stderr, "export", err)
 		return 1

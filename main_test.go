@@ -14,7 +14,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"acceso/locales"
 	"acceso/rules"
 	"acceso/server/store"
 )
@@ -536,4 +538,95 @@ func TestRulesMap(t *testing.T) {
 	if code := run(context.Background(), []string{"rules", "map", "--lang", "fr"}, strings.NewReader(""), &stdout, &stderr); code != 2 {
 		t.Errorf("rules map --lang fr = %d; want 2", code)
 	}
+}
+
+// TestExportPublishedRules exports the rules an admin published, from the
+// database, without writing to it; and the built-in rules, saying so, when
+// --data holds no database, which export does not create.
+func TestExportPublishedRules(t *testing.T) {
+	ctx := context.Background()
+	const title = "A VPN, as published"
+	builtIn := rules.Embedded()
+	edited := builtIn.Clone()
+	en, err := locales.SetMessages(edited.Messages["active.en.toml"],
+		locales.Message{ID: "CauseVpnInUseTitle", Description: "Title of the cause vpn_in_use", Text: title})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited.Messages["active.en.toml"] = en
+	// keep stores revs, in order, in a new --data folder.
+	keep := func(t *testing.T, revs ...rules.Source) string {
+		t.Helper()
+		data := t.TempDir()
+		db, err := store.Open(ctx, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, src := range revs {
+			rev := store.Revision{ID: src.Revision(), Admin: "ana", PublishedAt: time.Now().UTC(), Note: "test", Source: store.Source(src)}
+			if _, err := db.AddRevision(ctx, rev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return data
+	}
+	export := func(t *testing.T, data string) (stderr, site string) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "site")
+		code, _, stderr := runCLI(t, "", "export", "--data", data, "--out", out)
+		if code != 0 {
+			t.Fatalf("export --data %s = %d, %s", data, code, stderr)
+		}
+		// The answer that names the cause vpn_in_use.
+		page, err := os.ReadFile(filepath.Join(out, "en", "diagnose", "code_not_accepted", "vpn=yes", "index.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stderr, string(page)
+	}
+	revisions := func(t *testing.T, data string) int {
+		t.Helper()
+		db, err := store.Open(ctx, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		revs, err := db.Revisions(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(revs)
+	}
+
+	t.Run("the latest published revision", func(t *testing.T) {
+		data := keep(t, builtIn, edited)
+		stderr, page := export(t, data)
+		if !strings.Contains(stderr, edited.Revision()) || !strings.Contains(page, title) {
+			t.Errorf("export = %q, a page without %q; want the published revision %s", stderr, title, edited.Revision())
+		}
+		if n := revisions(t, data); n != 2 {
+			t.Errorf("after export, %d revisions; want the 2 stored, nothing written", n)
+		}
+	})
+	t.Run("a release's new built-in rules, not stored", func(t *testing.T) {
+		data := keep(t, edited) // this release's rules were never stored: serve would store and serve them
+		stderr, page := export(t, data)
+		if !strings.Contains(stderr, builtIn.Revision()) || strings.Contains(page, title) {
+			t.Errorf("export = %q; want the built-in revision %s, as serve would serve", stderr, builtIn.Revision())
+		}
+		if n := revisions(t, data); n != 1 {
+			t.Errorf("after export, %d revisions; want 1: export writes nothing", n)
+		}
+	})
+	t.Run("no database", func(t *testing.T) {
+		data := t.TempDir()
+		stderr, page := export(t, data)
+		if !strings.Contains(stderr, "no database in "+data) || !strings.Contains(stderr, builtIn.Revision()) || strings.Contains(page, title) {
+			t.Errorf("export --data (empty) = %q; want the built-in rules, said so", stderr)
+		}
+		if _, err := os.Stat(filepath.Join(data, "acceso.db")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("export created a database in --data: %v", err)
+		}
+	})
 }

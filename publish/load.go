@@ -76,7 +76,7 @@ func (p *Publisher) latestPublished(ctx context.Context) *rules.Policy {
 		p.log.Warn("cannot store this release's built-in rules; serving them anyway", "err", err)
 		return nil
 	} else if adopted {
-		p.log.Info("this release brings new built-in rules: stored as a new revision", "replaces", rev.ID)
+		p.log.Info("this release brings new built-in rules: served instead of the latest published revision", "replaces", rev.ID, "stored", !p.cfg.ReadOnly)
 		return nil
 	}
 	policy, err := p.build(ctx, rules.Source(rev.Source))
@@ -96,12 +96,16 @@ const releaseNote = "rules built into a new release of Acceso"
 // revision has them, that is when this binary is a release whose rules (or
 // texts) differ from every revision published so far. A deploy thereby
 // takes effect like a publish, and the revisions published before it stay
-// available for rollback.
+// available for rollback. With Config.ReadOnly it only says whether it
+// would, storing nothing.
 func (p *Publisher) adoptRelease(ctx context.Context, latest store.Revision) (bool, error) {
 	builtIn := rules.Embedded()
 	id := builtIn.Revision()
 	if known, err := p.store.HasRevision(ctx, id); err != nil || known {
 		return false, err
+	}
+	if p.cfg.ReadOnly {
+		return true, nil
 	}
 	_, err := p.store.AddRevision(ctx, store.Revision{
 		ID:          id,

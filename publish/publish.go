@@ -43,6 +43,10 @@ type Config struct {
 	Follow bool
 	// FollowEvery is how often Follow polls; zero means DefaultFollowEvery.
 	FollowEvery time.Duration
+	// ReadOnly makes Load read the store without writing to it: a release
+	// whose built-in rules no revision has serves them without storing
+	// them as a revision (acceso export).
+	ReadOnly bool
 }
 
 // Publisher owns the engine and every change to it.
