@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -32,6 +33,30 @@ func openDB(t *testing.T) (*DB, string) {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db, dir
+}
+
+// TestOpenConcurrently opens one new SQLite database from several
+// connection pools at once, as a server starting beside an admin command
+// does: each opens it, and the migrations run once.
+func TestOpenConcurrently(t *testing.T) {
+	for range 10 {
+		dir := t.TempDir()
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				db, err := Open(context.Background(), dir)
+				if err != nil {
+					t.Errorf("Open(%s) beside others = %v; want it open", dir, err)
+					return
+				}
+				defer db.Close()
+				if v, err := db.SchemaVersion(context.Background()); err != nil || v != migrations[len(migrations)-1].version {
+					t.Errorf("SchemaVersion = %d, %v; want the last migration", v, err)
+				}
+			})
+		}
+		wg.Wait()
+	}
 }
 
 // reopen opens the database that openDB said is at where.

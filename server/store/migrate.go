@@ -70,6 +70,15 @@ func (d *DB) apply(ctx context.Context, m migration) error {
 		return err
 	}
 	defer tx.Rollback()
+	// One migrating process at a time: on PostgreSQL an advisory lock; on
+	// SQLite a write first, so that the transaction holds the write lock
+	// (waiting for it up to the busy timeout) before it reads what was
+	// applied, instead of reading a snapshot another process then changes.
+	if d.dialect == sqlite {
+		if _, err := tx.ExecContext(ctx, `UPDATE schema_migrations SET name = name WHERE version < 0`); err != nil {
+			return err
+		}
+	}
 	if d.dialect == postgres {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationsLock); err != nil {
 			return err

@@ -1,10 +1,11 @@
 // Package store is Acceso's storage: feedback from the help site, admin
 // accounts and sessions, sign-in throttles, decisions, every published
-// revision of the rules and each admin's draft of the next one. By default it is one SQLite file under the --data
-// folder (modernc.org/sqlite, pure Go); with --database postgres://… it is
-// a PostgreSQL database (pgx) that several replicas share. Both are behind
-// the same *DB and the same queries, written with ? placeholders, which
-// the dialect rewrites where PostgreSQL wants $1, $2, …
+// revision of the rules and each admin's draft of the next one. By default
+// it is one SQLite file under the --data folder (modernc.org/sqlite, pure
+// Go); with --database postgres://… it is a PostgreSQL database (pgx) that
+// several replicas share. Both are behind the same *DB and the same
+// queries, written with ? placeholders, which the dialect rewrites where
+// PostgreSQL wants $1, $2, …
 package store
 
 import (
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
@@ -31,6 +33,29 @@ type DB struct {
 	url string
 }
 
+// pingSQLite opens the first connection, whose pragmas switch a new
+// database to WAL. That switch is refused at once, without the busy
+// timeout, while another process (an admin command, a second server
+// starting) opens the same new file: it is tried again for a while.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		var sqliteErr interface{ Code() int }
+		if err == nil || !errors.As(err, &sqliteErr) || sqliteErr.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// sqliteBusy is SQLite's primary result code SQLITE_BUSY.
+const sqliteBusy = 5
+
 // FileName is the database file inside the data folder.
 const FileName = "acceso.db"
 
@@ -41,12 +66,12 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	dsn := "file:" + filepath.Join(dir, FileName) +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
+		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening database in %s: %w", dir, err)
 	}
