@@ -164,18 +164,22 @@ func TestBrowserAdminDraft(t *testing.T) {
 	if !strings.Contains(page, `class="ok" role="status"`) || strings.Contains(page, `class="problems"`) {
 		t.Errorf("checking the draft from a phone does not say it passed")
 	}
-	overflow, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
-	if err != nil {
-		t.Fatalf("measuring the page: %v", err)
+	fitsAPhone := func(t *testing.T) {
+		t.Helper()
+		overflow, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
+		if err != nil {
+			t.Fatalf("measuring the page: %v", err)
+		}
+		if overflow {
+			wide, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`))
+			t.Errorf("the draft page is wider than a phone's 360 pixels: %v", wide)
+		}
 	}
-	if overflow {
-		wide, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`))
-		t.Errorf("the draft page is wider than a phone's 360 pixels: %v", wide)
-	}
+	fitsAPhone(t)
 	tb.screenshot("admin-draft", 360)
 	// axe-core needs JavaScript: a tab of the same browser, signed in by
 	// the same cookie, with it on.
-	t.Run("accessible", func(t *testing.T) {
+	axeOnTheDraft := func(t *testing.T) {
 		axe, err := os.ReadFile(npmFile(t, "axe-core", "axe.min.js"))
 		if err != nil {
 			t.Fatal(err)
@@ -189,6 +193,35 @@ func TestBrowserAdminDraft(t *testing.T) {
 			t.Fatalf("the second tab shows %s; want the draft", got)
 		}
 		js.checkAxe(axe)
+	}
+	t.Run("accessible", axeOnTheDraft)
+
+	// Another admin publishes a change to the drafted file: the draft shows
+	// the conflict, and keeping the admin's text resolves it.
+	t.Run("a conflict, kept", func(t *testing.T) {
+		cur := ts.engine.Current()
+		src, err := publish.DraftFile(cur.Source, file, cur.Source.Modules[file]+"\n# Luis's note.\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ts.publisher.Publish(context.Background(), publish.Change{Source: src, Base: cur.Revision, Admin: "luis", Note: "luis's note"}); err != nil {
+			t.Fatalf("another admin's publish = %v", err)
+		}
+		tb.open(ts.URL + "/admin/draft")
+		keep := `form[action="/admin/draft/keep"] button`
+		if !strings.Contains(tb.html(), `action="/admin/draft/keep"`) {
+			t.Fatal("the draft shows no way to keep the admin's text over the change")
+		}
+		fitsAPhone(t)
+		tb.screenshot("admin-draft-conflict", 360)
+		axeOnTheDraft(t)
+		tb.press(keep)
+		if got := tb.location(); got.Path != "/admin/draft" || got.Query().Get("kept") != file {
+			t.Fatalf("after keeping the text, the browser shows %s; want the draft saying so", got)
+		}
+		if strings.Contains(tb.html(), `action="/admin/draft/keep"`) {
+			t.Error("the draft still shows the conflict after the admin kept their text")
+		}
 	})
 }
 

@@ -48,7 +48,8 @@ func (a *adminArea) renderDraft(c echo.Context, status int, d templates.AdminDra
 	for _, f := range files {
 		text, ok := served[f.Path]
 		page.Files = append(page.Files, templates.AdminDraftFile{
-			File: f.Path, Saved: f.Updated.Format(time.RFC3339), Conflict: !ok || text != f.Base,
+			File: f.Path, Saved: f.Updated.Format(time.RFC3339), SavedText: f.Updated.Format("2006-01-02 15:04 MST"),
+			Conflict: !ok || text != f.Base,
 		})
 	}
 	// What was just done, said only while it is true: the address that
