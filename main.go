@@ -160,15 +160,19 @@ func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	src := rules.Embedded()
 	if *dir != "" {
+		if err := checkFolder(*dir); err != nil {
+			fmt.Fprintln(stderr, "openapi: --rules", err)
+			return 2
+		}
 		var err error
 		if src, err = rules.FromDir(*dir); err != nil {
-			fmt.Fprintln(stderr, "openapi:", err)
+			fmt.Fprintln(stderr, "openapi: --rules", err)
 			return 1
 		}
 	}
 	policy, err := rules.Build(ctx, src, rules.Options{SkipTests: true, NoCache: true})
 	if err != nil {
-		fmt.Fprintln(stderr, "openapi:", err)
+		printProblems(stderr, "openapi", err)
 		return 1
 	}
 	doc, err := server.OpenAPI(policy)

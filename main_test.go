@@ -269,6 +269,9 @@ func TestMissingFolderIsNamed(t *testing.T) {
 		{[]string{"rules", "test", "/nope"}, "rules test: /nope: no such folder\n"},
 		{[]string{"rules", "test", file}, "rules test: " + file + ": not a folder\n"},
 		{[]string{"serve", "--data", t.TempDir(), "--rules", "/nope"}, "serve: --rules (ACCESO_RULES) /nope: no such folder\n"},
+		{[]string{"export", "--out", t.TempDir(), "--rules", "/nope"}, "export: --rules /nope: no such folder\n"},
+		{[]string{"openapi", "--rules", "/nope"}, "openapi: --rules /nope: no such folder\n"},
+		{[]string{"openapi", "--rules", file}, "openapi: --rules " + file + ": not a folder\n"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
