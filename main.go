@@ -35,7 +35,7 @@ import (
 
 // The synopsis of each command, for the usage and for its --help.
 const (
-	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--database postgres://…] [--bundle-token TOKEN]"
+	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--decision-cache 10000] [--database postgres://…] [--bundle-token TOKEN]"
 	diagnoseUsage = "acceso diagnose [--lang en] < request.json"
 	rulesUsage    = "acceso rules test [DIR] | acceso rules map [--lang es] [DIR]"
 	adminUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
@@ -240,6 +240,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: --decision-retention (ACCESO_DECISION_RETENTION) %q: want a duration of at least 1h, such as 720h\n", *opts.retention)
 		return 2
 	}
+	cacheSize, err := strconv.Atoi(*opts.cacheSize)
+	if err != nil || cacheSize < 0 {
+		fmt.Fprintf(stderr, "serve: --decision-cache (ACCESO_DECISION_CACHE) %q: want how many decisions to keep for reuse, such as %d, or 0 to keep none\n", *opts.cacheSize, rules.DefaultCacheSize)
+		return 2
+	}
 	cfg := server.Config{Addr: *addr, APIRate: rate, APIBurst: max(1, int(2*rate)),
 		MetricsAddr: *opts.metricsAddr, SupportURL: *opts.supportURL, SupportEmail: *opts.supportEmail, DecisionRetention: retention, BaseURL: *opts.baseURL}
 	for cidr := range strings.SplitSeq(*proxies, ",") {
@@ -267,7 +272,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer db.Close()
 	isolate := func(ctx context.Context, src rules.Source) error { return sandbox.Check(ctx, src, sandbox.Limits{}) }
 	// On a shared database, other replicas publish too: follow them.
-	pcfg := publish.Config{RulesDir: *rulesDir, Isolate: isolate, Follow: db.Shared()}
+	pcfg := publish.Config{RulesDir: *rulesDir, Isolate: isolate, Follow: db.Shared(), CacheSize: cacheSize, NoCache: cacheSize == 0}
 	pub, err := publish.Load(ctx, pcfg, db, log)
 	if err != nil {
 		log.Error("cannot load rules", "err", err)
@@ -376,7 +381,7 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 type serveOptions struct {
 	addr, data, rules, proxies, apiRate, metricsAddr *string
 	supportURL, supportEmail, retention, baseURL     *string
-	database, bundleToken                            *string
+	cacheSize, database, bundleToken                 *string
 }
 
 // serveFlags returns serve's flag set and where it puts what it parses. The
@@ -397,6 +402,8 @@ func serveFlags() (*flag.FlagSet, serveOptions) {
 			"the site's public address, such as https://help.example.com: absolute hreflang, canonical and sitemap links (ACCESO_BASE_URL)"),
 		retention: fs.String("decision-retention", env("ACCESO_DECISION_RETENTION", server.DefaultDecisionRetention.String()),
 			"how long decisions are kept for look-up by their reference, then purged (ACCESO_DECISION_RETENTION)"),
+		cacheSize: fs.String("decision-cache", env("ACCESO_DECISION_CACHE", strconv.Itoa(rules.DefaultCacheSize)),
+			"how many decisions the rules being served keep, to answer the same non-personal facts again without evaluating; 0 keeps none (ACCESO_DECISION_CACHE)"),
 		metricsAddr: fs.String("metrics-addr", env("ACCESO_METRICS_ADDR", ""),
 			"address of a second listener serving only /metrics; none by default, and never on the public listener (ACCESO_METRICS_ADDR)"),
 		database: databaseFlag(fs),

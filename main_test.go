@@ -87,6 +87,17 @@ func TestDiagnoseBadInput(t *testing.T) {
 	}
 }
 
+func TestServeRefusesABadDecisionCache(t *testing.T) {
+	for _, size := range []string{"-1", "ten", "1.5", ""} {
+		t.Run(size, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", "serve", "--data", t.TempDir(), "--decision-cache", size)
+			if code != 2 || !strings.Contains(stderr, "--decision-cache (ACCESO_DECISION_CACHE)") {
+				t.Errorf("serve --decision-cache %q: exit %d, %q; want exit 2 naming --decision-cache", size, code, stderr)
+			}
+		})
+	}
+}
+
 func TestServeRefusesABadAPIRate(t *testing.T) {
 	for _, rate := range []string{"0", "-1", "NaN", "Inf", "1e-12", "abc"} {
 		t.Run(rate, func(t *testing.T) {

@@ -43,6 +43,10 @@ type Config struct {
 	Follow bool
 	// FollowEvery is how often Follow polls; zero means DefaultFollowEvery.
 	FollowEvery time.Duration
+	// CacheSize is how many decisions each policy keeps for reuse; zero
+	// means rules.DefaultCacheSize. NoCache keeps none.
+	CacheSize int
+	NoCache   bool
 	// ReadOnly makes Load read the store without writing to it: a release
 	// whose built-in rules no revision has serves them without storing
 	// them as a revision (acceso export).
@@ -151,7 +155,12 @@ func (p *Publisher) Verify(ctx context.Context, ch Change) (*rules.Policy, *Prev
 // build builds trusted rules: those built into the binary or stored by a
 // publish, which were verified before.
 func (p *Publisher) build(ctx context.Context, src rules.Source) (*rules.Policy, error) {
-	return rules.Build(ctx, src, rules.Options{Deadline: p.cfg.Deadline})
+	return rules.Build(ctx, src, p.options())
+}
+
+// options are the build options of the rules this publisher serves.
+func (p *Publisher) options() rules.Options {
+	return rules.Options{Deadline: p.cfg.Deadline, CacheSize: p.cfg.CacheSize, NoCache: p.cfg.NoCache}
 }
 
 // buildDraft builds rules that an admin or the --rules folder brings:
@@ -163,7 +172,9 @@ func (p *Publisher) buildDraft(ctx context.Context, src rules.Source) (*rules.Po
 	if err := p.cfg.Isolate(ctx, src); err != nil {
 		return nil, err
 	}
-	return rules.Build(ctx, src, rules.Options{Deadline: p.cfg.Deadline, SkipTests: true})
+	opts := p.options()
+	opts.SkipTests = true
+	return rules.Build(ctx, src, opts)
 }
 
 // preview answers a sample request with the draft and with the current

@@ -85,3 +85,32 @@ func TestIsolatedVerifyRefusesWhatRulesMayNotDo(t *testing.T) {
 		})
 	}
 }
+
+// TestDecisionCacheSwitch serves the same request twice: the second is
+// reused by default, and evaluated again with NoCache (serve's
+// --decision-cache 0).
+func TestDecisionCacheSwitch(t *testing.T) {
+	req := rules.Request{Symptom: "code_needed_often", Facts: map[string]any{"incognito": true}}
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		wantHits bool
+	}{
+		{"default", Config{}, true},
+		{"sized", Config{CacheSize: 1}, true},
+		{"off", Config{NoCache: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPublisher(t, tc.cfg).Engine().Current()
+			h0, _ := p.CacheStats()
+			for range 2 {
+				if _, err := p.Evaluate(context.Background(), req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if hits, _ := p.CacheStats(); (hits > h0) != tc.wantHits {
+				t.Errorf("Config%+v: %d answers reused of 2; want reuse %v", tc.cfg, hits-h0, tc.wantHits)
+			}
+		})
+	}
+}

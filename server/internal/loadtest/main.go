@@ -27,10 +27,10 @@
 // server's CPU time per request, and the ratios from the same run, as
 // Markdown.
 //
-// Acceso runs with its decision cache on (the default; `acceso serve` has
-// no switch to turn it off). The warm-up sends the whole mix first, so the
-// measured rounds reuse decisions: the cache holds 10,000 and the mix has
-// 500 requests.
+// Acceso runs with its decision cache on (the default). The warm-up sends
+// the whole mix first, so the measured rounds reuse decisions: the cache
+// holds 10,000 and the mix has 500 requests. A second Acceso, started with
+// --decision-cache 0, evaluates every request, for the uncached figures.
 package main
 
 import (
@@ -136,6 +136,18 @@ func run(ctx context.Context, mixPath string, duration, warmup time.Duration, wo
 	if err := waitReady(ctx, "http://"+accesoAddr+"/readyz"); err != nil {
 		return err
 	}
+	// A second Acceso, its decision cache off, for the cost of evaluating
+	// every request.
+	uncachedAddr := freeAddr()
+	uncachedPID, stopUncached, err := start(ctx, acceso, "serve", "--addr", uncachedAddr, "--data", filepath.Join(dir, "data-uncached"),
+		"--api-rate", "1e9", "--decision-cache", "0")
+	if err != nil {
+		return err
+	}
+	defer stopUncached()
+	if err := waitReady(ctx, "http://"+uncachedAddr+"/readyz"); err != nil {
+		return err
+	}
 	bundle := filepath.Join(dir, "bundle.tar.gz")
 	if err := download(ctx, "http://"+accesoAddr+"/bundles/acceso.tar.gz", bundleToken, bundle); err != nil {
 		return fmt.Errorf("downloading Acceso's bundle: %w", err)
@@ -152,7 +164,8 @@ func run(ctx context.Context, mixPath string, duration, warmup time.Duration, wo
 	evaluate := target{name: "Acceso evaluate", method: http.MethodPost, url: "http://" + accesoAddr + "/api/v1/evaluate", bodies: mix, pid: accesoPID}
 	opaTarget := target{name: "OPA server", method: http.MethodPost, url: "http://" + opaAddr + "/v1/data/login/decision", bodies: opaBodies, pid: opaPID}
 	healthz := target{name: "Acceso healthz", method: http.MethodGet, url: "http://" + accesoAddr + "/healthz", pid: accesoPID}
-	targets := []target{evaluate, opaTarget, healthz}
+	uncached := target{name: "Acceso evaluate, cache off", method: http.MethodPost, url: "http://" + uncachedAddr + "/api/v1/evaluate", bodies: mix, pid: uncachedPID}
+	targets := []target{evaluate, opaTarget, healthz, uncached}
 
 	logf("checking that both servers decide the %d requests of the mix alike", len(mix))
 	agreed, err := sameDecisions(ctx, evaluate, opaTarget)
@@ -207,6 +220,9 @@ func run(ctx context.Context, mixPath string, duration, warmup time.Duration, wo
 		float64(e.cpuPerRequest())/float64(o.cpuPerRequest()))
 	fmt.Printf("- evaluate/healthz requests/s = %.2fx (target >= 0.5x)\n", e.throughput()/h.throughput())
 	fmt.Printf("- per round, Acceso/OPA: %s; evaluate/healthz: %s\n", ratios(e, o), ratios(e, h))
+	u := results[uncached.name]
+	fmt.Printf("- cache off: Acceso/OPA requests/s = %.2fx, CPU per request %.2fx; evaluate/healthz = %.2fx; per round, Acceso/OPA: %s\n",
+		u.throughput()/o.throughput(), float64(u.cpuPerRequest())/float64(o.cpuPerRequest()), u.throughput()/h.throughput(), ratios(u, o))
 	return nil
 }
 
