@@ -581,7 +581,8 @@ func export(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	// The site exported is the one served: the rules published last, read
-	// from the database without writing to it, unless --rules names a
+	// from the database (opening it brings its schema up to date, as for
+	// every command; nothing else is stored), unless --rules names a
 	// folder. A SQLite folder without a database is not created: the
 	// built-in rules are exported, and the message says so.
 	var db *store.DB

@@ -47,9 +47,9 @@ type Config struct {
 	// means rules.DefaultCacheSize. NoCache keeps none.
 	CacheSize int
 	NoCache   bool
-	// ReadOnly makes Load read the store without writing to it: a release
-	// whose built-in rules no revision has serves them without storing
-	// them as a revision (acceso export).
+	// ReadOnly makes Load read the store's revisions and store none: a
+	// release whose built-in rules no revision has serves them without
+	// storing them as a revision (acceso export).
 	ReadOnly bool
 }
 
