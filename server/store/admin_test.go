@@ -17,36 +17,37 @@ import (
 // where (the folder, or the URL) for reopen.
 func openDB(t *testing.T) (*DB, string) {
 	t.Helper()
-	if pgCluster != nil {
-		url := pgCluster.NewDatabase(t)
-		db, err := reopen(context.Background(), url)
-		if err != nil {
-			t.Fatalf("OpenURL(%s) = %v; want no error", url, err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db, url
-	}
-	dir := t.TempDir()
-	db, err := Open(context.Background(), dir)
+	where := newDatabase(t)
+	db, err := reopen(context.Background(), where)
 	if err != nil {
-		t.Fatalf("Open(%s) = %v; want no error", dir, err)
+		t.Fatalf("opening %s = %v; want no error", where, err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, dir
+	return db, where
 }
 
-// TestOpenConcurrently opens one new SQLite database from several
-// connection pools at once, as a server starting beside an admin command
-// does: each opens it, and the migrations run once.
+// newDatabase says where a database nobody opened yet is: a temporary
+// folder, or a new PostgreSQL database while TestPostgres runs.
+func newDatabase(t *testing.T) string {
+	t.Helper()
+	if pgCluster != nil {
+		return pgCluster.NewDatabase(t)
+	}
+	return t.TempDir()
+}
+
+// TestOpenConcurrently opens one new database from several connection
+// pools at once, as replicas starting together or a server starting
+// beside an admin command do: each opens it, and the migrations run once.
 func TestOpenConcurrently(t *testing.T) {
 	for range 10 {
-		dir := t.TempDir()
+		where := newDatabase(t)
 		var wg sync.WaitGroup
 		for range 4 {
 			wg.Go(func() {
-				db, err := Open(context.Background(), dir)
+				db, err := reopen(context.Background(), where)
 				if err != nil {
-					t.Errorf("Open(%s) beside others = %v; want it open", dir, err)
+					t.Errorf("opening %s beside others = %v; want it open", where, err)
 					return
 				}
 				defer db.Close()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -48,11 +49,7 @@ const migrationsLock = 7_243_517_001
 
 // migrate applies the migrations the database has not had yet.
 func (d *DB) migrate(ctx context.Context) error {
-	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at BIGINT NOT NULL
-	)`); err != nil {
+	if err := d.createMigrationsTable(ctx); err != nil {
 		return fmt.Errorf("creating schema_migrations: %w", err)
 	}
 	for _, m := range migrations {
@@ -63,6 +60,38 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// createMigrationsTable creates the table of applied migrations unless it
+// exists. PostgreSQL refuses the second of two sessions that create the
+// same table at once, IF NOT EXISTS or not, so there it is created under
+// the migration lock.
+func (d *DB) createMigrationsTable(ctx context.Context) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if d.dialect == postgres {
+		if err := lockMigrations(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// lockMigrations makes the PostgreSQL transaction tx wait for the
+// migration lock, and hold it until tx ends.
+func lockMigrations(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationsLock)
+	return err
+}
+
 // apply applies m unless it was applied before.
 func (d *DB) apply(ctx context.Context, m migration) error {
 	tx, err := d.db.BeginTx(ctx, nil)
@@ -70,19 +99,18 @@ func (d *DB) apply(ctx context.Context, m migration) error {
 		return err
 	}
 	defer tx.Rollback()
-	// One migrating process at a time: on PostgreSQL an advisory lock; on
+	// One migrating process at a time: on PostgreSQL the migration lock; on
 	// SQLite a write first, so that the transaction holds the write lock
 	// (waiting for it up to the busy timeout) before it reads what was
 	// applied, instead of reading a snapshot another process then changes.
-	if d.dialect == sqlite {
-		if _, err := tx.ExecContext(ctx, `UPDATE schema_migrations SET name = name WHERE version < 0`); err != nil {
-			return err
-		}
+	switch d.dialect {
+	case postgres:
+		err = lockMigrations(ctx, tx)
+	case sqlite:
+		_, err = tx.ExecContext(ctx, `UPDATE schema_migrations SET name = name WHERE version < 0`)
 	}
-	if d.dialect == postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationsLock); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	var n int
 	if err := d.queryRow(ctx, tx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {

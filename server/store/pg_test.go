@@ -44,6 +44,7 @@ var bothDialects = []struct {
 	{"Decisions", TestDecisions},
 	{"DecisionsInSeveralStatements", TestDecisionsInSeveralStatements},
 	{"Migrations", TestMigrations},
+	{"OpenConcurrently", TestOpenConcurrently},
 	{"DraftFiles", TestDraftFiles},
 }
 
