@@ -78,17 +78,17 @@ func Explore(ctx context.Context, p *rules.Policy, limit int) (*Map, error) {
 				return nil, fmt.Errorf("the self-diagnosis of %s has more than %d states: ask fewer questions, or offer fewer choices", symptom, limit)
 			}
 			d := queue[i]
-			resp, err := answer.Evaluate(ctx, p, d.Request(), "es")
+			decision, err := p.Evaluate(ctx, d.Request())
 			if err != nil {
-				return nil, fmt.Errorf("the self-diagnosis of %s, at %s: %w", symptom, d.Path("es"), err)
+				return nil, fmt.Errorf("the self-diagnosis of %s, at %s: %w", symptom, d.Path("es"), answer.As(err))
 			}
-			n := Node{Diagnosis: d, Outcome: resp.Outcome}
-			for _, f := range resp.Findings {
+			n := Node{Diagnosis: d, Outcome: decision.Outcome}
+			for _, f := range decision.Findings {
 				n.Findings = append(n.Findings, f.ID)
 			}
-			q, ok := NextQuestion(p.Catalog, d, resp.Questions)
+			q, ok := NextQuestion(d, decision.Questions)
 			if !ok {
-				for _, q := range resp.Questions {
+				for _, q := range decision.Questions {
 					if q.AskedOf == rules.AskedOfAdmin {
 						n.AdminChecks = append(n.AdminChecks, q.Fact)
 					}

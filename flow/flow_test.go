@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"acceso/answer"
 	"acceso/rules"
 )
 
@@ -43,7 +42,7 @@ func TestExploreTheLoginRules(t *testing.T) {
 				t.Errorf("%s: a state with no question and no outcome at %s", tr.Symptom, n.Diagnosis.Path("es"))
 			}
 			// Every state is canonical: settling it changes nothing.
-			st, err := Settle(context.Background(), evaluate, p, n.Diagnosis, "es")
+			st, err := Settle(context.Background(), decide, p, n.Diagnosis, "es")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,6 +92,6 @@ cause.code_not_accepted.too_many_codes := "likely" if input.facts.codes_requeste
 	}
 }
 
-func evaluate(ctx context.Context, p *rules.Policy, req rules.Request, lang string) (answer.Response, error) {
-	return answer.Evaluate(ctx, p, req, lang)
+func decide(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error) {
+	return p.Evaluate(ctx, req)
 }

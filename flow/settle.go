@@ -2,14 +2,15 @@ package flow
 
 import (
 	"context"
+	"slices"
 
 	"acceso/answer"
 	"acceso/rules"
 )
 
-// Evaluator answers a diagnosis's request under p in lang: answer.Evaluate,
-// or a function that also counts and logs as the server does.
-type Evaluator func(ctx context.Context, p *rules.Policy, req rules.Request, lang string) (answer.Response, error)
+// Evaluator decides a diagnosis's request under p: p.Evaluate, or a
+// function that also counts and logs as the server does.
+type Evaluator func(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error)
 
 // State is a settled self-diagnosis: the answers that apply, the engine's
 // answer for them, and the next question for the contact (nil at the end:
@@ -24,34 +25,39 @@ type State struct {
 // the engine's first question that a contact can answer and that has no
 // answer yet; while the diagnosis answers it, the answer is kept and the
 // engine asked again. Answers to questions the engine no longer asks are
-// dropped. It makes one evaluation per answer kept, plus one.
+// dropped. It makes one evaluation per answer kept, plus one, and words
+// only the last decision, in lang.
 func Settle(ctx context.Context, eval Evaluator, p *rules.Policy, d Diagnosis, lang string) (State, error) {
 	kept := Diagnosis{Symptom: d.Symptom}
 	for {
-		resp, err := eval(ctx, p, kept.Request(), lang)
+		decision, err := eval(ctx, p, kept.Request())
 		if err != nil {
 			return State{}, err
 		}
-		q, ok := NextQuestion(p.Catalog, kept, resp.Questions)
-		if !ok {
-			return State{Diagnosis: kept, Response: resp}, nil
+		next, asked := NextQuestion(kept, decision.Questions)
+		if asked {
+			if a, answered := d.ReplyTo(next.Fact); answered {
+				kept = kept.With(a)
+				continue
+			}
 		}
-		a, answered := d.ReplyTo(q.Fact)
-		if !answered {
-			return State{Diagnosis: kept, Response: resp, Next: &q}, nil
+		st := State{Diagnosis: kept, Response: answer.NewResponse(p, decision, lang)}
+		if asked {
+			i := slices.IndexFunc(st.Response.Questions, func(q answer.Question) bool { return q.Fact == next.Fact })
+			st.Next = &st.Response.Questions[i]
 		}
-		kept = kept.With(a)
+		return st, nil
 	}
 }
 
 // NextQuestion is the first of the engine's questions that a contact can
 // answer and that d has no answer to: the engine asks again about facts
 // answered "I don't know", the site does not.
-func NextQuestion(cat rules.Catalog, d Diagnosis, questions []answer.Question) (answer.Question, bool) {
+func NextQuestion(d Diagnosis, questions []rules.Question) (rules.Question, bool) {
 	for _, q := range questions {
-		if f, _ := cat.Fact(q.Fact); f.AskedOf == rules.AskedOfContact && !d.Answered(q.Fact) {
+		if q.AskedOf == rules.AskedOfContact && !d.Answered(q.Fact) {
 			return q, true
 		}
 	}
-	return answer.Question{}, false
+	return rules.Question{}, false
 }

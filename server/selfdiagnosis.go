@@ -99,16 +99,16 @@ func (s *Server) settle(ctx context.Context, p *rules.Policy, d flow.Diagnosis, 
 	return flow.Settle(ctx, s.evaluate, p, d, lang)
 }
 
-// evaluate runs p's rules on a request, in lang, as the API does. An
-// evaluation that fails is counted and logged.
-func (s *Server) evaluate(ctx context.Context, p *rules.Policy, req rules.Request, lang string) (answer.Response, error) {
+// evaluate decides a request under p, as the API does. An evaluation that
+// fails is counted and logged.
+func (s *Server) evaluate(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error) {
 	start := time.Now()
-	resp, err := answer.Evaluate(ctx, p, req, lang)
+	d, err := p.Evaluate(ctx, req)
 	if err != nil {
 		s.evaluationFailed(ctx, err, time.Since(start))
-		return answer.Response{}, err
+		return rules.Decision{}, answer.As(err)
 	}
-	return resp, nil
+	return d, nil
 }
 
 // diagnosePage is the view of a settled diagnosis: the findings so far,
