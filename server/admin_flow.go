@@ -17,7 +17,7 @@ import (
 func (a *adminArea) handleFlow(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := a.engine.Current()
-	m, err := flow.Explore(ctx, p, 0)
+	m, err := a.flowMap(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func flowView(tr flow.Tree, t flow.Texts, i int, found []string) templates.Admin
 func (a *adminArea) handleFlowText(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := a.engine.Current()
-	m, err := flow.Explore(ctx, p, 0)
+	m, err := a.flowMap(ctx, p)
 	if err != nil {
 		return err
 	}

@@ -161,7 +161,7 @@ func factText(l locales.Localizer, f rules.Fact, v any) string {
 // exportedState is the state of the static export whose reference is ref
 // under the rules p, as a decision: its answers, findings and outcome.
 func (a *adminArea) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Decision, bool) {
-	m, err := flow.Explore(ctx, p, 0)
+	m, err := a.flowMap(ctx, p)
 	if err != nil {
 		return store.Decision{}, false
 	}

@@ -19,15 +19,38 @@ import (
 
 	"acceso/flow"
 	"acceso/locales"
+	"acceso/rules"
 	"acceso/templates"
 )
+
+// exploredFlow is the self-diagnosis of one revision, explored once.
+type exploredFlow struct {
+	revision string
+	m        *flow.Map
+}
+
+// flowMap is the self-diagnosis the rules p give (flow.Explore: one
+// evaluation per state), explored again only when the revision changes:
+// the sitemap, which anyone may ask for, the export, the admin's map and
+// the look-up of the export's references all read it.
+func (s *Server) flowMap(ctx context.Context, p *rules.Policy) (*flow.Map, error) {
+	if f := s.flowCache.Load(); f != nil && f.revision == p.Revision {
+		return f.m, nil
+	}
+	m, err := flow.Explore(ctx, p, 0)
+	if err != nil {
+		return nil, err
+	}
+	s.flowCache.Store(&exploredFlow{revision: p.Revision, m: m})
+	return m, nil
+}
 
 // Pages are the paths of every page of the site, in every language: the
 // home page, the article, the self-diagnosis's first step and every state a
 // contact can reach (flow.Explore), in that order. The sitemap lists them
 // and the export writes them.
 func (s *Server) Pages(ctx context.Context) ([]string, error) {
-	m, err := flow.Explore(ctx, s.engine.Current(), 0)
+	m, err := s.flowMap(ctx, s.engine.Current())
 	if err != nil {
 		return nil, err
 	}

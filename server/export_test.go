@@ -260,3 +260,27 @@ func TestExportInChromium(t *testing.T) {
 		t.Errorf("vnu failed with no message: %v", runErr)
 	}
 }
+
+// TestFlowExploredOncePerRevision wants the self-diagnosis that the
+// sitemap, the export and the admin pages read explored once for the rules
+// being served, and again once they change.
+func TestFlowExploredOncePerRevision(t *testing.T) {
+	ctx := context.Background()
+	s, p, _, _ := newServer(t, Config{})
+	first, err := s.flowMap(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.flowMap(ctx, p); again != first {
+		t.Error("the flow of one revision was explored twice")
+	}
+	src := p.Source.Clone()
+	src.Modules["rules/login/causes.rego"] += "\n# another revision\n"
+	other, err := rules.Build(ctx, src, rules.Options{SkipTests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.flowMap(ctx, other); m == first || m.States() != first.States() {
+		t.Errorf("the flow of another revision = the first one's %v, %d states; want its own, with as many states (%d)", m == first, m.States(), first.States())
+	}
+}

@@ -105,6 +105,9 @@ type Server struct {
 	openAPICache atomic.Pointer[openAPIDoc]
 	// bundleCache is the OPA bundle of the revision served last.
 	bundleCache atomic.Pointer[bundleArchive]
+	// flowCache is the self-diagnosis of the revision served last, explored
+	// (export.go).
+	flowCache atomic.Pointer[exploredFlow]
 	// assets are the site's static files, prepared once (assets.go).
 	assets map[string]asset
 	// adminTexts are the texts of the admin pages: the message files built
