@@ -198,13 +198,7 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	policy, err := rules.Build(ctx, src, rules.Options{})
 	if err != nil {
-		if problems, ok := rules.AsProblems(err); ok {
-			for _, p := range problems {
-				fmt.Fprintln(stderr, p)
-			}
-		} else {
-			fmt.Fprintln(stderr, err)
-		}
+		printProblems(stderr, "rules test", err)
 		return 1
 	}
 	m, err := flow.Explore(ctx, policy, 0)
@@ -212,10 +206,8 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "rules:", err)
 		return 1
 	}
-	if problems := flow.Check(ctx, policy); len(problems) > 0 {
-		for _, p := range problems {
-			fmt.Fprintln(stderr, p)
-		}
+	if problems := m.Check(policy.Catalog); len(problems) > 0 {
+		printProblems(stderr, "rules test", problems)
 		return 1
 	}
 	fmt.Fprintf(stdout, "ok: %d modules, %d causes, texts complete in every language, %d self-diagnosis states, revision %s\n",

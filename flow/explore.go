@@ -119,10 +119,11 @@ func Check(ctx context.Context, p *rules.Policy) rules.Problems {
 	if err != nil {
 		return rules.Problems{{File: "rules", Message: err.Error()}}
 	}
-	return m.check(p.Catalog)
+	return m.Check(p.Catalog)
 }
 
-func (m *Map) check(cat rules.Catalog) rules.Problems {
+// Check is Check on a flow already explored, whose rules' catalog is cat.
+func (m *Map) Check(cat rules.Catalog) rules.Problems {
 	var problems rules.Problems
 	reached := make(map[string]bool)
 	for _, t := range m.Trees {

@@ -28,7 +28,7 @@ func TestExploreTheLoginRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Explore = %v", err)
 	}
-	if problems := m.check(p.Catalog); len(problems) > 0 {
+	if problems := m.Check(p.Catalog); len(problems) > 0 {
 		t.Errorf("the login rules' flow has problems: %v", problems)
 	}
 	t.Logf("%d states", m.States())
