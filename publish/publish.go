@@ -254,7 +254,7 @@ func (p *Publisher) Publish(ctx context.Context, ch Change) (store.Revision, *Pr
 // storeBaseline stores the rules served before anything was ever
 // published (the embedded ones), so that a rollback can return to them.
 func (p *Publisher) storeBaseline(ctx context.Context, cur *rules.Policy) error {
-	if _, err := p.store.LatestRevision(ctx); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := p.store.LatestRevisionID(ctx); !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	_, err := p.store.AddRevision(ctx, store.Revision{

@@ -58,7 +58,8 @@ type Limits struct {
 	// CPU bounds the child's CPU time (RLIMIT_CPU, whole seconds, rounded up).
 	CPU time.Duration `json:"cpu"`
 	// Memory bounds the child's address space in bytes (RLIMIT_AS); the Go
-	// heap is asked to stay within two thirds of it.
+	// heap is asked to stay within three quarters of what is left after the
+	// runtime's own reserve.
 	Memory int64 `json:"memory"`
 }
 

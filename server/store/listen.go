@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,25 +17,11 @@ const RevisionsChannel = "acceso_revisions"
 // published last, without its source (a cheap query to poll), or
 // ErrNotFound when nothing was ever published.
 func (d *DB) LatestRevisionID(ctx context.Context) (seq int64, id string, err error) {
-	r, err := d.latestHead(ctx)
-	return r.Seq, r.ID, err
-}
-
-func (d *DB) latestHead(ctx context.Context) (Revision, error) {
-	var r Revision
-	rows, err := d.query(ctx, nil, `SELECT seq, id FROM revisions ORDER BY seq DESC LIMIT 1`)
-	if err != nil {
-		return r, err
+	err = d.queryRow(ctx, nil, `SELECT seq, id FROM revisions ORDER BY seq DESC LIMIT 1`).Scan(&seq, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", ErrNotFound
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return r, err
-		}
-		return r, ErrNotFound
-	}
-	err = rows.Scan(&r.Seq, &r.ID)
-	return r, err
+	return seq, id, err
 }
 
 // listenRetry is how long a lost listening connection waits before it
