@@ -11,6 +11,7 @@ import (
 
 	"acceso/answer"
 	"acceso/rules"
+	"acceso/server/store"
 )
 
 // metrics are the server's Prometheus metrics, on a registry the server
@@ -84,6 +85,15 @@ func (m *metrics) watchEvaluations(e *evaluations) {
 			Help: "Evaluations allowed at once; requests beyond are answered 503 overloaded.",
 		}, func() float64 { return float64(cap(e.slots)) }),
 	)
+}
+
+// watchDecisions reports how many decisions were not kept for look-up
+// because the writer's queue was full.
+func (m *metrics) watchDecisions(w *store.DecisionWriter) {
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "acceso_decisions_dropped_total",
+		Help: "Decisions not kept for look-up by their reference: the queue to the database was full.",
+	}, func() float64 { return float64(w.Dropped()) }))
 }
 
 // request counts one answered HTTP request. route is the route pattern,

@@ -35,6 +35,7 @@ func TestMetricsOnlyOnTheMetricsListener(t *testing.T) {
 		wantBody         string
 	}{
 		{"metrics listener, /metrics", metrics, "/metrics", http.StatusOK, "acceso_policy_revision"},
+		{"metrics listener, decisions not kept", metrics, "/metrics", http.StatusOK, "acceso_decisions_dropped_total 0"},
 		{"metrics listener, another path", metrics, "/api/v1/causes", http.StatusNotFound, ""},
 		{"metrics listener, the site", metrics, "/", http.StatusNotFound, ""},
 		{"public listener, /metrics", public, "/metrics", http.StatusNotFound, ""},

@@ -155,6 +155,9 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	s.useMiddleware()
 	s.evaluations = newEvaluations(cfg.MaxEvaluations, shedWait)
 	s.metrics.watchEvaluations(s.evaluations)
+	if s.decisions != nil {
+		s.metrics.watchDecisions(s.decisions)
+	}
 	if pub.RulesDir() != "" {
 		s.reload = newReloadMetrics(s.metrics.registry)
 	}
