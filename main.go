@@ -513,8 +513,7 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *database != "" {
 		// PostgreSQL's own tool copies a consistent snapshot, restorable
 		// with pg_restore: say so rather than make a lesser copy.
-		fmt.Fprintf(stderr, "backup: --database (ACCESO_DATABASE) is PostgreSQL; back it up with pg_dump instead:\n"+
-			"  pg_dump --format=custom --file=acceso-$(date +%%F).dump \"$ACCESO_DATABASE\"\n")
+		fmt.Fprintln(stderr, store.ErrBackupPostgres)
 		return 2
 	}
 	if *out == "" {

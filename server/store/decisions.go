@@ -85,7 +85,7 @@ const (
 // insertDecisions is the INSERT of n decisions.
 func insertDecisions(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO decisions (reference, created_at, source, revision, symptom, facts, findings, outcome) VALUES `)
+	b.WriteString(`INSERT INTO decisions (` + decisionColumnList + `) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
@@ -96,28 +96,34 @@ func insertDecisions(n int) string {
 	return b.String()
 }
 
-// Decision returns the decision kept under reference, or ErrNotFound.
-func (d *DB) Decision(ctx context.Context, reference string) (Decision, error) {
+// decisionColumnList are the columns scanDecision reads, in its order.
+const decisionColumnList = `reference, created_at, source, revision, symptom, facts, findings, outcome`
+
+// scanDecision reads one row of decisionColumnList.
+func scanDecision(row interface{ Scan(...any) error }) (Decision, error) {
 	var dec Decision
 	var at int64
 	var facts, findings string
-	err := d.queryRow(ctx, nil, `SELECT reference, created_at, source, revision, symptom, facts, findings, outcome
-		FROM decisions WHERE reference = ?`, reference).
-		Scan(&dec.Reference, &at, &dec.Source, &dec.Revision, &dec.Symptom, &facts, &findings, &dec.Outcome)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Decision{}, ErrNotFound
-	}
-	if err != nil {
+	if err := row.Scan(&dec.Reference, &at, &dec.Source, &dec.Revision, &dec.Symptom, &facts, &findings, &dec.Outcome); err != nil {
 		return Decision{}, err
 	}
 	dec.At = time.Unix(at, 0).UTC()
 	if err := json.Unmarshal([]byte(facts), &dec.Facts); err != nil {
-		return Decision{}, fmt.Errorf("decision %s: its facts: %w", reference, err)
+		return Decision{}, fmt.Errorf("decision %s: its facts: %w", dec.Reference, err)
 	}
 	if err := json.Unmarshal([]byte(findings), &dec.Findings); err != nil {
-		return Decision{}, fmt.Errorf("decision %s: its findings: %w", reference, err)
+		return Decision{}, fmt.Errorf("decision %s: its findings: %w", dec.Reference, err)
 	}
 	return dec, nil
+}
+
+// Decision returns the decision kept under reference, or ErrNotFound.
+func (d *DB) Decision(ctx context.Context, reference string) (Decision, error) {
+	dec, err := scanDecision(d.queryRow(ctx, nil, `SELECT `+decisionColumnList+` FROM decisions WHERE reference = ?`, reference))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Decision{}, ErrNotFound
+	}
+	return dec, err
 }
 
 // PurgeDecisions deletes the decisions made before t and says how many.
@@ -240,7 +246,7 @@ func (w *DecisionWriter) run() {
 // RecentDecisions returns the decisions made last, newest first, at most
 // limit of them.
 func (d *DB) RecentDecisions(ctx context.Context, limit int) ([]Decision, error) {
-	rows, err := d.query(ctx, nil, `SELECT reference, created_at, source, revision, symptom, facts, findings, outcome
+	rows, err := d.query(ctx, nil, `SELECT `+decisionColumnList+`
 		FROM decisions ORDER BY created_at DESC, reference LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
@@ -248,18 +254,9 @@ func (d *DB) RecentDecisions(ctx context.Context, limit int) ([]Decision, error)
 	defer rows.Close()
 	var out []Decision
 	for rows.Next() {
-		var dec Decision
-		var at int64
-		var facts, findings string
-		if err := rows.Scan(&dec.Reference, &at, &dec.Source, &dec.Revision, &dec.Symptom, &facts, &findings, &dec.Outcome); err != nil {
+		dec, err := scanDecision(rows)
+		if err != nil {
 			return nil, err
-		}
-		dec.At = time.Unix(at, 0).UTC()
-		if err := json.Unmarshal([]byte(facts), &dec.Facts); err != nil {
-			return nil, fmt.Errorf("decision %s: its facts: %w", dec.Reference, err)
-		}
-		if err := json.Unmarshal([]byte(findings), &dec.Findings); err != nil {
-			return nil, fmt.Errorf("decision %s: its findings: %w", dec.Reference, err)
 		}
 		out = append(out, dec)
 	}
