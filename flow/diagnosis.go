@@ -32,7 +32,7 @@ import (
 // were asked. The codec here is pure: it reads a path (or the query string
 // of part 1's URLs) into a Diagnosis and writes one back, and turns a
 // diagnosis into the rules' request. Which answers still apply is the
-// engine's say (see Server.settle).
+// engine's say (see Settle).
 
 // Answers a contact can give to a yes/no question, and "I don't know" to
 // any question.
@@ -57,15 +57,16 @@ type Reply struct {
 	Values []string
 }
 
+// Unknown reports whether the Reply is "I don't know".
 func (a Reply) Unknown() bool { return len(a.Values) == 1 && a.Values[0] == Unknown }
 
-// segment is the Reply as one path segment: fact=value[-value].
+// Segment is the Reply as one path segment: fact=value[-value].
 func (a Reply) Segment() string { return a.Fact + "=" + strings.Join(a.Values, ChoiceSep) }
 
 // ChoiceSep joins the choices of one answer in a path segment.
 const ChoiceSep = "-"
 
-// labels are the message ids of the answer's labels.
+// Labels are the message ids of the answer's labels.
 func (a Reply) Labels() []string {
 	switch {
 	case a.Unknown():
@@ -193,7 +194,7 @@ func fieldOf(fact string) string {
 	return fact
 }
 
-// path is the Diagnosis's canonical path in lang.
+// Path is the Diagnosis's canonical path in lang.
 func (d Diagnosis) Path(lang string) string {
 	var b strings.Builder
 	b.WriteString("/" + lang + "/diagnose/")
@@ -207,12 +208,12 @@ func (d Diagnosis) Path(lang string) string {
 	return b.String()
 }
 
-// answered reports whether the Diagnosis has an answer about fact.
+// Answered reports whether the Diagnosis has an answer about fact.
 func (d Diagnosis) Answered(fact string) bool {
 	return slices.ContainsFunc(d.Answers, func(a Reply) bool { return a.Fact == fact })
 }
 
-// replyTo is the Diagnosis's answer about fact, if any.
+// ReplyTo is the Diagnosis's answer about fact, if any.
 func (d Diagnosis) ReplyTo(fact string) (Reply, bool) {
 	i := slices.IndexFunc(d.Answers, func(a Reply) bool { return a.Fact == fact })
 	if i < 0 {
@@ -221,12 +222,12 @@ func (d Diagnosis) ReplyTo(fact string) (Reply, bool) {
 	return d.Answers[i], true
 }
 
-// with is the Diagnosis with one more answer, at the end.
+// With is the Diagnosis with one more answer, at the end.
 func (d Diagnosis) With(a Reply) Diagnosis {
 	return Diagnosis{Symptom: d.Symptom, Answers: append(slices.Clone(d.Answers), a)}
 }
 
-// upTo is the Diagnosis with the answers given before the one about fact:
+// UpTo is the Diagnosis with the answers given before the one about fact:
 // the state in which fact is asked again.
 func (d Diagnosis) UpTo(fact string) Diagnosis {
 	i := slices.IndexFunc(d.Answers, func(a Reply) bool { return a.Fact == fact })
@@ -236,8 +237,9 @@ func (d Diagnosis) UpTo(fact string) Diagnosis {
 	return Diagnosis{Symptom: d.Symptom, Answers: slices.Clone(d.Answers[:i])}
 }
 
-// request is the rules' request for the answers known: "yes" and "no" are
-// true and false, chosen Options a list, and "unknown" leaves the fact out.
+// Request is the rules' request for the answers known: "yes" and "no" are
+// true and false, the choices chosen a list, and "unknown" leaves the fact
+// out.
 func (d Diagnosis) Request() rules.Request {
 	req := rules.Request{Symptom: d.Symptom, Facts: make(map[string]any, len(d.Answers))}
 	for _, a := range d.Answers {

@@ -79,11 +79,7 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 	if err != nil || len(rs) != 1 {
 		return c, Problems{{File: "rules", Message: fmt.Sprintf("reading data.login.symptoms and data.login.facts: %v", err)}}
 	}
-	for _, s := range asSlice(rs[0].Bindings["symptoms"]) {
-		if str, ok := s.(string); ok {
-			c.Symptoms = append(c.Symptoms, str)
-		}
-	}
+	c.Symptoms = stringList(rs[0].Bindings["symptoms"])
 	c.Facts, problems = readFacts(rs[0].Bindings["facts"])
 
 	var verdicts []declaredCause
@@ -196,11 +192,7 @@ func causeOf(rule *ast.Rule) (c declaredCause, ok bool) {
 	default:
 		c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.order must be a number", c.ID))
 	}
-	for _, f := range asSlice(a.Custom["facts"]) {
-		if s, ok := f.(string); ok {
-			c.Facts = append(c.Facts, s)
-		}
-	}
+	c.Facts = stringList(a.Custom["facts"])
 	if len(c.Facts) == 0 {
 		c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.facts must list the facts it rests on", c.ID))
 	}

@@ -15,7 +15,7 @@ const (
 	TypeBoolean = "boolean"
 	// TypeCount is a whole number from 0 to MaxCount.
 	TypeCount = "count"
-	// TypeChoices is a list of the fact's Choices, each at most once.
+	// TypeChoices is a list of the fact's Choices (a repeat counts once).
 	TypeChoices = "choices"
 	// TypeString is a non-empty text.
 	TypeString = "string"
