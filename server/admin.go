@@ -41,13 +41,12 @@ var errSignInThrottled = echo.NewHTTPError(http.StatusTooManyRequests, "too many
 // revisionsShown bounds the revisions list.
 const revisionsShown = 200
 
-// adminArea is the admin area's handlers and what only they need: the
-// texts of its pages. Those come from the message files built into the
-// binary, not from the policy being served, so that a published revision
-// can never break the pages that would fix it.
+// adminArea is the admin area's handlers. The texts of its pages are the
+// server's adminTexts: the message files built into the binary, not the
+// policy being served, so that a published revision can never break the
+// pages that would fix it.
 type adminArea struct {
 	*Server
-	texts *locales.Texts
 }
 
 // adminRoutes registers the admin area under /admin/. Only the sign-in
@@ -55,7 +54,7 @@ type adminArea struct {
 // not, goes through requireSession, and every form through the CSRF check
 // (adminCSRF: tokens bound to the session).
 func (s *Server) adminRoutes() {
-	a := &adminArea{Server: s, texts: s.adminTexts}
+	a := &adminArea{Server: s}
 
 	// The stylesheet is public: the sign-in page is styled too.
 	s.echo.GET("/admin/admin.css", handleAdminCSS)
@@ -92,7 +91,7 @@ func (a *adminArea) localize(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		lang := locales.Negotiate(r.Header.Get("Accept-Language"))
-		c.SetRequest(r.WithContext(locales.WithLocalizer(r.Context(), locales.NewLocalizer(a.texts, lang))))
+		c.SetRequest(r.WithContext(locales.WithLocalizer(r.Context(), locales.NewLocalizer(a.adminTexts, lang))))
 		return next(c)
 	}
 }

@@ -123,8 +123,9 @@ func (a *adminArea) saveToDraft(c echo.Context, file, text string) error {
 // an earlier one the store keeps. A file no revision has, or a revision
 // the store does not know, is a problem naming the file.
 func (a *adminArea) baseText(ctx context.Context, base, file string) (string, error) {
-	src := a.engine.Current().Source
-	if base != a.engine.Current().Revision {
+	cur := a.engine.Current()
+	src := cur.Source
+	if base != cur.Revision {
 		rev, err := a.store.RevisionByID(ctx, base)
 		if errors.Is(err, store.ErrNotFound) {
 			return "", rules.Problems{{File: file, Message: fmt.Sprintf(

@@ -103,7 +103,7 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 	}
 	if err != nil {
 		if errors.Is(err, rules.ErrEvaluation) {
-			s.evaluationFailed(ctx, err, took)
+			s.evaluationFailed(ctx, p.Revision, err, took)
 		}
 		return err
 	}
@@ -156,17 +156,13 @@ func (s *Server) recordDecision(ctx context.Context, source string, r answer.Res
 // time, with the failing rule's file:row and OPA's error code when a rule
 // failed. The error's text is not logged: an error from a built-in can
 // quote the input it choked on, and the input may be an email address.
-func (s *Server) evaluationFailed(ctx context.Context, err error, took time.Duration) {
+func (s *Server) evaluationFailed(ctx context.Context, revision string, err error, took time.Duration) {
 	s.metrics.evaluationFailed(took)
 	reason := "error"
 	if errors.Is(err, context.DeadlineExceeded) {
 		reason = "deadline_exceeded"
 	} else if errors.Is(err, context.Canceled) {
 		reason = "canceled"
-	}
-	var revision string
-	if p := s.engine.Current(); p != nil {
-		revision = p.Revision
 	}
 	attrs := []slog.Attr{
 		slog.String("revision", revision),

@@ -21,8 +21,8 @@ import (
 // has its own, smaller limit (answer.MaxBody).
 const maxAnyBody = 1 << 20
 
-// Errors the middleware and the API answer with; apiError turns them into
-// JSON with a stable code.
+// Errors the middleware and the API answer with; handleError turns them
+// into JSON with a stable code.
 var (
 	errTooLarge             = tooLarge(answer.MaxBody)
 	errUnsupportedMediaType = echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body must be JSON: send Content-Type: application/json")

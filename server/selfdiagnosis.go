@@ -42,7 +42,7 @@ func (s *Server) handleDiagnoseQuery(c echo.Context) error {
 }
 
 // handleDiagnose is one state of the self-diagnosis, at its canonical path
-// (see diagnosis.go). The engine, through answer.Evaluate as for the API,
+// (see flow/diagnosis.go). The engine, as for the API,
 // says what is likely and what to ask next; the page asks the contact only
 // what a contact can answer, one question at a time, each answer a link to
 // the next state. Answers that no longer apply, or that come in another
@@ -105,7 +105,7 @@ func (s *Server) evaluate(ctx context.Context, p *rules.Policy, req rules.Reques
 	start := time.Now()
 	d, err := p.Evaluate(ctx, req)
 	if err != nil {
-		s.evaluationFailed(ctx, err, time.Since(start))
+		s.evaluationFailed(ctx, p.Revision, err, time.Since(start))
 		return rules.Decision{}, answer.As(err)
 	}
 	return d, nil

@@ -21,8 +21,8 @@ import (
 	"acceso/templates"
 )
 
-// langCookie remembers the language a visitor chose with the language
-// switch; "/" sends them to it.
+// langCookie remembers the language of the site's page a visitor read
+// last; "/" sends them to it.
 const langCookie = "lang"
 
 // Feedback is rate limited per client: a burst of feedbackBurst posts, then
