@@ -19,11 +19,10 @@ import (
 // Names are counted whether or not an account has them, so a refusal
 // reveals nothing about which names exist.
 //
-// With a store, the counts are kept in it (table sign_in_failures), so
-// that every replica sharing the database sees every failure and a
-// restart forgets none; a store that cannot be read lets the attempt go
-// on to the password check, which needs the store as well. Without a
-// store they are kept in memory, per process.
+// The counts are kept in the store (table sign_in_failures), so that
+// every replica sharing the database sees every failure and a restart
+// forgets none; a store that cannot be read lets the attempt go on to the
+// password check, which needs the store as well.
 const (
 	signInFreeFailures = 5
 	signInBackoff      = 30 * time.Second
@@ -31,34 +30,23 @@ const (
 	// signInForget is how long after the end of its backoff (or its last
 	// failure, without one) a name is forgotten.
 	signInForget = time.Hour
-	// signInNames bounds the names remembered, so that attempts with
-	// made-up names cannot grow the server's memory without end.
-	signInNames = 10000
 )
 
-// accountThrottle counts failed sign-ins per account name.
+// accountThrottle counts failed sign-ins per account name, in db.
 type accountThrottle struct {
 	now func() time.Time
-	// db, when not nil, keeps the counts instead of names.
 	db  *store.DB
 	log *slog.Logger
 
 	mu    sync.Mutex
-	names map[[sha256.Size]byte]*signInFailures
-	swept time.Time
+	swept time.Time // when old names were last forgotten
 }
 
-// signInFailures are one name's failed sign-ins since its last success.
-type signInFailures struct {
-	count int
-	until time.Time // attempts are refused before this
-	last  time.Time // the last failure
-}
-
-// newAccountThrottle returns a throttle that keeps its counts in db, or in
-// memory when db is nil; log hears of a store that fails.
+// newAccountThrottle returns a throttle that keeps its counts in db; log
+// hears of a store that fails. Without a store (a static export) there is
+// no sign-in to throttle.
 func newAccountThrottle(now func() time.Time, db *store.DB, log *slog.Logger) *accountThrottle {
-	return &accountThrottle{now: now, db: db, log: log, names: make(map[[sha256.Size]byte]*signInFailures)}
+	return &accountThrottle{now: now, db: db, log: log}
 }
 
 // storeTimeout bounds one call to the store on the sign-in path.
@@ -74,7 +62,7 @@ func (t *accountThrottle) inStore(what string, f func(ctx context.Context) error
 }
 
 // throttleKey is how a name is remembered: its hash (a bounded size, and
-// no list of the names tried in memory), ignoring case and surrounding
+// no list of the names tried in the store), ignoring case and surrounding
 // space so that "Ana " and "ana" share their count.
 func throttleKey(name string) [sha256.Size]byte {
 	return sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(name))))
@@ -97,83 +85,35 @@ func backoff(failures int) time.Duration {
 // wait is how long attempts for name are still refused; zero when one may
 // be made now.
 func (t *accountThrottle) wait(name string) time.Duration {
-	if t.db != nil {
-		key := throttleKey(name)
-		var until time.Time
-		t.inStore("reading a name's failures", func(ctx context.Context) (err error) {
-			until, err = t.db.SignInBlockedUntil(ctx, key[:])
-			return err
-		})
-		if until.IsZero() {
-			return 0
-		}
-		return max(0, until.Sub(t.now()))
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	f, ok := t.names[throttleKey(name)]
-	if !ok {
+	key := throttleKey(name)
+	var until time.Time
+	t.inStore("reading a name's failures", func(ctx context.Context) (err error) {
+		until, err = t.db.SignInBlockedUntil(ctx, key[:])
+		return err
+	})
+	if until.IsZero() {
 		return 0
 	}
-	return max(0, f.until.Sub(t.now()))
+	return max(0, until.Sub(t.now()))
 }
 
 // failed counts a failed attempt for name.
 func (t *accountThrottle) failed(name string) {
 	now := t.now()
-	if t.db != nil {
-		key := throttleKey(name)
-		t.inStore("counting a failure", func(ctx context.Context) error {
-			t.sweepStore(ctx, now)
-			_, err := t.db.SignInFailed(ctx, key[:], now, backoff)
-			return err
-		})
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.sweep(now)
 	key := throttleKey(name)
-	f, ok := t.names[key]
-	if !ok {
-		if len(t.names) >= signInNames {
-			t.evictOldest()
-		}
-		f = &signInFailures{}
-		t.names[key] = f
-	}
-	f.count++
-	f.last = now
-	f.until = now.Add(backoff(f.count))
+	t.inStore("counting a failure", func(ctx context.Context) error {
+		t.sweepStore(ctx, now)
+		_, err := t.db.SignInFailed(ctx, key[:], now, backoff)
+		return err
+	})
 }
 
 // succeeded forgets name's failures.
 func (t *accountThrottle) succeeded(name string) {
-	if t.db != nil {
-		key := throttleKey(name)
-		t.inStore("forgetting a name's failures", func(ctx context.Context) error {
-			return t.db.SignInSucceeded(ctx, key[:])
-		})
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.names, throttleKey(name))
-}
-
-// sweep forgets, at most once a minute, the names whose last failure and
-// backoff are more than signInForget old.
-func (t *accountThrottle) sweep(now time.Time) {
-	if now.Sub(t.swept) < time.Minute {
-		return
-	}
-	t.swept = now
-	for k, f := range t.names {
-		if now.Sub(f.until) > signInForget { // until is never before last
-
-			delete(t.names, k)
-		}
-	}
+	key := throttleKey(name)
+	t.inStore("forgetting a name's failures", func(ctx context.Context) error {
+		return t.db.SignInSucceeded(ctx, key[:])
+	})
 }
 
 // sweepStore forgets in the store, at most once a minute per process, the
@@ -193,17 +133,4 @@ func (t *accountThrottle) sweepStore(ctx context.Context, now time.Time) {
 	if _, err := t.db.ForgetSignInFailures(ctx, now.Add(-signInForget)); err != nil {
 		t.log.Warn("sign-in throttle: forgetting old failures", "err", err)
 	}
-}
-
-// evictOldest forgets the name whose last failure is the oldest.
-func (t *accountThrottle) evictOldest() {
-	var oldest [sha256.Size]byte
-	var at time.Time
-	first := true
-	for k, f := range t.names {
-		if first || f.last.Before(at) {
-			oldest, at, first = k, f.last, false
-		}
-	}
-	delete(t.names, oldest)
 }
