@@ -35,7 +35,7 @@ import (
 
 // The synopsis of each command, for the usage and for its --help.
 const (
-	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--decision-cache 10000] [--database postgres://…] [--bundle-token TOKEN]"
+	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--decision-cache 10000] [--metrics-addr ADDR] [--database postgres://…] [--bundle-token TOKEN]"
 	diagnoseUsage = "acceso diagnose [--lang en] < request.json"
 	rulesUsage    = "acceso rules test [DIR] | acceso rules map [--lang es] [DIR]"
 	adminUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
