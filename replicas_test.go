@@ -260,7 +260,7 @@ bundles:
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
-		t.Skipf("opa run --server cannot start: %v", err)
+		t.Fatalf("opa run --server, just built, cannot start: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
