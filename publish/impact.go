@@ -7,6 +7,7 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/locales"
 	"acceso/rules"
 	"acceso/server/store"
 )
@@ -108,7 +109,7 @@ func verdicts(m *flow.Map) map[string]Verdict {
 	out := make(map[string]Verdict)
 	for _, t := range m.Trees {
 		for _, n := range t.Nodes {
-			out[n.Diagnosis.Path("es")] = Verdict{Outcome: n.Outcome, Findings: n.Findings}
+			out[n.Diagnosis.Path(locales.Source)] = Verdict{Outcome: n.Outcome, Findings: n.Findings}
 		}
 	}
 	return out

@@ -190,13 +190,14 @@ func preview(ctx context.Context, cur, draft *rules.Policy, sample []byte) (*Pre
 		return nil, problems
 	}
 	pv := &Preview{Draft: make(map[string]answer.Response), Current: make(map[string]answer.Response)}
+	// The current rules may not know the draft's symptoms or facts; their
+	// answer is shown only when they can give one.
+	creq, cerr := answer.Decode(cur.Catalog, sample)
 	for _, lang := range locales.Languages {
 		if pv.Draft[lang], err = answer.Evaluate(ctx, draft, req, lang); err != nil {
 			return nil, rules.Problems{{File: "sample", Message: "the draft could not answer the sample: " + answer.As(err).Message}}
 		}
-		// The current rules may not know the draft's symptoms or facts;
-		// their answer is shown only when they can give one.
-		if creq, err := answer.Decode(cur.Catalog, sample); err == nil {
+		if cerr == nil {
 			if r, err := answer.Evaluate(ctx, cur, creq, lang); err == nil {
 				pv.Current[lang] = r
 			}

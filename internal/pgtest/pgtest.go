@@ -31,7 +31,6 @@ import (
 // trusted without a password on 127.0.0.1.
 type Cluster struct {
 	Port int
-	dir  string
 	next atomic.Int64
 }
 
@@ -104,7 +103,7 @@ func Start(tb testing.TB) *Cluster {
 		"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port)
 	run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start")
 	tb.Cleanup(func() { run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop") })
-	return &Cluster{Port: port, dir: dir}
+	return &Cluster{Port: port}
 }
 
 // URL is the address of database db in the cluster.
