@@ -300,6 +300,16 @@ func openStore(ctx context.Context, database, data string) (*store.DB, error) {
 	return db, nil
 }
 
+// dataFlag adds --data to fs, the folder of the SQLite database, said to
+// hold what when it is not empty.
+func dataFlag(fs *flag.FlagSet, what string) *string {
+	usage := "folder of the SQLite database"
+	if what != "" {
+		usage += " " + what
+	}
+	return fs.String("data", env("ACCESO_DATA", "./data"), usage+" (ACCESO_DATA)")
+}
+
 // databaseFlag adds --database to fs.
 func databaseFlag(fs *flag.FlagSet) *string {
 	return fs.String("database", env("ACCESO_DATABASE", ""),
@@ -318,7 +328,7 @@ func env(name, def string) string {
 // read from stdin: typed without echo on a terminal, else the first line.
 func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("admin add", adminUsage)
-	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)")
+	data := dataFlag(fs, "")
 	database := databaseFlag(fs)
 	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
 	if !ok {
@@ -382,7 +392,7 @@ func serveFlags() (*flag.FlagSet, serveOptions) {
 	fs := newFlagSet("serve", serveUsage)
 	return fs, serveOptions{
 		addr:    fs.String("addr", env("ACCESO_ADDR", "127.0.0.1:8080"), "address to listen on (ACCESO_ADDR)"),
-		data:    fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)"),
+		data:    dataFlag(fs, ""),
 		rules:   fs.String("rules", env("ACCESO_RULES", ""), "folder of .rego files to serve and watch instead of the embedded rules (ACCESO_RULES)"),
 		proxies: fs.String("trusted-proxies", env("ACCESO_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default (ACCESO_TRUSTED_PROXIES)"),
 		apiRate: fs.String("api-rate", env("ACCESO_API_RATE", fmt.Sprint(server.DefaultAPIRate)), "API requests per second allowed to one client, in bursts of up to twice as many (ACCESO_API_RATE)"),
@@ -505,7 +515,7 @@ func fileExists(path string) bool {
 func backup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("backup", backupUsage)
 	out := fs.String("out", "", "file to write the copy to; it must not exist")
-	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database (ACCESO_DATA)")
+	data := dataFlag(fs, "")
 	database := databaseFlag(fs)
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
 		return code
@@ -550,7 +560,7 @@ func export(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("export", exportUsage)
 	out := fs.String("out", "", "folder to write the site to; it must be new or empty")
 	baseURL := fs.String("base-url", env("ACCESO_BASE_URL", ""), "the site's public address, for absolute links, the sitemap and feedback on the live site (ACCESO_BASE_URL)")
-	data := fs.String("data", env("ACCESO_DATA", "./data"), "folder of the SQLite database whose published rules are exported (ACCESO_DATA)")
+	data := dataFlag(fs, "whose published rules are exported")
 	database := databaseFlag(fs)
 	rulesDir := fs.String("rules", "", "folder of .rego files (and locales/) to export instead of the published rules")
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
