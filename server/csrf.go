@@ -9,10 +9,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"acceso/templates"
 )
 
-// csrfField is the name of the hidden form field that carries the token.
-const csrfField = "_csrf"
+// csrfField is the name of the hidden form field that carries the token,
+// on the site and in the admin area.
+const csrfField = templates.CSRFField
 
 // csrf is the help site's middleware that refuses a form post not made
 // from this site (the admin area has its own, adminCSRF): the

@@ -156,7 +156,6 @@ func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.Stat
 	}
 	page.Feedback = s.feedbackForm(here, templates.FeedbackForm{
 		Action:    "/" + lang + "/feedback",
-		CSRFField: csrfField,
 		CSRFToken: csrfToken,
 		Page:      store.PageDiagnose,
 		Causes:    strings.Join(causes, " "),

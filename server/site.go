@@ -216,7 +216,6 @@ func (s *Server) handleArticle(c echo.Context) error {
 		DiagnoseURL: flow.Diagnosis{}.Path(lang),
 		Feedback: s.feedbackForm("/"+lang+"/article", templates.FeedbackForm{
 			Action:    "/" + lang + "/feedback",
-			CSRFField: csrfField,
 			CSRFToken: CSRFToken(c),
 			Page:      store.PageArticle,
 			Revision:  p.Revision,
