@@ -66,10 +66,29 @@ func newMetrics(engine *rules.Engine) *metrics {
 	m.registry.MustRegister(
 		m.requests, m.latency, m.evaluations, m.evalLatency, m.findings, m.shed,
 		newRevisionCollector(engine),
+		cacheCounter(engine, "acceso_decision_cache_hits_total",
+			"Requests answered with a decision the rules being served had made before, since they were published.",
+			func(hits, _ uint64) uint64 { return hits }),
+		cacheCounter(engine, "acceso_decision_cache_misses_total",
+			"Requests the rules being served evaluated and kept for reuse, since they were published.",
+			func(_, misses uint64) uint64 { return misses }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// cacheCounter reports one of the decision cache's counts of the rules
+// being served (rules.Policy.CacheStats). A publish starts them again from
+// zero, which Prometheus reads as a counter reset.
+func cacheCounter(engine *rules.Engine, name, help string, pick func(hits, misses uint64) uint64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+		p := engine.Current()
+		if p == nil {
+			return 0
+		}
+		return float64(pick(p.CacheStats()))
+	})
 }
 
 // watchEvaluations reports how many evaluation slots are taken, and how

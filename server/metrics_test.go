@@ -36,6 +36,7 @@ func TestMetricsOnlyOnTheMetricsListener(t *testing.T) {
 	}{
 		{"metrics listener, /metrics", metrics, "/metrics", http.StatusOK, "acceso_policy_revision"},
 		{"metrics listener, decisions not kept", metrics, "/metrics", http.StatusOK, "acceso_decisions_dropped_total 0"},
+		{"metrics listener, decisions reused", metrics, "/metrics", http.StatusOK, "acceso_decision_cache_hits_total "},
 		{"metrics listener, another path", metrics, "/api/v1/causes", http.StatusNotFound, ""},
 		{"metrics listener, the site", metrics, "/", http.StatusNotFound, ""},
 		{"public listener, /metrics", public, "/metrics", http.StatusNotFound, ""},
