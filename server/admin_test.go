@@ -181,7 +181,10 @@ func TestSessionTokenIsNotStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := testPolicy()
+	p, err := testPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := mustNew(t, Config{}, publish.New(publish.Config{}, rules.NewEngine(p), db, slog.New(slog.DiscardHandler)), db, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(s.Handler())
 	defer hs.Close()
@@ -198,8 +201,15 @@ func TestSessionTokenIsNotStored(t *testing.T) {
 	var all []byte
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
 	for _, f := range files {
-		b, _ := os.ReadFile(f)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
 		all = append(all, b...)
+	}
+	// The files read are the database: the admin's name is in them.
+	if !bytes.Contains(all, []byte(testAdmin)) {
+		t.Fatalf("the %d files in %s do not hold the admin %q: not the database", len(files), dir, testAdmin)
 	}
 	if token == "" || bytes.Contains(all, []byte(token)) {
 		t.Errorf("the database files hold the session token %q (or there is none); want only its hash", token)
