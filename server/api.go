@@ -107,8 +107,10 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 		}
 		return err
 	}
+	if err := s.keepDecision("api", p, decided, &resp); err != nil {
+		return err
+	}
 	s.recordDecision(ctx, "api", resp, took)
-	s.keepDecision(ctx, "api", p, decided, resp)
 	return c.JSON(http.StatusOK, resp)
 }
 
@@ -210,8 +212,10 @@ func (s *Server) handleHealthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleReadyz answers 200 when rules are compiled and storage answers,
-// else 503 with the reason.
+// handleReadyz answers 200 when rules are compiled, storage answers and
+// decisions are being stored, else 503 with the reason: while the last
+// write of decisions failed or they are backing up, the load balancer
+// should send contacts elsewhere.
 func (s *Server) handleReadyz(c echo.Context) error {
 	p := s.engine.Current()
 	if p == nil {
@@ -221,6 +225,11 @@ func (s *Server) handleReadyz(c echo.Context) error {
 	defer cancel()
 	if s.store == nil {
 		return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Revision: p.Revision, Reason: "storage not open"})
+	}
+	if s.decisions != nil {
+		if ok, reason := s.decisions.Healthy(); !ok {
+			return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Revision: p.Revision, Reason: reason})
+		}
 	}
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("not ready: storage does not answer", "err", err)

@@ -80,10 +80,12 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusMovedPermanently, want)
 	}
-	s.recordDecision(ctx, "site", st.Response, time.Since(start))
 	if st.Next == nil {
-		s.keepDecision(ctx, "site", p, st.Diagnosis.Request(), st.Response)
+		if err := s.keepDecision("site", p, st.Diagnosis.Request(), &st.Response); err != nil {
+			return err
+		}
 	}
+	s.recordDecision(ctx, "site", st.Response, time.Since(start))
 	page := s.diagnosePage(ctx, p, st, CSRFToken(c), thanks)
 	return render(c, http.StatusOK, templates.Diagnose(page))
 }
@@ -202,13 +204,21 @@ func diagnosisOfPath(cat rules.Catalog, lang, path string) (flow.Diagnosis, erro
 	return d, nil
 }
 
-// keepDecision stores a decision for its reference: source, revision,
+// keepDecision gives a decision its reference (one no other decision has,
+// store.References) and stores it for that reference: source, revision,
 // symptom, the non-personal facts, findings and outcome; never a personal
 // fact. Writes are batched off the request path (store.DecisionWriter).
-func (s *Server) keepDecision(ctx context.Context, source string, p *rules.Policy, req rules.Request, r answer.Response) {
+// It fails only when no reference can be handed out (the database has
+// been out of reach for half a block of decisions).
+func (s *Server) keepDecision(source string, p *rules.Policy, req rules.Request, r *answer.Response) error {
 	if s.decisions == nil {
-		return
+		return nil
 	}
+	ref, err := s.references.Next()
+	if err != nil {
+		return err
+	}
+	r.Reference = ref
 	findings := make([]string, len(r.Findings))
 	for i, f := range r.Findings {
 		findings[i] = f.ID
@@ -229,6 +239,7 @@ func (s *Server) keepDecision(ctx context.Context, source string, p *rules.Polic
 		Findings:  findings,
 		Outcome:   r.Outcome,
 	})
+	return nil
 }
 
 // feedbackForm is the feedback form of the page at path: the form itself

@@ -73,6 +73,12 @@ type Config struct {
 	// the API and the site; a request beyond is answered 503 overloaded.
 	// Zero means 4 per CPU (GOMAXPROCS).
 	MaxEvaluations int
+	// DecisionQueue bounds the decisions waiting in memory while the
+	// database cannot be written; zero means store.DefaultDecisionQueue.
+	DecisionQueue int
+	// ReferenceKey keys the permutation of references (tests, to draw
+	// known ones); nil means the database's secret.
+	ReferenceKey []byte
 }
 
 // Server holds the dependencies every handler needs: the publisher (and
@@ -101,6 +107,12 @@ type Server struct {
 	feedbackKey []byte
 	// decisions writes the decisions kept for look-up, in batches.
 	decisions *store.DecisionWriter
+	// references hands out the references of kept decisions, unique
+	// across every server sharing the store (store.References).
+	references *store.References
+	// draining is set once shutdown begins: answers then close their
+	// connection (Connection: close).
+	draining atomic.Bool
 	// openAPICache is the OpenAPI document of the revision served last.
 	openAPICache atomic.Pointer[openAPIDoc]
 	// bundleCache is the OPA bundle of the revision served last.
@@ -139,9 +151,14 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 		if err != nil {
 			return nil, err
 		}
-		s.decisions = store.NewDecisionWriter(db, decisionBatch, decisionFlush, func(err error) {
-			log.Error("decisions could not be kept", "err", err)
-		})
+		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+		s.references, err = store.NewReferences(ctx, db, cfg.ReferenceKey)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		s.decisions = store.NewDecisionWriter(db, store.WriterConfig{Batch: decisionBatch, Every: decisionFlush,
+			Queue: cfg.DecisionQueue, Log: log})
 	}
 	e := echo.New()
 	e.HideBanner = true
@@ -177,13 +194,20 @@ const (
 // Config.DecisionRetention is zero: 30 days.
 const DefaultDecisionRetention = 720 * time.Hour
 
-// Close writes the decisions still queued and stops the writer. The server
-// must not serve after Close.
+// Close writes the decisions still queued, trying for up to
+// closeGrace while the database cannot be written, and stops the writer.
+// The server must not serve after Close.
 func (s *Server) Close() {
 	if s.decisions != nil {
-		s.decisions.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+		defer cancel()
+		s.decisions.Close(ctx)
 	}
 }
+
+// closeGrace is how long Close waits for a database that cannot be
+// written before it drops (and counts) the decisions still waiting.
+const closeGrace = 10 * time.Second
 
 // purgeDecisions deletes, every hour until ctx is done, the decisions
 // older than the retention.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -45,34 +44,88 @@ type Decision struct {
 }
 
 // AddDecisions stores decisions in one transaction. A reference already
-// stored is left as it was.
-func (d *DB) AddDecisions(ctx context.Context, decisions []Decision) error {
+// kept for another decision is not stored again: the decisions whose
+// reference was taken are returned as collided (the first stored stays as
+// it was), the others stored.
+func (d *DB) AddDecisions(ctx context.Context, decisions []Decision) (collided []Decision, err error) {
+	rows := make([]decisionRow, len(decisions))
+	for i, dec := range decisions {
+		if rows[i], err = rowOf(dec); err != nil {
+			return nil, err
+		}
+	}
+	stored, err := d.addRows(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	for _, dec := range decisions {
+		if stored[dec.Reference] {
+			delete(stored, dec.Reference) // a repeat in the same batch collides
+			continue
+		}
+		collided = append(collided, dec)
+	}
+	return collided, nil
+}
+
+// decisionRow is a decision as its row: facts and findings as JSON.
+type decisionRow struct {
+	reference, source, revision, symptom, facts, findings, outcome string
+	at                                                             int64
+}
+
+// rowOf is dec as a row.
+func rowOf(dec Decision) (decisionRow, error) {
+	facts, err := json.Marshal(dec.Facts)
+	if err != nil {
+		return decisionRow{}, fmt.Errorf("decision %s: %w", dec.Reference, err)
+	}
+	findings, err := json.Marshal(dec.Findings)
+	if err != nil {
+		return decisionRow{}, fmt.Errorf("decision %s: %w", dec.Reference, err)
+	}
+	return decisionRow{reference: dec.Reference, at: dec.At.Unix(), source: dec.Source, revision: dec.Revision,
+		symptom: dec.Symptom, facts: string(facts), findings: string(findings), outcome: dec.Outcome}, nil
+}
+
+// addRows stores rows in one transaction and returns the references
+// stored (those not kept already).
+func (d *DB) addRows(ctx context.Context, rows []decisionRow) (map[string]bool, error) {
 	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	stored := make(map[string]bool, len(rows))
+	// Several rows per statement: the statement's own cost, not the rows',
+	// was most of the writing.
+	for chunk := range slices.Chunk(rows, decisionsPerInsert) {
+		args := make([]any, 0, decisionColumns*len(chunk))
+		for _, r := range chunk {
+			args = append(args, r.reference, r.at, r.source, r.revision, r.symptom, r.facts, r.findings, r.outcome)
+		}
+		if err := d.insertChunk(ctx, tx, chunk, args, stored); err != nil {
+			return nil, fmt.Errorf("decisions %s to %s: %w", chunk[0].reference, chunk[len(chunk)-1].reference, err)
+		}
+	}
+	return stored, tx.Commit()
+}
+
+// insertChunk runs one INSERT of rows and marks the references it stored.
+func (d *DB) insertChunk(ctx context.Context, tx execer, rows []decisionRow, args []any, stored map[string]bool) error {
+	res, err := d.query(ctx, tx, insertDecisions(len(rows)), args...)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	// Several rows per statement: the statement's own cost, not the rows',
-	// was most of the writing.
-	for rows := range slices.Chunk(decisions, decisionsPerInsert) {
-		args := make([]any, 0, decisionColumns*len(rows))
-		for _, dec := range rows {
-			facts, err := json.Marshal(dec.Facts)
-			if err != nil {
-				return fmt.Errorf("decision %s: %w", dec.Reference, err)
-			}
-			findings, err := json.Marshal(dec.Findings)
-			if err != nil {
-				return fmt.Errorf("decision %s: %w", dec.Reference, err)
-			}
-			args = append(args, dec.Reference, dec.At.Unix(), dec.Source, dec.Revision, dec.Symptom,
-				string(facts), string(findings), dec.Outcome)
+	defer res.Close()
+	for res.Next() {
+		var ref string
+		if err := res.Scan(&ref); err != nil {
+			return err
 		}
-		if _, err := d.exec(ctx, tx, insertDecisions(len(rows)), args...); err != nil {
-			return fmt.Errorf("decisions %s to %s: %w", rows[0].Reference, rows[len(rows)-1].Reference, err)
-		}
+		stored[ref] = true
 	}
-	return tx.Commit()
+	return res.Err()
 }
 
 // decisionsPerInsert bounds the rows of one INSERT: 64 rows of 8 values
@@ -92,7 +145,9 @@ func insertDecisions(n int) string {
 		}
 		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 	}
-	b.WriteString(" ON CONFLICT DO NOTHING")
+	// A reference kept already is not overwritten; RETURNING names the
+	// rows stored, so that the others are told apart (collisions).
+	b.WriteString(" ON CONFLICT DO NOTHING RETURNING reference")
 	return b.String()
 }
 
@@ -124,123 +179,6 @@ func (d *DB) Decision(ctx context.Context, reference string) (Decision, error) {
 		return Decision{}, ErrNotFound
 	}
 	return dec, err
-}
-
-// PurgeDecisions deletes the decisions made before t and says how many.
-func (d *DB) PurgeDecisions(ctx context.Context, before time.Time) (int64, error) {
-	res, err := d.exec(ctx, nil, `DELETE FROM decisions WHERE created_at < ?`, before.Unix())
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-// DecisionWriter keeps decisions off the request path: Add queues one and
-// returns at once; a goroutine writes the queue in batches, every flush
-// interval or as soon as a batch is full. A crash loses at most what was
-// queued since the last write; a full queue drops decisions (counted)
-// rather than slow a request down.
-type DecisionWriter struct {
-	db      *DB
-	every   time.Duration
-	batch   int
-	onError func(error)
-	queue   chan Decision
-	flush   chan chan struct{}
-	done    chan struct{}
-	closed  sync.Once
-
-	mu      sync.Mutex
-	dropped int64
-}
-
-// NewDecisionWriter starts a writer of batches of up to batch decisions,
-// written at least every interval; onError hears of a batch that could not
-// be written.
-func NewDecisionWriter(db *DB, batch int, every time.Duration, onError func(error)) *DecisionWriter {
-	w := &DecisionWriter{db: db, every: every, batch: batch, onError: onError,
-		queue: make(chan Decision, 16*batch), flush: make(chan chan struct{}), done: make(chan struct{})}
-	go w.run()
-	return w
-}
-
-// Add queues a decision; it never blocks.
-func (w *DecisionWriter) Add(d Decision) {
-	select {
-	case w.queue <- d:
-	default:
-		w.mu.Lock()
-		w.dropped++
-		w.mu.Unlock()
-	}
-}
-
-// Dropped is how many decisions a full queue dropped.
-func (w *DecisionWriter) Dropped() int64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.dropped
-}
-
-// Flush writes what is queued and returns when it is written.
-func (w *DecisionWriter) Flush() {
-	ack := make(chan struct{})
-	select {
-	case w.flush <- ack:
-		<-ack
-	case <-w.done:
-	}
-}
-
-// Close writes what is queued and stops the writer.
-func (w *DecisionWriter) Close() {
-	w.closed.Do(func() {
-		w.Flush()
-		close(w.done)
-	})
-}
-
-func (w *DecisionWriter) run() {
-	tick := time.NewTicker(w.every)
-	defer tick.Stop()
-	var pending []Decision
-	write := func() {
-		for {
-			select {
-			case d := <-w.queue:
-				pending = append(pending, d)
-				continue
-			default:
-			}
-			break
-		}
-		if len(pending) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.db.AddDecisions(ctx, pending)
-		cancel()
-		if err != nil && w.onError != nil {
-			w.onError(err)
-		}
-		pending = pending[:0]
-	}
-	for {
-		select {
-		case d := <-w.queue:
-			pending = append(pending, d)
-			if len(pending) >= w.batch {
-				write()
-			}
-		case <-tick.C:
-			write()
-		case ack := <-w.flush:
-			write()
-			close(ack)
-		case <-w.done:
-			return
-		}
-	}
 }
 
 // RecentDecisions returns the decisions made last, newest first, at most

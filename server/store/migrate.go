@@ -41,6 +41,7 @@ var migrations = []migration{
 		`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 		`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`},
 	{5, "each admin's draft: files changed together, published as one revision", draftSchema, pgDraftSchema},
+	{7, "blocks of references, so that two decisions never share one", referenceSchema, referenceSchema},
 }
 
 // migrationsLock is the PostgreSQL advisory lock held while migrating, so
