@@ -13,7 +13,7 @@ import (
 // interval or as soon as a batch is full. While the database cannot be
 // written (down, disk full, locked), decisions wait in memory, up to
 // WriterConfig.Queue of them, and the writer tries again with a backoff of
-// at most half a second; once it can write, the waiting decisions are
+// at most a quarter of a second; once it can write, the waiting decisions are
 // written, oldest first. A decision beyond the bound, or one the database
 // refuses for good, is dropped and counted (Dropped); every decision Add
 // is given is either stored or counted. An outage is logged once when it
@@ -72,7 +72,7 @@ const maxWrite = 2048
 
 // maxBackoff is the longest wait between two tries while the database
 // cannot be written: it is back in use within that (plus one write).
-const maxBackoff = 500 * time.Millisecond
+const maxBackoff = 250 * time.Millisecond
 
 // NewDecisionWriter starts a writer.
 func NewDecisionWriter(db *DB, cfg WriterConfig) *DecisionWriter {
