@@ -221,6 +221,9 @@ func (s *Server) handleReadyz(c echo.Context) error {
 	if p == nil {
 		return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Reason: "no rules loaded"})
 	}
+	if s.draining.Load() {
+		return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Revision: p.Revision, Reason: "shutting down"})
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if s.store == nil {

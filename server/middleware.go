@@ -92,6 +92,7 @@ func (s *Server) useMiddleware() {
 	s.echo.IPExtractor = extract
 	s.echo.SchemeExtractor = scheme
 	s.metrics = newMetrics(s.engine)
+	s.echo.Pre(s.closeWhenDraining)
 	s.echo.Use(s.observe, s.recoverPanics, securityHeaders, bodyLimit(maxAnyBody))
 }
 

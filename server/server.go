@@ -294,8 +294,11 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 		if ln, err = listen(s.cfg.Addr); err != nil {
 			return err
 		}
-		s.echo.Listener = ln
 	}
+	dl := newDrainListener(ln)
+	s.echo.Listener = dl
+	conns := newConnTracker()
+	s.echo.Server.ConnState = conns.track
 	var metricsSrv *http.Server
 	var metricsLn net.Listener
 	if s.cfg.MetricsAddr != "" {
@@ -315,7 +318,7 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	s.log.Info("serving", "addr", ln.Addr().String())
 	errc := make(chan error, 2)
 	go func() {
-		if err := s.echo.Start(""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.echo.Start(""); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.draining.Load() {
 			errc <- err
 		}
 	}()
@@ -336,6 +339,15 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	defer cancel()
 	if failed == nil {
 		s.log.Info("shutting down", "grace", grace.String())
+		// Every request already received is answered (drain.go): the
+		// listener stops accepting after taking in its backlog, answers
+		// close their connection, connections with a request on its way
+		// get to send it, then Shutdown closes the idle ones and waits
+		// for those in flight.
+		_ = dl.Close()
+		dl.waitClosed(time.Second)
+		s.draining.Store(true)
+		conns.waitQuiet(shutdownCtx)
 	}
 	err := s.echo.Shutdown(shutdownCtx)
 	if metricsSrv != nil {
