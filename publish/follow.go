@@ -65,6 +65,21 @@ func (p *Publisher) Follow(ctx context.Context) error {
 	}
 }
 
+// CatchUp serves the latest stored revision now, if this publisher follows
+// the others (Following) and another server published since: an admin's
+// edit form rendered after it has the latest revision as its base, so a
+// publish from it is not refused as stale because this replica had not
+// heard of the last one yet. It costs one indexed query when nothing
+// changed.
+func (p *Publisher) CatchUp(ctx context.Context) error {
+	if !p.Following() {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.catchUp(ctx)
+}
+
 // catchUp serves the latest stored revision if it is not the one served
 // and has not failed here before. p.mu must be held.
 func (p *Publisher) catchUp(ctx context.Context) error {

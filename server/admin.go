@@ -61,7 +61,7 @@ func (s *Server) adminRoutes() {
 	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, s.adminCSRF)
 	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), s.adminCSRF)
 
-	g := s.echo.Group("/admin", a.localize, s.requireSession, s.adminCSRF)
+	g := s.echo.Group("/admin", a.localize, s.requireSession, s.adminCSRF, a.latestRevision)
 	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	g.GET("/", a.handleRules)
 	g.POST("/signout", a.handleSignOut)
@@ -83,6 +83,21 @@ func (s *Server) adminRoutes() {
 	g.GET("/decisions", a.handleLookup)
 	g.GET("/flow", a.handleFlow)
 	g.GET("/flow.txt", a.handleFlowText)
+}
+
+// latestRevision makes a page that an admin reads (GET) show the latest
+// stored revision: a replica behind another's publish catches up first
+// (publish.Publisher.CatchUp), so that the base of an edit form is never
+// a revision already replaced.
+func (a *adminArea) latestRevision(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method == http.MethodGet {
+			if err := a.publisher.CatchUp(c.Request().Context()); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
 }
 
 // localize puts the admin's language (from Accept-Language) and the admin

@@ -30,6 +30,14 @@ type replica struct {
 // the others' publishes, until the test ends.
 func startReplicas(t *testing.T, url string, n int) []*replica {
 	t.Helper()
+	return startReplicasFollowing(t, url, n, true)
+}
+
+// startReplicasFollowing is startReplicas; with follow false, the servers
+// do not run Follow: they learn of another's publish only when they catch
+// up by themselves (a publish, an admin page).
+func startReplicasFollowing(t *testing.T, url string, n int, follow bool) []*replica {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -42,7 +50,7 @@ func startReplicas(t *testing.T, url string, n int) []*replica {
 		t.Cleanup(func() { db.Close() })
 		logs := &syncBuffer{}
 		log := slog.New(slog.NewJSONHandler(logs, nil)).With("replica", i)
-		pub, err := publish.Load(ctx, publish.Config{Follow: true}, db, log)
+		pub, err := publish.Load(ctx, publish.Config{Follow: true, Deadline: loadedDeadline}, db, log)
 		if err != nil {
 			t.Fatalf("replica %d: publish.Load = %v", i, err)
 		}
@@ -50,7 +58,9 @@ func startReplicas(t *testing.T, url string, n int) []*replica {
 		t.Cleanup(s.Close)
 		hs := httptest.NewServer(s.Handler())
 		t.Cleanup(hs.Close)
-		wg.Go(func() { pub.Follow(ctx) })
+		if follow {
+			wg.Go(func() { pub.Follow(ctx) })
+		}
 		reps = append(reps, &replica{testServer: &testServer{Server: s, URL: hs.URL, db: db, logs: logs}, pub: pub})
 	}
 	return reps
