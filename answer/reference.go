@@ -11,7 +11,9 @@ const referenceAlphabet = "34679ACDEFGHJKMNPQRTWXY"
 
 // NewReference returns a short code a person can read out over the phone,
 // such as K7M4-QX9P: eight characters of referenceAlphabet (23^8, about 78
-// billion codes) in two groups. Support staff look a decision up by it.
+// billion codes) in two groups, drawn at random. Support staff look a
+// decision up by it. A server with a store replaces it with one from
+// store.References, which no other decision has.
 func NewReference() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
@@ -27,7 +29,8 @@ func ReferenceOf(b []byte) string {
 			r.WriteByte('-')
 		}
 		// 256 is not a multiple of 23; the bias (at most 1 in 11) does not
-		// matter for a reference, whose uniqueness the store checks.
+		// matter here. The references of kept decisions are drawn by
+		// store.References instead, unique by construction.
 		r.WriteByte(referenceAlphabet[int(c)%len(referenceAlphabet)])
 	}
 	return r.String()
