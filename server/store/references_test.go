@@ -96,3 +96,30 @@ func TestReferenceShuffleIsAPermutation(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReferencesNext is the cost a decision pays on the request path
+// for its reference, beside answer.NewReference (random bytes), the
+// reference it replaces.
+func BenchmarkReferencesNext(b *testing.B) {
+	db, err := Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	r, err := NewReferences(context.Background(), db, []byte("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("References.Next", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := r.Next(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("answer.NewReference", func(b *testing.B) {
+		for b.Loop() {
+			answer.NewReference()
+		}
+	})
+}
