@@ -33,6 +33,7 @@ type DecisionWriter struct {
 	full    bool
 
 	failing    atomic.Bool
+	lastWrite  atomic.Int64 // when a write last worked, Unix nanoseconds
 	dropped    atomic.Int64
 	stored     atomic.Int64
 	collisions atomic.Int64
@@ -90,6 +91,7 @@ func NewDecisionWriter(db *DB, cfg WriterConfig) *DecisionWriter {
 	}
 	w := &DecisionWriter{db: db, cfg: cfg, log: cfg.Log, wake: make(chan struct{}, 1),
 		flush: make(chan chan struct{}), stop: make(chan time.Time), stopped: make(chan struct{})}
+	w.lastWrite.Store(time.Now().UnixNano())
 	go w.run()
 	return w
 }
@@ -162,12 +164,14 @@ func (w *DecisionWriter) Waiting() int {
 func (w *DecisionWriter) backlog() int { return max(8*w.cfg.Batch, 4096) }
 
 // Healthy reports whether decisions are being stored: the last write
-// worked and the queue is not backing up. reason says why not.
+// worked, and the queue is not backing up (more than a backlog waiting
+// with no write done for a second). A backlog being written after an
+// outage is healthy: writes work. reason says why not.
 func (w *DecisionWriter) Healthy() (ok bool, reason string) {
 	if w.failing.Load() {
 		return false, "decisions cannot be stored; they wait in memory"
 	}
-	if w.Waiting() > w.backlog() {
+	if w.Waiting() > w.backlog() && time.Since(time.Unix(0, w.lastWrite.Load())) > time.Second {
 		return false, "decisions are waiting to be stored"
 	}
 	return true, ""
@@ -324,6 +328,7 @@ func (w *DecisionWriter) failed(err error) {
 
 // recovered notes a write that worked; the end of an outage is logged.
 func (w *DecisionWriter) recovered() {
+	w.lastWrite.Store(time.Now().UnixNano())
 	w.failing.Store(false)
 	w.mu.Lock()
 	defer w.mu.Unlock()
