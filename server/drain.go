@@ -201,3 +201,17 @@ func (l *drainListener) shut() error {
 	})
 	return err
 }
+
+// DrainsBacklog reports whether this kernel lets a shutdown refuse new
+// connections while it takes in those already under way (Linux's socket
+// filters, refuseNewConnections). Where it does not, a client that opens a
+// connection at the very instant the listener closes may see it reset;
+// requests on connections already open are answered either way.
+var DrainsBacklog = sync.OnceValue(func() bool {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return false
+	}
+	defer ln.Close()
+	return refuseNewConnections(ln)
+})
