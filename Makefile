@@ -57,8 +57,10 @@ test: npm-tools build
 	$(GO) tool gotestsum --format pkgname --format-hide-empty-pkg -- ./...
 
 check:
+	@echo 'check: gofmt, go vet (the first vet compiles every package: minutes on a cold cache)'
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
+	@echo 'check: opa fmt, opa check --strict, the rules, templ, OpenAPI'
 	@test -z "$$($(GO) tool opa fmt --list rules)" || { $(GO) tool opa fmt --list rules; echo 'opa fmt: files above need formatting'; exit 1; }
 	$(GO) tool opa check --strict --capabilities rules/capabilities.json rules/
 	$(GO) run . rules test
