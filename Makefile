@@ -60,6 +60,7 @@ check:
 	@echo 'check: gofmt, go vet (the first vet compiles every package: minutes on a cold cache)'
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
+	$(GO) -C loadtest vet ./...
 	@echo 'check: opa fmt, opa check --strict, the rules, templ, OpenAPI'
 	@test -z "$$($(GO) tool opa fmt --list rules)" || { $(GO) tool opa fmt --list rules; echo 'opa fmt: files above need formatting'; exit 1; }
 	$(GO) tool opa check --strict --capabilities rules/capabilities.json rules/
@@ -105,7 +106,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./rules/ ./answer/
 	$(GO) test -run '^$$' -bench 'EvaluateAPI|EvaluateMixAPI' -benchmem ./server/
 	$(GO) test -run '^$$' -bench DiagnosePage -benchmem ./server/
-	$(GO) run ./server/internal/loadtest
+	$(GO) -C loadtest run .
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeAndEvaluate -fuzztime 2m ./answer/

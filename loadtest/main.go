@@ -64,7 +64,7 @@ func main() {
 	warmup := flag.Duration("warmup", 3*time.Second, "unmeasured load on each target before the rounds")
 	workers := flag.Uint64("workers", 4, "concurrent workers (and keep-alive connections) of the max-rate attack")
 	rounds := flag.Int("rounds", 6, "rounds each target's time is split in, rotating which target goes first")
-	mix := flag.String("mix", "../shared/bench/mix.jsonl", "requests to send in turn, one JSON body a line; relative to the module root")
+	mix := flag.String("mix", "../shared/bench/mix.jsonl", "requests to send in turn, one JSON body a line; relative to the acceso folder")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -89,9 +89,12 @@ type target struct {
 const bundleToken = "loadtest-bundle-token"
 
 func run(ctx context.Context, mixPath string, duration, warmup time.Duration, workers uint64, rounds int) error {
-	root, err := output(ctx, "go", "list", "-m", "-f", "{{.Dir}}")
+	// This command is a module of its own (its load generator stays out of
+	// the product's go.mod); acceso's folder is where go.mod's replace
+	// directive points.
+	root, err := output(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "acceso")
 	if err != nil {
-		return fmt.Errorf("finding the module: %w", err)
+		return fmt.Errorf("finding the acceso module: %w", err)
 	}
 	if !filepath.IsAbs(mixPath) {
 		mixPath = filepath.Join(root, mixPath)
@@ -118,7 +121,7 @@ func run(ctx context.Context, mixPath string, duration, warmup time.Duration, wo
 	if _, err := output(ctx, "go", "build", "-C", root, "-o", acceso, "."); err != nil {
 		return fmt.Errorf("building acceso: %w", err)
 	}
-	opa, err := output(ctx, "go", "tool", "-n", "opa")
+	opa, err := output(ctx, "go", "-C", root, "tool", "-n", "opa")
 	if err != nil {
 		return fmt.Errorf("building opa: %w", err)
 	}
