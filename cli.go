@@ -60,8 +60,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	if args[0] == "-h" || args[0] == "--help" {
-		writeUsage(stdout)
-		return 0
+		args = []string{"help"}
 	}
 	cmd, rest, err := find(args)
 	if err != nil {
