@@ -252,6 +252,30 @@ func TestBadFlagIsShort(t *testing.T) {
 	}
 }
 
+// TestREADMECommandLine holds the README's Command line section to
+// acceso help: every command has its line there, and every command there
+// is one acceso has.
+func TestREADMECommandLine(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n## Command line\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	known := map[string]bool{}
+	for _, c := range commands() {
+		known[c.name] = true
+		if !regexp.MustCompile(`(?m)^(  \| )?acceso ` + regexp.QuoteMeta(c.name) + `( |$)`).MatchString(section) {
+			t.Errorf("README.md Command line has no line for acceso %s", c.name)
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?m)^(?:  \| )?acceso (\S+)(?: ([a-z]+))?`).FindAllStringSubmatch(section, -1) {
+		if !known[m[1]] && !known[m[1]+" "+m[2]] {
+			t.Errorf("README.md Command line shows acceso %s %s, which acceso help does not list", m[1], m[2])
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	code, out, stderr := runCLI(t, "", "version")
 	if code != 0 || !strings.HasPrefix(out, "acceso ") || !strings.Contains(out, "go1.") {
