@@ -644,3 +644,40 @@ func TestExportPublishedRules(t *testing.T) {
 		}
 	})
 }
+
+// TestRulesTestRefusesUnboundedBuiltins checks that `acceso rules test DIR`
+// refuses each builtin of issue 17's probes, naming the file and line of
+// the call: each one, published, took the server down or ran past the
+// deadline.
+func TestRulesTestRefusesUnboundedBuiltins(t *testing.T) {
+	probes := []struct{ builtin, call string }{
+		{"bits.lsh", `bits.lsh(1, input.facts.codes_requested)`},
+		{"graph.reachable_paths", `graph.reachable_paths({"a": ["b"], "b": ["a"]}, {"a"})`},
+		{"strings.render_template", `strings.render_template("{{range 3}}x{{end}}", {})`},
+		{"json.marshal_with_options", `json.marshal_with_options([1], {"pretty": true, "indent": "  "})`},
+		{"time.format", `time.format([0, "Local", "MST"])`},
+	}
+	for _, p := range probes {
+		t.Run(p.builtin, func(t *testing.T) {
+			dir := t.TempDir()
+			for path, text := range rules.Embedded().Modules {
+				if err := os.WriteFile(filepath.Join(dir, filepath.Base(path)), []byte(text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The call is on line 6.
+			probe := "package login\n\n# METADATA\n# title: Probe\n_probe := x if {\n\tx := " + p.call + "\n}\n"
+			if err := os.WriteFile(filepath.Join(dir, "probe.rego"), []byte(probe), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, _, stderr := runCLI(t, "", "rules", "test", dir)
+			if code != 1 {
+				t.Errorf("rules test with %s: exit %d; want 1", p.call, code)
+			}
+			want := regexp.MustCompile(`probe\.rego:6: undefined function ` + regexp.QuoteMeta(p.builtin) + ` \(not allowed`)
+			if !want.MatchString(stderr) {
+				t.Errorf("rules test with %s printed %q; want probe.rego:6: undefined function %s (not allowed…", p.call, stderr, p.builtin)
+			}
+		})
+	}
+}
