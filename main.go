@@ -262,7 +262,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer db.Close()
-	isolate := func(ctx context.Context, src rules.Source) error { return sandbox.Check(ctx, src, sandbox.Limits{}) }
+	isolate := func(ctx context.Context, src rules.Source, exam sandbox.Exam) (sandbox.Result, error) {
+		return sandbox.Run(ctx, src, exam, sandbox.Limits{})
+	}
 	// On a shared database, other replicas publish too: follow them.
 	pcfg := publish.Config{RulesDir: *rulesDir, Isolate: isolate, Follow: db.Shared(), CacheSize: cacheSize, NoCache: cacheSize == 0}
 	pub, err := publish.Load(ctx, pcfg, db, log)

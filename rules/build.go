@@ -52,6 +52,10 @@ type Options struct {
 	// SkipTests leaves the Rego tests out of verification. Only for
 	// benchmarks and fuzzing that build many times; never for serving.
 	SkipTests bool
+	// SkipSamples leaves the sample evaluations out: for a draft that
+	// another process (the sandbox) verified with them, so that this one
+	// never evaluates it before it is published.
+	SkipSamples bool
 }
 
 // Build verifies src and prepares it for evaluation. Verification compiles
@@ -133,6 +137,9 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		query:    query,
 		cache:    cache,
 		names:    namesOf(catalog),
+	}
+	if opts.SkipSamples {
+		return p, nil
 	}
 	if problems := p.trySamples(ctx); len(problems) > 0 {
 		return nil, problems

@@ -340,9 +340,11 @@ func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch 
 				}
 				return c.Redirect(http.StatusSeeOther, "/admin/revisions?published="+strconv.FormatInt(rev.Seq, 10))
 			}
-		} else if draft, pv, verr := a.publisher.Verify(ctx, ch); verr == nil {
+		} else if ch.Kept, err = a.store.RecentDecisions(ctx, keptForImpact); err != nil {
+			return err
+		} else if _, pv, verr := a.publisher.Verify(ctx, ch); verr == nil {
 			d.Check.Preview = previewView(pv)
-			if d.Check.Impact, err = a.impact(ctx, draft); err != nil {
+			if d.Check.Impact, err = a.impact(ctx, pv, ch.Kept); err != nil {
 				return err
 			}
 			return show(http.StatusOK, d)
@@ -378,7 +380,7 @@ func (a *adminArea) showProblems(check *templates.AdminCheck, err error, draft r
 }
 
 func previewView(pv *publish.Preview) []templates.AdminPreview {
-	if pv == nil {
+	if pv == nil || len(pv.Draft) == 0 {
 		return nil
 	}
 	var out []templates.AdminPreview
@@ -607,13 +609,10 @@ const impactRows = 50
 // again with the draft.
 const keptForImpact = 1000
 
-// impact is what a verified draft would change, for the check's page.
-func (a *adminArea) impact(ctx context.Context, draft *rules.Policy) (*templates.AdminImpact, error) {
-	kept, err := a.store.RecentDecisions(ctx, keptForImpact)
-	if err != nil {
-		return nil, err
-	}
-	im, err := publish.ImpactOf(ctx, a.engine.Current(), draft, kept)
+// impact is what a verified draft would change, for the check's page,
+// from what the draft answered in the sandbox (pv) on the kept decisions.
+func (a *adminArea) impact(ctx context.Context, pv *publish.Preview, kept []store.Decision) (*templates.AdminImpact, error) {
+	im, err := publish.ImpactOf(ctx, a.engine.Current(), pv, kept)
 	if err != nil {
 		return nil, err
 	}
