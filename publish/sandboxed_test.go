@@ -165,3 +165,28 @@ func TestPreviewRunsInTheSandbox(t *testing.T) {
 		t.Errorf("Verify(a harmless sample) preview = %d answers (es outcome %q), %d states; want 2 answers with an outcome and the states", got, pv.Draft["es"].Outcome, len(pv.States))
 	}
 }
+
+// TestTemplateInAMessageFileIsRefused checks and publishes a message file
+// whose text is a template loop: both refuse it at its file and line, and
+// the text is never run.
+func TestTemplateInAMessageFileIsRefused(t *testing.T) {
+	ctx := context.Background()
+	p := newPublisher(t, Config{Isolate: isolated})
+	cur := p.Engine().Current()
+	src := cur.Source.Clone()
+	const name, text = "active.es.toml", `other = "Empezar el diagnóstico paso a paso"`
+	es := string(src.Messages[name])
+	i := strings.Index(es, text)
+	if i < 0 {
+		t.Fatalf("cannot find %s in %s", text, name)
+	}
+	src.Messages[name] = []byte(es[:i] + `other = "{{range 3}}x{{end}}"` + es[i+len(text):])
+	line := strings.Count(es[:i], "\n") + 1
+	_, _, err := p.Verify(ctx, Change{Source: src})
+	assertProblemAt(t, err, "locales/"+name, line, "holds {{range 3}}")
+	_, _, err = p.Publish(ctx, Change{Source: src})
+	assertProblemAt(t, err, "locales/"+name, line, "holds {{range 3}}")
+	if p.Engine().Current() != cur {
+		t.Error("Publish changed the rules being served")
+	}
+}

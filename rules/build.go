@@ -90,7 +90,15 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		return nil, problems
 	}
 	texts, err := locales.Parse(src.Messages)
-	if err != nil {
+	var plain locales.TextProblems
+	switch {
+	case errors.As(err, &plain):
+		problems := make(Problems, len(plain))
+		for i, p := range plain {
+			problems[i] = Problem{File: p.File, Line: p.Line, Message: p.Message}
+		}
+		return nil, problems
+	case err != nil:
 		return nil, Problems{{File: "locales", Message: err.Error()}}
 	}
 	if problems := catalog.checkTexts(texts); len(problems) > 0 {
