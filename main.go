@@ -48,7 +48,7 @@ const usage = "usage:\n  " + serveUsage + "\n  " + diagnoseUsage + "\n  " + rule
 
 func main() {
 	if sandbox.IsChild() {
-		os.Exit(sandbox.Main(os.Stdin, os.Stdout))
+		os.Exit(sandbox.Main(os.Stdin, os.Stdout, server.CheckPages))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -207,6 +207,10 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	if problems := m.Check(policy.Catalog); len(problems) > 0 {
+		printProblems(stderr, "rules test", problems)
+		return 1
+	}
+	if problems := server.CheckPages(ctx, policy); len(problems) > 0 {
 		printProblems(stderr, "rules test", problems)
 		return 1
 	}

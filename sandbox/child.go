@@ -30,7 +30,11 @@ func IsChild() bool { return os.Getenv(childEnv) == "1" }
 // its exam as JSON from stdin, verifies the draft with rules.Build, answers
 // the exam with it (Examine), and writes the verdict as JSON to stdout. It returns the process's exit status: 0 when it wrote a
 // verdict, whether ok or not.
-func Main(stdin io.Reader, stdout io.Writer) int {
+//
+// checks are more checks of a built draft whose self-diagnosis is explored
+// (Exam.Explore), such as the size of the site's pages (server.CheckPages):
+// they evaluate the draft, so they run here too.
+func Main(stdin io.Reader, stdout io.Writer, checks ...func(context.Context, *rules.Policy) rules.Problems) int {
 	if err := limitSelf(os.Getenv(limitsEnv)); err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox: limiting the check:", err)
 		return 1
@@ -50,6 +54,14 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 		var res Result
 		if res, err = Examine(ctx, policy, req.Exam); err == nil {
 			r.Result = &res
+		}
+		for _, check := range checks {
+			if err != nil || !req.Exam.Explore {
+				break
+			}
+			if problems := check(ctx, policy); len(problems) > 0 {
+				err = problems
+			}
 		}
 	}
 	if err != nil {
