@@ -258,6 +258,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	if t := *opts.bundleToken; t != "" && len(t) < server.MinBundleToken {
+		fmt.Fprintf(stderr, "serve: --bundle-token (ACCESO_BUNDLE_TOKEN) is %d characters; want at least %d, such as the output of openssl rand -hex 32\n", len(t), server.MinBundleToken)
+		return 2
+	}
 	cfg.BundleToken = *opts.bundleToken
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	db, err := openStore(ctx, *opts.database, *data)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,24 @@ func TestServeRefusesABadAPIRate(t *testing.T) {
 			code, _, stderr := runCLI(t, "", "serve", "--data", t.TempDir(), "--api-rate", rate)
 			if code != 2 || !strings.Contains(stderr, "--api-rate") {
 				t.Errorf("serve --api-rate %s: exit %d, %q; want exit 2 naming --api-rate", rate, code, stderr)
+			}
+		})
+	}
+}
+
+// TestServeRefusesAShortBundleToken starts serve with bundle tokens too
+// short to resist guessing: each is refused before anything is opened,
+// naming the flag.
+func TestServeRefusesAShortBundleToken(t *testing.T) {
+	for _, token := range []string{"a", "s3cret-bundle-token", strings.Repeat("x", 31)} {
+		t.Run(strconv.Itoa(len(token)), func(t *testing.T) {
+			data := t.TempDir()
+			code, _, stderr := runCLI(t, "", "serve", "--data", data, "--addr", "127.0.0.1:0", "--bundle-token", token)
+			if code != 2 || !strings.Contains(stderr, "--bundle-token (ACCESO_BUNDLE_TOKEN) is "+strconv.Itoa(len(token))+" characters; want at least 32") {
+				t.Errorf("serve --bundle-token of %d characters: exit %d, %q; want exit 2 naming --bundle-token", len(token), code, stderr)
+			}
+			if entries, _ := os.ReadDir(data); len(entries) > 0 {
+				t.Errorf("serve --bundle-token of %d characters created %d files in --data; want none", len(token), len(entries))
 			}
 		})
 	}

@@ -110,7 +110,9 @@ func causeForm(p *rules.Policy, cause, advice, action string) url.Values {
 }
 
 func TestSignIn(t *testing.T) {
-	ts := newTestServer(t, Config{})
+	// The test client is on this host, listed as the proxy that says
+	// whether the visitor used TLS.
+	ts := newTestServer(t, Config{TrustedProxies: []string{"127.0.0.1/32", "::1/128"}})
 	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
 		t.Fatal(err)
 	}
