@@ -133,14 +133,15 @@ func (a *adminArea) handleSignInForm(c echo.Context) error {
 // account has that name.
 func (a *adminArea) handleSignIn(c echo.Context) error {
 	name := strings.TrimSpace(c.Request().PostFormValue("name"))
-	if wait := a.signIns.wait(name); wait > 0 {
+	key, device := a.signInKey(c, name)
+	if wait := a.signIns.wait(key); wait > 0 {
 		a.log.Info("admin sign-in throttled")
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return errSignInThrottled
 	}
 	err := account.Check(c.Request().Context(), a.store, name, c.Request().PostFormValue("password"))
 	if errors.Is(err, account.ErrBadCredentials) {
-		a.signIns.failed(name)
+		a.signIns.failed(key)
 		a.log.Info("admin sign-in refused")
 		page := templates.AdminSignIn{Shell: a.shell(c, "AdminSignInTitle", ""), Name: name, Failed: true}
 		return render(c, http.StatusUnauthorized, templates.AdminSignInPage(page))
@@ -148,11 +149,14 @@ func (a *adminArea) handleSignIn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a.signIns.succeeded(name)
+	a.signIns.succeeded(key)
 	if err := a.endSession(c); err != nil {
 		return err
 	}
 	if err := a.startSession(c, name); err != nil {
+		return err
+	}
+	if err := a.rememberDevice(c, name, device); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/")
