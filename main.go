@@ -38,7 +38,7 @@ const (
 	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--decision-cache 10000] [--metrics-addr ADDR] [--database postgres://…] [--bundle-token TOKEN]"
 	diagnoseUsage = "acceso diagnose [--lang en] < request.json"
 	rulesUsage    = "acceso rules test [DIR] | acceso rules map [--lang es] [DIR]"
-	adminUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
+	adminUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password | acceso admin list [--data …] | acceso admin remove [--data …] NAME"
 	backupUsage   = "acceso backup --out FILE [--data ./data | --database postgres://…]"
 	exportUsage   = "acceso export --out DIR [--base-url URL] [--data ./data | --database postgres://… | --rules DIR]"
 	openAPIUsage  = "acceso openapi [--rules DIR]"
@@ -77,6 +77,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "admin":
 		if len(args) >= 2 && args[1] == "add" {
 			return addAdmin(ctx, args[2:], stdin, stdout, stderr)
+		}
+		if len(args) >= 2 && args[1] == "list" {
+			return listAdmins(ctx, args[2:], stdout, stderr)
+		}
+		if len(args) >= 2 && args[1] == "remove" {
+			return removeAdmin(ctx, args[2:], stdout, stderr)
 		}
 	case "backup":
 		return backup(ctx, args[1:], stdout, stderr)
@@ -369,6 +375,66 @@ func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		where = "the --database"
 	}
 	fmt.Fprintf(stdout, "admin %s saved in %s\n", name, where)
+	return 0
+}
+
+// listAdmins prints the admin accounts, one a line: the name, when it was
+// created and how many sessions it has open.
+func listAdmins(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("admin list", adminUsage)
+	data := dataFlag(fs, "")
+	database := databaseFlag(fs)
+	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
+		return code
+	}
+	db, err := openStore(ctx, *database, *data)
+	if err != nil {
+		fmt.Fprintln(stderr, "admin list:", err)
+		return 1
+	}
+	defer db.Close()
+	admins, err := db.Admins(ctx, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "admin list:", err)
+		return 1
+	}
+	for _, a := range admins {
+		fmt.Fprintf(stdout, "%s\tcreated %s\t%d open sessions\n", a.Name, a.Created.Format(time.DateOnly), a.Sessions)
+	}
+	if len(admins) == 0 {
+		fmt.Fprintln(stderr, "admin list: no admins; add one with acceso admin add NAME")
+	}
+	return 0
+}
+
+// removeAdmin removes an admin account and ends its sessions at once.
+func removeAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("admin remove", adminUsage)
+	data := dataFlag(fs, "")
+	database := databaseFlag(fs)
+	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(args) != 1 {
+		fmt.Fprintf(stderr, "admin remove: the admin's NAME is missing\nusage: %s\n", adminUsage)
+		return 2
+	}
+	db, err := openStore(ctx, *database, *data)
+	if err != nil {
+		fmt.Fprintln(stderr, "admin remove:", err)
+		return 1
+	}
+	defer db.Close()
+	switch err := db.RemoveAdmin(ctx, args[0]); {
+	case errors.Is(err, store.ErrNotFound):
+		fmt.Fprintf(stderr, "admin remove: no admin is named %q (acceso admin list shows them)\n", args[0])
+		return 1
+	case err != nil:
+		fmt.Fprintln(stderr, "admin remove:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "admin %s removed; their sessions are ended\n", args[0])
 	return 0
 }
 

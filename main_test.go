@@ -187,7 +187,7 @@ func TestUnknownCommand(t *testing.T) {
 		{[]string{"frobnicate", "--help"}, "frobnicate"},
 		{[]string{"rules"}, "rules"},
 		{[]string{"rules", "lint"}, "rules lint"},
-		{[]string{"admin", "remove", "ana"}, "admin remove"},
+		{[]string{"admin", "delete", "ana"}, "admin delete"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -698,5 +698,63 @@ func TestRulesTestRefusesUnboundedBuiltins(t *testing.T) {
 				t.Errorf("rules test with %s printed %q; want probe.rego:6: undefined function %s (not allowed…", p.call, stderr, p.builtin)
 			}
 		})
+	}
+}
+
+// TestAdminListAndRemove adds two admins, opens a session for one, lists
+// them, removes that one (its session ends with it) and lists again.
+func TestAdminListAndRemove(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	for _, name := range []string{"luis", "ana"} {
+		if code, _, stderr := runCLI(t, "correct horse battery\n", "admin", "add", "--data", data, name); code != 0 {
+			t.Fatalf("admin add %s: exit %d, %s", name, code, stderr)
+		}
+	}
+	db, err := store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := []byte("a session token's hash, 32 bytes")
+	if err := db.CreateSession(ctx, token, "ana", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	list := regexp.MustCompile(`(?m)^(\S+)\tcreated \d{4}-\d\d-\d\d\t(\d+) open sessions$`)
+	listed := func() map[string]string {
+		t.Helper()
+		code, out, stderr := runCLI(t, "", "admin", "list", "--data", data)
+		if code != 0 {
+			t.Fatalf("admin list: exit %d, %s", code, stderr)
+		}
+		got := map[string]string{}
+		for _, m := range list.FindAllStringSubmatch(out, -1) {
+			got[m[1]] = m[2]
+		}
+		return got
+	}
+	if got := listed(); len(got) != 2 || got["ana"] != "1" || got["luis"] != "0" {
+		t.Errorf("admin list = %v; want ana with 1 open session and luis with 0", got)
+	}
+	if code, out, stderr := runCLI(t, "", "admin", "remove", "--data", data, "ana"); code != 0 || !strings.Contains(out, "admin ana removed") {
+		t.Fatalf("admin remove ana: exit %d, %q %q", code, out, stderr)
+	}
+	if got := listed(); len(got) != 1 || got["luis"] != "0" {
+		t.Errorf("admin list after removing ana = %v; want luis only", got)
+	}
+	if code, _, stderr := runCLI(t, "", "admin", "remove", "--data", data, "ana"); code != 1 || !strings.Contains(stderr, `no admin is named "ana"`) {
+		t.Errorf("admin remove ana again: exit %d, %q; want 1 saying there is no such admin", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "admin", "remove", "--data", data); code != 2 || !strings.Contains(stderr, "NAME is missing") {
+		t.Errorf("admin remove without a name: exit %d, %q; want 2", code, stderr)
+	}
+	db, err = store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.SessionAdmin(ctx, token, time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SessionAdmin(ana's session) after admin remove = %v; want ErrNotFound", err)
 	}
 }
