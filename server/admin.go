@@ -47,6 +47,8 @@ const revisionsShown = 200
 // pages that would fix it.
 type adminArea struct {
 	*Server
+	// checks bounds the draft checks running at once (checklimit.go).
+	checks *checkLimit
 }
 
 // adminRoutes registers the admin area under /admin/. Only the sign-in
@@ -54,7 +56,7 @@ type adminArea struct {
 // not, goes through requireSession, and every form through the CSRF check
 // (adminCSRF: tokens bound to the session).
 func (s *Server) adminRoutes() {
-	a := &adminArea{Server: s}
+	a := &adminArea{Server: s, checks: newCheckLimit()}
 
 	// The stylesheet is public: the sign-in page is styled too.
 	s.echo.GET("/admin/admin.css", handleAdminCSS)
@@ -334,6 +336,13 @@ func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch 
 			ch.Sample = []byte(d.Sample)
 		}
 		ctx := c.Request().Context()
+		done, busy := a.checks.start(ch.Admin)
+		if busy != nil {
+			// The form comes back as it was sent, so nothing typed is lost.
+			d.Check.Problems = []templates.AdminProblem{{Where: "rules", Message: busy.Error()}}
+			return show(http.StatusTooManyRequests, d)
+		}
+		defer done()
 		if c.FormValue("action") == "publish" {
 			var rev store.Revision
 			if rev, _, err = a.publisher.Publish(ctx, ch); err == nil {
@@ -528,7 +537,13 @@ func (a *adminArea) handleRollback(c echo.Context) error {
 	if err != nil {
 		return echo.ErrNotFound
 	}
+	done, busy := a.checks.start(signedIn(c))
+	if busy != nil {
+		check := &templates.AdminCheck{Done: true, Problems: []templates.AdminProblem{{Where: "rules", Message: busy.Error()}}}
+		return a.renderRevisions(c, http.StatusTooManyRequests, check)
+	}
 	rev, err := a.publisher.Rollback(c.Request().Context(), seq, signedIn(c))
+	done()
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.ErrNotFound
 	}
