@@ -1,7 +1,10 @@
-// Package sandbox verifies a draft of the rules outside the serving process.
-// Check starts the current executable again as a child (entered through
-// IsChild and Main), sends it the draft as JSON on stdin, and reads its
-// verdict as JSON on stdout. The child limits its own CPU time and address
+// Package sandbox verifies a draft of the rules outside the serving process,
+// and answers with it there whatever else a check asks (Exam: the admin's
+// sample, the self-diagnosis, kept decisions; Examine): a draft is never
+// evaluated in the serving process before it is published. Run (and Check)
+// starts the current executable again as a child (entered through IsChild
+// and Main), sends it the draft as JSON on stdin, and reads its verdict as
+// JSON on stdout. The child limits its own CPU time and address
 // space and lowers its priority before it reads the draft; the parent bounds
 // the wall clock and kills the child's process group when it runs past it.
 // However a draft misbehaves (a runaway test, an allocation that never
