@@ -13,16 +13,18 @@ import (
 
 // The synopsis of each command, for the usage and for its --help.
 const (
-	serveUsage     = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--decision-cache 10000] [--metrics-addr ADDR] [--database postgres://…] [--bundle-token TOKEN]"
-	diagnoseUsage  = "acceso diagnose [--lang en] < request.json"
-	rulesTestUsage = "acceso rules test [DIR]"
-	rulesMapUsage  = "acceso rules map [--lang es] [DIR]"
-	adminAddUsage  = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
-	backupUsage    = "acceso backup --out FILE [--data ./data | --database postgres://…]"
-	exportUsage    = "acceso export --out DIR [--base-url URL] [--data ./data | --database postgres://… | --rules DIR]"
-	openAPIUsage   = "acceso openapi [--rules DIR]"
-	versionUsage   = "acceso version"
-	helpUsage      = "acceso help [COMMAND]"
+	serveUsage       = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--decision-cache 10000] [--metrics-addr ADDR] [--database postgres://…] [--bundle-token TOKEN]"
+	diagnoseUsage    = "acceso diagnose [--lang en] < request.json"
+	rulesTestUsage   = "acceso rules test [DIR]"
+	rulesMapUsage    = "acceso rules map [--lang es] [DIR]"
+	adminAddUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
+	adminListUsage   = "acceso admin list [--data ./data | --database postgres://…]"
+	adminRemoveUsage = "acceso admin remove [--data ./data | --database postgres://…] NAME"
+	backupUsage      = "acceso backup --out FILE [--data ./data | --database postgres://…]"
+	exportUsage      = "acceso export --out DIR [--base-url URL] [--data ./data | --database postgres://… | --rules DIR]"
+	openAPIUsage     = "acceso openapi [--rules DIR]"
+	versionUsage     = "acceso version"
+	helpUsage        = "acceso help [COMMAND]"
 )
 
 // A command is one thing acceso does. Commands of a group ("rules",
@@ -45,6 +47,8 @@ func commands() []command {
 		{"rules test", rulesTestUsage, "verify rules: compile, Rego tests, texts, the self-diagnosis", noStdin(testRules)},
 		{"rules map", rulesMapUsage, "print the self-diagnosis as a tree of questions and outcomes", noStdin(mapRules)},
 		{"admin add", adminAddUsage, "create an admin, or reset their password (read from stdin)", addAdmin},
+		{"admin list", adminListUsage, "list the admin accounts and their open sessions", noStdin(listAdmins)},
+		{"admin remove", adminRemoveUsage, "remove an admin account and end its sessions", noStdin(removeAdmin)},
 		{"backup", backupUsage, "write a consistent copy of the SQLite database", noStdin(backup)},
 		{"export", exportUsage, "write the whole help site as static files", noStdin(export)},
 		{"openapi", openAPIUsage, "print the API's OpenAPI document", noStdin(printOpenAPI)},
@@ -60,7 +64,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	if args[0] == "-h" || args[0] == "--help" {
-		args = []string{"help"}
+		return help(ctx, nil, stdin, stdout, stderr)
 	}
 	cmd, rest, err := find(args)
 	if err != nil {
@@ -123,6 +127,9 @@ func help(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if len(args) == 0 {
 		writeUsage(stdout)
 		return 0
+	}
+	if args[0] == "-h" || args[0] == "--help" {
+		args = []string{"help"}
 	}
 	cmd, rest, err := find(args)
 	if err != nil {

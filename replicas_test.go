@@ -243,7 +243,7 @@ func TestOPAPullsTheBundle(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildTool(t, dir, "acceso", ".")
 	opa := buildTool(t, dir, "opa", "github.com/open-policy-agent/opa")
-	const token = "bundle-secret"
+	const token = "bundle-secret-of-at-least-32-characters"
 	rep := serveBinary(t, bin, freeAddr(t), "--database", url, "--bundle-token", token)
 
 	config := fmt.Sprintf(`services:

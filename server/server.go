@@ -230,7 +230,7 @@ func (s *Server) routes() {
 	s.apiRoutes()
 	s.siteRoutes()
 	s.adminRoutes()
-	s.echo.GET("/bundles/:file", s.handleBundle)
+	s.echo.GET("/bundles/:file", s.handleBundle(newLimiter(bundleFailEvery, bundleFailBurst)))
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
