@@ -1,6 +1,7 @@
 // Command acceso is the login troubleshooter: it serves the help site, the
 // JSON API and the admin area, diagnoses one request from the command line,
-// verifies a folder of rules, and manages admin accounts.
+// verifies a folder of rules, and manages admin accounts and the API keys
+// of integrations.
 package main
 
 import (
@@ -44,7 +45,7 @@ const (
 	openAPIUsage  = "acceso openapi [--rules DIR]"
 )
 
-const usage = "usage:\n  " + serveUsage + "\n  " + diagnoseUsage + "\n  " + rulesUsage + "\n  " + adminUsage + "\n  " + backupUsage + "\n  " + exportUsage + "\n  " + openAPIUsage + "\n"
+const usage = "usage:\n  " + serveUsage + "\n  " + diagnoseUsage + "\n  " + rulesUsage + "\n  " + adminUsage + "\n  " + backupUsage + "\n  " + exportUsage + "\n  " + openAPIUsage + "\n  " + apikeyUsage + "\n"
 
 func main() {
 	if sandbox.IsChild() {
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(args) >= 2 && args[1] == "add" {
 			return addAdmin(ctx, args[2:], stdin, stdout, stderr)
 		}
+	case "apikey":
+		return apikeyCommand(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return backup(ctx, args[1:], stdout, stderr)
 	case "export":
