@@ -19,7 +19,7 @@ const apikeyUsage = "acceso apikey add NAME [--scope decisions:read] | acceso ap
 // apikeyCommand runs acceso apikey add, list or remove.
 func apikeyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, "apikey: say add, list or remove\nusage: %s\n", apikeyUsage)
+		fmt.Fprintf(stderr, "acceso: unknown command %q\n%s", "apikey", usage)
 		return 2
 	}
 	cmd := "apikey " + args[0]
@@ -42,7 +42,7 @@ func apikeyCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		maxArgs = 0
 	case "remove":
 	default:
-		fmt.Fprintf(stderr, "acceso: unknown command %q\nusage: %s\n", cmd, apikeyUsage)
+		fmt.Fprintf(stderr, "acceso: unknown command %q\n%s", cmd, usage)
 		return 2
 	}
 	pos, code, ok := parseArgs(fs, args[1:], maxArgs, stdout, stderr)

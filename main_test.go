@@ -522,7 +522,7 @@ func TestREADMEConfiguration(t *testing.T) {
 	_, section, _ := strings.Cut(string(b), "\n## Configuration\n")
 	section, _, _ = strings.Cut(section, "\n## ")
 	flagRe, envRe := regexp.MustCompile(`(?m)^  -(\S+)`), regexp.MustCompile(`\((ACCESO_[A-Z_]+)\)`)
-	for _, cmd := range [][]string{{"serve"}, {"diagnose"}, {"rules", "test"}, {"rules", "map"}, {"admin", "add"}, {"backup"}, {"export"}, {"openapi"}} {
+	for _, cmd := range [][]string{{"serve"}, {"diagnose"}, {"rules", "test"}, {"rules", "map"}, {"admin", "add"}, {"backup"}, {"export"}, {"openapi"}, {"apikey", "add"}, {"apikey", "list"}, {"apikey", "remove"}} {
 		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
 			_, help, _ := runCLI(t, "", append(cmd, "--help")...)
 			for _, m := range flagRe.FindAllStringSubmatch(help, -1) {
