@@ -17,7 +17,7 @@ import (
 	"acceso/server/store"
 )
 
-// Decision is the body of GET /api/v1/decisions/{reference} and of its
+// KeptDecision is the body of GET /api/v1/decisions/{reference} and of its
 // continue: a kept decision worded in one language, for a support desk's
 // ticket app. Reference, DecidedAt, Source, PolicyRevision and Symptom are
 // the kept decision's; Answers are the facts it was made on (never a
@@ -25,7 +25,7 @@ import (
 // Outcome and Findings are the kept decision's, or after a continue the
 // continued decision's; Questions are those only an admin can answer that
 // are still open, with how to check them.
-type Decision struct {
+type KeptDecision struct {
 	Reference      string            `json:"reference"`
 	DecidedAt      time.Time         `json:"decided_at"`
 	Source         string            `json:"source"`
@@ -136,10 +136,10 @@ func (s *Server) handleDecisionContinue(c echo.Context) error {
 
 // continueKept finds the decision the path's reference names and words
 // it in lang, continued with answers when there are some.
-func (s *Server) continueKept(c echo.Context, answers map[string]any, lang string) (Decision, error) {
+func (s *Server) continueKept(c echo.Context, answers map[string]any, lang string) (KeptDecision, error) {
 	ref, ok := answer.NormalizeReference(c.Param("reference"))
 	if !ok {
-		return Decision{}, &answer.Error{Code: answer.CodeBadRequest,
+		return KeptDecision{}, &answer.Error{Code: answer.CodeBadRequest,
 			Message: "not a reference: want the 8 characters a contact quotes, such as K7M4-QX2P (case, spaces and the dash do not matter)",
 			Details: []answer.FieldError{{Field: "reference", Problem: "must be 8 of the characters " + answer.ReferenceAlphabet}}}
 	}
@@ -147,16 +147,16 @@ func (s *Server) continueKept(c echo.Context, answers map[string]any, lang strin
 	p := s.engine.Current()
 	dec, err := s.findDecision(ctx, p, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return Decision{}, answer.Errorf(answer.CodeNotFound, "no decision is kept under this reference: it was never made, or is older than the retention and was purged")
+		return KeptDecision{}, answer.Errorf(answer.CodeNotFound, "no decision is kept under this reference: it was never made, or is older than the retention and was purged")
 	}
 	if err != nil {
-		return Decision{}, err
+		return KeptDecision{}, err
 	}
 	// Continuing evaluates the rules: it takes an evaluation slot and has
 	// the API's deadline, as an evaluate request does.
 	release, err := s.acquireEvaluation(ctx)
 	if err != nil {
-		return Decision{}, err
+		return KeptDecision{}, err
 	}
 	defer release()
 	if s.cfg.EvalTimeout > 0 {
@@ -166,16 +166,16 @@ func (s *Server) continueKept(c echo.Context, answers map[string]any, lang strin
 	}
 	now, err := s.continueDecision(ctx, p, dec, answers, lang)
 	if err != nil {
-		return Decision{}, err
+		return KeptDecision{}, err
 	}
 	return decisionView(p, dec, answers, now, lang), nil
 }
 
 // decisionView words the kept decision dec in lang with p's texts; now is
 // dec continued with answers (none for a plain read).
-func decisionView(p *rules.Policy, dec store.Decision, answers map[string]any, now answer.Response, lang string) Decision {
+func decisionView(p *rules.Policy, dec store.Decision, answers map[string]any, now answer.Response, lang string) KeptDecision {
 	l := locales.NewLocalizer(p.Texts, lang)
-	view := Decision{
+	view := KeptDecision{
 		Reference: dec.Reference, DecidedAt: dec.At.UTC(), Source: dec.Source, PolicyRevision: dec.Revision, Lang: lang,
 		Answers: []DecisionAnswer{}, Outcome: dec.Outcome, Questions: []answer.Question{},
 	}

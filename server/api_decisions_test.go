@@ -62,12 +62,12 @@ func continueDecisionCall(typed, body string) call {
 }
 
 // decodeDecision reads a 200 answer of the decisions API.
-func decodeDecision(t *testing.T, c call, resp *http.Response, body []byte) Decision {
+func decodeDecision(t *testing.T, c call, resp *http.Response, body []byte) KeptDecision {
 	t.Helper()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s %s = %d %s; want 200", c.method, c.path, resp.StatusCode, body)
 	}
-	var d Decision
+	var d KeptDecision
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
@@ -299,6 +299,8 @@ func testDecisionsAPI(t *testing.T, ts *testServer) []string {
 		{"anonymous", evaluate(`{}`), 200},
 		{"a key without scope", withKey(evaluate(`{}`), bare), 200},
 		{"an invalid key", withKey(evaluate(`{}`), "acc_nope"), 401},
+		{"a proxy's Basic authentication", call{method: http.MethodPost, path: "/api/v1/evaluate", contentType: "application/json", body: `{}`,
+			header: map[string]string{"Authorization": "Basic ZGVzazp4"}}, 200},
 	} {
 		if resp, body := ts.do(t, tc.call); resp.StatusCode != tc.status {
 			t.Errorf("evaluate, %s = %d %s; want %d", tc.name, resp.StatusCode, body, tc.status)

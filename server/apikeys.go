@@ -25,7 +25,7 @@ var (
 	errKeyMissing = &answer.Error{Code: answer.CodeUnauthorized,
 		Message: "an API key is required: send Authorization: Bearer <key>; an admin makes one with acceso apikey add"}
 	errKeyInvalid = &answer.Error{Code: answer.CodeUnauthorized,
-		Message: "the API key is not valid: it was mistyped or removed, or the Authorization header is not Bearer <key>"}
+		Message: "the API key is not valid: it was mistyped, or removed"}
 )
 
 // errScope is the answer to a valid key that lacks scope.
@@ -36,9 +36,10 @@ func errScope(scope string) *answer.Error {
 // apiAccess is the API's middleware for who calls it: it reads the API
 // key a request may carry (Authorization: Bearer …) and rate limits the
 // request with l, per key when the key is valid, else per client address.
-// A request that carries a key that is not valid is refused (401) once
-// counted against its address; one without a key goes on anonymously
-// (POST /api/v1/evaluate is open to all; requireScope guards the rest).
+// A request that carries a bearer key that is not valid is refused (401)
+// once counted against its address; one without a key goes on
+// anonymously (POST /api/v1/evaluate is open to all; requireScope guards
+// the rest).
 func (s *Server) apiAccess(l *limiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -61,16 +62,17 @@ func (s *Server) apiAccess(l *limiter) echo.MiddlewareFunc {
 	}
 }
 
-// authenticate returns the API key the request carries: nil without an
-// Authorization header, errKeyInvalid for a key that is not one. Its use
-// is recorded (to the minute) for the admin area's list of keys.
+// authenticate returns the API key the request carries as a bearer
+// token: nil without one, errKeyInvalid for a key that is not one. Other
+// schemes are not ours (a proxy's Basic authentication, say) and leave
+// the request anonymous. A key's use is recorded (to the minute) for the
+// admin area's list of keys.
 func (s *Server) authenticate(c echo.Context) (*store.APIKey, error) {
-	h := c.Request().Header.Get(echo.HeaderAuthorization)
-	if h == "" {
+	scheme, key, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
 		return nil, nil
 	}
-	scheme, key, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Bearer") || s.store == nil {
+	if s.store == nil {
 		return nil, errKeyInvalid
 	}
 	ctx := c.Request().Context()
