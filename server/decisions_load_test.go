@@ -127,6 +127,18 @@ func TestDecisionLookupLoad(t *testing.T) {
 		t.Logf("| %s | %.0f | %s | %s | %v |", tg.name, float64(len(tg.lat))/(rounds*d.Seconds()),
 			ms(percentile(tg.lat, 50)), ms(percentile(tg.lat, 99)), perRound[i])
 	}
+	// The store's part alone, in this process: one read by reference.
+	for _, tg := range targets[:2] {
+		var lat []time.Duration
+		for i := range 20_000 {
+			start := time.Now()
+			if _, err := tg.ts.db.Decision(context.Background(), tg.refs[(i*7919)%len(tg.refs)]); err != nil {
+				t.Fatalf("Decision = %v", err)
+			}
+			lat = append(lat, time.Since(start))
+		}
+		t.Logf("store.Decision, %s: p50 %s, p99 %s", tg.name, ms(percentile(lat, 50)), ms(percentile(lat, 99)))
+	}
 	big, small := targets[0], targets[1]
 	t.Logf("p50 %s / 1000 kept: %.2f×; p99: %.2f×", big.name, ratio(big.lat, small.lat, 50), ratio(big.lat, small.lat, 99))
 }
