@@ -319,6 +319,14 @@ func testDecisionsAPI(t *testing.T, ts *testServer) []string {
 		t.Errorf("GET /admin/keys = %d; want desk and bare listed, without their keys\n%s", resp.StatusCode, page)
 	}
 
+	// A purged decision is as unknown as one never made.
+	if _, err := ts.db.PurgeDecisions(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := ts.do(t, withKey(getDecision(ref), desk)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET %s once purged = %d %s; want 404", ref, resp.StatusCode, body)
+	}
+
 	// A key removed is refused from the next request on.
 	if err := ts.db.RemoveAPIKey(ctx, "desk"); err != nil {
 		t.Fatal(err)

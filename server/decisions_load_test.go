@@ -91,11 +91,11 @@ func TestDecisionLookupLoad(t *testing.T) {
 						t.Errorf("%s: %v", tg.name, err)
 						return
 					}
-					_, _ = io.Copy(io.Discard, resp.Body)
+					body, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					took := time.Since(start)
 					if resp.StatusCode != http.StatusOK {
-						t.Errorf("%s: GET %s = %d; want 200", tg.name, req.URL.Path, resp.StatusCode)
+						t.Errorf("%s: GET %s = %d %s; want 200", tg.name, req.URL.Path, resp.StatusCode, body)
 						return
 					}
 					mine = append(mine, took)
