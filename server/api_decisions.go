@@ -127,6 +127,9 @@ func (s *Server) handleDecisionContinue(c echo.Context) error {
 		return answer.Invalid(problems...)
 	}
 	lang := locales.Negotiate(req.Lang, c.QueryParam("lang"), r.Header.Get("Accept-Language"))
+	if req.Facts == nil {
+		req.Facts = map[string]any{}
+	}
 	view, err := s.continueKept(c, req.Facts, lang)
 	if err != nil {
 		return err
@@ -135,7 +138,8 @@ func (s *Server) handleDecisionContinue(c echo.Context) error {
 }
 
 // continueKept finds the decision the path's reference names and words
-// it in lang, continued with answers when there are some.
+// it in lang: as kept when answers is nil (a read), else continued with
+// answers, even none (a continue).
 func (s *Server) continueKept(c echo.Context, answers map[string]any, lang string) (KeptDecision, error) {
 	ref, ok := answer.NormalizeReference(c.Param("reference"))
 	if !ok {
@@ -172,7 +176,9 @@ func (s *Server) continueKept(c echo.Context, answers map[string]any, lang strin
 }
 
 // decisionView words the kept decision dec in lang with p's texts; now is
-// dec continued with answers (none for a plain read).
+// dec continued with answers. With answers nil (a read), the outcome and
+// findings are the kept ones; otherwise (a continue, even with no answer)
+// they are now's.
 func decisionView(p *rules.Policy, dec store.Decision, answers map[string]any, now answer.Response, lang string) KeptDecision {
 	l := locales.NewLocalizer(p.Texts, lang)
 	view := KeptDecision{
@@ -193,7 +199,7 @@ func decisionView(p *rules.Policy, dec store.Decision, answers map[string]any, n
 		}
 	}
 	findings := dec.Findings
-	if len(answers) > 0 {
+	if answers != nil {
 		view.Outcome, view.ContinuedRevision = now.Outcome, now.PolicyRevision
 		findings = findings[:0:0]
 		for _, f := range now.Findings {

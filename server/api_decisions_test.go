@@ -245,6 +245,13 @@ func testDecisionsAPI(t *testing.T, ts *testServer) []string {
 		t.Errorf("POST %s answers %+v; want the agent's opted_out among them", c.path, cont.Answers)
 	}
 
+	// A continue with nothing answered is the decision continued as it is.
+	c = withKey(continueDecisionCall(ref, `{"facts":{"opted_out":null}}`), desk)
+	resp, body = ts.do(t, c)
+	if same := decodeDecision(t, c, resp, body); same.ContinuedRevision != ts.policy.Revision || same.Outcome != kept.Outcome || len(same.Questions) != len(got.Questions) {
+		t.Errorf("POST %s = %s; want the kept decision continued by the revision served, every admin question still open", c.path, body)
+	}
+
 	// Every refusal, each with its status and code; the key and scope are
 	// checked before the reference, so both references get one answer.
 	missing := "3333-3333"
