@@ -39,7 +39,7 @@ func TestAPIKeyCommands(t *testing.T) {
 		{[]string{"add"}, 2, "NAME is missing"},
 		{[]string{"remove", "nobody"}, 1, "no key is named nobody"},
 		{[]string{"list", "extra"}, 2, `unexpected argument "extra"`},
-		{[]string{"rotate", "desk"}, 2, `unknown command "apikey rotate"`},
+		{[]string{"rotate", "desk"}, 2, `unknown subcommand "rotate"; want add or list or remove`},
 	} {
 		code, _, stderr := runCLI(t, "", append(append([]string{"apikey"}, tc.args...), "--data", data)...)
 		if code != tc.code || !strings.Contains(stderr, tc.inStderr) {
