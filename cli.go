@@ -28,7 +28,7 @@ const (
 )
 
 // A command is one thing acceso does. Commands of a group ("rules",
-// "admin") are named with their group: "rules test".
+// "admin", "apikey") are named with their group: "rules test".
 type command struct {
 	name, synopsis, summary string
 	run                     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
@@ -49,6 +49,9 @@ func commands() []command {
 		{"admin add", adminAddUsage, "create an admin, or reset their password (read from stdin)", addAdmin},
 		{"admin list", adminListUsage, "list the admin accounts and their open sessions", noStdin(listAdmins)},
 		{"admin remove", adminRemoveUsage, "remove an admin account and end its sessions", noStdin(removeAdmin)},
+		{"apikey add", apikeyAddUsage, "make an integration's API key and print it, once", noStdin(addAPIKey)},
+		{"apikey list", apikeyListUsage, "list the API keys with their scopes and last use", noStdin(listAPIKeys)},
+		{"apikey remove", apikeyRemoveUsage, "remove an API key: it is refused from then on", noStdin(removeAPIKey)},
 		{"backup", backupUsage, "write a consistent copy of the SQLite database", noStdin(backup)},
 		{"export", exportUsage, "write the whole help site as static files", noStdin(export)},
 		{"openapi", openAPIUsage, "print the API's OpenAPI document", noStdin(printOpenAPI)},

@@ -1,6 +1,7 @@
 // Command acceso is the login troubleshooter: it serves the help site, the
 // JSON API and the admin area, diagnoses one request from the command line,
-// verifies a folder of rules, and manages admin accounts.
+// verifies a folder of rules, and manages admin accounts and the API keys
+// of integrations.
 package main
 
 import (

@@ -85,6 +85,7 @@ func (s *Server) adminRoutes() {
 	g.GET("/decisions", a.handleLookup)
 	g.GET("/flow", a.handleFlow)
 	g.GET("/flow.txt", a.handleFlowText)
+	g.GET("/keys", a.handleKeys)
 }
 
 // localize puts the admin's language (from Accept-Language) and the admin

@@ -712,6 +712,8 @@ func TestAdminPages(t *testing.T) {
 		{"/admin/feedback", "en", []string{
 			`data-key="` + cause.ID + `"`, html.EscapeString(title), `data-key="diagnose"`, "Self-diagnosis", `data-key="` + p.Revision + `"`,
 		}},
+		{"/admin/keys", "en", []string{"No keys yet.", `href="/admin/keys" aria-current="page"`, "acceso apikey add"}},
+		{"/admin/keys", "es", []string{"Aún no hay claves.", `lang="es"`}},
 		{"/admin/admin.css", "en", []string{".diff"}},
 	}
 	for _, tc := range tests {

@@ -103,10 +103,13 @@ func limit(l *limiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !l.allow(c.RealIP()) {
-				c.Response().Header().Set("Retry-After", fmt.Sprint(int(l.every.Seconds())+1))
+				c.Response().Header().Set("Retry-After", retryAfter(l))
 				return errTooManyRequests
 			}
 			return next(c)
 		}
 	}
 }
+
+// retryAfter is the Retry-After of a client over l's rate, in seconds.
+func retryAfter(l *limiter) string { return fmt.Sprint(int(l.every.Seconds()) + 1) }
