@@ -151,3 +151,7 @@ func mix64(x uint64) uint64 {
 	x ^= x >> 31
 	return x
 }
+
+// ReferenceAlphabet is what a reference is made of, for messages that say
+// what one looks like.
+const ReferenceAlphabet = referenceAlphabet

@@ -48,6 +48,7 @@ var bothDialects = []struct {
 	{"DraftFiles", TestDraftFiles},
 	{"ReferencesNeverCollide", TestReferencesNeverCollide},
 	{"PurgeUnderWrites", TestPurgeUnderWrites},
+	{"APIKeys", TestAPIKeys},
 }
 
 // TestPostgres runs the store's tests on a real PostgreSQL, then what only
