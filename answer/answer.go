@@ -31,7 +31,19 @@ type Response struct {
 	Outcome        string     `json:"outcome"`
 	Findings       []Finding  `json:"findings"`
 	RuledOut       []string   `json:"ruled_out"`
+	ToTry          []ToTry    `json:"to_try"`
 	Questions      []Question `json:"questions"`
+}
+
+// ToTry is an open cause whose advice a contact can follow without knowing
+// whether it applies (look in the spam folder, turn off the VPN), with
+// that advice and the article section that explains it.
+type ToTry struct {
+	ID         string `json:"id"`
+	Symptom    string `json:"symptom"`
+	Title      string `json:"title"`
+	Advice     string `json:"advice"`
+	ArticleURL string `json:"article_url"`
 }
 
 // Finding is a likely cause with its texts and the article section that
@@ -103,6 +115,7 @@ func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 		Outcome:        d.Outcome,
 		Findings:       make([]Finding, 0, len(d.Findings)),
 		RuledOut:       d.RuledOut,
+		ToTry:          make([]ToTry, 0, len(d.ToTry)),
 		Questions:      make([]Question, 0, len(d.Questions)),
 	}
 	for _, f := range d.Findings {
@@ -113,6 +126,16 @@ func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 			Advice:     l.T(locales.CauseAdvice(f.ID)),
 			Because:    f.Because,
 			ArticleURL: ArticleURL(lang, f.ID),
+		})
+	}
+	for _, id := range d.ToTry {
+		cause, _ := p.Catalog.Cause(id)
+		r.ToTry = append(r.ToTry, ToTry{
+			ID:         id,
+			Symptom:    cause.Symptom,
+			Title:      l.T(locales.CauseTitle(id)),
+			Advice:     l.T(locales.CauseTryAdvice(id)),
+			ArticleURL: ArticleURL(lang, id),
 		})
 	}
 	for _, q := range d.Questions {

@@ -276,6 +276,7 @@ test_everything_answered_and_nothing_likely_gives_no_known_cause if {
 		"outcome": "no_known_cause",
 		"findings": {},
 		"ruled_out": {"incognito_mode", "cookies_deleted", "new_device"},
+		"to_try": set(),
 		"questions": set(),
 	} with input as inp
 }
@@ -322,6 +323,7 @@ test_spec_example_decision if {
 			"check_spam": ["channels_tried", "spam_checked"],
 		},
 		"ruled_out": {"identifier_not_registered"},
+		"to_try": {"no_connection"},
 		"questions": {"opted_out", "online"},
 	} with input as inp
 }
@@ -352,4 +354,27 @@ test_derived_is_empty_without_identifier_and_card if {
 	login.derived == {} with input as {"facts": {"identifier": "ana@example.com"}}
 	login.derived == {} with input as {"facts": {"registered_emails": ["ana@example.com"]}}
 	login.derived == {} with input as {"facts": {"identifier_registered": true}}
+}
+
+# Things to try: the open causes a contact can act on without knowing the
+# answer (custom.contact_can_try), never a cause found or ruled out.
+
+test_nothing_known_offers_every_cause_a_contact_can_try if {
+	login.to_try == {"identifier_not_registered", "try_other_channel", "check_spam", "no_connection"} with input as {"symptom": "code_not_received", "facts": {}}
+	login.to_try == {"incognito_mode", "cookies_deleted"} with input as {"symptom": "code_needed_often", "facts": {}}
+	login.to_try == {"vpn_in_use", "old_code"} with input as {"symptom": "code_not_accepted", "facts": {}}
+}
+
+test_a_cause_found_or_ruled_out_is_not_to_try if {
+	inp := {"symptom": "code_not_received", "facts": {"channels_tried": ["email"], "spam_checked": true}}
+	login.findings == {"try_other_channel": ["channels_tried"]} with input as inp
+	login.ruled_out == {"check_spam"} with input as inp
+	login.to_try == {"identifier_not_registered", "no_connection"} with input as inp
+}
+
+test_causes_only_an_admin_can_check_are_not_to_try if {
+	to_try := login.to_try with input as {"facts": {}}
+	not "contact_opted_out" in to_try
+	not "message_not_published" in to_try
+	not "new_device" in to_try
 }
