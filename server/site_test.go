@@ -18,6 +18,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -379,9 +380,14 @@ func TestLanguageSwitch(t *testing.T) {
 
 // diagnoseView is what a self-diagnosis page shows, read from its HTML.
 type diagnoseView struct {
+	title     string            // the page's <title>
+	h1        string            // the page's heading
 	findings  []string          // titles
 	advice    []string          // advice, in the same order
 	links     []string          // article links, in the same order
+	toTry     []string          // the things to try: titles
+	tryAdvice []string          // their advice, in the same order
+	current   string            // the href of the option marked as the current answer
 	asked     string            // the fact asked about, "" if none
 	options   []string          // the links of the question's answers
 	progress  string            // the question's progress
@@ -396,23 +402,44 @@ func readDiagnose(t *testing.T, body string) diagnoseView {
 	t.Helper()
 	doc := parseHTML(t, body)
 	v := diagnoseView{answers: map[string]string{}}
-	for _, li := range findAll(doc, hasClass("finding")) {
-		v.findings = append(v.findings, text(first(li, element("h3"))))
-		v.advice = append(v.advice, text(first(li, element("p"))))
-		v.links = append(v.links, attr(first(li, element("a")), "href"))
+	v.title = text(first(doc, element("title")))
+	v.h1 = text(first(doc, element("h1")))
+	if sec := first(doc, hasClass("findings")); sec != nil {
+		for _, li := range findAll(sec, hasClass("cause")) {
+			v.findings = append(v.findings, text(first(li, element("h3"))))
+			v.advice = append(v.advice, text(first(li, element("p"))))
+			v.links = append(v.links, attr(first(li, element("a")), "href"))
+		}
 	}
-	if q := first(doc, hasClass("question")); q != nil {
-		v.asked = strings.TrimSuffix(attr(first(q, hasClass("question-text")), "id"), "-question")
-		v.progress = text(first(q, hasClass("progress")))
-		for _, a := range findAll(q, hasClass("option")) {
+	if sec := first(doc, hasClass("so-far")); sec != nil {
+		for _, a := range findAll(sec, element("a")) {
+			v.findings = append(v.findings, text(a))
+			v.links = append(v.links, attr(a, "href"))
+		}
+	}
+	if sec := first(doc, hasClass("to-try")); sec != nil {
+		for _, li := range findAll(sec, hasClass("cause")) {
+			v.toTry = append(v.toTry, text(first(li, element("h3"))))
+			v.tryAdvice = append(v.tryAdvice, text(first(li, element("p"))))
+		}
+	}
+	if q := first(doc, hasClass("question-text")); q != nil {
+		v.asked = strings.TrimSuffix(attr(q, "id"), "-question")
+		v.progress = text(first(doc, hasClass("progress")))
+		for _, a := range findAll(doc, hasClass("option")) {
 			v.options = append(v.options, attr(a, "href"))
+			if attr(a, "aria-current") == "true" {
+				v.current = attr(a, "href")
+			}
 		}
 	}
 	for _, a := range findAll(doc, hasClass("answer")) {
-		v.answers[text(first(a, element("dt")))] = attr(first(a, element("a")), "href")
+		if link := first(a, hasClass("change")); link != nil {
+			v.answers[text(first(a, element("dt")))] = attr(link, "href")
+		}
 	}
-	if end := first(doc, hasClass("end")); end != nil {
-		v.end = text(first(end, element("h2")))
+	if end := first(doc, hasClass("outcome")); end != nil {
+		v.end = text(end)
 	}
 	if ref := first(doc, hasClass("reference-code")); ref != nil {
 		v.reference = text(ref)
@@ -420,7 +447,7 @@ func readDiagnose(t *testing.T, body string) diagnoseView {
 	for _, li := range findAll(doc, func(n *html.Node) bool {
 		return isElement(n, "li") && n.Parent != nil && hasClass("admin-checks")(n.Parent)
 	}) {
-		v.checks = append(v.checks, text(first(li, element("strong"))))
+		v.checks = append(v.checks, text(li))
 	}
 	v.feedback = first(doc, func(n *html.Node) bool { return isElement(n, "form") && attr(n, "method") == "post" }) != nil
 	return v
@@ -440,24 +467,28 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 		query        string
 		wantFindings []string // cause ids
 		wantAsked    string
-		wantEnd      string // message id of the end's heading
+		wantEnd      string // message id of the end's heading, when no cause is found
+		wantToTry    []string
 	}{
-		{"first question", "symptom=code_not_received", nil, "channels_tried", ""},
-		{"email only", "symptom=code_not_received&channels_tried=email", []string{"try_other_channel"}, "spam_checked", ""},
-		{"sms only needs no spam question", "symptom=code_not_received&channels_tried=sms", []string{"try_other_channel"}, "online", ""},
-		{"don't know skips to the next", "symptom=code_not_received&channels_tried=unknown", nil, "spam_checked", ""},
-		{"both channels, spam", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=no", []string{"check_spam"}, "online", ""},
-		{"offline", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=yes&online=no", []string{"no_connection"}, "", ""},
-		{"nothing the contact can check fits", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=yes&online=yes", nil, "", "DiagnoseEndedTitle"},
-		{"incognito", "symptom=code_needed_often&incognito=yes", []string{"incognito_mode"}, "cookies_autodelete", ""},
-		{"all don't know", "symptom=code_needed_often&incognito=unknown&cookies_autodelete=unknown&new_device=unknown", nil, "", "DiagnoseEndedTitle"},
-		{"nothing fits", "symptom=code_needed_often&incognito=no&cookies_autodelete=no&new_device=no", nil, "", "OutcomeNoKnownCauseTitle"},
-		{"new device after don't know", "symptom=code_needed_often&incognito=no&cookies_autodelete=unknown&new_device=yes", []string{"new_device"}, "", ""},
-		{"vpn and old code", "symptom=code_not_accepted&vpn=yes&used_latest_code=no", []string{"vpn_in_use", "old_code"}, "", ""},
-		{"the contact is never asked what only an admin sees", "symptom=code_not_accepted", nil, "vpn", ""},
-		{"an admin's answer in the URL is ignored", "symptom=code_not_accepted&message_published=no", nil, "vpn", ""},
-		{"answers of other symptoms are ignored", "symptom=code_not_accepted&online=no&incognito=yes", nil, "vpn", ""},
-		{"facts that are not questions are ignored", "symptom=code_not_received&identifier=ana%40example.com&registered_emails=x", nil, "channels_tried", ""},
+		{"first question", "symptom=code_not_received", nil, "channels_tried", "", nil},
+		{"email only", "symptom=code_not_received&channels_tried=email", []string{"try_other_channel"}, "spam_checked", "", nil},
+		{"sms only needs no spam question", "symptom=code_not_received&channels_tried=sms", []string{"try_other_channel"}, "online", "", nil},
+		{"don't know skips to the next", "symptom=code_not_received&channels_tried=unknown", nil, "spam_checked", "", nil},
+		{"both channels, spam", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=no", []string{"check_spam"}, "online", "", nil},
+		{"offline", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=yes&online=no", []string{"no_connection"}, "", "", []string{"identifier_not_registered"}},
+		{"what the contact can check fits nothing", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=yes&online=yes", nil, "", "OutcomeTryOneTitle", []string{"identifier_not_registered"}},
+		{"incognito", "symptom=code_needed_often&incognito=yes", []string{"incognito_mode"}, "cookies_autodelete", "", nil},
+		{"all don't know", "symptom=code_needed_often&incognito=unknown&cookies_autodelete=unknown&new_device=unknown", nil, "", "OutcomeTryManyTitle", []string{"incognito_mode", "cookies_deleted"}},
+		{"all don't know, code not received", "symptom=code_not_received&channels_tried=unknown&spam_checked=unknown&online=unknown", nil, "", "OutcomeTryManyTitle", []string{"identifier_not_registered", "try_other_channel", "check_spam", "no_connection"}},
+		{"all don't know, code not accepted", "symptom=code_not_accepted&vpn=unknown&used_latest_code=unknown", nil, "", "OutcomeTryManyTitle", []string{"vpn_in_use", "old_code"}},
+		{"nothing fits", "symptom=code_needed_often&incognito=no&cookies_autodelete=no&new_device=no", nil, "", "OutcomeNoKnownCauseTitle", nil},
+		{"what the contact can check is fine", "symptom=code_not_accepted&vpn=no&used_latest_code=yes", nil, "", "OutcomeAllFineTitle", nil},
+		{"new device after don't know", "symptom=code_needed_often&incognito=no&cookies_autodelete=unknown&new_device=yes", []string{"new_device"}, "", "", []string{"cookies_deleted"}},
+		{"vpn and old code", "symptom=code_not_accepted&vpn=yes&used_latest_code=no", []string{"vpn_in_use", "old_code"}, "", "", nil},
+		{"the contact is never asked what only an admin sees", "symptom=code_not_accepted", nil, "vpn", "", nil},
+		{"an admin's answer in the URL is ignored", "symptom=code_not_accepted&message_published=no", nil, "vpn", "", nil},
+		{"answers of other symptoms are ignored", "symptom=code_not_accepted&online=no&incognito=yes", nil, "vpn", "", nil},
+		{"facts that are not questions are ignored", "symptom=code_not_received&identifier=ana%40example.com&registered_emails=x", nil, "channels_tried", "", nil},
 	}
 	for _, lang := range locales.Languages {
 		l := h.localizer(lang)
@@ -472,8 +503,18 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				var want, wantAdvice, wantLinks []string
 				for _, id := range tc.wantFindings {
 					want = append(want, l.T(locales.CauseTitle(id)))
-					wantAdvice = append(wantAdvice, l.T(locales.CauseAdvice(id)))
+					if tc.wantAsked == "" { // a question page sums the findings up in a line
+						wantAdvice = append(wantAdvice, l.T(locales.CauseAdvice(id)))
+					}
 					wantLinks = append(wantLinks, answer.ArticleURL(lang, id))
+				}
+				var wantTry, wantTryAdvice []string
+				for _, id := range tc.wantToTry {
+					wantTry = append(wantTry, l.T(locales.CauseTitle(id)))
+					wantTryAdvice = append(wantTryAdvice, l.T(locales.CauseTryAdvice(id)))
+				}
+				if tc.wantAsked == "" && (!slices.Equal(v.toTry, wantTry) || !slices.Equal(v.tryAdvice, wantTryAdvice)) {
+					t.Errorf("GET %s things to try = %q %q; want %q %q", path, v.toTry, v.tryAdvice, wantTry, wantTryAdvice)
 				}
 				if !slices.Equal(v.findings, want) || !slices.Equal(v.advice, wantAdvice) || !slices.Equal(v.links, wantLinks) {
 					t.Errorf("GET %s findings = %q %q %q; want %q %q %q", path, v.findings, v.advice, v.links, want, wantAdvice, wantLinks)
@@ -481,12 +522,27 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				if v.asked != tc.wantAsked {
 					t.Errorf("GET %s asks about %q; want %q", path, v.asked, tc.wantAsked)
 				}
-				end := tc.wantEnd
-				if end == "" && tc.wantAsked == "" {
-					end = "DiagnoseDoneTitle"
+				end := ""
+				switch {
+				case tc.wantAsked != "":
+				case len(want) == 1:
+					end = strings.ReplaceAll(l.T("OutcomeFoundOneTitle"), "{cause}", want[0])
+				case len(want) > 1:
+					end = strings.ReplaceAll(l.T("OutcomeFoundManyTitle"), "{n}", strconv.Itoa(len(want)))
+				default:
+					end = strings.ReplaceAll(l.T(tc.wantEnd), "{n}", strconv.Itoa(len(tc.wantToTry)))
 				}
-				if end == "" && v.end != "" || end != "" && v.end != l.T(end) {
-					t.Errorf("GET %s end = %q; want %q", path, v.end, l.T(end))
+				if v.end != end {
+					t.Errorf("GET %s outcome heading = %q; want %q", path, v.end, end)
+				}
+				if end != "" && !strings.HasPrefix(v.title, end+" · ") {
+					t.Errorf("GET %s title = %q; want it to lead with %q", path, v.title, end)
+				}
+				if tc.wantAsked != "" {
+					q := l.T(locales.Question(tc.wantAsked))
+					if v.h1 != q || !strings.HasPrefix(v.title, q+" ("+v.progress+") · ") {
+						t.Errorf("GET %s h1, title = %q, %q; want the question %q with the progress %q", path, v.h1, v.title, q, v.progress)
+					}
 				}
 				if (end != "") != goldenReference.MatchString(v.reference) {
 					t.Errorf("GET %s reference = %q; want one exactly on an outcome page", path, v.reference)
@@ -527,8 +583,8 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 						t.Errorf("GET %s does not list the answer about %s", path, a.Fact)
 						continue
 					}
-					if change != d.UpTo(a.Fact).Path(lang) {
-						t.Errorf("GET %s change link for %s = %q; want %q", path, a.Fact, change, d.UpTo(a.Fact).Path(lang))
+					if want := d.Path(lang) + "change-" + a.Fact + "/"; change != want {
+						t.Errorf("GET %s change link for %s = %q; want %q", path, a.Fact, change, want)
 					}
 				}
 			})
@@ -942,7 +998,7 @@ func BenchmarkDiagnosePage(b *testing.B) {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			page := h.srv.diagnosePage(ctx, h.policy, st, "token", false)
+			page := h.srv.diagnosePage(ctx, h.policy, st, "", "token", false)
 			if err := templates.Diagnose(page).Render(ctx, io.Discard); err != nil {
 				b.Fatal(err)
 			}
