@@ -68,6 +68,16 @@ type Question struct {
 	Help    string `json:"help"`
 }
 
+// TryAdvice is a cause's advice as a thing to try, worded for a contact
+// who does not know whether the cause applies; a cause without that text
+// (added by an admin who wrote only its advice) offers its advice.
+func TryAdvice(l locales.Localizer, cause string) string {
+	if s := l.T(locales.CauseTryAdvice(cause)); s != locales.CauseTryAdvice(cause) {
+		return s
+	}
+	return l.T(locales.CauseAdvice(cause))
+}
+
 // ArticleURL is the address of the article section that explains a cause.
 func ArticleURL(lang, cause string) string { return "/" + lang + "/article#" + cause }
 
@@ -134,7 +144,7 @@ func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 			ID:         id,
 			Symptom:    cause.Symptom,
 			Title:      l.T(locales.CauseTitle(id)),
-			Advice:     l.T(locales.CauseTryAdvice(id)),
+			Advice:     TryAdvice(l, id),
 			ArticleURL: ArticleURL(lang, id),
 		})
 	}

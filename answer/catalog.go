@@ -87,7 +87,7 @@ func NewCatalog(p *rules.Policy, lang string) Catalog {
 			ArticleURL:    ArticleURL(lang, cause.ID),
 		}
 		if cause.ContactCanTry {
-			entry.TryAdvice = l.T(locales.CauseTryAdvice(cause.ID))
+			entry.TryAdvice = TryAdvice(l, cause.ID)
 		}
 		cat.Causes = append(cat.Causes, entry)
 	}

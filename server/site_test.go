@@ -1420,3 +1420,139 @@ func TestArticleFeedbackOncePerToken(t *testing.T) {
 		t.Errorf("%d feedbacks stored for one token; want 1", n)
 	}
 }
+
+// TestReferenceStaysForTheOutcome: a reference, once shown, stays for that
+// outcome in that browser: on reload, after feedback and in the other
+// language; the decision is kept once under it. Another browser, another
+// outcome or a cookie the server did not sign gets a new reference.
+func TestReferenceStaysForTheOutcome(t *testing.T) {
+	h := newSiteHarness(t)
+	state := "diagnose/code_needed_often/incognito=unknown/cookies_autodelete=no/new_device=no/"
+	refOf := func(path string) (string, string) {
+		t.Helper()
+		resp, body, _ := h.follow(t, path)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d; want 200", path, resp.StatusCode)
+		}
+		ref := readDiagnose(t, body).reference
+		if !goldenReference.MatchString(ref) {
+			t.Fatalf("GET %s shows reference %q; want one", path, ref)
+		}
+		return ref, body
+	}
+	first, page := refOf("/es/" + state)
+	if again, _ := refOf("/es/" + state); again != first {
+		t.Errorf("reload shows reference %s; want %s", again, first)
+	}
+	if en, _ := refOf("/en/" + state); en != first {
+		t.Errorf("the English page shows reference %s; want %s", en, first)
+	}
+	post := url.Values{csrfField: {formToken(t, page)}, "page": {"diagnose"}, "reaction": {"yes"},
+		"back": {"/es/" + state}, "reference": {first}, "revision": {h.policy.Revision}}
+	resp, _ := h.do(t, http.MethodPost, "/es/feedback", post)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("feedback = %d; want 303", resp.StatusCode)
+	}
+	if after, _ := refOf(resp.Header.Get("Location")); after != first {
+		t.Errorf("after feedback the page shows reference %s; want %s", after, first)
+	}
+	h.srv.decisions.Flush()
+	if _, err := h.db.Decision(context.Background(), first); err != nil {
+		t.Errorf("Decision(%s) = %v; want the decision kept under the reference shown", first, err)
+	}
+	if n := decisionCount(t, h.db); n != 1 {
+		t.Errorf("%d decisions kept for one outcome shown four times; want 1", n)
+	}
+
+	other := newClient(t, h.url)
+	if _, body := other.get(t, "/es/"+state); readDiagnose(t, body).reference == first {
+		t.Errorf("another browser shows reference %s too; want its own", first)
+	}
+	if ref, _ := refOf("/es/diagnose/code_needed_often/incognito=yes/cookies_autodelete=no/new_device=no/"); ref == first {
+		t.Errorf("another outcome shows reference %s too; want its own", first)
+	}
+
+	forger := newClient(t, h.url)
+	u, err := url.Parse(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := forger.get(t, "/es/"+state)
+	mine := readDiagnose(t, body).reference
+	for _, ck := range forger.client.Jar.Cookies(u) {
+		if ck.Name != refCookie {
+			continue
+		}
+		parts := strings.Split(ck.Value, ".")
+		forged := first + "." + parts[1] + "." + parts[2]
+		forger.client.Jar.SetCookies(u, []*http.Cookie{{Name: refCookie, Value: forged, Path: "/"}})
+	}
+	if _, body := forger.get(t, "/es/"+state); readDiagnose(t, body).reference == first {
+		t.Errorf("a cookie naming reference %s under another's signature shows it; want it refused", first)
+	} else if readDiagnose(t, body).reference == mine {
+		t.Errorf("a forged cookie still shows the browser's reference %s; want a new one", mine)
+	}
+}
+
+// decisionCount is how many decisions the store keeps.
+func decisionCount(t *testing.T, db *store.DB) int {
+	t.Helper()
+	recent, err := db.RecentDecisions(context.Background(), 1000)
+	if err != nil {
+		t.Fatalf("RecentDecisions = %v", err)
+	}
+	return len(recent)
+}
+
+// TestChangeKeepsTheOtherAnswers: "Change" asks an answered question again
+// with the current answer marked; a new answer keeps the answers that still
+// apply and leads back to where the contact was.
+func TestChangeKeepsTheOtherAnswers(t *testing.T) {
+	h := newSiteHarness(t)
+	tests := []struct {
+		name, state, fact, choose, want string
+	}{
+		{"a later answer still applies", "code_needed_often/incognito=yes/cookies_autodelete=no/new_device=no/", "incognito", "no",
+			"code_needed_often/incognito=no/cookies_autodelete=no/new_device=no/"},
+		{"an answer that no longer applies is dropped", "code_not_received/channels_tried=email/spam_checked=no/online=yes/", "channels_tried", "sms",
+			"code_not_received/channels_tried=sms/online=yes/"},
+		{"the last answer", "code_not_accepted/vpn=no/used_latest_code=yes/", "used_latest_code", "unknown",
+			"code_not_accepted/vpn=no/used_latest_code=unknown/"},
+	}
+	for _, lang := range locales.Languages {
+		l := h.localizer(lang)
+		for _, tc := range tests {
+			t.Run(lang+"/"+tc.name, func(t *testing.T) {
+				page := "/" + lang + "/diagnose/" + tc.state
+				_, body := h.get(t, page)
+				change := readDiagnose(t, body).answers[l.T(locales.Question(tc.fact))]
+				resp, body := h.get(t, change)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET %s = %d; want 200", change, resp.StatusCode)
+				}
+				v := readDiagnose(t, body)
+				if v.asked != tc.fact || v.h1 != l.T(locales.Question(tc.fact)) {
+					t.Errorf("GET %s asks %q (%q); want %s", change, v.asked, v.h1, tc.fact)
+				}
+				if v.current != page {
+					t.Errorf("GET %s marks %q as the current answer; want %q", change, v.current, page)
+				}
+				var pick string
+				for _, o := range v.options {
+					seg := strings.TrimSuffix(o, "/")
+					seg = seg[strings.LastIndex(seg, "/")+1:]
+					if strings.Contains(o, tc.fact+"="+tc.choose+"/") && seg != "" {
+						pick = o
+					}
+				}
+				if pick == "" {
+					t.Fatalf("GET %s offers %v; want an answer %s=%s", change, v.options, tc.fact, tc.choose)
+				}
+				_, _, final := h.follow(t, pick)
+				if want := "/" + lang + "/diagnose/" + tc.want; final != want {
+					t.Errorf("answering %s=%s again lands on %s; want %s", tc.fact, tc.choose, final, want)
+				}
+			})
+		}
+	}
+}
