@@ -36,8 +36,9 @@ type Response struct {
 }
 
 // ToTry is an open cause whose advice a contact can follow without knowing
-// whether it applies (look in the spam folder, turn off the VPN), with
-// that advice and the article section that explains it.
+// whether it applies (look in the spam folder, turn off the VPN), with its
+// title and advice worded as a thing to try and the article section that
+// explains it.
 type ToTry struct {
 	ID         string `json:"id"`
 	Symptom    string `json:"symptom"`
@@ -76,6 +77,15 @@ func TryAdvice(l locales.Localizer, cause string) string {
 		return s
 	}
 	return l.T(locales.CauseAdvice(cause))
+}
+
+// TryTitle is a cause's title as a thing to try ("Look in your spam
+// folder"), or its title when it has none.
+func TryTitle(l locales.Localizer, cause string) string {
+	if s := l.T(locales.CauseTryTitle(cause)); s != locales.CauseTryTitle(cause) {
+		return s
+	}
+	return l.T(locales.CauseTitle(cause))
 }
 
 // ArticleURL is the address of the article section that explains a cause.
@@ -143,7 +153,7 @@ func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 		r.ToTry = append(r.ToTry, ToTry{
 			ID:         id,
 			Symptom:    cause.Symptom,
-			Title:      l.T(locales.CauseTitle(id)),
+			Title:      TryTitle(l, id),
 			Advice:     TryAdvice(l, id),
 			ArticleURL: ArticleURL(lang, id),
 		})

@@ -37,6 +37,7 @@ func TestBrowserAdminPublishAndRollback(t *testing.T) {
 		"symptom":        {cause.Symptom},
 		"channels_tried": {"email"},
 		"spam_checked":   {"no"},
+		"online":         {"unknown"}, // to the outcome, which shows the advice
 	}.Encode()
 	tb := newTab(t, newBrowser(t), true)
 	showsAdvice := func(when, want, notWant string) {

@@ -36,10 +36,10 @@ func TestAdminLooksUpAndContinuesADecision(t *testing.T) {
 		t.Fatalf("GET %s shows no reference", path)
 	}
 	l := locales.NewLocalizer(ts.policy.Texts, "en")
-	if want := l.T(locales.Question("opted_out")); len(v.checks) != 2 || !strings.Contains(strings.Join(v.checks, "|"), want) {
-		t.Errorf("the handoff asks the admin to check %q; want the registration and %q", v.checks, want)
+	if want := l.T("SupportChecksOptedOut"); len(v.checks) != 2 || !strings.Contains(strings.Join(v.checks, "|"), want) {
+		t.Errorf("the handoff says support will check %q; want the registration and %q", v.checks, want)
 	}
-	if !strings.Contains(body, `href="mailto:help@example.com"`) {
+	if !strings.Contains(body, `href="mailto:help@example.com?subject=`) {
 		t.Errorf("the handoff does not link the configured support email")
 	}
 

@@ -237,7 +237,14 @@ func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.Stat
 			ChangeURL: here + changeSegment(a.Fact) + "/", Changing: a.Fact == change})
 	}
 	if change != "" || st.Next != nil {
-		page.Question = s.questionView(l, p.Catalog, st, change)
+		page.Question = s.questionView(l, p.Catalog, st, change, func(d flow.Diagnosis) string {
+			// A changed answer leads straight to the state it amounts to,
+			// which a static host needs (it cannot redirect).
+			if settled, err := flow.Settle(ctx, s.evaluate, p, d, lang); err == nil {
+				return settled.Diagnosis.Path(lang)
+			}
+			return d.Path(lang)
+		})
 		title := page.Question.Text + " (" + progressText(l, page.Question.Step, page.Question.Of) + ")"
 		page.Shell = s.shell(ctx, p, title+" · "+symptom, strings.TrimPrefix(here, "/"+lang+"/"), "diagnose")
 		page.Shell.Description = l.T(locales.SymptomDescription(st.Diagnosis.Symptom))
@@ -372,7 +379,7 @@ func (s *Server) causeURL(lang, cause string) string { return answer.ArticleURL(
 // no longer apply), and its progress (its number, and the most there can
 // be: the answers so far and the contact's questions the engine still
 // has).
-func (s *Server) questionView(l locales.Localizer, cat rules.Catalog, st flow.State, change string) *templates.DiagnoseQuestion {
+func (s *Server) questionView(l locales.Localizer, cat rules.Catalog, st flow.State, change string, pathOf func(flow.Diagnosis) string) *templates.DiagnoseQuestion {
 	lang := l.Lang
 	v := &templates.DiagnoseQuestion{}
 	remaining := 0
@@ -397,7 +404,7 @@ func (s *Server) questionView(l locales.Localizer, cat rules.Catalog, st flow.St
 	v.Fact, v.Step = change, slices.IndexFunc(st.Diagnosis.Answers, func(a flow.Reply) bool { return a.Fact == change })+1
 	v.Changing = true
 	for _, o := range flow.Options(f) {
-		v.Options = append(v.Options, templates.AnswerLink{URL: st.Diagnosis.Replace(o.Reply).Path(lang), Labels: o.Labels,
+		v.Options = append(v.Options, templates.AnswerLink{URL: pathOf(st.Diagnosis.Replace(o.Reply)), Labels: o.Labels,
 			Current: slices.Equal(o.Reply.Values, current.Values)})
 	}
 	return v

@@ -510,7 +510,7 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				}
 				var wantTry, wantTryAdvice []string
 				for _, id := range tc.wantToTry {
-					wantTry = append(wantTry, l.T(locales.CauseTitle(id)))
+					wantTry = append(wantTry, l.T(locales.CauseTryTitle(id)))
 					wantTryAdvice = append(wantTryAdvice, l.T(locales.CauseTryAdvice(id)))
 				}
 				if tc.wantAsked == "" && (!slices.Equal(v.toTry, wantTry) || !slices.Equal(v.tryAdvice, wantTryAdvice)) {
