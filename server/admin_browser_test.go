@@ -83,12 +83,12 @@ func TestBrowserAdminPublishAndRollback(t *testing.T) {
 		t.Errorf("the preview does not show the draft's advice next to the current one")
 	}
 	// What the draft would change: texts only, so no state and no kept
-	// decision (the contact's outcome above) is decided otherwise.
+	// decision (the contact's two outcomes above) is decided otherwise.
 	l := locales.NewLocalizer(ts.adminTexts, attr(first(parseHTML(t, page), element("html")), "lang"))
 	if want := "0 " + l.T("AdminImpactStates"); !strings.Contains(page, want) {
 		t.Errorf("the check does not say %q", want)
 	}
-	if want := "0 / 1 " + l.T("AdminImpactDecisions"); !strings.Contains(page, want) {
+	if want := "0 / 2 " + l.T("AdminImpactDecisions"); !strings.Contains(page, want) {
 		t.Errorf("the check does not say %q", want)
 	}
 	tb.click(`button[name=action][value=publish]`)

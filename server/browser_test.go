@@ -25,7 +25,6 @@ import (
 	"golang.org/x/net/html"
 
 	"acceso/account"
-	"acceso/answer"
 	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
@@ -371,7 +370,7 @@ func checkFindings(t *testing.T, v diagnoseView, l locales.Localizer, lang strin
 	for _, id := range causes {
 		titles = append(titles, l.T(locales.CauseTitle(id)))
 		advice = append(advice, l.T(locales.CauseAdvice(id)))
-		links = append(links, answer.ArticleURL(lang, id))
+		links = append(links, HelpURL(lang, id))
 	}
 	if !slices.Equal(v.findings, titles) || !slices.Equal(v.advice, advice) || !slices.Equal(v.links, links) {
 		t.Errorf("%s, the page shows %q %q %q; want %q %q %q", when, v.findings, v.advice, v.links, titles, advice, links)
@@ -495,20 +494,20 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 						t.Errorf("the address %s does not hold the changed answer", diagnosis)
 					}
 
-					// The finding links to its section of the article.
+					// The finding links to its explanation on the contacts' page.
 					if len(v.links) > 0 {
 						tb.click(`.findings a.read-more`)
 						loc := tb.location()
 						want := path.wantChanged[0]
-						if loc.Path != "/"+run.lang+"/article" || loc.Fragment != want {
-							t.Errorf("the finding's link leads to %s; want /%s/article#%s", loc, run.lang, want)
+						if loc.Path != "/"+run.lang+"/help" || loc.Fragment != want {
+							t.Errorf("the finding's link leads to %s; want /%s/help#%s", loc, run.lang, want)
 						}
 						if first(parseHTML(t, tb.html()), func(n *html.Node) bool { return attr(n, "id") == want }) == nil {
-							t.Errorf("the article has no element with id %s", want)
+							t.Errorf("the contacts' page has no element with id %s", want)
 						}
 						if i == 0 && run.javascript {
-							tb.screenshot("article-"+run.lang, 360)
-							tb.screenshot("article-"+run.lang, 1280)
+							tb.screenshot("help-"+run.lang, 360)
+							tb.screenshot("help-"+run.lang, 1280)
 						}
 						tb.back(diagnosis)
 					}

@@ -46,7 +46,7 @@ func (s *Server) flowMap(ctx context.Context, p *rules.Policy) (*flow.Map, error
 }
 
 // Pages are the paths of every page of the site, in every language: the
-// home page, the article, the self-diagnosis's first step and every state a
+// home page, the article, the contacts' page, the self-diagnosis's first step and every state a
 // contact can reach (flow.Explore), in that order. The sitemap lists them
 // and the export writes them.
 func (s *Server) Pages(ctx context.Context) ([]string, error) {
@@ -56,7 +56,7 @@ func (s *Server) Pages(ctx context.Context) ([]string, error) {
 	}
 	var pages []string
 	for _, lang := range locales.Languages {
-		pages = append(pages, "/"+lang+"/", "/"+lang+"/article", flow.Diagnosis{}.Path(lang))
+		pages = append(pages, "/"+lang+"/", "/"+lang+"/article", "/"+lang+"/help", flow.Diagnosis{}.Path(lang))
 		for _, t := range m.Trees {
 			for _, n := range t.Nodes {
 				pages = append(pages, n.Diagnosis.Path(lang))
@@ -174,7 +174,7 @@ func (s *Server) Export(ctx context.Context, out string, progress io.Writer) (Ex
 	if err != nil {
 		return ExportStats{}, err
 	}
-	states := len(pages)/len(locales.Languages) - 3
+	states := len(pages)/len(locales.Languages) - 4
 	changes, err := s.changePages(ctx)
 	if err != nil {
 		return ExportStats{}, err

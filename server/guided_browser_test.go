@@ -138,11 +138,17 @@ func TestBrowserEveryState(t *testing.T) {
 	for _, lang := range locales.Languages {
 		t.Run(lang, func(t *testing.T) {
 			l := h.localizer(lang)
-			tb := newTab(t, browser, false)
-			tb.emulatePhone()
+			everyShot := os.Getenv("ACCESO_SCREENSHOTS") == "all"
 			states, allUnknown := 0, map[string]bool{}
+			var tb *tab
 			for _, tree := range m.Trees {
 				for i, n := range tree.Nodes {
+					// A tab lives two minutes at most (newTab): one per
+					// symptom, or per state when every state is shot.
+					if i == 0 || everyShot {
+						tb = newTab(t, browser, false)
+						tb.emulatePhone()
+					}
 					d := n.Diagnosis
 					path := d.Path(lang)
 					tb.open(h.url + path)
@@ -179,7 +185,6 @@ func TestBrowserEveryState(t *testing.T) {
 						}
 					}
 					name := fmt.Sprintf("%s-%s-%02d-%s", lang, d.Symptom, i, kind)
-					everyShot := os.Getenv("ACCESO_SCREENSHOTS") == "all"
 					sample := i == 0 || kind == "o" && allUnknown[d.Symptom] && slices.IndexFunc(d.Answers, func(a flow.Reply) bool { return !a.Unknown() }) < 0
 					if !everyShot && !sample {
 						states++

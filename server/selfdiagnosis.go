@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"acceso/answer"
+	"acceso/content"
 	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
@@ -246,11 +247,13 @@ func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.Stat
 			return d.Path(lang)
 		})
 		title := page.Question.Text + " (" + progressText(l, page.Question.Step, page.Question.Of) + ")"
-		page.Shell = s.shell(ctx, p, title+" · "+symptom, strings.TrimPrefix(here, "/"+lang+"/"), "diagnose")
-		page.Shell.Description = l.T(locales.SymptomDescription(st.Diagnosis.Symptom))
+		at := here
 		if change != "" {
-			page.Shell.NoIndex = true
+			at += changeSegment(change) + "/"
 		}
+		page.Shell = s.shell(ctx, p, title+" · "+symptom, strings.TrimPrefix(at, "/"+lang+"/"), "diagnose")
+		page.Shell.Description = l.T(locales.SymptomDescription(st.Diagnosis.Symptom))
+		page.Shell.NoIndex = change != ""
 		return page
 	}
 	ref := st.Response.Reference
@@ -369,8 +372,18 @@ func (s *Server) causeView(lang, id, title, advice string) templates.DiagnoseFin
 	return v
 }
 
-// causeURL is where a contact reads what a cause means and what to do.
-func (s *Server) causeURL(lang, cause string) string { return answer.ArticleURL(lang, cause) }
+// causeURL is where a contact reads what a cause means and what to do:
+// its anchor on the contacts' page (content/<lang>/help.md); for a cause
+// the page does not explain yet (one an admin added), the article.
+func (s *Server) causeURL(lang, cause string) string {
+	if slices.Contains(content.HelpAnchors(lang), cause) {
+		return HelpURL(lang, cause)
+	}
+	return answer.ArticleURL(lang, cause)
+}
+
+// HelpURL is the address of a cause's explanation to contacts.
+func HelpURL(lang, cause string) string { return "/" + lang + "/help#" + cause }
 
 // questionView is the next question of a settled diagnosis, or, with
 // change, the answered question about that fact asked again with the

@@ -127,6 +127,9 @@ var sitePages = []sitePage{
 	{"not-found", "no-such-page", http.StatusNotFound},
 	{"bad-input", "diagnose/no_such_symptom/", http.StatusBadRequest},
 	{"server-error", "boom", http.StatusInternalServerError},
+	{"help", "help", http.StatusOK},
+	{"diagnose-change", "diagnose/code_not_received/channels_tried=email/spam_checked=no/online=yes/change-channels_tried/", http.StatusOK},
+	{"diagnose-all-fine", "diagnose/code_not_accepted/vpn=no/used_latest_code=yes/", http.StatusOK},
 }
 
 // Parts of a page that change from one run to the next, and what the
@@ -324,6 +327,7 @@ func TestLanguageSwitch(t *testing.T) {
 		{"same page in English", diagnose, diagnose},
 		{"home", "/en/", "/en/"},
 		{"article", "/en/article", "/en/article"},
+		{"help", "/en/help", "/en/help"},
 		{"other language", "/es/diagnose", "/en/"},
 		{"another site", "https://evil.example/en/", "/en/"},
 		{"scheme-relative", "//evil.example/en/", "/en/"},
@@ -506,7 +510,7 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 					if tc.wantAsked == "" { // a question page sums the findings up in a line
 						wantAdvice = append(wantAdvice, l.T(locales.CauseAdvice(id)))
 					}
-					wantLinks = append(wantLinks, answer.ArticleURL(lang, id))
+					wantLinks = append(wantLinks, HelpURL(lang, id))
 				}
 				var wantTry, wantTryAdvice []string
 				for _, id := range tc.wantToTry {
@@ -1553,6 +1557,27 @@ func TestChangeKeepsTheOtherAnswers(t *testing.T) {
 					t.Errorf("answering %s=%s again lands on %s; want %s", tc.fact, tc.choose, final, want)
 				}
 			})
+		}
+	}
+}
+
+// TestHelpExplainsEveryCause: every cause of the rules has its explanation
+// to contacts on the contacts' page, in every language, where findings and
+// things to try link.
+func TestHelpExplainsEveryCause(t *testing.T) {
+	h := newSiteHarness(t)
+	for _, lang := range locales.Languages {
+		_, body := h.get(t, "/"+lang+"/help")
+		doc := parseHTML(t, body)
+		for _, c := range h.policy.Catalog.Causes {
+			n := first(doc, func(n *html.Node) bool { return attr(n, "id") == c.ID })
+			if n == nil || !strings.HasPrefix(n.Data, "h") {
+				t.Errorf("/%s/help has no heading with id %s; want the cause explained to contacts", lang, c.ID)
+				continue
+			}
+			if got := h.srv.causeURL(lang, c.ID); got != HelpURL(lang, c.ID) {
+				t.Errorf("causeURL(%s, %s) = %s; want %s", lang, c.ID, got, HelpURL(lang, c.ID))
+			}
 		}
 	}
 }
