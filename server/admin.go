@@ -155,7 +155,9 @@ func (a *adminArea) handleSignIn(c echo.Context) error {
 	if err := a.startSession(c, name); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/")
+	// Most who sign in answer a contact: they land where a reference is
+	// typed.
+	return c.Redirect(http.StatusSeeOther, "/admin/decisions")
 }
 
 func (a *adminArea) handleSignOut(c echo.Context) error {

@@ -118,7 +118,8 @@ func TestBrowserAdminPublishAndRollback(t *testing.T) {
 }
 
 // signIn signs the test admin in: the admin area sends a visitor without
-// a session to the sign-in page, and back home once signed in.
+// a session to the sign-in page, and to the look-up once signed in; the
+// tab is then on the rules (/admin/).
 func (tb *tab) signIn(ts *testServer) {
 	tb.t.Helper()
 	tb.open(ts.URL + "/admin/")
@@ -132,9 +133,11 @@ func (tb *tab) signIn(ts *testServer) {
 		tb.t.Fatalf("typing the name and password: %v", err)
 	}
 	tb.click("form.signin button[type=submit]")
-	if got := tb.location().Path; got != "/admin/" {
-		tb.t.Fatalf("after signing in, the browser shows %s; want /admin/", got)
+	if got := tb.location().Path; got != "/admin/decisions" {
+		tb.t.Fatalf("after signing in, the browser shows %s; want the look-up, /admin/decisions", got)
 	}
+	// The tests go on from the rules.
+	tb.open(ts.URL + "/admin/")
 }
 
 // TestBrowserAdminDraft saves a file to the draft and checks the draft in
