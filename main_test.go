@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,24 @@ func TestServeRefusesABadAPIRate(t *testing.T) {
 	}
 }
 
+// TestServeRefusesAShortBundleToken starts serve with bundle tokens too
+// short to resist guessing: each is refused before anything is opened,
+// naming the flag.
+func TestServeRefusesAShortBundleToken(t *testing.T) {
+	for _, token := range []string{"a", "s3cret-bundle-token", strings.Repeat("x", 31)} {
+		t.Run(strconv.Itoa(len(token)), func(t *testing.T) {
+			data := t.TempDir()
+			code, _, stderr := runCLI(t, "", "serve", "--data", data, "--addr", "127.0.0.1:0", "--bundle-token", token)
+			if code != 2 || !strings.Contains(stderr, "--bundle-token (ACCESO_BUNDLE_TOKEN) is "+strconv.Itoa(len(token))+" characters; want at least 32") {
+				t.Errorf("serve --bundle-token of %d characters: exit %d, %q; want exit 2 naming --bundle-token", len(token), code, stderr)
+			}
+			if entries, _ := os.ReadDir(data); len(entries) > 0 {
+				t.Errorf("serve --bundle-token of %d characters created %d files in --data; want none", len(token), len(entries))
+			}
+		})
+	}
+}
+
 func TestRulesTest(t *testing.T) {
 	dir := t.TempDir()
 	for path, text := range rules.Embedded().Modules {
@@ -162,13 +181,16 @@ func TestServeReportsAnAddressInUse(t *testing.T) {
 func TestUnknownCommand(t *testing.T) {
 	tests := []struct {
 		args []string
-		want string
+		want string // the start of stderr
 	}{
-		{[]string{"frobnicate"}, "frobnicate"},
-		{[]string{"frobnicate", "--help"}, "frobnicate"},
-		{[]string{"rules"}, "rules"},
-		{[]string{"rules", "lint"}, "rules lint"},
-		{[]string{"admin", "remove", "ana"}, "admin remove"},
+		{[]string{"frobnicate"}, "acceso: unknown command \"frobnicate\"\nusage: acceso COMMAND"},
+		{[]string{"frobnicate", "--help"}, "acceso: unknown command \"frobnicate\"\nusage: acceso COMMAND"},
+		{[]string{"rules"}, "acceso rules: missing subcommand; want test or map\nusage:\n  acceso rules test"},
+		{[]string{"rules", "--help"}, "acceso rules: missing subcommand; want test or map\n"},
+		{[]string{"rules", "lint"}, "acceso rules: unknown subcommand \"lint\"; want test or map\n"},
+		{[]string{"admin"}, "acceso admin: missing subcommand; want add or list or remove\nusage:\n  acceso admin add"},
+		{[]string{"admin", "frobnicate", "ana"}, "acceso admin: unknown subcommand \"frobnicate\""},
+		{[]string{"help", "frobnicate"}, "acceso: unknown command \"frobnicate\""},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -176,8 +198,8 @@ func TestUnknownCommand(t *testing.T) {
 			if code != 2 || out != "" {
 				t.Errorf("run(%q) = %d, stdout %q; want 2 and nothing on stdout", tc.args, code, out)
 			}
-			if want := fmt.Sprintf("acceso: unknown command %q\nusage:\n", tc.want); !strings.HasPrefix(stderr, want) {
-				t.Errorf("run(%q) printed %q; want it to start with %q", tc.args, stderr, want)
+			if !strings.HasPrefix(stderr, tc.want) {
+				t.Errorf("run(%q) printed %q; want it to start with %q", tc.args, stderr, tc.want)
 			}
 		})
 	}
@@ -188,15 +210,19 @@ func TestHelp(t *testing.T) {
 		args []string
 		want string // the start of the usage on stdout
 	}{
-		{[]string{"--help"}, "usage:\n  acceso serve"},
+		{[]string{"--help"}, "usage: acceso COMMAND"},
+		{[]string{"help"}, "usage: acceso COMMAND"},
 		{[]string{"serve", "--help"}, "usage: acceso serve "},
 		{[]string{"serve", "-h"}, "usage: acceso serve "},
+		{[]string{"help", "serve"}, "usage: acceso serve "},
 		{[]string{"diagnose", "-h"}, "usage: acceso diagnose "},
 		{[]string{"diagnose", "--lang", "en", "--help"}, "usage: acceso diagnose "},
 		{[]string{"rules", "test", "--help"}, "usage: acceso rules test "},
+		{[]string{"help", "rules", "map"}, "usage: acceso rules map "},
 		{[]string{"admin", "add", "--help"}, "usage: acceso admin add "},
 		{[]string{"admin", "add", "ana", "-h"}, "usage: acceso admin add "},
 		{[]string{"backup", "--help"}, "usage: acceso backup "},
+		{[]string{"help", "version"}, "usage: acceso version\n"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -208,6 +234,71 @@ func TestHelp(t *testing.T) {
 				t.Errorf("run(%q) printed %q; want the usage, starting %q", tc.args, out, tc.want)
 			}
 		})
+	}
+}
+
+// TestUsageListsEveryCommand wants one line per command in the usage, and
+// each command's flags written as they are typed, with a value's name
+// rather than its Go type.
+func TestUsageListsEveryCommand(t *testing.T) {
+	_, out, _ := runCLI(t, "", "help")
+	for _, c := range commands() {
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(c.name) + ` +\S`).MatchString(out) {
+			t.Errorf("acceso help has no line for %q:\n%s", c.name, out)
+		}
+	}
+	_, serveHelp, _ := runCLI(t, "", "serve", "--help")
+	for _, want := range []string{"\n  --addr ADDRESS\n", "\n  --api-rate N\n", "(default 720h)"} {
+		if !strings.Contains(serveHelp, want) {
+			t.Errorf("acceso serve --help has no %q:\n%s", want, serveHelp)
+		}
+	}
+	if strings.Contains(serveHelp, " string\n") || strings.Contains(serveHelp, "\n  -addr") {
+		t.Errorf("acceso serve --help names a Go type or a single-dash flag:\n%s", serveHelp)
+	}
+}
+
+// TestBadFlagIsShort wants a mistaken flag named with the command's
+// synopsis and where to read its flags, not the whole list of flags.
+func TestBadFlagIsShort(t *testing.T) {
+	code, _, stderr := runCLI(t, "", "serve", "--bogus")
+	want := "serve: flag provided but not defined: -bogus\nusage: acceso serve [--addr"
+	if code != 2 || !strings.HasPrefix(stderr, want) || !strings.HasSuffix(stderr, "Run 'acceso serve --help' for its flags.\n") {
+		t.Errorf("run(serve --bogus) = %d, %q; want 2 and %q… ending with where its flags are", code, stderr, want)
+	}
+	if strings.Contains(stderr, "--api-rate N") {
+		t.Errorf("run(serve --bogus) printed the flags: %q", stderr)
+	}
+}
+
+// TestREADMECommandLine holds the README's Command line section to
+// acceso help: every command has its line there, and every command there
+// is one acceso has.
+func TestREADMECommandLine(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n## Command line\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	known := map[string]bool{}
+	for _, c := range commands() {
+		known[c.name] = true
+		if !regexp.MustCompile(`(?m)^(  \| )?acceso ` + regexp.QuoteMeta(c.name) + `( |$)`).MatchString(section) {
+			t.Errorf("README.md Command line has no line for acceso %s", c.name)
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?m)^(?:  \| )?acceso (\S+)(?: ([a-z]+))?`).FindAllStringSubmatch(section, -1) {
+		if !known[m[1]] && !known[m[1]+" "+m[2]] {
+			t.Errorf("README.md Command line shows acceso %s %s, which acceso help does not list", m[1], m[2])
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, stderr := runCLI(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "acceso ") || !strings.Contains(out, "go1.") {
+		t.Errorf("run(version) = %d, %q, stderr %q; want 0 and the build's version with Go's", code, out, stderr)
 	}
 }
 
@@ -491,7 +582,7 @@ func TestSystemdUnit(t *testing.T) {
 	t.Run("systemd-analyze verify", func(t *testing.T) {
 		analyze, err := exec.LookPath("systemd-analyze")
 		if err != nil {
-			t.Skip("systemd-analyze is not installed")
+			t.Skip("systemd-analyze is not installed; it checks the unit in deploy/ when it is")
 		}
 		// verify wants ExecStart's binary to exist: this test's own will do.
 		self, err := os.Executable()
@@ -521,10 +612,14 @@ func TestREADMEConfiguration(t *testing.T) {
 	}
 	_, section, _ := strings.Cut(string(b), "\n## Configuration\n")
 	section, _, _ = strings.Cut(section, "\n## ")
-	flagRe, envRe := regexp.MustCompile(`(?m)^  -(\S+)`), regexp.MustCompile(`\((ACCESO_[A-Z_]+)\)`)
-	for _, cmd := range [][]string{{"serve"}, {"diagnose"}, {"rules", "test"}, {"rules", "map"}, {"admin", "add"}, {"backup"}, {"export"}, {"openapi"}} {
+	flagRe, envRe := regexp.MustCompile(`(?m)^  --(\S+)`), regexp.MustCompile(`\((ACCESO_[A-Z_]+)\)`)
+	for _, c := range commands() {
+		cmd := strings.Fields(c.name)
 		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
 			_, help, _ := runCLI(t, "", append(cmd, "--help")...)
+			if !strings.HasPrefix(help, "usage: acceso "+c.name) {
+				t.Fatalf("acceso %s --help = %q; want its usage", c.name, help)
+			}
 			for _, m := range flagRe.FindAllStringSubmatch(help, -1) {
 				if want := fmt.Sprintf("| `%s` | `--%s` |", strings.Join(cmd, " "), m[1]); !strings.Contains(section, want) {
 					t.Errorf("README.md Configuration has no row %q", want)
@@ -549,8 +644,13 @@ func TestRulesMap(t *testing.T) {
 			t.Errorf("rules map prints no %q", want)
 		}
 	}
-	if code := run(context.Background(), []string{"rules", "map", "--lang", "fr"}, strings.NewReader(""), &stdout, &stderr); code != 2 {
-		t.Errorf("rules map --lang fr = %d; want 2", code)
+	// As diagnose does, an unsupported language is said and the map
+	// printed in Spanish.
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"rules", "map", "--lang", "fr"}, strings.NewReader(""), &stdout, &stderr); code != 0 ||
+		!strings.Contains(stderr.String(), "--lang fr is not supported") || !strings.Contains(stdout.String(), "(code_not_received): ") {
+		t.Errorf("rules map --lang fr = %d, stderr %q; want 0, a warning and the map", code, stderr.String())
 	}
 }
 
@@ -643,4 +743,99 @@ func TestExportPublishedRules(t *testing.T) {
 			t.Errorf("export created a database in --data: %v", err)
 		}
 	})
+}
+
+// TestRulesTestRefusesUnboundedBuiltins checks that `acceso rules test DIR`
+// refuses each builtin of issue 17's probes, naming the file and line of
+// the call: each one, published, took the server down or ran past the
+// deadline.
+func TestRulesTestRefusesUnboundedBuiltins(t *testing.T) {
+	probes := []struct{ builtin, call string }{
+		{"bits.lsh", `bits.lsh(1, input.facts.codes_requested)`},
+		{"graph.reachable_paths", `graph.reachable_paths({"a": ["b"], "b": ["a"]}, {"a"})`},
+		{"strings.render_template", `strings.render_template("{{range 3}}x{{end}}", {})`},
+		{"json.marshal_with_options", `json.marshal_with_options([1], {"pretty": true, "indent": "  "})`},
+		{"time.format", `time.format([0, "Local", "MST"])`},
+	}
+	for _, p := range probes {
+		t.Run(p.builtin, func(t *testing.T) {
+			dir := t.TempDir()
+			for path, text := range rules.Embedded().Modules {
+				if err := os.WriteFile(filepath.Join(dir, filepath.Base(path)), []byte(text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The call is on line 6.
+			probe := "package login\n\n# METADATA\n# title: Probe\n_probe := x if {\n\tx := " + p.call + "\n}\n"
+			if err := os.WriteFile(filepath.Join(dir, "probe.rego"), []byte(probe), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, _, stderr := runCLI(t, "", "rules", "test", dir)
+			if code != 1 {
+				t.Errorf("rules test with %s: exit %d; want 1", p.call, code)
+			}
+			want := regexp.MustCompile(`probe\.rego:6: undefined function ` + regexp.QuoteMeta(p.builtin) + ` \(not allowed`)
+			if !want.MatchString(stderr) {
+				t.Errorf("rules test with %s printed %q; want probe.rego:6: undefined function %s (not allowed…", p.call, stderr, p.builtin)
+			}
+		})
+	}
+}
+
+// TestAdminListAndRemove adds two admins, opens a session for one, lists
+// them, removes that one (its session ends with it) and lists again.
+func TestAdminListAndRemove(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	for _, name := range []string{"luis", "ana"} {
+		if code, _, stderr := runCLI(t, "correct horse battery\n", "admin", "add", "--data", data, name); code != 0 {
+			t.Fatalf("admin add %s: exit %d, %s", name, code, stderr)
+		}
+	}
+	db, err := store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := []byte("a session token's hash, 32 bytes")
+	if err := db.CreateSession(ctx, token, "ana", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	list := regexp.MustCompile(`(?m)^(\S+)\tcreated \d{4}-\d\d-\d\d\t(\d+) open sessions$`)
+	listed := func() map[string]string {
+		t.Helper()
+		code, out, stderr := runCLI(t, "", "admin", "list", "--data", data)
+		if code != 0 {
+			t.Fatalf("admin list: exit %d, %s", code, stderr)
+		}
+		got := map[string]string{}
+		for _, m := range list.FindAllStringSubmatch(out, -1) {
+			got[m[1]] = m[2]
+		}
+		return got
+	}
+	if got := listed(); len(got) != 2 || got["ana"] != "1" || got["luis"] != "0" {
+		t.Errorf("admin list = %v; want ana with 1 open session and luis with 0", got)
+	}
+	if code, out, stderr := runCLI(t, "", "admin", "remove", "--data", data, "ana"); code != 0 || !strings.Contains(out, "admin ana removed") {
+		t.Fatalf("admin remove ana: exit %d, %q %q", code, out, stderr)
+	}
+	if got := listed(); len(got) != 1 || got["luis"] != "0" {
+		t.Errorf("admin list after removing ana = %v; want luis only", got)
+	}
+	if code, _, stderr := runCLI(t, "", "admin", "remove", "--data", data, "ana"); code != 1 || !strings.Contains(stderr, `no admin is named "ana"`) {
+		t.Errorf("admin remove ana again: exit %d, %q; want 1 saying there is no such admin", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "admin", "remove", "--data", data); code != 2 || !strings.Contains(stderr, "NAME is missing") {
+		t.Errorf("admin remove without a name: exit %d, %q; want 2", code, stderr)
+	}
+	db, err = store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.SessionAdmin(ctx, token, time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SessionAdmin(ana's session) after admin remove = %v; want ErrNotFound", err)
+	}
 }

@@ -48,3 +48,7 @@ func NormalizeReference(s string) (string, bool) {
 	}
 	return s[:4] + "-" + s[4:], true
 }
+
+// ReferenceAlphabet is what a reference is made of, for messages that say
+// what one looks like.
+const ReferenceAlphabet = referenceAlphabet

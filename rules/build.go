@@ -52,6 +52,10 @@ type Options struct {
 	// SkipTests leaves the Rego tests out of verification. Only for
 	// benchmarks and fuzzing that build many times; never for serving.
 	SkipTests bool
+	// SkipSamples leaves the sample evaluations out: for a draft that
+	// another process (the sandbox) verified with them, so that this one
+	// never evaluates it before it is published.
+	SkipSamples bool
 }
 
 // Build verifies src and prepares it for evaluation. Verification compiles
@@ -86,7 +90,15 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		return nil, problems
 	}
 	texts, err := locales.Parse(src.Messages)
-	if err != nil {
+	var plain locales.TextProblems
+	switch {
+	case errors.As(err, &plain):
+		problems := make(Problems, len(plain))
+		for i, p := range plain {
+			problems[i] = Problem{File: p.File, Line: p.Line, Message: p.Message}
+		}
+		return nil, problems
+	case err != nil:
 		return nil, Problems{{File: "locales", Message: err.Error()}}
 	}
 	if problems := catalog.checkTexts(texts); len(problems) > 0 {
@@ -133,6 +145,9 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		query:    query,
 		cache:    cache,
 		names:    namesOf(catalog),
+	}
+	if opts.SkipSamples {
+		return p, nil
 	}
 	if problems := p.trySamples(ctx); len(problems) > 0 {
 		return nil, problems

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -36,19 +37,11 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 		page.NotFound = true
 		return render(c, http.StatusOK, templates.AdminLookupPage(page))
 	}
-	if a.decisions != nil {
-		a.decisions.Flush() // a decision made a moment ago is found
-	}
 	p := a.engine.Current()
-	dec, err := a.store.Decision(ctx, ref)
+	dec, err := a.findDecision(ctx, p, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		// A reference of the static export names a state, not a decision:
-		// find it among the states of the rules being served.
-		var found bool
-		if dec, found = a.exportedState(ctx, p, ref); !found {
-			page.NotFound = true
-			return render(c, http.StatusNotFound, templates.AdminLookupPage(page))
-		}
+		page.NotFound = true
+		return render(c, http.StatusNotFound, templates.AdminLookupPage(page))
 	} else if err != nil {
 		return err
 	}
@@ -74,41 +67,23 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 		view.Findings = append(view.Findings, templates.AdminFinding{ID: id, Title: contact.T(locales.CauseTitle(id))})
 	}
 
-	// Continue it: the stored facts and the admin's answers, through the
-	// API's own decoder and engine.
-	facts := make(map[string]any, len(dec.Facts))
-	for name, v := range dec.Facts {
-		facts[name] = v
-	}
-	answered := false
+	// Continue it with the admin's answers.
+	answers := make(map[string]any)
 	for _, f := range p.Catalog.Facts {
 		if f.AskedOf != rules.AskedOfAdmin || f.Type != rules.TypeBoolean {
 			continue
 		}
 		switch c.QueryParam(f.Name) {
 		case flow.Yes:
-			facts[f.Name], answered = true, true
+			answers[f.Name] = true
 		case flow.No:
-			facts[f.Name], answered = false, true
+			answers[f.Name] = false
 		case "", flow.Unknown:
 		default:
 			return answer.BadField(f.Name)
 		}
 	}
-	body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": facts})
-	if err != nil {
-		return err
-	}
-	req, err := answer.Decode(p.Catalog, body)
-	if err != nil {
-		// A fact the rules no longer declare: continue without it.
-		a.log.Warn("a kept decision no longer fits the rules being served", "reference", ref, "err", answer.As(err).Message)
-		req = rules.Request{Symptom: dec.Symptom, Facts: map[string]any{}}
-		if !slices.Contains(p.Catalog.Symptoms, dec.Symptom) {
-			req.Symptom = ""
-		}
-	}
-	now, err := answer.Evaluate(ctx, p, req, lang)
+	now, err := a.continueDecision(ctx, p, dec, answers, lang)
 	if err != nil {
 		return err
 	}
@@ -125,7 +100,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 				Help: contact.T(locales.QuestionHelp(f.Name)), Answer: v})
 		}
 	}
-	view.Result = lookupResult(contact, now, dec.Reference, answered)
+	view.Result = lookupResult(contact, now, dec.Reference, len(answers) > 0)
 	page.Decision = view
 	page.Reference = ref
 	return render(c, http.StatusOK, templates.AdminLookupPage(page))
@@ -203,10 +178,56 @@ func factText(l locales.Localizer, f rules.Fact, v any) string {
 	return string(b)
 }
 
+// findDecision returns the decision kept under ref, or else the state of
+// the static export (under the rules p) whose reference is ref; else
+// ErrNotFound. The admin look-up and the decisions API both find a
+// reference here.
+func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) (store.Decision, error) {
+	dec, err := s.store.Decision(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) && s.decisions != nil {
+		s.decisions.Flush() // a decision made a moment ago is found
+		dec, err = s.store.Decision(ctx, ref)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return dec, err
+	}
+	// A reference of the static export names a state, not a decision:
+	// find it among the states of the rules being served.
+	if dec, found := s.exportedState(ctx, p, ref); found {
+		return dec, nil
+	}
+	return store.Decision{}, store.ErrNotFound
+}
+
+// continueDecision decides dec again under p, with answers (facts only an
+// admin can check, already validated) added to the facts it was made on,
+// through the API's own decoder and engine, and words the decision in
+// lang. The admin look-up and the decisions API both continue a decision
+// here, so they can never disagree.
+func (s *Server) continueDecision(ctx context.Context, p *rules.Policy, dec store.Decision, answers map[string]any, lang string) (answer.Response, error) {
+	facts := make(map[string]any, len(dec.Facts)+len(answers))
+	maps.Copy(facts, dec.Facts)
+	maps.Copy(facts, answers)
+	body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": facts})
+	if err != nil {
+		return answer.Response{}, err
+	}
+	req, err := answer.Decode(p.Catalog, body)
+	if err != nil {
+		// A fact the rules no longer declare: continue without it.
+		s.log.Warn("a kept decision no longer fits the rules being served", "reference", dec.Reference, "err", answer.As(err).Message)
+		req = rules.Request{Symptom: dec.Symptom, Facts: map[string]any{}}
+		if !slices.Contains(p.Catalog.Symptoms, dec.Symptom) {
+			req.Symptom = ""
+		}
+	}
+	return answer.Evaluate(ctx, p, req, lang)
+}
+
 // exportedState is the state of the static export whose reference is ref
 // under the rules p, as a decision: its answers, findings and outcome.
-func (a *adminArea) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Decision, bool) {
-	m, err := a.flowMap(ctx, p)
+func (s *Server) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Decision, bool) {
+	m, err := s.flowMap(ctx, p)
 	if err != nil {
 		return store.Decision{}, false
 	}
@@ -225,6 +246,6 @@ func (a *adminArea) exportedState(ctx context.Context, p *rules.Policy, ref stri
 		}
 		facts[name] = v
 	}
-	return store.Decision{Reference: ref, At: a.now().UTC(), Source: "export", Revision: p.Revision,
+	return store.Decision{Reference: ref, At: s.now().UTC(), Source: "export", Revision: p.Revision,
 		Symptom: n.Diagnosis.Symptom, Facts: facts, Findings: n.Findings, Outcome: n.Outcome}, true
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"acceso/answer"
+	"acceso/apikey"
 	"acceso/locales"
 	"acceso/rules"
 )
@@ -29,8 +31,9 @@ const (
 
 // apiRoutes registers the JSON API for integrations, and the probes beside
 // it. The metrics are not here: they are served only on the metrics
-// listener (Config.MetricsAddr), see MetricsHandler. Everything under /api/ is rate limited per client,
-// bounded to answer.MaxBody and answers JSON, errors included.
+// listener (Config.MetricsAddr), see MetricsHandler. Everything under /api/ is rate limited per client
+// (its API key, else its address), bounded to answer.MaxBody and answers
+// JSON, errors included.
 func (s *Server) apiRoutes() {
 	s.echo.GET("/healthz", s.handleHealthz)
 	s.echo.HEAD("/healthz", s.handleHealthz)
@@ -49,10 +52,15 @@ func (s *Server) apiRoutes() {
 	// middleware brings a catch-all route that would answer 404 where the
 	// router should answer 405. Paths under /api/ that match no route still
 	// answer JSON, through handleError.
-	mw := []echo.MiddlewareFunc{limit(newLimiter(every, burst)), bodyLimit(answer.MaxBody)}
+	// A request with a valid API key is limited per key, others per
+	// address (apiAccess); the decisions need a key with their scope.
+	mw := []echo.MiddlewareFunc{s.apiAccess(newLimiter(every, burst)), bodyLimit(answer.MaxBody)}
+	decisions := append(slices.Clip(mw), requireScope(apikey.ScopeDecisionsRead))
 	api := s.echo.Group("/api")
 	api.POST("/v1/evaluate", s.handleEvaluate, mw...)
 	api.GET("/v1/causes", s.handleCauses, mw...)
+	api.GET("/v1/decisions/:reference", s.handleDecision, decisions...)
+	api.POST("/v1/decisions/:reference/continue", s.handleDecisionContinue, decisions...)
 	api.GET("/openapi.json", s.handleOpenAPI, mw...)
 }
 

@@ -32,17 +32,28 @@ type exploredFlow struct {
 // flowMap is the self-diagnosis the rules p give (flow.Explore: one
 // evaluation per state), explored again only when the revision changes:
 // the sitemap, which anyone may ask for, the export, the admin's map and
-// the look-up of the export's references all read it.
+// the look-up of the export's references all read it. Callers that ask at
+// once after a publish share one exploration; it is not cut short when the
+// caller that started it leaves, since the others wait for it.
 func (s *Server) flowMap(ctx context.Context, p *rules.Policy) (*flow.Map, error) {
 	if f := s.flowCache.Load(); f != nil && f.revision == p.Revision {
 		return f.m, nil
 	}
-	m, err := flow.Explore(ctx, p, 0)
+	m, err, _ := s.exploring.Do(p.Revision, func() (any, error) {
+		if f := s.flowCache.Load(); f != nil && f.revision == p.Revision {
+			return f.m, nil
+		}
+		m, err := flow.Explore(context.WithoutCancel(ctx), p, 0)
+		if err != nil {
+			return nil, err
+		}
+		s.flowCache.Store(&exploredFlow{revision: p.Revision, m: m})
+		return m, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.flowCache.Store(&exploredFlow{revision: p.Revision, m: m})
-	return m, nil
+	return m.(*flow.Map), nil
 }
 
 // Pages are the paths of every page of the site, in every language: the

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -283,5 +284,30 @@ func TestFlowExploredOncePerRevision(t *testing.T) {
 	}
 	if m, _ := s.flowMap(ctx, other); m == first || m.States() != first.States() {
 		t.Errorf("the flow of another revision = the first one's %v, %d states; want its own, with as many states (%d)", m == first, m.States(), first.States())
+	}
+}
+
+// TestFlowExploredOnceAtOnce asks for the flow of a new revision from
+// several goroutines at once, as sitemap requests after a publish do: they
+// share one exploration, so every caller gets the same map.
+func TestFlowExploredOnceAtOnce(t *testing.T) {
+	ctx := context.Background()
+	s, p, _, _ := newServer(t, Config{})
+	maps := make([]*flow.Map, 8)
+	var wg sync.WaitGroup
+	for i := range maps {
+		wg.Go(func() {
+			m, err := s.flowMap(ctx, p)
+			if err != nil {
+				t.Errorf("flowMap = %v", err)
+			}
+			maps[i] = m
+		})
+	}
+	wg.Wait()
+	for i, m := range maps {
+		if m != maps[0] {
+			t.Fatalf("caller %d got a map of its own; want the one exploration shared by all", i)
+		}
 	}
 }

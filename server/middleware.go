@@ -97,14 +97,16 @@ func (s *Server) useMiddleware() {
 
 // schemeExtractor returns how the scheme a client used is read: https over
 // TLS, else what the forwarding headers (X-Forwarded-Proto first) say when
-// the connection's peer is a trusted proxy, else http. The trusted proxies
-// are those configured; with none, a proxy on this host (loopback or a
-// unix socket). Echo's default would also believe any private address.
+// the connection's peer is one of the trusted proxies configured, else
+// http. With none configured, only TLS counts: a peer on this host is not
+// believed either (anyone who reaches the port could claim https and get
+// HSTS and Secure cookies over plain HTTP), as for the client's address.
+// Echo's default would also believe any private address.
 func schemeExtractor(trusted []string) (echo.SchemeExtractor, error) {
-	opts := []echo.TrustOption{echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	if len(trusted) > 0 {
-		opts = append(opts, echo.TrustLoopback(false))
+	if len(trusted) == 0 {
+		return echo.ExtractSchemeDirect(), nil
 	}
+	opts := []echo.TrustOption{echo.TrustLinkLocal(false), echo.TrustPrivateNet(false), echo.TrustLoopback(false)}
 	ranges, err := trustRanges(trusted)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/singleflight"
 
 	"acceso/locales"
 	"acceso/publish"
@@ -108,6 +109,9 @@ type Server struct {
 	// flowCache is the self-diagnosis of the revision served last, explored
 	// (export.go).
 	flowCache atomic.Pointer[exploredFlow]
+	// exploring lets callers that ask at once for a revision not yet
+	// explored share one exploration.
+	exploring singleflight.Group
 	// assets are the site's static files, prepared once (assets.go).
 	assets map[string]asset
 	// adminTexts are the texts of the admin pages: the message files built
@@ -226,7 +230,7 @@ func (s *Server) routes() {
 	s.apiRoutes()
 	s.siteRoutes()
 	s.adminRoutes()
-	s.echo.GET("/bundles/:file", s.handleBundle)
+	s.echo.GET("/bundles/:file", s.handleBundle(newLimiter(bundleFailEvery, bundleFailBurst)))
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
@@ -340,3 +344,7 @@ func listen(addr string) (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+// Listen binds addr as Run would, so that a caller can say where the server
+// answers before it runs: set the listener on Echo() and Run uses it.
+func Listen(addr string) (net.Listener, error) { return listen(addr) }
