@@ -52,9 +52,11 @@ run: build
 # tests run through gotestsum (pinned in go.mod), whose summary ends with
 # every test skipped and why: a test that needs Chromium, Java or
 # PostgreSQL skips without it (and fails under CI=true).
+# The server's browser tests walk every state of the self-diagnosis in
+# Chromium: more than go test's default 10 minutes on a busy machine.
 test: npm-tools build
 	./$(BIN) rules test
-	$(GO) tool gotestsum --format pkgname --format-hide-empty-pkg -- ./...
+	$(GO) tool gotestsum --format pkgname --format-hide-empty-pkg -- -timeout 30m ./...
 
 check:
 	@echo 'check: gofmt, go vet (the first vet compiles every package: minutes on a cold cache)'

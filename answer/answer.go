@@ -31,7 +31,20 @@ type Response struct {
 	Outcome        string     `json:"outcome"`
 	Findings       []Finding  `json:"findings"`
 	RuledOut       []string   `json:"ruled_out"`
+	ToTry          []ToTry    `json:"to_try"`
 	Questions      []Question `json:"questions"`
+}
+
+// ToTry is an open cause whose advice a contact can follow without knowing
+// whether it applies (look in the spam folder, turn off the VPN), with its
+// title and advice worded as a thing to try and the article section that
+// explains it.
+type ToTry struct {
+	ID         string `json:"id"`
+	Symptom    string `json:"symptom"`
+	Title      string `json:"title"`
+	Advice     string `json:"advice"`
+	ArticleURL string `json:"article_url"`
 }
 
 // Finding is a likely cause with its texts and the article section that
@@ -54,6 +67,25 @@ type Question struct {
 	Type    string `json:"type"`
 	AskedOf string `json:"asked_of"`
 	Help    string `json:"help"`
+}
+
+// TryAdvice is a cause's advice as a thing to try, worded for a contact
+// who does not know whether the cause applies; a cause without that text
+// (added by an admin who wrote only its advice) offers its advice.
+func TryAdvice(l locales.Localizer, cause string) string {
+	if s := l.T(locales.CauseTryAdvice(cause)); s != locales.CauseTryAdvice(cause) {
+		return s
+	}
+	return l.T(locales.CauseAdvice(cause))
+}
+
+// TryTitle is a cause's title as a thing to try ("Look in your spam
+// folder"), or its title when it has none.
+func TryTitle(l locales.Localizer, cause string) string {
+	if s := l.T(locales.CauseTryTitle(cause)); s != locales.CauseTryTitle(cause) {
+		return s
+	}
+	return l.T(locales.CauseTitle(cause))
 }
 
 // ArticleURL is the address of the article section that explains a cause.
@@ -103,6 +135,7 @@ func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 		Outcome:        d.Outcome,
 		Findings:       make([]Finding, 0, len(d.Findings)),
 		RuledOut:       d.RuledOut,
+		ToTry:          make([]ToTry, 0, len(d.ToTry)),
 		Questions:      make([]Question, 0, len(d.Questions)),
 	}
 	for _, f := range d.Findings {
@@ -113,6 +146,16 @@ func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 			Advice:     l.T(locales.CauseAdvice(f.ID)),
 			Because:    f.Because,
 			ArticleURL: ArticleURL(lang, f.ID),
+		})
+	}
+	for _, id := range d.ToTry {
+		cause, _ := p.Catalog.Cause(id)
+		r.ToTry = append(r.ToTry, ToTry{
+			ID:         id,
+			Symptom:    cause.Symptom,
+			Title:      TryTitle(l, id),
+			Advice:     TryAdvice(l, id),
+			ArticleURL: ArticleURL(lang, id),
 		})
 	}
 	for _, q := range d.Questions {

@@ -23,14 +23,18 @@ type SymptomEntry struct {
 }
 
 // CauseEntry is one cause: its symptom, the facts it rests on, its texts
-// and the article section that explains it.
+// and the article section that explains it; for a cause a contact can try
+// without knowing whether it applies, contact_can_try and that advice.
 type CauseEntry struct {
-	ID         string   `json:"id"`
-	Symptom    string   `json:"symptom"`
-	Facts      []string `json:"facts"`
-	Title      string   `json:"title"`
-	Advice     string   `json:"advice"`
-	ArticleURL string   `json:"article_url"`
+	ID            string   `json:"id"`
+	Symptom       string   `json:"symptom"`
+	Facts         []string `json:"facts"`
+	Title         string   `json:"title"`
+	Advice        string   `json:"advice"`
+	ContactCanTry bool     `json:"contact_can_try"`
+	TryTitle      string   `json:"try_title,omitempty"`
+	TryAdvice     string   `json:"try_advice,omitempty"`
+	ArticleURL    string   `json:"article_url"`
 }
 
 // FactEntry is one fact a request may carry, as the rules declare it, and,
@@ -74,14 +78,19 @@ func NewCatalog(p *rules.Policy, lang string) Catalog {
 		})
 	}
 	for _, cause := range p.Catalog.Causes {
-		cat.Causes = append(cat.Causes, CauseEntry{
-			ID:         cause.ID,
-			Symptom:    cause.Symptom,
-			Facts:      cause.Facts,
-			Title:      l.T(locales.CauseTitle(cause.ID)),
-			Advice:     l.T(locales.CauseAdvice(cause.ID)),
-			ArticleURL: ArticleURL(lang, cause.ID),
-		})
+		entry := CauseEntry{
+			ID:            cause.ID,
+			Symptom:       cause.Symptom,
+			Facts:         cause.Facts,
+			Title:         l.T(locales.CauseTitle(cause.ID)),
+			Advice:        l.T(locales.CauseAdvice(cause.ID)),
+			ContactCanTry: cause.ContactCanTry,
+			ArticleURL:    ArticleURL(lang, cause.ID),
+		}
+		if cause.ContactCanTry {
+			entry.TryTitle, entry.TryAdvice = TryTitle(l, cause.ID), TryAdvice(l, cause.ID)
+		}
+		cat.Causes = append(cat.Causes, entry)
 	}
 	for _, f := range p.Catalog.Facts {
 		entry := FactEntry{Name: f.Name, Type: f.Type, Choices: f.Choices, Personal: f.Personal, AskedOf: f.AskedOf}

@@ -1,8 +1,9 @@
-// Package content holds the help-center article, in Spanish and English, as
-// Markdown, and renders it to HTML for the help site.
+// Package content holds the help-center article, the admins' guide, and the
+// contacts' explanation of each cause, in Spanish and English, as Markdown,
+// and renders them to HTML for the help site.
 //
-// The article lives in es/article.md and en/article.md and is rendered once,
-// on first use. Every section and every cause in it carries a stable id, the
+// The article lives in es/article.md and en/article.md, the contacts' page
+// in es/help.md and en/help.md; each is rendered once, on first use. Every section and every cause in it carries a stable id, the
 // same in both languages, so findings and the API's article_url can link to
 // it (for example /en/article#check_spam):
 //
@@ -68,11 +69,19 @@ type article struct {
 	anchors []string
 }
 
-// articles renders every language once, on first use.
-var articles = sync.OnceValues(func() (map[string]article, error) {
+// articles renders the admins' guide (article.md) in every language once,
+// on first use.
+var articles = sync.OnceValues(func() (map[string]article, error) { return renderAll("article.md") })
+
+// helps renders the contacts' explanations of the causes (help.md) in every
+// language once, on first use.
+var helps = sync.OnceValues(func() (map[string]article, error) { return renderAll("help.md") })
+
+// renderAll renders the document file in every language.
+func renderAll(file string) (map[string]article, error) {
 	out := make(map[string]article, len(languages))
 	for _, lang := range languages {
-		name := lang + "/article.md"
+		name := lang + "/" + file
 		src, err := files.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("content: %w", err)
@@ -85,12 +94,29 @@ var articles = sync.OnceValues(func() (map[string]article, error) {
 		out[lang] = a
 	}
 	return out, nil
-})
+}
 
 // Article returns the article in lang ("es" or "en"). It returns an error
 // wrapping ErrUnknownLanguage for any other language.
-func Article(lang string) (Page, error) {
-	all, err := articles()
+func Article(lang string) (Page, error) { return pageOf(articles, lang) }
+
+// Help returns the contacts' page in lang: each cause, what it means and
+// what to do, addressed to the contact, under a heading whose id is the
+// cause's (### Title {#check_spam}), grouped by symptom.
+func Help(lang string) (Page, error) { return pageOf(helps, lang) }
+
+// HelpAnchors returns every id of the contacts' page in lang, in document
+// order; nil for an unknown language.
+func HelpAnchors(lang string) []string {
+	all, err := helps()
+	if err != nil {
+		return nil
+	}
+	return slices.Clone(all[lang].anchors)
+}
+
+func pageOf(docs func() (map[string]article, error), lang string) (Page, error) {
+	all, err := docs()
 	if err != nil {
 		return Page{}, err
 	}

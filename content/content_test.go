@@ -251,3 +251,28 @@ func wellFormed(fragment string) error {
 		}
 	}
 }
+
+// TestHelp: the contacts' page has, in both languages, every symptom and
+// every cause of the article, in the article's order, each with what it
+// means and what to do.
+func TestHelp(t *testing.T) {
+	words := map[string][2]string{"es": {"Qué significa:", "Qué hacer:"}, "en": {"What it means:", "What to do:"}}
+	for _, lang := range languages {
+		p, err := Help(lang)
+		if err != nil {
+			t.Fatalf("Help(%s) = %v", lang, err)
+		}
+		if got := HelpAnchors(lang); !slices.Equal(got, wantAnchors) {
+			t.Errorf("HelpAnchors(%s) = %v; want %v", lang, got, wantAnchors)
+		}
+		causes := len(wantAnchors) - len(wantSections)
+		for _, w := range words[lang] {
+			if n := strings.Count(string(p.HTML), "<strong>"+w+"</strong>"); n != causes {
+				t.Errorf("Help(%s) says %q %d times; want once per cause, %d", lang, w, n, causes)
+			}
+		}
+	}
+	if _, err := Help("fr"); !errors.Is(err, ErrUnknownLanguage) {
+		t.Errorf("Help(fr) = %v; want ErrUnknownLanguage", err)
+	}
+}

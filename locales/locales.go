@@ -236,6 +236,13 @@ func CauseTitle(cause string) string { return ID("Cause", cause, "Title") }
 // CauseAdvice is the message id of a cause's advice.
 func CauseAdvice(cause string) string { return ID("Cause", cause, "Advice") }
 
+// CauseTryAdvice is the message id of a cause's advice as a thing to try,
+// for a contact who does not know whether the cause applies.
+func CauseTryAdvice(cause string) string { return ID("Cause", cause, "TryAdvice") }
+
+// CauseTryTitle is the message id of a cause's title as a thing to try.
+func CauseTryTitle(cause string) string { return ID("Cause", cause, "TryTitle") }
+
 // SymptomTitle is the message id of a symptom's title.
 func SymptomTitle(symptom string) string { return ID("Symptom", symptom, "Title") }
 

@@ -187,6 +187,7 @@ func appendValue(b []byte, v any) ([]byte, bool) {
 func (d Decision) clone() Decision {
 	d.Symptoms = slices.Clone(d.Symptoms)
 	d.RuledOut = slices.Clone(d.RuledOut)
+	d.ToTry = slices.Clone(d.ToTry)
 	d.Questions = slices.Clone(d.Questions)
 	findings := make([]Finding, len(d.Findings))
 	for i, f := range d.Findings {

@@ -41,14 +41,18 @@ type Catalog struct {
 
 // Cause is one cause as its rule's metadata declares it.
 type Cause struct {
-	ID          string
-	Symptom     string
-	Order       int
-	Facts       []string
-	Title       string // the rule's own title, for rule authors
-	Description string
-	File        string
-	Line        int
+	ID      string
+	Symptom string
+	Order   int
+	Facts   []string
+	// ContactCanTry is set for a cause whose advice a contact can follow
+	// without knowing the answer (custom.contact_can_try): while the cause
+	// is open, the answer offers it to try.
+	ContactCanTry bool
+	Title         string // the rule's own title, for rule authors
+	Description   string
+	File          string
+	Line          int
 }
 
 // Cause returns the cause with the given id.
@@ -147,7 +151,8 @@ type declaredCause struct {
 // causeOf reads the cause a rule is about: a rule cause.<symptom>.<id>.
 // The cause's default rule (default cause.<symptom>.<id> := "open")
 // declares it: its # METADATA has a title, a description and, under
-// custom, its order in the article and the facts it rests on. Any other
+// custom, its order in the article, the facts it rests on and, optionally,
+// contact_can_try (see Cause.ContactCanTry). Any other
 // rule of that name gives a verdict (verdict is set). ok is false for any
 // other rule.
 func causeOf(rule *ast.Rule) (c declaredCause, ok bool) {
@@ -196,6 +201,13 @@ func causeOf(rule *ast.Rule) (c declaredCause, ok bool) {
 	if len(c.Facts) == 0 {
 		c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.facts must list the facts it rests on", c.ID))
 	}
+	switch try := a.Custom["contact_can_try"].(type) {
+	case nil:
+	case bool:
+		c.ContactCanTry = try
+	default:
+		c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.contact_can_try must be true or false, not %v", c.ID, try))
+	}
 	return c, true
 }
 
@@ -226,6 +238,8 @@ func (c Catalog) Messages() []NeededMessage {
 			NeededMessage{ID: locales.SymptomDescription(s), For: "symptom " + s})
 	}
 	for _, cause := range c.Causes {
+		// A cause's thing to try (locales.CauseTryAdvice) is optional: the
+		// answer falls back on its advice.
 		for _, id := range []string{locales.CauseTitle(cause.ID), locales.CauseAdvice(cause.ID)} {
 			need = append(need, NeededMessage{ID: id, For: "cause " + cause.ID, File: cause.File, Line: cause.Line})
 		}
@@ -289,8 +303,8 @@ func DeclaresCause(rule, id string) bool {
 }
 
 // Data is what the rules read of the catalog at evaluation:
-// data.acceso.causes.<id>.facts, the facts each cause rests on, as its
-// metadata declares them. It is made from the metadata at every build, so
+// data.acceso.causes.<id>.facts, the facts each cause rests on, and
+// data.acceso.causes.<id>.contact_can_try, as its metadata declares them. It is made from the metadata at every build, so
 // that the facts of a cause are declared once.
 func (c Catalog) Data() map[string]any {
 	causes := make(map[string]any, len(c.Causes))
@@ -299,7 +313,7 @@ func (c Catalog) Data() map[string]any {
 		for i, f := range cause.Facts {
 			facts[i] = f
 		}
-		causes[cause.ID] = map[string]any{"facts": facts}
+		causes[cause.ID] = map[string]any{"facts": facts, "contact_can_try": cause.ContactCanTry}
 	}
 	return map[string]any{"acceso": map[string]any{"causes": causes}}
 }

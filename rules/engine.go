@@ -34,11 +34,13 @@ func (e *Engine) Swap(p *Policy) *Policy { return e.current.Swap(p) }
 // decided it, the symptoms in scope, the outcome, the likely causes, the
 // causes ruled out and the questions still worth asking, in article order.
 type Decision struct {
-	Revision  string
-	Symptoms  []string
-	Outcome   string
-	Findings  []Finding
-	RuledOut  []string
+	Revision string
+	Symptoms []string
+	Outcome  string
+	Findings []Finding
+	RuledOut []string
+	// ToTry are the open causes a contact can try (Cause.ContactCanTry).
+	ToTry     []string
 	Questions []Question
 }
 
@@ -140,8 +142,8 @@ func (p *Policy) evaluationError(ctx context.Context, err error) error {
 }
 
 // decisionFrom reads the decision document the rules produce and puts it
-// in the order the catalog declares: findings and causes ruled out in
-// article order, questions in asking order (the contact's first). Which
+// in the order the catalog declares: findings, causes ruled out and
+// causes to try in article order, questions in asking order (the contact's first). Which
 // causes and questions there are is the rules' say alone.
 func (c Catalog) decisionFrom(v any) (Decision, bool) {
 	doc, ok := v.(ast.Object)
@@ -154,6 +156,8 @@ func (c Catalog) decisionFrom(v any) (Decision, bool) {
 	d.Symptoms = stringsOf(field(doc, "symptoms"))
 	findings, _ := field(doc, "findings").(ast.Object)
 	ruledOut := stringsOf(field(doc, "ruled_out"))
+	// to_try is optional: rules written before it was added give none.
+	toTry := stringsOf(field(doc, "to_try"))
 	questions := stringsOf(field(doc, "questions"))
 	nFindings := 0
 	if findings != nil {
@@ -161,6 +165,7 @@ func (c Catalog) decisionFrom(v any) (Decision, bool) {
 	}
 	d.Findings = make([]Finding, 0, nFindings)
 	d.RuledOut = make([]string, 0, len(ruledOut))
+	d.ToTry = make([]string, 0, len(toTry))
 	for _, cause := range c.Causes {
 		if nFindings > 0 {
 			if because := findings.Get(ast.InternedTerm(cause.ID)); because != nil {
@@ -170,6 +175,9 @@ func (c Catalog) decisionFrom(v any) (Decision, bool) {
 		if slices.Contains(ruledOut, cause.ID) {
 			d.RuledOut = append(d.RuledOut, cause.ID)
 		}
+		if slices.Contains(toTry, cause.ID) {
+			d.ToTry = append(d.ToTry, cause.ID)
+		}
 	}
 	d.Questions = make([]Question, 0, len(questions))
 	for _, f := range c.Facts {
@@ -177,7 +185,7 @@ func (c Catalog) decisionFrom(v any) (Decision, bool) {
 			d.Questions = append(d.Questions, Question{Fact: f.Name, Type: QuestionType(f.Type), AskedOf: f.AskedOf})
 		}
 	}
-	return d, ok && len(d.Findings) == nFindings && len(d.RuledOut) == len(ruledOut) && len(d.Questions) == len(questions)
+	return d, ok && len(d.Findings) == nFindings && len(d.RuledOut) == len(ruledOut) && len(d.ToTry) == len(toTry) && len(d.Questions) == len(questions)
 }
 
 // field is the value of an object's key, or nil.

@@ -58,7 +58,6 @@ func TestAccessibility(t *testing.T) {
 	}
 	browser := newBrowser(t)
 	h := newSiteHarness(t)
-	tb := newTab(t, browser, true)
 	// Each page at a phone's width and a desktop's, then at the phone's in
 	// dark mode and as printed (the handoff is meant to be printed).
 	views := []struct {
@@ -73,6 +72,8 @@ func TestAccessibility(t *testing.T) {
 	}
 	for _, lang := range locales.Languages {
 		for _, pg := range sitePages {
+			// A tab lives two minutes at most (newTab): one per page.
+			tb := newTab(t, browser, true)
 			for _, view := range views {
 				width := view.width
 				t.Run(fmt.Sprintf("%s.%s.%s", pg.name, lang, view.name), func(t *testing.T) {

@@ -177,7 +177,9 @@ func (a *adminArea) handleSignIn(c echo.Context) error {
 	if err := a.rememberDevice(c, name, device); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/")
+	// Most who sign in answer a contact: they land where a reference is
+	// typed.
+	return c.Redirect(http.StatusSeeOther, "/admin/decisions")
 }
 
 func (a *adminArea) handleSignOut(c echo.Context) error {

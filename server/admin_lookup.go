@@ -49,11 +49,11 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	contact := locales.NewLocalizer(p.Texts, lang)
 	view := &templates.AdminDecision{
 		Reference: dec.Reference,
-		When:      dec.At.Format(time.RFC3339),
-		Source:    dec.Source,
+		When:      localTime(dec.At),
+		Source:    contact.T(locales.ID("AdminSource", dec.Source, "")),
 		Revision:  dec.Revision,
 		Symptom:   dec.Symptom,
-		Outcome:   dec.Outcome,
+		Outcome:   outcomeName(contact, dec.Outcome),
 	}
 	if view.Symptom != "" {
 		view.Symptom = contact.T(locales.SymptomTitle(dec.Symptom))
@@ -87,26 +87,71 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, q := range now.Questions {
-		if q.AskedOf == rules.AskedOfAdmin {
-			view.Questions = append(view.Questions, templates.AdminQuestion{Fact: q.Fact, Text: q.Text, Help: q.Help, Answer: c.QueryParam(q.Fact)})
-		}
-	}
-	// The questions the admin answered are answered no more; list them
-	// again, with their answer, so that it can be changed.
+	// The admin's questions, in the rules' asking order whether answered
+	// or not, so that they do not move once answered.
 	for _, f := range p.Catalog.Facts {
-		if v := c.QueryParam(f.Name); f.AskedOf == rules.AskedOfAdmin && (v == flow.Yes || v == flow.No) {
-			view.Questions = append(view.Questions, templates.AdminQuestion{Fact: f.Name, Text: contact.T(locales.Question(f.Name)), Help: contact.T(locales.QuestionHelp(f.Name)), Answer: v})
+		if f.AskedOf != rules.AskedOfAdmin {
+			continue
+		}
+		v := c.QueryParam(f.Name)
+		open := slices.ContainsFunc(now.Questions, func(q answer.Question) bool { return q.Fact == f.Name })
+		if open || v == flow.Yes || v == flow.No {
+			view.Questions = append(view.Questions, templates.AdminQuestion{Fact: f.Name, Text: contact.T(locales.Question(f.Name)),
+				Help: contact.T(locales.QuestionHelp(f.Name)), Answer: v})
 		}
 	}
-	if len(answers) > 0 {
-		v := answerView(now)
-		view.Now = &v
-	}
+	view.Result = lookupResult(contact, now, dec.Reference, len(answers) > 0)
 	page.Decision = view
 	page.Reference = ref
 	return render(c, http.StatusOK, templates.AdminLookupPage(page))
 }
+
+// lookupResult is what a support agent reads first: the outcome in words,
+// each likely cause with what to do (the contact's advice) and where the
+// admins' guide explains it, the things the contact can still try, and a
+// reply to send the contact, in the admin's language.
+func lookupResult(l locales.Localizer, r answer.Response, ref string, answered bool) templates.AdminLookupResult {
+	res := templates.AdminLookupResult{Outcome: outcomeName(l, r.Outcome), Answered: answered}
+	var reply []string
+	reply = append(reply, strings.ReplaceAll(l.T("AdminReplyIntro"), "{ref}", ref))
+	for _, f := range r.Findings {
+		res.Causes = append(res.Causes, templates.AdminLookupCause{ID: f.ID, Title: f.Title, Advice: f.Advice, GuideURL: answer.ArticleURL(l.Lang, f.ID)})
+		reply = append(reply, f.Advice)
+	}
+	for _, t := range r.ToTry {
+		res.ToTry = append(res.ToTry, templates.AdminLookupCause{ID: t.ID, Title: t.Title, Advice: t.Advice, GuideURL: answer.ArticleURL(l.Lang, t.ID)})
+	}
+	switch {
+	case len(r.Findings) > 0:
+	case len(r.ToTry) > 0:
+		reply = append(reply, l.T("AdminReplyTryThis"))
+		for _, t := range r.ToTry {
+			reply = append(reply, "- "+t.Advice)
+		}
+	default:
+		reply = append(reply, l.T("AdminReplyNothing"))
+	}
+	reply = append(reply, l.T("AdminReplyClosing"))
+	res.Reply = strings.Join(reply, "\n\n")
+	return res
+}
+
+// outcomeName is an outcome in the admin's words.
+func outcomeName(l locales.Localizer, outcome string) string {
+	switch outcome {
+	case rules.OutcomeCausesFound:
+		return l.T("OutcomeCausesFoundTitle")
+	case rules.OutcomeNeedsAnswers:
+		return l.T("AdminOutcomeNeedsAnswers")
+	case rules.OutcomeNoKnownCause:
+		return l.T("OutcomeNoKnownCauseTitle")
+	}
+	return outcome
+}
+
+// localTime is when a decision was made, in the server's time zone, with
+// the zone, to the minute.
+func localTime(t time.Time) string { return t.In(time.Local).Format("2006-01-02 15:04 MST (-07:00)") }
 
 // factText is a stored fact's value in words: yes or no, the choices'
 // labels, a count.

@@ -153,8 +153,8 @@ func TestSignIn(t *testing.T) {
 				}
 				return
 			}
-			if loc := resp.Header.Get("Location"); loc != "/admin/" {
-				t.Errorf("sign-in redirects to %q; want /admin/", loc)
+			if loc := resp.Header.Get("Location"); loc != "/admin/decisions" {
+				t.Errorf("sign-in redirects to %q; want the look-up, /admin/decisions", loc)
 			}
 			if session == nil {
 				t.Fatalf("sign-in set no %s cookie", sessionCookie)

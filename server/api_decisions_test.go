@@ -86,8 +86,8 @@ func causeIDs(causes []DecisionCause) []string {
 }
 
 // lookupPage reads what the admin look-up page shows: the facts of its
-// continue form (the admin questions still open) and the causes of its
-// "now" section (the findings once continued).
+// continue form (the admin questions) and the causes of its result section
+// (the findings, continued with the admin's answers).
 func lookupPage(t *testing.T, page string) (questions, now []string) {
 	t.Helper()
 	doc := parseHTML(t, page)
@@ -99,7 +99,7 @@ func lookupPage(t *testing.T, page string) (questions, now []string) {
 		}
 	}
 	now = []string{}
-	if section := first(doc, hasClass("now")); section != nil {
+	if section := first(doc, hasClass("result")); section != nil {
 		for _, n := range findAll(section, func(n *html.Node) bool { return attr(n, "data-cause") != "" }) {
 			now = append(now, attr(n, "data-cause"))
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"acceso/answer"
+	"acceso/flow"
 	"acceso/internal/interop"
 	"acceso/locales"
 	"acceso/publish"
@@ -116,6 +117,80 @@ func TestEvaluateAnswersAsDiagnose(t *testing.T) {
 				t.Errorf("POST /api/v1/evaluate %s =\n%+v\nwant what Diagnose answers:\n%+v", tc.call.body, got, want)
 			}
 		})
+	}
+}
+
+// TestEvaluateToTry: "I don't know" to everything offers, per symptom,
+// every cause a contact can try, in article order with its contact-facing
+// advice; and in every state of the self-diagnosis a cause is in at most
+// one of findings, ruled_out and to_try.
+func TestEvaluateToTry(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	cat := ts.policy.Catalog
+	// The causes the issue names as a contact's to try: the rules must keep
+	// declaring them.
+	for _, id := range []string{"identifier_not_registered", "try_other_channel", "check_spam", "no_connection", "incognito_mode", "cookies_deleted", "vpn_in_use", "old_code"} {
+		if c, ok := cat.Cause(id); !ok || !c.ContactCanTry {
+			t.Errorf("cause %s: contact_can_try = false; want true", id)
+		}
+	}
+	for _, lang := range locales.Languages {
+		for _, symptom := range cat.Symptoms {
+			body := `{"symptom":"` + symptom + `","lang":"` + lang + `","facts":{}}`
+			got := ts.mustEvaluate(t, evaluate(body))
+			var want, ids []string
+			for _, c := range cat.Causes {
+				if c.Symptom == symptom && c.ContactCanTry {
+					want = append(want, c.ID)
+				}
+			}
+			for _, tt := range got.ToTry {
+				ids = append(ids, tt.ID)
+				advice, _ := ts.policy.Texts.Text(lang, locales.CauseTryAdvice(tt.ID))
+				title, _ := ts.policy.Texts.Text(lang, locales.CauseTryTitle(tt.ID))
+				if tt.Symptom != symptom || tt.Advice != advice || advice == "" || tt.Title != title || title == "" || tt.ArticleURL != answer.ArticleURL(lang, tt.ID) {
+					t.Errorf("POST %s: to_try %+v; want symptom %s, title %q, advice %q, article_url %s", body, tt, symptom, title, advice, answer.ArticleURL(lang, tt.ID))
+				}
+			}
+			if len(want) == 0 || !slices.Equal(ids, want) {
+				t.Errorf("POST %s: to_try = %v; want every cause a contact can try, in article order: %v", body, ids, want)
+			}
+		}
+	}
+	m, err := flow.Explore(context.Background(), ts.policy, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := 0
+	for _, tree := range m.Trees {
+		for _, n := range tree.Nodes {
+			req := n.Diagnosis.Request()
+			body, err := json.Marshal(map[string]any{"symptom": req.Symptom, "facts": req.Facts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ts.mustEvaluate(t, evaluate(string(body)))
+			seen := map[string]string{}
+			note := func(list, id string) {
+				if prev, dup := seen[id]; dup {
+					t.Errorf("POST %s: cause %s is in %s and %s; want it in at most one", body, id, prev, list)
+				}
+				seen[id] = list
+			}
+			for _, f := range got.Findings {
+				note("findings", f.ID)
+			}
+			for _, id := range got.RuledOut {
+				note("ruled_out", id)
+			}
+			for _, tt := range got.ToTry {
+				note("to_try", tt.ID)
+			}
+			states++
+		}
+	}
+	if states < 10 {
+		t.Errorf("explored %d states; want the whole self-diagnosis", states)
 	}
 }
 
@@ -399,6 +474,13 @@ func TestCauses(t *testing.T) {
 				}
 				if c.Title != text(locales.CauseTitle(c.ID)) || c.Advice != text(locales.CauseAdvice(c.ID)) {
 					t.Errorf("cause %s texts = %q, %q; want the catalog's", c.ID, c.Title, c.Advice)
+				}
+				if c.ContactCanTry != want.ContactCanTry {
+					t.Errorf("cause %s contact_can_try = %v; want %v", c.ID, c.ContactCanTry, want.ContactCanTry)
+				}
+				if wantTry := ""; c.ContactCanTry && (c.TryAdvice != text(locales.CauseTryAdvice(c.ID)) || c.TryTitle != text(locales.CauseTryTitle(c.ID))) ||
+					!c.ContactCanTry && (c.TryAdvice != wantTry || c.TryTitle != wantTry) {
+					t.Errorf("cause %s try_title, try_advice = %q, %q; want its thing to try only when contact_can_try", c.ID, c.TryTitle, c.TryAdvice)
 				}
 				if c.ArticleURL != answer.ArticleURL(tc.lang, c.ID) {
 					t.Errorf("cause %s article_url = %q; want %q", c.ID, c.ArticleURL, answer.ArticleURL(tc.lang, c.ID))

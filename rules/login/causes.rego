@@ -7,7 +7,9 @@
 # is the verdict. A fact the request does not give is undefined, so no branch
 # that reads it holds: unknown is not false, and the cause's default
 # verdict, "open", stands. The metadata sits on that default rule, which
-# declares the cause.
+# declares the cause. custom.contact_can_try marks a cause whose advice a
+# contact can follow without knowing the answer (look in the spam folder,
+# turn off the VPN): while it is open, the answer offers it to try.
 package login
 
 # METADATA
@@ -16,6 +18,7 @@ package login
 # custom:
 #   order: 1
 #   facts: [identifier_registered]
+#   contact_can_try: true
 default cause.code_not_received.identifier_not_registered := "open"
 
 cause.code_not_received.identifier_not_registered := "likely" if {
@@ -44,6 +47,7 @@ cause.code_not_received.contact_opted_out := "likely" if {
 # custom:
 #   order: 3
 #   facts: [channels_tried]
+#   contact_can_try: true
 default cause.code_not_received.try_other_channel := "open"
 
 cause.code_not_received.try_other_channel := "ruled_out" if {
@@ -61,6 +65,7 @@ cause.code_not_received.try_other_channel := "ruled_out" if {
 # custom:
 #   order: 4
 #   facts: [channels_tried, spam_checked]
+#   contact_can_try: true
 default cause.code_not_received.check_spam := "open"
 
 cause.code_not_received.check_spam := "ruled_out" if {
@@ -79,6 +84,7 @@ cause.code_not_received.check_spam := "ruled_out" if {
 # custom:
 #   order: 5
 #   facts: [online]
+#   contact_can_try: true
 default cause.code_not_received.no_connection := "open"
 
 cause.code_not_received.no_connection := "likely" if {
@@ -93,6 +99,7 @@ cause.code_not_received.no_connection := "likely" if {
 # custom:
 #   order: 6
 #   facts: [incognito]
+#   contact_can_try: true
 default cause.code_needed_often.incognito_mode := "open"
 
 cause.code_needed_often.incognito_mode := "likely" if {
@@ -107,6 +114,7 @@ cause.code_needed_often.incognito_mode := "likely" if {
 # custom:
 #   order: 7
 #   facts: [cookies_autodelete]
+#   contact_can_try: true
 default cause.code_needed_often.cookies_deleted := "open"
 
 cause.code_needed_often.cookies_deleted := "likely" if {
@@ -149,6 +157,7 @@ cause.code_not_accepted.message_not_published := "likely" if {
 # custom:
 #   order: 10
 #   facts: [vpn]
+#   contact_can_try: true
 default cause.code_not_accepted.vpn_in_use := "open"
 
 cause.code_not_accepted.vpn_in_use := "likely" if {
@@ -169,6 +178,7 @@ cause.code_not_accepted.vpn_in_use := "likely" if {
 # custom:
 #   order: 11
 #   facts: [used_latest_code, codes_requested]
+#   contact_can_try: true
 default cause.code_not_accepted.old_code := "open"
 
 cause.code_not_accepted.old_code := "ruled_out" if {

@@ -5,7 +5,8 @@
 #   code, as rules. causes.rego gives each cause its verdict; this file puts
 #   the verdicts of the symptoms in scope together into the engine's answer:
 #   the likely causes and the facts they rest on, the causes ruled out, the
-#   facts still worth asking about and the outcome. The engine orders them
+#   open causes a contact can try, the facts still worth asking about and
+#   the outcome. The engine orders them
 #   by the keys the rules declare (the causes' article order, the facts'
 #   asking order).
 package login
@@ -23,6 +24,7 @@ decision := {
 	"outcome": outcome,
 	"findings": findings,
 	"ruled_out": ruled_out,
+	"to_try": to_try,
 	"questions": questions,
 }
 
@@ -44,6 +46,18 @@ findings := {id: [f | some f in data.acceso.causes[id].facts; f in _known] |
 # title: Ruled out
 # description: The causes in scope that the known facts exclude.
 ruled_out := {id | some id, "ruled_out" in _verdicts}
+
+# METADATA
+# title: To try
+# description: |
+#   The open causes in scope whose advice a contact can follow without
+#   knowing the answer, as their metadata declares (custom.contact_can_try).
+#   An open cause is neither likely nor ruled out, so a cause is in at most
+#   one of findings, ruled_out and to_try.
+to_try := {id |
+	some id, "open" in _verdicts
+	data.acceso.causes[id].contact_can_try == true
+}
 
 # METADATA
 # title: Questions

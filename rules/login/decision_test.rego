@@ -276,6 +276,7 @@ test_everything_answered_and_nothing_likely_gives_no_known_cause if {
 		"outcome": "no_known_cause",
 		"findings": {},
 		"ruled_out": {"incognito_mode", "cookies_deleted", "new_device"},
+		"to_try": set(),
 		"questions": set(),
 	} with input as inp
 }
@@ -314,7 +315,7 @@ test_spec_example_decision if {
 		"channels_tried": ["email"],
 		"spam_checked": false,
 	}}
-	login.decision == {
+	object.remove(login.decision, ["to_try"]) == {
 		"symptoms": ["code_not_received"],
 		"outcome": "causes_found",
 		"findings": {
@@ -324,6 +325,13 @@ test_spec_example_decision if {
 		"ruled_out": {"identifier_not_registered"},
 		"questions": {"opted_out", "online"},
 	} with input as inp
+
+	# Only what a contact can try while it is open (a cause an admin adds
+	# may join it).
+	"no_connection" in login.to_try with input as inp
+	every id in ["try_other_channel", "check_spam", "identifier_not_registered", "contact_opted_out"] {
+		not id in login.to_try with input as inp
+	}
 }
 
 test_email_identifier_never_matches_a_phone_on_the_card if {
@@ -352,4 +360,35 @@ test_derived_is_empty_without_identifier_and_card if {
 	login.derived == {} with input as {"facts": {"identifier": "ana@example.com"}}
 	login.derived == {} with input as {"facts": {"registered_emails": ["ana@example.com"]}}
 	login.derived == {} with input as {"facts": {"identifier_registered": true}}
+}
+
+# Things to try: the open causes a contact can act on without knowing the
+# answer (custom.contact_can_try), never a cause found or ruled out.
+
+test_nothing_known_offers_every_cause_a_contact_can_try if {
+	every s, ids in {
+		"code_not_received": {"identifier_not_registered", "try_other_channel", "check_spam", "no_connection"},
+		"code_needed_often": {"incognito_mode", "cookies_deleted"},
+		"code_not_accepted": {"vpn_in_use", "old_code"},
+	} {
+		to_try := login.to_try with input as {"symptom": s, "facts": {}}
+		ids - to_try == set()
+	}
+}
+
+test_a_cause_found_or_ruled_out_is_not_to_try if {
+	inp := {"symptom": "code_not_received", "facts": {"channels_tried": ["email"], "spam_checked": true}}
+	login.findings.try_other_channel == ["channels_tried"] with input as inp
+	"check_spam" in login.ruled_out with input as inp
+	to_try := login.to_try with input as inp
+	{"identifier_not_registered", "no_connection"} - to_try == set()
+	not "try_other_channel" in to_try
+	not "check_spam" in to_try
+}
+
+test_causes_only_an_admin_can_check_are_not_to_try if {
+	to_try := login.to_try with input as {"facts": {}}
+	not "contact_opted_out" in to_try
+	not "message_not_published" in to_try
+	not "new_device" in to_try
 }
