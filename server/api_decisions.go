@@ -23,7 +23,8 @@ import (
 // the kept decision's; Answers are the facts it was made on (never a
 // personal one) and, after a continue, the support agent's answers;
 // Outcome and Findings are the kept decision's, or after a continue the
-// continued decision's; Questions are those only an admin can answer that
+// continued decision's; ToTry is what the contact can still try, as the
+// rules decide it now; Questions are those only an admin can answer that
 // are still open, with how to check them.
 type KeptDecision struct {
 	Reference      string            `json:"reference"`
@@ -35,6 +36,7 @@ type KeptDecision struct {
 	Answers        []DecisionAnswer  `json:"answers"`
 	Outcome        string            `json:"outcome"`
 	Findings       []DecisionCause   `json:"findings"`
+	ToTry          []answer.ToTry    `json:"to_try"`
 	Questions      []answer.Question `json:"questions"`
 	// ContinuedRevision is the revision of the rules that continued the
 	// decision (a continue only).
@@ -207,8 +209,9 @@ func decisionView(p *rules.Policy, dec store.Decision, answers map[string]any, n
 		}
 	}
 	view.Findings = wordCauses(p, l, lang, findings)
-	// Things to try (SPEC part 3: answer.Response's to_try, from now) are
-	// worded here too, with wordCauses, once the engine gives them.
+	// What the contact can still try is the rules' answer now, with the
+	// answers known, already worded in lang.
+	view.ToTry = append([]answer.ToTry{}, now.ToTry...)
 	for _, q := range now.Questions {
 		if q.AskedOf == rules.AskedOfAdmin {
 			view.Questions = append(view.Questions, q)

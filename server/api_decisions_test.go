@@ -77,6 +77,14 @@ func decodeDecision(t *testing.T, c call, resp *http.Response, body []byte) Kept
 }
 
 // causeIDs are the ids of causes.
+func toTryIDs(causes []answer.ToTry) []string {
+	ids := make([]string, len(causes))
+	for i, c := range causes {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
 func causeIDs(causes []DecisionCause) []string {
 	ids := []string{}
 	for _, c := range causes {
@@ -204,6 +212,16 @@ func testDecisionsAPI(t *testing.T, ts *testServer) []string {
 	}
 	if got.Outcome != kept.Outcome || !slices.Equal(causeIDs(got.Findings), kept.Findings) && len(kept.Findings) > 0 {
 		t.Errorf("GET %s: outcome %s, findings %v; want the kept %s, %v", c.path, got.Outcome, causeIDs(got.Findings), kept.Outcome, kept.Findings)
+	}
+	// What the contact can still try is what evaluate answers for the same
+	// facts (here: is the email or phone the registered one).
+	resp, body = ts.do(t, evaluate(`{"symptom":"code_not_received","lang":"en","facts":{"channels_tried":["email","sms"],"spam_checked":true,"online":true}}`))
+	var evaluated answer.Response
+	if err := json.Unmarshal(body, &evaluated); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/v1/evaluate = %d, %v", resp.StatusCode, err)
+	}
+	if len(got.ToTry) == 0 || !slices.Equal(toTryIDs(got.ToTry), toTryIDs(evaluated.ToTry)) {
+		t.Errorf("GET %s: to_try %v; want evaluate's for the same facts, %v", c.path, toTryIDs(got.ToTry), toTryIDs(evaluated.ToTry))
 	}
 	l := locales.NewLocalizer(ts.policy.Texts, "en")
 	var answered []string
