@@ -46,11 +46,15 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 		// find it among the states of the rules being served.
 		var found bool
 		if dec, found = a.exportedState(ctx, p, ref); !found {
+			a.countLookup(ctx, nil)
 			page.NotFound = true
 			return render(c, http.StatusNotFound, templates.AdminLookupPage(page))
 		}
 	} else if err != nil {
 		return err
+	}
+	if len(c.QueryParams()) == 1 { // the look-up itself, not the admin's answers after it
+		a.countLookup(ctx, &dec)
 	}
 	lang := locales.Lang(ctx)
 	contact := locales.NewLocalizer(p.Texts, lang)

@@ -81,6 +81,9 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 		return c.Redirect(http.StatusMovedPermanently, want)
 	}
 	s.recordDecision(ctx, "site", st.Response, time.Since(start))
+	if !thanks {
+		s.countStep(st)
+	}
 	if st.Next == nil {
 		s.keepDecision(ctx, "site", p, st.Diagnosis.Request(), st.Response)
 	}
@@ -228,6 +231,7 @@ func (s *Server) keepDecision(ctx context.Context, source string, p *rules.Polic
 		Facts:     facts,
 		Findings:  findings,
 		Outcome:   r.Outcome,
+		ToTry:     0, // INSIGHTS PLUG: len(r.ToTry) once the answer has to_try (issue 18)
 	})
 }
 

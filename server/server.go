@@ -101,6 +101,8 @@ type Server struct {
 	feedbackKey []byte
 	// decisions writes the decisions kept for look-up, in batches.
 	decisions *store.DecisionWriter
+	// steps counts the states of the self-diagnosis shown (insights).
+	steps *store.StepCounter
 	// openAPICache is the OpenAPI document of the revision served last.
 	openAPICache atomic.Pointer[openAPIDoc]
 	// bundleCache is the OPA bundle of the revision served last.
@@ -142,6 +144,9 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 		s.decisions = store.NewDecisionWriter(db, decisionBatch, decisionFlush, func(err error) {
 			log.Error("decisions could not be kept", "err", err)
 		})
+		s.steps = store.NewStepCounter(db, decisionFlush, func(err error) {
+			log.Error("self-diagnosis steps could not be counted", "err", err)
+		})
 	}
 	e := echo.New()
 	e.HideBanner = true
@@ -180,6 +185,9 @@ const DefaultDecisionRetention = 720 * time.Hour
 // Close writes the decisions still queued and stops the writer. The server
 // must not serve after Close.
 func (s *Server) Close() {
+	if s.steps != nil {
+		s.steps.Close()
+	}
 	if s.decisions != nil {
 		s.decisions.Close()
 	}
@@ -202,6 +210,9 @@ func (s *Server) purgeDecisions(ctx context.Context) {
 			s.log.Warn("purging old decisions", "err", err)
 		} else if n > 0 {
 			s.log.Info("old decisions purged", "count", n, "retention", keep.String())
+		}
+		if err := s.store.PurgeInsights(ctx, s.now().Add(-keep)); err != nil && ctx.Err() == nil {
+			s.log.Warn("purging old insight counts", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -42,6 +42,8 @@ type Decision struct {
 	Facts     map[string]any
 	Findings  []string
 	Outcome   string
+	// ToTry is how many things to try the answer listed (insights).
+	ToTry int
 }
 
 // AddDecisions stores decisions in one transaction. A reference already
@@ -66,7 +68,7 @@ func (d *DB) AddDecisions(ctx context.Context, decisions []Decision) error {
 				return fmt.Errorf("decision %s: %w", dec.Reference, err)
 			}
 			args = append(args, dec.Reference, dec.At.Unix(), dec.Source, dec.Revision, dec.Symptom,
-				string(facts), string(findings), dec.Outcome)
+				string(facts), string(findings), dec.Outcome, dec.ToTry)
 		}
 		if _, err := d.exec(ctx, tx, insertDecisions(len(rows)), args...); err != nil {
 			return fmt.Errorf("decisions %s to %s: %w", rows[0].Reference, rows[len(rows)-1].Reference, err)
@@ -79,18 +81,18 @@ func (d *DB) AddDecisions(ctx context.Context, decisions []Decision) error {
 // stay far below SQLite's and PostgreSQL's limits on parameters.
 const (
 	decisionsPerInsert = 64
-	decisionColumns    = 8
+	decisionColumns    = 9
 )
 
 // insertDecisions is the INSERT of n decisions.
 func insertDecisions(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO decisions (` + decisionColumnList + `) VALUES `)
+	b.WriteString(`INSERT INTO decisions (` + decisionColumnList + `, to_try) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	b.WriteString(" ON CONFLICT DO NOTHING")
 	return b.String()

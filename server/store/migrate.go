@@ -41,6 +41,7 @@ var migrations = []migration{
 		`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 		`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`},
 	{5, "each admin's draft: files changed together, published as one revision", draftSchema, pgDraftSchema},
+	{9, "insights: step and look-up counts, things to try, indexes for a period", insightsSchema, pgInsightsSchema},
 }
 
 // migrationsLock is the PostgreSQL advisory lock held while migrating, so
