@@ -456,7 +456,7 @@ var (
 	tableCells = regexp.MustCompile(`(?s)<table id="table-([a-z_]+)">(.*?)</table>`)
 	bodyRow    = regexp.MustCompile(`(?s)<tr>(<th scope="row">.*?)</tr>`)
 	numCell    = regexp.MustCompile(`<td class="num">([^<]*)</td>`)
-	chartTotal = regexp.MustCompile(`(?s)<section class="insight" aria-labelledby="([a-z_]+)">.*?</section>`)
+	chartTotal = regexp.MustCompile(`(?s)<section class="insight"><h2 id="([a-z_]+)">.*?</section>`)
 	totalText  = regexp.MustCompile(`class="chart-total">([^<]*)</text>`)
 )
 
