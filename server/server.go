@@ -214,6 +214,9 @@ func (s *Server) purgeDecisions(ctx context.Context) {
 		if err := s.store.PurgeInsights(ctx, s.now().Add(-keep)); err != nil && ctx.Err() == nil {
 			s.log.Warn("purging old insight counts", "err", err)
 		}
+		if err := s.store.RollUpInsights(ctx, s.now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("counting decisions per day for the insights", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

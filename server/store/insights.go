@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -18,8 +19,9 @@ import (
 // fact, and steps and look-ups are counts per day, never a session.
 
 // insightsSchema is migration 9 in SQLite: the step counts, the look-up
-// counts, the decision's number of things to try, and the indexes the
-// period's queries read.
+// counts, the decisions counted per day (decision_days, complete up to the
+// day decision_days_upto names), the decision's number of things to try,
+// and the indexes the period's queries read.
 const insightsSchema = `
 CREATE TABLE IF NOT EXISTS diagnosis_steps (
 	day      INTEGER NOT NULL,
@@ -38,6 +40,18 @@ CREATE TABLE IF NOT EXISTS lookups (
 	n        INTEGER NOT NULL,
 	PRIMARY KEY (day, source, revision)
 );
+CREATE TABLE IF NOT EXISTS decision_days (
+	day      INTEGER NOT NULL,
+	revision TEXT NOT NULL,
+	source   TEXT NOT NULL,
+	symptom  TEXT NOT NULL,
+	class    TEXT NOT NULL,
+	findings TEXT NOT NULL,
+	n        INTEGER NOT NULL,
+	PRIMARY KEY (day, revision, source, symptom, class, findings)
+);
+CREATE TABLE IF NOT EXISTS decision_days_upto (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL);
+INSERT INTO decision_days_upto (id, upto) VALUES (1, 0) ON CONFLICT DO NOTHING;
 ALTER TABLE decisions ADD COLUMN to_try INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS decisions_insights ON decisions (created_at, revision, source, symptom, outcome, to_try, findings);
 CREATE INDEX IF NOT EXISTS feedback_created_at ON feedback (created_at);
@@ -62,6 +76,18 @@ CREATE TABLE IF NOT EXISTS lookups (
 	n        BIGINT NOT NULL,
 	PRIMARY KEY (day, source, revision)
 );
+CREATE TABLE IF NOT EXISTS decision_days (
+	day      BIGINT NOT NULL,
+	revision TEXT NOT NULL,
+	source   TEXT NOT NULL,
+	symptom  TEXT NOT NULL,
+	class    TEXT NOT NULL,
+	findings TEXT NOT NULL,
+	n        BIGINT NOT NULL,
+	PRIMARY KEY (day, revision, source, symptom, class, findings)
+);
+CREATE TABLE IF NOT EXISTS decision_days_upto (id INTEGER PRIMARY KEY CHECK (id = 1), upto BIGINT NOT NULL);
+INSERT INTO decision_days_upto (id, upto) VALUES (1, 0) ON CONFLICT DO NOTHING;
 ALTER TABLE decisions ADD COLUMN IF NOT EXISTS to_try INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS decisions_insights ON decisions (created_at, revision, source, symptom, outcome, to_try, findings);
 CREATE INDEX IF NOT EXISTS feedback_created_at ON feedback (created_at);
@@ -151,9 +177,10 @@ func (d *DB) CountLookup(ctx context.Context, t time.Time, source, revision stri
 	return nil
 }
 
-// PurgeInsights deletes the step and look-up counts of the days before t's.
+// PurgeInsights deletes the step, look-up and decision counts of the days
+// before t's.
 func (d *DB) PurgeInsights(ctx context.Context, before time.Time) error {
-	for _, table := range []string{"diagnosis_steps", "lookups"} {
+	for _, table := range []string{"diagnosis_steps", "lookups", "decision_days"} {
 		if _, err := d.exec(ctx, nil, `DELETE FROM `+table+` WHERE day < ?`, Day(before)); err != nil {
 			return fmt.Errorf("purging %s: %w", table, err)
 		}
@@ -348,20 +375,50 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 		outcomes[c] = &SourceCount{Key: c}
 	}
 	causes := map[string]*SourceCount{}
-	rows, err := d.query(ctx, nil, `SELECT `+weekOf+`, d.source, d.symptom, `+outcomeClass+`, d.findings, count(*)
-		FROM decisions d WHERE d.created_at >= ? AND (? = '' OR d.revision = ?)
-		GROUP BY 1, 2, 3, 4, 5`, from.Unix(), f.Revision, f.Revision)
-	if err != nil {
+	// The days counted by RollUpInsights from decision_days, the others
+	// (today's, at least) from the decisions themselves.
+	var upto int64
+	if err := d.queryRow(ctx, nil, `SELECT upto FROM decision_days_upto WHERE id = 1`).Scan(&upto); err != nil {
 		return Insights{}, fmt.Errorf("counting decisions: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var week int64
-		var source, sym, class, findings string
-		var n int
-		if err := rows.Scan(&week, &source, &sym, &class, &findings, &n); err != nil {
+	upto = max(upto, Day(from))
+	type group struct {
+		week                         int64
+		source, sym, class, findings string
+		n                            int
+	}
+	var groups []group
+	for _, q := range []struct {
+		query string
+		args  []any
+	}{
+		{`SELECT (d.day * 86400 + 259200) / 604800, d.source, d.symptom, d.class, d.findings, sum(d.n)
+			FROM decision_days d WHERE d.day >= ? AND d.day < ? AND (? = '' OR d.revision = ?)
+			GROUP BY 1, 2, 3, 4, 5`, []any{Day(from), upto, f.Revision, f.Revision}},
+		{`SELECT ` + weekOf + `, d.source, d.symptom, ` + outcomeClass + `, d.findings, count(*)
+			FROM decisions d WHERE d.created_at >= ? AND (? = '' OR d.revision = ?)
+			GROUP BY 1, 2, 3, 4, 5`, []any{upto * 86400, f.Revision, f.Revision}},
+	} {
+		rows, err := d.query(ctx, nil, q.query, q.args...)
+		if err != nil {
 			return Insights{}, fmt.Errorf("counting decisions: %w", err)
 		}
+		for rows.Next() {
+			var g group
+			if err := rows.Scan(&g.week, &g.source, &g.sym, &g.class, &g.findings, &g.n); err != nil {
+				rows.Close()
+				return Insights{}, fmt.Errorf("counting decisions: %w", err)
+			}
+			groups = append(groups, g)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return Insights{}, fmt.Errorf("counting decisions: %w", err)
+		}
+	}
+	for _, g := range groups {
+		week, source, sym, class, findings, n := g.week, g.source, g.sym, g.class, g.findings, g.n
 		var found []string
 		if err := json.Unmarshal([]byte(findings), &found); err != nil {
 			return Insights{}, fmt.Errorf("counting decisions: findings %.40q: %w", findings, err)
@@ -397,10 +454,6 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 			wk.Causes[c] += n
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return Insights{}, fmt.Errorf("counting decisions: %w", err)
-	}
-	rows.Close()
 	for _, c := range OutcomeClasses {
 		in.Outcomes = append(in.Outcomes, *outcomes[c])
 		delete(outcomes, c)
@@ -430,7 +483,7 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 		}
 		return questions[k]
 	}
-	rows, err = d.query(ctx, nil, `SELECT symptom, asked, answered, unknown, sum(n) FROM diagnosis_steps
+	rows, err := d.query(ctx, nil, `SELECT symptom, asked, answered, unknown, sum(n) FROM diagnosis_steps
 		WHERE day >= ? AND (? = '' OR revision = ?) GROUP BY symptom, asked, answered, unknown`,
 		Day(from), f.Revision, f.Revision)
 	if err != nil {
@@ -512,4 +565,74 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 		return Insights{}, fmt.Errorf("counting look-ups: %w", err)
 	}
 	return in, nil
+}
+
+// RollUpMargin is how long after its end a day is counted into
+// decision_days: decisions reach the database within seconds, or after an
+// outage of up to a minute (they wait in memory), so an hour is ample. A
+// decision written later than that for a day already counted is not in
+// the insights (it is still kept and can be looked up).
+const RollUpMargin = time.Hour
+
+// RollUpInsights counts the decisions of every complete day not counted
+// yet into decision_days, one day per transaction, so that the insights
+// read a row per day and kind instead of every decision. The server calls
+// it hourly; replicas calling it together count each day once (the
+// transaction locks decision_days_upto first).
+func (d *DB) RollUpInsights(ctx context.Context, now time.Time) error {
+	last := Day(now.Add(-RollUpMargin)) // the days before it are complete
+	for {
+		done, err := d.rollUpDay(ctx, last)
+		if err != nil {
+			return fmt.Errorf("counting decisions per day: %w", err)
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// rollUpDay counts the first day not counted yet, if it is before last,
+// and says when there is none left.
+func (d *DB) rollUpDay(ctx context.Context, last int64) (done bool, err error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	lock := `UPDATE decision_days_upto SET upto = upto WHERE id = 1` // SQLite: take the write lock first
+	if d.dialect == postgres {
+		lock = `SELECT upto FROM decision_days_upto WHERE id = 1 FOR UPDATE`
+	}
+	if _, err := tx.ExecContext(ctx, lock); err != nil {
+		return false, err
+	}
+	var upto int64
+	if err := d.queryRow(ctx, tx, `SELECT upto FROM decision_days_upto WHERE id = 1`).Scan(&upto); err != nil {
+		return false, err
+	}
+	if upto == 0 { // never counted: start at the oldest decision kept
+		var oldest sql.NullInt64
+		if err := d.queryRow(ctx, tx, `SELECT min(created_at) FROM decisions`).Scan(&oldest); err != nil {
+			return false, err
+		}
+		upto = last
+		if oldest.Valid {
+			upto = min(last, oldest.Int64/86400)
+		}
+	}
+	done = upto >= last
+	if !done {
+		if _, err := d.exec(ctx, tx, `INSERT INTO decision_days (day, revision, source, symptom, class, findings, n)
+			SELECT CAST(? AS BIGINT), d.revision, d.source, d.symptom, `+outcomeClass+`, d.findings, count(*)
+			FROM decisions d WHERE d.created_at >= ? AND d.created_at < ?
+			GROUP BY d.revision, d.source, d.symptom, `+outcomeClass+`, d.findings`, upto, upto*86400, (upto+1)*86400); err != nil {
+			return false, err
+		}
+		upto++
+	}
+	if _, err := d.exec(ctx, tx, `UPDATE decision_days_upto SET upto = ? WHERE id = 1`, upto); err != nil {
+		return false, err
+	}
+	return done, tx.Commit()
 }
