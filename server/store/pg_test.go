@@ -46,6 +46,7 @@ var bothDialects = []struct {
 	{"Migrations", TestMigrations},
 	{"OpenConcurrently", TestOpenConcurrently},
 	{"DraftFiles", TestDraftFiles},
+	{"InsightCounts", TestInsightCounts},
 }
 
 // TestPostgres runs the store's tests on a real PostgreSQL, then what only
