@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -246,13 +247,17 @@ func (t insightsTable) section(ctx context.Context, days int, revision string) t
 	return s
 }
 
-// insightsQuery is the query string of a CSV download.
+// insightsQuery is the query string of the page (table "") or of a
+// table's CSV, for a period and a revision.
 func insightsQuery(table string, days int, revision string) string {
-	q := "table=" + table + "&period=" + strconv.Itoa(days)
-	if revision != "" {
-		q += "&revision=" + revision
+	q := url.Values{"period": {strconv.Itoa(days)}}
+	if table != "" {
+		q.Set("table", table)
 	}
-	return q
+	if revision != "" {
+		q.Set("revision", revision)
+	}
+	return q.Encode()
 }
 
 // Chart geometry, in the SVG's own units: a bar per row, its label above.
