@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -19,8 +18,9 @@ import (
 // fact, and steps and look-ups are counts per day, never a session.
 
 // insightsSchema is migration 9 in SQLite: the step counts, the look-up
-// counts, the decisions counted per day (decision_days, complete up to the
-// day decision_days_upto names), the decision's number of things to try,
+// counts, the decisions and the feedback counted per day (decision_days and
+// feedback_days, complete up to the day decision_days_upto names), the
+// decision's number of things to try,
 // and the indexes the period's queries read.
 const insightsSchema = `
 CREATE TABLE IF NOT EXISTS diagnosis_steps (
@@ -50,11 +50,21 @@ CREATE TABLE IF NOT EXISTS decision_days (
 	n        INTEGER NOT NULL,
 	PRIMARY KEY (day, revision, source, symptom, class, findings)
 );
+CREATE TABLE IF NOT EXISTS feedback_days (
+	day      INTEGER NOT NULL,
+	revision TEXT NOT NULL,
+	kind     TEXT NOT NULL,
+	k        TEXT NOT NULL,
+	reaction TEXT NOT NULL,
+	n        INTEGER NOT NULL,
+	PRIMARY KEY (day, revision, kind, k, reaction)
+);
 CREATE TABLE IF NOT EXISTS decision_days_upto (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL);
 INSERT INTO decision_days_upto (id, upto) VALUES (1, 0) ON CONFLICT DO NOTHING;
 ALTER TABLE decisions ADD COLUMN to_try INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS decisions_insights ON decisions (created_at, revision, source, symptom, outcome, to_try, findings);
 CREATE INDEX IF NOT EXISTS feedback_created_at ON feedback (created_at);
+CREATE INDEX IF NOT EXISTS feedback_decisions_feedback ON feedback_decisions (feedback_id);
 `
 
 // pgInsightsSchema is migration 9 in PostgreSQL.
@@ -86,11 +96,21 @@ CREATE TABLE IF NOT EXISTS decision_days (
 	n        BIGINT NOT NULL,
 	PRIMARY KEY (day, revision, source, symptom, class, findings)
 );
+CREATE TABLE IF NOT EXISTS feedback_days (
+	day      BIGINT NOT NULL,
+	revision TEXT NOT NULL,
+	kind     TEXT NOT NULL,
+	k        TEXT NOT NULL,
+	reaction TEXT NOT NULL,
+	n        BIGINT NOT NULL,
+	PRIMARY KEY (day, revision, kind, k, reaction)
+);
 CREATE TABLE IF NOT EXISTS decision_days_upto (id INTEGER PRIMARY KEY CHECK (id = 1), upto BIGINT NOT NULL);
 INSERT INTO decision_days_upto (id, upto) VALUES (1, 0) ON CONFLICT DO NOTHING;
 ALTER TABLE decisions ADD COLUMN IF NOT EXISTS to_try INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS decisions_insights ON decisions (created_at, revision, source, symptom, outcome, to_try, findings);
 CREATE INDEX IF NOT EXISTS feedback_created_at ON feedback (created_at);
+CREATE INDEX IF NOT EXISTS feedback_decisions_feedback ON feedback_decisions (feedback_id);
 `
 
 // Outcome classes of the insights: a decision with findings is
@@ -177,10 +197,10 @@ func (d *DB) CountLookup(ctx context.Context, t time.Time, source, revision stri
 	return nil
 }
 
-// PurgeInsights deletes the step, look-up and decision counts of the days
-// before t's.
+// PurgeInsights deletes the step, look-up, decision and feedback counts of
+// the days before t's.
 func (d *DB) PurgeInsights(ctx context.Context, before time.Time) error {
-	for _, table := range []string{"diagnosis_steps", "lookups", "decision_days"} {
+	for _, table := range []string{"diagnosis_steps", "lookups", "decision_days", "feedback_days"} {
 		if _, err := d.exec(ctx, nil, `DELETE FROM `+table+` WHERE day < ?`, Day(before)); err != nil {
 			return fmt.Errorf("purging %s: %w", table, err)
 		}
@@ -525,10 +545,17 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 	}
 
 	// Feedback and look-ups.
-	fromText := from.Format(time.RFC3339)
-	byOutcome, err := d.countReactions(ctx, `SELECT `+outcomeClass+`, f.reaction, count(*)
-		FROM feedback f JOIN feedback_decisions fd ON fd.feedback_id = f.id JOIN decisions d ON d.reference = fd.reference
-		WHERE f.created_at >= ? AND (? = '' OR f.revision = ?) GROUP BY 1, 2 ORDER BY 1`, fromText, f.Revision, f.Revision)
+	// Feedback: the days counted by RollUpInsights from feedback_days,
+	// the others from the feedback itself.
+	rawFrom := time.Unix(upto*86400, 0).UTC().Format(time.RFC3339)
+	byOutcome, err := d.countReactions(ctx, `SELECT k, reaction, sum(n) FROM (
+			SELECT k, reaction, n FROM feedback_days WHERE kind = 'outcome' AND day >= ? AND day < ? AND (? = '' OR revision = ?)
+			UNION ALL
+			SELECT `+outcomeClass+`, f.reaction, 1
+			FROM feedback f JOIN feedback_decisions fd ON fd.feedback_id = f.id JOIN decisions d ON d.reference = fd.reference
+			WHERE f.created_at >= ? AND (? = '' OR f.revision = ?)
+		) x GROUP BY k, reaction ORDER BY k`,
+		Day(from), upto, f.Revision, f.Revision, rawFrom, f.Revision, f.Revision)
 	if err != nil {
 		return Insights{}, err
 	}
@@ -542,10 +569,13 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 			in.FeedbackByOutcome = append(in.FeedbackByOutcome, fc)
 		}
 	}
-	if in.FeedbackByCause, err = d.countReactions(ctx, `SELECT c.cause, f.reaction, count(*)
-		FROM feedback_causes c JOIN feedback f ON f.id = c.feedback_id
-		WHERE f.page = 'diagnose' AND f.created_at >= ? AND (? = '' OR f.revision = ?)
-		GROUP BY c.cause, f.reaction ORDER BY c.cause`, fromText, f.Revision, f.Revision); err != nil {
+	if in.FeedbackByCause, err = d.countReactions(ctx, `SELECT k, reaction, sum(n) FROM (
+			SELECT k, reaction, n FROM feedback_days WHERE kind = 'cause' AND day >= ? AND day < ? AND (? = '' OR revision = ?)
+			UNION ALL
+			SELECT c.cause, f.reaction, 1 FROM feedback_causes c JOIN feedback f ON f.id = c.feedback_id
+			WHERE f.page = 'diagnose' AND f.created_at >= ? AND (? = '' OR f.revision = ?)
+		) x GROUP BY k, reaction ORDER BY k`,
+		Day(from), upto, f.Revision, f.Revision, rawFrom, f.Revision, f.Revision); err != nil {
 		return Insights{}, err
 	}
 	rows, err = d.query(ctx, nil, `SELECT source, sum(n) FROM lookups WHERE day >= ? AND (? = '' OR revision = ?)
@@ -567,6 +597,10 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 	return in, nil
 }
 
+// maxInsightsDays is the longest period the insights count: the days
+// before it are never counted per day.
+const maxInsightsDays = 90
+
 // RollUpMargin is how long after its end a day is counted into
 // decision_days: decisions reach the database within seconds, or after an
 // outage of up to a minute (they wait in memory), so an hour is ample. A
@@ -574,9 +608,10 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 // the insights (it is still kept and can be looked up).
 const RollUpMargin = time.Hour
 
-// RollUpInsights counts the decisions of every complete day not counted
-// yet into decision_days, one day per transaction, so that the insights
-// read a row per day and kind instead of every decision. The server calls
+// RollUpInsights counts the decisions and the feedback of every complete
+// day not counted yet (of the last maxInsightsDays) into decision_days and
+// feedback_days, one day per transaction, so that the insights read a row
+// per day and kind instead of every decision and feedback. The server calls
 // it hourly; replicas calling it together count each day once (the
 // transaction locks decision_days_upto first).
 func (d *DB) RollUpInsights(ctx context.Context, now time.Time) error {
@@ -611,23 +646,34 @@ func (d *DB) rollUpDay(ctx context.Context, last int64) (done bool, err error) {
 	if err := d.queryRow(ctx, tx, `SELECT upto FROM decision_days_upto WHERE id = 1`).Scan(&upto); err != nil {
 		return false, err
 	}
-	if upto == 0 { // never counted: start at the oldest decision kept
-		var oldest sql.NullInt64
-		if err := d.queryRow(ctx, tx, `SELECT min(created_at) FROM decisions`).Scan(&oldest); err != nil {
-			return false, err
-		}
-		upto = last
-		if oldest.Valid {
-			upto = min(last, oldest.Int64/86400)
-		}
+	if upto == 0 { // never counted: from the longest period's first day
+		upto = last - maxInsightsDays
 	}
 	done = upto >= last
 	if !done {
-		if _, err := d.exec(ctx, tx, `INSERT INTO decision_days (day, revision, source, symptom, class, findings, n)
-			SELECT CAST(? AS BIGINT), d.revision, d.source, d.symptom, `+outcomeClass+`, d.findings, count(*)
-			FROM decisions d WHERE d.created_at >= ? AND d.created_at < ?
-			GROUP BY d.revision, d.source, d.symptom, `+outcomeClass+`, d.findings`, upto, upto*86400, (upto+1)*86400); err != nil {
-			return false, err
+		start, end := time.Unix(upto*86400, 0).UTC(), time.Unix((upto+1)*86400, 0).UTC()
+		for _, q := range []struct {
+			query string
+			args  []any
+		}{
+			{`INSERT INTO decision_days (day, revision, source, symptom, class, findings, n)
+				SELECT CAST(? AS BIGINT), d.revision, d.source, d.symptom, ` + outcomeClass + `, d.findings, count(*)
+				FROM decisions d WHERE d.created_at >= ? AND d.created_at < ?
+				GROUP BY d.revision, d.source, d.symptom, ` + outcomeClass + `, d.findings`, []any{upto, start.Unix(), end.Unix()}},
+			{`INSERT INTO feedback_days (day, revision, kind, k, reaction, n)
+				SELECT CAST(? AS BIGINT), f.revision, 'outcome', ` + outcomeClass + `, f.reaction, count(*)
+				FROM feedback f JOIN feedback_decisions fd ON fd.feedback_id = f.id JOIN decisions d ON d.reference = fd.reference
+				WHERE f.created_at >= ? AND f.created_at < ?
+				GROUP BY f.revision, ` + outcomeClass + `, f.reaction`, []any{upto, start.Format(time.RFC3339), end.Format(time.RFC3339)}},
+			{`INSERT INTO feedback_days (day, revision, kind, k, reaction, n)
+				SELECT CAST(? AS BIGINT), f.revision, 'cause', c.cause, f.reaction, count(*)
+				FROM feedback_causes c JOIN feedback f ON f.id = c.feedback_id
+				WHERE f.page = 'diagnose' AND f.created_at >= ? AND f.created_at < ?
+				GROUP BY f.revision, c.cause, f.reaction`, []any{upto, start.Format(time.RFC3339), end.Format(time.RFC3339)}},
+		} {
+			if _, err := d.exec(ctx, tx, q.query, q.args...); err != nil {
+				return false, err
+			}
 		}
 		upto++
 	}
