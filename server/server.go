@@ -211,7 +211,7 @@ func (s *Server) purgeDecisions(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Info("old decisions purged", "count", n, "retention", keep.String())
 		}
-		if err := s.store.PurgeInsights(ctx, s.now().Add(-keep)); err != nil && ctx.Err() == nil {
+		if err := s.store.PurgeInsights(ctx, s.now().AddDate(0, 0, -store.MaxInsightsDays)); err != nil && ctx.Err() == nil {
 			s.log.Warn("purging old insight counts", "err", err)
 		}
 		if err := s.store.RollUpInsights(ctx, s.now()); err != nil && ctx.Err() == nil {

@@ -597,9 +597,11 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 	return in, nil
 }
 
-// maxInsightsDays is the longest period the insights count: the days
-// before it are never counted per day.
-const maxInsightsDays = 90
+// MaxInsightsDays is the longest period the insights count: the days
+// before it are never counted per day, and the server purges the counts
+// of the days before it (not with the decisions: counts are not personal,
+// and a 90-day period then covers 90 days whatever the retention).
+const MaxInsightsDays = 90
 
 // RollUpMargin is how long after its end a day is counted into
 // decision_days: decisions reach the database within seconds, or after an
@@ -609,7 +611,7 @@ const maxInsightsDays = 90
 const RollUpMargin = time.Hour
 
 // RollUpInsights counts the decisions and the feedback of every complete
-// day not counted yet (of the last maxInsightsDays) into decision_days and
+// day not counted yet (of the last MaxInsightsDays) into decision_days and
 // feedback_days, one day per transaction, so that the insights read a row
 // per day and kind instead of every decision and feedback. The server calls
 // it hourly; replicas calling it together count each day once (the
@@ -647,7 +649,7 @@ func (d *DB) rollUpDay(ctx context.Context, last int64) (done bool, err error) {
 		return false, err
 	}
 	if upto == 0 { // never counted: from the longest period's first day
-		upto = last - maxInsightsDays
+		upto = last - MaxInsightsDays
 	}
 	done = upto >= last
 	if !done {
