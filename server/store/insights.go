@@ -18,8 +18,9 @@ import (
 // fact, and steps and look-ups are counts per day, never a session.
 
 // insightsSchema is migration 9 in SQLite: the step counts, the look-up
-// counts, the decisions and the feedback counted per day (decision_days and
-// feedback_days, complete up to the day decision_days_upto names), the
+// counts, the decisions, their causes and the feedback counted per day
+// (decision_days, cause_days and feedback_days, complete up to the day
+// decision_days_upto names), the
 // decision's number of things to try,
 // and the indexes the period's queries read.
 const insightsSchema = `
@@ -46,9 +47,16 @@ CREATE TABLE IF NOT EXISTS decision_days (
 	source   TEXT NOT NULL,
 	symptom  TEXT NOT NULL,
 	class    TEXT NOT NULL,
-	findings TEXT NOT NULL,
 	n        INTEGER NOT NULL,
-	PRIMARY KEY (day, revision, source, symptom, class, findings)
+	PRIMARY KEY (day, revision, source, symptom, class)
+);
+CREATE TABLE IF NOT EXISTS cause_days (
+	day      INTEGER NOT NULL,
+	revision TEXT NOT NULL,
+	source   TEXT NOT NULL,
+	cause    TEXT NOT NULL,
+	n        INTEGER NOT NULL,
+	PRIMARY KEY (day, revision, source, cause)
 );
 CREATE TABLE IF NOT EXISTS feedback_days (
 	day      INTEGER NOT NULL,
@@ -92,9 +100,16 @@ CREATE TABLE IF NOT EXISTS decision_days (
 	source   TEXT NOT NULL,
 	symptom  TEXT NOT NULL,
 	class    TEXT NOT NULL,
-	findings TEXT NOT NULL,
 	n        BIGINT NOT NULL,
-	PRIMARY KEY (day, revision, source, symptom, class, findings)
+	PRIMARY KEY (day, revision, source, symptom, class)
+);
+CREATE TABLE IF NOT EXISTS cause_days (
+	day      BIGINT NOT NULL,
+	revision TEXT NOT NULL,
+	source   TEXT NOT NULL,
+	cause    TEXT NOT NULL,
+	n        BIGINT NOT NULL,
+	PRIMARY KEY (day, revision, source, cause)
 );
 CREATE TABLE IF NOT EXISTS feedback_days (
 	day      BIGINT NOT NULL,
@@ -200,7 +215,7 @@ func (d *DB) CountLookup(ctx context.Context, t time.Time, source, revision stri
 // PurgeInsights deletes the step, look-up, decision and feedback counts of
 // the days before t's.
 func (d *DB) PurgeInsights(ctx context.Context, before time.Time) error {
-	for _, table := range []string{"diagnosis_steps", "lookups", "decision_days", "feedback_days"} {
+	for _, table := range []string{"diagnosis_steps", "lookups", "decision_days", "cause_days", "feedback_days"} {
 		if _, err := d.exec(ctx, nil, `DELETE FROM `+table+` WHERE day < ?`, Day(before)); err != nil {
 			return fmt.Errorf("purging %s: %w", table, err)
 		}
@@ -412,9 +427,12 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 		query string
 		args  []any
 	}{
-		{`SELECT (d.day * 86400 + 259200) / 604800, d.source, d.symptom, d.class, d.findings, sum(d.n)
+		{`SELECT (d.day * 86400 + 259200) / 604800, d.source, d.symptom, d.class, '', sum(d.n)
 			FROM decision_days d WHERE d.day >= ? AND d.day < ? AND (? = '' OR d.revision = ?)
-			GROUP BY 1, 2, 3, 4, 5`, []any{Day(from), upto, f.Revision, f.Revision}},
+			GROUP BY 1, 2, 3, 4`, []any{Day(from), upto, f.Revision, f.Revision}},
+		{`SELECT (d.day * 86400 + 259200) / 604800, d.source, '', '', d.cause, sum(d.n)
+			FROM cause_days d WHERE d.day >= ? AND d.day < ? AND (? = '' OR d.revision = ?)
+			GROUP BY 1, 2, 5`, []any{Day(from), upto, f.Revision, f.Revision}},
 		{`SELECT ` + weekOf + `, d.source, d.symptom, ` + outcomeClass + `, d.findings, count(*)
 			FROM decisions d WHERE d.created_at >= ? AND (? = '' OR d.revision = ?)
 			GROUP BY 1, 2, 3, 4, 5`, []any{upto * 86400, f.Revision, f.Revision}},
@@ -437,22 +455,44 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 			return Insights{}, fmt.Errorf("counting decisions: %w", err)
 		}
 	}
+	// A group is decisions (with their findings as JSON, or none when
+	// counted per day) or, with no class, the decisions that found one
+	// cause (findings is then the cause's id).
 	for _, g := range groups {
 		week, source, sym, class, findings, n := g.week, g.source, g.sym, g.class, g.findings, g.n
 		var found []string
-		if err := json.Unmarshal([]byte(findings), &found); err != nil {
-			return Insights{}, fmt.Errorf("counting decisions: findings %.40q: %w", findings, err)
+		switch {
+		case class == "":
+			found = []string{findings}
+		case findings != "":
+			if err := json.Unmarshal([]byte(findings), &found); err != nil {
+				return Insights{}, fmt.Errorf("counting decisions: findings %.40q: %w", findings, err)
+			}
 		}
 		wk := weeks[week]
 		if wk == nil {
 			wk = &WeekCount{Week: WeekStart(week), Classes: map[string]int{}, Causes: map[string]int{}}
 			weeks[week] = wk
 		}
+		site := source == "site"
+		if class == "" {
+			for _, c := range found {
+				if causes[c] == nil {
+					causes[c] = &SourceCount{Key: c}
+				}
+				if site {
+					causes[c].Site += n
+				} else {
+					causes[c].API += n
+				}
+				wk.Causes[c] += n
+			}
+			continue
+		}
 		wk.Classes[class] += n
 		if outcomes[class] == nil {
 			outcomes[class] = &SourceCount{Key: class}
 		}
-		site := source == "site"
 		if site {
 			symptom(sym).Outcomes += n
 			outcomes[class].Site += n
@@ -658,10 +698,14 @@ func (d *DB) rollUpDay(ctx context.Context, last int64) (done bool, err error) {
 			query string
 			args  []any
 		}{
-			{`INSERT INTO decision_days (day, revision, source, symptom, class, findings, n)
-				SELECT CAST(? AS BIGINT), d.revision, d.source, d.symptom, ` + outcomeClass + `, d.findings, count(*)
+			{`INSERT INTO decision_days (day, revision, source, symptom, class, n)
+				SELECT CAST(? AS BIGINT), d.revision, d.source, d.symptom, ` + outcomeClass + `, count(*)
 				FROM decisions d WHERE d.created_at >= ? AND d.created_at < ?
-				GROUP BY d.revision, d.source, d.symptom, ` + outcomeClass + `, d.findings`, []any{upto, start.Unix(), end.Unix()}},
+				GROUP BY d.revision, d.source, d.symptom, ` + outcomeClass, []any{upto, start.Unix(), end.Unix()}},
+			{`INSERT INTO cause_days (day, revision, source, cause, n)
+				SELECT CAST(? AS BIGINT), d.revision, d.source, j.value, count(*)
+				FROM decisions d ` + d.eachFinding() + ` WHERE d.created_at >= ? AND d.created_at < ?
+				GROUP BY d.revision, d.source, j.value`, []any{upto, start.Unix(), end.Unix()}},
 			{`INSERT INTO feedback_days (day, revision, kind, k, reaction, n)
 				SELECT CAST(? AS BIGINT), f.revision, 'outcome', ` + outcomeClass + `, f.reaction, count(*)
 				FROM feedback f JOIN feedback_decisions fd ON fd.feedback_id = f.id JOIN decisions d ON d.reference = fd.reference
@@ -683,4 +727,13 @@ func (d *DB) rollUpDay(ctx context.Context, last int64) (done bool, err error) {
 		return false, err
 	}
 	return done, tx.Commit()
+}
+
+// eachFinding is the SQL that joins each decision d to its findings, one
+// row j per cause (j.value): the findings are a JSON array of ids.
+func (d *DB) eachFinding() string {
+	if d.dialect == postgres {
+		return `CROSS JOIN LATERAL jsonb_array_elements_text(d.findings::jsonb) AS j(value)`
+	}
+	return `, json_each(d.findings) AS j`
 }
