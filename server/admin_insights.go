@@ -143,8 +143,13 @@ func (a *adminArea) handleInsights(c echo.Context) error {
 // handleInsightsCSV is one table of the insights page as CSV: the
 // columns' and the rows' ids, not their labels, so that a spreadsheet
 // reads the same in either language.
+// Without a table it sends the admin to the page, where each table links
+// to its CSV.
 func (a *adminArea) handleInsightsCSV(c echo.Context) error {
 	name := c.QueryParam("table")
+	if name == "" {
+		return c.Redirect(http.StatusSeeOther, "/admin/insights")
+	}
 	_, _, _, tables, _, err := a.insights(c)
 	if err != nil {
 		return err
