@@ -270,7 +270,7 @@ const (
 	chartWidth  = 320
 	chartBars   = chartWidth - 48 // room for the total after the longest bar
 	chartRow    = 40
-	chartLabel  = 48 // characters of a label before it is cut
+	chartLabel  = 42 // characters of a label before it is cut (13 px text in 320 units)
 	chartSeries = 5  // colour classes s1…s5 in admin.css
 )
 
