@@ -82,6 +82,8 @@ func (s *Server) adminRoutes() {
 	g.GET("/revisions/:seq", a.handleRevision)
 	g.POST("/revisions/:seq/rollback", a.handleRollback)
 	g.GET("/feedback", a.handleFeedback)
+	g.GET("/insights", a.handleInsights)
+	g.GET("/insights.csv", a.handleInsightsCSV)
 	g.GET("/decisions", a.handleLookup)
 	g.GET("/flow", a.handleFlow)
 	g.GET("/flow.txt", a.handleFlowText)

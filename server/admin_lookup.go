@@ -40,10 +40,14 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	p := a.engine.Current()
 	dec, err := a.findDecision(ctx, p, ref)
 	if errors.Is(err, store.ErrNotFound) {
+		a.countLookup(ctx, nil)
 		page.NotFound = true
 		return render(c, http.StatusNotFound, templates.AdminLookupPage(page))
 	} else if err != nil {
 		return err
+	}
+	if len(c.QueryParams()) == 1 { // the look-up itself, not the admin's answers after it
+		a.countLookup(ctx, &dec)
 	}
 	lang := locales.Lang(ctx)
 	contact := locales.NewLocalizer(p.Texts, lang)

@@ -99,6 +99,11 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusMovedPermanently, want)
 	}
+	// Insights count each state shown, once: not the page after feedback,
+	// nor a Change page, which shows an answered question again.
+	if !thanks && change == "" {
+		s.countStep(st)
+	}
 	if st.Next == nil && change == "" {
 		// A reference once shown stays for this outcome (reload, feedback,
 		// the other language, print): it is kept once, then remembered.
@@ -474,6 +479,7 @@ func (s *Server) keepDecision(source string, p *rules.Policy, req rules.Request,
 		Facts:     facts,
 		Findings:  findings,
 		Outcome:   r.Outcome,
+		ToTry:     len(r.ToTry),
 	})
 	return nil
 }

@@ -114,6 +114,8 @@ type Server struct {
 	// draining is set once shutdown begins: answers then close their
 	// connection (Connection: close).
 	draining atomic.Bool
+	// steps counts the states of the self-diagnosis shown (insights).
+	steps *store.StepCounter
 	// openAPICache is the OpenAPI document of the revision served last.
 	openAPICache atomic.Pointer[openAPIDoc]
 	// bundleCache is the OPA bundle of the revision served last.
@@ -163,6 +165,9 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 		}
 		s.decisions = store.NewDecisionWriter(db, store.WriterConfig{Batch: decisionBatch, Every: decisionFlush,
 			Queue: cfg.DecisionQueue, Log: log})
+		s.steps = store.NewStepCounter(db, decisionFlush, func(err error) {
+			log.Error("self-diagnosis steps could not be counted", "err", err)
+		})
 	}
 	e := echo.New()
 	e.HideBanner = true
@@ -202,6 +207,9 @@ const DefaultDecisionRetention = 720 * time.Hour
 // closeGrace while the database cannot be written, and stops the writer.
 // The server must not serve after Close.
 func (s *Server) Close() {
+	if s.steps != nil {
+		s.steps.Close()
+	}
 	if s.decisions != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
 		defer cancel()
@@ -230,6 +238,12 @@ func (s *Server) purgeDecisions(ctx context.Context) {
 			s.log.Warn("purging old decisions", "err", err)
 		} else if n > 0 {
 			s.log.Info("old decisions purged", "count", n, "retention", keep.String())
+		}
+		if err := s.store.PurgeInsights(ctx, s.now().AddDate(0, 0, -store.MaxInsightsDays)); err != nil && ctx.Err() == nil {
+			s.log.Warn("purging old insight counts", "err", err)
+		}
+		if err := s.store.RollUpInsights(ctx, s.now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("counting decisions per day for the insights", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -41,6 +41,8 @@ type Decision struct {
 	Facts     map[string]any
 	Findings  []string
 	Outcome   string
+	// ToTry is how many things to try the answer listed (insights).
+	ToTry int
 }
 
 // AddDecisions stores decisions in one transaction. A reference already
@@ -72,6 +74,7 @@ func (d *DB) AddDecisions(ctx context.Context, decisions []Decision) (collided [
 type decisionRow struct {
 	reference, source, revision, symptom, facts, findings, outcome string
 	at                                                             int64
+	toTry                                                          int
 }
 
 // rowOf is dec as a row.
@@ -85,7 +88,7 @@ func rowOf(dec Decision) (decisionRow, error) {
 		return decisionRow{}, fmt.Errorf("decision %s: %w", dec.Reference, err)
 	}
 	return decisionRow{reference: dec.Reference, at: dec.At.Unix(), source: dec.Source, revision: dec.Revision,
-		symptom: dec.Symptom, facts: string(facts), findings: string(findings), outcome: dec.Outcome}, nil
+		symptom: dec.Symptom, facts: string(facts), findings: string(findings), outcome: dec.Outcome, toTry: dec.ToTry}, nil
 }
 
 // addRows stores rows in one transaction and returns the references
@@ -102,7 +105,7 @@ func (d *DB) addRows(ctx context.Context, rows []decisionRow) (map[string]bool, 
 	for chunk := range slices.Chunk(rows, decisionsPerInsert) {
 		args := make([]any, 0, decisionColumns*len(chunk))
 		for _, r := range chunk {
-			args = append(args, r.reference, r.at, r.source, r.revision, r.symptom, r.facts, r.findings, r.outcome)
+			args = append(args, r.reference, r.at, r.source, r.revision, r.symptom, r.facts, r.findings, r.outcome, r.toTry)
 		}
 		if err := d.insertChunk(ctx, tx, chunk, args, stored); err != nil {
 			return nil, fmt.Errorf("decisions %s to %s: %w", chunk[0].reference, chunk[len(chunk)-1].reference, err)
@@ -128,22 +131,22 @@ func (d *DB) insertChunk(ctx context.Context, tx execer, rows []decisionRow, arg
 	return res.Err()
 }
 
-// decisionsPerInsert bounds the rows of one INSERT: 64 rows of 8 values
+// decisionsPerInsert bounds the rows of one INSERT: 64 rows of 9 values
 // stay far below SQLite's and PostgreSQL's limits on parameters.
 const (
 	decisionsPerInsert = 64
-	decisionColumns    = 8
+	decisionColumns    = 9
 )
 
 // insertDecisions is the INSERT of n decisions.
 func insertDecisions(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO decisions (` + decisionColumnList + `) VALUES `)
+	b.WriteString(`INSERT INTO decisions (` + decisionColumnList + `, to_try) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	// A reference kept already is not overwritten; RETURNING names the
 	// rows stored, so that the others are told apart (collisions).

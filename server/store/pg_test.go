@@ -49,6 +49,7 @@ var bothDialects = []struct {
 	{"ReferencesNeverCollide", TestReferencesNeverCollide},
 	{"PurgeUnderWrites", TestPurgeUnderWrites},
 	{"APIKeys", TestAPIKeys},
+	{"InsightCounts", TestInsightCounts},
 }
 
 // TestPostgres runs the store's tests on a real PostgreSQL, then what only
