@@ -1,9 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -97,24 +95,7 @@ func TestInsightsValidHTML(t *testing.T) {
 			files = append(files, file)
 		}
 	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(java, append([]string{"-jar", jar, "--errors-only", "--format", "json"}, files...)...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	var out struct {
-		Messages []vnuMessage `json:"messages"`
-	}
-	report := stderr.Bytes()
-	if len(bytes.TrimSpace(report)) == 0 {
-		report = stdout.Bytes()
-	}
-	if err := json.Unmarshal(report, &out); err != nil {
-		t.Fatalf("vnu: %v; output: %s %s (exit: %v)", err, stdout.String(), stderr.String(), runErr)
-	}
-	for _, m := range out.Messages {
-		t.Errorf("vnu: %s:%d: %s: %s (%q)", filepath.Base(m.URL), m.LastLine, m.Type, m.Message, m.Extract)
-	}
-	if runErr != nil && len(out.Messages) == 0 {
-		t.Errorf("vnu failed with no message: %v\n%s", runErr, stderr.String())
+	for _, m := range validateHTML(t, java, jar, files) {
+		t.Errorf("vnu: %s:%d: %s: %s (%q)", m.URL, m.LastLine, m.Type, m.Message, m.Extract)
 	}
 }
