@@ -81,14 +81,9 @@ func (cfg Config) Validate() error {
 // bound on the body. It also sets how a client's address is read, which
 // the rate limits key on, and how its scheme is, which secure reads.
 func (s *Server) useMiddleware() {
-	extract, err := ipExtractor(s.cfg.TrustedProxies)
-	scheme, serr := schemeExtractor(s.cfg.TrustedProxies)
-	if err != nil || serr != nil {
-		// Config.Validate refuses this at startup; a server built without
-		// it trusts no proxy rather than a wrong one.
-		s.log.Error("ignoring the trusted proxies: clients are identified by their connection's address", "err", errors.Join(err, serr))
-		extract, scheme = echo.ExtractIPDirect(), echo.ExtractSchemeDirect()
-	}
+	// New validated the trusted proxies (Config.Validate).
+	extract, _ := ipExtractor(s.cfg.TrustedProxies)
+	scheme, _ := schemeExtractor(s.cfg.TrustedProxies)
 	s.echo.IPExtractor = extract
 	s.echo.SchemeExtractor = scheme
 	s.metrics = newMetrics(s.engine)

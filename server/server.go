@@ -135,9 +135,14 @@ type Server struct {
 }
 
 // New returns a server answering with the rules pub serves and storing in
-// db. It fails only when the files built into the binary (assets, message
-// files) cannot be read: a defect of the build, not of any input.
+// db. It fails when cfg does not validate (Config.Validate names the
+// setting), when the store's secrets or references cannot be read, and
+// when the files built into the binary (assets, message files) cannot be
+// read: a defect of the build, not of any input.
 func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, publisher: pub, engine: pub.Engine(), store: db, log: log, now: cfg.Now}
 	if s.now == nil {
 		s.now = time.Now
