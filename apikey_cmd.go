@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"acceso/apikey"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // The synopses of the apikey commands.

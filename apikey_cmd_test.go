@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"acceso/apikey"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // keyPattern is a key as acceso apikey add prints it: the prefix and 256

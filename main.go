@@ -31,7 +31,7 @@ import (
 	"acceso/rules"
 	"acceso/sandbox"
 	"acceso/server"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 func main() {

@@ -23,7 +23,7 @@ import (
 	"acceso/internal/pgtest"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // buildTool builds the package pkg (this module's main, or a tool pinned

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"acceso/server"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // TestSIGTERMAnswersEveryRequest runs acceso serve, loads it with

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // ScopeDecisionsRead lets a key read kept decisions by their reference and

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"acceso/server/store"
+	"acceso/store"
 )
 
 func openStore(t *testing.T) *store.DB {

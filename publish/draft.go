@@ -9,7 +9,7 @@ import (
 
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // A draft is the source being served with one admin's change applied: one

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // DefaultFollowEvery is how often a following publisher polls the store

@@ -8,7 +8,7 @@ import (
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/sandbox"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // Impact is what a draft would change: every state of the self-diagnosis

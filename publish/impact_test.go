@@ -8,7 +8,7 @@ import (
 	"acceso/flow"
 	"acceso/rules"
 	"acceso/sandbox"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // examined is what Verify previews of draft for a change keeping kept, as

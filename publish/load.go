@@ -10,7 +10,7 @@ import (
 
 	"acceso/rules"
 	"acceso/sandbox"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // Load builds the publisher a server starts with: serving the rules of

@@ -19,7 +19,7 @@ import (
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/sandbox"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // Config is what a Publisher is made with.

@@ -11,7 +11,7 @@ import (
 
 	"acceso/rules"
 	"acceso/sandbox"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // TestMain lets the test binary be the sandbox's child, as acceso is.

@@ -12,7 +12,7 @@ import (
 
 	"acceso/rules"
 	"acceso/sandbox"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // isolated is the sandbox as serve uses it, with limits a busy test

@@ -21,7 +21,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // insightsNow is the clock of the insights tests: a Saturday noon, UTC.

@@ -14,7 +14,7 @@ import (
 	"acceso/answer"
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // KeptDecision is the body of GET /api/v1/decisions/{reference} and of its

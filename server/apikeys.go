@@ -10,7 +10,7 @@ import (
 
 	"acceso/answer"
 	"acceso/apikey"
-	"acceso/server/store"
+	"acceso/store"
 	"acceso/templates"
 )
 

@@ -17,7 +17,7 @@ import (
 	"acceso/answer"
 	"acceso/apikey"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // TestDecisionLookupLoad measures GET /api/v1/decisions/{reference} (key

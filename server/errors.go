@@ -13,7 +13,7 @@ import (
 
 	"acceso/answer"
 	"acceso/locales"
-	"acceso/server/store"
+	"acceso/store"
 	"acceso/templates"
 )
 

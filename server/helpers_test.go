@@ -16,7 +16,7 @@ import (
 
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // testPolicy is the embedded rules, built once for the whole test binary.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // BenchmarkInsightsPage renders /admin/insights (30 days, every revision)

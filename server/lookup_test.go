@@ -21,7 +21,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // TestAdminLooksUpAndContinuesADecision follows a contact to the end of

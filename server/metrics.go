@@ -11,7 +11,7 @@ import (
 
 	"acceso/answer"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // metrics are the server's Prometheus metrics, on a registry the server

@@ -20,7 +20,7 @@ import (
 	"acceso/internal/pgtest"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // apiLoad is clients asking the API over keep-alive connections, spread

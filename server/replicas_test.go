@@ -17,7 +17,7 @@ import (
 	"acceso/internal/pgtest"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // replica is one Acceso server of several sharing a PostgreSQL database.

@@ -29,7 +29,7 @@ import (
 	"acceso/answer"
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 	"acceso/templates"
 )
 

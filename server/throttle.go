@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // Sign-in throttling per account name, besides the per-address limit: an
