@@ -185,7 +185,11 @@ func (s *Server) Export(ctx context.Context, out string, progress io.Writer) (Ex
 	if err != nil {
 		return ExportStats{}, err
 	}
-	states := len(pages)/len(locales.Languages) - 4
+	m, err := s.flowMap(ctx, s.engine.Current()) // explored once, by Pages
+	if err != nil {
+		return ExportStats{}, err
+	}
+	states := m.States()
 	changes, err := s.changePages(ctx)
 	if err != nil {
 		return ExportStats{}, err
