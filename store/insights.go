@@ -475,18 +475,18 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 			weeks[week] = wk
 		}
 		site := source == "site"
-		if class == "" {
-			for _, c := range found {
-				if causes[c] == nil {
-					causes[c] = &SourceCount{Key: c}
-				}
-				if site {
-					causes[c].Site += n
-				} else {
-					causes[c].API += n
-				}
-				wk.Causes[c] += n
+		for _, c := range found {
+			if causes[c] == nil {
+				causes[c] = &SourceCount{Key: c}
 			}
+			if site {
+				causes[c].Site += n
+			} else {
+				causes[c].API += n
+			}
+			wk.Causes[c] += n
+		}
+		if class == "" { // a cause's own count: no outcome to add
 			continue
 		}
 		wk.Classes[class] += n
@@ -501,17 +501,6 @@ func (d *DB) Insights(ctx context.Context, f InsightsFilter, now time.Time) (Ins
 			symptom(sym).API += n
 			outcomes[class].API += n
 			wk.API += n
-		}
-		for _, c := range found {
-			if causes[c] == nil {
-				causes[c] = &SourceCount{Key: c}
-			}
-			if site {
-				causes[c].Site += n
-			} else {
-				causes[c].API += n
-			}
-			wk.Causes[c] += n
 		}
 	}
 	for _, c := range OutcomeClasses {
