@@ -64,20 +64,30 @@ func (s *Server) apiRoutes() {
 	api.GET("/openapi.json", s.handleOpenAPI, mw...)
 }
 
+// readJSON reads an API request's body: JSON by its Content-Type, within
+// the body limit, read in full; else the API's error for it.
+func readJSON(r *http.Request) ([]byte, error) {
+	if err := requireJSON(r.Header.Get(echo.HeaderContentType)); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, errTooLarge
+		}
+		return nil, answer.Errorf(answer.CodeInvalidJSON, "the body could not be read in full")
+	}
+	return body, nil
+}
+
 // handleEvaluate answers POST /api/v1/evaluate: the body goes through
 // Diagnose, the path the command line takes too, in the language the body,
 // ?lang= or Accept-Language asks for.
 func (s *Server) handleEvaluate(c echo.Context) error {
 	req := c.Request()
-	if err := requireJSON(req.Header.Get(echo.HeaderContentType)); err != nil {
-		return err
-	}
-	body, err := io.ReadAll(req.Body)
+	body, err := readJSON(req)
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return errTooLarge
-		}
-		return answer.Errorf(answer.CodeInvalidJSON, "the body could not be read in full")
+		return err
 	}
 	// A slot first, then the deadline: the deadline counts evaluating,
 	// not waiting for a CPU.

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -92,16 +91,9 @@ func (s *Server) handleDecision(c echo.Context) error {
 // an evaluate request's ({"lang": …, "facts": {…}}), decide the kept
 // decision again, on the admin look-up's own path (continueDecision).
 func (s *Server) handleDecisionContinue(c echo.Context) error {
-	r := c.Request()
-	if err := requireJSON(r.Header.Get(echo.HeaderContentType)); err != nil {
-		return err
-	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readJSON(c.Request())
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return errTooLarge
-		}
-		return answer.Errorf(answer.CodeInvalidJSON, "the body could not be read in full")
+		return err
 	}
 	p := s.engine.Current()
 	req, err := answer.Decode(p.Catalog, body)
@@ -128,7 +120,7 @@ func (s *Server) handleDecisionContinue(c echo.Context) error {
 		slices.SortFunc(problems, func(a, b answer.FieldError) int { return strings.Compare(a.Field, b.Field) })
 		return answer.Invalid(problems...)
 	}
-	lang := locales.Negotiate(req.Lang, c.QueryParam("lang"), r.Header.Get("Accept-Language"))
+	lang := locales.Negotiate(req.Lang, c.QueryParam("lang"), c.Request().Header.Get("Accept-Language"))
 	if req.Facts == nil {
 		req.Facts = map[string]any{}
 	}
