@@ -143,7 +143,7 @@ const (
 var OutcomeClasses = []string{ClassCausesFound, ClassToTry, ClassNeedsAnswers, ClassNoKnownCause}
 
 // outcomeClass is the SQL that puts a decision (alias d) in its class.
-// THE ONE PLACE the "only things to try" class is decided: d.to_try is
+// It is the one place the "only things to try" class is decided: d.to_try is
 // the number of things to try the answer listed (Decision.ToTry).
 const outcomeClass = `CASE WHEN d.outcome = 'causes_found' THEN 'causes_found' WHEN d.to_try > 0 THEN 'to_try' ELSE d.outcome END`
 
