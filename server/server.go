@@ -45,7 +45,8 @@ type Config struct {
 	// Static renders pages as the static export has them: an outcome's
 	// reference names its state (flow.StateReference) rather than a
 	// decision, and feedback is a link to the page on BaseURL instead of a
-	// form (or left out without one).
+	// form (or left out without one). Its self-diagnosis is not rate
+	// limited: the export renders every state, once, for itself.
 	Static bool
 	// DiagnoseBurst is how many self-diagnosis steps one client may take
 	// at once; zero means the default (diagnoseBurst).
@@ -183,6 +184,7 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	e.Server.WriteTimeout = 15 * time.Second
 	e.Server.IdleTimeout = 60 * time.Second
 	s.echo = e
+	s.metrics = newMetrics(s.engine)
 	s.useMiddleware()
 	s.evaluations = newEvaluations(cfg.MaxEvaluations, shedWait)
 	s.metrics.watchEvaluations(s.evaluations)
@@ -273,7 +275,7 @@ func (s *Server) routes() {
 	s.apiRoutes()
 	s.siteRoutes()
 	s.adminRoutes()
-	s.echo.GET("/bundles/:file", s.handleBundle(newLimiter(bundleFailEvery, bundleFailBurst)))
+	s.echo.GET("/bundles/:file", s.handleBundle(newFailureLimit(bundleFailEvery, bundleFailBurst)))
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
