@@ -127,6 +127,10 @@ type Server struct {
 	// exploring lets callers that ask at once for a revision not yet
 	// explored share one exploration.
 	exploring singleflight.Group
+	// metricsListener, when set before Run (tests), is where the metrics
+	// are served instead of a listener bound on Config.MetricsAddr, as
+	// Echo's Listener is for the public address.
+	metricsListener net.Listener
 	// assets are the site's static files, prepared once (assets.go).
 	assets map[string]asset
 	// adminTexts are the texts of the admin pages: the message files built
@@ -325,12 +329,14 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	conns := newConnTracker()
 	s.echo.Server.ConnState = conns.track
 	var metricsSrv *http.Server
-	var metricsLn net.Listener
-	if s.cfg.MetricsAddr != "" {
-		var err error
-		if metricsLn, err = listen(s.cfg.MetricsAddr); err != nil {
-			ln.Close()
-			return fmt.Errorf("metrics: %w", err)
+	metricsLn := s.metricsListener
+	if s.cfg.MetricsAddr != "" || metricsLn != nil {
+		if metricsLn == nil {
+			var err error
+			if metricsLn, err = listen(s.cfg.MetricsAddr); err != nil {
+				ln.Close()
+				return fmt.Errorf("metrics: %w", err)
+			}
 		}
 		metricsSrv = &http.Server{
 			Handler:           s.MetricsHandler(),
