@@ -129,10 +129,16 @@ func DraftNewFact(src rules.Source, nf NewFact) (rules.Source, error) {
 		if len(add) == 0 {
 			continue
 		}
-		if file, err = locales.SetMessages(file, add...); err != nil {
+		// The new tables are appended, so the file keeps its comments and
+		// its diff shows only them.
+		if line, err := locales.CheckFile(file); err != nil {
+			return rules.Source{}, rules.Problems{{File: locales.Path(lang), Line: line, Message: err.Error()}}
+		}
+		tables, err := locales.SetMessages(nil, add...)
+		if err != nil {
 			return rules.Source{}, rules.Problems{{File: locales.Path(lang), Message: err.Error()}}
 		}
-		draft.Messages[name] = file
+		draft.Messages[name] = append(append(bytes.TrimRight(slices.Clone(file), "\n"), "\n\n"...), tables...)
 	}
 	return draft, nil
 }
