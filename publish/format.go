@@ -27,6 +27,8 @@ type CauseFormat struct {
 	NextOrder int
 	// Facts is set when a cause's metadata lists custom.facts.
 	Facts bool
+	// CanTry is set when a cause's metadata has custom.contact_can_try.
+	CanTry bool
 }
 
 // CauseFormatOf reads how src's causes declare themselves, from the
@@ -53,6 +55,9 @@ func CauseFormatOf(src rules.Source) CauseFormat {
 				}
 				if _, ok := a.Custom["facts"]; ok {
 					f.Facts = true
+				}
+				if _, ok := a.Custom["contact_can_try"]; ok {
+					f.CanTry = true
 				}
 			}
 		}
@@ -81,7 +86,7 @@ func NewCauseTemplate(src rules.Source) string {
 	f := CauseFormatOf(src)
 	var b strings.Builder
 	b.WriteString("# METADATA\n# title: <what the cause is, for rule authors>\n# description: <when it applies>\n")
-	if f.Order || f.Facts || strings.Contains(joinedModules(src), "contact_can_try") {
+	if f.Order || f.Facts || f.CanTry {
 		b.WriteString("# custom:\n")
 	}
 	if f.Order {
@@ -90,7 +95,7 @@ func NewCauseTemplate(src rules.Source) string {
 	if f.Facts {
 		b.WriteString("#   facts: [<fact>]\n")
 	}
-	if strings.Contains(joinedModules(src), "contact_can_try") {
+	if f.CanTry {
 		b.WriteString("#   contact_can_try: false\n")
 	}
 	b.WriteString(`default cause.<symptom>.<id> := "open"
@@ -101,15 +106,6 @@ cause.<symptom>.<id> := "likely" if {
 	input.facts.<fact> == false
 }
 `)
-	return b.String()
-}
-
-// joinedModules is the text of every policy module of src.
-func joinedModules(src rules.Source) string {
-	var b strings.Builder
-	for _, name := range PolicyModules(src) {
-		b.WriteString(src.Modules[name])
-	}
 	return b.String()
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"acceso/locales"
 	"acceso/rules"
 )
@@ -174,7 +176,7 @@ func TestCauseFormatOf(t *testing.T) {
 	embedded := rules.Embedded()
 	bare := embedded.Clone()
 	for name, text := range bare.Modules {
-		bare.Modules[name] = regexp.MustCompile(`(?m)^#   (order|facts): .*\n`).ReplaceAllString(text, "")
+		bare.Modules[name] = regexp.MustCompile(`(?m)^(#   (order|facts|contact_can_try): .*|# custom:)\n`).ReplaceAllString(text, "")
 	}
 	tests := []struct {
 		name        string
@@ -183,9 +185,16 @@ func TestCauseFormatOf(t *testing.T) {
 		wantInTempl []string
 		notInTempl  []string
 	}{
-		{"custom.order and custom.facts", embedded, CauseFormat{Order: true, NextOrder: len(mustBuild(t, embedded).Catalog.Causes) + 1, Facts: true},
-			[]string{"#   order: 12\n", "#   facts: [<fact>]\n"}, nil},
-		{"neither", bare, CauseFormat{NextOrder: 1}, nil, []string{"order:", "facts:"}},
+		{"custom.order and custom.facts", embedded, CauseFormat{Order: true, NextOrder: len(mustBuild(t, embedded).Catalog.Causes) + 1, Facts: true, CanTry: true},
+			[]string{"#   order: 12\n", "#   facts: [<fact>]\n", "#   contact_can_try: false\n"}, nil},
+		{"neither", bare, CauseFormat{NextOrder: 1}, nil, []string{"order:", "facts:", "custom:", "contact_can_try"}},
+	}
+	// The causes without their custom metadata still parse: what is read
+	// is their metadata, not a module left out.
+	for _, name := range PolicyModules(bare) {
+		if _, err := ast.ParseModuleWithOpts(name, bare.Modules[name], ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1}); err != nil {
+			t.Fatalf("%s without custom metadata: %v", name, err)
+		}
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
