@@ -95,31 +95,21 @@ func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return 0
 }
 
-// printOpenAPI prints the API's OpenAPI document for the rules of --rules
-// DIR (or the embedded ones), as GET /api/openapi.json serves it, for tools
-// that read the document (make openapi-check).
+// printOpenAPI prints the API's OpenAPI document for the rules serve
+// would serve (the latest published in --data or --database, as export
+// reads them), or those of --rules DIR, as GET /api/openapi.json serves
+// it, for tools that read the document (make openapi-check).
 func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("openapi", openAPIUsage)
-	dir := fs.String("rules", "", "the rules folder (`DIR`: login/*.rego, locales/*.toml); default: the built-in rules")
+	data := dataFlag(fs, "whose published rules are described")
+	database := databaseFlag(fs)
+	dir := fs.String("rules", "", "folder (`DIR`) of .rego files (and locales/) to describe instead of the published rules")
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
 		return code
 	}
-	src := rules.Embedded()
-	if *dir != "" {
-		if err := checkFolder(*dir); err != nil {
-			fmt.Fprintln(stderr, "openapi: --rules", err)
-			return 2
-		}
-		var err error
-		if src, err = rules.FromDir(*dir); err != nil {
-			fmt.Fprintln(stderr, "openapi: --rules", err)
-			return 1
-		}
-	}
-	policy, err := rules.Build(ctx, src, rules.Options{SkipTests: true, NoCache: true})
-	if err != nil {
-		printProblems(stderr, "openapi", err)
-		return 1
+	policy, code, ok := publishedRules(ctx, "openapi", "the document of the built-in rules", *dir, *database, *data, stderr)
+	if !ok {
+		return code
 	}
 	doc, err := server.OpenAPI(policy)
 	if err != nil {
@@ -128,6 +118,52 @@ func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%s\n", doc)
 	return 0
+}
+
+// publishedRules returns the rules a command that shows them reads, as
+// export reads them: those of the folder dir when it is set, else the
+// latest revision published in the database (--database, else the SQLite
+// one in --data), read and never added to, else the built-in rules. A
+// --data folder without a database is not created: the built-in rules are
+// read, and cmd says so on stderr with what it shows of them (builtIn).
+// None of them runs its Rego tests again, but for a stored revision, which
+// is verified as serve verifies it.
+func publishedRules(ctx context.Context, cmd, builtIn, dir, database, data string, stderr io.Writer) (*rules.Policy, int, bool) {
+	src := rules.Embedded()
+	switch {
+	case dir != "":
+		if err := checkFolder(dir); err != nil {
+			fmt.Fprintln(stderr, cmd+": --rules", err)
+			return nil, 2, false
+		}
+		var err error
+		if src, err = rules.FromDir(dir); err != nil {
+			fmt.Fprintln(stderr, cmd+": --rules", err)
+			return nil, 1, false
+		}
+	case database == "" && !fileExists(filepath.Join(data, store.FileName)):
+		fmt.Fprintf(stderr, "%s: no database in %s (--data): %s\n", cmd, data, builtIn)
+	default:
+		db, err := openStore(ctx, database, data)
+		if err != nil {
+			fmt.Fprintln(stderr, cmd+":", err)
+			return nil, 1, false
+		}
+		defer db.Close()
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		pub, err := publish.Load(ctx, publish.Config{ReadOnly: true, NoCache: true}, db, log)
+		if err != nil {
+			printProblems(stderr, cmd, err)
+			return nil, 1, false
+		}
+		return pub.Engine().Current(), 0, true
+	}
+	policy, err := rules.Build(ctx, src, rules.Options{SkipTests: true, NoCache: true})
+	if err != nil {
+		printProblems(stderr, cmd, err)
+		return nil, 1, false
+	}
+	return policy, 0, true
 }
 
 // testRules verifies the rules in DIR (or the embedded ones) as a publish
@@ -606,12 +642,15 @@ func printProblems(w io.Writer, cmd string, err error) {
 	fmt.Fprintln(w, cmd+":", err)
 }
 
-// mapRules prints the self-diagnosis the rules in DIR (or the embedded
-// ones) give, as a tree: per symptom, each question and where each answer
-// leads, down to the outcomes.
+// mapRules prints the self-diagnosis the rules give, as a tree: per
+// symptom, each question and where each answer leads, down to the
+// outcomes. The rules are those of DIR, else the ones serve would serve
+// (the latest published in --data or --database, as export reads them).
 func mapRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("rules map", rulesMapUsage)
 	lang := fs.String("lang", locales.Source, "language (`LANG`) of the questions and causes: es or en")
+	data := dataFlag(fs, "whose published rules are mapped")
+	database := databaseFlag(fs)
 	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
 	if !ok {
 		return code
@@ -621,14 +660,19 @@ func mapRules(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "rules map: --lang %s is not supported (%s are); printing in %s\n", *lang, strings.Join(locales.Languages, ", "), locales.Source)
 		*lang = locales.Source
 	}
-	src, code, ok := rulesIn("rules map", args, stderr)
-	if !ok {
+	var policy *rules.Policy
+	if len(args) > 0 {
+		src, code, ok := rulesIn("rules map", args, stderr)
+		if !ok {
+			return code
+		}
+		var err error
+		if policy, err = rules.Build(ctx, src, rules.Options{SkipTests: true}); err != nil {
+			printProblems(stderr, "rules map", err)
+			return 1
+		}
+	} else if policy, code, ok = publishedRules(ctx, "rules map", "the map of the built-in rules", "", *database, *data, stderr); !ok {
 		return code
-	}
-	policy, err := rules.Build(ctx, src, rules.Options{SkipTests: true})
-	if err != nil {
-		printProblems(stderr, "rules map", err)
-		return 1
 	}
 	m, err := flow.Explore(ctx, policy, 0)
 	if err != nil {

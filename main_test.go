@@ -839,3 +839,126 @@ func TestAdminListAndRemove(t *testing.T) {
 		t.Errorf("SessionAdmin(ana's session) after admin remove = %v; want ErrNotFound", err)
 	}
 }
+
+// withExtraCause returns src with one more cause, parity_extra (its rule
+// in a module of its own, its texts in both languages): likely only for
+// codes_requested 777, which no Rego test sends, so every test still
+// passes, and resting on opted_out, a question already asked. No state of
+// the self-diagnosis finds it, so the question online is worded anew too,
+// for the map to show.
+func withExtraCause(t *testing.T, src rules.Source) rules.Source {
+	t.Helper()
+	out := src.Clone()
+	out.Modules["rules/login/parity_extra.rego"] = `package login
+
+# METADATA
+# title: A cause only a published revision has
+# description: Found only for codes_requested 777.
+# custom:
+#   order: 99
+#   facts: [opted_out]
+default cause.code_not_received.parity_extra := "open"
+
+cause.code_not_received.parity_extra := "likely" if {
+	input.facts.codes_requested == 777
+	input.facts.opted_out == true
+}
+`
+	for _, lang := range locales.Languages {
+		name := locales.FileName(lang)
+		file, err := locales.SetMessages(out.Messages[name],
+			locales.Message{ID: locales.CauseTitle("parity_extra"), Description: "Title of the cause parity_extra", Text: "Parity extra " + lang},
+			locales.Message{ID: locales.CauseAdvice("parity_extra"), Description: "Advice for the cause parity_extra", Text: "Advice " + lang},
+			locales.Message{ID: locales.Question("online"), Text: "Parity: online? " + lang})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Messages[name] = file
+	}
+	return out
+}
+
+// TestRulesMapAndOpenAPIReadThePublishedRules holds rules map and openapi
+// to export's choice of rules: the latest revision published in --data
+// (here one with an extra cause), read without storing anything; the
+// built-in rules, said so, when --data holds no database; and --rules DIR
+// or DIR when given.
+func TestRulesMapAndOpenAPIReadThePublishedRules(t *testing.T) {
+	ctx := context.Background()
+	builtIn := rules.Embedded()
+	extended := withExtraCause(t, builtIn)
+	data := t.TempDir()
+	db, err := store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []rules.Source{builtIn, extended} {
+		rev := store.Revision{ID: src.Revision(), Admin: "ana", PublishedAt: time.Now().UTC(), Note: "test", Source: store.Source(src)}
+		if _, err := db.AddRevision(ctx, rev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	// The extended rules as a folder too, for --rules DIR and DIR.
+	dir := t.TempDir()
+	for path, text := range extended.Modules {
+		file := filepath.Join(dir, strings.TrimPrefix(path, "rules/"))
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "locales"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range extended.Messages {
+		if err := os.WriteFile(filepath.Join(dir, "locales", name), text, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	empty := t.TempDir()
+
+	const inMap, inDoc = "? Parity: online? en (online)", `"parity_extra"`
+	tests := []struct {
+		name     string
+		args     []string
+		want     string // in stdout, or not when extra is false
+		extra    bool
+		inStderr string
+	}{
+		{"rules map --data", []string{"rules", "map", "--lang", "en", "--data", data}, inMap, true, ""},
+		{"rules map DIR", []string{"rules", "map", "--lang", "en", dir}, inMap, true, ""},
+		{"rules map, no database", []string{"rules", "map", "--lang", "en", "--data", empty}, inMap, false, "rules map: no database in " + empty + " (--data): the map of the built-in rules"},
+		{"openapi --data", []string{"openapi", "--data", data}, inDoc, true, ""},
+		{"openapi --rules DIR", []string{"openapi", "--rules", dir}, inDoc, true, ""},
+		{"openapi, no database", []string{"openapi", "--data", empty}, inDoc, false, "openapi: no database in " + empty + " (--data): the document of the built-in rules"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, "", tc.args...)
+			if code != 0 {
+				t.Fatalf("run(%q) = %d; stderr %s", tc.args, code, stderr)
+			}
+			if strings.Contains(out, tc.want) != tc.extra {
+				t.Errorf("run(%q) prints %q: %v; want %v", tc.args, tc.want, !tc.extra, tc.extra)
+			}
+			if !strings.Contains(stderr, tc.inStderr) {
+				t.Errorf("run(%q) stderr = %q; want %q", tc.args, stderr, tc.inStderr)
+			}
+		})
+	}
+	// Read, never written: the two revisions stored, no database created.
+	db, err = store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if revs, err := db.Revisions(ctx, 100); err != nil || len(revs) != 2 {
+		t.Errorf("after rules map and openapi, %d revisions (%v); want the 2 stored", len(revs), err)
+	}
+	if _, err := os.Stat(filepath.Join(empty, store.FileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a command created a database in --data: %v", err)
+	}
+}

@@ -55,6 +55,12 @@ func checkPlain(name string, file []byte, messages []*i18n.Message) TextProblems
 	path := "locales/" + name
 	var problems TextProblems
 	for _, m := range messages {
+		// A text added empty, for an admin to write (the admin area adds
+		// a new fact's texts so), is named until it is written.
+		if m.Zero == "" && m.One == "" && m.Two == "" && m.Few == "" && m.Many == "" && m.Other == "" {
+			problems = append(problems, TextProblem{path, lineOf(file, m.ID, ""), fmt.Sprintf("message %s is empty: write its text (other = \"…\"); its description says what it is", m.ID)})
+			continue
+		}
 		for _, text := range []string{m.Zero, m.One, m.Two, m.Few, m.Many, m.Other} {
 			if text == "" {
 				continue

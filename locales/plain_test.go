@@ -44,6 +44,7 @@ func TestParseRefusesTextsThatAreNotPlain(t *testing.T) {
 		{"Arabic letter mark", "Empezar \u061C", "U+061C"},
 		{"longest text", strings.Repeat("a", MaxText), ""},
 		{"too long", strings.Repeat("a", MaxText+1), "at most 2000"},
+		{"empty, not written yet", "", "message HomeDiagnoseLink is empty: write its text"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -84,6 +84,38 @@ func ApplyDraft(cur rules.Source, files []store.DraftFile) (rules.Source, error)
 	return draft, nil
 }
 
+// WithDraft is the source being served with the texts of an admin's
+// drafted files in place, whether or not they would still apply (see
+// ApplyDraft): the rules as the admin's editor shows them, which a form
+// that adds to the draft adds to. A drafted file the source no longer has,
+// or a message file that is not TOML, is a problem naming it.
+func WithDraft(cur rules.Source, files []store.DraftFile) (rules.Source, error) {
+	draft := cur.Clone()
+	var problems rules.Problems
+	for _, f := range files {
+		if p := setFile(draft, f.Path, f.Text); p != nil {
+			problems = append(problems, *p)
+		}
+	}
+	if len(problems) > 0 {
+		return rules.Source{}, problems
+	}
+	return draft, nil
+}
+
+// ChangedFiles lists, sorted, the files whose text differs from before to
+// after, named as Files names them.
+func ChangedFiles(before, after rules.Source) []string {
+	was, is := Files(before), Files(after)
+	var changed []string
+	for _, file := range slices.Sorted(maps.Keys(is)) {
+		if text, ok := was[file]; !ok || text != is[file] {
+			changed = append(changed, file)
+		}
+	}
+	return changed
+}
+
 // DraftDiff is a unified diff, file by file, of what an admin's draft
 // changes in the source being served. It shows each drafted file's text
 // against the served one whether or not the draft applies.
@@ -134,14 +166,21 @@ var causeID = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 // is read here only to give a clear message early; that the built draft
 // declares the cause is checked by CheckNewCause.
 func DraftNewCause(cur *rules.Policy, nc NewCause) (rules.Source, error) {
+	return DraftNewCauseOn(cur.Catalog, cur.Source, nc)
+}
+
+// DraftNewCauseOn adds the new cause to src, a source whose causes are
+// cat's: the rules served (DraftNewCause), or those with the admin's draft
+// in place (WithDraft), for the cause to be saved to the draft.
+func DraftNewCauseOn(cat rules.Catalog, src rules.Source, nc NewCause) (rules.Source, error) {
 	var problems rules.Problems
-	if c, ok := cur.Catalog.Cause(nc.ID); ok {
+	if c, ok := cat.Cause(nc.ID); ok {
 		problems = append(problems, rules.Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)})
 	}
 	if !causeID.MatchString(nc.ID) {
 		problems = append(problems, rules.Problem{File: nc.Module, Message: fmt.Sprintf("cause id %q must be snake_case (lower-case letters, digits and single underscores)", nc.ID)})
 	}
-	if _, ok := cur.Source.Modules[nc.Module]; !ok || rules.IsTest(nc.Module) {
+	if _, ok := src.Modules[nc.Module]; !ok || rules.IsTest(nc.Module) {
 		problems = append(problems, rules.Problem{File: nc.Module, Message: "choose one of the policy modules for the new rule"})
 	}
 	switch {
@@ -151,13 +190,13 @@ func DraftNewCause(cur *rules.Policy, nc NewCause) (rules.Source, error) {
 		problems = append(problems, rules.Problem{File: nc.Module, Message: fmt.Sprintf("the new rule must declare the cause: `default cause.<symptom>.%s := \"open\"` with its # METADATA", nc.ID)})
 	}
 	testFile := testModuleOf(nc.Module)
-	if _, ok := cur.Source.Modules[testFile]; strings.TrimSpace(nc.Tests) != "" && !ok {
+	if _, ok := src.Modules[testFile]; strings.TrimSpace(nc.Tests) != "" && !ok {
 		problems = append(problems, rules.Problem{File: testFile, Message: "the module has no test file to add the tests to"})
 	}
 	if len(problems) > 0 {
 		return rules.Source{}, problems
 	}
-	draft, err := DraftCauseTexts(cur.Source, nc.ID, nc.Texts)
+	draft, err := DraftCauseTexts(src, nc.ID, nc.Texts)
 	if err != nil {
 		return rules.Source{}, err
 	}

@@ -73,6 +73,8 @@ func (s *Server) adminRoutes() {
 	g.POST("/causes/:id", a.handleCauseSubmit)
 	g.GET("/new-cause", a.handleNewCause)
 	g.POST("/new-cause", a.handleNewCauseSubmit)
+	g.GET("/new-fact", a.handleNewFact)
+	g.POST("/new-fact", a.handleNewFactSubmit)
 	g.GET("/draft", a.handleDraft)
 	g.POST("/draft", a.handleDraftSubmit)
 	g.POST("/draft/remove", a.handleDraftRemove)
@@ -296,13 +298,23 @@ func (a *adminArea) handleCauseSubmit(c echo.Context) error {
 	}, nil)
 }
 
-// handleNewCause shows the form to add a cause.
+// handleNewCause shows the form to add a cause, its rule started from a
+// template whose metadata is written as the causes of the admin's rules
+// (those served, with the admin's draft) write theirs.
 func (a *adminArea) handleNewCause(c echo.Context) error {
 	p := a.engine.Current()
 	nc := publish.NewCause{Texts: make(map[string]publish.CauseTexts)}
 	if len(p.Catalog.Causes) > 0 {
 		nc.Module = p.Catalog.Causes[0].File
 	}
+	src, err := a.withDraft(c, p)
+	if err != nil {
+		if _, ok := rules.AsProblems(err); !ok {
+			return err
+		}
+		src = p.Source // the draft's problems are the draft page's to show
+	}
+	nc.Rule = publish.NewCauseTemplate(src)
 	return a.renderNewCause(c, http.StatusOK, nc, templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)})
 }
 
@@ -313,10 +325,12 @@ func (a *adminArea) renderNewCause(c echo.Context, status int, nc publish.NewCau
 		Module:  nc.Module, ID: nc.ID, Rule: nc.Rule, Tests: nc.Tests,
 		Texts: langTexts(nc.Texts), Draft: d,
 	}
+	page.Draft.Save = true
 	return render(c, status, templates.AdminNewCausePage(page))
 }
 
-// handleNewCauseSubmit checks or publishes a new cause.
+// handleNewCauseSubmit checks or publishes a new cause, or saves it to the
+// admin's draft.
 func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
 	nc := publish.NewCause{
 		Module: c.FormValue("module"),
@@ -324,6 +338,9 @@ func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
 		Rule:   publish.NormalizeText(c.FormValue("rule")),
 		Tests:  publish.NormalizeText(c.FormValue("tests")),
 		Texts:  formTexts(c),
+	}
+	if c.FormValue("action") == "save" {
+		return a.saveNewCause(c, nc)
 	}
 	src, err := publish.DraftNewCause(a.engine.Current(), nc)
 	ch := publish.Change{

@@ -186,3 +186,112 @@ func (a *adminArea) handleDraftDiscard(c echo.Context) error {
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/draft?discarded=1")
 }
+
+// withDraft is the rules being served, cur, with the admin's draft in
+// place: what the forms that add to the draft add to.
+func (a *adminArea) withDraft(c echo.Context, cur *rules.Policy) (rules.Source, error) {
+	files, err := a.store.DraftFiles(c.Request().Context(), signedIn(c))
+	if err != nil {
+		return rules.Source{}, err
+	}
+	return publish.WithDraft(cur.Source, files)
+}
+
+// saveChanges saves to the admin's draft every file whose text differs
+// from before (cur's rules with the draft in place) to after, and leads
+// to the draft. A file entering the draft gets its text in cur as its
+// base, which is the text the change was made to.
+func (a *adminArea) saveChanges(c echo.Context, cur *rules.Policy, before, after rules.Source) error {
+	ctx := c.Request().Context()
+	admin := signedIn(c)
+	served, drafted := publish.Files(cur.Source), publish.Files(after)
+	changed := publish.ChangedFiles(before, after)
+	now := a.now().UTC()
+	for _, file := range changed {
+		f := store.DraftFile{Path: file, Base: served[file], Text: drafted[file], Updated: now}
+		if err := a.store.PutDraftFile(ctx, admin, f); err != nil {
+			return err
+		}
+	}
+	// The page names the module saved, the message files going with it.
+	saved := ""
+	for _, file := range changed {
+		if saved == "" || isMessageFile(saved) {
+			saved = file
+		}
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/draft?"+url.Values{"saved": {saved}}.Encode())
+}
+
+// saveNewCause adds a new cause to the admin's draft: its rule, its tests
+// and its texts go into the draft's files (the served ones for the files
+// the draft does not have), to be checked and published with the rest of
+// the draft. What the form's fields say wrong at once is shown on the
+// form, as sent.
+func (a *adminArea) saveNewCause(c echo.Context, nc publish.NewCause) error {
+	cur := a.engine.Current()
+	src, err := a.withDraft(c, cur)
+	var draft rules.Source
+	if err == nil {
+		draft, err = publish.DraftNewCauseOn(cur.Catalog, src, nc)
+	}
+	if err != nil {
+		d := templates.AdminDraft{Base: c.FormValue("base"), Sample: publish.NormalizeText(c.FormValue("sample"))}
+		d.Check.Done = true
+		if err := a.showProblems(&d.Check, err, src); err != nil {
+			return err
+		}
+		return a.renderNewCause(c, http.StatusUnprocessableEntity, nc, d)
+	}
+	return a.saveChanges(c, cur, src, draft)
+}
+
+// handleNewFact shows the form to add a fact to the admin's draft.
+func (a *adminArea) handleNewFact(c echo.Context) error {
+	return a.renderNewFact(c, http.StatusOK, templates.AdminNewFact{Type: rules.TypeBoolean, AskedOf: rules.AskedOfContact})
+}
+
+func (a *adminArea) renderNewFact(c echo.Context, status int, page templates.AdminNewFact) error {
+	page.Shell = a.shell(c, "AdminNewFactTitle", "draft")
+	page.Types = publish.FactTypes()
+	return render(c, status, templates.AdminNewFactPage(page))
+}
+
+// handleNewFactSubmit adds a fact's declaration to the facts of the
+// admin's draft and, for a fact someone is asked about, its question's
+// texts, empty, to both message files, and leads to the draft, whose check
+// names each text still to write. A mistaken field is named on the form,
+// which comes back as sent.
+func (a *adminArea) handleNewFactSubmit(c echo.Context) error {
+	page := templates.AdminNewFact{
+		Name: strings.TrimSpace(c.FormValue("name")), Type: c.FormValue("type"), Choices: c.FormValue("choices"),
+		AskedOf: c.FormValue("asked_of"), Personal: c.FormValue("personal") == "true",
+		Description: publish.NormalizeText(strings.TrimSpace(c.FormValue("description"))),
+	}
+	nf := publish.NewFact{Name: page.Name, Type: page.Type, AskedOf: page.AskedOf, Personal: page.Personal, Description: page.Description}
+	switch page.AskedOf {
+	case "none":
+		nf.AskedOf = ""
+	case "":
+		nf.AskedOf = "?" // named as a choice to make
+	}
+	for choice := range strings.SplitSeq(page.Choices, ",") {
+		if choice = strings.TrimSpace(choice); choice != "" {
+			nf.Choices = append(nf.Choices, choice)
+		}
+	}
+	cur := a.engine.Current()
+	src, err := a.withDraft(c, cur)
+	var draft rules.Source
+	if err == nil {
+		draft, err = publish.DraftNewFact(src, nf)
+	}
+	if err != nil {
+		page.Check.Done = true
+		if err := a.showProblems(&page.Check, err, src); err != nil {
+			return err
+		}
+		return a.renderNewFact(c, http.StatusUnprocessableEntity, page)
+	}
+	return a.saveChanges(c, cur, src, draft)
+}

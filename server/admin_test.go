@@ -420,6 +420,9 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 			"id": {newID}, "module": {cause.File}, "rule": {rule}, "action": {"publish"},
 			"title_es": {"Título"}, "advice_es": {"Consejo"}, "title_en": {"Title"}, "advice_en": {"Advice"},
 		}},
+		{"/admin/new-fact", "/admin/new-fact", url.Values{
+			"name": {"csrf_probe"}, "type": {"boolean"}, "asked_of": {"none"}, "description": {"A fact of the CSRF test."}, "action": {"save"},
+		}},
 		{"/admin/draft", "/admin/draft", url.Values{"action": {"publish"}}},
 		{"/admin/draft/remove", "/admin/draft", url.Values{"file": {drafted}}},
 		{"/admin/draft/keep", "/admin/draft", url.Values{"file": {drafted}}},
@@ -708,6 +711,8 @@ func TestAdminPages(t *testing.T) {
 		{"/admin/", "es", []string{"Reglas publicadas", `lang="es"`}},
 		{"/admin/causes/" + cause.ID, "en", []string{cause.ID, cause.Symptom, "title_es", "advice_en"}},
 		{"/admin/new-cause", "en", []string{cause.File, `name="rule"`}},
+		{"/admin/new-fact", "en", []string{"New fact", `name="name"`, `<option value="choices">`, `value="save"`}},
+		{"/admin/new-fact", "es", []string{"Nuevo dato", `lang="es"`}},
 		{"/admin/revisions", "en", []string{"Nothing has been published yet"}},
 		{"/admin/feedback", "en", []string{
 			`data-key="` + cause.ID + `"`, html.EscapeString(title), `data-key="diagnose"`, "Self-diagnosis", `data-key="` + p.Revision + `"`,

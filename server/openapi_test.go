@@ -115,8 +115,9 @@ func TestOpenAPIDescribesRealTraffic(t *testing.T) {
 		{"evaluate: an unknown channel", ts, evaluate(`{"facts":{"channels_tried":["fax"]}}`), 400, false},
 		{"evaluate: an unknown field", ts, evaluate(`{"facts":{},"extra":1}`), 400, false},
 		{"evaluate: an unknown fact", ts, evaluate(`{"facts":{"onlin":true}}`), 400, false},
-		// Symptoms are the rules' to name, so the document cannot list them.
-		{"evaluate: an unknown symptom", ts, evaluate(`{"symptom":"code_lost"}`), 400, true},
+		// The document lists the symptoms of the rules it describes.
+		{"evaluate: an unknown symptom", ts, evaluate(`{"symptom":"code_lost"}`), 400, false},
+		{"evaluate: an empty symptom", ts, evaluate(`{"symptom":""}`), 200, true},
 		{"evaluate: over 64 KiB", ts, evaluate(big), 413, false},
 		{"evaluate: text/plain", ts, call{method: "POST", path: "/api/v1/evaluate", contentType: "text/plain", body: `{}`}, 415, false},
 		{"evaluate: over the rate limit", limited, evaluate(`{}`), 429, true},
@@ -249,6 +250,9 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 		{"AdminFacts properties", slices.Sorted(maps.Keys(schemas["AdminFacts"].Value.Properties)), adminFacts(p.Catalog)},
 		{"EvaluateResponse outcome", enum(schemas["EvaluateResponse"].Value.Properties["outcome"].Value),
 			[]string{rules.OutcomeCausesFound, rules.OutcomeNeedsAnswers, rules.OutcomeNoKnownCause}},
+		{"SymptomId", enum(schemas["SymptomId"].Value), p.Catalog.Symptoms},
+		{"CauseId", enum(schemas["CauseId"].Value), catalogCauseIDs(p.Catalog)},
+		{"EvaluateRequest symptom", enum(schemas["EvaluateRequest"].Value.Properties["symptom"].Value), append([]string{""}, p.Catalog.Symptoms...)},
 	}
 	for _, c := range checks {
 		if !slices.Equal(c.got, c.want) {
@@ -283,6 +287,115 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 	if !slices.Equal(served, documented) {
 		t.Errorf("routes served = %v; openapi.json documents %v", served, documented)
 	}
+}
+
+// catalogCauseIDs are the ids of cat's causes, in article order.
+func catalogCauseIDs(cat rules.Catalog) []string {
+	var ids []string
+	for _, c := range cat.Causes {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+// TestOpenAPIListsTheRevisionsIDs describes rules with one more cause:
+// the document lists it where the API names a cause (and no other
+// revision's), so an answer that finds it is described and one naming a
+// cause the rules lack is not, wherever the API returns a cause id.
+func TestOpenAPIListsTheRevisionsIDs(t *testing.T) {
+	ctx := context.Background()
+	base, err := testPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause := spamCause(t, base)
+	const added = "enum_probe"
+	last := base.Catalog.Causes[len(base.Catalog.Causes)-1]
+	rule, _ := copyCause(t, base.Source, cause, added, last.Order+1)
+	src := base.Source.Clone()
+	src.Modules[cause.File] += "\n" + rule + "\n"
+	for _, lang := range locales.Languages {
+		file, err := locales.SetMessages(src.Messages[locales.FileName(lang)],
+			locales.Message{ID: locales.CauseTitle(added), Text: "Probe"}, locales.Message{ID: locales.CauseAdvice(added), Text: "Probe"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Messages[locales.FileName(lang)] = file
+	}
+	p, err := rules.Build(ctx, src, rules.Options{SkipTests: true, NoCache: true})
+	if err != nil {
+		t.Fatalf("building the rules with %s: %v", added, err)
+	}
+	body, err := OpenAPI(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		t.Fatalf("the document of the extended rules is not valid OpenAPI 3: %v", err)
+	}
+	schemas := doc.Components.Schemas
+	if ids := schemas["CauseId"].Value.Enum; !slices.Contains(ids, any(added)) || len(ids) != len(base.Catalog.Causes)+1 {
+		t.Errorf("CauseId enum = %v; want the %d causes and %s", ids, len(base.Catalog.Causes), added)
+	}
+	// Each place the API returns a cause id, with the added one and with
+	// one no revision has.
+	finding := map[string]any{"id": added, "symptom": cause.Symptom, "title": "t", "advice": "a", "article_url": "/en/help#" + added, "because": []any{}}
+	places := []struct {
+		schema string
+		value  func(id string) any
+	}{
+		{"EvaluateResponse.ruled_out", func(id string) any { return []any{id} }},
+		{"Finding", func(id string) any { f := maps.Clone(finding); f["id"] = id; return f }},
+		{"ToTry", func(id string) any {
+			return map[string]any{"id": id, "symptom": cause.Symptom, "title": "t", "advice": "a", "article_url": "/en/help#" + id}
+		}},
+		{"Catalog.causes[].id", func(id string) any { return id }},
+	}
+	for _, pl := range places {
+		schema := schemaAt(t, doc, pl.schema)
+		if err := schema.VisitJSON(pl.value(added)); err != nil {
+			t.Errorf("%s refuses the added cause %s: %v", pl.schema, added, err)
+		}
+		if err := schema.VisitJSON(pl.value("no_such_cause")); err == nil {
+			t.Errorf("%s accepts no_such_cause, which the rules lack", pl.schema)
+		}
+	}
+	// The base rules' document does not list the added cause.
+	baseBody, err := OpenAPI(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(baseBody), added) {
+		t.Errorf("the base rules' document names %s", added)
+	}
+}
+
+// schemaAt is the schema of doc at a path of the form Schema.property
+// (an array's items), Schema.property[].property or Schema.
+func schemaAt(tb testing.TB, doc *openapi3.T, path string) *openapi3.Schema {
+	tb.Helper()
+	parts := strings.Split(path, ".")
+	ref := doc.Components.Schemas[parts[0]]
+	if ref == nil {
+		tb.Fatalf("no schema %s", parts[0])
+	}
+	s := ref.Value
+	for _, part := range parts[1:] {
+		name, items := strings.CutSuffix(part, "[]")
+		prop := s.Properties[name]
+		if prop == nil {
+			tb.Fatalf("%s: no property %s", path, name)
+		}
+		s = prop.Value
+		if items {
+			s = s.Items.Value
+		}
+	}
+	return s
 }
 
 func cmpOr(s, def string) string {
