@@ -33,19 +33,6 @@ import (
 	"acceso/server/store"
 )
 
-// The synopsis of each command, for the usage and for its --help.
-const (
-	serveUsage    = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--decision-cache 10000] [--metrics-addr ADDR] [--database postgres://…] [--bundle-token TOKEN]"
-	diagnoseUsage = "acceso diagnose [--lang en] < request.json"
-	rulesUsage    = "acceso rules test [DIR] | acceso rules map [--lang es] [DIR]"
-	adminUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
-	backupUsage   = "acceso backup --out FILE [--data ./data | --database postgres://…]"
-	exportUsage   = "acceso export --out DIR [--base-url URL] [--data ./data | --database postgres://… | --rules DIR]"
-	openAPIUsage  = "acceso openapi [--rules DIR]"
-)
-
-const usage = "usage:\n  " + serveUsage + "\n  " + diagnoseUsage + "\n  " + rulesUsage + "\n  " + adminUsage + "\n  " + backupUsage + "\n  " + exportUsage + "\n  " + openAPIUsage + "\n"
-
 func main() {
 	if sandbox.IsChild() {
 		os.Exit(sandbox.Main(os.Stdin, os.Stdout))
@@ -56,55 +43,13 @@ func main() {
 	os.Exit(code)
 }
 
-// run executes one subcommand and returns the process exit code.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], stdout, stderr)
-	case "diagnose":
-		return diagnose(ctx, args[1:], stdin, stdout, stderr)
-	case "rules":
-		if len(args) >= 2 && args[1] == "test" {
-			return testRules(ctx, args[2:], stdout, stderr)
-		}
-		if len(args) >= 2 && args[1] == "map" {
-			return mapRules(ctx, args[2:], stdout, stderr)
-		}
-	case "admin":
-		if len(args) >= 2 && args[1] == "add" {
-			return addAdmin(ctx, args[2:], stdin, stdout, stderr)
-		}
-	case "backup":
-		return backup(ctx, args[1:], stdout, stderr)
-	case "export":
-		return export(ctx, args[1:], stdout, stderr)
-	case "openapi":
-		return printOpenAPI(ctx, args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	// Name what was not understood: the command, with its subcommand for
-	// the commands that have some.
-	unknown := args[0]
-	if (unknown == "rules" || unknown == "admin") && len(args) >= 2 {
-		unknown += " " + args[1]
-	}
-	fmt.Fprintf(stderr, "acceso: unknown command %q\n%s", unknown, usage)
-	return 2
-}
-
 // diagnose answers one request body read from stdin exactly as the API would.
 // An unsupported --lang is ignored and, after the answer, said on stderr
 // with the language answered in; on bad input stderr holds the error JSON
 // alone.
 func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("diagnose", diagnoseUsage)
-	lang := fs.String("lang", "", "answer in this language ("+strings.Join(locales.Languages, " or ")+") when the request names none")
+	lang := fs.String("lang", "", "answer in this language (`LANG`: "+strings.Join(locales.Languages, " or ")+") when the request names none")
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
 		return code
 	}
@@ -154,7 +99,7 @@ func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // that read the document (make openapi-check).
 func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("openapi", openAPIUsage)
-	dir := fs.String("rules", "", "the rules folder (login/*.rego, locales/*.toml); default: the built-in rules")
+	dir := fs.String("rules", "", "the rules folder (`DIR`: login/*.rego, locales/*.toml); default: the built-in rules")
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
 		return code
 	}
@@ -187,7 +132,7 @@ func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // testRules verifies the rules in DIR (or the embedded ones) as a publish
 // would, printing every problem as file:line: message.
 func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("rules test", rulesUsage)
+	fs := newFlagSet("rules test", rulesTestUsage)
 	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
 	if !ok {
 		return code
@@ -276,6 +221,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer srv.Close()
+	ln, err := server.Listen(cfg.Addr)
+	if err != nil {
+		log.Error("cannot serve", "err", err)
+		return 1
+	}
+	srv.Echo().Listener = ln
+	fmt.Fprintf(stdout, "acceso: serving http://%s/ (the admin area at /admin/); Ctrl-C stops it\n", ln.Addr())
 	if err := srv.Run(ctx, 15*time.Second); err != nil {
 		log.Error("cannot serve", "err", err)
 		return 1
@@ -303,7 +255,7 @@ func openStore(ctx context.Context, database, data string) (*store.DB, error) {
 // dataFlag adds --data to fs, the folder of the SQLite database, said to
 // hold what when it is not empty.
 func dataFlag(fs *flag.FlagSet, what string) *string {
-	usage := "folder of the SQLite database"
+	usage := "`DIR` of the SQLite database"
 	if what != "" {
 		usage += " " + what
 	}
@@ -313,7 +265,13 @@ func dataFlag(fs *flag.FlagSet, what string) *string {
 // databaseFlag adds --database to fs.
 func databaseFlag(fs *flag.FlagSet) *string {
 	return fs.String("database", env("ACCESO_DATABASE", ""),
-		"postgres:// URL of a PostgreSQL database that several servers share; without it, SQLite in --data (ACCESO_DATABASE)")
+		"postgres:// `URL` of a PostgreSQL database that several servers share; without it, SQLite in --data (ACCESO_DATABASE)")
+}
+
+// hours writes d as a whole number of hours, as people type it ("720h"),
+// where Duration.String writes "720h0m0s".
+func hours(d time.Duration) string {
+	return strconv.Itoa(int(d/time.Hour)) + "h"
 }
 
 // env returns the environment variable name, or def when it is unset.
@@ -327,7 +285,7 @@ func env(name, def string) string {
 // addAdmin creates an admin, or resets their password, with the password
 // read from stdin: typed without echo on a terminal, else the first line.
 func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("admin add", adminUsage)
+	fs := newFlagSet("admin add", adminAddUsage)
 	data := dataFlag(fs, "")
 	database := databaseFlag(fs)
 	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
@@ -335,7 +293,7 @@ func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return code
 	}
 	if len(args) != 1 {
-		fmt.Fprintf(stderr, "admin add: the admin's NAME is missing\nusage: %s\n", adminUsage)
+		fmt.Fprintf(stderr, "admin add: the admin's NAME is missing\nusage: %s\n", adminAddUsage)
 		return 2
 	}
 	name := args[0]
@@ -391,83 +349,27 @@ type serveOptions struct {
 func serveFlags() (*flag.FlagSet, serveOptions) {
 	fs := newFlagSet("serve", serveUsage)
 	return fs, serveOptions{
-		addr:    fs.String("addr", env("ACCESO_ADDR", "127.0.0.1:8080"), "address to listen on (ACCESO_ADDR)"),
+		addr:    fs.String("addr", env("ACCESO_ADDR", "127.0.0.1:8080"), "`ADDRESS` to listen on (ACCESO_ADDR)"),
 		data:    dataFlag(fs, ""),
-		rules:   fs.String("rules", env("ACCESO_RULES", ""), "folder of .rego files to serve and watch instead of the embedded rules (ACCESO_RULES)"),
-		proxies: fs.String("trusted-proxies", env("ACCESO_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default (ACCESO_TRUSTED_PROXIES)"),
-		apiRate: fs.String("api-rate", env("ACCESO_API_RATE", fmt.Sprint(server.DefaultAPIRate)), "API requests per second allowed to one client, in bursts of up to twice as many (ACCESO_API_RATE)"),
+		rules:   fs.String("rules", env("ACCESO_RULES", ""), "`DIR` of .rego files to serve and watch instead of the embedded rules (ACCESO_RULES)"),
+		proxies: fs.String("trusted-proxies", env("ACCESO_TRUSTED_PROXIES", ""), "comma-separated `CIDRS` of reverse proxies whose X-Forwarded-For is believed; none by default (ACCESO_TRUSTED_PROXIES)"),
+		apiRate: fs.String("api-rate", env("ACCESO_API_RATE", fmt.Sprint(server.DefaultAPIRate)), "API requests per second (`N`) allowed to one client, in bursts of up to twice as many (ACCESO_API_RATE)"),
 		supportURL: fs.String("support-url", env("ACCESO_SUPPORT_URL", ""),
-			"web page where a contact asks for help, shown at the end of the self-diagnosis (ACCESO_SUPPORT_URL)"),
+			"web page (`URL`) where a contact asks for help, shown at the end of the self-diagnosis (ACCESO_SUPPORT_URL)"),
 		supportEmail: fs.String("support-email", env("ACCESO_SUPPORT_EMAIL", ""),
-			"email address where a contact asks for help, shown at the end of the self-diagnosis (ACCESO_SUPPORT_EMAIL)"),
+			"email `ADDRESS` where a contact asks for help, shown at the end of the self-diagnosis (ACCESO_SUPPORT_EMAIL)"),
 		baseURL: fs.String("base-url", env("ACCESO_BASE_URL", ""),
-			"the site's public address, such as https://help.example.com: absolute hreflang, canonical and sitemap links (ACCESO_BASE_URL)"),
-		retention: fs.String("decision-retention", env("ACCESO_DECISION_RETENTION", server.DefaultDecisionRetention.String()),
-			"how long decisions are kept for look-up by their reference, then purged (ACCESO_DECISION_RETENTION)"),
+			"the site's public address (`URL`), such as https://help.example.com: absolute hreflang, canonical and sitemap links (ACCESO_BASE_URL)"),
+		retention: fs.String("decision-retention", env("ACCESO_DECISION_RETENTION", hours(server.DefaultDecisionRetention)),
+			"how long (`DURATION`) decisions are kept for look-up by their reference, then purged (ACCESO_DECISION_RETENTION)"),
 		cacheSize: fs.String("decision-cache", env("ACCESO_DECISION_CACHE", strconv.Itoa(rules.DefaultCacheSize)),
-			"how many decisions the rules being served keep, to answer the same non-personal facts again without evaluating; 0 keeps none (ACCESO_DECISION_CACHE)"),
+			"how many decisions (`N`) the rules being served keep, to answer the same non-personal facts again without evaluating; 0 keeps none (ACCESO_DECISION_CACHE)"),
 		metricsAddr: fs.String("metrics-addr", env("ACCESO_METRICS_ADDR", ""),
-			"address of a second listener serving only /metrics; none by default, and never on the public listener (ACCESO_METRICS_ADDR)"),
+			"`ADDRESS` of a second listener serving only /metrics; none by default, and never on the public listener (ACCESO_METRICS_ADDR)"),
 		database: databaseFlag(fs),
 		bundleToken: fs.String("bundle-token", env("ACCESO_BUNDLE_TOKEN", ""),
-			"bearer token that GET /bundles/{name}.tar.gz (the served rules as an OPA bundle) requires; without it, no bundles are served (ACCESO_BUNDLE_TOKEN)"),
+			"bearer `TOKEN` that GET /bundles/{name}.tar.gz (the served rules as an OPA bundle) requires; without it, no bundles are served (ACCESO_BUNDLE_TOKEN)"),
 	}
-}
-
-// newFlagSet returns an empty flag set for the command name, whose usage
-// is its synopsis followed by its flags. It prints nothing while parsing:
-// parseArgs says what went wrong, and where.
-func newFlagSet(name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: %s\n", synopsis)
-		hasFlags := false
-		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
-		if hasFlags {
-			fmt.Fprintln(fs.Output(), "\nflags:")
-			fs.PrintDefaults()
-		}
-	}
-	return fs
-}
-
-// parseArgs parses args with fs, flags before and after the positional
-// arguments alike (everything after "--" is positional), and returns at
-// most maxArgs positional arguments. Otherwise ok is false and code is the
-// exit code: 0 after printing fs's usage on stdout for -h or --help, 2
-// after naming the mistake and printing the usage on stderr.
-func parseArgs(fs *flag.FlagSet, args []string, maxArgs int, stdout, stderr io.Writer) (positional []string, code int, ok bool) {
-	fail := func(err error) ([]string, int, bool) {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return nil, 0, false
-		}
-		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
-		fs.SetOutput(stderr)
-		fs.Usage()
-		return nil, 2, false
-	}
-	for {
-		if err := fs.Parse(args); err != nil {
-			return fail(err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
-			positional = append(positional, rest...)
-			break
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-	if len(positional) > maxArgs {
-		return fail(fmt.Errorf("unexpected argument %q", positional[maxArgs]))
-	}
-	return positional, 0, true
 }
 
 // rulesIn returns the rules of the folder args names, or the built-in ones
@@ -514,7 +416,7 @@ func fileExists(path string) bool {
 // pg_dump, which it says.
 func backup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("backup", backupUsage)
-	out := fs.String("out", "", "file to write the copy to; it must not exist")
+	out := fs.String("out", "", "`FILE` to write the copy to; it must not exist")
 	data := dataFlag(fs, "")
 	database := databaseFlag(fs)
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
@@ -558,11 +460,11 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // or those of --rules, rendered by the server's own pages.
 func export(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("export", exportUsage)
-	out := fs.String("out", "", "folder to write the site to; it must be new or empty")
-	baseURL := fs.String("base-url", env("ACCESO_BASE_URL", ""), "the site's public address, for absolute links, the sitemap and feedback on the live site (ACCESO_BASE_URL)")
+	out := fs.String("out", "", "folder (`DIR`) to write the site to; it must be new or empty")
+	baseURL := fs.String("base-url", env("ACCESO_BASE_URL", ""), "the site's public address (`URL`), for absolute links, the sitemap and feedback on the live site (ACCESO_BASE_URL)")
 	data := dataFlag(fs, "whose published rules are exported")
 	database := databaseFlag(fs)
-	rulesDir := fs.String("rules", "", "folder of .rego files (and locales/) to export instead of the published rules")
+	rulesDir := fs.String("rules", "", "folder (`DIR`) of .rego files (and locales/) to export instead of the published rules")
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
 		return code
 	}
@@ -637,15 +539,16 @@ func printProblems(w io.Writer, cmd string, err error) {
 // ones) give, as a tree: per symptom, each question and where each answer
 // leads, down to the outcomes.
 func mapRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("rules map", rulesUsage)
-	lang := fs.String("lang", locales.Source, "language of the questions and causes: es or en")
+	fs := newFlagSet("rules map", rulesMapUsage)
+	lang := fs.String("lang", locales.Source, "language (`LANG`) of the questions and causes: es or en")
 	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
 	if !ok {
 		return code
 	}
+	// As diagnose does: an unsupported language is said, not fatal.
 	if !locales.Supported(*lang) {
-		fmt.Fprintf(stderr, "rules map: --lang %s is not supported; want one of %s\n", *lang, strings.Join(locales.Languages, ", "))
-		return 2
+		fmt.Fprintf(stderr, "rules map: --lang %s is not supported (%s are); printing in %s\n", *lang, strings.Join(locales.Languages, ", "), locales.Source)
+		*lang = locales.Source
 	}
 	src, code, ok := rulesIn("rules map", args, stderr)
 	if !ok {

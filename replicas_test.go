@@ -30,6 +30,9 @@ import (
 // in go.mod) into dir and returns the binary's path.
 func buildTool(t *testing.T, dir, name, pkg string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("an end-to-end test (builds %s): skipped with -short", pkg)
+	}
 	bin := filepath.Join(dir, name)
 	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)

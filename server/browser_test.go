@@ -40,6 +40,9 @@ var screenshotDir = filepath.Join("..", "screenshots")
 // must be installed.
 func needTool(t *testing.T, what string, find func() (string, error)) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("an end-to-end test (needs %s): skipped with -short", what)
+	}
 	path, err := find()
 	if err == nil {
 		return path

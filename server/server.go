@@ -340,3 +340,7 @@ func listen(addr string) (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+// Listen binds addr as Run would, so that a caller can say where the server
+// answers before it runs: set the listener on Echo() and Run uses it.
+func Listen(addr string) (net.Listener, error) { return listen(addr) }

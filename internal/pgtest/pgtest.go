@@ -57,6 +57,9 @@ func binDir() (string, bool) {
 // removed, when the test ends.
 func Start(tb testing.TB) *Cluster {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("an end-to-end test (starts PostgreSQL): skipped with -short")
+	}
 	bin, ok := binDir()
 	if !ok {
 		if os.Getenv("CI") == "true" {
