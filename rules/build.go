@@ -95,17 +95,16 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	if builtIn, err := builtInTexts(); err == nil {
 		texts = texts.WithFallback(builtIn)
 	}
-	data := catalog.Data()
 	if !opts.SkipTests {
 		testCompiler := ast.NewCompiler().WithCapabilities(caps)
 		if typed {
 			testCompiler = testCompiler.WithSchemas(schemas)
 		}
-		if problems := runTests(ctx, all, testCompiler, data); len(problems) > 0 {
+		if problems := runTests(ctx, all, testCompiler); len(problems) > 0 {
 			return nil, problems
 		}
 	}
-	store := inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
+	store := inmem.NewWithOpts(inmem.OptReturnASTValuesOnRead(true))
 	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
 	if err != nil {
 		return nil, Problems{{File: "rules", Message: "preparing " + decisionQuery + ": " + err.Error()}}
@@ -172,13 +171,12 @@ func parse(modules map[string]string) (policies, all map[string]*ast.Module, pro
 }
 
 // runTests runs the Rego tests of all modules, compiled as the policies are
-// (capabilities, input schema) and with the catalog's data; each failing test is a problem
-// at its location.
-func runTests(ctx context.Context, modules map[string]*ast.Module, compiler *ast.Compiler, data map[string]any) Problems {
+// (capabilities, input schema) and with no data beside them, as stock opa
+// test runs them; each failing test is a problem at its location.
+func runTests(ctx context.Context, modules map[string]*ast.Module, compiler *ast.Compiler) Problems {
 	ch, err := tester.NewRunner().
 		SetCompiler(compiler).
 		SetModules(modules).
-		SetStore(inmem.NewFromObject(data)).
 		SetTimeout(10*time.Second).
 		RunTests(ctx, nil)
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 // default rule, then its verdict), a Rego test, and its texts.
 const (
 	browserFact = `	"browser_updated": {
-		"type": "boolean", "asked_of": "contact", "order": 12,
+		"type": "boolean", "asked_of": "contact",
 		"description": "The browser is up to date.",
 	},
 `
@@ -34,7 +34,6 @@ const (
 # title: An outdated browser
 # description: An outdated browser may not keep the platform's cookies.
 # custom:
-#   order: 12
 #   facts: [browser_updated]
 default cause.code_needed_often.outdated_browser := "open"
 

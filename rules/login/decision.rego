@@ -26,6 +26,7 @@ decision := {
 	"ruled_out": ruled_out,
 	"to_try": to_try,
 	"questions": questions,
+	"known": known,
 }
 
 # METADATA
@@ -37,10 +38,11 @@ scope := [input.symptom] if {
 
 # METADATA
 # title: Findings
-# description: The likely causes in scope, each with the known facts it rests on.
-findings := {id: [f | some f in data.acceso.causes[id].facts; f in _known] |
-	some id, "likely" in _verdicts
-}
+# description: |
+#   The likely causes in scope. The facts each rests on (the API's
+#   because) are read from the cause's rule by the engine, which follows
+#   what the rule reads: nothing is listed by hand.
+findings := {id | some id, "likely" in _verdicts}
 
 # METADATA
 # title: Ruled out
@@ -51,25 +53,35 @@ ruled_out := {id | some id, "ruled_out" in _verdicts}
 # title: To try
 # description: |
 #   The open causes in scope whose advice a contact can follow without
-#   knowing the answer, as their metadata declares (custom.contact_can_try).
-#   An open cause is neither likely nor ruled out, so a cause is in at most
-#   one of findings, ruled_out and to_try.
+#   knowing the answer, as causes.rego declares (contact_can_try). An open
+#   cause is neither likely nor ruled out, so a cause is in at most one of
+#   findings, ruled_out and to_try.
 to_try := {id |
 	some id, "open" in _verdicts
-	data.acceso.causes[id].contact_can_try == true
+	id in contact_can_try
 }
 
 # METADATA
 # title: Questions
 # description: |
-#   The facts that could still change the answer: unknown facts that
-#   someone can be asked about and that an open cause in scope rests on.
+#   The facts that could still change the answer: unknown facts someone
+#   can be asked about (facts.rego) with an answer that would settle an
+#   open cause in scope. The answers tried are those the question offers:
+#   yes and no, or every combination of a fact's choices.
 questions := {f |
-	some id, "open" in _verdicts
-	some f in data.acceso.causes[id].facts
-	not f in _known
-	facts[f].asked_of
+	some f, decl in facts
+	decl.asked_of
+	not _known(f)
+	some answer in _answers(decl)
+	_settles(f, answer)
 }
+
+# METADATA
+# title: Known
+# description: |
+#   The declared facts the request gives (a null is no answer) or the
+#   rules derive: the engine lists, for each finding, those its rule reads.
+known := {f | some f, _ in facts; _known(f)}
 
 # METADATA
 # title: Outcome
@@ -101,8 +113,30 @@ _verdicts := {id: verdict | some s in scope; some id, verdict in cause[s]}
 # answer), else the direct answer.
 _identifier_registered := object.get(derived, "identifier_registered", object.get(input.facts, "identifier_registered", null))
 
-# The facts known: given (a null is no answer), or derived.
-_known := {f | some f, v in input.facts; v != null} | object.keys(derived)
+# A fact is known when given (a null is no answer) or derived.
+_known(f) if input.facts[f] != null
+
+_known(f) if derived[f] != null
+
+# The answers a question about a fact offers: yes and no, or any
+# combination of its choices (the empty one included).
+_answers(decl) := {true, false} if decl.type == "boolean"
+
+_answers(decl) := {subset |
+	some n in numbers.range(0, _powers_of_two[count(decl.choices)] - 1)
+	subset := [c | some i, c in decl.choices; floor(n / _powers_of_two[i]) % 2 == 1]
+} if decl.type == "choices"
+
+# A fact asked about has at most four choices (see facts.rego).
+_powers_of_two := [1, 2, 4, 8, 16]
+
+# An answer to f settles an open cause in scope: with it, the cause is
+# likely or ruled out.
+_settles(f, answer) if {
+	verdicts := _verdicts with input.facts as object.union(object.get(input, "facts", {}), {f: answer})
+	some id, "open" in _verdicts
+	verdicts[id] != "open"
+}
 
 _derivable if {
 	input.facts.identifier
