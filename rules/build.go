@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"acceso/locales"
 )
@@ -96,11 +99,14 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		texts = texts.WithFallback(builtIn)
 	}
 	if !opts.SkipTests {
-		testCompiler := ast.NewCompiler().WithCapabilities(caps)
-		if typed {
-			testCompiler = testCompiler.WithSchemas(schemas)
+		newCompiler := func() *ast.Compiler {
+			c := ast.NewCompiler().WithCapabilities(caps)
+			if typed {
+				c = c.WithSchemas(schemas)
+			}
+			return c
 		}
-		if problems := runTests(ctx, all, testCompiler); len(problems) > 0 {
+		if problems := runTests(ctx, all, newCompiler); len(problems) > 0 {
 			return nil, problems
 		}
 	}
@@ -172,10 +178,17 @@ func parse(modules map[string]string) (policies, all map[string]*ast.Module, pro
 
 // runTests runs the Rego tests of all modules, compiled as the policies are
 // (capabilities, input schema) and with no data beside them, as stock opa
-// test runs them; each failing test is a problem at its location.
-func runTests(ctx context.Context, modules map[string]*ast.Module, compiler *ast.Compiler) Problems {
+// test runs them; each failing test is a problem at its location. The
+// failing tests run once more with tracing, so that each problem shows the
+// expression that failed with the values of its terms (as opa test
+// --var-values does): what was expected beside what the rules gave.
+func runTests(ctx context.Context, modules map[string]*ast.Module, newCompiler func() *ast.Compiler) Problems {
+	copies := make(map[string]*ast.Module, len(modules))
+	for name, m := range modules {
+		copies[name] = m.Copy()
+	}
 	ch, err := tester.NewRunner().
-		SetCompiler(compiler).
+		SetCompiler(newCompiler()).
 		SetModules(modules).
 		SetTimeout(10*time.Second).
 		RunTests(ctx, nil)
@@ -183,6 +196,7 @@ func runTests(ctx context.Context, modules map[string]*ast.Module, compiler *ast
 		return explainRefused(fromAST(err))
 	}
 	var problems Problems
+	var failed []string
 	ran := 0
 	for r := range ch {
 		ran++
@@ -190,11 +204,20 @@ func runTests(ctx context.Context, modules map[string]*ast.Module, compiler *ast
 		case r.Error != nil:
 			problems = append(problems, located(r.Location, fmt.Sprintf("%s: error: %v", r.Name, r.Error)))
 		case r.Fail:
+			failed = append(failed, regexp.QuoteMeta(r.Package+"."+r.Name))
 			problems = append(problems, located(r.Location, r.Name+": failed"))
 		}
 	}
 	if ran == 0 {
 		problems = append(problems, Problem{File: "rules", Message: "no Rego tests: every policy needs its _test.rego"})
+	}
+	if len(failed) > 0 {
+		explained := explainFailures(ctx, copies, newCompiler(), "^("+strings.Join(failed, "|")+")$")
+		for i, p := range problems {
+			if why, ok := explained[p.File+":"+strconv.Itoa(p.Line)]; ok {
+				problems[i].Message += "\n" + why
+			}
+		}
 	}
 	slices.SortFunc(problems, func(a, b Problem) int {
 		if a.File != b.File {
@@ -203,6 +226,44 @@ func runTests(ctx context.Context, modules map[string]*ast.Module, compiler *ast
 		return a.Line - b.Line
 	})
 	return problems
+}
+
+// explainFailures runs the tests matching filter with tracing and returns,
+// for each failing test by its file:line, the expression that failed and
+// the values of its terms.
+func explainFailures(ctx context.Context, modules map[string]*ast.Module, compiler *ast.Compiler, filter string) map[string]string {
+	ch, err := tester.NewRunner().
+		SetCompiler(compiler.WithRewriteTestRules(true)).
+		SetModules(modules).
+		EnableTracing(true).
+		Filter(filter).
+		SetTimeout(10*time.Second).
+		RunTests(ctx, nil)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]string)
+	for r := range ch {
+		if !r.Fail || r.Location == nil {
+			continue
+		}
+		for _, e := range slices.Backward(r.Trace) {
+			if e.Op != topdown.FailOp || e.Location == nil || e.QueryID == 0 {
+				continue
+			}
+			if expr, ok := e.Node.(*ast.Expr); ok {
+				if _, every := expr.Terms.(*ast.Every); every {
+					continue // the expression that failed inside it says more
+				}
+			}
+			var b strings.Builder
+			if err := topdown.PrettyEvent(&b, e, topdown.PrettyEventOpts{PrettyVars: true}); err == nil {
+				out[r.Location.File+":"+strconv.Itoa(r.Location.Row)] = fmt.Sprintf("%s:%d: the failing expression and its values:\n%s", e.Location.File, e.Location.Row, strings.TrimRight(b.String(), "\n"))
+			}
+			break
+		}
+	}
+	return out
 }
 
 func located(loc *ast.Location, msg string) Problem {

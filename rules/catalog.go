@@ -128,10 +128,9 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 			if !slices.Contains(c.Symptoms, cause.Symptom) {
 				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown symptom %q (the rule is cause.<symptom>.<id>)", cause.ID, cause.Symptom)})
 			}
-			for _, f := range cause.Facts {
-				if _, ok := c.Fact(f); !ok {
-					problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown fact %q (declare it in data.login.facts)", cause.ID, f)})
-				}
+			cause.Facts, cause.errs = c.restsOn(compiler, cause.Cause)
+			for _, e := range cause.errs {
+				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: e})
 			}
 			if prev, dup := c.Cause(cause.ID); dup {
 				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s is declared twice (also at %s:%d)", cause.ID, prev.File, prev.Line)})
@@ -238,6 +237,31 @@ func articleOrder(causes []Cause) ([]Cause, Problems) {
 	return placed, problems
 }
 
+// restsOn returns the facts cause rests on, in asking order: those its
+// rules read, following the helper rules they refer to (see readsOf), with
+// what is wrong with them.
+func (c Catalog) restsOn(compiler *ast.Compiler, cause Cause) ([]string, []string) {
+	ref := ast.MustParseRef(packagePath).Append(ast.VarTerm(causeRule)).Append(ast.StringTerm(cause.Symptom)).Append(ast.StringTerm(cause.ID))
+	ref[2] = ast.StringTerm(causeRule)
+	r := readsOf(compiler, compiler.GetRulesExact(ref))
+	var facts, errs []string
+	for _, f := range c.Facts {
+		if _, ok := r.facts[f.Name]; ok {
+			facts = append(facts, f.Name)
+		}
+	}
+	for _, name := range r.names() {
+		if _, ok := c.Fact(name); !ok {
+			at := r.facts[name]
+			errs = append(errs, fmt.Sprintf("cause %s reads the undeclared fact %q at %s:%d: declare it in data.login.facts", cause.ID, name, at.file, at.line))
+		}
+	}
+	if len(facts) == 0 {
+		errs = append(errs, fmt.Sprintf("cause %s reads no fact (input.facts.<name>), so nothing can find it or rule it out", cause.ID))
+	}
+	return facts, errs
+}
+
 // declaredCause is a cause read from its rule, and what is wrong with it.
 type declaredCause struct {
 	Cause
@@ -291,7 +315,7 @@ func causeOf(rule *ast.Rule) (c declaredCause, ok bool) {
 	for key, v := range a.Custom {
 		switch key {
 		case "facts":
-			c.Facts = stringList(v)
+			c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.facts is no longer read: the facts a cause rests on are the ones its rules read", c.ID))
 		case "after":
 			after, ok := v.(string)
 			if !ok || after == "" {
@@ -305,9 +329,6 @@ func causeOf(rule *ast.Rule) (c declaredCause, ok bool) {
 		default:
 			c.errs = append(c.errs, fmt.Sprintf("cause %s: unknown metadata custom.%s (a cause's custom metadata is after)", c.ID, key))
 		}
-	}
-	if len(c.Facts) == 0 {
-		c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.facts must list the facts it rests on", c.ID))
 	}
 	return c, true
 }

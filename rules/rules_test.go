@@ -201,9 +201,9 @@ func TestBuildRefuses(t *testing.T) {
 # METADATA
 # title: Browser too old
 # description: The browser is too old.
-# custom:
-#   facts: [vpn]
 default cause.code_not_accepted.old_browser := "open"
+
+cause.code_not_accepted.old_browser := "likely" if input.facts.vpn == true
 `
 	tests := []struct {
 		name     string
@@ -229,9 +229,21 @@ default cause.code_not_accepted.old_browser := "open"
 		{"failing test", func(s Source) {
 			s.Modules["rules/login/extra_test.rego"] = "package login_test\n\nimport data.login\n\ntest_vpn_is_never_a_cause if {\n\tcount(login.findings) == 0 with input as {\"facts\": {\"vpn\": true}}\n}\n"
 		}, "rules/login/extra_test.rego", 5, "test_vpn_is_never_a_cause: failed"},
-		{"unknown fact in metadata", func(s Source) {
-			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "facts: [vpn]", "facts: [vpn_on]", 1)
-		}, causesFile, 0, `unknown fact "vpn_on"`},
+		{"a failing test shows the values it compared", func(s Source) {
+			s.Modules["rules/login/extra_test.rego"] = "package login_test\n\nimport data.login\n\ntest_vpn_is_never_a_cause if {\n\tf := login.findings with input as {\"facts\": {\"vpn\": true}}\n\tf == set()\n}\n"
+		}, "rules/login/extra_test.rego", 5, "extra_test.rego:7: the failing expression and its values:\n\tf == set()\n\t|\n\t{\"vpn_in_use\"}"},
+		{"facts listed by hand", func(s Source) {
+			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "# title: A VPN is in use\n", "# title: A VPN is in use\n# custom:\n#   facts: [vpn]\n", 1)
+		}, causesFile, lineOf(Embedded().Modules[causesFile], "default cause.code_not_accepted.vpn_in_use") + 2, "custom.facts is no longer read"},
+		{"a cause that reads no fact", func(s Source) {
+			s.Modules[causesFile] += strings.Replace(newCause, "if input.facts.vpn == true", "if true", 1)
+		}, causesFile, 0, "reads no fact"},
+		{"a cause after an unknown cause", func(s Source) {
+			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "# title: A VPN is in use\n", "# title: A VPN is in use\n# custom:\n#   after: check_spamm\n", 1)
+		}, causesFile, lineOf(Embedded().Modules[causesFile], "default cause.code_not_accepted.vpn_in_use") + 2, `custom.after names "check_spamm"`},
+		{"a fact with an order", func(s Source) {
+			s.Modules["rules/login/facts.rego"] = strings.Replace(s.Modules["rules/login/facts.rego"], `"vpn": {`, `"vpn": {"order": 4.5,`, 1)
+		}, "rules/login/facts.rego", lineOf(Embedded().Modules["rules/login/facts.rego"], `"vpn": {`), "facts.vpn: order is no longer read"},
 		{"broken message file", func(s Source) { s.Messages["active.en.toml"] = []byte("[Oops\n") }, "locales", 0, "active.en.toml"},
 	}
 	for _, tc := range tests {
@@ -272,8 +284,6 @@ func TestBuildAcceptsANewCause(t *testing.T) {
 # METADATA
 # title: Browser too old
 # description: The browser is too old to keep cookies.
-# custom:
-#   facts: [codes_requested]
 default cause.code_needed_often.old_browser := "open"
 
 cause.code_needed_often.old_browser := "likely" if input.facts.codes_requested >= 10
@@ -319,7 +329,7 @@ func TestEngineSwap(t *testing.T) {
 }
 
 func TestDeclaresCause(t *testing.T) {
-	rule := "# METADATA\n# title: T\n# description: D\n# custom:\n#   facts: [vpn]\ndefault cause.code_not_accepted.browser_outdated := \"open\"\n"
+	rule := "# METADATA\n# title: T\n# description: D\ndefault cause.code_not_accepted.browser_outdated := \"open\"\n"
 	tests := []struct {
 		name, rule, id string
 		want           bool
@@ -337,5 +347,55 @@ func TestDeclaresCause(t *testing.T) {
 				t.Errorf("DeclaresCause(%q, %s) = %v; want %v", tc.rule, tc.id, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCauseOrderByPositionAndAfter shows that a cause written at the end of
+// another module takes its place in the article from custom.after, with no
+// other cause moving, and that the facts each cause rests on are the ones
+// its rules read.
+func TestCauseOrderByPositionAndAfter(t *testing.T) {
+	src := Embedded().Clone()
+	src.Modules["rules/login/sms.rego"] = `package login
+
+# METADATA
+# title: SMS filtered
+# description: A filter app blocks the SMS.
+# custom:
+#   after: check_spam
+default cause.code_not_received.sms_filtered := "open"
+
+cause.code_not_received.sms_filtered := "likely" if {
+	"sms" in input.facts.channels_tried
+	_blocked
+}
+
+_blocked if input.facts.online == false
+`
+	for _, lang := range locales.Languages {
+		name := locales.FileName(lang)
+		src.Messages[name] = append(src.Messages[name], "\n[CauseSmsFilteredTitle]\nother = \"SMS filtered\"\n[CauseSmsFilteredAdvice]\nother = \"Allow the SMS.\"\n"...)
+	}
+	before := policy(t).Catalog.Causes
+	p, err := Build(context.Background(), src, Options{SkipTests: true})
+	if err != nil {
+		t.Fatalf("Build(cause after check_spam) = %v", err)
+	}
+	var got, want []string
+	for _, c := range p.Catalog.Causes {
+		got = append(got, c.ID)
+	}
+	for _, c := range before {
+		want = append(want, c.ID)
+		if c.ID == "check_spam" {
+			want = append(want, "sms_filtered")
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("causes = %v; want %v", got, want)
+	}
+	c, _ := p.Catalog.Cause("sms_filtered")
+	if wantFacts := []string{"channels_tried", "online"}; !slices.Equal(c.Facts, wantFacts) {
+		t.Errorf("sms_filtered rests on %v; want %v (read by its rule and its helper)", c.Facts, wantFacts)
 	}
 }

@@ -16,8 +16,6 @@ package login
 # METADATA
 # title: The identifier is not on the contact card
 # description: The email or phone the contact types is not the one registered on their contact card.
-# custom:
-#   facts: [identifier_registered]
 default cause.code_not_received.identifier_not_registered := "open"
 
 contact_can_try contains "identifier_not_registered"
@@ -31,8 +29,6 @@ cause.code_not_received.identifier_not_registered := "likely" if {
 # METADATA
 # title: The contact opted out
 # description: The contact card shows the contact opted out of communication.
-# custom:
-#   facts: [opted_out]
 default cause.code_not_received.contact_opted_out := "open"
 
 cause.code_not_received.contact_opted_out := "likely" if {
@@ -44,8 +40,6 @@ cause.code_not_received.contact_opted_out := "likely" if {
 # METADATA
 # title: Only one channel tried
 # description: The contact has not tried both email and SMS.
-# custom:
-#   facts: [channels_tried]
 default cause.code_not_received.try_other_channel := "open"
 
 contact_can_try contains "try_other_channel"
@@ -62,8 +56,6 @@ cause.code_not_received.try_other_channel := "ruled_out" if {
 #   The code went by email and the spam folder was not checked. Ruled out
 #   as soon as the spam folder was checked, or when only SMS was tried;
 #   that wins over anything else known.
-# custom:
-#   facts: [channels_tried, spam_checked]
 default cause.code_not_received.check_spam := "open"
 
 contact_can_try contains "check_spam"
@@ -81,8 +73,6 @@ cause.code_not_received.check_spam := "ruled_out" if {
 # METADATA
 # title: No internet connection
 # description: The device has no working internet connection.
-# custom:
-#   facts: [online]
 default cause.code_not_received.no_connection := "open"
 
 contact_can_try contains "no_connection"
@@ -96,8 +86,6 @@ cause.code_not_received.no_connection := "likely" if {
 # METADATA
 # title: Private browsing
 # description: Private or incognito browsing keeps no cookies, so the platform does not recognize the returning contact.
-# custom:
-#   facts: [incognito]
 default cause.code_needed_often.incognito_mode := "open"
 
 contact_can_try contains "incognito_mode"
@@ -111,8 +99,6 @@ cause.code_needed_often.incognito_mode := "likely" if {
 # METADATA
 # title: Cookies deleted automatically
 # description: The browser deletes cookies automatically.
-# custom:
-#   facts: [cookies_autodelete]
 default cause.code_needed_often.cookies_deleted := "open"
 
 contact_can_try contains "cookies_deleted"
@@ -126,8 +112,6 @@ cause.code_needed_often.cookies_deleted := "likely" if {
 # METADATA
 # title: A new device
 # description: A device the contact has not used before has no saved cookies.
-# custom:
-#   facts: [new_device]
 default cause.code_needed_often.new_device := "open"
 
 cause.code_needed_often.new_device := "likely" if {
@@ -139,8 +123,6 @@ cause.code_needed_often.new_device := "likely" if {
 # METADATA
 # title: The message was not published to the contact
 # description: The message the contact tries to open was not published to them.
-# custom:
-#   facts: [message_published]
 default cause.code_not_accepted.message_not_published := "open"
 
 cause.code_not_accepted.message_not_published := "likely" if {
@@ -152,8 +134,6 @@ cause.code_not_accepted.message_not_published := "likely" if {
 # METADATA
 # title: A VPN is in use
 # description: The contact is behind a VPN.
-# custom:
-#   facts: [vpn]
 default cause.code_not_accepted.vpn_in_use := "open"
 
 contact_can_try contains "vpn_in_use"
@@ -173,8 +153,6 @@ cause.code_not_accepted.vpn_in_use := "likely" if {
 #   integration reports from the platform) wins over the contact's answer.
 #   With no code requested in this attempt, a code in hand is from an
 #   earlier one, so an answer of "not the newest" stays likely.
-# custom:
-#   facts: [used_latest_code, codes_requested]
 default cause.code_not_accepted.old_code := "open"
 
 contact_can_try contains "old_code"

@@ -72,8 +72,7 @@ questions := {f |
 	some f, decl in facts
 	decl.asked_of
 	not _known(f)
-	some answer in _answers(decl)
-	_settles(f, answer)
+	_could_settle(f, decl)
 }
 
 # METADATA
@@ -110,8 +109,10 @@ _verdicts := {id: verdict | some s in scope; some id, verdict in cause[s]}
 
 # identifier_registered as the rules see it: derived from the identifier
 # and the contact card when both are given (a derived value beats a direct
-# answer), else the direct answer.
-_identifier_registered := object.get(derived, "identifier_registered", object.get(input.facts, "identifier_registered", null))
+# answer), else the direct answer; undefined when neither is known.
+_identifier_registered := derived.identifier_registered if {
+	"identifier_registered" in object.keys(derived)
+} else := input.facts.identifier_registered
 
 # A fact is known when given (a null is no answer) or derived.
 _known(f) if input.facts[f] != null
@@ -130,12 +131,31 @@ _answers(decl) := {subset |
 # A fact asked about has at most four choices (see facts.rego).
 _powers_of_two := [1, 2, 4, 8, 16]
 
-# An answer to f settles an open cause in scope: with it, the cause is
-# likely or ruled out.
-_settles(f, answer) if {
-	verdicts := _verdicts with input.facts as object.union(object.get(input, "facts", {}), {f: answer})
-	some id, "open" in _verdicts
-	verdicts[id] != "open"
+# The facts as the causes see them: the derived facts in place of the
+# personal facts they come from, which no cause reads (the engine refuses
+# one that does), so that trying an answer does not derive them again.
+_as_seen := object.union(
+	{k: v | some k, v in object.get(input, "facts", {}); not facts[k].personal},
+	derived,
+)
+
+# Some answer to f would settle an open cause in scope: with it, the cause
+# is likely or ruled out. The first such answer is enough, and only the
+# open causes are tried again.
+_could_settle(f, decl) if {
+	open := _open
+	some answer in _answers(decl)
+	settled := _settled(open) with input.facts as object.union(_as_seen, {f: answer})
+	count(settled) > 0
+}
+
+# The open causes in scope, each as [symptom, id].
+_open := [[s, id] | some s in scope; some id, "open" in cause[s]]
+
+# The causes of open (as _open gives them) that are no longer open.
+_settled(open) := {id |
+	some [s, id] in open
+	cause[s][id] != "open"
 }
 
 _derivable if {
