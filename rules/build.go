@@ -88,6 +88,10 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	if len(problems) > 0 {
 		return nil, problems
 	}
+	always, problems := checkPersonalReads(compiler, catalog)
+	if len(problems) > 0 {
+		return nil, problems
+	}
 	texts, err := locales.Parse(src.Messages)
 	if err != nil {
 		return nil, Problems{{File: "locales", Message: err.Error()}}
@@ -125,7 +129,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 			}
 			derive = &pq
 		}
-		if cache, err = newDecisionCache(cmp.Or(opts.CacheSize, DefaultCacheSize), catalog, derive); err != nil {
+		if cache, err = newDecisionCache(cmp.Or(opts.CacheSize, DefaultCacheSize), catalog, derive, always); err != nil {
 			return nil, Problems{{File: "rules", Message: "the decision cache: " + err.Error()}}
 		}
 	}

@@ -76,6 +76,7 @@ const (
 	packagePath = "data.login"
 	causeRule   = "cause"
 	canTryRule  = "contact_can_try"
+	scopeRule   = "scope"
 )
 
 // readCatalog reads the causes from their rules and metadata, and the

@@ -197,6 +197,20 @@ func TestCatalogFromMetadata(t *testing.T) {
 // file and line at fault, whatever the problem is.
 func TestBuildRefuses(t *testing.T) {
 	const causesFile = "rules/login/causes.rego"
+	const decisionFile = "rules/login/decision.rego"
+	const personalCause = `
+# METADATA
+# title: Another domain
+# description: The contact logs in with an address of another domain.
+default cause.code_not_received.other_domain := "open"
+
+cause.code_not_received.other_domain := "likely" if {
+	input.facts.online == true
+	_other_domain
+}
+
+_other_domain if endswith(input.facts.identifier, "@other.example")
+`
 	newCause := `
 # METADATA
 # title: Browser too old
@@ -232,6 +246,20 @@ cause.code_not_accepted.old_browser := "likely" if input.facts.vpn == true
 		{"a failing test shows the values it compared", func(s Source) {
 			s.Modules["rules/login/extra_test.rego"] = "package login_test\n\nimport data.login\n\ntest_vpn_is_never_a_cause if {\n\tf := login.findings with input as {\"facts\": {\"vpn\": true}}\n\tf == set()\n}\n"
 		}, "rules/login/extra_test.rego", 5, "extra_test.rego:7: the failing expression and its values:\n\tf == set()\n\t|\n\t{\"vpn_in_use\"}"},
+		// A cached answer must not pass from one contact to another: with
+		// these, ana@allowed.example was given bea@other.example's finding.
+		{"a cause's helper reading a personal fact", func(s Source) {
+			s.Modules[causesFile] += personalCause
+		}, causesFile, lineOf(Embedded().Modules[causesFile]+personalCause, `_other_domain if endswith(input.facts.identifier`), "rule _other_domain reads the personal fact identifier: only the derivation (derived) may read personal facts"},
+		{"a cause reading a personal fact through a helper", func(s Source) {
+			s.Modules[causesFile] += personalCause
+		}, causesFile, lineOf(Embedded().Modules[causesFile]+personalCause, `cause.code_not_received.other_domain := "likely"`), "rule cause.code_not_received.other_domain reads the personal fact identifier (at " + causesFile + ":"},
+		{"a scope changing on a personal fact", func(s Source) {
+			s.Modules[decisionFile] = strings.Replace(s.Modules[decisionFile], "scope := [input.symptom] if {\n\tinput.symptom\n", "scope := [input.symptom] if {\n\tinput.symptom\n\tnot endswith(input.facts.identifier, \"@evil.test\")\n", 1)
+		}, decisionFile, lineOf(Embedded().Modules[decisionFile], "scope := [input.symptom] if {") + 2, "rule scope reads the personal fact identifier"},
+		{"a cause reading facts it does not name", func(s Source) {
+			s.Modules[causesFile] += strings.Replace(personalCause, "_other_domain if endswith(input.facts.identifier, \"@other.example\")", "_other_domain if {\n\tsome k, v in input.facts\n\tk != \"vpn\"\n\tv == \"x\"\n}", 1)
+		}, causesFile, 0, "rule _other_domain reads input.facts[_], which names no fact"},
 		{"facts listed by hand", func(s Source) {
 			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "# title: A VPN is in use\n", "# title: A VPN is in use\n# custom:\n#   facts: [vpn]\n", 1)
 		}, causesFile, lineOf(Embedded().Modules[causesFile], "default cause.code_not_accepted.vpn_in_use") + 2, "custom.facts is no longer read"},
