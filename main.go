@@ -99,7 +99,7 @@ func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // that read the document (make openapi-check).
 func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("openapi", openAPIUsage)
-	dir := fs.String("rules", "", "the rules folder (`DIR`: login/*.rego, locales/*.toml); default: the built-in rules")
+	dir := fs.String("rules", "", "the rules folder (`DIR`: login/*.rego, login/article.*.md, locales/*.toml, as acceso rules init writes it); default: the built-in rules")
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
 		return code
 	}
@@ -126,6 +126,26 @@ func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s\n", doc)
+	return 0
+}
+
+// initRules writes the built-in knowledge to DIR, new or empty, for an
+// admin to grow and serve with serve --rules DIR.
+func initRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("rules init", rulesInitUsage)
+	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "rules init: name the folder to write: "+rulesInitUsage)
+		return 2
+	}
+	if err := rules.Embedded().WriteDir(args[0]); err != nil {
+		fmt.Fprintln(stderr, "rules init:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote the built-in rules to %s: check them with acceso rules test %s, serve them with acceso serve --rules %s\n", args[0], args[0], args[0])
 	return 0
 }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/tester"
+
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/server/store"
@@ -166,9 +168,9 @@ func TestUnknownCommand(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, "acceso: unknown command \"frobnicate\"\nusage: acceso COMMAND"},
 		{[]string{"frobnicate", "--help"}, "acceso: unknown command \"frobnicate\"\nusage: acceso COMMAND"},
-		{[]string{"rules"}, "acceso rules: missing subcommand; want test or map\nusage:\n  acceso rules test"},
-		{[]string{"rules", "--help"}, "acceso rules: missing subcommand; want test or map\n"},
-		{[]string{"rules", "lint"}, "acceso rules: unknown subcommand \"lint\"; want test or map\n"},
+		{[]string{"rules"}, "acceso rules: missing subcommand; want init or test or map\nusage:\n  acceso rules init DIR\n  acceso rules test"},
+		{[]string{"rules", "--help"}, "acceso rules: missing subcommand; want init or test or map\n"},
+		{[]string{"rules", "lint"}, "acceso rules: unknown subcommand \"lint\"; want init or test or map\n"},
 		{[]string{"admin"}, "acceso admin: missing subcommand; want add\nusage:\n  acceso admin add"},
 		{[]string{"admin", "frobnicate", "ana"}, "acceso admin: unknown subcommand \"frobnicate\""},
 		{[]string{"help", "frobnicate"}, "acceso: unknown command \"frobnicate\""},
@@ -696,4 +698,64 @@ func TestExportPublishedRules(t *testing.T) {
 			t.Errorf("export created a database in --data: %v", err)
 		}
 	})
+}
+
+// TestRulesInit writes the built-in knowledge to a new folder, which
+// acceso rules test and OPA's own test runner (as stock opa test runs it,
+// with no data from Acceso) both pass, and refuses a folder that is not
+// empty.
+func TestRulesInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "knowledge")
+	if code, out, stderr := runCLI(t, "", "rules", "init", dir); code != 0 || !strings.Contains(out, dir) {
+		t.Fatalf("rules init %s: exit %d, %s%s", dir, code, out, stderr)
+	}
+	for _, name := range []string{"login/causes.rego", "login/article.es.md", "login/article.en.md", "locales/active.es.toml"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("rules init wrote no %s: %v", name, err)
+		}
+	}
+	if code, out, stderr := runCLI(t, "", "rules", "test", dir); code != 0 || !strings.HasPrefix(out, "ok:") {
+		t.Fatalf("rules test %s: exit %d, %s%s", dir, code, out, stderr)
+	}
+	src, err := rules.FromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builtIn := rules.Embedded()
+	for name, text := range builtIn.Modules {
+		if got := src.Modules[filepath.Join(dir, strings.TrimPrefix(name, "rules/"))]; got != text {
+			t.Errorf("rules init wrote %s differently from the built-in rules", name)
+		}
+	}
+	for name, text := range builtIn.Docs {
+		if got := src.Docs[filepath.Join(dir, strings.TrimPrefix(name, "rules/"))]; got != text {
+			t.Errorf("rules init wrote %s differently from the built-in rules", name)
+		}
+	}
+	for name, b := range builtIn.Messages {
+		if !bytes.Equal(src.Messages[name], b) {
+			t.Errorf("rules init wrote %s differently from the built-in texts", name)
+		}
+	}
+	modules, store, err := tester.Load([]string{dir}, nil)
+	if err != nil {
+		t.Fatalf("OPA's tester.Load(%s) = %v", dir, err)
+	}
+	ch, err := tester.NewRunner().SetStore(store).SetModules(modules).RunTests(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("OPA's test runner on %s: %v", dir, err)
+	}
+	ran := 0
+	for r := range ch {
+		ran++
+		if r.Fail || r.Error != nil {
+			t.Errorf("stock opa test %s: %s.%s failed: %v", dir, r.Package, r.Name, r.Error)
+		}
+	}
+	if ran == 0 {
+		t.Errorf("stock opa test %s ran no test", dir)
+	}
+	if code, _, stderr := runCLI(t, "", "rules", "init", dir); code != 1 || !strings.Contains(stderr, "not empty") {
+		t.Errorf("rules init on a folder with files: exit %d, %s; want 1 saying it is not empty", code, stderr)
+	}
 }

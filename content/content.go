@@ -1,8 +1,9 @@
-// Package content holds the help-center article, in Spanish and English, as
-// Markdown, and renders it to HTML for the help site.
+// Package content renders the help-center article, in Spanish and English,
+// from Markdown to HTML for the help site.
 //
-// The article lives in es/article.md and en/article.md and is rendered once,
-// on first use. Every section and every cause in it carries a stable id, the
+// The article is part of the rules (rules/<topic>/article.<lang>.md), so
+// that a revision carries it and an admin edits it as the rules; New takes
+// its text in each language, and renders it once, on first use. Every section and every cause in it carries a stable id, the
 // same in both languages, so findings and the API's article_url can link to
 // it (for example /en/article#check_spam):
 //
@@ -15,7 +16,6 @@ package content
 
 import (
 	"bytes"
-	"embed"
 	"errors"
 	"fmt"
 	"html/template"
@@ -30,12 +30,6 @@ import (
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 )
-
-//go:embed es/*.md en/*.md
-var files embed.FS
-
-// languages lists the languages the article is written in, source first.
-var languages = []string{"es", "en"}
 
 // ErrUnknownLanguage is returned, wrapped, by Article for a language the
 // article is not written in.
@@ -68,34 +62,50 @@ type article struct {
 	anchors []string
 }
 
-// articles renders every language once, on first use.
-var articles = sync.OnceValues(func() (map[string]article, error) {
-	out := make(map[string]article, len(languages))
-	for _, lang := range languages {
-		name := lang + "/article.md"
-		src, err := files.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("content: %w", err)
-		}
-		a, err := render(src)
-		if err != nil {
-			return nil, fmt.Errorf("content: %s: %w", name, err)
-		}
-		a.page.Lang = lang
-		out[lang] = a
-	}
-	return out, nil
-})
+// Set is the article in each of its languages.
+type Set struct {
+	src      map[string][]byte
+	once     sync.Once
+	articles map[string]article
+	err      error
+}
 
-// Article returns the article in lang ("es" or "en"). It returns an error
-// wrapping ErrUnknownLanguage for any other language.
-func Article(lang string) (Page, error) {
-	all, err := articles()
-	if err != nil {
-		return Page{}, err
-	}
+// New returns the article whose Markdown in each language src holds (by
+// language code).
+func New(src map[string][]byte) *Set { return &Set{src: src} }
+
+// render renders every language once, on first use.
+func (s *Set) render() (map[string]article, error) {
+	s.once.Do(func() {
+		s.articles = make(map[string]article, len(s.src))
+		for lang, src := range s.src {
+			a, err := render(src)
+			if err != nil {
+				s.err = errors.Join(s.err, fmt.Errorf("%s: %w", lang, err))
+				continue
+			}
+			a.page.Lang = lang
+			s.articles[lang] = a
+		}
+	})
+	return s.articles, s.err
+}
+
+// Err is the first problem rendering the article, or nil.
+func (s *Set) Err() error {
+	_, err := s.render()
+	return err
+}
+
+// Article returns the article in lang. It returns an error wrapping
+// ErrUnknownLanguage for a language the article is not written in.
+func (s *Set) Article(lang string) (Page, error) {
+	all, err := s.render()
 	a, ok := all[lang]
 	if !ok {
+		if err != nil {
+			return Page{}, err
+		}
 		return Page{}, fmt.Errorf("%w %q", ErrUnknownLanguage, lang)
 	}
 	p := a.page
@@ -105,12 +115,13 @@ func Article(lang string) (Page, error) {
 
 // Anchors returns every id in the article in lang, in document order: the
 // sections' ids and the causes' ids. It returns nil for an unknown language.
-func Anchors(lang string) []string {
-	all, err := articles()
-	if err != nil {
+func (s *Set) Anchors(lang string) []string {
+	all, _ := s.render()
+	a, ok := all[lang]
+	if !ok {
 		return nil
 	}
-	return slices.Clone(all[lang].anchors)
+	return slices.Clone(a.anchors)
 }
 
 // markdown is the converter: CommonMark, heading attributes, id markers, and

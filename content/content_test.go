@@ -4,10 +4,33 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 )
+
+// languages lists the languages the article is written in, source first.
+var languages = []string{"es", "en"}
+
+// builtIn is the article of the rules built into the binary, read from the
+// rules folder.
+var builtIn = func() *Set {
+	src := make(map[string][]byte)
+	for _, lang := range languages {
+		b, err := os.ReadFile("../rules/login/article." + lang + ".md")
+		if err != nil {
+			panic(err)
+		}
+		src[lang] = b
+	}
+	return New(src)
+}()
+
+// Article and Anchors read the built-in article.
+func Article(lang string) (Page, error) { return builtIn.Article(lang) }
+
+func Anchors(lang string) []string { return builtIn.Anchors(lang) }
 
 // wantAnchors is every id the article must carry, in the article's order:
 // each symptom followed by its causes.

@@ -3,6 +3,7 @@ package publish
 import (
 	"fmt"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -47,8 +48,12 @@ func setFile(src rules.Source, file, text string) *rules.Problem {
 			return nil
 		}
 	}
+	if _, ok := src.Docs[file]; ok {
+		src.Docs[file] = text
+		return nil
+	}
 	if _, ok := src.Modules[file]; !ok {
-		return &rules.Problem{File: file, Message: "no such module or message file"}
+		return &rules.Problem{File: file, Message: "no such module, message file or document"}
 	}
 	src.Modules[file] = text
 	return nil
@@ -162,10 +167,29 @@ func DraftNewCause(cur *rules.Policy, nc NewCause) (rules.Source, error) {
 		return rules.Source{}, err
 	}
 	draft.Modules[nc.Module] = appendBlock(draft.Modules[nc.Module], nc.Rule)
+	// Every cause has its section in the admins' article: the new one's is
+	// its title and advice, at the article's end, for the admin to place
+	// and expand.
+	for name, text := range draft.Docs {
+		lang, ok := articleLang(name)
+		if !ok {
+			continue
+		}
+		t := nc.Texts[lang]
+		draft.Docs[name] = appendBlock(text, fmt.Sprintf("{#%s} **%s.** %s", nc.ID, strings.TrimSpace(t.Title), strings.TrimSpace(t.Advice)))
+	}
 	if strings.TrimSpace(nc.Tests) != "" {
 		draft.Modules[testFile] = appendBlock(draft.Modules[testFile], nc.Tests)
 	}
 	return draft, nil
+}
+
+// articleLang is the language of an admins' article, by its file name
+// (rules/login/article.es.md).
+func articleLang(name string) (string, bool) {
+	base := path.Base(name)
+	lang, ok := strings.CutPrefix(strings.TrimSuffix(base, ".md"), "article.")
+	return lang, ok && strings.HasSuffix(base, ".md") && locales.Supported(lang)
 }
 
 // CheckNewCause says whether the built draft declares the new cause, and

@@ -19,6 +19,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/tester"
 	"github.com/open-policy-agent/opa/v1/topdown"
 
+	"acceso/content"
 	"acceso/locales"
 )
 
@@ -36,6 +37,9 @@ type Policy struct {
 	Source   Source
 	Catalog  Catalog
 	Texts    *locales.Texts
+	// Articles is the admins' article, in every language, rendered from
+	// the source.
+	Articles *content.Set
 	deadline time.Duration
 	query    rego.PreparedEvalQuery
 	cache    *decisionCache // nil when off
@@ -92,12 +96,16 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	if len(problems) > 0 {
 		return nil, problems
 	}
+	// A cause without its section in the article is reported with the
+	// problems found after it (texts, tests), so that adding a cause shows
+	// everything it still lacks at once.
+	articles, linkProblems := readArticles(src, catalog)
 	texts, err := locales.Parse(src.Messages)
 	if err != nil {
 		return nil, Problems{{File: "locales", Message: err.Error()}}
 	}
 	if problems := catalog.checkTexts(texts); len(problems) > 0 {
-		return nil, problems
+		return nil, append(problems, linkProblems...)
 	}
 	if builtIn, err := builtInTexts(); err == nil {
 		texts = texts.WithFallback(builtIn)
@@ -111,8 +119,11 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 			return c
 		}
 		if problems := runTests(ctx, all, newCompiler); len(problems) > 0 {
-			return nil, problems
+			return nil, append(problems, linkProblems...)
 		}
+	}
+	if len(linkProblems) > 0 {
+		return nil, linkProblems
 	}
 	store := inmem.NewWithOpts(inmem.OptReturnASTValuesOnRead(true))
 	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
@@ -138,6 +149,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		Source:   src,
 		Catalog:  catalog,
 		Texts:    texts,
+		Articles: articles,
 		deadline: opts.Deadline,
 		query:    query,
 		cache:    cache,

@@ -320,6 +320,7 @@ cause.code_needed_often.old_browser := "likely" if input.facts.codes_requested >
 		name := locales.FileName(lang)
 		src.Messages[name] = append(src.Messages[name], "\n[CauseOldBrowserTitle]\ndescription = \"t\"\nother = \""+text+"\"\n[CauseOldBrowserAdvice]\ndescription = \"a\"\nother = \""+text+".\"\n"...)
 	}
+	withSection(src, "old_browser")
 	p, err := Build(context.Background(), src, Options{})
 	if err != nil {
 		t.Fatalf("Build(new cause) = %v", err)
@@ -404,6 +405,7 @@ _blocked if input.facts.online == false
 		name := locales.FileName(lang)
 		src.Messages[name] = append(src.Messages[name], "\n[CauseSmsFilteredTitle]\nother = \"SMS filtered\"\n[CauseSmsFilteredAdvice]\nother = \"Allow the SMS.\"\n"...)
 	}
+	withSection(src, "sms_filtered")
 	before := policy(t).Catalog.Causes
 	p, err := Build(context.Background(), src, Options{SkipTests: true})
 	if err != nil {
@@ -425,5 +427,28 @@ _blocked if input.facts.online == false
 	c, _ := p.Catalog.Cause("sms_filtered")
 	if wantFacts := []string{"channels_tried", "online"}; !slices.Equal(c.Facts, wantFacts) {
 		t.Errorf("sms_filtered rests on %v; want %v (read by its rule and its helper)", c.Facts, wantFacts)
+	}
+}
+
+// withSection gives cause id its section in every language of src's
+// article, which src (a clone) can change.
+func withSection(src Source, id string) {
+	for path, text := range src.Docs {
+		src.Docs[path] = text + "\n{#" + id + "} A section.\n"
+	}
+}
+
+// TestEveryCauseHasItsSection refuses a cause without its section in the
+// article, in each language, naming the article's file and the cause.
+func TestEveryCauseHasItsSection(t *testing.T) {
+	for _, lang := range locales.Languages {
+		src := Embedded().Clone()
+		name := "rules/login/" + articleName(lang)
+		src.Docs[name] = strings.Replace(src.Docs[name], "{#check_spam}", "", 1)
+		_, err := Build(context.Background(), src, Options{SkipTests: true})
+		ps, _ := AsProblems(err)
+		if len(ps) != 1 || ps[0].File != name || !strings.Contains(ps[0].Message, "cause check_spam (rules/login/causes.rego:") {
+			t.Errorf("Build(no check_spam section in %s) = %v; want one problem in that file naming check_spam", name, err)
+		}
 	}
 }

@@ -42,7 +42,7 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 		fmt.Fprintln(os.Stderr, "sandbox: reading the draft:", err)
 		return 1
 	}
-	src := rules.Source{Modules: req.Modules, Messages: req.Messages}
+	src := rules.Source{Modules: req.Modules, Messages: req.Messages, Docs: req.Docs}
 	r := reply{OK: true, Revision: src.Revision()}
 	if _, err := rules.Build(context.Background(), src, rules.Options{}); err != nil {
 		problems, ok := rules.AsProblems(err)

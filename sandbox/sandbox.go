@@ -80,6 +80,7 @@ func (l Limits) withDefaults() Limits {
 type request struct {
 	Modules  map[string]string `json:"modules"`
 	Messages map[string][]byte `json:"messages"`
+	Docs     map[string]string `json:"docs,omitempty"`
 }
 
 // reply is what the child answers on stdout: ok and the revision it
@@ -107,7 +108,7 @@ func Check(ctx context.Context, src rules.Source, lim Limits) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: finding the executable: %w", err)
 	}
-	in, err := json.Marshal(request{Modules: src.Modules, Messages: src.Messages})
+	in, err := json.Marshal(request{Modules: src.Modules, Messages: src.Messages, Docs: src.Docs})
 	if err != nil {
 		return fmt.Errorf("sandbox: encoding the draft: %w", err)
 	}

@@ -58,6 +58,13 @@ test_outdated_browser_is_found_and_ruled_out if {
 	browserQuestionEN = "Is your browser up to date?"
 )
 
+// browserArticle is the new cause's section in the admins' article, by
+// file name.
+var browserArticle = map[string]string{
+	"article.es.md": "**Un navegador desactualizado.** Pide al contacto que actualice el navegador.",
+	"article.en.md": "**An outdated browser.** Ask the contact to update the browser.",
+}
+
 var browserTexts = map[string][]locales.Message{
 	"es": {
 		{ID: "CauseOutdatedBrowserTitle", Description: "t", Text: "Un navegador desactualizado"},
@@ -93,6 +100,9 @@ func extendedFiles(tb testing.TB, newTestFile bool) map[string]string {
 		if text != src.Modules[path] {
 			edited[path] = text
 		}
+	}
+	for path, text := range src.Docs {
+		edited[path] = strings.TrimRight(text, "\n") + "\n\n{#outdated_browser} " + browserArticle[filepath.Base(path)] + "\n"
 	}
 	if newTestFile {
 		edited[browserTestFile] = browserTestHeader + browserTest

@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"acceso/answer"
-	"acceso/content"
 	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
@@ -201,7 +200,7 @@ func (s *Server) handleArticle(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
 	p := s.policyOf(c)
-	article, err := content.Article(lang)
+	article, err := p.Articles.Article(lang)
 	if err != nil {
 		return err
 	}
