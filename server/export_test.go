@@ -126,6 +126,12 @@ func TestExportServedStatically(t *testing.T) {
 	client := static.Client()
 	seen := map[string]bool{}
 	queue := []string{"/"}
+	// Every link to an anchor must find an element with that id on its
+	// page (a cause's section in the article, for one): checked once the
+	// pages are read.
+	bodies := map[string]string{}
+	type anchor struct{ from, page, id string }
+	var anchors []anchor
 	for len(queue) > 0 {
 		page := queue[0]
 		queue = queue[1:]
@@ -146,8 +152,16 @@ func TestExportServedStatically(t *testing.T) {
 		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			continue
 		}
+		bodies[page] = string(body)
 		for _, l := range links(t, page, body) {
 			u, _ := url.Parse(l)
+			if u.Fragment != "" && (u.Host == "" || strings.HasPrefix(l, static.URL)) {
+				target := u.Path
+				if target == "" {
+					target = page
+				}
+				anchors = append(anchors, anchor{page, target, u.Fragment})
+			}
 			switch {
 			case u.Host == "" || strings.HasPrefix(l, static.URL):
 				queue = append(queue, u.Path)
@@ -158,6 +172,18 @@ func TestExportServedStatically(t *testing.T) {
 				t.Errorf("%s links outside the site: %s", page, l)
 			}
 		}
+	}
+	checked := map[anchor]bool{}
+	for _, a := range anchors {
+		if key := (anchor{"", a.page, a.id}); !checked[key] {
+			checked[key] = true
+			if body, ok := bodies[a.page]; ok && !strings.Contains(body, ` id="`+a.id+`"`) {
+				t.Errorf("%s links to %s#%s; that page has no element with that id", a.from, a.page, a.id)
+			}
+		}
+	}
+	if len(checked) == 0 {
+		t.Errorf("the crawl followed no link to an anchor; want the findings' links to the article's sections")
 	}
 	states := 0
 	for p := range seen {
