@@ -1,9 +1,12 @@
 package publish
 
 import (
+	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
@@ -41,7 +44,43 @@ func diffFiles(fa, fb map[string]string) string {
 		if fa[name] == fb[name] {
 			continue
 		}
-		out.WriteString(udiff.Unified("a/"+name, "b/"+name, fa[name], fb[name]))
+		out.WriteString(fixHunkStarts(udiff.Unified("a/"+name, "b/"+name, fa[name], fb[name])))
 	}
 	return out.String()
+}
+
+// hunkHeader is a unified diff's hunk header: old start and count, new
+// start and count (a count of 1 may be left out).
+var hunkHeader = regexp.MustCompile(`(?m)^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@`)
+
+// fixHunkStarts rewrites the new-side start of each hunk of one file's
+// diff as diff -u gives it: the old start moved by the lines every earlier
+// hunk added or removed. The diff library counts it wrong after a hunk
+// that changes the number of lines (@@ -77,7 +65,7 @@ where diff -u
+// says +81).
+func fixHunkStarts(diff string) string {
+	delta := 0
+	return hunkHeader.ReplaceAllStringFunc(diff, func(h string) string {
+		m := hunkHeader.FindStringSubmatch(h)
+		oldStart, _ := strconv.Atoi(m[1])
+		oldCount, newCount := hunkCount(m[2]), hunkCount(m[4])
+		newStart := oldStart + delta
+		if oldCount == 0 {
+			newStart++ // the old start names the line before an insertion
+		}
+		if newCount == 0 {
+			newStart-- // and the new start the line before a deletion
+		}
+		delta += newCount - oldCount
+		return fmt.Sprintf("@@ -%s%s +%d%s @@", m[1], m[2], newStart, m[4])
+	})
+}
+
+// hunkCount reads a hunk header's ",count", which is 1 when left out.
+func hunkCount(s string) int {
+	if s == "" {
+		return 1
+	}
+	n, _ := strconv.Atoi(s[1:])
+	return n
 }
