@@ -13,21 +13,23 @@ import (
 
 // The synopsis of each command, for the usage and for its --help.
 const (
-	serveUsage     = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--decision-cache 10000] [--metrics-addr ADDR] [--database postgres://…] [--bundle-token TOKEN]"
-	diagnoseUsage  = "acceso diagnose [--lang en] < request.json"
-	rulesTestUsage = "acceso rules test [DIR]"
-	rulesInitUsage = "acceso rules init DIR"
-	rulesMapUsage  = "acceso rules map [--lang es] [DIR]"
-	adminAddUsage  = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
-	backupUsage    = "acceso backup --out FILE [--data ./data | --database postgres://…]"
-	exportUsage    = "acceso export --out DIR [--base-url URL] [--data ./data | --database postgres://… | --rules DIR]"
-	openAPIUsage   = "acceso openapi [--rules DIR]"
-	versionUsage   = "acceso version"
-	helpUsage      = "acceso help [COMMAND]"
+	serveUsage       = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--decision-cache 10000] [--metrics-addr ADDR] [--database postgres://…] [--bundle-token TOKEN]"
+	diagnoseUsage    = "acceso diagnose [--lang en] < request.json"
+	rulesTestUsage   = "acceso rules test [DIR]"
+	rulesInitUsage   = "acceso rules init DIR"
+	rulesMapUsage    = "acceso rules map [--lang es] [DIR]"
+	adminAddUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
+	adminListUsage   = "acceso admin list [--data ./data | --database postgres://…]"
+	adminRemoveUsage = "acceso admin remove [--data ./data | --database postgres://…] NAME"
+	backupUsage      = "acceso backup --out FILE [--data ./data | --database postgres://…]"
+	exportUsage      = "acceso export --out DIR [--base-url URL] [--data ./data | --database postgres://… | --rules DIR]"
+	openAPIUsage     = "acceso openapi [--rules DIR]"
+	versionUsage     = "acceso version"
+	helpUsage        = "acceso help [COMMAND]"
 )
 
 // A command is one thing acceso does. Commands of a group ("rules",
-// "admin") are named with their group: "rules test".
+// "admin", "apikey") are named with their group: "rules test".
 type command struct {
 	name, synopsis, summary string
 	run                     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
@@ -43,10 +45,15 @@ func commands() []command {
 	return []command{
 		{"serve", serveUsage, "serve the help site, the API and the admin area", noStdin(serve)},
 		{"diagnose", diagnoseUsage, "answer one API request read from stdin, as the API would", diagnose},
-		{"rules init", rulesInitUsage, "write the built-in knowledge (rules, tests, texts, article) to a new or empty folder", noStdin(initRules)},
+		{"rules init", rulesInitUsage, "write the built-in knowledge (rules, tests, texts, article, contacts' explanations) to a new or empty folder", noStdin(initRules)},
 		{"rules test", rulesTestUsage, "verify rules: compile, Rego tests, texts, the self-diagnosis", noStdin(testRules)},
 		{"rules map", rulesMapUsage, "print the self-diagnosis as a tree of questions and outcomes", noStdin(mapRules)},
 		{"admin add", adminAddUsage, "create an admin, or reset their password (read from stdin)", addAdmin},
+		{"admin list", adminListUsage, "list the admin accounts and their open sessions", noStdin(listAdmins)},
+		{"admin remove", adminRemoveUsage, "remove an admin account and end its sessions", noStdin(removeAdmin)},
+		{"apikey add", apikeyAddUsage, "make an integration's API key and print it, once", noStdin(addAPIKey)},
+		{"apikey list", apikeyListUsage, "list the API keys with their scopes and last use", noStdin(listAPIKeys)},
+		{"apikey remove", apikeyRemoveUsage, "remove an API key: it is refused from then on", noStdin(removeAPIKey)},
 		{"backup", backupUsage, "write a consistent copy of the SQLite database", noStdin(backup)},
 		{"export", exportUsage, "write the whole help site as static files", noStdin(export)},
 		{"openapi", openAPIUsage, "print the API's OpenAPI document", noStdin(printOpenAPI)},
@@ -62,8 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	if args[0] == "-h" || args[0] == "--help" {
-		writeUsage(stdout)
-		return 0
+		return help(ctx, nil, stdin, stdout, stderr)
 	}
 	cmd, rest, err := find(args)
 	if err != nil {
@@ -126,6 +132,9 @@ func help(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if len(args) == 0 {
 		writeUsage(stdout)
 		return 0
+	}
+	if args[0] == "-h" || args[0] == "--help" {
+		args = []string{"help"}
 	}
 	cmd, rest, err := find(args)
 	if err != nil {

@@ -1,6 +1,7 @@
 // Command acceso is the login troubleshooter: it serves the help site, the
 // JSON API and the admin area, diagnoses one request from the command line,
-// verifies a folder of rules, and manages admin accounts.
+// verifies a folder of rules, and manages admin accounts and the API keys
+// of integrations.
 package main
 
 import (
@@ -30,12 +31,12 @@ import (
 	"acceso/rules"
 	"acceso/sandbox"
 	"acceso/server"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 func main() {
 	if sandbox.IsChild() {
-		os.Exit(sandbox.Main(os.Stdin, os.Stdout))
+		os.Exit(sandbox.Main(os.Stdin, os.Stdout, server.CheckPages))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -175,6 +176,10 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		printProblems(stderr, "rules test", problems)
 		return 1
 	}
+	if problems := server.CheckPages(ctx, policy); len(problems) > 0 {
+		printProblems(stderr, "rules test", problems)
+		return 1
+	}
 	fmt.Fprintf(stdout, "ok: %d modules, %d causes, texts complete in every language, %d self-diagnosis states, revision %s\n",
 		len(src.Modules), len(policy.Catalog.Causes), m.States(), policy.Revision)
 	return 0
@@ -219,6 +224,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	if t := *opts.bundleToken; t != "" && len(t) < server.MinBundleToken {
+		fmt.Fprintf(stderr, "serve: --bundle-token (ACCESO_BUNDLE_TOKEN) is %d characters; want at least %d, such as the output of openssl rand -hex 32\n", len(t), server.MinBundleToken)
+		return 2
+	}
 	cfg.BundleToken = *opts.bundleToken
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	db, err := openStore(ctx, *opts.database, *data)
@@ -227,7 +236,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer db.Close()
-	isolate := func(ctx context.Context, src rules.Source) error { return sandbox.Check(ctx, src, sandbox.Limits{}) }
+	isolate := func(ctx context.Context, src rules.Source, exam sandbox.Exam) (sandbox.Result, error) {
+		return sandbox.Run(ctx, src, exam, sandbox.Limits{})
+	}
 	// On a shared database, other replicas publish too: follow them.
 	pcfg := publish.Config{RulesDir: *rulesDir, Isolate: isolate, Follow: db.Shared(), CacheSize: cacheSize, NoCache: cacheSize == 0}
 	pub, err := publish.Load(ctx, pcfg, db, log)
@@ -337,6 +348,66 @@ func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		where = "the --database"
 	}
 	fmt.Fprintf(stdout, "admin %s saved in %s\n", name, where)
+	return 0
+}
+
+// listAdmins prints the admin accounts, one a line: the name, when it was
+// created and how many sessions it has open.
+func listAdmins(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("admin list", adminListUsage)
+	data := dataFlag(fs, "")
+	database := databaseFlag(fs)
+	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
+		return code
+	}
+	db, err := openStore(ctx, *database, *data)
+	if err != nil {
+		fmt.Fprintln(stderr, "admin list:", err)
+		return 1
+	}
+	defer db.Close()
+	admins, err := db.Admins(ctx, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "admin list:", err)
+		return 1
+	}
+	for _, a := range admins {
+		fmt.Fprintf(stdout, "%s\tcreated %s\t%d open sessions\n", a.Name, a.Created.Format(time.DateOnly), a.Sessions)
+	}
+	if len(admins) == 0 {
+		fmt.Fprintln(stderr, "admin list: no admins; add one with acceso admin add NAME")
+	}
+	return 0
+}
+
+// removeAdmin removes an admin account and ends its sessions at once.
+func removeAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("admin remove", adminRemoveUsage)
+	data := dataFlag(fs, "")
+	database := databaseFlag(fs)
+	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(args) != 1 {
+		fmt.Fprintf(stderr, "admin remove: the admin's NAME is missing\nusage: %s\n", adminRemoveUsage)
+		return 2
+	}
+	db, err := openStore(ctx, *database, *data)
+	if err != nil {
+		fmt.Fprintln(stderr, "admin remove:", err)
+		return 1
+	}
+	defer db.Close()
+	switch err := db.RemoveAdmin(ctx, args[0]); {
+	case errors.Is(err, store.ErrNotFound):
+		fmt.Fprintf(stderr, "admin remove: no admin is named %q (acceso admin list shows them)\n", args[0])
+		return 1
+	case err != nil:
+		fmt.Fprintln(stderr, "admin remove:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "admin %s removed; their sessions are ended\n", args[0])
 	return 0
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ import (
 
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -111,6 +112,24 @@ func TestServeRefusesABadAPIRate(t *testing.T) {
 	}
 }
 
+// TestServeRefusesAShortBundleToken starts serve with bundle tokens too
+// short to resist guessing: each is refused before anything is opened,
+// naming the flag.
+func TestServeRefusesAShortBundleToken(t *testing.T) {
+	for _, token := range []string{"a", "s3cret-bundle-token", strings.Repeat("x", 31)} {
+		t.Run(strconv.Itoa(len(token)), func(t *testing.T) {
+			data := t.TempDir()
+			code, _, stderr := runCLI(t, "", "serve", "--data", data, "--addr", "127.0.0.1:0", "--bundle-token", token)
+			if code != 2 || !strings.Contains(stderr, "--bundle-token (ACCESO_BUNDLE_TOKEN) is "+strconv.Itoa(len(token))+" characters; want at least 32") {
+				t.Errorf("serve --bundle-token of %d characters: exit %d, %q; want exit 2 naming --bundle-token", len(token), code, stderr)
+			}
+			if entries, _ := os.ReadDir(data); len(entries) > 0 {
+				t.Errorf("serve --bundle-token of %d characters created %d files in --data; want none", len(token), len(entries))
+			}
+		})
+	}
+}
+
 func TestRulesTest(t *testing.T) {
 	dir := t.TempDir()
 	for path, text := range rules.Embedded().Modules {
@@ -171,7 +190,7 @@ func TestUnknownCommand(t *testing.T) {
 		{[]string{"rules"}, "acceso rules: missing subcommand; want init or test or map\nusage:\n  acceso rules init DIR\n  acceso rules test"},
 		{[]string{"rules", "--help"}, "acceso rules: missing subcommand; want init or test or map\n"},
 		{[]string{"rules", "lint"}, "acceso rules: unknown subcommand \"lint\"; want init or test or map\n"},
-		{[]string{"admin"}, "acceso admin: missing subcommand; want add\nusage:\n  acceso admin add"},
+		{[]string{"admin"}, "acceso admin: missing subcommand; want add or list or remove\nusage:\n  acceso admin add"},
 		{[]string{"admin", "frobnicate", "ana"}, "acceso admin: unknown subcommand \"frobnicate\""},
 		{[]string{"help", "frobnicate"}, "acceso: unknown command \"frobnicate\""},
 	}
@@ -251,6 +270,30 @@ func TestBadFlagIsShort(t *testing.T) {
 	}
 	if strings.Contains(stderr, "--api-rate N") {
 		t.Errorf("run(serve --bogus) printed the flags: %q", stderr)
+	}
+}
+
+// TestREADMECommandLine holds the README's Command line section to
+// acceso help: every command has its line there, and every command there
+// is one acceso has.
+func TestREADMECommandLine(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n## Command line\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	known := map[string]bool{}
+	for _, c := range commands() {
+		known[c.name] = true
+		if !regexp.MustCompile(`(?m)^(  \| )?acceso ` + regexp.QuoteMeta(c.name) + `( |$)`).MatchString(section) {
+			t.Errorf("README.md Command line has no line for acceso %s", c.name)
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?m)^(?:  \| )?acceso (\S+)(?: ([a-z]+))?`).FindAllStringSubmatch(section, -1) {
+		if !known[m[1]] && !known[m[1]+" "+m[2]] {
+			t.Errorf("README.md Command line shows acceso %s %s, which acceso help does not list", m[1], m[2])
+		}
 	}
 }
 
@@ -572,9 +615,13 @@ func TestREADMEConfiguration(t *testing.T) {
 	_, section, _ := strings.Cut(string(b), "\n## Configuration\n")
 	section, _, _ = strings.Cut(section, "\n## ")
 	flagRe, envRe := regexp.MustCompile(`(?m)^  --(\S+)`), regexp.MustCompile(`\((ACCESO_[A-Z_]+)\)`)
-	for _, cmd := range [][]string{{"serve"}, {"diagnose"}, {"rules", "test"}, {"rules", "map"}, {"admin", "add"}, {"backup"}, {"export"}, {"openapi"}} {
+	for _, c := range commands() {
+		cmd := strings.Fields(c.name)
 		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
 			_, help, _ := runCLI(t, "", append(cmd, "--help")...)
+			if !strings.HasPrefix(help, "usage: acceso "+c.name) {
+				t.Fatalf("acceso %s --help = %q; want its usage", c.name, help)
+			}
 			for _, m := range flagRe.FindAllStringSubmatch(help, -1) {
 				if want := fmt.Sprintf("| `%s` | `--%s` |", strings.Join(cmd, " "), m[1]); !strings.Contains(section, want) {
 					t.Errorf("README.md Configuration has no row %q", want)
@@ -709,7 +756,7 @@ func TestRulesInit(t *testing.T) {
 	if code, out, stderr := runCLI(t, "", "rules", "init", dir); code != 0 || !strings.Contains(out, dir) {
 		t.Fatalf("rules init %s: exit %d, %s%s", dir, code, out, stderr)
 	}
-	for _, name := range []string{"login/causes.rego", "login/article.es.md", "login/article.en.md", "locales/active.es.toml"} {
+	for _, name := range []string{"login/causes.rego", "login/article.es.md", "login/article.en.md", "login/help.es.md", "login/help.en.md", "locales/active.es.toml"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Errorf("rules init wrote no %s: %v", name, err)
 		}
@@ -757,5 +804,100 @@ func TestRulesInit(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "", "rules", "init", dir); code != 1 || !strings.Contains(stderr, "not empty") {
 		t.Errorf("rules init on a folder with files: exit %d, %s; want 1 saying it is not empty", code, stderr)
+	}
+}
+
+// TestRulesTestRefusesUnboundedBuiltins checks that `acceso rules test DIR`
+// refuses each builtin of issue 17's probes, naming the file and line of
+// the call: each one, published, took the server down or ran past the
+// deadline.
+func TestRulesTestRefusesUnboundedBuiltins(t *testing.T) {
+	probes := []struct{ builtin, call string }{
+		{"bits.lsh", `bits.lsh(1, input.facts.codes_requested)`},
+		{"graph.reachable_paths", `graph.reachable_paths({"a": ["b"], "b": ["a"]}, {"a"})`},
+		{"strings.render_template", `strings.render_template("{{range 3}}x{{end}}", {})`},
+		{"json.marshal_with_options", `json.marshal_with_options([1], {"pretty": true, "indent": "  "})`},
+		{"time.format", `time.format([0, "Local", "MST"])`},
+	}
+	for _, p := range probes {
+		t.Run(p.builtin, func(t *testing.T) {
+			dir := t.TempDir()
+			for path, text := range rules.Embedded().Modules {
+				if err := os.WriteFile(filepath.Join(dir, filepath.Base(path)), []byte(text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The call is on line 6.
+			probe := "package login\n\n# METADATA\n# title: Probe\n_probe := x if {\n\tx := " + p.call + "\n}\n"
+			if err := os.WriteFile(filepath.Join(dir, "probe.rego"), []byte(probe), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, _, stderr := runCLI(t, "", "rules", "test", dir)
+			if code != 1 {
+				t.Errorf("rules test with %s: exit %d; want 1", p.call, code)
+			}
+			want := regexp.MustCompile(`probe\.rego:6: undefined function ` + regexp.QuoteMeta(p.builtin) + ` \(not allowed`)
+			if !want.MatchString(stderr) {
+				t.Errorf("rules test with %s printed %q; want probe.rego:6: undefined function %s (not allowed…", p.call, stderr, p.builtin)
+			}
+		})
+	}
+}
+
+// TestAdminListAndRemove adds two admins, opens a session for one, lists
+// them, removes that one (its session ends with it) and lists again.
+func TestAdminListAndRemove(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	for _, name := range []string{"luis", "ana"} {
+		if code, _, stderr := runCLI(t, "correct horse battery\n", "admin", "add", "--data", data, name); code != 0 {
+			t.Fatalf("admin add %s: exit %d, %s", name, code, stderr)
+		}
+	}
+	db, err := store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := []byte("a session token's hash, 32 bytes")
+	if err := db.CreateSession(ctx, token, "ana", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	list := regexp.MustCompile(`(?m)^(\S+)\tcreated \d{4}-\d\d-\d\d\t(\d+) open sessions$`)
+	listed := func() map[string]string {
+		t.Helper()
+		code, out, stderr := runCLI(t, "", "admin", "list", "--data", data)
+		if code != 0 {
+			t.Fatalf("admin list: exit %d, %s", code, stderr)
+		}
+		got := map[string]string{}
+		for _, m := range list.FindAllStringSubmatch(out, -1) {
+			got[m[1]] = m[2]
+		}
+		return got
+	}
+	if got := listed(); len(got) != 2 || got["ana"] != "1" || got["luis"] != "0" {
+		t.Errorf("admin list = %v; want ana with 1 open session and luis with 0", got)
+	}
+	if code, out, stderr := runCLI(t, "", "admin", "remove", "--data", data, "ana"); code != 0 || !strings.Contains(out, "admin ana removed") {
+		t.Fatalf("admin remove ana: exit %d, %q %q", code, out, stderr)
+	}
+	if got := listed(); len(got) != 1 || got["luis"] != "0" {
+		t.Errorf("admin list after removing ana = %v; want luis only", got)
+	}
+	if code, _, stderr := runCLI(t, "", "admin", "remove", "--data", data, "ana"); code != 1 || !strings.Contains(stderr, `no admin is named "ana"`) {
+		t.Errorf("admin remove ana again: exit %d, %q; want 1 saying there is no such admin", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "admin", "remove", "--data", data); code != 2 || !strings.Contains(stderr, "NAME is missing") {
+		t.Errorf("admin remove without a name: exit %d, %q; want 2", code, stderr)
+	}
+	db, err = store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.SessionAdmin(ctx, token, time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SessionAdmin(ana's session) after admin remove = %v; want ErrNotFound", err)
 	}
 }

@@ -23,7 +23,7 @@ import (
 	"acceso/internal/pgtest"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // buildTool builds the package pkg (this module's main, or a tool pinned
@@ -189,15 +189,20 @@ func TestReplicaKilledDuringAPublish(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Publish after the kill = %v", err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	// Replicas follow within about a second (README); the bound here is
+	// far wider, for a machine busy with other tests, and the time taken
+	// is logged instead.
+	published := time.Now()
+	deadline := published.Add(30 * time.Second)
 	for _, r := range reps[1:] {
 		for rev, _ := revisionOf(r.addr); rev != latest.ID; rev, _ = revisionOf(r.addr) {
 			if time.Now().After(deadline) {
-				t.Fatalf("2 s after the publish, %s serves %s; want %s", r.addr, rev, latest.ID)
+				t.Fatalf("30 s after the publish, %s serves %s; want %s", r.addr, rev, latest.ID)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	t.Logf("every surviving replica served the publish %v after it", time.Since(published).Round(time.Millisecond))
 	close(stop)
 	wg.Wait()
 	if failed.Load() > 0 {
@@ -220,7 +225,7 @@ func TestReplicaKilledDuringAPublish(t *testing.T) {
 	// a busy machine made its first build miss a deadline, by following
 	// the database within a few seconds.
 	restarted := serveBinary(t, bin, reps[0].addr, "--database", url)
-	deadline = time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for rev, err := revisionOf(restarted.addr); err != nil || rev != latest.ID; rev, err = revisionOf(restarted.addr) {
 		if time.Now().After(deadline) {
 			t.Errorf("the restarted replica serves %s, %v; want the latest, %s", rev, err, latest.ID)
@@ -238,7 +243,7 @@ func TestOPAPullsTheBundle(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildTool(t, dir, "acceso", ".")
 	opa := buildTool(t, dir, "opa", "github.com/open-policy-agent/opa")
-	const token = "bundle-secret"
+	const token = "bundle-secret-of-at-least-32-characters"
 	rep := serveBinary(t, bin, freeAddr(t), "--database", url, "--bundle-token", token)
 
 	config := fmt.Sprintf(`services:

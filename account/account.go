@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // MinPasswordLen is the shortest password an admin may have, in characters.

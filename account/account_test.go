@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"acceso/server/store"
+	"acceso/store"
 )
 
 func TestAddAndCheck(t *testing.T) {

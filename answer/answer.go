@@ -36,8 +36,9 @@ type Response struct {
 }
 
 // ToTry is an open cause whose advice a contact can follow without knowing
-// whether it applies (look in the spam folder, turn off the VPN), with
-// that advice and the article section that explains it.
+// whether it applies (look in the spam folder, turn off the VPN), with its
+// title and advice worded as a thing to try and the article section that
+// explains it.
 type ToTry struct {
 	ID         string `json:"id"`
 	Symptom    string `json:"symptom"`
@@ -66,6 +67,25 @@ type Question struct {
 	Type    string `json:"type"`
 	AskedOf string `json:"asked_of"`
 	Help    string `json:"help"`
+}
+
+// TryAdvice is a cause's advice as a thing to try, worded for a contact
+// who does not know whether the cause applies; a cause without that text
+// (added by an admin who wrote only its advice) offers its advice.
+func TryAdvice(l locales.Localizer, cause string) string {
+	if s := l.T(locales.CauseTryAdvice(cause)); s != locales.CauseTryAdvice(cause) {
+		return s
+	}
+	return l.T(locales.CauseAdvice(cause))
+}
+
+// TryTitle is a cause's title as a thing to try ("Look in your spam
+// folder"), or its title when it has none.
+func TryTitle(l locales.Localizer, cause string) string {
+	if s := l.T(locales.CauseTryTitle(cause)); s != locales.CauseTryTitle(cause) {
+		return s
+	}
+	return l.T(locales.CauseTitle(cause))
 }
 
 // ArticleURL is the address of the article section that explains a cause.
@@ -133,8 +153,8 @@ func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 		r.ToTry = append(r.ToTry, ToTry{
 			ID:         id,
 			Symptom:    cause.Symptom,
-			Title:      l.T(locales.CauseTitle(id)),
-			Advice:     l.T(locales.CauseTryAdvice(id)),
+			Title:      TryTitle(l, id),
+			Advice:     TryAdvice(l, id),
 			ArticleURL: ArticleURL(lang, id),
 		})
 	}

@@ -32,6 +32,7 @@ type CauseEntry struct {
 	Title         string   `json:"title"`
 	Advice        string   `json:"advice"`
 	ContactCanTry bool     `json:"contact_can_try"`
+	TryTitle      string   `json:"try_title,omitempty"`
 	TryAdvice     string   `json:"try_advice,omitempty"`
 	ArticleURL    string   `json:"article_url"`
 }
@@ -87,7 +88,7 @@ func NewCatalog(p *rules.Policy, lang string) Catalog {
 			ArticleURL:    ArticleURL(lang, cause.ID),
 		}
 		if cause.ContactCanTry {
-			entry.TryAdvice = l.T(locales.CauseTryAdvice(cause.ID))
+			entry.TryTitle, entry.TryAdvice = TryTitle(l, cause.ID), TryAdvice(l, cause.ID)
 		}
 		cat.Causes = append(cat.Causes, entry)
 	}

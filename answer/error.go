@@ -40,6 +40,9 @@ const (
 	CodeEvaluationFailed = "evaluation_failed"
 	// CodeOverloaded is a server too busy to evaluate now.
 	CodeOverloaded = "overloaded"
+	// CodeUnavailable is the storage out of reach or out of space for a
+	// moment (Error.Temporary is set): the same request may work later.
+	CodeUnavailable = "unavailable"
 	// CodeInternal is anything else: a defect, logged and never detailed.
 	CodeInternal = "internal"
 )
@@ -100,6 +103,13 @@ func BadField(field string) *Error {
 // Internal wraps a defect: its text is logged, never shown.
 func Internal(err error) *Error {
 	return &Error{Code: CodeInternal, Message: "internal error", err: err}
+}
+
+// Unavailable wraps an error of the storage being out of reach for now:
+// the request may be tried again; err is logged, never shown.
+func Unavailable(err error) *Error {
+	return &Error{Code: CodeUnavailable, Temporary: true, err: err,
+		Message: "the storage cannot be reached for now; try again in a moment"}
 }
 
 // As returns err as an *Error: itself when it is one, the evaluation

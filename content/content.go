@@ -1,9 +1,11 @@
-// Package content renders the help-center article, in Spanish and English,
-// from Markdown to HTML for the help site.
+// Package content renders the help site's documents, in Spanish and
+// English, from Markdown to HTML: the admins' article and the contacts'
+// explanation of each cause.
 //
-// The article is part of the rules (rules/<topic>/article.<lang>.md), so
-// that a revision carries it and an admin edits it as the rules; New takes
-// its text in each language, and renders it once, on first use. Every section and every cause in it carries a stable id, the
+// Both are part of the rules (rules/<topic>/article.<lang>.md and
+// rules/<topic>/help.<lang>.md), so that a revision carries them and an
+// admin edits them as the rules; New takes one document's text in each
+// language, and renders it once, on first use. Every section and every cause in it carries a stable id, the
 // same in both languages, so findings and the API's article_url can link to
 // it (for example /en/article#check_spam):
 //
@@ -62,7 +64,8 @@ type article struct {
 	anchors []string
 }
 
-// Set is the article in each of its languages.
+// Set is one document (the admins' article, or the contacts'
+// explanations) in each of its languages.
 type Set struct {
 	src      map[string][]byte
 	once     sync.Once
@@ -70,7 +73,7 @@ type Set struct {
 	err      error
 }
 
-// New returns the article whose Markdown in each language src holds (by
+// New returns the document whose Markdown in each language src holds (by
 // language code).
 func New(src map[string][]byte) *Set { return &Set{src: src} }
 
@@ -91,15 +94,15 @@ func (s *Set) render() (map[string]article, error) {
 	return s.articles, s.err
 }
 
-// Err is the first problem rendering the article, or nil.
+// Err is the first problem rendering the document, or nil.
 func (s *Set) Err() error {
 	_, err := s.render()
 	return err
 }
 
-// Article returns the article in lang. It returns an error wrapping
-// ErrUnknownLanguage for a language the article is not written in.
-func (s *Set) Article(lang string) (Page, error) {
+// Page returns the document in lang. It returns an error wrapping
+// ErrUnknownLanguage for a language the document is not written in.
+func (s *Set) Page(lang string) (Page, error) {
 	all, err := s.render()
 	a, ok := all[lang]
 	if !ok {
@@ -113,7 +116,7 @@ func (s *Set) Article(lang string) (Page, error) {
 	return p, nil
 }
 
-// Anchors returns every id in the article in lang, in document order: the
+// Anchors returns every id in the document in lang, in document order: the
 // sections' ids and the causes' ids. It returns nil for an unknown language.
 func (s *Set) Anchors(lang string) []string {
 	all, _ := s.render()

@@ -13,24 +13,30 @@ import (
 // languages lists the languages the article is written in, source first.
 var languages = []string{"es", "en"}
 
-// builtIn is the article of the rules built into the binary, read from the
-// rules folder.
-var builtIn = func() *Set {
+// builtIn reads the document name (article or help) of the rules built
+// into the binary from the rules folder.
+func builtIn(name string) *Set {
 	src := make(map[string][]byte)
 	for _, lang := range languages {
-		b, err := os.ReadFile("../rules/login/article." + lang + ".md")
+		b, err := os.ReadFile("../rules/login/" + name + "." + lang + ".md")
 		if err != nil {
 			panic(err)
 		}
 		src[lang] = b
 	}
 	return New(src)
-}()
+}
 
-// Article and Anchors read the built-in article.
-func Article(lang string) (Page, error) { return builtIn.Article(lang) }
+var builtInArticle, builtInHelp = builtIn("article"), builtIn("help")
 
-func Anchors(lang string) []string { return builtIn.Anchors(lang) }
+// Article, Anchors, Help and HelpAnchors read the built-in documents.
+func Article(lang string) (Page, error) { return builtInArticle.Page(lang) }
+
+func Anchors(lang string) []string { return builtInArticle.Anchors(lang) }
+
+func Help(lang string) (Page, error) { return builtInHelp.Page(lang) }
+
+func HelpAnchors(lang string) []string { return builtInHelp.Anchors(lang) }
 
 // wantAnchors is every id the article must carry, in the article's order:
 // each symptom followed by its causes.
@@ -272,5 +278,30 @@ func wellFormed(fragment string) error {
 		} else if err != nil {
 			return err
 		}
+	}
+}
+
+// TestHelp: the contacts' page has, in both languages, every symptom and
+// every cause of the article, in the article's order, each with what it
+// means and what to do.
+func TestHelp(t *testing.T) {
+	words := map[string][2]string{"es": {"Qué significa:", "Qué hacer:"}, "en": {"What it means:", "What to do:"}}
+	for _, lang := range languages {
+		p, err := Help(lang)
+		if err != nil {
+			t.Fatalf("Help(%s) = %v", lang, err)
+		}
+		if got := HelpAnchors(lang); !slices.Equal(got, wantAnchors) {
+			t.Errorf("HelpAnchors(%s) = %v; want %v", lang, got, wantAnchors)
+		}
+		causes := len(wantAnchors) - len(wantSections)
+		for _, w := range words[lang] {
+			if n := strings.Count(string(p.HTML), "<strong>"+w+"</strong>"); n != causes {
+				t.Errorf("Help(%s) says %q %d times; want once per cause, %d", lang, w, n, causes)
+			}
+		}
+	}
+	if _, err := Help("fr"); !errors.Is(err, ErrUnknownLanguage) {
+		t.Errorf("Help(fr) = %v; want ErrUnknownLanguage", err)
 	}
 }

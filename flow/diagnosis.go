@@ -227,6 +227,21 @@ func (d Diagnosis) With(a Reply) Diagnosis {
 	return Diagnosis{Symptom: d.Symptom, Answers: append(slices.Clone(d.Answers), a)}
 }
 
+// Replace is the Diagnosis with the answer about a's fact replaced by a,
+// in its place, and the other answers kept; a is added at the end when
+// that fact has no answer yet.
+func (d Diagnosis) Replace(a Reply) Diagnosis {
+	out := Diagnosis{Symptom: d.Symptom, Answers: slices.Clone(d.Answers)}
+	for i, prev := range out.Answers {
+		if prev.Fact == a.Fact {
+			out.Answers[i] = a
+			return out
+		}
+	}
+	out.Answers = append(out.Answers, a)
+	return out
+}
+
 // UpTo is the Diagnosis with the answers given before the one about fact:
 // the state in which fact is asked again.
 func (d Diagnosis) UpTo(fact string) Diagnosis {

@@ -56,11 +56,13 @@ type Texts struct {
 
 // Parse reads message files keyed by file name (active.<lang>.toml). Every
 // supported language must have a file; a file that does not parse is
-// reported with its name.
+// reported with its name. Texts must be plain (see checkPlain): those that
+// are not are TextProblems, at their file and line.
 func Parse(files map[string][]byte) (*Texts, error) {
 	bundle := i18n.NewBundle(language.Spanish)
 	bundle.RegisterUnmarshalFunc("toml", toml.Unmarshal)
 	ids := make(map[string][]string)
+	var plain TextProblems
 	for _, lang := range Languages {
 		name := FileName(lang)
 		buf, ok := files[name]
@@ -71,9 +73,15 @@ func Parse(files map[string][]byte) (*Texts, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		plain = append(plain, checkPlain(name, buf, mf.Messages)...)
 		for _, m := range mf.Messages {
 			ids[lang] = append(ids[lang], m.ID)
 		}
+	}
+	// Texts are checked before any is rendered: go-i18n runs a text as a
+	// template when it is looked up.
+	if len(plain) > 0 {
+		return nil, plain
 	}
 	t := &Texts{byLang: make(map[string]map[string]string)}
 	for _, lang := range Languages {
@@ -231,6 +239,9 @@ func CauseAdvice(cause string) string { return ID("Cause", cause, "Advice") }
 // CauseTryAdvice is the message id of a cause's advice as a thing to try,
 // for a contact who does not know whether the cause applies.
 func CauseTryAdvice(cause string) string { return ID("Cause", cause, "TryAdvice") }
+
+// CauseTryTitle is the message id of a cause's title as a thing to try.
+func CauseTryTitle(cause string) string { return ID("Cause", cause, "TryTitle") }
 
 // SymptomTitle is the message id of a symptom's title.
 func SymptomTitle(symptom string) string { return ID("Symptom", symptom, "Title") }

@@ -10,7 +10,7 @@ import (
 
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // A draft is the source being served with one admin's change applied: one
@@ -167,16 +167,22 @@ func DraftNewCause(cur *rules.Policy, nc NewCause) (rules.Source, error) {
 		return rules.Source{}, err
 	}
 	draft.Modules[nc.Module] = appendBlock(draft.Modules[nc.Module], nc.Rule)
-	// Every cause has its section in the admins' article: the new one's is
-	// its title and advice, at the article's end, for the admin to place
-	// and expand.
+	// Every cause has its section in the admins' article and in the
+	// contacts' explanations: the new one's is its title and advice, at
+	// the document's end, for the admin to place and expand.
 	for name, text := range draft.Docs {
-		lang, ok := articleLang(name)
+		doc, lang, ok := docOf(name)
 		if !ok {
 			continue
 		}
 		t := nc.Texts[lang]
-		draft.Docs[name] = appendBlock(text, fmt.Sprintf("{#%s} **%s.** %s", nc.ID, strings.TrimSpace(t.Title), strings.TrimSpace(t.Advice)))
+		title, advice := strings.TrimSpace(t.Title), strings.TrimSpace(t.Advice)
+		switch doc {
+		case "article":
+			draft.Docs[name] = appendBlock(text, fmt.Sprintf("{#%s} **%s.** %s", nc.ID, title, advice))
+		case "help":
+			draft.Docs[name] = appendBlock(text, fmt.Sprintf("### %s {#%s}\n\n%s", title, nc.ID, advice))
+		}
 	}
 	if strings.TrimSpace(nc.Tests) != "" {
 		draft.Modules[testFile] = appendBlock(draft.Modules[testFile], nc.Tests)
@@ -184,12 +190,12 @@ func DraftNewCause(cur *rules.Policy, nc NewCause) (rules.Source, error) {
 	return draft, nil
 }
 
-// articleLang is the language of an admins' article, by its file name
-// (rules/login/article.es.md).
-func articleLang(name string) (string, bool) {
-	base := path.Base(name)
-	lang, ok := strings.CutPrefix(strings.TrimSuffix(base, ".md"), "article.")
-	return lang, ok && strings.HasSuffix(base, ".md") && locales.Supported(lang)
+// docOf is which document (article, help) a file of the rules is, and its
+// language, by its name (rules/login/article.es.md, rules/login/help.en.md).
+func docOf(name string) (doc, lang string, ok bool) {
+	base, isMD := strings.CutSuffix(path.Base(name), ".md")
+	doc, lang, ok = strings.Cut(base, ".")
+	return doc, lang, isMD && ok && (doc == "article" || doc == "help") && locales.Supported(lang)
 }
 
 // CheckNewCause says whether the built draft declares the new cause, and

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // draftTestSource is a source of one module and the message files, small

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // DefaultFollowEvery is how often a following publisher polls the store
@@ -63,6 +63,21 @@ func (p *Publisher) Follow(ctx context.Context) error {
 			p.log.Warn("cannot read the latest published revision; still serving the current rules", "err", err)
 		}
 	}
+}
+
+// CatchUp serves the latest stored revision now, if this publisher follows
+// the others (Following) and another server published since: an admin's
+// edit form rendered after it has the latest revision as its base, so a
+// publish from it is not refused as stale because this replica had not
+// heard of the last one yet. It costs one indexed query when nothing
+// changed.
+func (p *Publisher) CatchUp(ctx context.Context) error {
+	if !p.Following() {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.catchUp(ctx)
 }
 
 // catchUp serves the latest stored revision if it is not the one served

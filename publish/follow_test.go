@@ -12,7 +12,7 @@ import (
 
 	"acceso/internal/pgtest"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // variant is the embedded rules with a comment of its own: another

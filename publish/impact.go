@@ -2,14 +2,13 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 
-	"acceso/answer"
 	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/sandbox"
+	"acceso/store"
 )
 
 // Impact is what a draft would change: every state of the self-diagnosis
@@ -33,10 +32,7 @@ type StateChange struct {
 }
 
 // Verdict is a state's or a decision's outcome and findings.
-type Verdict struct {
-	Outcome  string
-	Findings []string
-}
+type Verdict = sandbox.Verdict
 
 // DecisionChange is one kept decision the draft decides otherwise.
 type DecisionChange struct {
@@ -47,19 +43,17 @@ type DecisionChange struct {
 // maxExamples bounds the decisions an impact quotes.
 const maxExamples = 5
 
-// ImpactOf compares the draft with the rules being served on every state
-// of the self-diagnosis and on the kept decisions given.
-func ImpactOf(ctx context.Context, cur, draft *rules.Policy, kept []store.Decision) (Impact, error) {
+// ImpactOf compares what the draft answered (pv, from Verify of a change
+// whose Kept were kept) with the rules being served, on every state of the
+// self-diagnosis and on the kept decisions. Only the rules being served
+// are evaluated here.
+func ImpactOf(ctx context.Context, cur *rules.Policy, pv *Preview, kept []store.Decision) (Impact, error) {
 	var im Impact
 	before, err := flow.Explore(ctx, cur, 0)
 	if err != nil {
 		return Impact{}, err
 	}
-	after, err := flow.Explore(ctx, draft, 0)
-	if err != nil {
-		return Impact{}, err
-	}
-	b, a := verdicts(before), verdicts(after)
+	b, a := verdicts(before), pv.States
 	var paths []string
 	for p := range b {
 		paths = append(paths, p)
@@ -71,30 +65,18 @@ func ImpactOf(ctx context.Context, cur, draft *rules.Policy, kept []store.Decisi
 	}
 	slices.Sort(paths)
 	for _, p := range paths {
-		if !same(b[p], a[p]) {
+		if !b[p].Same(a[p]) {
 			im.States = append(im.States, StateChange{Path: p, Before: b[p], After: a[p]})
 		}
 	}
-	for _, dec := range kept {
-		body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": dec.Facts})
-		if err != nil {
-			continue
-		}
-		req, err := answer.Decode(draft.Catalog, body)
-		if err != nil {
+	for i, dec := range kept {
+		if i >= len(pv.Decided) || pv.Decided[i] == nil {
 			continue // a fact the draft no longer declares
 		}
-		d, err := draft.Evaluate(ctx, req)
-		if err != nil {
-			return Impact{}, err
-		}
 		im.Decisions++
-		now := Verdict{Outcome: d.Outcome}
-		for _, f := range d.Findings {
-			now.Findings = append(now.Findings, f.ID)
-		}
+		now := *pv.Decided[i]
 		was := Verdict{Outcome: dec.Outcome, Findings: dec.Findings}
-		if !same(was, now) {
+		if !was.Same(now) {
 			im.Changed++
 			if len(im.Examples) < maxExamples {
 				im.Examples = append(im.Examples, DecisionChange{Reference: dec.Reference, Before: was, After: now})
@@ -113,8 +95,4 @@ func verdicts(m *flow.Map) map[string]Verdict {
 		}
 	}
 	return out
-}
-
-func same(a, b Verdict) bool {
-	return a.Outcome == b.Outcome && slices.Equal(a.Findings, b.Findings)
 }

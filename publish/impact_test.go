@@ -5,9 +5,32 @@ import (
 	"strings"
 	"testing"
 
+	"acceso/flow"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/sandbox"
+	"acceso/store"
 )
+
+// examined is what Verify previews of draft for a change keeping kept, as
+// the sandbox answers it.
+func examined(t *testing.T, draft *rules.Policy, kept []store.Decision) *Preview {
+	t.Helper()
+	exam, err := examOf(Change{Kept: kept})
+	exam.Explore = false
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sandbox.Examine(context.Background(), draft, exam)
+	if err != nil {
+		t.Fatalf("Examine = %v", err)
+	}
+	// Exploring without flow.Check: the draft loses a cause on purpose.
+	m, err := flow.Explore(context.Background(), draft, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Preview{States: verdicts(m), Decided: res.Decided}
+}
 
 // TestImpactOf compares the login rules with a draft where the spam folder
 // never matters: every state that found check_spam changes, and so does a
@@ -35,7 +58,7 @@ func TestImpactOf(t *testing.T) {
 		{Reference: "CCCC-CCCC", Symptom: "code_needed_often", Facts: map[string]any{"incognito": true},
 			Findings: []string{"incognito_mode"}, Outcome: "causes_found"},
 	}
-	im, err := ImpactOf(ctx, cur, draft, kept)
+	im, err := ImpactOf(ctx, cur, examined(t, draft, kept), kept)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +73,7 @@ func TestImpactOf(t *testing.T) {
 	if im.Decisions != 2 || im.Changed != 1 || len(im.Examples) != 1 || im.Examples[0].Reference != "AAAA-AAAA" {
 		t.Errorf("ImpactOf on kept decisions = %d decided, %d changed, %+v; want 2, 1, AAAA-AAAA", im.Decisions, im.Changed, im.Examples)
 	}
-	same, err := ImpactOf(ctx, cur, cur, kept)
+	same, err := ImpactOf(ctx, cur, examined(t, cur, kept), kept)
 	if err != nil || len(same.States) != 0 || same.Changed != 0 {
 		t.Errorf("ImpactOf(the same rules) = %+v, %v; want nothing", same, err)
 	}

@@ -8,6 +8,7 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,10 +16,10 @@ import (
 	"time"
 
 	"acceso/answer"
-	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/sandbox"
+	"acceso/store"
 )
 
 // Config is what a Publisher is made with.
@@ -31,11 +32,13 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Isolate, when set, verifies a draft away from this process (see
-	// package sandbox) before it is built here: a draft that calls a
-	// forbidden builtin, loops or eats memory is refused there, within
-	// limits, and never runs in the serving process. Its tests are then not
-	// run again here; the samples are, within the deadline.
-	Isolate func(ctx context.Context, src rules.Source) error
+	// package sandbox) and answers the exam with it there (the admin's
+	// sample, the self-diagnosis, kept decisions) before it is built here:
+	// a draft that calls a forbidden builtin, loops or eats memory is
+	// refused there, within limits. Here the draft is only compiled, never
+	// evaluated, until it is published. Without Isolate, the same exam is
+	// answered in this process (sandbox.Examine).
+	Isolate func(ctx context.Context, src rules.Source, exam sandbox.Exam) (sandbox.Result, error)
 	// Follow, when set, makes the publisher serve what other servers
 	// sharing its store publish (see Follow), and catch up with the store
 	// before each publish so that a publish is never made from rules
@@ -95,14 +98,22 @@ type Change struct {
 	Note   string
 	Sample []byte
 	// Check, when set, adds checks of its own on the built draft, such as
-	// "the new rule declares the new cause".
+	// "the new rule declares the new cause". It reads the catalogs; it
+	// must not evaluate the draft.
 	Check func(cur, draft *rules.Policy) rules.Problems
+	// Kept are decisions to decide again with the draft, for ImpactOf.
+	Kept []store.Decision
 }
 
-// Preview is a draft's answer to a sample request next to the answer of the
-// rules being served, in every language.
+// Preview is what a draft answers, evaluated where the publisher isolates
+// drafts: the sample request next to the answer of the rules being served,
+// in every language (both empty when there was no sample), the verdict of
+// every state of the draft's self-diagnosis, and the draft's verdict on
+// each of the change's kept decisions (nil where the draft cannot read it).
 type Preview struct {
 	Draft, Current map[string]answer.Response
+	States         map[string]Verdict
+	Decided        []*Verdict
 }
 
 // errStale is the problem of a draft made from rules that have changed
@@ -126,28 +137,36 @@ var errUnchanged = rules.Problems{{File: "rules", Message: "nothing to publish: 
 // Verify builds a draft exactly as a publish does (compile, Rego tests,
 // texts in every language, sample evaluations within the deadline), checks
 // the self-diagnosis it gives (flow.Check: every cause reachable, no
-// question twice, every path to an outcome), runs the change's own checks, and previews the sample request if there is
-// one. Every failure is returned as rules.Problems.
+// question twice, every path to an outcome), runs the change's own checks,
+// and previews the sample request if there is one. Every evaluation of the
+// draft happens where the publisher isolates drafts (Config.Isolate); the
+// preview is never nil. Every failure is returned as rules.Problems.
 func (p *Publisher) Verify(ctx context.Context, ch Change) (*rules.Policy, *Preview, error) {
 	cur := p.engine.Current()
-	draft, err := p.buildDraft(ctx, ch.Source)
+	exam, err := examOf(ch)
 	if err != nil {
 		return nil, nil, err
 	}
-	if problems := flow.Check(ctx, draft); len(problems) > 0 {
-		return nil, nil, problems
+	draft, res, err := p.buildDraft(ctx, ch.Source, exam)
+	if err != nil {
+		return nil, nil, err
 	}
 	if ch.Check != nil {
 		if problems := ch.Check(cur, draft); len(problems) > 0 {
 			return nil, nil, problems
 		}
 	}
-	if len(ch.Sample) == 0 {
-		return draft, nil, nil
-	}
-	pv, err := preview(ctx, cur, draft, ch.Sample)
-	if err != nil {
-		return nil, nil, err
+	pv := &Preview{Draft: res.Answers, Current: make(map[string]answer.Response), States: res.States, Decided: res.Decided}
+	if len(ch.Sample) > 0 {
+		// The current rules may not know the draft's symptoms or facts;
+		// their answer is shown only when they can give one.
+		if creq, err := answer.Decode(cur.Catalog, ch.Sample); err == nil {
+			for _, lang := range locales.Languages {
+				if r, err := answer.Evaluate(ctx, cur, creq, lang); err == nil {
+					pv.Current[lang] = r
+				}
+			}
+		}
 	}
 	return draft, pv, nil
 }
@@ -163,47 +182,47 @@ func (p *Publisher) options() rules.Options {
 	return rules.Options{Deadline: p.cfg.Deadline, CacheSize: p.cfg.CacheSize, NoCache: p.cfg.NoCache}
 }
 
-// buildDraft builds rules that an admin or the --rules folder brings:
-// checked in isolation first when the publisher isolates.
-func (p *Publisher) buildDraft(ctx context.Context, src rules.Source) (*rules.Policy, error) {
-	if p.cfg.Isolate == nil {
-		return p.build(ctx, src)
+// examOf is what Verify asks of a change's draft: its sample, its
+// self-diagnosis and its kept decisions (as the API's requests).
+func examOf(ch Change) (sandbox.Exam, error) {
+	exam := sandbox.Exam{Sample: ch.Sample, Explore: true}
+	for _, dec := range ch.Kept {
+		body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": dec.Facts})
+		if err != nil {
+			return sandbox.Exam{}, err
+		}
+		exam.Requests = append(exam.Requests, body)
 	}
-	if err := p.cfg.Isolate(ctx, src); err != nil {
-		return nil, err
-	}
-	opts := p.options()
-	opts.SkipTests = true
-	return rules.Build(ctx, src, opts)
+	return exam, nil
 }
 
-// preview answers a sample request with the draft and with the current
-// rules, in every language: the same decision the API would give.
-func preview(ctx context.Context, cur, draft *rules.Policy, sample []byte) (*Preview, error) {
-	req, err := answer.Decode(draft.Catalog, sample)
+// buildDraft builds rules that an admin or the --rules folder brings and
+// answers exam with them. When the publisher isolates, both happen in the
+// sandbox first, and the draft is then only compiled here (no tests, no
+// samples): nothing of it is evaluated in this process.
+func (p *Publisher) buildDraft(ctx context.Context, src rules.Source, exam sandbox.Exam) (*rules.Policy, sandbox.Result, error) {
+	if p.cfg.Isolate == nil {
+		draft, err := p.build(ctx, src)
+		if err != nil {
+			return nil, sandbox.Result{}, err
+		}
+		res, err := sandbox.Examine(ctx, draft, exam)
+		if err != nil {
+			return nil, sandbox.Result{}, err
+		}
+		return draft, res, nil
+	}
+	res, err := p.cfg.Isolate(ctx, src, exam)
 	if err != nil {
-		e := answer.As(err)
-		problems := rules.Problems{{File: "sample", Message: e.Message}}
-		for _, d := range e.Details {
-			problems = append(problems, rules.Problem{File: "sample", Message: d.Field + ": " + d.Problem})
-		}
-		return nil, problems
+		return nil, sandbox.Result{}, err
 	}
-	pv := &Preview{Draft: make(map[string]answer.Response), Current: make(map[string]answer.Response)}
-	// The current rules may not know the draft's symptoms or facts; their
-	// answer is shown only when they can give one.
-	creq, cerr := answer.Decode(cur.Catalog, sample)
-	for _, lang := range locales.Languages {
-		if pv.Draft[lang], err = answer.Evaluate(ctx, draft, req, lang); err != nil {
-			return nil, rules.Problems{{File: "sample", Message: "the draft could not answer the sample: " + answer.As(err).Message}}
-		}
-		if cerr == nil {
-			if r, err := answer.Evaluate(ctx, cur, creq, lang); err == nil {
-				pv.Current[lang] = r
-			}
-		}
+	opts := p.options()
+	opts.SkipTests, opts.SkipSamples = true, true
+	draft, err := rules.Build(ctx, src, opts)
+	if err != nil {
+		return nil, sandbox.Result{}, err
 	}
-	return pv, nil
+	return draft, res, nil
 }
 
 // Publish verifies a change as Verify does and, if it passes, stores it as

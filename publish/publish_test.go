@@ -11,7 +11,7 @@ import (
 
 	"acceso/rules"
 	"acceso/sandbox"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // TestMain lets the test binary be the sandbox's child, as acceso is.
@@ -41,8 +41,8 @@ func newPublisher(t *testing.T, cfg Config) *Publisher {
 // outside or run away refused by the sandbox, with the serving process's
 // rules and memory untouched.
 func TestIsolatedVerifyRefusesWhatRulesMayNotDo(t *testing.T) {
-	isolate := func(ctx context.Context, src rules.Source) error {
-		return sandbox.Check(ctx, src, sandbox.Limits{Wall: 15 * time.Second, CPU: 10 * time.Second})
+	isolate := func(ctx context.Context, src rules.Source, exam sandbox.Exam) (sandbox.Result, error) {
+		return sandbox.Run(ctx, src, exam, sandbox.Limits{Wall: 15 * time.Second, CPU: 10 * time.Second})
 	}
 	p := newPublisher(t, Config{Isolate: isolate})
 	cur := p.Engine().Current()

@@ -10,8 +10,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
-	"acceso/flow"
 	"acceso/rules"
+	"acceso/sandbox"
 )
 
 // reloadDebounce is how long the rules folder must be quiet before a
@@ -102,12 +102,9 @@ func (p *Publisher) Reload(ctx context.Context) error {
 	src, err := readDir(p.cfg.RulesDir)
 	var policy *rules.Policy
 	if err == nil {
-		policy, err = p.buildDraft(ctx, src)
-	}
-	if err == nil {
-		if problems := flow.Check(ctx, policy); len(problems) > 0 {
-			err = problems
-		}
+		// Explore checks the self-diagnosis (flow.Check) where the draft
+		// is built.
+		policy, _, err = p.buildDraft(ctx, src, sandbox.Exam{Explore: true})
 	}
 	if err != nil {
 		problems, ok := rules.AsProblems(err)

@@ -40,6 +40,9 @@ type Policy struct {
 	// Articles is the admins' article, in every language, rendered from
 	// the source.
 	Articles *content.Set
+	// Help is the contacts' explanation of each cause, in every language,
+	// rendered from the source.
+	Help *content.Set
 	deadline time.Duration
 	query    rego.PreparedEvalQuery
 	cache    *decisionCache // nil when off
@@ -59,6 +62,10 @@ type Options struct {
 	// SkipTests leaves the Rego tests out of verification. Only for
 	// benchmarks and fuzzing that build many times; never for serving.
 	SkipTests bool
+	// SkipSamples leaves the sample evaluations out: for a draft that
+	// another process (the sandbox) verified with them, so that this one
+	// never evaluates it before it is published.
+	SkipSamples bool
 }
 
 // Build verifies src and prepares it for evaluation. Verification compiles
@@ -96,12 +103,21 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	// A cause without its section in the article is reported with the
+	// A cause without its section in the article or the contacts'
+	// explanations is reported with the
 	// problems found after it (texts, tests), so that adding a cause shows
 	// everything it still lacks at once.
-	articles, linkProblems := readArticles(src, catalog)
+	articles, help, linkProblems := readDocs(src, catalog)
 	texts, err := locales.Parse(src.Messages)
-	if err != nil {
+	var plain locales.TextProblems
+	switch {
+	case errors.As(err, &plain):
+		problems := make(Problems, len(plain))
+		for i, p := range plain {
+			problems[i] = Problem{File: p.File, Line: p.Line, Message: p.Message}
+		}
+		return nil, problems
+	case err != nil:
 		return nil, Problems{{File: "locales", Message: err.Error()}}
 	}
 	if problems := catalog.checkTexts(texts); len(problems) > 0 {
@@ -150,10 +166,14 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		Catalog:  catalog,
 		Texts:    texts,
 		Articles: articles,
+		Help:     help,
 		deadline: opts.Deadline,
 		query:    query,
 		cache:    cache,
 		names:    namesOf(catalog),
+	}
+	if opts.SkipSamples {
+		return p, nil
 	}
 	if problems := p.trySamples(ctx); len(problems) > 0 {
 		return nil, problems

@@ -9,12 +9,17 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// capabilitiesJSON is the set of builtins and features rules may use: this
-// OPA version's, less every builtin that reaches the network, the process's
-// environment, or anything that varies between two evaluations of the same
-// input. TestCapabilitiesFileIsCurrent writes it (go test ./rules/ -run
-// TestCapabilitiesFileIsCurrent -update) and says why each builtin is left
-// out; `opa check --capabilities` reads the same file.
+// capabilitiesJSON is the set of builtins and features rules may use: an
+// allow-list of this OPA version's builtins whose cost is bounded by the
+// size of their (bounded) inputs and whose answer is the same on every
+// server. Builtins whose work grows with a value rather than a size
+// (bits.lsh, graph.reachable_paths, strings.render_template,
+// json.marshal_with_options, sprintf), that read the process's zone
+// (time.format), or that reach the network, the environment or randomness
+// are left out. TestCapabilitiesFileIsCurrent writes it (go test ./rules/
+// -run TestCapabilitiesFileIsCurrent -update) from its table of allowed
+// builtins, each with why it is bounded; `opa check --capabilities` reads
+// the same file.
 //
 //go:embed capabilities.json
 var capabilitiesJSON []byte
@@ -26,7 +31,7 @@ var capabilities = sync.OnceValues(func() (*ast.Capabilities, error) {
 
 // refusedNote is appended to the problem of a call to a builtin that OPA has
 // but the capabilities leave out, so that an admin reads why, not a typo.
-const refusedNote = " (not allowed: rules may not reach the network, the environment or anything that varies)"
+const refusedNote = " (not allowed: rules may call only the builtins in rules/capabilities.json, whose cost is bounded by their inputs and whose answer is the same everywhere)"
 
 // explainRefused marks each "undefined function NAME" problem whose NAME is
 // an OPA builtin left out of the capabilities.

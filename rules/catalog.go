@@ -361,11 +361,9 @@ func (c Catalog) Messages() []NeededMessage {
 			NeededMessage{ID: locales.SymptomDescription(s), For: "symptom " + s})
 	}
 	for _, cause := range c.Causes {
-		ids := []string{locales.CauseTitle(cause.ID), locales.CauseAdvice(cause.ID)}
-		if cause.ContactCanTry {
-			ids = append(ids, locales.CauseTryAdvice(cause.ID))
-		}
-		for _, id := range ids {
+		// A cause's thing to try (locales.CauseTryAdvice) is optional: the
+		// answer falls back on its advice.
+		for _, id := range []string{locales.CauseTitle(cause.ID), locales.CauseAdvice(cause.ID)} {
 			need = append(need, NeededMessage{ID: id, For: "cause " + cause.ID, File: cause.File, Line: cause.Line})
 		}
 	}

@@ -28,7 +28,8 @@ var embedded embed.FS
 // Source is everything a revision of the rules is made of: Rego modules
 // (policies and their tests) keyed by path, message files keyed by file
 // name, and documents (Markdown: the admins' article of each topic,
-// <topic>/article.<lang>.md) keyed by path.
+// <topic>/article.<lang>.md, and the contacts' explanations,
+// <topic>/help.<lang>.md) keyed by path.
 type Source struct {
 	Modules  map[string]string
 	Messages map[string][]byte

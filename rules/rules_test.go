@@ -439,16 +439,32 @@ func withSection(src Source, id string) {
 }
 
 // TestEveryCauseHasItsSection refuses a cause without its section in the
-// article, in each language, naming the article's file and the cause.
+// admins' article or in the contacts' explanations, in each language,
+// naming the document's file and the cause's file:line; and a missing
+// document, naming the file to add.
 func TestEveryCauseHasItsSection(t *testing.T) {
-	for _, lang := range locales.Languages {
-		src := Embedded().Clone()
-		name := "rules/login/" + articleName(lang)
-		src.Docs[name] = strings.Replace(src.Docs[name], "{#check_spam}", "", 1)
-		_, err := Build(context.Background(), src, Options{SkipTests: true})
-		ps, _ := AsProblems(err)
-		if len(ps) != 1 || ps[0].File != name || !strings.Contains(ps[0].Message, "cause check_spam (rules/login/causes.rego:") {
-			t.Errorf("Build(no check_spam section in %s) = %v; want one problem in that file naming check_spam", name, err)
+	for _, doc := range []document{articleDoc, helpDoc} {
+		for _, lang := range locales.Languages {
+			name := "rules/login/" + doc.file(lang)
+			t.Run(name, func(t *testing.T) {
+				src := Embedded().Clone()
+				if !strings.Contains(src.Docs[name], "{#check_spam}") {
+					t.Fatalf("%s has no {#check_spam}", name)
+				}
+				src.Docs[name] = strings.Replace(src.Docs[name], "{#check_spam}", "", 1)
+				_, err := Build(context.Background(), src, Options{SkipTests: true})
+				ps, _ := AsProblems(err)
+				if len(ps) != 1 || ps[0].File != name || !strings.Contains(ps[0].Message, "cause check_spam (rules/login/causes.rego:") || !strings.Contains(ps[0].Message, doc.what) {
+					t.Errorf("Build(no check_spam section in %s) = %v; want one problem in that file naming check_spam at its file:line and %s", name, err, doc.what)
+				}
+
+				delete(src.Docs, name)
+				_, err = Build(context.Background(), src, Options{SkipTests: true})
+				ps, _ = AsProblems(err)
+				if len(ps) != 1 || ps[0].File != doc.file(lang) || !strings.Contains(ps[0].Message, "add "+doc.file(lang)) {
+					t.Errorf("Build(without %s) = %v; want one problem saying to add %s", name, err, doc.file(lang))
+				}
+			})
 		}
 	}
 }

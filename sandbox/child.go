@@ -26,11 +26,15 @@ const maxRequest = 64 << 20
 // status instead of doing anything else.
 func IsChild() bool { return os.Getenv(childEnv) == "1" }
 
-// Main is the child's side of Check: it limits itself, reads the draft as
-// JSON from stdin, verifies it with rules.Build, and writes the verdict as
-// JSON to stdout. It returns the process's exit status: 0 when it wrote a
+// Main is the child's side of Run: it limits itself, reads the draft and
+// its exam as JSON from stdin, verifies the draft with rules.Build, answers
+// the exam with it (Examine), and writes the verdict as JSON to stdout. It returns the process's exit status: 0 when it wrote a
 // verdict, whether ok or not.
-func Main(stdin io.Reader, stdout io.Writer) int {
+//
+// checks are more checks of a built draft whose self-diagnosis is explored
+// (Exam.Explore), such as the size of the site's pages (server.CheckPages):
+// they evaluate the draft, so they run here too.
+func Main(stdin io.Reader, stdout io.Writer, checks ...func(context.Context, *rules.Policy) rules.Problems) int {
 	if err := limitSelf(os.Getenv(limitsEnv)); err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox: limiting the check:", err)
 		return 1
@@ -43,8 +47,24 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 		return 1
 	}
 	src := rules.Source{Modules: req.Modules, Messages: req.Messages, Docs: req.Docs}
+	ctx := context.Background()
 	r := reply{OK: true, Revision: src.Revision()}
-	if _, err := rules.Build(context.Background(), src, rules.Options{}); err != nil {
+	policy, err := rules.Build(ctx, src, rules.Options{})
+	if err == nil {
+		var res Result
+		if res, err = Examine(ctx, policy, req.Exam); err == nil {
+			r.Result = &res
+		}
+		for _, check := range checks {
+			if err != nil || !req.Exam.Explore {
+				break
+			}
+			if problems := check(ctx, policy); len(problems) > 0 {
+				err = problems
+			}
+		}
+	}
+	if err != nil {
 		problems, ok := rules.AsProblems(err)
 		if !ok {
 			problems = rules.Problems{{File: "rules", Message: err.Error()}}

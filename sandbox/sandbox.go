@@ -1,7 +1,10 @@
-// Package sandbox verifies a draft of the rules outside the serving process.
-// Check starts the current executable again as a child (entered through
-// IsChild and Main), sends it the draft as JSON on stdin, and reads its
-// verdict as JSON on stdout. The child limits its own CPU time and address
+// Package sandbox verifies a draft of the rules outside the serving process,
+// and answers with it there whatever else a check asks (Exam: the admin's
+// sample, the self-diagnosis, kept decisions; Examine): a draft is never
+// evaluated in the serving process before it is published. Run (and Check)
+// starts the current executable again as a child (entered through IsChild
+// and Main), sends it the draft as JSON on stdin, and reads its verdict as
+// JSON on stdout. The child limits its own CPU time and address
 // space and lowers its priority before it reads the draft; the parent bounds
 // the wall clock and kills the child's process group when it runs past it.
 // However a draft misbehaves (a runaway test, an allocation that never
@@ -81,13 +84,15 @@ type request struct {
 	Modules  map[string]string `json:"modules"`
 	Messages map[string][]byte `json:"messages"`
 	Docs     map[string]string `json:"docs,omitempty"`
+	Exam     Exam              `json:"exam"`
 }
 
-// reply is what the child answers on stdout: ok and the revision it
-// verified, or the problems that refuse it.
+// reply is what the child answers on stdout: ok, the revision it verified
+// and the draft's answers to the exam, or the problems that refuse it.
 type reply struct {
 	OK       bool           `json:"ok"`
 	Revision string         `json:"revision,omitempty"`
+	Result   *Result        `json:"result,omitempty"`
 	Problems rules.Problems `json:"problems,omitempty"`
 }
 
@@ -103,18 +108,25 @@ const maxOutput = 1 << 20
 // (including when the check ran into a limit or the child crashed), and
 // another error when the child could not be run or ctx ended first.
 func Check(ctx context.Context, src rules.Source, lim Limits) error {
+	_, err := Run(ctx, src, Exam{}, lim)
+	return err
+}
+
+// Run is Check that, once the draft is verified, also answers exam with it
+// in the child (see Examine): the serving process only reads the answers.
+func Run(ctx context.Context, src rules.Source, exam Exam, lim Limits) (Result, error) {
 	lim = lim.withDefaults()
 	exe, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("sandbox: finding the executable: %w", err)
+		return Result{}, fmt.Errorf("sandbox: finding the executable: %w", err)
 	}
-	in, err := json.Marshal(request{Modules: src.Modules, Messages: src.Messages, Docs: src.Docs})
+	in, err := json.Marshal(request{Modules: src.Modules, Messages: src.Messages, Docs: src.Docs, Exam: exam})
 	if err != nil {
-		return fmt.Errorf("sandbox: encoding the draft: %w", err)
+		return Result{}, fmt.Errorf("sandbox: encoding the draft: %w", err)
 	}
 	limits, err := json.Marshal(lim)
 	if err != nil {
-		return fmt.Errorf("sandbox: encoding the limits: %w", err)
+		return Result{}, fmt.Errorf("sandbox: encoding the limits: %w", err)
 	}
 
 	wallCtx, cancel := context.WithTimeout(ctx, lim.Wall)
@@ -133,14 +145,14 @@ func Check(ctx context.Context, src rules.Source, lim Limits) error {
 
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
-		return fmt.Errorf("sandbox: %w", ctx.Err())
+		return Result{}, fmt.Errorf("sandbox: %w", ctx.Err())
 	}
 	if errors.Is(wallCtx.Err(), context.DeadlineExceeded) {
-		return problem(fmt.Sprintf("checking the draft took longer than %v; a rule or a test runs too long: look for large ranges or nested iterations", lim.Wall))
+		return Result{}, problem(fmt.Sprintf("checking the draft took longer than %v; a rule or a test runs too long: look for large ranges or nested iterations", lim.Wall))
 	}
 	var exitErr *exec.ExitError
 	if runErr != nil && !errors.As(runErr, &exitErr) {
-		return fmt.Errorf("sandbox: running the check: %w", runErr)
+		return Result{}, fmt.Errorf("sandbox: running the check: %w", runErr)
 	}
 	return verdict(outcome{
 		state:     cmd.ProcessState,
@@ -161,8 +173,8 @@ type outcome struct {
 	memoryLim      int64
 }
 
-// verdict turns how the child ended into nil or rules.Problems.
-func verdict(o outcome) error {
+// verdict turns how the child ended into its result or rules.Problems.
+func verdict(o outcome) (Result, error) {
 	status, _ := o.state.Sys().(syscall.WaitStatus)
 	used := o.state.UserTime() + o.state.SystemTime()
 	errText := o.stderr.String()
@@ -172,23 +184,23 @@ func verdict(o outcome) error {
 	case status.Exited() && status.ExitStatus() == exitCPU,
 		status.Signaled() && status.Signal() == syscall.SIGXCPU,
 		status.Signaled() && status.Signal() == syscall.SIGKILL && used >= o.cpuLimit-time.Second:
-		return problem(fmt.Sprintf("checking the draft used more than %v of CPU time; a rule or a test runs too long: look for large ranges or nested iterations", o.cpuLimit))
+		return Result{}, problem(fmt.Sprintf("checking the draft used more than %v of CPU time; a rule or a test runs too long: look for large ranges or nested iterations", o.cpuLimit))
 	case outOfMemory(errText):
-		return problem(fmt.Sprintf("checking the draft needed more than %s of memory; a rule or a test builds too large a value: look for large ranges or comprehensions", bytesText(o.memoryLim)))
+		return Result{}, problem(fmt.Sprintf("checking the draft needed more than %s of memory; a rule or a test builds too large a value: look for large ranges or comprehensions", bytesText(o.memoryLim)))
 	default:
 		how := o.state.String() // "exit status 2", "signal: killed"
 		if line := firstLine(errText); line != "" {
 			how += ": " + line
 		}
-		return problem("checking the draft crashed (" + how + ")")
+		return Result{}, problem("checking the draft crashed (" + how + ")")
 	}
 }
 
 // readReply decodes the child's reply: exactly one reply object whose
 // revision is the draft's.
-func readReply(stdout *capped, revision string) error {
-	malformed := func(why string) error {
-		return problem("checking the draft gave a malformed reply (" + why + ")")
+func readReply(stdout *capped, revision string) (Result, error) {
+	malformed := func(why string) (Result, error) {
+		return Result{}, problem("checking the draft gave a malformed reply (" + why + ")")
 	}
 	if stdout.truncated {
 		return malformed("too long")
@@ -207,12 +219,14 @@ func readReply(stdout *capped, revision string) error {
 		return malformed("ok with problems")
 	case r.OK && r.Revision != revision:
 		return malformed(fmt.Sprintf("revision %q; want %q", r.Revision, revision))
+	case r.OK && r.Result == nil:
+		return Result{}, nil
 	case r.OK:
-		return nil
+		return *r.Result, nil
 	case len(r.Problems) == 0:
 		return malformed("refused without a problem")
 	default:
-		return r.Problems
+		return Result{}, r.Problems
 	}
 }
 

@@ -58,7 +58,6 @@ func TestAccessibility(t *testing.T) {
 	}
 	browser := newBrowser(t)
 	h := newSiteHarness(t)
-	tb := newTab(t, browser, true)
 	// Each page at a phone's width and a desktop's, then at the phone's in
 	// dark mode and as printed (the handoff is meant to be printed).
 	views := []struct {
@@ -73,6 +72,8 @@ func TestAccessibility(t *testing.T) {
 	}
 	for _, lang := range locales.Languages {
 		for _, pg := range sitePages {
+			// A tab lives two minutes at most (newTab): one per page.
+			tb := newTab(t, browser, true)
 			for _, view := range views {
 				width := view.width
 				t.Run(fmt.Sprintf("%s.%s.%s", pg.name, lang, view.name), func(t *testing.T) {
@@ -145,6 +146,17 @@ func TestValidHTML(t *testing.T) {
 			files = append(files, file)
 		}
 	}
+	for _, m := range validateHTML(t, java, jar, files) {
+		t.Errorf("vnu: %s:%d: %s: %s (%q)", m.URL, m.LastLine, m.Type, m.Message, m.Extract)
+	}
+	t.Logf("vnu checked %d pages", len(files))
+}
+
+// validateHTML runs the Nu Html Checker (java -jar vnu.jar) on files and
+// returns its messages, errors only, each named by its file's base name.
+// It ends the test when the checker fails without a report.
+func validateHTML(t *testing.T, java, jar string, files []string) []vnuMessage {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(java, append([]string{"-jar", jar, "--errors-only", "--format", "json"}, files...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -160,15 +172,13 @@ func TestValidHTML(t *testing.T) {
 	if err := json.Unmarshal(report, &out); err != nil {
 		t.Fatalf("vnu: %v; output: %s %s (exit: %v)", err, stdout.String(), stderr.String(), runErr)
 	}
-	for _, m := range out.Messages {
-		name := m.URL
-		if u, err := url.Parse(m.URL); err == nil {
-			name = filepath.Base(u.Path)
-		}
-		t.Errorf("vnu: %s:%d: %s: %s (%q)", name, m.LastLine, m.Type, m.Message, m.Extract)
-	}
 	if runErr != nil && len(out.Messages) == 0 {
-		t.Errorf("vnu failed with no message: %v\n%s", runErr, stderr.String())
+		t.Fatalf("vnu failed with no message: %v\n%s", runErr, stderr.String())
 	}
-	t.Logf("vnu checked %d pages", len(files))
+	for i, m := range out.Messages {
+		if u, err := url.Parse(m.URL); err == nil {
+			out.Messages[i].URL = filepath.Base(u.Path)
+		}
+	}
+	return out.Messages
 }

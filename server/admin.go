@@ -20,7 +20,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 	"acceso/templates"
 )
 
@@ -47,6 +47,8 @@ const revisionsShown = 200
 // pages that would fix it.
 type adminArea struct {
 	*Server
+	// checks bounds the draft checks running at once (checklimit.go).
+	checks *checkLimit
 }
 
 // adminRoutes registers the admin area under /admin/. Only the sign-in
@@ -54,14 +56,14 @@ type adminArea struct {
 // not, goes through requireSession, and every form through the CSRF check
 // (adminCSRF: tokens bound to the session).
 func (s *Server) adminRoutes() {
-	a := &adminArea{Server: s}
+	a := &adminArea{Server: s, checks: newCheckLimit()}
 
 	// The stylesheet is public: the sign-in page is styled too.
 	s.echo.GET("/admin/admin.css", handleAdminCSS)
 	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, s.adminCSRF)
 	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), s.adminCSRF)
 
-	g := s.echo.Group("/admin", a.localize, s.requireSession, s.adminCSRF)
+	g := s.echo.Group("/admin", a.localize, s.requireSession, s.adminCSRF, a.latestRevision)
 	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	g.GET("/", a.handleRules)
 	g.POST("/signout", a.handleSignOut)
@@ -80,9 +82,27 @@ func (s *Server) adminRoutes() {
 	g.GET("/revisions/:seq", a.handleRevision)
 	g.POST("/revisions/:seq/rollback", a.handleRollback)
 	g.GET("/feedback", a.handleFeedback)
+	g.GET("/insights", a.handleInsights)
+	g.GET("/insights.csv", a.handleInsightsCSV)
 	g.GET("/decisions", a.handleLookup)
 	g.GET("/flow", a.handleFlow)
 	g.GET("/flow.txt", a.handleFlowText)
+	g.GET("/keys", a.handleKeys)
+}
+
+// latestRevision makes a page that an admin reads (GET) show the latest
+// stored revision: a replica behind another's publish catches up first
+// (publish.Publisher.CatchUp), so that the base of an edit form is never
+// a revision already replaced.
+func (a *adminArea) latestRevision(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method == http.MethodGet {
+			if err := a.publisher.CatchUp(c.Request().Context()); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
 }
 
 // localize puts the admin's language (from Accept-Language) and the admin
@@ -133,14 +153,15 @@ func (a *adminArea) handleSignInForm(c echo.Context) error {
 // account has that name.
 func (a *adminArea) handleSignIn(c echo.Context) error {
 	name := strings.TrimSpace(c.Request().PostFormValue("name"))
-	if wait := a.signIns.wait(name); wait > 0 {
+	key, device := a.signInKey(c, name)
+	if wait := a.signIns.wait(key); wait > 0 {
 		a.log.Info("admin sign-in throttled")
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return errSignInThrottled
 	}
 	err := account.Check(c.Request().Context(), a.store, name, c.Request().PostFormValue("password"))
 	if errors.Is(err, account.ErrBadCredentials) {
-		a.signIns.failed(name)
+		a.signIns.failed(key)
 		a.log.Info("admin sign-in refused")
 		page := templates.AdminSignIn{Shell: a.shell(c, "AdminSignInTitle", ""), Name: name, Failed: true}
 		return render(c, http.StatusUnauthorized, templates.AdminSignInPage(page))
@@ -148,14 +169,19 @@ func (a *adminArea) handleSignIn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a.signIns.succeeded(name)
+	a.signIns.succeeded(key)
 	if err := a.endSession(c); err != nil {
 		return err
 	}
 	if err := a.startSession(c, name); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/")
+	if err := a.rememberDevice(c, name, device); err != nil {
+		return err
+	}
+	// Most who sign in answer a contact: they land where a reference is
+	// typed.
+	return c.Redirect(http.StatusSeeOther, "/admin/decisions")
 }
 
 func (a *adminArea) handleSignOut(c echo.Context) error {
@@ -330,6 +356,13 @@ func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch 
 			ch.Sample = []byte(d.Sample)
 		}
 		ctx := c.Request().Context()
+		done, busy := a.checks.start(ch.Admin)
+		if busy != nil {
+			// The form comes back as it was sent, so nothing typed is lost.
+			d.Check.Problems = []templates.AdminProblem{{Where: "rules", Message: busy.Error()}}
+			return show(http.StatusTooManyRequests, d)
+		}
+		defer done()
 		if c.FormValue("action") == "publish" {
 			var rev store.Revision
 			if rev, _, err = a.publisher.Publish(ctx, ch); err == nil {
@@ -340,9 +373,11 @@ func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch 
 				}
 				return c.Redirect(http.StatusSeeOther, "/admin/revisions?published="+strconv.FormatInt(rev.Seq, 10))
 			}
-		} else if draft, pv, verr := a.publisher.Verify(ctx, ch); verr == nil {
+		} else if ch.Kept, err = a.store.RecentDecisions(ctx, keptForImpact); err != nil {
+			return err
+		} else if _, pv, verr := a.publisher.Verify(ctx, ch); verr == nil {
 			d.Check.Preview = previewView(pv)
-			if d.Check.Impact, err = a.impact(ctx, draft); err != nil {
+			if d.Check.Impact, err = a.impact(ctx, pv, ch.Kept); err != nil {
 				return err
 			}
 			return show(http.StatusOK, d)
@@ -378,7 +413,7 @@ func (a *adminArea) showProblems(check *templates.AdminCheck, err error, draft r
 }
 
 func previewView(pv *publish.Preview) []templates.AdminPreview {
-	if pv == nil {
+	if pv == nil || len(pv.Draft) == 0 {
 		return nil
 	}
 	var out []templates.AdminPreview
@@ -522,7 +557,13 @@ func (a *adminArea) handleRollback(c echo.Context) error {
 	if err != nil {
 		return echo.ErrNotFound
 	}
+	done, busy := a.checks.start(signedIn(c))
+	if busy != nil {
+		check := &templates.AdminCheck{Done: true, Problems: []templates.AdminProblem{{Where: "rules", Message: busy.Error()}}}
+		return a.renderRevisions(c, http.StatusTooManyRequests, check)
+	}
 	rev, err := a.publisher.Rollback(c.Request().Context(), seq, signedIn(c))
+	done()
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.ErrNotFound
 	}
@@ -607,13 +648,10 @@ const impactRows = 50
 // again with the draft.
 const keptForImpact = 1000
 
-// impact is what a verified draft would change, for the check's page.
-func (a *adminArea) impact(ctx context.Context, draft *rules.Policy) (*templates.AdminImpact, error) {
-	kept, err := a.store.RecentDecisions(ctx, keptForImpact)
-	if err != nil {
-		return nil, err
-	}
-	im, err := publish.ImpactOf(ctx, a.engine.Current(), draft, kept)
+// impact is what a verified draft would change, for the check's page,
+// from what the draft answered in the sandbox (pv) on the kept decisions.
+func (a *adminArea) impact(ctx context.Context, pv *publish.Preview, kept []store.Decision) (*templates.AdminImpact, error) {
+	im, err := publish.ImpactOf(ctx, a.engine.Current(), pv, kept)
 	if err != nil {
 		return nil, err
 	}

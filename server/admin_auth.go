@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // Admin sessions (accounts are package account's). A session is a random token in an HttpOnly, SameSite=Strict cookie, kept in

@@ -37,6 +37,7 @@ func TestBrowserAdminPublishAndRollback(t *testing.T) {
 		"symptom":        {cause.Symptom},
 		"channels_tried": {"email"},
 		"spam_checked":   {"no"},
+		"online":         {"unknown"}, // to the outcome, which shows the advice
 	}.Encode()
 	tb := newTab(t, newBrowser(t), true)
 	showsAdvice := func(when, want, notWant string) {
@@ -82,12 +83,12 @@ func TestBrowserAdminPublishAndRollback(t *testing.T) {
 		t.Errorf("the preview does not show the draft's advice next to the current one")
 	}
 	// What the draft would change: texts only, so no state and no kept
-	// decision (the contact's outcome above) is decided otherwise.
+	// decision (the contact's two outcomes above) is decided otherwise.
 	l := locales.NewLocalizer(ts.adminTexts, attr(first(parseHTML(t, page), element("html")), "lang"))
 	if want := "0 " + l.T("AdminImpactStates"); !strings.Contains(page, want) {
 		t.Errorf("the check does not say %q", want)
 	}
-	if want := "0 / 1 " + l.T("AdminImpactDecisions"); !strings.Contains(page, want) {
+	if want := "0 / 2 " + l.T("AdminImpactDecisions"); !strings.Contains(page, want) {
 		t.Errorf("the check does not say %q", want)
 	}
 	tb.click(`button[name=action][value=publish]`)
@@ -117,7 +118,8 @@ func TestBrowserAdminPublishAndRollback(t *testing.T) {
 }
 
 // signIn signs the test admin in: the admin area sends a visitor without
-// a session to the sign-in page, and back home once signed in.
+// a session to the sign-in page, and to the look-up once signed in; the
+// tab is then on the rules (/admin/).
 func (tb *tab) signIn(ts *testServer) {
 	tb.t.Helper()
 	tb.open(ts.URL + "/admin/")
@@ -131,9 +133,11 @@ func (tb *tab) signIn(ts *testServer) {
 		tb.t.Fatalf("typing the name and password: %v", err)
 	}
 	tb.click("form.signin button[type=submit]")
-	if got := tb.location().Path; got != "/admin/" {
-		tb.t.Fatalf("after signing in, the browser shows %s; want /admin/", got)
+	if got := tb.location().Path; got != "/admin/decisions" {
+		tb.t.Fatalf("after signing in, the browser shows %s; want the look-up, /admin/decisions", got)
 	}
+	// The tests go on from the rules.
+	tb.open(ts.URL + "/admin/")
 }
 
 // TestBrowserAdminDraft saves a file to the draft and checks the draft in

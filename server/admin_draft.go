@@ -14,7 +14,7 @@ import (
 
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 	"acceso/templates"
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,7 +16,7 @@ import (
 	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 	"acceso/templates"
 )
 
@@ -36,31 +37,27 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 		page.NotFound = true
 		return render(c, http.StatusOK, templates.AdminLookupPage(page))
 	}
-	if a.decisions != nil {
-		a.decisions.Flush() // a decision made a moment ago is found
-	}
 	p := a.engine.Current()
-	dec, err := a.store.Decision(ctx, ref)
+	dec, err := a.findDecision(ctx, p, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		// A reference of the static export names a state, not a decision:
-		// find it among the states of the rules being served.
-		var found bool
-		if dec, found = a.exportedState(ctx, p, ref); !found {
-			page.NotFound = true
-			return render(c, http.StatusNotFound, templates.AdminLookupPage(page))
-		}
+		a.countLookup(ctx, nil)
+		page.NotFound = true
+		return render(c, http.StatusNotFound, templates.AdminLookupPage(page))
 	} else if err != nil {
 		return err
+	}
+	if len(c.QueryParams()) == 1 { // the look-up itself, not the admin's answers after it
+		a.countLookup(ctx, &dec)
 	}
 	lang := locales.Lang(ctx)
 	contact := locales.NewLocalizer(p.Texts, lang)
 	view := &templates.AdminDecision{
 		Reference: dec.Reference,
-		When:      dec.At.Format(time.RFC3339),
-		Source:    dec.Source,
+		When:      localTime(dec.At),
+		Source:    contact.T(locales.ID("AdminSource", dec.Source, "")),
 		Revision:  dec.Revision,
 		Symptom:   dec.Symptom,
-		Outcome:   dec.Outcome,
+		Outcome:   outcomeName(contact, dec.Outcome),
 	}
 	if view.Symptom != "" {
 		view.Symptom = contact.T(locales.SymptomTitle(dec.Symptom))
@@ -74,64 +71,91 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 		view.Findings = append(view.Findings, templates.AdminFinding{ID: id, Title: contact.T(locales.CauseTitle(id))})
 	}
 
-	// Continue it: the stored facts and the admin's answers, through the
-	// API's own decoder and engine.
-	facts := make(map[string]any, len(dec.Facts))
-	for name, v := range dec.Facts {
-		facts[name] = v
-	}
-	answered := false
+	// Continue it with the admin's answers.
+	answers := make(map[string]any)
 	for _, f := range p.Catalog.Facts {
 		if f.AskedOf != rules.AskedOfAdmin || f.Type != rules.TypeBoolean {
 			continue
 		}
 		switch c.QueryParam(f.Name) {
 		case flow.Yes:
-			facts[f.Name], answered = true, true
+			answers[f.Name] = true
 		case flow.No:
-			facts[f.Name], answered = false, true
+			answers[f.Name] = false
 		case "", flow.Unknown:
 		default:
 			return answer.BadField(f.Name)
 		}
 	}
-	body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": facts})
+	now, err := a.continueDecision(ctx, p, dec, answers, lang)
 	if err != nil {
 		return err
 	}
-	req, err := answer.Decode(p.Catalog, body)
-	if err != nil {
-		// A fact the rules no longer declare: continue without it.
-		a.log.Warn("a kept decision no longer fits the rules being served", "reference", ref, "err", answer.As(err).Message)
-		req = rules.Request{Symptom: dec.Symptom, Facts: map[string]any{}}
-		if !slices.Contains(p.Catalog.Symptoms, dec.Symptom) {
-			req.Symptom = ""
-		}
-	}
-	now, err := answer.Evaluate(ctx, p, req, lang)
-	if err != nil {
-		return err
-	}
-	for _, q := range now.Questions {
-		if q.AskedOf == rules.AskedOfAdmin {
-			view.Questions = append(view.Questions, templates.AdminQuestion{Fact: q.Fact, Text: q.Text, Help: q.Help, Answer: c.QueryParam(q.Fact)})
-		}
-	}
-	// The questions the admin answered are answered no more; list them
-	// again, with their answer, so that it can be changed.
+	// The admin's questions, in the rules' asking order whether answered
+	// or not, so that they do not move once answered.
 	for _, f := range p.Catalog.Facts {
-		if v := c.QueryParam(f.Name); f.AskedOf == rules.AskedOfAdmin && (v == flow.Yes || v == flow.No) {
-			view.Questions = append(view.Questions, templates.AdminQuestion{Fact: f.Name, Text: contact.T(locales.Question(f.Name)), Help: contact.T(locales.QuestionHelp(f.Name)), Answer: v})
+		if f.AskedOf != rules.AskedOfAdmin {
+			continue
+		}
+		v := c.QueryParam(f.Name)
+		open := slices.ContainsFunc(now.Questions, func(q answer.Question) bool { return q.Fact == f.Name })
+		if open || v == flow.Yes || v == flow.No {
+			view.Questions = append(view.Questions, templates.AdminQuestion{Fact: f.Name, Text: contact.T(locales.Question(f.Name)),
+				Help: contact.T(locales.QuestionHelp(f.Name)), Answer: v})
 		}
 	}
-	if answered {
-		v := answerView(now)
-		view.Now = &v
-	}
+	view.Result = lookupResult(contact, now, dec.Reference, len(answers) > 0)
 	page.Decision = view
 	page.Reference = ref
 	return render(c, http.StatusOK, templates.AdminLookupPage(page))
 }
+
+// lookupResult is what a support agent reads first: the outcome in words,
+// each likely cause with what to do (the contact's advice) and where the
+// admins' guide explains it, the things the contact can still try, and a
+// reply to send the contact, in the admin's language.
+func lookupResult(l locales.Localizer, r answer.Response, ref string, answered bool) templates.AdminLookupResult {
+	res := templates.AdminLookupResult{Outcome: outcomeName(l, r.Outcome), Answered: answered}
+	var reply []string
+	reply = append(reply, strings.ReplaceAll(l.T("AdminReplyIntro"), "{ref}", ref))
+	for _, f := range r.Findings {
+		res.Causes = append(res.Causes, templates.AdminLookupCause{ID: f.ID, Title: f.Title, Advice: f.Advice, GuideURL: answer.ArticleURL(l.Lang, f.ID)})
+		reply = append(reply, f.Advice)
+	}
+	for _, t := range r.ToTry {
+		res.ToTry = append(res.ToTry, templates.AdminLookupCause{ID: t.ID, Title: t.Title, Advice: t.Advice, GuideURL: answer.ArticleURL(l.Lang, t.ID)})
+	}
+	switch {
+	case len(r.Findings) > 0:
+	case len(r.ToTry) > 0:
+		reply = append(reply, l.T("AdminReplyTryThis"))
+		for _, t := range r.ToTry {
+			reply = append(reply, "- "+t.Advice)
+		}
+	default:
+		reply = append(reply, l.T("AdminReplyNothing"))
+	}
+	reply = append(reply, l.T("AdminReplyClosing"))
+	res.Reply = strings.Join(reply, "\n\n")
+	return res
+}
+
+// outcomeName is an outcome in the admin's words.
+func outcomeName(l locales.Localizer, outcome string) string {
+	switch outcome {
+	case rules.OutcomeCausesFound:
+		return l.T("OutcomeCausesFoundTitle")
+	case rules.OutcomeNeedsAnswers:
+		return l.T("AdminOutcomeNeedsAnswers")
+	case rules.OutcomeNoKnownCause:
+		return l.T("OutcomeNoKnownCauseTitle")
+	}
+	return outcome
+}
+
+// localTime is when a decision was made, in the server's time zone, with
+// the zone, to the minute.
+func localTime(t time.Time) string { return t.In(time.Local).Format("2006-01-02 15:04 MST (-07:00)") }
 
 // factText is a stored fact's value in words: yes or no, the choices'
 // labels, a count.
@@ -158,10 +182,56 @@ func factText(l locales.Localizer, f rules.Fact, v any) string {
 	return string(b)
 }
 
+// findDecision returns the decision kept under ref, or else the state of
+// the static export (under the rules p) whose reference is ref; else
+// ErrNotFound. The admin look-up and the decisions API both find a
+// reference here.
+func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) (store.Decision, error) {
+	dec, err := s.store.Decision(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) && s.decisions != nil {
+		s.decisions.Flush() // a decision made a moment ago is found
+		dec, err = s.store.Decision(ctx, ref)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return dec, err
+	}
+	// A reference of the static export names a state, not a decision:
+	// find it among the states of the rules being served.
+	if dec, found := s.exportedState(ctx, p, ref); found {
+		return dec, nil
+	}
+	return store.Decision{}, store.ErrNotFound
+}
+
+// continueDecision decides dec again under p, with answers (facts only an
+// admin can check, already validated) added to the facts it was made on,
+// through the API's own decoder and engine, and words the decision in
+// lang. The admin look-up and the decisions API both continue a decision
+// here, so they can never disagree.
+func (s *Server) continueDecision(ctx context.Context, p *rules.Policy, dec store.Decision, answers map[string]any, lang string) (answer.Response, error) {
+	facts := make(map[string]any, len(dec.Facts)+len(answers))
+	maps.Copy(facts, dec.Facts)
+	maps.Copy(facts, answers)
+	body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": facts})
+	if err != nil {
+		return answer.Response{}, err
+	}
+	req, err := answer.Decode(p.Catalog, body)
+	if err != nil {
+		// A fact the rules no longer declare: continue without it.
+		s.log.Warn("a kept decision no longer fits the rules being served", "reference", dec.Reference, "err", answer.As(err).Message)
+		req = rules.Request{Symptom: dec.Symptom, Facts: map[string]any{}}
+		if !slices.Contains(p.Catalog.Symptoms, dec.Symptom) {
+			req.Symptom = ""
+		}
+	}
+	return answer.Evaluate(ctx, p, req, lang)
+}
+
 // exportedState is the state of the static export whose reference is ref
 // under the rules p, as a decision: its answers, findings and outcome.
-func (a *adminArea) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Decision, bool) {
-	m, err := a.flowMap(ctx, p)
+func (s *Server) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Decision, bool) {
+	m, err := s.flowMap(ctx, p)
 	if err != nil {
 		return store.Decision{}, false
 	}
@@ -180,6 +250,6 @@ func (a *adminArea) exportedState(ctx context.Context, p *rules.Policy, ref stri
 		}
 		facts[name] = v
 	}
-	return store.Decision{Reference: ref, At: a.now().UTC(), Source: "export", Revision: p.Revision,
+	return store.Decision{Reference: ref, At: s.now().UTC(), Source: "export", Revision: p.Revision,
 		Symptom: n.Diagnosis.Symptom, Facts: facts, Findings: n.Findings, Outcome: n.Outcome}, true
 }

@@ -26,7 +26,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 const (
@@ -110,7 +110,9 @@ func causeForm(p *rules.Policy, cause, advice, action string) url.Values {
 }
 
 func TestSignIn(t *testing.T) {
-	ts := newTestServer(t, Config{})
+	// The test client is on this host, listed as the proxy that says
+	// whether the visitor used TLS.
+	ts := newTestServer(t, Config{TrustedProxies: []string{"127.0.0.1/32", "::1/128"}})
 	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -151,8 +153,8 @@ func TestSignIn(t *testing.T) {
 				}
 				return
 			}
-			if loc := resp.Header.Get("Location"); loc != "/admin/" {
-				t.Errorf("sign-in redirects to %q; want /admin/", loc)
+			if loc := resp.Header.Get("Location"); loc != "/admin/decisions" {
+				t.Errorf("sign-in redirects to %q; want the look-up, /admin/decisions", loc)
 			}
 			if session == nil {
 				t.Fatalf("sign-in set no %s cookie", sessionCookie)
@@ -709,6 +711,8 @@ func TestAdminPages(t *testing.T) {
 		{"/admin/feedback", "en", []string{
 			`data-key="` + cause.ID + `"`, html.EscapeString(title), `data-key="diagnose"`, "Self-diagnosis", `data-key="` + p.Revision + `"`,
 		}},
+		{"/admin/keys", "en", []string{"No keys yet.", `href="/admin/keys" aria-current="page"`, "acceso apikey add"}},
+		{"/admin/keys", "es", []string{"Aún no hay claves.", `lang="es"`}},
 		{"/admin/admin.css", "en", []string{".diff"}},
 	}
 	for _, tc := range tests {
@@ -803,5 +807,25 @@ func TestAdminRefusesPublishingWhenServingARulesDir(t *testing.T) {
 	}
 	if _, _, err := ts.publisher.Publish(ctx, publish.Change{Source: withAdvice(t, p.Source, cause.ID, "Direct"), Base: p.Revision}); err == nil || !strings.Contains(err.Error(), "--rules") {
 		t.Errorf("publish with --rules = %v; want a problem naming --rules", err)
+	}
+}
+
+// TestRemovedAdminSessionStops removes a signed-in admin (acceso admin
+// remove): the session open in their browser stops working at its next
+// request.
+func TestRemovedAdminSessionStops(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	a := signedInAdmin(t, ts)
+	if resp, _ := a.get(t, "/admin/revisions"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /admin/revisions signed in = %d; want 200", resp.StatusCode)
+	}
+	if err := ts.db.RemoveAdmin(context.Background(), testAdmin); err != nil {
+		t.Fatalf("RemoveAdmin = %v", err)
+	}
+	if resp, _ := a.get(t, "/admin/revisions"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/signin" {
+		t.Errorf("GET /admin/revisions after the admin was removed = %d to %q; want 303 to /admin/signin", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp := a.signIn(t, testAdmin, testPassword); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("signing in as the removed admin = %d; want 401", resp.StatusCode)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"acceso/answer"
+	"acceso/apikey"
 	"acceso/locales"
 	"acceso/rules"
 )
@@ -29,8 +31,9 @@ const (
 
 // apiRoutes registers the JSON API for integrations, and the probes beside
 // it. The metrics are not here: they are served only on the metrics
-// listener (Config.MetricsAddr), see MetricsHandler. Everything under /api/ is rate limited per client,
-// bounded to answer.MaxBody and answers JSON, errors included.
+// listener (Config.MetricsAddr), see MetricsHandler. Everything under /api/ is rate limited per client
+// (its API key, else its address), bounded to answer.MaxBody and answers
+// JSON, errors included.
 func (s *Server) apiRoutes() {
 	s.echo.GET("/healthz", s.handleHealthz)
 	s.echo.HEAD("/healthz", s.handleHealthz)
@@ -49,11 +52,32 @@ func (s *Server) apiRoutes() {
 	// middleware brings a catch-all route that would answer 404 where the
 	// router should answer 405. Paths under /api/ that match no route still
 	// answer JSON, through handleError.
-	mw := []echo.MiddlewareFunc{limit(newLimiter(every, burst)), bodyLimit(answer.MaxBody)}
+	// A request with a valid API key is limited per key, others per
+	// address (apiAccess); the decisions need a key with their scope.
+	mw := []echo.MiddlewareFunc{s.apiAccess(newLimiter(every, burst)), bodyLimit(answer.MaxBody)}
+	decisions := append(slices.Clip(mw), requireScope(apikey.ScopeDecisionsRead))
 	api := s.echo.Group("/api")
 	api.POST("/v1/evaluate", s.handleEvaluate, mw...)
 	api.GET("/v1/causes", s.handleCauses, mw...)
+	api.GET("/v1/decisions/:reference", s.handleDecision, decisions...)
+	api.POST("/v1/decisions/:reference/continue", s.handleDecisionContinue, decisions...)
 	api.GET("/openapi.json", s.handleOpenAPI, mw...)
+}
+
+// readJSON reads an API request's body: JSON by its Content-Type, within
+// the body limit, read in full; else the API's error for it.
+func readJSON(r *http.Request) ([]byte, error) {
+	if err := requireJSON(r.Header.Get(echo.HeaderContentType)); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, errTooLarge
+		}
+		return nil, answer.Errorf(answer.CodeInvalidJSON, "the body could not be read in full")
+	}
+	return body, nil
 }
 
 // handleEvaluate answers POST /api/v1/evaluate: the body goes through
@@ -61,15 +85,9 @@ func (s *Server) apiRoutes() {
 // ?lang= or Accept-Language asks for.
 func (s *Server) handleEvaluate(c echo.Context) error {
 	req := c.Request()
-	if err := requireJSON(req.Header.Get(echo.HeaderContentType)); err != nil {
-		return err
-	}
-	body, err := io.ReadAll(req.Body)
+	body, err := readJSON(req)
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return errTooLarge
-		}
-		return answer.Errorf(answer.CodeInvalidJSON, "the body could not be read in full")
+		return err
 	}
 	// A slot first, then the deadline: the deadline counts evaluating,
 	// not waiting for a CPU.
@@ -107,8 +125,10 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 		}
 		return err
 	}
+	if err := s.keepDecision("api", p, decided, &resp); err != nil {
+		return err
+	}
 	s.recordDecision(ctx, "api", resp, took)
-	s.keepDecision(ctx, "api", p, decided, resp)
 	return c.JSON(http.StatusOK, resp)
 }
 
@@ -210,17 +230,27 @@ func (s *Server) handleHealthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleReadyz answers 200 when rules are compiled and storage answers,
-// else 503 with the reason.
+// handleReadyz answers 200 when rules are compiled, storage answers and
+// decisions are being stored, else 503 with the reason: while the last
+// write of decisions failed or they are backing up, the load balancer
+// should send contacts elsewhere.
 func (s *Server) handleReadyz(c echo.Context) error {
 	p := s.engine.Current()
 	if p == nil {
 		return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Reason: "no rules loaded"})
 	}
+	if s.draining.Load() {
+		return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Revision: p.Revision, Reason: "shutting down"})
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if s.store == nil {
 		return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Revision: p.Revision, Reason: "storage not open"})
+	}
+	if s.decisions != nil {
+		if ok, reason := s.decisions.Healthy(); !ok {
+			return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Revision: p.Revision, Reason: reason})
+		}
 	}
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("not ready: storage does not answer", "err", err)

@@ -147,8 +147,9 @@ func TestEvaluateToTry(t *testing.T) {
 			for _, tt := range got.ToTry {
 				ids = append(ids, tt.ID)
 				advice, _ := ts.policy.Texts.Text(lang, locales.CauseTryAdvice(tt.ID))
-				if tt.Symptom != symptom || tt.Advice != advice || advice == "" || tt.ArticleURL != answer.ArticleURL(lang, tt.ID) {
-					t.Errorf("POST %s: to_try %+v; want symptom %s, advice %q, article_url %s", body, tt, symptom, advice, answer.ArticleURL(lang, tt.ID))
+				title, _ := ts.policy.Texts.Text(lang, locales.CauseTryTitle(tt.ID))
+				if tt.Symptom != symptom || tt.Advice != advice || advice == "" || tt.Title != title || title == "" || tt.ArticleURL != answer.ArticleURL(lang, tt.ID) {
+					t.Errorf("POST %s: to_try %+v; want symptom %s, title %q, advice %q, article_url %s", body, tt, symptom, title, advice, answer.ArticleURL(lang, tt.ID))
 				}
 			}
 			if len(want) == 0 || !slices.Equal(ids, want) {
@@ -477,8 +478,9 @@ func TestCauses(t *testing.T) {
 				if c.ContactCanTry != want.ContactCanTry {
 					t.Errorf("cause %s contact_can_try = %v; want %v", c.ID, c.ContactCanTry, want.ContactCanTry)
 				}
-				if wantTry := ""; c.ContactCanTry && c.TryAdvice != text(locales.CauseTryAdvice(c.ID)) || !c.ContactCanTry && c.TryAdvice != wantTry {
-					t.Errorf("cause %s try_advice = %q; want its thing to try only when contact_can_try", c.ID, c.TryAdvice)
+				if wantTry := ""; c.ContactCanTry && (c.TryAdvice != text(locales.CauseTryAdvice(c.ID)) || c.TryTitle != text(locales.CauseTryTitle(c.ID))) ||
+					!c.ContactCanTry && (c.TryAdvice != wantTry || c.TryTitle != wantTry) {
+					t.Errorf("cause %s try_title, try_advice = %q, %q; want its thing to try only when contact_can_try", c.ID, c.TryTitle, c.TryAdvice)
 				}
 				if c.ArticleURL != answer.ArticleURL(tc.lang, c.ID) {
 					t.Errorf("cause %s article_url = %q; want %q", c.ID, c.ArticleURL, answer.ArticleURL(tc.lang, c.ID))

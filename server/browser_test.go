@@ -25,7 +25,6 @@ import (
 	"golang.org/x/net/html"
 
 	"acceso/account"
-	"acceso/answer"
 	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
@@ -266,7 +265,7 @@ type browserPath struct {
 	answers      map[string][]string
 	wantAsked    []string
 	wantFindings []string // cause ids
-	wantEnd      string   // message id of the end's heading, when nothing is found
+	wantEnd      string   // message id of the outcome's heading, when nothing is found
 	change       string
 	changeTo     []string
 	wantChanged  []string // cause ids after the change
@@ -297,7 +296,7 @@ var browserPaths = []browserPath{
 		symptom:     "code_not_accepted",
 		answers:     map[string][]string{"vpn": {"no"}, "used_latest_code": {"yes"}},
 		wantAsked:   []string{"vpn", "used_latest_code"},
-		wantEnd:     "DiagnoseEndedTitle",
+		wantEnd:     "OutcomeAllFineTitle",
 		change:      "vpn",
 		changeTo:    []string{"yes"},
 		wantChanged: []string{"vpn_in_use"},
@@ -360,7 +359,7 @@ func (tb *tab) answerQuestions(answers map[string][]string) []string {
 		if !ok {
 			tb.t.Fatalf("the page asks about %s; the path has no answer for it (asked so far %v)", v.asked, asked)
 		}
-		tb.click(fmt.Sprintf(`.question a.option[href$="/%s=%s/"]`, v.asked, strings.Join(values, flow.ChoiceSep)))
+		tb.click(fmt.Sprintf(`.options a.option[href*="/%s=%s/"]`, v.asked, strings.Join(values, flow.ChoiceSep)))
 	}
 	tb.t.Fatalf("the page kept asking: %v", asked)
 	return nil
@@ -374,7 +373,7 @@ func checkFindings(t *testing.T, v diagnoseView, l locales.Localizer, lang strin
 	for _, id := range causes {
 		titles = append(titles, l.T(locales.CauseTitle(id)))
 		advice = append(advice, l.T(locales.CauseAdvice(id)))
-		links = append(links, answer.ArticleURL(lang, id))
+		links = append(links, HelpURL(lang, id))
 	}
 	if !slices.Equal(v.findings, titles) || !slices.Equal(v.advice, advice) || !slices.Equal(v.links, links) {
 		t.Errorf("%s, the page shows %q %q %q; want %q %q %q", when, v.findings, v.advice, v.links, titles, advice, links)
@@ -458,8 +457,8 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 						t.Errorf("the outcome reads %q with reference %q; want the handoff's reference", v.end, v.reference)
 					}
 					doc := parseHTML(t, tb.html())
-					if first(doc, func(n *html.Node) bool { return isElement(n, "a") && attr(n, "href") == supportURL }) == nil {
-						t.Errorf("the handoff has no link to the support page %s", supportURL)
+					if first(doc, func(n *html.Node) bool { return isElement(n, "a") && attr(n, "href") == supportURL+"?ref="+v.reference }) == nil {
+						t.Errorf("the handoff has no link to the support page %s with ?ref=%s", supportURL, v.reference)
 					}
 					for _, f := range path.wantAsked {
 						if decl, _ := h.policy.Catalog.Fact(f); decl.AskedOf != rules.AskedOfContact {
@@ -476,8 +475,9 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 						tb.screenshot("diagnosis-"+run.lang, 1280)
 					}
 
-					// Change an earlier answer: it is asked again, and the
-					// findings follow the new answer.
+					// Change an earlier answer: it is asked again with the
+					// current answer marked, the other answers that still
+					// apply are kept, and the findings follow the new answer.
 					question := l.T(locales.Question(path.change))
 					change, ok := v.answers[question]
 					if !ok {
@@ -487,8 +487,6 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 					if got := readDiagnose(t, tb.html()).asked; got != path.change {
 						t.Fatalf("after changing %s, the page asks about %q; want %s", path.change, got, path.change)
 					}
-					// The answers after it no longer stand: they are asked
-					// again, and given again.
 					changed := maps.Clone(path.answers)
 					changed[path.change] = path.changeTo
 					tb.answerQuestions(changed)
@@ -499,20 +497,20 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 						t.Errorf("the address %s does not hold the changed answer", diagnosis)
 					}
 
-					// The finding links to its section of the article.
+					// The finding links to its explanation on the contacts' page.
 					if len(v.links) > 0 {
-						tb.click(`.finding a`)
+						tb.click(`.findings a.read-more`)
 						loc := tb.location()
 						want := path.wantChanged[0]
-						if loc.Path != "/"+run.lang+"/article" || loc.Fragment != want {
-							t.Errorf("the finding's link leads to %s; want /%s/article#%s", loc, run.lang, want)
+						if loc.Path != "/"+run.lang+"/help" || loc.Fragment != want {
+							t.Errorf("the finding's link leads to %s; want /%s/help#%s", loc, run.lang, want)
 						}
 						if first(parseHTML(t, tb.html()), func(n *html.Node) bool { return attr(n, "id") == want }) == nil {
-							t.Errorf("the article has no element with id %s", want)
+							t.Errorf("the contacts' page has no element with id %s", want)
 						}
 						if i == 0 && run.javascript {
-							tb.screenshot("article-"+run.lang, 360)
-							tb.screenshot("article-"+run.lang, 1280)
+							tb.screenshot("help-"+run.lang, 360)
+							tb.screenshot("help-"+run.lang, 1280)
 						}
 						tb.back(diagnosis)
 					}

@@ -43,22 +43,48 @@ type bundleArchive struct {
 	body     []byte
 }
 
-// handleBundle serves the bundle of the revision being served.
-func (s *Server) handleBundle(c echo.Context) error {
-	token := s.cfg.BundleToken
-	name, ok := strings.CutSuffix(c.Param("file"), ".tar.gz")
-	if token == "" || !ok || !bundleName.MatchString(name) {
-		return echo.ErrNotFound
+// MinBundleToken is the shortest --bundle-token serve accepts: 32
+// characters (openssl rand -hex 16 at least) cannot be guessed, even at
+// the rate failures are allowed.
+const MinBundleToken = 32
+
+// Failed bundle authorisations are limited per client: bundleFailBurst in
+// a row, then one more every bundleFailEvery; beyond, 429 before the token
+// is even compared. OPA polls with the right token and never hits it.
+const (
+	bundleFailEvery = time.Minute
+	bundleFailBurst = 5
+)
+
+// handleBundle serves the bundle of the revision being served; failures
+// limits the failed authorisations of each client.
+func (s *Server) handleBundle(failures *limiter) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token := s.cfg.BundleToken
+		name, ok := strings.CutSuffix(c.Param("file"), ".tar.gz")
+		if token == "" || !ok || !bundleName.MatchString(name) {
+			return echo.ErrNotFound
+		}
+		if failures.spent(c.RealIP()) {
+			c.Response().Header().Set("Retry-After", fmt.Sprint(int(failures.every.Seconds())))
+			return echo.NewHTTPError(http.StatusTooManyRequests, "too many wrong bundle tokens from this address; try again in a minute")
+		}
+		// Hashing first makes the comparison constant-time whatever the
+		// lengths.
+		got, bearer := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		want := sha256.Sum256([]byte(token))
+		have := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(want[:], have[:]) != 1 || !bearer {
+			failures.allow(c.RealIP())
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="acceso bundles"`)
+			return echo.NewHTTPError(http.StatusUnauthorized, "a bearer token is required: the one given to acceso serve --bundle-token")
+		}
+		return s.serveBundle(c)
 	}
-	// Hashing first makes the comparison constant-time whatever the
-	// lengths.
-	got, bearer := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-	want := sha256.Sum256([]byte(token))
-	have := sha256.Sum256([]byte(got))
-	if subtle.ConstantTimeCompare(want[:], have[:]) != 1 || !bearer {
-		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="acceso bundles"`)
-		return echo.NewHTTPError(http.StatusUnauthorized, "a bearer token is required: the one given to acceso serve --bundle-token")
-	}
+}
+
+// serveBundle answers an authorised bundle request.
+func (s *Server) serveBundle(c echo.Context) error {
 	p := s.engine.Current()
 	etag := `"` + p.Revision + `"`
 	h := c.Response().Header()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"testing"
@@ -125,6 +126,39 @@ func TestBundleDecidesAsAcceso(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("OPA decides %s as\n%+v; Acceso as\n%+v", sample, got, want)
+		}
+	}
+}
+
+// TestBundleFailuresAreLimited sends wrong bundle tokens from one address:
+// after bundleFailBurst failures, even the right token is answered 429
+// from that address, while another address still gets its bundle.
+func TestBundleFailuresAreLimited(t *testing.T) {
+	const token = "the-right-bundle-token-0123456789"
+	ts := newTestServer(t, Config{BundleToken: token, TrustedProxies: []string{"127.0.0.1/32", "::1/128"}})
+	get := func(from, bearer string) int {
+		t.Helper()
+		resp, _ := ts.do(t, call{path: "/bundles/acceso.tar.gz", header: map[string]string{"Authorization": "Bearer " + bearer, "X-Forwarded-For": from}})
+		return resp.StatusCode
+	}
+	const attacker, opa = "203.0.113.7", "198.51.100.2"
+	for i := range bundleFailBurst {
+		if got := get(attacker, fmt.Sprintf("guess-%d", i)); got != http.StatusUnauthorized {
+			t.Fatalf("wrong token #%d = %d; want 401", i+1, got)
+		}
+	}
+	if got := get(attacker, "guess-again"); got != http.StatusTooManyRequests {
+		t.Errorf("wrong token #%d = %d; want 429", bundleFailBurst+1, got)
+	}
+	if got := get(attacker, token); got != http.StatusTooManyRequests {
+		t.Errorf("the right token after %d failures from the same address = %d; want 429 (nothing is compared)", bundleFailBurst+1, got)
+	}
+	if got := get(opa, token); got != http.StatusOK {
+		t.Errorf("the right token from another address = %d; want 200", got)
+	}
+	for range 2 * bundleFailBurst {
+		if got := get(opa, token); got != http.StatusOK {
+			t.Fatalf("the right token, polled again = %d; want 200 (successes are not limited)", got)
 		}
 	}
 }

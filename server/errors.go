@@ -13,6 +13,7 @@ import (
 
 	"acceso/answer"
 	"acceso/locales"
+	"acceso/store"
 	"acceso/templates"
 )
 
@@ -25,6 +26,13 @@ import (
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
+	}
+	if store.Unavailable(err) {
+		// The database is down or full: a moment's trouble, answered 503
+		// "try again", not a defect.
+		if _, ok := errors.AsType[*answer.Error](err); !ok {
+			err = answer.Unavailable(err)
+		}
 	}
 	e := asError(err)
 	status := statusOf(e)
@@ -49,6 +57,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 		_ = c.JSON(status, answer.Body(e))
 	case isAdmin(r):
+		if e.Temporary {
+			c.Response().Header().Set("Retry-After", "5")
+		}
 		s.renderError(c, status, s.adminErrorPage(c, e))
 	default:
 		s.renderError(c, status, s.siteErrorPage(c, e))
@@ -132,7 +143,7 @@ func statusOf(e *answer.Error) int {
 		return http.StatusUnsupportedMediaType
 	case answer.CodeTooManyRequests:
 		return http.StatusTooManyRequests
-	case answer.CodeOverloaded:
+	case answer.CodeOverloaded, answer.CodeUnavailable:
 		return http.StatusServiceUnavailable
 	case answer.CodeEvaluationFailed:
 		if e.Temporary {
@@ -155,6 +166,12 @@ func errorTexts(prefix, code string) (title, text string) {
 		name = "Forbidden"
 	case answer.CodeTooManyRequests, answer.CodeOverloaded:
 		name = "TooMany"
+	case answer.CodeUnavailable:
+		// Only the admin area has words of its own for it; the site's
+		// "something failed, try again in a few minutes" fits.
+		if prefix == "AdminError" {
+			name = "Unavailable"
+		}
 	}
 	return prefix + name + "Title", prefix + name + "Text"
 }

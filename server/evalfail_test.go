@@ -12,7 +12,7 @@ import (
 	"acceso/answer"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // conflictOn7 makes a cause's rule fail for one input only: with 7 codes

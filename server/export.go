@@ -32,21 +32,32 @@ type exploredFlow struct {
 // flowMap is the self-diagnosis the rules p give (flow.Explore: one
 // evaluation per state), explored again only when the revision changes:
 // the sitemap, which anyone may ask for, the export, the admin's map and
-// the look-up of the export's references all read it.
+// the look-up of the export's references all read it. Callers that ask at
+// once after a publish share one exploration; it is not cut short when the
+// caller that started it leaves, since the others wait for it.
 func (s *Server) flowMap(ctx context.Context, p *rules.Policy) (*flow.Map, error) {
 	if f := s.flowCache.Load(); f != nil && f.revision == p.Revision {
 		return f.m, nil
 	}
-	m, err := flow.Explore(ctx, p, 0)
+	m, err, _ := s.exploring.Do(p.Revision, func() (any, error) {
+		if f := s.flowCache.Load(); f != nil && f.revision == p.Revision {
+			return f.m, nil
+		}
+		m, err := flow.Explore(context.WithoutCancel(ctx), p, 0)
+		if err != nil {
+			return nil, err
+		}
+		s.flowCache.Store(&exploredFlow{revision: p.Revision, m: m})
+		return m, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.flowCache.Store(&exploredFlow{revision: p.Revision, m: m})
-	return m, nil
+	return m.(*flow.Map), nil
 }
 
 // Pages are the paths of every page of the site, in every language: the
-// home page, the article, the self-diagnosis's first step and every state a
+// home page, the article, the contacts' page, the self-diagnosis's first step and every state a
 // contact can reach (flow.Explore), in that order. The sitemap lists them
 // and the export writes them.
 func (s *Server) Pages(ctx context.Context) ([]string, error) {
@@ -56,10 +67,32 @@ func (s *Server) Pages(ctx context.Context) ([]string, error) {
 	}
 	var pages []string
 	for _, lang := range locales.Languages {
-		pages = append(pages, "/"+lang+"/", "/"+lang+"/article", flow.Diagnosis{}.Path(lang))
+		pages = append(pages, "/"+lang+"/", "/"+lang+"/article", "/"+lang+"/help", flow.Diagnosis{}.Path(lang))
 		for _, t := range m.Trees {
 			for _, n := range t.Nodes {
 				pages = append(pages, n.Diagnosis.Path(lang))
+			}
+		}
+	}
+	return pages, nil
+}
+
+// changePages are the pages that ask an answered question again (a state's
+// path and change-<fact>/), for every answer of every state, in every
+// language: the export writes them so that "Change" works on a static
+// host; the sitemap leaves them out.
+func (s *Server) changePages(ctx context.Context) ([]string, error) {
+	m, err := s.flowMap(ctx, s.engine.Current())
+	if err != nil {
+		return nil, err
+	}
+	var pages []string
+	for _, lang := range locales.Languages {
+		for _, t := range m.Trees {
+			for _, n := range t.Nodes {
+				for _, a := range n.Diagnosis.Answers {
+					pages = append(pages, n.Diagnosis.Path(lang)+changeSegment(a.Fact)+"/")
+				}
 			}
 		}
 	}
@@ -152,6 +185,16 @@ func (s *Server) Export(ctx context.Context, out string, progress io.Writer) (Ex
 	if err != nil {
 		return ExportStats{}, err
 	}
+	m, err := s.flowMap(ctx, s.engine.Current()) // explored once, by Pages
+	if err != nil {
+		return ExportStats{}, err
+	}
+	states := m.States()
+	changes, err := s.changePages(ctx)
+	if err != nil {
+		return ExportStats{}, err
+	}
+	pages = append(pages, changes...)
 	// Write into a folder beside out, then move it in place: an export
 	// that fails half-way leaves nothing behind.
 	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), ".acceso-export-")
@@ -159,7 +202,7 @@ func (s *Server) Export(ctx context.Context, out string, progress io.Writer) (Ex
 		return ExportStats{}, err
 	}
 	defer os.RemoveAll(tmp)
-	st := ExportStats{States: len(pages)/len(locales.Languages) - 3}
+	st := ExportStats{States: states}
 	write := func(name string, body []byte) error {
 		file := filepath.Join(tmp, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {

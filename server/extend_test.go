@@ -17,7 +17,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // The new fact and cause an admin adds in TestExtendWithoutGo, as text

@@ -16,7 +16,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // The fact and the cause an admin adds in TestGrowWithoutTouchingTests,
@@ -130,6 +130,9 @@ func TestGrowWithoutTouchingTests(t *testing.T) {
 		})
 		edit("login/article."+lang+".md", func(s string) string {
 			return s + "\n{#sms_filtered} " + smsTexts[lang][1].Text + "\n"
+		})
+		edit("login/help."+lang+".md", func(s string) string {
+			return s + "\n### " + smsTexts[lang][0].Text + " {#sms_filtered}\n\n" + smsTexts[lang][1].Text + "\n"
 		})
 	}
 

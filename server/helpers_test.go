@@ -16,7 +16,7 @@ import (
 
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // testPolicy is the embedded rules, built once for the whole test binary.
@@ -210,4 +210,30 @@ func factNames(cat rules.Catalog) []string {
 		names[i] = f.Name
 	}
 	return names
+}
+
+// TestNewRefusesAnInvalidConfig wants New to refuse what Config.Validate
+// refuses, naming the setting, instead of serving with a fallback.
+func TestNewRefusesAnInvalidConfig(t *testing.T) {
+	p, err := testPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	pub := publish.New(publish.Config{}, rules.NewEngine(p), nil, log)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"a proxy that is no CIDR", Config{TrustedProxies: []string{"10.0.0.0/33"}}, "trusted proxies"},
+		{"a relative base URL", Config{BaseURL: "help.example.com"}, "base URL"},
+		{"a negative API rate", Config{APIRate: -1}, "API rate limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(tc.cfg, pub, nil, log); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New(%+v) = %v; want an error naming %s", tc.cfg, err, tc.want)
+			}
+		})
+	}
 }

@@ -11,13 +11,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	xhtml "golang.org/x/net/html"
 
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // TestAdminLooksUpAndContinuesADecision follows a contact to the end of
@@ -36,10 +40,10 @@ func TestAdminLooksUpAndContinuesADecision(t *testing.T) {
 		t.Fatalf("GET %s shows no reference", path)
 	}
 	l := locales.NewLocalizer(ts.policy.Texts, "en")
-	if want := l.T(locales.Question("opted_out")); len(v.checks) != 2 || !strings.Contains(strings.Join(v.checks, "|"), want) {
-		t.Errorf("the handoff asks the admin to check %q; want the registration and %q", v.checks, want)
+	if want := l.T("SupportChecksOptedOut"); len(v.checks) != 2 || !strings.Contains(strings.Join(v.checks, "|"), want) {
+		t.Errorf("the handoff says support will check %q; want the registration and %q", v.checks, want)
 	}
-	if !strings.Contains(body, `href="mailto:help@example.com"`) {
+	if !strings.Contains(body, `href="mailto:help@example.com?subject=`) {
 		t.Errorf("the handoff does not link the configured support email")
 	}
 
@@ -160,7 +164,7 @@ func TestAdminLooksUpAnExportedReference(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	a := signedInAdmin(t, ts)
 	resp, page := a.do(t, http.MethodGet, "/admin/decisions?reference="+ref+"&message_published=no", nil, "Accept-Language", "en")
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, ">export<") || !strings.Contains(page, `data-cause="message_not_published"`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, ">"+locales.NewLocalizer(ts.policy.Texts, "en").T("AdminSourceExport")+"<") || !strings.Contains(page, `data-cause="message_not_published"`) {
 		t.Errorf("looking up the exported reference %s = %d; want the state, from the export, continued to message_not_published\n%s", ref, resp.StatusCode, page)
 	}
 }
@@ -184,5 +188,54 @@ func TestAdminFlowMap(t *testing.T) {
 	resp, text := a.do(t, http.MethodGet, "/admin/flow.txt", nil, "Accept-Language", "en")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(text, "(code_not_received): ") || !strings.Contains(text, "? "+l.T(locales.Question("vpn"))) {
 		t.Errorf("GET /admin/flow.txt = %d\n%s", resp.StatusCode, text)
+	}
+}
+
+// TestLookupLeadsWithTheResult: the look-up is a support agent's tool: the
+// result comes before the search, in words (no raw ids), with each cause's
+// advice and a reply to send that quotes the reference; the admin's
+// questions keep their order once answered; the time has its zone.
+func TestLookupLeadsWithTheResult(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	contact := newClient(t, ts.URL)
+	_, body := contact.get(t, "/en/diagnose/code_not_received/channels_tried=email-sms/spam_checked=yes/online=yes/")
+	ref := readDiagnose(t, body).reference
+	a := signedInAdmin(t, ts)
+	l := locales.NewLocalizer(ts.policy.Texts, "en")
+	order := func(page string) []string {
+		var facts []string
+		for _, in := range findAll(parseHTML(t, page), func(n *xhtml.Node) bool {
+			return isElement(n, "input") && attr(n, "type") == "radio" && attr(n, "value") == "yes"
+		}) {
+			facts = append(facts, attr(in, "name"))
+		}
+		return facts
+	}
+	_, before := a.do(t, http.MethodGet, "/admin/decisions?reference="+ref, nil, "Accept-Language", "en")
+	_, after := a.do(t, http.MethodGet, "/admin/decisions?reference="+ref+"&opted_out=yes", nil, "Accept-Language", "en")
+	if b, a := order(before), order(after); len(b) != 2 || !slices.Equal(b, a) {
+		t.Errorf("the admin's questions come in the order %v, then %v once one is answered; want the same two", b, a)
+	}
+	doc := parseHTML(t, after)
+	result := first(doc, hasClass("result"))
+	search := first(doc, hasClass("lookup"))
+	if result == nil || search == nil || strings.Index(after, `class="result"`) > strings.Index(after, `class="lookup"`) {
+		t.Fatalf("the look-up shows result %v before the search %v; want the result first", result != nil, search != nil)
+	}
+	if got, want := text(first(result, element("h2"))), l.T("OutcomeCausesFoundTitle")+" "+ref; got != want {
+		t.Errorf("the result's heading is %q; want %q", got, want)
+	}
+	reply := text(first(result, element("textarea")))
+	advice := l.T(locales.CauseAdvice("contact_opted_out"))
+	if !strings.Contains(reply, ref) || !strings.Contains(reply, advice) {
+		t.Errorf("the reply %q; want it to quote %s and the advice %q", reply, ref, advice)
+	}
+	for _, raw := range []string{">causes_found<", ">needs_answers<", ">site<", "T0", "Z<"} {
+		if strings.Contains(after, raw) {
+			t.Errorf("the look-up shows the raw %q; want words", raw)
+		}
+	}
+	if !regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d \S+ \([+-]\d\d:\d\d\)`).MatchString(text(result)) {
+		t.Errorf("the result's time %q has no zone", text(first(result, hasClass("meta"))))
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 	"acceso/answer"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // metrics are the server's Prometheus metrics, on a registry the server
@@ -106,13 +106,23 @@ func (m *metrics) watchEvaluations(e *evaluations) {
 	)
 }
 
-// watchDecisions reports how many decisions were not kept for look-up
-// because the writer's queue was full.
+// watchDecisions reports the decisions kept for look-up: stored, dropped
+// (answered with a reference yet not stored) and waiting.
 func (m *metrics) watchDecisions(w *store.DecisionWriter) {
-	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "acceso_decisions_dropped_total",
-		Help: "Decisions not kept for look-up by their reference: the queue to the database was full.",
-	}, func() float64 { return float64(w.Dropped()) }))
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "acceso_decisions_dropped_total",
+			Help: "Decisions answered with a reference but not kept for look-up: the queue waiting for the database was full, or the database refused them.",
+		}, func() float64 { return float64(w.Dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "acceso_decisions_stored_total",
+			Help: "Decisions written to the database for look-up by their reference.",
+		}, func() float64 { return float64(w.Stored()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "acceso_decisions_waiting",
+			Help: "Decisions waiting in memory to be written to the database.",
+		}, func() float64 { return float64(w.Waiting()) }),
+	)
 }
 
 // request counts one answered HTTP request. route is the route pattern,

@@ -81,30 +81,28 @@ func (cfg Config) Validate() error {
 // bound on the body. It also sets how a client's address is read, which
 // the rate limits key on, and how its scheme is, which secure reads.
 func (s *Server) useMiddleware() {
-	extract, err := ipExtractor(s.cfg.TrustedProxies)
-	scheme, serr := schemeExtractor(s.cfg.TrustedProxies)
-	if err != nil || serr != nil {
-		// Config.Validate refuses this at startup; a server built without
-		// it trusts no proxy rather than a wrong one.
-		s.log.Error("ignoring the trusted proxies: clients are identified by their connection's address", "err", errors.Join(err, serr))
-		extract, scheme = echo.ExtractIPDirect(), echo.ExtractSchemeDirect()
-	}
+	// New validated the trusted proxies (Config.Validate).
+	extract, _ := ipExtractor(s.cfg.TrustedProxies)
+	scheme, _ := schemeExtractor(s.cfg.TrustedProxies)
 	s.echo.IPExtractor = extract
 	s.echo.SchemeExtractor = scheme
 	s.metrics = newMetrics(s.engine)
+	s.echo.Pre(s.closeWhenDraining)
 	s.echo.Use(s.observe, s.recoverPanics, securityHeaders, bodyLimit(maxAnyBody))
 }
 
 // schemeExtractor returns how the scheme a client used is read: https over
 // TLS, else what the forwarding headers (X-Forwarded-Proto first) say when
-// the connection's peer is a trusted proxy, else http. The trusted proxies
-// are those configured; with none, a proxy on this host (loopback or a
-// unix socket). Echo's default would also believe any private address.
+// the connection's peer is one of the trusted proxies configured, else
+// http. With none configured, only TLS counts: a peer on this host is not
+// believed either (anyone who reaches the port could claim https and get
+// HSTS and Secure cookies over plain HTTP), as for the client's address.
+// Echo's default would also believe any private address.
 func schemeExtractor(trusted []string) (echo.SchemeExtractor, error) {
-	opts := []echo.TrustOption{echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	if len(trusted) > 0 {
-		opts = append(opts, echo.TrustLoopback(false))
+	if len(trusted) == 0 {
+		return echo.ExtractSchemeDirect(), nil
 	}
+	opts := []echo.TrustOption{echo.TrustLinkLocal(false), echo.TrustPrivateNet(false), echo.TrustLoopback(false)}
 	ranges, err := trustRanges(trusted)
 	if err != nil {
 		return nil, err

@@ -4,13 +4,15 @@ import (
 	_ "embed" // the OpenAPI document
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"acceso/answer"
 	"acceso/rules"
 )
 
 // openAPIBase is the API's OpenAPI 3 document as written, but for the
-// Facts schema, which OpenAPI fills in from the facts the rules declare.
+// Facts and AdminFacts schemas, which OpenAPI fills in from the facts the
+// rules declare.
 //
 //go:embed openapi.json
 var openAPIBase []byte
@@ -29,6 +31,12 @@ func OpenAPI(p *rules.Policy) ([]byte, error) {
 		return nil, fmt.Errorf("openapi.json has no components.schemas")
 	}
 	schemas["Facts"] = answer.FactsSchema(p.Catalog)
+	// A continue takes only what an admin checks.
+	admin := p.Catalog
+	admin.Facts = slices.DeleteFunc(slices.Clone(admin.Facts), func(f rules.Fact) bool { return f.AskedOf != rules.AskedOfAdmin })
+	adminFacts := answer.FactsSchema(admin)
+	adminFacts["description"] = "A support agent's answers: the facts only an admin can check (asked_of admin), as the rules declare them. Every one is optional; absent or null is unknown."
+	schemas["AdminFacts"] = adminFacts
 	return json.MarshalIndent(doc, "", "  ")
 }
 

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -20,9 +22,11 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"acceso/answer"
+	"acceso/apikey"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/store"
 )
 
 // loadOpenAPI loads and validates the document the server serves.
@@ -72,6 +76,22 @@ func TestOpenAPIDescribesRealTraffic(t *testing.T) {
 	t.Cleanup(ms.Close)
 	metricsOnly.URL = ms.URL
 
+	// A kept decision and API keys, on the servers the decisions API is
+	// called on.
+	ref := "K7M4-QX9P"
+	desk := seedDecisions(t, ts, ref)
+	limitedKey, lateKey := seedDecisions(t, limited, ref), seedDecisions(t, late, ref)
+	bare, err := apikey.Add(context.Background(), ts.db, "bare", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	decision := func(typed, key string) call {
+		return withKey(call{path: "/api/v1/decisions/" + typed + "?lang=en"}, key)
+	}
+	cont := func(typed, body, key string) call {
+		return withKey(continueDecisionCall(typed, body), key)
+	}
+
 	big := `{"facts":{"registered_emails":["` + strings.Repeat("a", answer.MaxBody) + `"]}}`
 	tests := []struct {
 		name         string
@@ -106,6 +126,25 @@ func TestOpenAPIDescribesRealTraffic(t *testing.T) {
 		{"causes: English", ts, call{path: "/api/v1/causes?lang=en"}, 200, true},
 		{"causes: over the rate limit", limited, call{path: "/api/v1/causes"}, 429, true},
 		{"causes: internal failure", broken, call{path: "/api/v1/causes"}, 500, true},
+		{"decision: read", ts, decision(ref, desk), 200, true},
+		{"decision: read as typed", ts, decision("k7m4%20qx9p", desk), 200, true},
+		{"decision: no key", ts, call{path: "/api/v1/decisions/" + ref}, 401, false},
+		{"decision: a key never made", ts, decision(ref, "acc_nope"), 401, true},
+		{"decision: a key without the scope", ts, decision(ref, bare), 403, true},
+		{"decision: unknown", ts, decision("3333-3333", desk), 404, true},
+		{"decision: not a reference", ts, decision("0000", desk), 400, true},
+		{"decision: over the rate limit", limited, decision(ref, limitedKey), 429, true},
+		{"decision: past the deadline", late, decision(ref, lateKey), 503, true},
+		{"continue: the SPEC's use", ts, cont(ref, `{"lang":"en","facts":{"opted_out":true,"identifier_registered":null}}`, desk), 200, true},
+		{"continue: nothing", ts, cont(ref, `{}`, desk), 200, true},
+		{"continue: a contact's fact", ts, cont(ref, `{"facts":{"vpn":true}}`, desk), 400, false},
+		{"continue: an unknown field", ts, cont(ref, `{"facts":{},"symptom":"code_not_received"}`, desk), 400, false},
+		{"continue: not JSON", ts, cont(ref, `opted_out=yes`, desk), 400, false},
+		{"continue: text/plain", ts, withKey(call{method: "POST", path: "/api/v1/decisions/" + ref + "/continue", contentType: "text/plain", body: `{}`}, desk), 415, false},
+		{"continue: over 64 KiB", ts, cont(ref, big, desk), 413, false},
+		{"continue: no key", ts, continueDecisionCall(ref, `{}`), 401, false},
+		{"continue: a key without the scope", ts, cont(ref, `{}`, bare), 403, true},
+		{"continue: unknown", ts, cont("3333-3333", `{}`, desk), 404, true},
 		{"openapi.json", ts, call{path: "/api/openapi.json"}, 200, true},
 		{"healthz", ts, call{path: "/healthz"}, 200, true},
 		{"readyz: ready", ts, call{path: "/readyz"}, 200, true},
@@ -113,7 +152,7 @@ func TestOpenAPIDescribesRealTraffic(t *testing.T) {
 		{"readyz: no rules", broken, call{path: "/readyz"}, 503, true},
 		{"metrics", metricsOnly, call{path: "/metrics"}, 200, true},
 	}
-	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}
+	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, AuthenticationFunc: bearerSent}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.status == http.StatusTooManyRequests {
@@ -204,6 +243,10 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 		{"channels_tried items", enum(facts.Properties["channels_tried"].Value.Items.Value), channels.Choices},
 		{"EvaluateResponse lang", enum(schemas["EvaluateResponse"].Value.Properties["lang"].Value), locales.Languages},
 		{"Catalog lang", enum(schemas["Catalog"].Value.Properties["lang"].Value), locales.Languages},
+		{"Decision lang", enum(schemas["Decision"].Value.Properties["lang"].Value), locales.Languages},
+		{"Decision outcome", enum(schemas["Decision"].Value.Properties["outcome"].Value),
+			[]string{rules.OutcomeCausesFound, rules.OutcomeNeedsAnswers, rules.OutcomeNoKnownCause}},
+		{"AdminFacts properties", slices.Sorted(maps.Keys(schemas["AdminFacts"].Value.Properties)), adminFacts(p.Catalog)},
 		{"EvaluateResponse outcome", enum(schemas["EvaluateResponse"].Value.Properties["outcome"].Value),
 			[]string{rules.OutcomeCausesFound, rules.OutcomeNeedsAnswers, rules.OutcomeNoKnownCause}},
 	}
@@ -222,7 +265,9 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 	var served []string
 	for _, r := range s.Echo().Routes() {
 		if strings.HasPrefix(r.Path, "/api/") || slices.Contains([]string{"/healthz", "/readyz", "/metrics"}, r.Path) {
-			served = append(served, r.Method+" "+r.Path)
+			// Echo's :name is OpenAPI's {name}.
+			path := routeParam.ReplaceAllString(r.Path, "{$1}")
+			served = append(served, r.Method+" "+path)
 		}
 	}
 	// The metrics listener's one route (see MetricsHandler).
@@ -245,4 +290,48 @@ func cmpOr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// routeParam is a path parameter in an Echo route.
+var routeParam = regexp.MustCompile(`:([a-z_]+)`)
+
+// adminFacts are the names of the facts only an admin checks, sorted.
+func adminFacts(cat rules.Catalog) []string {
+	var names []string
+	for _, f := range cat.Facts {
+		if f.AskedOf == rules.AskedOfAdmin {
+			names = append(names, f.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// bearerSent is the document's security check: a bearer token was sent.
+// Whether it is a valid one is the server's to say (401), not the
+// document's.
+func bearerSent(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	if in.SecurityScheme.Type == "http" && in.SecurityScheme.Scheme == "bearer" &&
+		strings.HasPrefix(in.RequestValidationInput.Request.Header.Get("Authorization"), "Bearer ") {
+		return nil
+	}
+	return errors.New("no bearer token")
+}
+
+// seedDecisions keeps a decision under ref in ts's database, as the site
+// keeps one, and returns a new key with the scope decisions:read.
+func seedDecisions(tb testing.TB, ts *testServer, ref string) string {
+	tb.Helper()
+	ctx := context.Background()
+	_, err := ts.db.AddDecisions(ctx, []store.Decision{{Reference: ref, At: time.Now().UTC(), Source: "site", Revision: ts.policy.Revision,
+		Symptom: "code_not_received", Facts: map[string]any{"channels_tried": []any{"email", "sms"}, "spam_checked": true, "online": true},
+		Findings: []string{}, Outcome: rules.OutcomeNeedsAnswers}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	key, err := apikey.Add(ctx, ts.db, "desk", []string{apikey.ScopeDecisionsRead}, time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return key
 }

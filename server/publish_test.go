@@ -24,7 +24,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // Drafts in these tests are made from whatever rules are embedded, located

@@ -85,6 +85,16 @@ func (l *limiter) allow(key string) bool {
 	return c.bucket.AllowN(now, 1)
 }
 
+// spent reports whether the client at key has no request left now,
+// without using one: a limit of failures checks it first and counts a
+// failure with allow.
+func (l *limiter) spent(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.clients[key]
+	return ok && c.bucket.TokensAt(time.Now()) < 1
+}
+
 // errTooManyRequests is the error of a client over its rate limit.
 var errTooManyRequests = echo.NewHTTPError(http.StatusTooManyRequests, "too many requests; slow down and try again shortly")
 
@@ -93,10 +103,13 @@ func limit(l *limiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !l.allow(c.RealIP()) {
-				c.Response().Header().Set("Retry-After", fmt.Sprint(int(l.every.Seconds())+1))
+				c.Response().Header().Set("Retry-After", retryAfter(l))
 				return errTooManyRequests
 			}
 			return next(c)
 		}
 	}
 }
+
+// retryAfter is the Retry-After of a client over l's rate, in seconds.
+func retryAfter(l *limiter) string { return fmt.Sprint(int(l.every.Seconds()) + 1) }

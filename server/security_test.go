@@ -13,8 +13,8 @@ import (
 // TestSecureFollowsTrustedProxies checks the one answer to "did this
 // request come over TLS?" that the language, CSRF and session cookies and
 // HSTS all follow: the connection's own TLS, or X-Forwarded-Proto: https
-// from a trusted proxy (with none configured, one on this host), never
-// from anyone else, a private address included. Requests go through the server's handler with the peer
+// from a trusted proxy (with none configured, nobody, this host included),
+// never from anyone else, a private address included. Requests go through the server's handler with the peer
 // address each case needs.
 func TestSecureFollowsTrustedProxies(t *testing.T) {
 	const client = "203.0.113.7:40000"
@@ -30,9 +30,13 @@ func TestSecureFollowsTrustedProxies(t *testing.T) {
 		{"TLS", nil, "https", client, "", true},
 		{"a client says https", nil, "http", client, "https", false},
 		{"a private-network peer says https", nil, "http", "192.168.1.5:40000", "https", false},
-		{"a proxy on this host says https", nil, "http", "127.0.0.1:40000", "https", true},
-		{"a proxy on this host says HTTPS, IPv6", nil, "http", "[::1]:40000", "HTTPS", true},
-		{"a proxy on this host says http", nil, "http", "127.0.0.1:40000", "http", false},
+		// Issue 17: with no proxy configured, a peer on this host is not
+		// believed either; a proxy there is listed like any other.
+		{"this host says https, no proxy configured", nil, "http", "127.0.0.1:40000", "https", false},
+		{"this host says HTTPS, IPv6, no proxy configured", nil, "http", "[::1]:40000", "HTTPS", false},
+		{"a listed proxy on this host says https", []string{"127.0.0.1/32", "::1/128"}, "http", "127.0.0.1:40000", "https", true},
+		{"a listed proxy on this host says HTTPS, IPv6", []string{"127.0.0.1/32", "::1/128"}, "http", "[::1]:40000", "HTTPS", true},
+		{"a listed proxy on this host says http", []string{"127.0.0.1/32", "::1/128"}, "http", "127.0.0.1:40000", "http", false},
 		{"a trusted proxy says https", []string{"10.0.0.0/8"}, "http", "10.1.2.3:40000", "https", true},
 		{"a trusted proxy says http", []string{"10.0.0.0/8"}, "http", "10.1.2.3:40000", "http", false},
 		{"a trusted proxy says nothing", []string{"10.0.0.0/8"}, "http", "10.1.2.3:40000", "", false},

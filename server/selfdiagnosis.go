@@ -2,7 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +18,7 @@ import (
 	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 	"acceso/templates"
 )
 
@@ -48,13 +54,19 @@ func (s *Server) handleDiagnoseQuery(c echo.Context) error {
 // the next state. Answers that no longer apply, or that come in another
 // order, lead (301) to the canonical path of the state they amount to. When
 // no question is left for the contact, the page shows the outcome and the
-// handoff: the reference, what the administrator should check and whom to
-// ask.
+// handoff: the reference, what support will check and whom to ask. A
+// state's path followed by change-<fact>/ asks that answered question
+// again, with the current answer marked (see changeSegment).
 func (s *Server) handleDiagnose(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
 	p := s.policyOf(c)
-	d, err := flow.ParsePath(p.Catalog, strings.Split(c.Param("*"), "/"))
+	segments := strings.Split(c.Param("*"), "/")
+	change := changeOf(segments)
+	if change != "" {
+		segments = slices.DeleteFunc(segments, func(seg string) bool { return seg == changeSegment(change) })
+	}
+	d, err := flow.ParsePath(p.Catalog, segments)
 	if err != nil {
 		return err
 	}
@@ -74,18 +86,58 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if want := st.Diagnosis.Path(lang); c.Request().URL.Path != want {
+	want := st.Diagnosis.Path(lang)
+	if change != "" && st.Diagnosis.Answered(change) {
+		want += changeSegment(change) + "/"
+	} else {
+		change = ""
+	}
+	if c.Request().URL.Path != want {
 		if thanks {
 			want += "?thanks=1"
 		}
 		return c.Redirect(http.StatusMovedPermanently, want)
 	}
-	s.recordDecision(ctx, "site", st.Response, time.Since(start))
-	if st.Next == nil {
-		s.keepDecision(ctx, "site", p, st.Diagnosis.Request(), st.Response)
+	// Insights count each state shown, once: not the page after feedback,
+	// nor a Change page, which shows an answered question again.
+	if !thanks && change == "" {
+		s.countStep(st)
 	}
-	page := s.diagnosePage(ctx, p, st, CSRFToken(c), thanks)
+	if st.Next == nil && change == "" {
+		// A reference once shown stays for this outcome (reload, feedback,
+		// the other language, print): it is kept once, then remembered.
+		if ref, shown := s.shownReference(c, p.Revision, st.Diagnosis); shown {
+			st.Response.Reference = ref
+		} else {
+			if err := s.keepDecision("site", p, st.Diagnosis.Request(), &st.Response); err != nil {
+				return err
+			}
+			s.rememberReference(c, p.Revision, st.Diagnosis, st.Response.Reference)
+		}
+	}
+	s.recordDecision(ctx, "site", st.Response, time.Since(start))
+	page := s.diagnosePage(ctx, p, st, change, CSRFToken(c), thanks)
 	return render(c, http.StatusOK, templates.Diagnose(page))
+}
+
+// changeSegment is the last segment of the page that asks the answered
+// question about fact again: change-<fact>. Fact names are snake_case and
+// answers are fact=value, so it can be neither.
+func changeSegment(fact string) string { return "change-" + fact }
+
+// changeOf is the fact a path's last segment asks to change, if any.
+func changeOf(segments []string) string {
+	for i := len(segments) - 1; i >= 0; i-- {
+		if segments[i] == "" {
+			continue
+		}
+		fact, _ := strings.CutPrefix(segments[i], "change-")
+		if fact == segments[i] {
+			return ""
+		}
+		return fact
+	}
+	return ""
 }
 
 // settle is flow.Settle with the server's evaluation (counted, logged),
@@ -111,49 +163,114 @@ func (s *Server) evaluate(ctx context.Context, p *rules.Policy, req rules.Reques
 	return d, nil
 }
 
-// diagnosePage is the view of a settled diagnosis: the findings so far,
-// the next question with its progress and its answers as links, or, at the
-// end, the outcome, the handoff and the feedback form; and the answers so
-// far, each with a link to the state where it is asked again.
-func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.State, csrfToken string, thanks bool) templates.DiagnosePage {
+// A reference, once shown, stays: the outcome page remembers the
+// reference it showed in a cookie (refCookie), bound to that outcome's
+// state (the revision, the symptom and the answers, whatever the
+// language) and signed with the server's secret. When the same outcome is
+// shown again to the same browser (a reload, the page after sending
+// feedback, the other language, printing), the reference and the decision
+// kept under it are re-used; any other outcome draws a new reference and
+// keeps a new decision. The cookie holds no answer and no personal data
+// (only the reference and a hash of the state), and nothing of it enters a
+// URL. A server with no store keeps no decision and signs nothing, so it
+// draws a new reference each time, and the static export derives the
+// reference from the state (flow.StateReference).
+const refCookie = "acceso_ref"
+
+// stateKey names an outcome state whatever the language it is shown in.
+func stateKey(revision string, d flow.Diagnosis) string {
+	sum := sha256.Sum256([]byte(revision + "\x00" + strings.TrimPrefix(d.Path(""), "//diagnose/")))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+func (s *Server) referenceMAC(ref, key string) string {
+	m := hmac.New(sha256.New, s.feedbackKey)
+	m.Write([]byte("reference\x00" + ref + "\x00" + key))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// shownReference is the reference this browser was shown for the outcome
+// of d under revision, if the cookie holds one signed by this server.
+func (s *Server) shownReference(c echo.Context, revision string, d flow.Diagnosis) (string, bool) {
+	ck, err := c.Cookie(refCookie)
+	if err != nil || s.feedbackKey == nil || s.cfg.Static {
+		return "", false
+	}
+	parts := strings.Split(ck.Value, ".")
+	if len(parts) != 3 {
+		return "", false
+	}
+	ref, ok := answer.NormalizeReference(parts[0])
+	key := stateKey(revision, d)
+	if !ok || ref != parts[0] || parts[1] != key || !hmac.Equal([]byte(parts[2]), []byte(s.referenceMAC(ref, key))) {
+		return "", false
+	}
+	return ref, true
+}
+
+// rememberReference sets the cookie that keeps ref for the outcome of d.
+func (s *Server) rememberReference(c echo.Context, revision string, d flow.Diagnosis, ref string) {
+	if s.feedbackKey == nil || s.cfg.Static {
+		return
+	}
+	key := stateKey(revision, d)
+	c.SetCookie(&http.Cookie{Name: refCookie, Value: ref + "." + key + "." + s.referenceMAC(ref, key), Path: "/",
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(c)})
+}
+
+// diagnosePage is the view of a settled diagnosis: the next question (or,
+// with change, an answered one asked again) with its progress and its
+// answers as links, then the findings so far in a line and the answers so
+// far; or, at the end, the outcome leading with its result, the findings'
+// advice, the things to try, the handoff and the feedback form.
+func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.State, change, csrfToken string, thanks bool) templates.DiagnosePage {
 	lang := locales.Lang(ctx)
+	l := locales.FromContext(ctx)
 	here := st.Diagnosis.Path(lang)
-	shell := s.shell(ctx, p, locales.T(ctx, locales.SymptomTitle(st.Diagnosis.Symptom))+" · "+locales.T(ctx, "DiagnoseTitle"), strings.TrimPrefix(here, "/"+lang+"/"), "diagnose")
-	shell.Description = locales.T(ctx, locales.SymptomDescription(st.Diagnosis.Symptom))
+	symptom := l.T(locales.SymptomTitle(st.Diagnosis.Symptom))
 	page := templates.DiagnosePage{
-		Shell:        shell,
 		StartOverURL: flow.Diagnosis{}.Path(lang),
 		Symptom:      st.Diagnosis.Symptom,
 	}
 	causes := make([]string, 0, len(st.Response.Findings))
 	for _, f := range st.Response.Findings {
-		page.Findings = append(page.Findings, templates.DiagnoseFinding{Title: f.Title, Advice: f.Advice, URL: f.ArticleURL})
+		page.Findings = append(page.Findings, s.causeView(lang, f.ID, f.Title, f.Advice))
 		causes = append(causes, f.ID)
 	}
+	for _, t := range st.Response.ToTry {
+		page.ToTry = append(page.ToTry, s.causeView(lang, t.ID, t.Title, t.Advice))
+	}
 	for _, a := range st.Diagnosis.Answers {
-		page.Answers = append(page.Answers, templates.DiagnoseAnswer{Fact: a.Fact, Labels: a.Labels(), ChangeURL: st.Diagnosis.UpTo(a.Fact).Path(lang)})
+		page.Answers = append(page.Answers, templates.DiagnoseAnswer{Fact: a.Fact, Labels: a.Labels(),
+			ChangeURL: here + changeSegment(a.Fact) + "/", Changing: a.Fact == change})
 	}
-	if st.Next != nil {
-		page.Question = s.questionView(p.Catalog, st, lang)
+	if change != "" || st.Next != nil {
+		page.Question = s.questionView(l, p.Catalog, st, change, func(d flow.Diagnosis) string {
+			// A changed answer leads straight to the state it amounts to,
+			// which a static host needs (it cannot redirect).
+			if settled, err := flow.Settle(ctx, s.evaluate, p, d, lang); err == nil {
+				return settled.Diagnosis.Path(lang)
+			}
+			return d.Path(lang)
+		})
+		title := page.Question.Text + " (" + progressText(l, page.Question.Step, page.Question.Of) + ")"
+		at := here
+		if change != "" {
+			at += changeSegment(change) + "/"
+		}
+		page.Shell = s.shell(ctx, p, title+" · "+symptom, strings.TrimPrefix(at, "/"+lang+"/"), "diagnose")
+		page.Shell.Description = l.T(locales.SymptomDescription(st.Diagnosis.Symptom))
+		page.Shell.NoIndex = change != ""
 		return page
-	}
-	page.Outcome = &templates.DiagnoseOutcome{Title: "DiagnoseEndedTitle", Advice: "DiagnoseEndedAdvice"}
-	switch {
-	case len(st.Response.Findings) > 0:
-		page.Outcome.Title, page.Outcome.Advice = "DiagnoseDoneTitle", "DiagnoseDoneAdvice"
-	case st.Response.Outcome == rules.OutcomeNoKnownCause:
-		page.Outcome.Title, page.Outcome.Advice = "OutcomeNoKnownCauseTitle", "OutcomeNoKnownCauseAdvice"
 	}
 	ref := st.Response.Reference
 	if s.cfg.Static {
 		ref = flow.StateReference(st.Response.PolicyRevision, st.Diagnosis)
 	}
-	page.Handoff = &templates.Handoff{Reference: ref, SupportURL: s.cfg.SupportURL, SupportEmail: s.cfg.SupportEmail}
-	for _, q := range st.Response.Questions {
-		if q.AskedOf == rules.AskedOfAdmin {
-			page.Handoff.AdminChecks = append(page.Handoff.AdminChecks, templates.AdminCheckItem{Text: q.Text, Help: q.Help})
-		}
-	}
+	page.Outcome = outcomeView(l, st.Response)
+	page.Shell = s.shell(ctx, p, page.Outcome.Title+" · "+symptom, strings.TrimPrefix(here, "/"+lang+"/"), "diagnose")
+	page.Shell.Description = l.T(locales.SymptomDescription(st.Diagnosis.Symptom))
+	page.Handoff = s.handoffView(l, p, st, ref)
 	page.Feedback = s.feedbackForm(here, templates.FeedbackForm{
 		Action:    "/" + lang + "/feedback",
 		CSRFToken: csrfToken,
@@ -168,22 +285,142 @@ func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.Stat
 	return page
 }
 
-// questionView is the next question of a settled diagnosis: its texts,
-// its answers as links to the states they lead to, and its progress (its
-// number, and the most there can be: the answers so far, this question and
-// the contact's questions the engine still has).
-func (s *Server) questionView(cat rules.Catalog, st flow.State, lang string) *templates.DiagnoseQuestion {
-	q := st.Next
-	f, _ := cat.Fact(q.Fact)
-	v := &templates.DiagnoseQuestion{Fact: q.Fact, Text: q.Text, Help: q.Help, Step: len(st.Diagnosis.Answers) + 1}
-	v.Of = v.Step
+// progressText is "Question step of of" in l's language.
+func progressText(l locales.Localizer, step, of int) string {
+	return l.T("DiagnoseProgressQuestion") + " " + strconv.Itoa(step) + " " + l.T("DiagnoseProgressOf") + " " + strconv.Itoa(of)
+}
+
+// outcomeView says the result first: the causes found; else what to try;
+// else that what the contact can check is fine and who checks the rest;
+// else that no known cause fits.
+func outcomeView(l locales.Localizer, r answer.Response) *templates.DiagnoseOutcome {
+	o := &templates.DiagnoseOutcome{ToTryHeading: l.T("ToTryHeading")}
+	count := func(id string, n int) string { return strings.ReplaceAll(l.T(id), "{n}", strconv.Itoa(n)) }
+	switch {
+	case len(r.Findings) == 1:
+		o.Title = strings.ReplaceAll(l.T("OutcomeFoundOneTitle"), "{cause}", r.Findings[0].Title)
+		o.Lead = l.T("OutcomeFoundLead")
+		o.ToTryHeading = l.T("ToTryAlsoHeading")
+	case len(r.Findings) > 1:
+		o.Title = count("OutcomeFoundManyTitle", len(r.Findings))
+		o.Lead = l.T("OutcomeFoundLead")
+		o.ToTryHeading = l.T("ToTryAlsoHeading")
+	case len(r.ToTry) == 1:
+		o.Title, o.Lead = l.T("OutcomeTryOneTitle"), l.T("OutcomeTryLead")
+	case len(r.ToTry) > 1:
+		o.Title, o.Lead = count("OutcomeTryManyTitle", len(r.ToTry)), l.T("OutcomeTryLead")
+	case r.Outcome == rules.OutcomeNeedsAnswers:
+		o.Title, o.Lead = l.T("OutcomeAllFineTitle"), l.T("OutcomeAllFineLead")
+	default:
+		o.Title, o.Lead = l.T("OutcomeNoKnownCauseTitle"), l.T("OutcomeNoKnownCauseAdvice")
+	}
+	return o
+}
+
+// handoffView is the way forward, to the contact: a heading that fits the
+// symptom, the reference, what support will check (the questions only an
+// administrator can answer, in the contact's words), and whom to ask, with
+// the reference on the support page's address and in the mail's subject,
+// and the summary of the answers in the mail's body.
+func (s *Server) handoffView(l locales.Localizer, p *rules.Policy, st flow.State, ref string) *templates.Handoff {
+	h := &templates.Handoff{Title: l.T("HandoffTitle"), Reference: ref, SupportEmail: s.cfg.SupportEmail}
+	if t, ok := p.Texts.Text(l.Lang, locales.ID("Handoff", st.Diagnosis.Symptom, "Title")); ok {
+		h.Title = t
+	}
+	for _, q := range st.Response.Questions {
+		if q.AskedOf != rules.AskedOfAdmin {
+			continue
+		}
+		check, ok := p.Texts.Text(l.Lang, locales.ID("SupportChecks", q.Fact, ""))
+		if !ok {
+			check = q.Text
+		}
+		h.Checks = append(h.Checks, check)
+	}
+	if u := s.cfg.SupportURL; u != "" {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		h.SupportURL = u + sep + "ref=" + url.QueryEscape(ref)
+	}
+	if s.cfg.SupportEmail != "" {
+		var body strings.Builder
+		body.WriteString(l.T("HandoffReferenceLabel") + " " + ref + "\n")
+		body.WriteString(l.T("HandoffMailProblem") + " " + l.T(locales.SymptomTitle(st.Diagnosis.Symptom)) + "\n")
+		if len(st.Diagnosis.Answers) > 0 {
+			body.WriteString(l.T("HandoffMailAnswers") + "\n")
+			for _, a := range st.Diagnosis.Answers {
+				labels := make([]string, len(a.Labels()))
+				for i, id := range a.Labels() {
+					labels[i] = l.T(id)
+				}
+				body.WriteString("- " + l.T(locales.Question(a.Fact)) + " " + strings.Join(labels, l.T("AnswerJoin")) + "\n")
+			}
+		}
+		subject := strings.ReplaceAll(l.T("HandoffMailSubject"), "{ref}", ref)
+		h.MailtoURL = "mailto:" + s.cfg.SupportEmail + "?subject=" + mailEscape(subject) + "&body=" + mailEscape(body.String())
+	}
+	return h
+}
+
+// mailEscape escapes a mailto: header value (RFC 6068): spaces as %20,
+// not +.
+func mailEscape(v string) string { return strings.ReplaceAll(url.QueryEscape(v), "+", "%20") }
+
+// causeView is a finding or a thing to try as the page shows it: with the
+// page that explains it to the contact, and that page's absolute address
+// for print when the site's public address is known.
+func (s *Server) causeView(lang, id, title, advice string) templates.DiagnoseFinding {
+	v := templates.DiagnoseFinding{Title: title, Advice: advice, URL: s.causeURL(lang, id)}
+	if base := strings.TrimSuffix(s.cfg.BaseURL, "/"); base != "" {
+		v.PrintURL = base + v.URL
+	}
+	return v
+}
+
+// causeURL is where a contact reads what a cause means and what to do:
+// its anchor on the contacts' page (rules/<topic>/help.<lang>.md), which
+// every cause of a built policy has.
+func (s *Server) causeURL(lang, cause string) string { return HelpURL(lang, cause) }
+
+// HelpURL is the address of a cause's explanation to contacts.
+func HelpURL(lang, cause string) string { return "/" + lang + "/help#" + cause }
+
+// questionView is the next question of a settled diagnosis, or, with
+// change, the answered question about that fact asked again with the
+// current answer marked: its texts, its answers as links to the states
+// they lead to (a changed answer keeps the others; Settle drops those that
+// no longer apply), and its progress (its number, and the most there can
+// be: the answers so far and the contact's questions the engine still
+// has).
+func (s *Server) questionView(l locales.Localizer, cat rules.Catalog, st flow.State, change string, pathOf func(flow.Diagnosis) string) *templates.DiagnoseQuestion {
+	lang := l.Lang
+	v := &templates.DiagnoseQuestion{}
+	remaining := 0
 	for _, other := range st.Response.Questions {
-		if other.Fact != q.Fact && other.AskedOf == rules.AskedOfContact && !st.Diagnosis.Answered(other.Fact) {
-			v.Of++
+		if other.AskedOf == rules.AskedOfContact && !st.Diagnosis.Answered(other.Fact) {
+			remaining++
 		}
 	}
+	v.Of = len(st.Diagnosis.Answers) + remaining
+	if change == "" {
+		q := st.Next
+		f, _ := cat.Fact(q.Fact)
+		v.Fact, v.Text, v.Help, v.Step = q.Fact, q.Text, q.Help, len(st.Diagnosis.Answers)+1
+		for _, o := range flow.Options(f) {
+			v.Options = append(v.Options, templates.AnswerLink{URL: st.Diagnosis.With(o.Reply).Path(lang), Labels: o.Labels})
+		}
+		return v
+	}
+	f, _ := cat.Fact(change)
+	v.Text, v.Help = l.T(locales.Question(change)), l.T(locales.QuestionHelp(change))
+	current, _ := st.Diagnosis.ReplyTo(change)
+	v.Fact, v.Step = change, slices.IndexFunc(st.Diagnosis.Answers, func(a flow.Reply) bool { return a.Fact == change })+1
+	v.Changing = true
 	for _, o := range flow.Options(f) {
-		v.Options = append(v.Options, templates.AnswerLink{URL: st.Diagnosis.With(o.Reply).Path(lang), Labels: o.Labels})
+		v.Options = append(v.Options, templates.AnswerLink{URL: pathOf(st.Diagnosis.Replace(o.Reply)), Labels: o.Labels,
+			Current: slices.Equal(o.Reply.Values, current.Values)})
 	}
 	return v
 }
@@ -202,13 +439,21 @@ func diagnosisOfPath(cat rules.Catalog, lang, path string) (flow.Diagnosis, erro
 	return d, nil
 }
 
-// keepDecision stores a decision for its reference: source, revision,
+// keepDecision gives a decision its reference (one no other decision has,
+// store.References) and stores it for that reference: source, revision,
 // symptom, the non-personal facts, findings and outcome; never a personal
 // fact. Writes are batched off the request path (store.DecisionWriter).
-func (s *Server) keepDecision(ctx context.Context, source string, p *rules.Policy, req rules.Request, r answer.Response) {
+// It fails only when no reference can be handed out (the database has
+// been out of reach for half a block of decisions).
+func (s *Server) keepDecision(source string, p *rules.Policy, req rules.Request, r *answer.Response) error {
 	if s.decisions == nil {
-		return
+		return nil
 	}
+	ref, err := s.references.Next()
+	if err != nil {
+		return err
+	}
+	r.Reference = ref
 	findings := make([]string, len(r.Findings))
 	for i, f := range r.Findings {
 		findings[i] = f.ID
@@ -228,7 +473,9 @@ func (s *Server) keepDecision(ctx context.Context, source string, p *rules.Polic
 		Facts:     facts,
 		Findings:  findings,
 		Outcome:   r.Outcome,
+		ToTry:     len(r.ToTry),
 	})
+	return nil
 }
 
 // feedbackForm is the feedback form of the page at path: the form itself

@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/singleflight"
 
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // Config is what a Server is started with.
@@ -73,6 +74,12 @@ type Config struct {
 	// the API and the site; a request beyond is answered 503 overloaded.
 	// Zero means 4 per CPU (GOMAXPROCS).
 	MaxEvaluations int
+	// DecisionQueue bounds the decisions waiting in memory while the
+	// database cannot be written; zero means store.DefaultDecisionQueue.
+	DecisionQueue int
+	// ReferenceKey keys the permutation of references (tests, to draw
+	// known ones); nil means the database's secret.
+	ReferenceKey []byte
 }
 
 // Server holds the dependencies every handler needs: the publisher (and
@@ -101,6 +108,14 @@ type Server struct {
 	feedbackKey []byte
 	// decisions writes the decisions kept for look-up, in batches.
 	decisions *store.DecisionWriter
+	// references hands out the references of kept decisions, unique
+	// across every server sharing the store (store.References).
+	references *store.References
+	// draining is set once shutdown begins: answers then close their
+	// connection (Connection: close).
+	draining atomic.Bool
+	// steps counts the states of the self-diagnosis shown (insights).
+	steps *store.StepCounter
 	// openAPICache is the OpenAPI document of the revision served last.
 	openAPICache atomic.Pointer[openAPIDoc]
 	// bundleCache is the OPA bundle of the revision served last.
@@ -108,6 +123,9 @@ type Server struct {
 	// flowCache is the self-diagnosis of the revision served last, explored
 	// (export.go).
 	flowCache atomic.Pointer[exploredFlow]
+	// exploring lets callers that ask at once for a revision not yet
+	// explored share one exploration.
+	exploring singleflight.Group
 	// assets are the site's static files, prepared once (assets.go).
 	assets map[string]asset
 	// adminTexts are the texts of the admin pages: the message files built
@@ -117,9 +135,14 @@ type Server struct {
 }
 
 // New returns a server answering with the rules pub serves and storing in
-// db. It fails only when the files built into the binary (assets, message
-// files) cannot be read: a defect of the build, not of any input.
+// db. It fails when cfg does not validate (Config.Validate names the
+// setting), when the store's secrets or references cannot be read, and
+// when the files built into the binary (assets, message files) cannot be
+// read: a defect of the build, not of any input.
 func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, publisher: pub, engine: pub.Engine(), store: db, log: log, now: cfg.Now}
 	if s.now == nil {
 		s.now = time.Now
@@ -139,8 +162,16 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 		if err != nil {
 			return nil, err
 		}
-		s.decisions = store.NewDecisionWriter(db, decisionBatch, decisionFlush, func(err error) {
-			log.Error("decisions could not be kept", "err", err)
+		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+		s.references, err = store.NewReferences(ctx, db, cfg.ReferenceKey)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		s.decisions = store.NewDecisionWriter(db, store.WriterConfig{Batch: decisionBatch, Every: decisionFlush,
+			Queue: cfg.DecisionQueue, Log: log})
+		s.steps = store.NewStepCounter(db, decisionFlush, func(err error) {
+			log.Error("self-diagnosis steps could not be counted", "err", err)
 		})
 	}
 	e := echo.New()
@@ -177,13 +208,23 @@ const (
 // Config.DecisionRetention is zero: 30 days.
 const DefaultDecisionRetention = 720 * time.Hour
 
-// Close writes the decisions still queued and stops the writer. The server
-// must not serve after Close.
+// Close writes the decisions still queued, trying for up to
+// closeGrace while the database cannot be written, and stops the writer.
+// The server must not serve after Close.
 func (s *Server) Close() {
+	if s.steps != nil {
+		s.steps.Close()
+	}
 	if s.decisions != nil {
-		s.decisions.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+		defer cancel()
+		s.decisions.Close(ctx)
 	}
 }
+
+// closeGrace is how long Close waits for a database that cannot be
+// written before it drops (and counts) the decisions still waiting.
+const closeGrace = 10 * time.Second
 
 // purgeDecisions deletes, every hour until ctx is done, the decisions
 // older than the retention.
@@ -202,6 +243,12 @@ func (s *Server) purgeDecisions(ctx context.Context) {
 			s.log.Warn("purging old decisions", "err", err)
 		} else if n > 0 {
 			s.log.Info("old decisions purged", "count", n, "retention", keep.String())
+		}
+		if err := s.store.PurgeInsights(ctx, s.now().AddDate(0, 0, -store.MaxInsightsDays)); err != nil && ctx.Err() == nil {
+			s.log.Warn("purging old insight counts", "err", err)
+		}
+		if err := s.store.RollUpInsights(ctx, s.now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("counting decisions per day for the insights", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -226,7 +273,7 @@ func (s *Server) routes() {
 	s.apiRoutes()
 	s.siteRoutes()
 	s.adminRoutes()
-	s.echo.GET("/bundles/:file", s.handleBundle)
+	s.echo.GET("/bundles/:file", s.handleBundle(newLimiter(bundleFailEvery, bundleFailBurst)))
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
@@ -270,8 +317,11 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 		if ln, err = listen(s.cfg.Addr); err != nil {
 			return err
 		}
-		s.echo.Listener = ln
 	}
+	dl := newDrainListener(ln)
+	s.echo.Listener = dl
+	conns := newConnTracker()
+	s.echo.Server.ConnState = conns.track
 	var metricsSrv *http.Server
 	var metricsLn net.Listener
 	if s.cfg.MetricsAddr != "" {
@@ -291,7 +341,7 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	s.log.Info("serving", "addr", ln.Addr().String())
 	errc := make(chan error, 2)
 	go func() {
-		if err := s.echo.Start(""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.echo.Start(""); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.draining.Load() {
 			errc <- err
 		}
 	}()
@@ -312,6 +362,15 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	defer cancel()
 	if failed == nil {
 		s.log.Info("shutting down", "grace", grace.String())
+		// Every request already received is answered (drain.go): the
+		// listener stops accepting after taking in its backlog, answers
+		// close their connection, connections with a request on its way
+		// get to send it, then Shutdown closes the idle ones and waits
+		// for those in flight.
+		_ = dl.Close()
+		dl.waitClosed(time.Second)
+		s.draining.Store(true)
+		conns.waitQuiet(shutdownCtx)
 	}
 	err := s.echo.Shutdown(shutdownCtx)
 	if metricsSrv != nil {

@@ -17,9 +17,12 @@ import (
 	"acceso/answer"
 )
 
-// shedFast is how soon a shed request must be answered: "at once", with
-// room for a loaded test machine.
-const shedFast = 50 * time.Millisecond
+// shedFast is how soon a shed request must be answered: "at once" means
+// without waiting out a slot's wait (none, a few milliseconds or an hour in
+// these tests), so the bound only has to tell that from a long wait. It
+// leaves room for a machine busy with other builds and tests: a tighter
+// bound failed there without anything being wrong.
+const shedFast = time.Second
 
 func TestEvaluationSlots(t *testing.T) {
 	ctxDone, cancel := context.WithCancel(context.Background())

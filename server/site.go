@@ -16,7 +16,7 @@ import (
 	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 	"acceso/templates"
 )
 
@@ -74,6 +74,7 @@ func (s *Server) siteRoutes() {
 		s.page("/"+lang, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, home) }, with()...)
 		s.page(home, s.handleHome, with()...)
 		s.page(home+"article", s.handleArticle, with(csrf())...)
+		s.page(home+"help", s.handleHelp, with()...)
 		s.page(home+"diagnose", s.handleDiagnoseQuery, with(limit(diagnoseLimit))...)
 		s.page(home+"diagnose/", s.handleDiagnose, with(limit(diagnoseLimit), csrf())...)
 		s.page(home+"diagnose/*", s.handleDiagnose, with(limit(diagnoseLimit), csrf())...)
@@ -200,7 +201,7 @@ func (s *Server) handleArticle(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
 	p := s.policyOf(c)
-	article, err := p.Articles.Article(lang)
+	article, err := p.Articles.Page(lang)
 	if err != nil {
 		return err
 	}
@@ -222,6 +223,23 @@ func (s *Server) handleArticle(c echo.Context) error {
 			Reactions: store.Reactions,
 			Thanks:    thanks,
 		}),
+	}))
+}
+
+// handleHelp is the contacts' page: what each cause means and what to do,
+// in the contact's words; findings and things to try link to its anchors.
+func (s *Server) handleHelp(c echo.Context) error {
+	ctx := c.Request().Context()
+	lang := locales.Lang(ctx)
+	p := s.policyOf(c)
+	help, err := p.Help.Page(lang)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.Help(templates.HelpPage{
+		Shell:       s.shell(ctx, p, help.Title, "help", "help"),
+		Help:        help,
+		DiagnoseURL: flow.Diagnosis{}.Path(lang),
 	}))
 }
 

@@ -18,6 +18,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ import (
 	"acceso/answer"
 	"acceso/locales"
 	"acceso/rules"
-	"acceso/server/store"
+	"acceso/store"
 	"acceso/templates"
 )
 
@@ -126,6 +127,9 @@ var sitePages = []sitePage{
 	{"not-found", "no-such-page", http.StatusNotFound},
 	{"bad-input", "diagnose/no_such_symptom/", http.StatusBadRequest},
 	{"server-error", "boom", http.StatusInternalServerError},
+	{"help", "help", http.StatusOK},
+	{"diagnose-change", "diagnose/code_not_received/channels_tried=email/spam_checked=no/online=yes/change-channels_tried/", http.StatusOK},
+	{"diagnose-all-fine", "diagnose/code_not_accepted/vpn=no/used_latest_code=yes/", http.StatusOK},
 }
 
 // Parts of a page that change from one run to the next, and what the
@@ -171,7 +175,7 @@ func TestSitePagesGolden(t *testing.T) {
 				checkPage(t, path, resp, body, lang, pg.status == http.StatusOK)
 
 				golden := filepath.Join("testdata", pg.name+"."+lang+".golden.html")
-				got := normalize(body, h.policy.Revision)
+				got := goldenPart(pg.name, normalize(body, h.policy.Revision))
 				if *updateGolden {
 					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 						t.Fatal(err)
@@ -188,6 +192,27 @@ func TestSitePagesGolden(t *testing.T) {
 			})
 		}
 	}
+}
+
+// goldenPart is what a page's golden file holds: the whole of the home
+// page, which pins the shell every page shares (layout.templ: head, header,
+// footer), and of every other page its <title> and its <main> element, so
+// that a change to the shell rewrites one golden file per language rather
+// than all of them.
+func goldenPart(name, page string) string {
+	if name == "home" {
+		return page
+	}
+	var parts []string
+	for _, el := range []string{"title", "main"} {
+		start, end := strings.Index(page, "<"+el), strings.LastIndex(page, "</"+el+">")
+		if start < 0 || end < start {
+			parts = append(parts, "(no <"+el+">)")
+			continue
+		}
+		parts = append(parts, page[start:end+len("</"+el+">")])
+	}
+	return strings.Join(parts, "\n") + "\n"
 }
 
 // checkPage checks what every page must have.
@@ -323,6 +348,7 @@ func TestLanguageSwitch(t *testing.T) {
 		{"same page in English", diagnose, diagnose},
 		{"home", "/en/", "/en/"},
 		{"article", "/en/article", "/en/article"},
+		{"help", "/en/help", "/en/help"},
 		{"other language", "/es/diagnose", "/en/"},
 		{"another site", "https://evil.example/en/", "/en/"},
 		{"scheme-relative", "//evil.example/en/", "/en/"},
@@ -379,9 +405,14 @@ func TestLanguageSwitch(t *testing.T) {
 
 // diagnoseView is what a self-diagnosis page shows, read from its HTML.
 type diagnoseView struct {
+	title     string            // the page's <title>
+	h1        string            // the page's heading
 	findings  []string          // titles
 	advice    []string          // advice, in the same order
 	links     []string          // article links, in the same order
+	toTry     []string          // the things to try: titles
+	tryAdvice []string          // their advice, in the same order
+	current   string            // the href of the option marked as the current answer
 	asked     string            // the fact asked about, "" if none
 	options   []string          // the links of the question's answers
 	progress  string            // the question's progress
@@ -396,23 +427,44 @@ func readDiagnose(t *testing.T, body string) diagnoseView {
 	t.Helper()
 	doc := parseHTML(t, body)
 	v := diagnoseView{answers: map[string]string{}}
-	for _, li := range findAll(doc, hasClass("finding")) {
-		v.findings = append(v.findings, text(first(li, element("h3"))))
-		v.advice = append(v.advice, text(first(li, element("p"))))
-		v.links = append(v.links, attr(first(li, element("a")), "href"))
+	v.title = text(first(doc, element("title")))
+	v.h1 = text(first(doc, element("h1")))
+	if sec := first(doc, hasClass("findings")); sec != nil {
+		for _, li := range findAll(sec, hasClass("cause")) {
+			v.findings = append(v.findings, text(first(li, element("h3"))))
+			v.advice = append(v.advice, text(first(li, element("p"))))
+			v.links = append(v.links, attr(first(li, element("a")), "href"))
+		}
 	}
-	if q := first(doc, hasClass("question")); q != nil {
-		v.asked = strings.TrimSuffix(attr(first(q, hasClass("question-text")), "id"), "-question")
-		v.progress = text(first(q, hasClass("progress")))
-		for _, a := range findAll(q, hasClass("option")) {
+	if sec := first(doc, hasClass("so-far")); sec != nil {
+		for _, a := range findAll(sec, element("a")) {
+			v.findings = append(v.findings, text(a))
+			v.links = append(v.links, attr(a, "href"))
+		}
+	}
+	if sec := first(doc, hasClass("to-try")); sec != nil {
+		for _, li := range findAll(sec, hasClass("cause")) {
+			v.toTry = append(v.toTry, text(first(li, element("h3"))))
+			v.tryAdvice = append(v.tryAdvice, text(first(li, element("p"))))
+		}
+	}
+	if q := first(doc, hasClass("question-text")); q != nil {
+		v.asked = strings.TrimSuffix(attr(q, "id"), "-question")
+		v.progress = text(first(doc, hasClass("progress")))
+		for _, a := range findAll(doc, hasClass("option")) {
 			v.options = append(v.options, attr(a, "href"))
+			if attr(a, "aria-current") == "true" {
+				v.current = attr(a, "href")
+			}
 		}
 	}
 	for _, a := range findAll(doc, hasClass("answer")) {
-		v.answers[text(first(a, element("dt")))] = attr(first(a, element("a")), "href")
+		if link := first(a, hasClass("change")); link != nil {
+			v.answers[text(first(a, element("dt")))] = attr(link, "href")
+		}
 	}
-	if end := first(doc, hasClass("end")); end != nil {
-		v.end = text(first(end, element("h2")))
+	if end := first(doc, hasClass("outcome")); end != nil {
+		v.end = text(end)
 	}
 	if ref := first(doc, hasClass("reference-code")); ref != nil {
 		v.reference = text(ref)
@@ -420,7 +472,7 @@ func readDiagnose(t *testing.T, body string) diagnoseView {
 	for _, li := range findAll(doc, func(n *html.Node) bool {
 		return isElement(n, "li") && n.Parent != nil && hasClass("admin-checks")(n.Parent)
 	}) {
-		v.checks = append(v.checks, text(first(li, element("strong"))))
+		v.checks = append(v.checks, text(li))
 	}
 	v.feedback = first(doc, func(n *html.Node) bool { return isElement(n, "form") && attr(n, "method") == "post" }) != nil
 	return v
@@ -440,24 +492,28 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 		query        string
 		wantFindings []string // cause ids
 		wantAsked    string
-		wantEnd      string // message id of the end's heading
+		wantEnd      string // message id of the end's heading, when no cause is found
+		wantToTry    []string
 	}{
-		{"first question", "symptom=code_not_received", nil, "channels_tried", ""},
-		{"email only", "symptom=code_not_received&channels_tried=email", []string{"try_other_channel"}, "spam_checked", ""},
-		{"sms only needs no spam question", "symptom=code_not_received&channels_tried=sms", []string{"try_other_channel"}, "online", ""},
-		{"don't know skips to the next", "symptom=code_not_received&channels_tried=unknown", nil, "spam_checked", ""},
-		{"both channels, spam", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=no", []string{"check_spam"}, "online", ""},
-		{"offline", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=yes&online=no", []string{"no_connection"}, "", ""},
-		{"nothing the contact can check fits", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=yes&online=yes", nil, "", "DiagnoseEndedTitle"},
-		{"incognito", "symptom=code_needed_often&incognito=yes", []string{"incognito_mode"}, "cookies_autodelete", ""},
-		{"all don't know", "symptom=code_needed_often&incognito=unknown&cookies_autodelete=unknown&new_device=unknown", nil, "", "DiagnoseEndedTitle"},
-		{"nothing fits", "symptom=code_needed_often&incognito=no&cookies_autodelete=no&new_device=no", nil, "", "OutcomeNoKnownCauseTitle"},
-		{"new device after don't know", "symptom=code_needed_often&incognito=no&cookies_autodelete=unknown&new_device=yes", []string{"new_device"}, "", ""},
-		{"vpn and old code", "symptom=code_not_accepted&vpn=yes&used_latest_code=no", []string{"vpn_in_use", "old_code"}, "", ""},
-		{"the contact is never asked what only an admin sees", "symptom=code_not_accepted", nil, "vpn", ""},
-		{"an admin's answer in the URL is ignored", "symptom=code_not_accepted&message_published=no", nil, "vpn", ""},
-		{"answers of other symptoms are ignored", "symptom=code_not_accepted&online=no&incognito=yes", nil, "vpn", ""},
-		{"facts that are not questions are ignored", "symptom=code_not_received&identifier=ana%40example.com&registered_emails=x", nil, "channels_tried", ""},
+		{"first question", "symptom=code_not_received", nil, "channels_tried", "", nil},
+		{"email only", "symptom=code_not_received&channels_tried=email", []string{"try_other_channel"}, "spam_checked", "", nil},
+		{"sms only needs no spam question", "symptom=code_not_received&channels_tried=sms", []string{"try_other_channel"}, "online", "", nil},
+		{"don't know skips to the next", "symptom=code_not_received&channels_tried=unknown", nil, "spam_checked", "", nil},
+		{"both channels, spam", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=no", []string{"check_spam"}, "online", "", nil},
+		{"offline", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=yes&online=no", []string{"no_connection"}, "", "", []string{"identifier_not_registered"}},
+		{"what the contact can check fits nothing", "symptom=code_not_received&channels_tried=email&channels_tried=sms&spam_checked=yes&online=yes", nil, "", "OutcomeTryOneTitle", []string{"identifier_not_registered"}},
+		{"incognito", "symptom=code_needed_often&incognito=yes", []string{"incognito_mode"}, "cookies_autodelete", "", nil},
+		{"all don't know", "symptom=code_needed_often&incognito=unknown&cookies_autodelete=unknown&new_device=unknown", nil, "", "OutcomeTryManyTitle", []string{"incognito_mode", "cookies_deleted"}},
+		{"all don't know, code not received", "symptom=code_not_received&channels_tried=unknown&spam_checked=unknown&online=unknown", nil, "", "OutcomeTryManyTitle", []string{"identifier_not_registered", "try_other_channel", "check_spam", "no_connection"}},
+		{"all don't know, code not accepted", "symptom=code_not_accepted&vpn=unknown&used_latest_code=unknown", nil, "", "OutcomeTryManyTitle", []string{"vpn_in_use", "old_code"}},
+		{"nothing fits", "symptom=code_needed_often&incognito=no&cookies_autodelete=no&new_device=no", nil, "", "OutcomeNoKnownCauseTitle", nil},
+		{"what the contact can check is fine", "symptom=code_not_accepted&vpn=no&used_latest_code=yes", nil, "", "OutcomeAllFineTitle", nil},
+		{"new device after don't know", "symptom=code_needed_often&incognito=no&cookies_autodelete=unknown&new_device=yes", []string{"new_device"}, "", "", []string{"cookies_deleted"}},
+		{"vpn and old code", "symptom=code_not_accepted&vpn=yes&used_latest_code=no", []string{"vpn_in_use", "old_code"}, "", "", nil},
+		{"the contact is never asked what only an admin sees", "symptom=code_not_accepted", nil, "vpn", "", nil},
+		{"an admin's answer in the URL is ignored", "symptom=code_not_accepted&message_published=no", nil, "vpn", "", nil},
+		{"answers of other symptoms are ignored", "symptom=code_not_accepted&online=no&incognito=yes", nil, "vpn", "", nil},
+		{"facts that are not questions are ignored", "symptom=code_not_received&identifier=ana%40example.com&registered_emails=x", nil, "channels_tried", "", nil},
 	}
 	for _, lang := range locales.Languages {
 		l := h.localizer(lang)
@@ -472,8 +528,18 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				var want, wantAdvice, wantLinks []string
 				for _, id := range tc.wantFindings {
 					want = append(want, l.T(locales.CauseTitle(id)))
-					wantAdvice = append(wantAdvice, l.T(locales.CauseAdvice(id)))
-					wantLinks = append(wantLinks, answer.ArticleURL(lang, id))
+					if tc.wantAsked == "" { // a question page sums the findings up in a line
+						wantAdvice = append(wantAdvice, l.T(locales.CauseAdvice(id)))
+					}
+					wantLinks = append(wantLinks, HelpURL(lang, id))
+				}
+				var wantTry, wantTryAdvice []string
+				for _, id := range tc.wantToTry {
+					wantTry = append(wantTry, l.T(locales.CauseTryTitle(id)))
+					wantTryAdvice = append(wantTryAdvice, l.T(locales.CauseTryAdvice(id)))
+				}
+				if tc.wantAsked == "" && (!slices.Equal(v.toTry, wantTry) || !slices.Equal(v.tryAdvice, wantTryAdvice)) {
+					t.Errorf("GET %s things to try = %q %q; want %q %q", path, v.toTry, v.tryAdvice, wantTry, wantTryAdvice)
 				}
 				if !slices.Equal(v.findings, want) || !slices.Equal(v.advice, wantAdvice) || !slices.Equal(v.links, wantLinks) {
 					t.Errorf("GET %s findings = %q %q %q; want %q %q %q", path, v.findings, v.advice, v.links, want, wantAdvice, wantLinks)
@@ -481,12 +547,27 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				if v.asked != tc.wantAsked {
 					t.Errorf("GET %s asks about %q; want %q", path, v.asked, tc.wantAsked)
 				}
-				end := tc.wantEnd
-				if end == "" && tc.wantAsked == "" {
-					end = "DiagnoseDoneTitle"
+				end := ""
+				switch {
+				case tc.wantAsked != "":
+				case len(want) == 1:
+					end = strings.ReplaceAll(l.T("OutcomeFoundOneTitle"), "{cause}", want[0])
+				case len(want) > 1:
+					end = strings.ReplaceAll(l.T("OutcomeFoundManyTitle"), "{n}", strconv.Itoa(len(want)))
+				default:
+					end = strings.ReplaceAll(l.T(tc.wantEnd), "{n}", strconv.Itoa(len(tc.wantToTry)))
 				}
-				if end == "" && v.end != "" || end != "" && v.end != l.T(end) {
-					t.Errorf("GET %s end = %q; want %q", path, v.end, l.T(end))
+				if v.end != end {
+					t.Errorf("GET %s outcome heading = %q; want %q", path, v.end, end)
+				}
+				if end != "" && !strings.HasPrefix(v.title, end+" · ") {
+					t.Errorf("GET %s title = %q; want it to lead with %q", path, v.title, end)
+				}
+				if tc.wantAsked != "" {
+					q := l.T(locales.Question(tc.wantAsked))
+					if v.h1 != q || !strings.HasPrefix(v.title, q+" ("+v.progress+") · ") {
+						t.Errorf("GET %s h1, title = %q, %q; want the question %q with the progress %q", path, v.h1, v.title, q, v.progress)
+					}
 				}
 				if (end != "") != goldenReference.MatchString(v.reference) {
 					t.Errorf("GET %s reference = %q; want one exactly on an outcome page", path, v.reference)
@@ -527,8 +608,8 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 						t.Errorf("GET %s does not list the answer about %s", path, a.Fact)
 						continue
 					}
-					if change != d.UpTo(a.Fact).Path(lang) {
-						t.Errorf("GET %s change link for %s = %q; want %q", path, a.Fact, change, d.UpTo(a.Fact).Path(lang))
+					if want := d.Path(lang) + "change-" + a.Fact + "/"; change != want {
+						t.Errorf("GET %s change link for %s = %q; want %q", path, a.Fact, change, want)
 					}
 				}
 			})
@@ -942,7 +1023,7 @@ func BenchmarkDiagnosePage(b *testing.B) {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			page := h.srv.diagnosePage(ctx, h.policy, st, "token", false)
+			page := h.srv.diagnosePage(ctx, h.policy, st, "", "token", false)
 			if err := templates.Diagnose(page).Render(ctx, io.Discard); err != nil {
 				b.Fatal(err)
 			}
@@ -1362,5 +1443,162 @@ func TestArticleFeedbackOncePerToken(t *testing.T) {
 	}
 	if n := feedbackCount(t, h.db); n != 1 {
 		t.Errorf("%d feedbacks stored for one token; want 1", n)
+	}
+}
+
+// TestReferenceStaysForTheOutcome: a reference, once shown, stays for that
+// outcome in that browser: on reload, after feedback and in the other
+// language; the decision is kept once under it. Another browser, another
+// outcome or a cookie the server did not sign gets a new reference.
+func TestReferenceStaysForTheOutcome(t *testing.T) {
+	h := newSiteHarness(t)
+	state := "diagnose/code_needed_often/incognito=unknown/cookies_autodelete=no/new_device=no/"
+	refOf := func(path string) (string, string) {
+		t.Helper()
+		resp, body, _ := h.follow(t, path)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d; want 200", path, resp.StatusCode)
+		}
+		ref := readDiagnose(t, body).reference
+		if !goldenReference.MatchString(ref) {
+			t.Fatalf("GET %s shows reference %q; want one", path, ref)
+		}
+		return ref, body
+	}
+	first, page := refOf("/es/" + state)
+	if again, _ := refOf("/es/" + state); again != first {
+		t.Errorf("reload shows reference %s; want %s", again, first)
+	}
+	if en, _ := refOf("/en/" + state); en != first {
+		t.Errorf("the English page shows reference %s; want %s", en, first)
+	}
+	post := url.Values{csrfField: {formToken(t, page)}, "page": {"diagnose"}, "reaction": {"yes"},
+		"back": {"/es/" + state}, "reference": {first}, "revision": {h.policy.Revision}}
+	resp, _ := h.do(t, http.MethodPost, "/es/feedback", post)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("feedback = %d; want 303", resp.StatusCode)
+	}
+	if after, _ := refOf(resp.Header.Get("Location")); after != first {
+		t.Errorf("after feedback the page shows reference %s; want %s", after, first)
+	}
+	h.srv.decisions.Flush()
+	if _, err := h.db.Decision(context.Background(), first); err != nil {
+		t.Errorf("Decision(%s) = %v; want the decision kept under the reference shown", first, err)
+	}
+	if n := decisionCount(t, h.db); n != 1 {
+		t.Errorf("%d decisions kept for one outcome shown four times; want 1", n)
+	}
+
+	other := newClient(t, h.url)
+	if _, body := other.get(t, "/es/"+state); readDiagnose(t, body).reference == first {
+		t.Errorf("another browser shows reference %s too; want its own", first)
+	}
+	if ref, _ := refOf("/es/diagnose/code_needed_often/incognito=yes/cookies_autodelete=no/new_device=no/"); ref == first {
+		t.Errorf("another outcome shows reference %s too; want its own", first)
+	}
+
+	forger := newClient(t, h.url)
+	u, err := url.Parse(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := forger.get(t, "/es/"+state)
+	mine := readDiagnose(t, body).reference
+	for _, ck := range forger.client.Jar.Cookies(u) {
+		if ck.Name != refCookie {
+			continue
+		}
+		parts := strings.Split(ck.Value, ".")
+		forged := first + "." + parts[1] + "." + parts[2]
+		forger.client.Jar.SetCookies(u, []*http.Cookie{{Name: refCookie, Value: forged, Path: "/"}})
+	}
+	if _, body := forger.get(t, "/es/"+state); readDiagnose(t, body).reference == first {
+		t.Errorf("a cookie naming reference %s under another's signature shows it; want it refused", first)
+	} else if readDiagnose(t, body).reference == mine {
+		t.Errorf("a forged cookie still shows the browser's reference %s; want a new one", mine)
+	}
+}
+
+// decisionCount is how many decisions the store keeps.
+func decisionCount(t *testing.T, db *store.DB) int {
+	t.Helper()
+	recent, err := db.RecentDecisions(context.Background(), 1000)
+	if err != nil {
+		t.Fatalf("RecentDecisions = %v", err)
+	}
+	return len(recent)
+}
+
+// TestChangeKeepsTheOtherAnswers: "Change" asks an answered question again
+// with the current answer marked; a new answer keeps the answers that still
+// apply and leads back to where the contact was.
+func TestChangeKeepsTheOtherAnswers(t *testing.T) {
+	h := newSiteHarness(t)
+	tests := []struct {
+		name, state, fact, choose, want string
+	}{
+		{"a later answer still applies", "code_needed_often/incognito=yes/cookies_autodelete=no/new_device=no/", "incognito", "no",
+			"code_needed_often/incognito=no/cookies_autodelete=no/new_device=no/"},
+		{"an answer that no longer applies is dropped", "code_not_received/channels_tried=email/spam_checked=no/online=yes/", "channels_tried", "sms",
+			"code_not_received/channels_tried=sms/online=yes/"},
+		{"the last answer", "code_not_accepted/vpn=no/used_latest_code=yes/", "used_latest_code", "unknown",
+			"code_not_accepted/vpn=no/used_latest_code=unknown/"},
+	}
+	for _, lang := range locales.Languages {
+		l := h.localizer(lang)
+		for _, tc := range tests {
+			t.Run(lang+"/"+tc.name, func(t *testing.T) {
+				page := "/" + lang + "/diagnose/" + tc.state
+				_, body := h.get(t, page)
+				change := readDiagnose(t, body).answers[l.T(locales.Question(tc.fact))]
+				resp, body := h.get(t, change)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET %s = %d; want 200", change, resp.StatusCode)
+				}
+				v := readDiagnose(t, body)
+				if v.asked != tc.fact || v.h1 != l.T(locales.Question(tc.fact)) {
+					t.Errorf("GET %s asks %q (%q); want %s", change, v.asked, v.h1, tc.fact)
+				}
+				if v.current != page {
+					t.Errorf("GET %s marks %q as the current answer; want %q", change, v.current, page)
+				}
+				var pick string
+				for _, o := range v.options {
+					seg := strings.TrimSuffix(o, "/")
+					seg = seg[strings.LastIndex(seg, "/")+1:]
+					if strings.Contains(o, tc.fact+"="+tc.choose+"/") && seg != "" {
+						pick = o
+					}
+				}
+				if pick == "" {
+					t.Fatalf("GET %s offers %v; want an answer %s=%s", change, v.options, tc.fact, tc.choose)
+				}
+				_, _, final := h.follow(t, pick)
+				if want := "/" + lang + "/diagnose/" + tc.want; final != want {
+					t.Errorf("answering %s=%s again lands on %s; want %s", tc.fact, tc.choose, final, want)
+				}
+			})
+		}
+	}
+}
+
+// TestHelpExplainsEveryCause: every cause of the rules has its explanation
+// to contacts on the contacts' page, in every language, where findings and
+// things to try link.
+func TestHelpExplainsEveryCause(t *testing.T) {
+	h := newSiteHarness(t)
+	for _, lang := range locales.Languages {
+		_, body := h.get(t, "/"+lang+"/help")
+		doc := parseHTML(t, body)
+		for _, c := range h.policy.Catalog.Causes {
+			n := first(doc, func(n *html.Node) bool { return attr(n, "id") == c.ID })
+			if n == nil || !strings.HasPrefix(n.Data, "h") {
+				t.Errorf("/%s/help has no heading with id %s; want the cause explained to contacts", lang, c.ID)
+				continue
+			}
+			if got := h.srv.causeURL(lang, c.ID); got != HelpURL(lang, c.ID) {
+				t.Errorf("causeURL(%s, %s) = %s; want %s", lang, c.ID, got, HelpURL(lang, c.ID))
+			}
+		}
 	}
 }

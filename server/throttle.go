@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"acceso/server/store"
+	"acceso/store"
 )
 
 // Sign-in throttling per account name, besides the per-address limit: an
@@ -17,7 +17,9 @@ import (
 // refused for signInBackoff, doubled for each further failure, up to
 // signInMaxBackoff; a successful sign-in forgets the name's failures.
 // Names are counted whether or not an account has them, so a refusal
-// reveals nothing about which names exist.
+// reveals nothing about which names exist. A browser where the admin
+// signed in before has its failures counted apart (device.go), so that
+// failures from elsewhere cannot lock the admin out of it.
 //
 // The counts are kept in the store (table sign_in_failures), so that
 // every replica sharing the database sees every failure and a restart
@@ -82,10 +84,10 @@ func backoff(failures int) time.Duration {
 	return d
 }
 
-// wait is how long attempts for name are still refused; zero when one may
-// be made now.
-func (t *accountThrottle) wait(name string) time.Duration {
-	key := throttleKey(name)
+// wait is how long attempts counted against key (signInKey: a name, or a
+// name on a known device) are still refused; zero when one may be made
+// now.
+func (t *accountThrottle) wait(key [sha256.Size]byte) time.Duration {
 	var until time.Time
 	t.inStore("reading a name's failures", func(ctx context.Context) (err error) {
 		until, err = t.db.SignInBlockedUntil(ctx, key[:])
@@ -97,10 +99,9 @@ func (t *accountThrottle) wait(name string) time.Duration {
 	return max(0, until.Sub(t.now()))
 }
 
-// failed counts a failed attempt for name.
-func (t *accountThrottle) failed(name string) {
+// failed counts a failed attempt against key.
+func (t *accountThrottle) failed(key [sha256.Size]byte) {
 	now := t.now()
-	key := throttleKey(name)
 	t.inStore("counting a failure", func(ctx context.Context) error {
 		t.sweepStore(ctx, now)
 		_, err := t.db.SignInFailed(ctx, key[:], now, backoff)
@@ -108,9 +109,8 @@ func (t *accountThrottle) failed(name string) {
 	})
 }
 
-// succeeded forgets name's failures.
-func (t *accountThrottle) succeeded(name string) {
-	key := throttleKey(name)
+// succeeded forgets the failures counted against key.
+func (t *accountThrottle) succeeded(key [sha256.Size]byte) {
 	t.inStore("forgetting a name's failures", func(ctx context.Context) error {
 		return t.db.SignInSucceeded(ctx, key[:])
 	})

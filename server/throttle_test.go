@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -111,4 +112,89 @@ func TestSignInIsThrottledPerAccount(t *testing.T) {
 	if got, _ := attempt("nobody", "x"); got != http.StatusTooManyRequests {
 		t.Errorf("a name without an account after %d failures = %d; want 429 like an account's", signInFreeFailures, got)
 	}
+}
+
+// TestKnownDeviceIsNotLockedOut is issue 17's lock-out lever: wrong
+// passwords from many addresses throttle the admin's name, yet the browser
+// where the admin signed in before still signs in, from any address. That
+// browser's own failures are still throttled, and a device cookie that is
+// forged, or signed for another name, counts for nothing.
+func TestKnownDeviceIsNotLockedOut(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	ts := newTestServer(t, Config{TrustedProxies: []string{"127.0.0.0/8", "::1/128"}, Now: clock.now})
+	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	attempt := func(b *adminClient, name, password string) int {
+		t.Helper()
+		attempts++
+		form := b.formOf(t, "/admin/signin")
+		form.Set("name", name)
+		form.Set("password", password)
+		resp, _ := b.do(t, http.MethodPost, "/admin/signin", form, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", attempts))
+		return resp.StatusCode
+	}
+	admin := newAdminClient(t, ts)
+	if got := attempt(admin, testAdmin, testPassword); got != http.StatusSeeOther {
+		t.Fatalf("the admin's first sign-in = %d; want 303", got)
+	}
+	device := cookieOf(t, admin, deviceCookie)
+
+	attacker := newAdminClient(t, ts)
+	for i := range 3 * signInFreeFailures {
+		attempt(attacker, testAdmin, fmt.Sprintf("guess %d", i))
+	}
+	if got := attempt(attacker, testAdmin, testPassword); got != http.StatusTooManyRequests {
+		t.Fatalf("the right password from a new browser after %d failures = %d; want 429", 3*signInFreeFailures, got)
+	}
+	if got := attempt(admin, testAdmin, testPassword); got != http.StatusSeeOther {
+		t.Errorf("the admin's known browser after %d failures elsewhere = %d; want 303", 3*signInFreeFailures, got)
+	}
+
+	forged := newAdminClient(t, ts)
+	setCookie(t, forged, deviceCookie, device[:len(device)-4]+"AAAA")
+	if got := attempt(forged, testAdmin, testPassword); got != http.StatusTooManyRequests {
+		t.Errorf("a forged device cookie = %d; want 429", got)
+	}
+	other := newAdminClient(t, ts)
+	setCookie(t, other, deviceCookie, device)
+	if got := attempt(other, "nadie", "x"); got != http.StatusUnauthorized {
+		t.Fatalf("another name with the admin's device cookie = %d; want 401", got)
+	}
+
+	for i := range signInFreeFailures {
+		if got := attempt(admin, testAdmin, fmt.Sprintf("typo %d", i)); got != http.StatusUnauthorized {
+			t.Fatalf("the known browser's failure %d = %d; want 401", i+1, got)
+		}
+	}
+	if got := attempt(admin, testAdmin, testPassword); got != http.StatusTooManyRequests {
+		t.Errorf("the known browser after %d failures of its own = %d; want 429", signInFreeFailures, got)
+	}
+}
+
+// cookieOf returns the value of the client's cookie name for /admin/signin.
+func cookieOf(t *testing.T, a *adminClient, name string) string {
+	t.Helper()
+	u, err := url.Parse(a.url + "/admin/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range a.client.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	t.Fatalf("no %s cookie after signing in", name)
+	return ""
+}
+
+// setCookie gives the client cookie name for /admin/signin.
+func setCookie(t *testing.T, a *adminClient, name, value string) {
+	t.Helper()
+	u, err := url.Parse(a.url + "/admin/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.client.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/admin/signin"}})
 }

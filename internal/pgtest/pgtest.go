@@ -32,6 +32,11 @@ import (
 type Cluster struct {
 	Port int
 	next atomic.Int64
+	// pgCtl runs pg_ctl on the cluster (Stop, Restart).
+	pgCtl func(tb testing.TB, args ...string)
+	opts  string
+	// stopped is set between Stop and Restart.
+	stopped atomic.Bool
 }
 
 // binDir finds the folder holding initdb and pg_ctl.
@@ -104,10 +109,35 @@ func Start(tb testing.TB) *Cluster {
 	port := freePort(tb)
 	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off "+
 		"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port)
-	run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start")
-	tb.Cleanup(func() { run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop") })
-	return &Cluster{Port: port}
+	c := &Cluster{Port: port, opts: opts, pgCtl: func(tb testing.TB, args ...string) {
+		tb.Helper()
+		run("pg_ctl", append([]string{"-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60"}, args...)...)
+	}}
+	c.pgCtl(tb, "-o", opts, "start")
+	tb.Cleanup(func() {
+		if c.running() {
+			run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+		}
+	})
+	return c
 }
+
+// Stop stops the cluster as an outage does (fast shutdown: sessions are
+// ended, connections refused) until Restart.
+func (c *Cluster) Stop(tb testing.TB) {
+	tb.Helper()
+	c.pgCtl(tb, "-m", "fast", "stop")
+	c.stopped.Store(true)
+}
+
+// Restart starts a stopped cluster again, on the same port.
+func (c *Cluster) Restart(tb testing.TB) {
+	tb.Helper()
+	c.pgCtl(tb, "-o", c.opts, "start")
+	c.stopped.Store(false)
+}
+
+func (c *Cluster) running() bool { return !c.stopped.Load() }
 
 // URL is the address of database db in the cluster.
 func (c *Cluster) URL(db string) string {

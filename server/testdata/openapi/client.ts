@@ -10,10 +10,21 @@ type Ok<Op> = Op extends { responses: { 200: { content: infer C } } }
   ? C[keyof C]
   : never;
 
-async function call<Op>(method: string, path: keyof paths, body?: unknown): Promise<Ok<Op>> {
+// An integration's API key (acceso apikey add NAME --scope decisions:read),
+// sent as a bearer token where the document asks for one.
+const apiKey = "acc_…";
+
+// A path of the document with its parameters filled in.
+type Filled = keyof paths | `/api/v1/decisions/${string}`;
+
+async function call<Op>(method: string, path: Filled, body?: unknown, key?: string): Promise<Ok<Op>> {
+  const headers: Record<string, string> = body === undefined ? {} : { "Content-Type": "application/json" };
+  if (key !== undefined) {
+    headers["Authorization"] = `Bearer ${key}`;
+  }
   const res = await fetch(path, {
     method,
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!res.ok) {
@@ -43,6 +54,24 @@ const calls: { [Op in keyof operations]: () => Promise<unknown> } = {
   listCauses: async () => {
     const catalog: Schemas["Catalog"] = await call<operations["listCauses"]>("GET", "/api/v1/causes");
     return catalog.facts.map((f) => f.name);
+  },
+  getDecision: async () => {
+    const reference: operations["getDecision"]["parameters"]["path"]["reference"] = "k7m4 qx9p";
+    const d: Schemas["Decision"] = await call<operations["getDecision"]>(
+      "GET", `/api/v1/decisions/${encodeURIComponent(reference)}`, undefined, apiKey);
+    const answers: Schemas["DecisionAnswer"][] = d.answers;
+    const first: Schemas["DecisionCause"] | undefined = d.findings[0];
+    return [d.reference, d.decided_at, d.symptom?.title, answers.map((a) => a.answer), first?.advice,
+      d.questions.map((q) => q.help)];
+  },
+  continueDecision: async () => {
+    const answers: operations["continueDecision"]["requestBody"]["content"]["application/json"] = {
+      lang: "en",
+      facts: { opted_out: true, identifier_registered: null },
+    };
+    const d: Schemas["Decision"] = await call<operations["continueDecision"]>(
+      "POST", "/api/v1/decisions/K7M4-QX9P/continue", answers, apiKey);
+    return [d.outcome, d.findings.map((f) => f.id), d.continued_revision];
   },
   openAPI: () => call<operations["openAPI"]>("GET", "/api/openapi.json"),
   health: () => call<operations["health"]>("GET", "/healthz"),

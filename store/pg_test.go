@@ -46,6 +46,10 @@ var bothDialects = []struct {
 	{"Migrations", TestMigrations},
 	{"OpenConcurrently", TestOpenConcurrently},
 	{"DraftFiles", TestDraftFiles},
+	{"ReferencesNeverCollide", TestReferencesNeverCollide},
+	{"PurgeUnderWrites", TestPurgeUnderWrites},
+	{"APIKeys", TestAPIKeys},
+	{"InsightCounts", TestInsightCounts},
 }
 
 // TestPostgres runs the store's tests on a real PostgreSQL, then what only
@@ -58,6 +62,8 @@ func TestPostgres(t *testing.T) {
 		t.Run(tc.name, tc.test)
 	}
 	t.Run("ListenRevisions", func(t *testing.T) { testListenRevisions(t, c) })
+	// Last: it stops the cluster for a while.
+	t.Run("WriterAcrossAnOutage", func(t *testing.T) { testWriterAcrossPostgresOutage(t, c) })
 	t.Run("Backup", func(t *testing.T) {
 		db := openPG(t, c)
 		if err := db.Backup(context.Background(), t.TempDir()+"/copy.db"); !errors.Is(err, ErrBackupPostgres) ||
@@ -122,14 +128,15 @@ func TestDecisions(t *testing.T) {
 		{Reference: "r2", At: at.Add(time.Hour), Source: "site", Revision: "rev", Facts: map[string]any{},
 			Findings: []string{}, Outcome: "needs_answers"},
 	}
-	if err := db.AddDecisions(ctx, decs); err != nil {
-		t.Fatalf("AddDecisions = %v", err)
+	if collided, err := db.AddDecisions(ctx, decs); err != nil || len(collided) != 0 {
+		t.Fatalf("AddDecisions = %v, %v; want none collided", collided, err)
 	}
-	// A reference stored again is left as it was.
+	// A reference stored again is left as it was, and the later decision
+	// is told apart as a collision.
 	again := decs[0]
 	again.Outcome = "no_known_cause"
-	if err := db.AddDecisions(ctx, []Decision{again}); err != nil {
-		t.Fatalf("AddDecisions(a reference again) = %v", err)
+	if collided, err := db.AddDecisions(ctx, []Decision{again, decs[1]}); err != nil || len(collided) != 2 || collided[0].Outcome != "no_known_cause" {
+		t.Fatalf("AddDecisions(references again) = %+v, %v; want both collided", collided, err)
 	}
 	got, err := db.Decision(ctx, "r1")
 	if err != nil || got.Outcome != "causes_found" || !got.At.Equal(at) || got.Facts["email_verified"] != true {
@@ -158,8 +165,9 @@ func TestDecisionsInSeveralStatements(t *testing.T) {
 	repeat := decs[0]
 	repeat.Outcome = "no_known_cause"
 	decs = append(decs[:decisionsPerInsert], append([]Decision{repeat}, decs[decisionsPerInsert:]...)...)
-	if err := db.AddDecisions(ctx, decs); err != nil {
-		t.Fatalf("AddDecisions(%d) = %v", len(decs), err)
+	collided, err := db.AddDecisions(ctx, decs)
+	if err != nil || len(collided) != 1 || collided[0].Outcome != "no_known_cause" {
+		t.Fatalf("AddDecisions(%d) = %+v, %v; want the repeat collided", len(decs), collided, err)
 	}
 	for _, ref := range []string{"r0", fmt.Sprintf("r%d", decisionsPerInsert), fmt.Sprintf("r%d", 2*decisionsPerInsert+6)} {
 		got, err := db.Decision(ctx, ref)

@@ -51,6 +51,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -64,12 +65,13 @@ func main() {
 	warmup := flag.Duration("warmup", 3*time.Second, "unmeasured load on each target before the rounds")
 	workers := flag.Uint64("workers", 4, "concurrent workers (and keep-alive connections) of the max-rate attack")
 	rounds := flag.Int("rounds", 6, "rounds each target's time is split in, rotating which target goes first")
-	mix := flag.String("mix", "../shared/bench/mix.jsonl", "requests to send in turn, one JSON body a line; relative to the module root")
+	mix := flag.String("mix", "../shared/bench/mix.jsonl", "requests to send in turn, one JSON body a line; relative to the acceso folder")
+	unique := flag.Int("unique", 200_000, "requests of the never-repeating mix, made up from the served catalog; 0 leaves that mix out")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *mix, *duration, *warmup, *workers, max(1, *rounds)); err != nil {
+	if err := run(ctx, *mix, *unique, *duration, *warmup, *workers, max(1, *rounds)); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -82,16 +84,23 @@ type target struct {
 	url    string
 	bodies [][]byte // nil for a GET
 	pid    int      // the server's process, whose CPU time is counted
+	// sent counts the requests sent to the target over every attack, so
+	// that each attack goes on through the bodies where the last one
+	// stopped: a never-repeating mix stays that over the rounds.
+	sent *atomic.Uint64
 }
 
 // bundleToken is the bearer token Acceso's bundle endpoint is given; the
 // server listens on loopback only, for the length of the run.
-const bundleToken = "loadtest-bundle-token"
+const bundleToken = "loadtest-bundle-token-of-32-characters-or-more"
 
-func run(ctx context.Context, mixPath string, duration, warmup time.Duration, workers uint64, rounds int) error {
-	root, err := output(ctx, "go", "list", "-m", "-f", "{{.Dir}}")
+func run(ctx context.Context, mixPath string, unique int, duration, warmup time.Duration, workers uint64, rounds int) error {
+	// This command is a module of its own (its load generator stays out of
+	// the product's go.mod); acceso's folder is where go.mod's replace
+	// directive points.
+	root, err := output(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "acceso")
 	if err != nil {
-		return fmt.Errorf("finding the module: %w", err)
+		return fmt.Errorf("finding the acceso module: %w", err)
 	}
 	if !filepath.IsAbs(mixPath) {
 		mixPath = filepath.Join(root, mixPath)
@@ -118,7 +127,7 @@ func run(ctx context.Context, mixPath string, duration, warmup time.Duration, wo
 	if _, err := output(ctx, "go", "build", "-C", root, "-o", acceso, "."); err != nil {
 		return fmt.Errorf("building acceso: %w", err)
 	}
-	opa, err := output(ctx, "go", "tool", "-n", "opa")
+	opa, err := output(ctx, "go", "-C", root, "tool", "-n", "opa")
 	if err != nil {
 		return fmt.Errorf("building opa: %w", err)
 	}
@@ -161,10 +170,10 @@ func run(ctx context.Context, mixPath string, duration, warmup time.Duration, wo
 		return err
 	}
 
-	evaluate := target{name: "Acceso evaluate", method: http.MethodPost, url: "http://" + accesoAddr + "/api/v1/evaluate", bodies: mix, pid: accesoPID}
-	opaTarget := target{name: "OPA server", method: http.MethodPost, url: "http://" + opaAddr + "/v1/data/login/decision", bodies: opaBodies, pid: opaPID}
-	healthz := target{name: "Acceso healthz", method: http.MethodGet, url: "http://" + accesoAddr + "/healthz", pid: accesoPID}
-	uncached := target{name: "Acceso evaluate, cache off", method: http.MethodPost, url: "http://" + uncachedAddr + "/api/v1/evaluate", bodies: mix, pid: uncachedPID}
+	evaluate := target{name: "Acceso evaluate", method: http.MethodPost, url: "http://" + accesoAddr + "/api/v1/evaluate", bodies: mix, pid: accesoPID, sent: new(atomic.Uint64)}
+	opaTarget := target{name: "OPA server", method: http.MethodPost, url: "http://" + opaAddr + "/v1/data/login/decision", bodies: opaBodies, pid: opaPID, sent: new(atomic.Uint64)}
+	healthz := target{name: "Acceso healthz", method: http.MethodGet, url: "http://" + accesoAddr + "/healthz", pid: accesoPID, sent: new(atomic.Uint64)}
+	uncached := target{name: "Acceso evaluate, cache off", method: http.MethodPost, url: "http://" + uncachedAddr + "/api/v1/evaluate", bodies: mix, pid: uncachedPID, sent: new(atomic.Uint64)}
 	targets := []target{evaluate, opaTarget, healthz, uncached}
 
 	logf("checking that both servers decide the %d requests of the mix alike", len(mix))
@@ -173,6 +182,39 @@ func run(ctx context.Context, mixPath string, duration, warmup time.Duration, wo
 		return err
 	}
 	logf("they agree on all %d (%s)", len(mix), agreed)
+
+	// The never-repeating mix: what the cache can reuse there is only what
+	// the answers do not depend on.
+	var uniqueEvaluate, uniqueOPA target
+	if unique > 0 {
+		symptoms, facts, err := catalogOf(ctx, "http://"+accesoAddr)
+		if err != nil {
+			return err
+		}
+		bodies, err := uniqueMix(symptoms, facts, unique, 1)
+		if err != nil {
+			return err
+		}
+		opaUnique := make([][]byte, len(bodies))
+		for i, body := range bodies {
+			if opaUnique[i], err = opaInput(body); err != nil {
+				return fmt.Errorf("never-repeating request %d: %w", i+1, err)
+			}
+		}
+		uniqueEvaluate = target{name: "Acceso evaluate, never-repeating", method: http.MethodPost, url: evaluate.url, bodies: bodies, pid: accesoPID, sent: new(atomic.Uint64)}
+		uniqueOPA = target{name: "OPA server, never-repeating", method: http.MethodPost, url: opaTarget.url, bodies: opaUnique, pid: opaPID, sent: new(atomic.Uint64)}
+		check := uniqueEvaluate
+		check.bodies = bodies[:200]
+		checkOPA := uniqueOPA
+		checkOPA.bodies = opaUnique[:200]
+		logf("checking that both servers decide the first 200 of %d never-repeating requests alike", unique)
+		agreedUnique, err := sameDecisions(ctx, check, checkOPA)
+		if err != nil {
+			return err
+		}
+		logf("they agree on all 200 (%s)", agreedUnique)
+		targets = append(targets, uniqueEvaluate, uniqueOPA)
+	}
 
 	for _, t := range targets {
 		logf("warming up %s for %v", t.name, warmup)
@@ -223,6 +265,12 @@ func run(ctx context.Context, mixPath string, duration, warmup time.Duration, wo
 	u := results[uncached.name]
 	fmt.Printf("- cache off: Acceso/OPA requests/s = %.2fx, CPU per request %.2fx; evaluate/healthz = %.2fx; per round, Acceso/OPA: %s\n",
 		u.throughput()/o.throughput(), float64(u.cpuPerRequest())/float64(o.cpuPerRequest()), u.throughput()/h.throughput(), ratios(u, o))
+	if unique > 0 {
+		ue, uo := results[uniqueEvaluate.name], results[uniqueOPA.name]
+		sent := uniqueEvaluate.sent.Load()
+		fmt.Printf("- never-repeating mix (%d requests made up, %d sent to Acceso, %d of them a second time): Acceso/OPA requests/s = %.2fx (target >= 1.2x), CPU per request %.2fx; per round: %s\n",
+			unique, sent, max(0, int64(sent)-int64(unique)), ue.throughput()/uo.throughput(), float64(ue.cpuPerRequest())/float64(uo.cpuPerRequest()), ratios(ue, uo))
+	}
 	return nil
 }
 
@@ -323,7 +371,14 @@ func attack(ctx context.Context, t target, workers uint64, d time.Duration, into
 	cpuBefore := cpuTime(t.pid)
 	began := time.Now()
 	oks := 0
-	results := attacker.Attack(vegeta.NewStaticTargeter(ts...), vegeta.Rate{}, d, t.name)
+	if t.sent == nil {
+		t.sent = new(atomic.Uint64)
+	}
+	next := func(tgt *vegeta.Target) error {
+		*tgt = ts[(t.sent.Add(1)-1)%uint64(len(ts))]
+		return nil
+	}
+	results := attacker.Attack(next, vegeta.Rate{}, d, t.name)
 	for {
 		select {
 		case r, ok := <-results:

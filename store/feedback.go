@@ -196,8 +196,8 @@ func (d *DB) FeedbackCounts(ctx context.Context) (FeedbackCounts, error) {
 
 // countReactions runs a query whose rows are (key, reaction, count) sorted
 // by key, and folds them into one FeedbackCount per key.
-func (d *DB) countReactions(ctx context.Context, query string) ([]FeedbackCount, error) {
-	rows, err := d.query(ctx, nil, query)
+func (d *DB) countReactions(ctx context.Context, query string, args ...any) ([]FeedbackCount, error) {
+	rows, err := d.query(ctx, nil, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("counting feedback: %w", err)
 	}

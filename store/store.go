@@ -66,19 +66,24 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	dsn := "file:" + filepath.Join(dir, FileName) +
-		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
+		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)" +
+		// The WAL is checkpointed every 1000 pages (SQLite's default, said
+		// here so that it stays) and truncated back to 32 MB after a
+		// checkpoint: a burst of writes (a purge) does not leave a WAL of
+		// hundreds of MB behind.
+		"&_pragma=wal_autocheckpoint(1000)&_pragma=journal_size_limit(33554432)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
 	}
 	if err := pingSQLite(ctx, db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("opening database in %s: %w", dir, err)
+		return nil, fmt.Errorf("opening database in %s: %w", dir, explainOpen(dir, err))
 	}
 	d := &DB{db: db, dialect: sqlite}
 	if err := d.migrate(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, explainOpen(dir, err)
 	}
 	return d, nil
 }

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// decisionSchema keeps the decisions the site and the API made, by their
+// reference, for support staff to look up: never a personal fact (the
+// caller leaves them out; see Decision).
+const decisionSchema = `
+CREATE TABLE IF NOT EXISTS decisions (
+	reference  TEXT PRIMARY KEY,
+	created_at INTEGER NOT NULL,
+	source     TEXT NOT NULL,
+	revision   TEXT NOT NULL,
+	symptom    TEXT NOT NULL,
+	facts      TEXT NOT NULL,
+	findings   TEXT NOT NULL,
+	outcome    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_created_at ON decisions (created_at);
+`
+
+// Decision is one decision as kept: its reference, when and where it was
+// made (site or api), the revision that made it, its symptom (empty for
+// all three), the facts it was made on (non-personal only: the caller
+// filters them by their declarations), the causes found and the outcome.
+type Decision struct {
+	Reference string
+	At        time.Time
+	Source    string
+	Revision  string
+	Symptom   string
+	Facts     map[string]any
+	Findings  []string
+	Outcome   string
+	// ToTry is how many things to try the answer listed (insights).
+	ToTry int
+}
+
+// AddDecisions stores decisions in one transaction. A reference already
+// kept for another decision is not stored again: the decisions whose
+// reference was taken are returned as collided (the first stored stays as
+// it was), the others stored.
+func (d *DB) AddDecisions(ctx context.Context, decisions []Decision) (collided []Decision, err error) {
+	rows := make([]decisionRow, len(decisions))
+	for i, dec := range decisions {
+		if rows[i], err = rowOf(dec); err != nil {
+			return nil, err
+		}
+	}
+	stored, err := d.addRows(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	for _, dec := range decisions {
+		if stored[dec.Reference] {
+			delete(stored, dec.Reference) // a repeat in the same batch collides
+			continue
+		}
+		collided = append(collided, dec)
+	}
+	return collided, nil
+}
+
+// decisionRow is a decision as its row: facts and findings as JSON.
+type decisionRow struct {
+	reference, source, revision, symptom, facts, findings, outcome string
+	at                                                             int64
+	toTry                                                          int
+}
+
+// rowOf is dec as a row.
+func rowOf(dec Decision) (decisionRow, error) {
+	facts, err := json.Marshal(dec.Facts)
+	if err != nil {
+		return decisionRow{}, fmt.Errorf("decision %s: %w", dec.Reference, err)
+	}
+	findings, err := json.Marshal(dec.Findings)
+	if err != nil {
+		return decisionRow{}, fmt.Errorf("decision %s: %w", dec.Reference, err)
+	}
+	return decisionRow{reference: dec.Reference, at: dec.At.Unix(), source: dec.Source, revision: dec.Revision,
+		symptom: dec.Symptom, facts: string(facts), findings: string(findings), outcome: dec.Outcome, toTry: dec.ToTry}, nil
+}
+
+// addRows stores rows in one transaction and returns the references
+// stored (those not kept already).
+func (d *DB) addRows(ctx context.Context, rows []decisionRow) (map[string]bool, error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	stored := make(map[string]bool, len(rows))
+	// Several rows per statement: the statement's own cost, not the rows',
+	// was most of the writing.
+	for chunk := range slices.Chunk(rows, decisionsPerInsert) {
+		args := make([]any, 0, decisionColumns*len(chunk))
+		for _, r := range chunk {
+			args = append(args, r.reference, r.at, r.source, r.revision, r.symptom, r.facts, r.findings, r.outcome, r.toTry)
+		}
+		if err := d.insertChunk(ctx, tx, chunk, args, stored); err != nil {
+			return nil, fmt.Errorf("decisions %s to %s: %w", chunk[0].reference, chunk[len(chunk)-1].reference, err)
+		}
+	}
+	return stored, tx.Commit()
+}
+
+// insertChunk runs one INSERT of rows and marks the references it stored.
+func (d *DB) insertChunk(ctx context.Context, tx execer, rows []decisionRow, args []any, stored map[string]bool) error {
+	res, err := d.query(ctx, tx, insertDecisions(len(rows)), args...)
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	for res.Next() {
+		var ref string
+		if err := res.Scan(&ref); err != nil {
+			return err
+		}
+		stored[ref] = true
+	}
+	return res.Err()
+}
+
+// decisionsPerInsert bounds the rows of one INSERT: 64 rows of 9 values
+// stay far below SQLite's and PostgreSQL's limits on parameters.
+const (
+	decisionsPerInsert = 64
+	decisionColumns    = 9
+)
+
+// insertDecisions is the INSERT of n decisions.
+func insertDecisions(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO decisions (` + decisionColumnList + `, to_try) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	// A reference kept already is not overwritten; RETURNING names the
+	// rows stored, so that the others are told apart (collisions).
+	b.WriteString(" ON CONFLICT DO NOTHING RETURNING reference")
+	return b.String()
+}
+
+// decisionColumnList are the columns scanDecision reads, in its order.
+const decisionColumnList = `reference, created_at, source, revision, symptom, facts, findings, outcome`
+
+// scanDecision reads one row of decisionColumnList.
+func scanDecision(row interface{ Scan(...any) error }) (Decision, error) {
+	var dec Decision
+	var at int64
+	var facts, findings string
+	if err := row.Scan(&dec.Reference, &at, &dec.Source, &dec.Revision, &dec.Symptom, &facts, &findings, &dec.Outcome); err != nil {
+		return Decision{}, err
+	}
+	dec.At = time.Unix(at, 0).UTC()
+	if err := json.Unmarshal([]byte(facts), &dec.Facts); err != nil {
+		return Decision{}, fmt.Errorf("decision %s: its facts: %w", dec.Reference, err)
+	}
+	if err := json.Unmarshal([]byte(findings), &dec.Findings); err != nil {
+		return Decision{}, fmt.Errorf("decision %s: its findings: %w", dec.Reference, err)
+	}
+	return dec, nil
+}
+
+// Decision returns the decision kept under reference, or ErrNotFound.
+func (d *DB) Decision(ctx context.Context, reference string) (Decision, error) {
+	dec, err := scanDecision(d.queryRow(ctx, nil, `SELECT `+decisionColumnList+` FROM decisions WHERE reference = ?`, reference))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Decision{}, ErrNotFound
+	}
+	return dec, err
+}
+
+// RecentDecisions returns the decisions made last, newest first, at most
+// limit of them.
+func (d *DB) RecentDecisions(ctx context.Context, limit int) ([]Decision, error) {
+	rows, err := d.query(ctx, nil, `SELECT `+decisionColumnList+`
+		FROM decisions ORDER BY created_at DESC, reference LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Decision
+	for rows.Next() {
+		dec, err := scanDecision(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dec)
+	}
+	return out, rows.Err()
+}
