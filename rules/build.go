@@ -42,7 +42,7 @@ type Policy struct {
 	Articles *content.Set
 	// Help is the contacts' explanation of each cause, in every language,
 	// rendered from the source.
-	Help *content.Set
+	Help     *content.Set
 	deadline time.Duration
 	query    rego.PreparedEvalQuery
 	cache    *decisionCache // nil when off
