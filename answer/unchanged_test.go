@@ -20,7 +20,6 @@ import (
 // difference is a change of behaviour to fix, not a golden to update.
 const unchangedFile = "testdata/answers-before-issue-19.jsonl"
 
-
 // answerLine is one recorded answer: to a request of the mix (Body), or to
 // one state of the self-diagnosis (State, in Lang) with the map's view of
 // it (its next question, its outcome, what an admin must check, where its
