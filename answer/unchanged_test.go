@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"testing"
+	"time"
 
 	"acceso/answer"
 	"acceso/flow"
@@ -59,7 +60,7 @@ func stable(t *testing.T, r answer.Response) json.RawMessage {
 func currentAnswers(t *testing.T, mix [][]byte) []answerLine {
 	t.Helper()
 	ctx := context.Background()
-	p, err := rules.Build(ctx, rules.Embedded(), rules.Options{NoCache: true})
+	p, err := rules.Build(ctx, rules.Embedded(), rules.Options{NoCache: true, Deadline: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,27 @@ type Options struct {
 	// another process (the sandbox) verified with them, so that this one
 	// never evaluates it before it is published.
 	SkipSamples bool
+	// rulesAlone leaves out what the engine tells the rules of what each
+	// cause reads (readsQuery): for the tests that compare the two.
+	rulesAlone bool
+}
+
+// readsQuery is the engine's query: the decision, told which facts each
+// cause's rule reads (c's Cause.Facts, from OPA's dependency analysis), so
+// that the rules try only answers that could settle an open cause instead
+// of every unknown fact (decision.rego's _reads). A verdict can change
+// only with a fact its rule reads, so the answer is the rules' alone, as
+// stock OPA gives it without this (TestReadsChangeNoAnswer).
+func readsQuery(c Catalog) string {
+	reads := make([][2]*ast.Term, 0, len(c.Causes))
+	for _, cause := range c.Causes {
+		facts := make([]*ast.Term, len(cause.Facts))
+		for i, f := range cause.Facts {
+			facts[i] = ast.StringTerm(f)
+		}
+		reads = append(reads, [2]*ast.Term{ast.StringTerm(cause.ID), ast.ArrayTerm(facts...)})
+	}
+	return decisionQuery + " with " + packagePath + "._reads as " + ast.NewObject(reads...).String()
 }
 
 // Build verifies src and prepares it for evaluation. Verification compiles
@@ -142,7 +163,11 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		return nil, linkProblems
 	}
 	store := inmem.NewWithOpts(inmem.OptReturnASTValuesOnRead(true))
-	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
+	q := readsQuery(catalog)
+	if opts.rulesAlone {
+		q = decisionQuery
+	}
+	query, err := rego.New(rego.Query(q), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
 	if err != nil {
 		return nil, Problems{{File: "rules", Message: "preparing " + decisionQuery + ": " + err.Error()}}
 	}

@@ -69,10 +69,8 @@ to_try := {id |
 #   open cause in scope. The answers tried are those the question offers:
 #   yes and no, or every combination of a fact's choices.
 questions := {f |
-	some f, decl in facts
-	decl.asked_of
-	not _known(f)
-	_could_settle(f, decl)
+	some f in _unknown_read
+	_could_settle(f, facts[f])
 }
 
 # METADATA
@@ -80,7 +78,7 @@ questions := {f |
 # description: |
 #   The declared facts the request gives (a null is no answer) or the
 #   rules derive: the engine lists, for each finding, those its rule reads.
-known := {f | some f, _ in facts; _known(f)}
+known := {f | some f, v in input.facts; v != null; facts[f]} | {f | some f, v in derived; v != null; facts[f]}
 
 # METADATA
 # title: Outcome
@@ -104,8 +102,11 @@ derived := {"identifier_registered": _matches_card} if {
 	_derivable
 } else := {}
 
-# The verdicts of the causes in scope, by cause id, computed once.
-_verdicts := {id: verdict | some s in scope; some id, verdict in cause[s]}
+# The verdicts of the causes in scope, by cause id, each with its symptom,
+# computed once.
+_in_scope := {id: [s, verdict] | some s in scope; some id, verdict in cause[s]}
+
+_verdicts := {id: verdict | some id, [_, verdict] in _in_scope}
 
 # identifier_registered as the rules see it: derived from the identifier
 # and the contact card when both are given (a derived value beats a direct
@@ -113,11 +114,6 @@ _verdicts := {id: verdict | some s in scope; some id, verdict in cause[s]}
 _identifier_registered := derived.identifier_registered if {
 	"identifier_registered" in object.keys(derived)
 } else := input.facts.identifier_registered
-
-# A fact is known when given (a null is no answer) or derived.
-_known(f) if input.facts[f] != null
-
-_known(f) if derived[f] != null
 
 # The answers a question about a fact offers: yes and no, or any
 # combination of its choices (the empty one included).
@@ -134,29 +130,52 @@ _powers_of_two := [1, 2, 4, 8, 16]
 # The facts as the causes see them: the derived facts in place of the
 # personal facts they come from, which no cause reads (the engine refuses
 # one that does), so that trying an answer does not derive them again.
-_as_seen := object.union(
-	{k: v | some k, v in object.get(input, "facts", {}); not facts[k].personal},
-	derived,
-)
+_as_seen := object.union(object.remove(object.get(input, "facts", {}), _personal), derived)
+
+_personal := {f | some f, decl in facts; decl.personal}
+
+# The facts each cause's rule reads, by cause id, so that only answers
+# that could settle a cause are tried. The rules alone (stock opa eval and
+# opa test) do not know them, and try every unknown fact; the engine gives
+# them in its query (with data.login._reads as …), as OPA's dependency
+# analysis finds them in each cause's rule and its helpers. A verdict can
+# change only with a fact its rule reads, so this changes no answer.
+default _reads := {}
+
+# The unknown facts someone can be asked about that an open cause in scope
+# may read (every unknown fact when the engine does not say what the causes
+# read): the questions are among them.
+_unknown_read := {f |
+	some [_, id] in _open
+	some f in _reads[id]
+	facts[f].asked_of
+	not f in known
+} if {
+	count(_reads) > 0
+} else := {f |
+	some f, decl in facts
+	decl.asked_of
+	not f in known
+}
 
 # Some answer to f would settle an open cause in scope: with it, the cause
-# is likely or ruled out. The first such answer is enough, and only the
-# open causes are tried again.
+# is likely or ruled out. The first such answer is enough.
 _could_settle(f, decl) if {
 	open := _open
 	some answer in _answers(decl)
-	settled := _settled(open) with input.facts as object.union(_as_seen, {f: answer})
-	count(settled) > 0
+	seen := object.union(_as_seen, {f: answer})
+	_settles_one(open) with input.facts as seen
 }
 
-# The open causes in scope, each as [symptom, id].
-_open := [[s, id] | some s in scope; some id, "open" in cause[s]]
-
-# The causes of open (as _open gives them) that are no longer open.
-_settled(open) := {id |
+# One of the open causes (as _open gives them) is no longer open; the
+# first found is enough.
+_settles_one(open) if {
 	some [s, id] in open
 	cause[s][id] != "open"
 }
+
+# The open causes in scope, each as [symptom, id].
+_open := [[s, id] | some id, [s, "open"] in _in_scope]
 
 _derivable if {
 	input.facts.identifier
