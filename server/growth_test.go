@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -82,81 +85,136 @@ var smsTexts = map[string][]locales.Message{
 	},
 }
 
-// TestGrowWithoutTouchingTests adds the fact sms_filter_app and the cause
-// sms_filtered to a folder written by rules init, as an admin would: a new
-// module and its new test file, one more fact, the texts and the article's
-// sections; no existing test file changes. Served with --rules, the API
-// asks about the app only when SMS was tried, finds the cause, and lists
-// it after check_spam in the catalog, and OpenAPI lists the fact.
-func TestGrowWithoutTouchingTests(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "knowledge")
-	if err := rules.Embedded().WriteDir(dir); err != nil {
-		t.Fatal(err)
+// smsSections are the new cause's section in the admins' article and its
+// explanation to contacts, by document file name.
+func smsSections(name string) string {
+	lang := strings.TrimSuffix(name[strings.Index(name, ".")+1:], ".md")
+	title, advice := smsTexts[lang][0].Text, smsTexts[lang][1].Text
+	if strings.HasPrefix(name, "help.") {
+		return "\n### " + title + " {#sms_filtered}\n\n" + advice + "\n"
 	}
-	before := make(map[string][]byte)
-	tests, _ := filepath.Glob(filepath.Join(dir, "login", "*_test.rego"))
-	for _, name := range tests {
-		before[name], _ = os.ReadFile(name)
+	return "\n{#sms_filtered} " + advice + "\n"
+}
+
+// smsChange is what an admin changes in src to add the fact sms_filter_app
+// (asked after spam_checked) and the cause sms_filtered (after check_spam):
+// facts.rego, the message files, the article and the contacts'
+// explanations, by path as the draft names them (rules/login/facts.rego,
+// locales/active.es.toml); with ownModule, the cause and its test are new
+// files, else the cause is appended to causes.rego and the existing
+// property tests are its only tests. No test file that exists is changed.
+func smsChange(t *testing.T, src rules.Source, ownModule bool) map[string]string {
+	t.Helper()
+	files := make(map[string]string)
+	for path, text := range src.Modules {
+		switch filepath.Base(path) {
+		case "facts.rego":
+			i := strings.Index(text, "\t\"online\": {")
+			if i < 0 {
+				t.Fatal("facts.rego has no online fact to put the new one before")
+			}
+			files[path] = text[:i] + smsFact + text[i:]
+		case "causes.rego":
+			if !ownModule {
+				files[path] = text + strings.TrimPrefix(smsCause, "package login\n")
+			} else {
+				dir := filepath.Dir(path)
+				files[dir+"/sms.rego"], files[dir+"/sms_test.rego"] = smsCause, smsTest
+			}
+		}
 	}
-	edit := func(name string, change func(string) string) {
-		t.Helper()
-		b, err := os.ReadFile(filepath.Join(dir, name))
+	for path, text := range src.Docs {
+		files[path] = text + smsSections(filepath.Base(path))
+	}
+	for _, lang := range locales.Languages {
+		b, err := locales.SetMessages(src.Messages[locales.FileName(lang)], smsTexts[lang]...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(change(string(b))), 0o644); err != nil {
+		files[locales.Path(lang)] = string(b)
+	}
+	return files
+}
+
+// TestGrowWithoutTouchingTests adds the fact sms_filter_app and the cause
+// sms_filtered, with their texts, their sections in the article and their
+// explanations to contacts in both languages, as an admin would and
+// touching no existing test file: to a folder written by rules init,
+// served with --rules DIR, and through the admin area's draft, published.
+// Everything picks them up (checkSMS).
+func TestGrowWithoutTouchingTests(t *testing.T) {
+	t.Run("--rules DIR", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "knowledge")
+		// What acceso rules init writes (TestRulesInit runs the command).
+		if err := rules.Embedded().WriteDir(dir); err != nil {
 			t.Fatal(err)
 		}
-	}
-	edit("login/facts.rego", func(s string) string {
-		i := strings.Index(s, "\t\"online\": {")
-		if i < 0 {
-			t.Fatal("facts.rego has no online fact to put the new one before")
+		before := make(map[string][]byte)
+		tests, _ := filepath.Glob(filepath.Join(dir, "login", "*_test.rego"))
+		for _, name := range tests {
+			before[name], _ = os.ReadFile(name)
 		}
-		return s[:i] + smsFact + s[i:]
-	})
-	for name, text := range map[string]string{"login/sms.rego": smsCause, "login/sms_test.rego": smsTest} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, lang := range locales.Languages {
-		edit("locales/"+locales.FileName(lang), func(s string) string {
-			b, err := locales.SetMessages([]byte(s), smsTexts[lang]...)
-			if err != nil {
+		for path, text := range smsChange(t, rules.Embedded(), true) {
+			name := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(path, "rules/")))
+			if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			return string(b)
-		})
-		edit("login/article."+lang+".md", func(s string) string {
-			return s + "\n{#sms_filtered} " + smsTexts[lang][1].Text + "\n"
-		})
-		edit("login/help."+lang+".md", func(s string) string {
-			return s + "\n### " + smsTexts[lang][0].Text + " {#sms_filtered}\n\n" + smsTexts[lang][1].Text + "\n"
-		})
-	}
-
-	ctx := context.Background()
-	db, err := store.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatalf("store.Open = %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	pub, err := publish.Load(ctx, publish.Config{RulesDir: dir}, db, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
-	if err != nil {
-		t.Fatalf("publish.Load(%s) = %v", dir, err)
-	}
-	s := mustNew(t, Config{APIRate: 1e6, APIBurst: 1e6}, pub, db, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	ts := &testServer{Server: s, URL: hs.URL, db: db}
-
-	for name, b := range before {
-		if now, _ := os.ReadFile(name); string(now) != string(b) {
-			t.Errorf("%s changed; adding a fact and a cause must change no existing test", name)
 		}
-	}
+		for name, b := range before {
+			if now, _ := os.ReadFile(name); string(now) != string(b) {
+				t.Errorf("%s changed; adding a fact and a cause must change no existing test", name)
+			}
+		}
 
+		ctx := context.Background()
+		db, err := store.Open(ctx, t.TempDir())
+		if err != nil {
+			t.Fatalf("store.Open = %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		// Load verifies the folder as acceso rules test does: its Rego tests,
+		// the new one among them, its texts, articles and explanations.
+		pub, err := publish.Load(ctx, publish.Config{RulesDir: dir}, db, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
+		if err != nil {
+			t.Fatalf("publish.Load(%s) = %v", dir, err)
+		}
+		s := mustNew(t, Config{APIRate: 1e6, APIBurst: 1e6, DiagnoseBurst: 1 << 30}, pub, db, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
+		hs := httptest.NewServer(s.Handler())
+		t.Cleanup(hs.Close)
+		checkSMS(t, &testServer{Server: s, URL: hs.URL, db: db})
+	})
+
+	t.Run("the admin draft", func(t *testing.T) {
+		ts := newTestServer(t, Config{DiagnoseBurst: 1 << 30}, publish.Config{Deadline: loadedDeadline})
+		a := signedInAdmin(t, ts)
+		files := smsChange(t, ts.policy.Source, false)
+		for _, path := range slices.Sorted(maps.Keys(files)) {
+			a.saveToDraft(t, path, files[path])
+		}
+		sample := `{"symptom":"code_not_received","facts":{"channels_tried":["sms"],"sms_filter_app":true}}`
+		resp, body := a.submit(t, "/admin/draft", "/admin/draft", url.Values{"action": {"publish"}, "sample": {sample}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("publishing the draft = %d; want 303\n%s", resp.StatusCode, problemsIn(body))
+		}
+		served := ts.engine.Current().Source
+		for path, text := range ts.policy.Source.Modules {
+			if rules.IsTest(path) && served.Modules[path] != text {
+				t.Errorf("the published draft changed %s; adding a fact and a cause must change no existing test", path)
+			}
+		}
+		checkSMS(t, ts)
+	})
+}
+
+// checkSMS shows everything picking up the fact sms_filter_app and the
+// cause sms_filtered that ts serves: the API asks about the app only when
+// SMS was tried and finds the cause because of both facts; the catalog
+// lists the cause right after check_spam; OpenAPI lists the fact; the
+// site's self-diagnosis asks it only after SMS, the article and the
+// contacts' page have the cause's section in both languages; and the
+// static export has them too, with every link to the cause resolving.
+func checkSMS(t *testing.T, ts *testServer) {
+	t.Helper()
 	asks := []struct {
 		facts string
 		want  bool
@@ -204,4 +262,60 @@ func TestGrowWithoutTouchingTests(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"sms_filter_app"`) {
 		t.Errorf("GET /api/openapi.json = %d; want the fact sms_filter_app among the facts", resp.StatusCode)
 	}
+
+	question := map[string]string{}
+	for _, lang := range locales.Languages {
+		question[lang] = smsTexts[lang][2].Text
+		for _, page := range []string{"/" + lang + "/article", "/" + lang + "/help"} {
+			resp, b := ts.do(t, call{path: page})
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), ` id="sms_filtered"`) {
+				t.Errorf("GET %s = %d; want the section of sms_filtered (id=\"sms_filtered\")", page, resp.StatusCode)
+			}
+		}
+	}
+	for path, want := range map[string]bool{
+		"/en/diagnose/code_not_received/channels_tried=sms/":   true,
+		"/en/diagnose/code_not_received/channels_tried=email/": false,
+	} {
+		resp, b := ts.do(t, call{path: path})
+		if got := strings.Contains(html.UnescapeString(string(b)), question["en"]); resp.StatusCode != http.StatusOK || got != want {
+			t.Errorf("GET %s = %d, asks %q: %v; want %v", path, resp.StatusCode, question["en"], got, want)
+		}
+	}
+
+	log := slog.New(slog.DiscardHandler)
+	srv := mustNew(t, Config{Static: true, BaseURL: exportBase, DiagnoseBurst: 1 << 30}, publish.New(publish.Config{}, rules.NewEngine(ts.engine.Current()), nil, log), nil, log)
+	out := filepath.Join(t.TempDir(), "site")
+	if _, err := srv.Export(context.Background(), out, nil); err != nil {
+		t.Fatalf("Export = %v", err)
+	}
+	files := readTree(t, out)
+	for _, lang := range locales.Languages {
+		for _, page := range []string{lang + "/article/index.html", lang + "/help/index.html"} {
+			if !strings.Contains(string(files[page]), ` id="sms_filtered"`) {
+				t.Errorf("the export's %s has no section of sms_filtered", page)
+			}
+		}
+	}
+	linked := 0
+	for name, b := range files {
+		if strings.Contains(name, "sms_filter_app=yes") && strings.Contains(string(b), `/en/help#sms_filtered"`) {
+			linked++
+		}
+	}
+	if linked == 0 {
+		t.Errorf("no exported state answered sms_filter_app=yes links to /en/help#sms_filtered")
+	}
+}
+
+// problemsIn is the list of problems of an admin page, or the page.
+func problemsIn(body string) string {
+	if i := strings.Index(body, `class="problems"`); i >= 0 {
+		end := strings.Index(body[i:], "</ul>")
+		if end < 0 {
+			end = len(body) - i
+		}
+		return html.UnescapeString(body[i : i+end])
+	}
+	return body
 }
