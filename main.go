@@ -569,7 +569,7 @@ func export(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	cfg := server.Config{Static: true, BaseURL: *baseURL, APIRate: server.MaxAPIRate, APIBurst: 1 << 30, DiagnoseBurst: 1 << 30}
+	cfg := server.Config{Static: true, BaseURL: *baseURL}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "export:", err)
 		return 2

@@ -58,7 +58,7 @@ const (
 
 // handleBundle serves the bundle of the revision being served; failures
 // limits the failed authorisations of each client.
-func (s *Server) handleBundle(failures *limiter) echo.HandlerFunc {
+func (s *Server) handleBundle(failures *failureLimit) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		token := s.cfg.BundleToken
 		name, ok := strings.CutSuffix(c.Param("file"), ".tar.gz")
@@ -75,7 +75,7 @@ func (s *Server) handleBundle(failures *limiter) echo.HandlerFunc {
 		want := sha256.Sum256([]byte(token))
 		have := sha256.Sum256([]byte(got))
 		if subtle.ConstantTimeCompare(want[:], have[:]) != 1 || !bearer {
-			failures.allow(c.RealIP())
+			failures.fail(c.RealIP())
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="acceso bundles"`)
 			return echo.NewHTTPError(http.StatusUnauthorized, "a bearer token is required: the one given to acceso serve --bundle-token")
 		}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -213,12 +212,16 @@ func (s *Server) Export(ctx context.Context, out string, progress io.Writer) (Ex
 		return os.WriteFile(file, body, 0o644)
 	}
 	get := func(path string, want int) ([]byte, error) {
-		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
-		if rec.Code != want {
-			return nil, fmt.Errorf("rendering %s: status %d, want %d", path, rec.Code, want)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+		if err != nil {
+			return nil, err
 		}
-		return rec.Body.Bytes(), nil
+		var page pageWriter
+		s.Handler().ServeHTTP(&page, req)
+		if page.status != want {
+			return nil, fmt.Errorf("rendering %s: status %d, want %d", path, page.status, want)
+		}
+		return page.body.Bytes(), nil
 	}
 	for i, p := range pages {
 		body, err := get(p, http.StatusOK)
@@ -312,4 +315,30 @@ func (s *Server) rootPage() ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// pageWriter is what the export renders a page into: its status and
+// body (the headers are the live site's business).
+type pageWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *pageWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = make(http.Header)
+	}
+	return w.header
+}
+
+func (w *pageWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *pageWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
 }

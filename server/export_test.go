@@ -35,7 +35,7 @@ func exportSite(t *testing.T) (string, ExportStats) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	srv := mustNew(t, Config{Static: true, BaseURL: exportBase, DiagnoseBurst: 1 << 30}, publish.New(publish.Config{}, rules.NewEngine(p), nil, log), nil, log)
+	srv := mustNew(t, Config{Static: true, BaseURL: exportBase}, publish.New(publish.Config{}, rules.NewEngine(p), nil, log), nil, log)
 	out := filepath.Join(t.TempDir(), "site")
 	st, err := srv.Export(context.Background(), out, nil)
 	if err != nil {

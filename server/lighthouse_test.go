@@ -92,7 +92,7 @@ func TestLighthouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	exportBase := "http://" + ln2.Addr().String()
-	exporter := mustNew(t, Config{Static: true, BaseURL: exportBase, DiagnoseBurst: 1 << 30}, publish.New(publish.Config{}, rules.NewEngine(p), nil, log), nil, log)
+	exporter := mustNew(t, Config{Static: true, BaseURL: exportBase}, publish.New(publish.Config{}, rules.NewEngine(p), nil, log), nil, log)
 	out := filepath.Join(t.TempDir(), "site")
 	if _, err := exporter.Export(context.Background(), out, nil); err != nil {
 		t.Fatal(err)

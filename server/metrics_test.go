@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -22,12 +21,19 @@ func TestMetricsOnlyOnTheMetricsListener(t *testing.T) {
 		}
 	}
 
-	s, _, _, logs := newServer(t, Config{Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0"})
+	s, _, _, _ := newServer(t, Config{})
+	addrs := map[string]string{}
+	for name, ln := range map[string]*net.Listener{"public": &s.echo.Listener, "metrics": &s.metricsListener} {
+		l, err := Listen("127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("Listen = %v", err)
+		}
+		*ln, addrs[name] = l, l.Addr().String()
+	}
+	public, metrics := addrs["public"], addrs["metrics"]
 	ctx, stop := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- s.Run(ctx, 5*time.Second) }()
-	addrs := waitForListeners(t, logs, 2)
-	public, metrics := addrs["serving"], addrs["serving metrics"]
 
 	tests := []struct {
 		name, addr, path string
@@ -71,24 +77,27 @@ func TestMetricsOnlyOnTheMetricsListener(t *testing.T) {
 	}
 }
 
-// waitForListeners waits for n "serving…" log lines and returns their
-// addresses by message.
-func waitForListeners(tb testing.TB, logs *syncBuffer, n int) map[string]string {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		addrs := map[string]string{}
-		for _, line := range logs.Lines() {
-			var l struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &l) == nil && strings.HasPrefix(l.Msg, "serving") && l.Addr != "" {
-				addrs[l.Msg] = l.Addr
-			}
-		}
-		if len(addrs) >= n {
-			return addrs
-		}
-		time.Sleep(10 * time.Millisecond)
+// TestMetricsAddrIsBound checks that Run binds Config.MetricsAddr itself
+// when no listener was set: an address already taken is its clear error,
+// and the public listener is let go.
+func TestMetricsAddrIsBound(t *testing.T) {
+	taken, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("Listen = %v", err)
 	}
-	tb.Fatalf("the server did not log %d listening addresses", n)
-	return nil
+	defer taken.Close()
+	s, _, _, _ := newServer(t, Config{MetricsAddr: taken.Addr().String()})
+	public, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("Listen = %v", err)
+	}
+	s.echo.Listener = public
+	err = s.Run(context.Background(), time.Second)
+	if want := "metrics: listen on " + taken.Addr().String() + ": address already in use"; err == nil || err.Error() != want {
+		t.Fatalf("Run with the metrics address taken = %v; want %q", err, want)
+	}
+	if conn, err := net.DialTimeout("tcp", public.Addr().String(), time.Second); err == nil {
+		conn.Close()
+		t.Errorf("the public listener %s still accepts connections after Run failed", public.Addr())
+	}
 }

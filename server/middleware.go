@@ -86,7 +86,6 @@ func (s *Server) useMiddleware() {
 	scheme, _ := schemeExtractor(s.cfg.TrustedProxies)
 	s.echo.IPExtractor = extract
 	s.echo.SchemeExtractor = scheme
-	s.metrics = newMetrics(s.engine)
 	s.echo.Pre(s.closeWhenDraining)
 	s.echo.Use(s.observe, s.recoverPanics, securityHeaders, bodyLimit(maxAnyBody))
 }

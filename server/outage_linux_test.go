@@ -245,6 +245,9 @@ func TestDecisionsAcrossAPostgresOutage(t *testing.T) {
 // waiting), so what it checks is the outage the filler makes. Mounting
 // needs root: skipped without, failing under CI=true as root.
 func TestDecisionsOnAFullDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a real filesystem filled under load is an end-to-end test")
+	}
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64m"); err != nil {
 		if os.Getenv("CI") == "true" && os.Geteuid() == 0 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"golang.org/x/time/rate"
 )
 
@@ -40,31 +41,79 @@ func trustRanges(trusted []string) ([]echo.TrustOption, error) {
 	return opts, nil
 }
 
-// limiter is a token bucket per client address. Buckets idle for longer
-// than it takes to refill are dropped, so memory stays bounded by the
-// number of active clients.
+// limiter is a request rate per client: Echo's memory store of token
+// buckets, one per key (an address, or an API key), each allowing burst
+// requests at once and one more every every. Buckets idle for longer than
+// it takes to refill are dropped, so memory stays bounded by the number of
+// active clients.
 type limiter struct {
 	every time.Duration
-	burst int
-
-	mu      sync.Mutex
-	clients map[string]*client
-	swept   time.Time
-}
-
-type client struct {
-	bucket *rate.Limiter
-	seen   time.Time
+	store *middleware.RateLimiterMemoryStore
 }
 
 // newLimiter allows each client burst requests at once and one more every
 // every.
 func newLimiter(every time.Duration, burst int) *limiter {
-	return &limiter{every: every, burst: burst, clients: make(map[string]*client)}
+	return &limiter{every: every, store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+		Rate:      rate.Every(every),
+		Burst:     burst,
+		ExpiresIn: every * time.Duration(burst),
+	})}
 }
 
-// allow reports whether the client at key may make a request now.
+// allow reports whether the client at key may make a request now, and
+// counts it.
 func (l *limiter) allow(key string) bool {
+	ok, _ := l.store.Allow(key) // the memory store never fails
+	return ok
+}
+
+// errTooManyRequests is the error of a client over its rate limit.
+var errTooManyRequests = echo.NewHTTPError(http.StatusTooManyRequests, "too many requests; slow down and try again shortly")
+
+// limit is Echo's rate-limiting middleware keyed on the client's address
+// (Echo.IPExtractor): a client over l's rate is refused with 429 and told
+// when to come back.
+func limit(l *limiter) echo.MiddlewareFunc {
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: l.store,
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", retryAfter(l))
+			return errTooManyRequests
+		},
+	})
+}
+
+// retryAfter is the Retry-After of a client over l's rate, in seconds.
+func retryAfter(l *limiter) string { return fmt.Sprint(int(l.every.Seconds()) + 1) }
+
+// failureLimit counts failures per client address, and tells whether an
+// address has none left without counting one: the bundle's token check
+// asks before it compares, so that an address over its limit learns
+// nothing, not even from the right token. Echo's store cannot be asked
+// without spending a request, hence this small map of buckets.
+type failureLimit struct {
+	every time.Duration
+	burst int
+
+	mu      sync.Mutex
+	clients map[string]*failures
+	swept   time.Time
+}
+
+type failures struct {
+	bucket *rate.Limiter
+	seen   time.Time
+}
+
+// newFailureLimit allows each address burst failures at once and one more
+// every every.
+func newFailureLimit(every time.Duration, burst int) *failureLimit {
+	return &failureLimit{every: every, burst: burst, clients: make(map[string]*failures)}
+}
+
+// fail counts a failure from the address key.
+func (l *failureLimit) fail(key string) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -78,38 +127,17 @@ func (l *limiter) allow(key string) bool {
 	}
 	c, ok := l.clients[key]
 	if !ok {
-		c = &client{bucket: rate.NewLimiter(rate.Every(l.every), l.burst)}
+		c = &failures{bucket: rate.NewLimiter(rate.Every(l.every), l.burst)}
 		l.clients[key] = c
 	}
 	c.seen = now
-	return c.bucket.AllowN(now, 1)
+	c.bucket.AllowN(now, 1)
 }
 
-// spent reports whether the client at key has no request left now,
-// without using one: a limit of failures checks it first and counts a
-// failure with allow.
-func (l *limiter) spent(key string) bool {
+// spent reports whether the address key has no failure left now.
+func (l *failureLimit) spent(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, ok := l.clients[key]
 	return ok && c.bucket.TokensAt(time.Now()) < 1
 }
-
-// errTooManyRequests is the error of a client over its rate limit.
-var errTooManyRequests = echo.NewHTTPError(http.StatusTooManyRequests, "too many requests; slow down and try again shortly")
-
-// limit is middleware that refuses a client over l's rate with 429.
-func limit(l *limiter) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if !l.allow(c.RealIP()) {
-				c.Response().Header().Set("Retry-After", retryAfter(l))
-				return errTooManyRequests
-			}
-			return next(c)
-		}
-	}
-}
-
-// retryAfter is the Retry-After of a client over l's rate, in seconds.
-func retryAfter(l *limiter) string { return fmt.Sprint(int(l.every.Seconds()) + 1) }

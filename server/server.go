@@ -45,7 +45,8 @@ type Config struct {
 	// Static renders pages as the static export has them: an outcome's
 	// reference names its state (flow.StateReference) rather than a
 	// decision, and feedback is a link to the page on BaseURL instead of a
-	// form (or left out without one).
+	// form (or left out without one). Its self-diagnosis is not rate
+	// limited: the export renders every state, once, for itself.
 	Static bool
 	// DiagnoseBurst is how many self-diagnosis steps one client may take
 	// at once; zero means the default (diagnoseBurst).
@@ -126,6 +127,10 @@ type Server struct {
 	// exploring lets callers that ask at once for a revision not yet
 	// explored share one exploration.
 	exploring singleflight.Group
+	// metricsListener, when set before Run (tests), is where the metrics
+	// are served instead of a listener bound on Config.MetricsAddr, as
+	// Echo's Listener is for the public address.
+	metricsListener net.Listener
 	// assets are the site's static files, prepared once (assets.go).
 	assets map[string]asset
 	// adminTexts are the texts of the admin pages: the message files built
@@ -183,6 +188,7 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	e.Server.WriteTimeout = 15 * time.Second
 	e.Server.IdleTimeout = 60 * time.Second
 	s.echo = e
+	s.metrics = newMetrics(s.engine)
 	s.useMiddleware()
 	s.evaluations = newEvaluations(cfg.MaxEvaluations, shedWait)
 	s.metrics.watchEvaluations(s.evaluations)
@@ -273,7 +279,7 @@ func (s *Server) routes() {
 	s.apiRoutes()
 	s.siteRoutes()
 	s.adminRoutes()
-	s.echo.GET("/bundles/:file", s.handleBundle(newLimiter(bundleFailEvery, bundleFailBurst)))
+	s.echo.GET("/bundles/:file", s.handleBundle(newFailureLimit(bundleFailEvery, bundleFailBurst)))
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
@@ -323,12 +329,14 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 	conns := newConnTracker()
 	s.echo.Server.ConnState = conns.track
 	var metricsSrv *http.Server
-	var metricsLn net.Listener
-	if s.cfg.MetricsAddr != "" {
-		var err error
-		if metricsLn, err = listen(s.cfg.MetricsAddr); err != nil {
-			ln.Close()
-			return fmt.Errorf("metrics: %w", err)
+	metricsLn := s.metricsListener
+	if s.cfg.MetricsAddr != "" || metricsLn != nil {
+		if metricsLn == nil {
+			var err error
+			if metricsLn, err = listen(s.cfg.MetricsAddr); err != nil {
+				ln.Close()
+				return fmt.Errorf("metrics: %w", err)
+			}
 		}
 		metricsSrv = &http.Server{
 			Handler:           s.MetricsHandler(),

@@ -70,14 +70,23 @@ func (s *Server) siteRoutes() {
 		with := func(mw ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
 			return append([]echo.MiddlewareFunc{s.sitePage(lang), gzip}, mw...)
 		}
+		// The self-diagnosis is rate limited per client, except on the
+		// server of the static export, which renders each state once for
+		// nobody but itself.
+		limited := func(mw ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
+			if s.cfg.Static {
+				return with(mw...)
+			}
+			return with(append([]echo.MiddlewareFunc{limit(diagnoseLimit)}, mw...)...)
+		}
 		home := "/" + lang + "/"
 		s.page("/"+lang, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, home) }, with()...)
 		s.page(home, s.handleHome, with()...)
 		s.page(home+"article", s.handleArticle, with(csrf())...)
 		s.page(home+"help", s.handleHelp, with()...)
-		s.page(home+"diagnose", s.handleDiagnoseQuery, with(limit(diagnoseLimit))...)
-		s.page(home+"diagnose/", s.handleDiagnose, with(limit(diagnoseLimit), csrf())...)
-		s.page(home+"diagnose/*", s.handleDiagnose, with(limit(diagnoseLimit), csrf())...)
+		s.page(home+"diagnose", s.handleDiagnoseQuery, limited()...)
+		s.page(home+"diagnose/", s.handleDiagnose, limited(csrf())...)
+		s.page(home+"diagnose/*", s.handleDiagnose, limited(csrf())...)
 		s.page(home+"language", s.handleChooseLanguage, with()...)
 		s.echo.POST(home+"feedback", s.handleFeedback, with(limit(feedbackLimit), bodyLimit(maxFeedbackBody), csrf())...)
 	}

@@ -1122,6 +1122,20 @@ func decisionsLogged(tb testing.TB, logs *syncBuffer) int {
 	return n
 }
 
+// TestStaticServerIsNotRateLimited checks that the server the export
+// renders with needs no lifted limits: its self-diagnosis answers every
+// state asked, however many, where a live server refuses the same client
+// after its burst (TestDiagnoseIsRateLimited).
+func TestStaticServerIsNotRateLimited(t *testing.T) {
+	h := newSiteHarness(t, Config{Static: true})
+	path := "/es/diagnose/code_not_received/channels_tried=sms/online=no/"
+	for i := range 3 * diagnoseBurst {
+		if resp, _ := h.get(t, path); resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s #%d on the static server = %d; want 200", path, i+1, resp.StatusCode)
+		}
+	}
+}
+
 // TestDiagnoseIsRateLimited checks that the self-diagnosis, which runs the
 // rules as the API does, is no way around the API's rate limit: a client
 // that keeps asking is refused with the localized 429 page, and the rules

@@ -10,38 +10,6 @@ import (
 	"time"
 )
 
-// adminSchema holds admin accounts, sessions and published revisions.
-//
-// A session row keeps only the SHA-256 of its token, so a copy of the
-// database does not sign anyone in. A revision row keeps the whole source it
-// published (as JSON), so any revision can be served again; seq orders the
-// rows, and id (the source's hash) repeats when a rollback publishes an
-// earlier source again.
-const adminSchema = `
-CREATE TABLE IF NOT EXISTS admins (
-	name          TEXT PRIMARY KEY,
-	password_hash TEXT NOT NULL,
-	created_at    INTEGER NOT NULL,
-	updated_at    INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-	token_hash BLOB PRIMARY KEY,
-	admin      TEXT NOT NULL REFERENCES admins(name) ON DELETE CASCADE,
-	created_at INTEGER NOT NULL,
-	expires_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sessions_admin ON sessions(admin);
-CREATE TABLE IF NOT EXISTS revisions (
-	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-	id           TEXT NOT NULL,
-	admin        TEXT NOT NULL,
-	published_at INTEGER NOT NULL,
-	note         TEXT NOT NULL,
-	diff         TEXT NOT NULL,
-	source       TEXT NOT NULL
-);
-`
-
 // ErrNotFound is the error of a lookup that matched nothing: no such admin,
 // no valid session, no such revision.
 var ErrNotFound = errors.New("not found")

@@ -9,31 +9,6 @@ import (
 	"time"
 )
 
-// apiKeySchema keeps the integrations' API keys: a name for people, the
-// SHA-256 of the key (never the key: it is shown once, when made), the
-// scopes it grants (space-separated) and when it was made and last used
-// (Unix seconds; 0 for never).
-const apiKeySchema = `
-CREATE TABLE IF NOT EXISTS api_keys (
-	name         TEXT PRIMARY KEY,
-	key_hash     BLOB NOT NULL UNIQUE,
-	scopes       TEXT NOT NULL,
-	created_at   INTEGER NOT NULL,
-	last_used_at INTEGER NOT NULL
-);
-`
-
-// pgAPIKeySchema is apiKeySchema in PostgreSQL.
-const pgAPIKeySchema = `
-CREATE TABLE IF NOT EXISTS api_keys (
-	name         TEXT PRIMARY KEY,
-	key_hash     BYTEA NOT NULL UNIQUE,
-	scopes       TEXT NOT NULL,
-	created_at   BIGINT NOT NULL,
-	last_used_at BIGINT NOT NULL
-);
-`
-
 // ErrExists is the error of adding what already exists under its name.
 var ErrExists = errors.New("already exists")
 

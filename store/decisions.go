@@ -11,23 +11,6 @@ import (
 	"time"
 )
 
-// decisionSchema keeps the decisions the site and the API made, by their
-// reference, for support staff to look up: never a personal fact (the
-// caller leaves them out; see Decision).
-const decisionSchema = `
-CREATE TABLE IF NOT EXISTS decisions (
-	reference  TEXT PRIMARY KEY,
-	created_at INTEGER NOT NULL,
-	source     TEXT NOT NULL,
-	revision   TEXT NOT NULL,
-	symptom    TEXT NOT NULL,
-	facts      TEXT NOT NULL,
-	findings   TEXT NOT NULL,
-	outcome    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS decisions_created_at ON decisions (created_at);
-`
-
 // Decision is one decision as kept: its reference, when and where it was
 // made (site or api), the revision that made it, its symptom (empty for
 // all three), the facts it was made on (non-personal only: the caller

@@ -8,35 +8,6 @@ import (
 	"time"
 )
 
-// draftSchema holds each admin's draft: the files of the rules and their
-// texts that the admin has changed and not yet published, kept until they
-// are published as one revision or discarded. A row keeps, besides the
-// draft's text, the text the file had when it entered the draft (base), so
-// that a change someone else publishes to the same file meanwhile is
-// caught instead of undone. Rules and texts only: nothing personal.
-const (
-	draftSchema = `
-CREATE TABLE IF NOT EXISTS draft_files (
-	admin      TEXT NOT NULL REFERENCES admins(name) ON DELETE CASCADE,
-	path       TEXT NOT NULL,
-	base       TEXT NOT NULL,
-	text       TEXT NOT NULL,
-	updated_at INTEGER NOT NULL,
-	PRIMARY KEY (admin, path)
-);
-`
-	pgDraftSchema = `
-CREATE TABLE IF NOT EXISTS draft_files (
-	admin      TEXT NOT NULL REFERENCES admins(name) ON DELETE CASCADE,
-	path       TEXT NOT NULL,
-	base       TEXT NOT NULL,
-	text       TEXT NOT NULL,
-	updated_at BIGINT NOT NULL,
-	PRIMARY KEY (admin, path)
-);
-`
-)
-
 // DraftFile is one file of an admin's draft: its path (a module's, such as
 // rules/login/facts.rego, or a message file's, such as
 // locales/active.en.toml), the text it had when it entered the draft, the

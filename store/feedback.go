@@ -8,28 +8,6 @@ import (
 	"time"
 )
 
-// feedbackSchema holds the help site's feedback: one row per reaction, with
-// the page it was given on, its language, the policy revision that answered
-// and the time, and one row per cause the visitor was shown. Nothing in it
-// identifies a visitor.
-const feedbackSchema = `
-CREATE TABLE IF NOT EXISTS feedback (
-	id         INTEGER PRIMARY KEY,
-	page       TEXT NOT NULL CHECK (page IN ('article', 'diagnose')),
-	lang       TEXT NOT NULL,
-	reaction   TEXT NOT NULL CHECK (reaction IN ('yes', 'partly', 'no')),
-	revision   TEXT NOT NULL,
-	created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_revision ON feedback (revision);
-CREATE TABLE IF NOT EXISTS feedback_causes (
-	feedback_id INTEGER NOT NULL REFERENCES feedback (id) ON DELETE CASCADE,
-	cause       TEXT NOT NULL,
-	PRIMARY KEY (feedback_id, cause)
-);
-CREATE INDEX IF NOT EXISTS feedback_causes_cause ON feedback_causes (cause);
-`
-
 // Pages a visitor can give feedback on.
 const (
 	PageArticle  = "article"

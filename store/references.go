@@ -28,15 +28,6 @@ const ReferenceBlock = 1 << 20
 // referenceBlocks is how many blocks the reference space holds.
 const referenceBlocks = answer.ReferenceSpace / ReferenceBlock
 
-// referenceSchema is migration 7: the counter of reference blocks.
-const referenceSchema = `
-CREATE TABLE IF NOT EXISTS reference_blocks (
-	id   INTEGER PRIMARY KEY CHECK (id = 1),
-	next BIGINT NOT NULL
-);
-INSERT INTO reference_blocks (id, next) VALUES (1, 0) ON CONFLICT DO NOTHING;
-`
-
 // ErrNoReference is a server that has used up its block of references and
 // cannot reach the database for another (after ReferenceBlock/2 decisions
 // without storage).

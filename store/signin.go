@@ -8,32 +8,6 @@ import (
 	"time"
 )
 
-// signInSchema keeps the failed sign-ins per account name, so that every
-// replica sees them: a name's failures since its last success, when its
-// attempts may resume, and its last failure. The name is kept as its hash
-// (the caller's), so the table is no list of the names tried. Times are
-// Unix milliseconds.
-const signInSchema = `
-CREATE TABLE IF NOT EXISTS sign_in_failures (
-	name          BLOB PRIMARY KEY,
-	failures      INTEGER NOT NULL,
-	blocked_until INTEGER NOT NULL,
-	last_failure  INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sign_in_failures_blocked_until ON sign_in_failures (blocked_until);
-`
-
-// pgSignInSchema is signInSchema in PostgreSQL.
-const pgSignInSchema = `
-CREATE TABLE IF NOT EXISTS sign_in_failures (
-	name          BYTEA PRIMARY KEY,
-	failures      INTEGER NOT NULL,
-	blocked_until BIGINT NOT NULL,
-	last_failure  BIGINT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sign_in_failures_blocked_until ON sign_in_failures (blocked_until);
-`
-
 // SignInBlockedUntil returns until when sign-ins for the name whose hash
 // is name are refused: the zero time when none failed.
 func (d *DB) SignInBlockedUntil(ctx context.Context, name []byte) (time.Time, error) {
