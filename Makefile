@@ -63,9 +63,10 @@ check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
 	$(GO) -C loadtest vet ./...
-	@echo 'check: opa fmt, opa check --strict, the rules, templ, OpenAPI'
+	@echo 'check: opa fmt, opa check --strict, stock opa test, the rules, templ, OpenAPI'
 	@test -z "$$($(GO) tool opa fmt --list rules)" || { $(GO) tool opa fmt --list rules; echo 'opa fmt: files above need formatting'; exit 1; }
 	$(GO) tool opa check --strict --capabilities rules/capabilities.json rules/
+	$(GO) tool opa test rules/
 	$(GO) run . rules test
 	$(GO) tool templ generate
 	@git diff --quiet -- '*_templ.go' || { git diff --stat -- '*_templ.go'; echo 'templ: generated files above were stale; commit them'; exit 1; }

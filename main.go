@@ -103,7 +103,7 @@ func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := newFlagSet("openapi", openAPIUsage)
 	data := dataFlag(fs, "whose published rules are described")
 	database := databaseFlag(fs)
-	dir := fs.String("rules", "", "folder (`DIR`) of .rego files (and locales/) to describe instead of the published rules")
+	dir := fs.String("rules", "", "the rules folder (`DIR`, as acceso rules init writes it) to describe instead of the published rules")
 	if _, code, ok := parseArgs(fs, args, 0, stdout, stderr); !ok {
 		return code
 	}
@@ -164,6 +164,26 @@ func publishedRules(ctx context.Context, cmd, builtIn, dir, database, data strin
 		return nil, 1, false
 	}
 	return policy, 0, true
+}
+
+// initRules writes the built-in knowledge to DIR, new or empty, for an
+// admin to grow and serve with serve --rules DIR.
+func initRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("rules init", rulesInitUsage)
+	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "rules init: name the folder to write: "+rulesInitUsage)
+		return 2
+	}
+	if err := rules.Embedded().WriteDir(args[0]); err != nil {
+		fmt.Fprintln(stderr, "rules init:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote the built-in rules to %s: check them with acceso rules test %s, serve them with acceso serve --rules %s\n", args[0], args[0], args[0])
+	return 0
 }
 
 // testRules verifies the rules in DIR (or the embedded ones) as a publish

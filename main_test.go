@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/tester"
+
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -185,9 +187,9 @@ func TestUnknownCommand(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, "acceso: unknown command \"frobnicate\"\nusage: acceso COMMAND"},
 		{[]string{"frobnicate", "--help"}, "acceso: unknown command \"frobnicate\"\nusage: acceso COMMAND"},
-		{[]string{"rules"}, "acceso rules: missing subcommand; want test or map\nusage:\n  acceso rules test"},
-		{[]string{"rules", "--help"}, "acceso rules: missing subcommand; want test or map\n"},
-		{[]string{"rules", "lint"}, "acceso rules: unknown subcommand \"lint\"; want test or map\n"},
+		{[]string{"rules"}, "acceso rules: missing subcommand; want init or test or map\nusage:\n  acceso rules init DIR\n  acceso rules test"},
+		{[]string{"rules", "--help"}, "acceso rules: missing subcommand; want init or test or map\n"},
+		{[]string{"rules", "lint"}, "acceso rules: unknown subcommand \"lint\"; want init or test or map\n"},
 		{[]string{"admin"}, "acceso admin: missing subcommand; want add or list or remove\nusage:\n  acceso admin add"},
 		{[]string{"admin", "frobnicate", "ana"}, "acceso admin: unknown subcommand \"frobnicate\""},
 		{[]string{"help", "frobnicate"}, "acceso: unknown command \"frobnicate\""},
@@ -745,6 +747,66 @@ func TestExportPublishedRules(t *testing.T) {
 	})
 }
 
+// TestRulesInit writes the built-in knowledge to a new folder, which
+// acceso rules test and OPA's own test runner (as stock opa test runs it,
+// with no data from Acceso) both pass, and refuses a folder that is not
+// empty.
+func TestRulesInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "knowledge")
+	if code, out, stderr := runCLI(t, "", "rules", "init", dir); code != 0 || !strings.Contains(out, dir) {
+		t.Fatalf("rules init %s: exit %d, %s%s", dir, code, out, stderr)
+	}
+	for _, name := range []string{"login/causes.rego", "login/article.es.md", "login/article.en.md", "login/help.es.md", "login/help.en.md", "locales/active.es.toml"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("rules init wrote no %s: %v", name, err)
+		}
+	}
+	if code, out, stderr := runCLI(t, "", "rules", "test", dir); code != 0 || !strings.HasPrefix(out, "ok:") {
+		t.Fatalf("rules test %s: exit %d, %s%s", dir, code, out, stderr)
+	}
+	src, err := rules.FromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builtIn := rules.Embedded()
+	for name, text := range builtIn.Modules {
+		if got := src.Modules[filepath.Join(dir, strings.TrimPrefix(name, "rules/"))]; got != text {
+			t.Errorf("rules init wrote %s differently from the built-in rules", name)
+		}
+	}
+	for name, text := range builtIn.Docs {
+		if got := src.Docs[filepath.Join(dir, strings.TrimPrefix(name, "rules/"))]; got != text {
+			t.Errorf("rules init wrote %s differently from the built-in rules", name)
+		}
+	}
+	for name, b := range builtIn.Messages {
+		if !bytes.Equal(src.Messages[name], b) {
+			t.Errorf("rules init wrote %s differently from the built-in texts", name)
+		}
+	}
+	modules, store, err := tester.Load([]string{dir}, nil)
+	if err != nil {
+		t.Fatalf("OPA's tester.Load(%s) = %v", dir, err)
+	}
+	ch, err := tester.NewRunner().SetStore(store).SetModules(modules).RunTests(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("OPA's test runner on %s: %v", dir, err)
+	}
+	ran := 0
+	for r := range ch {
+		ran++
+		if r.Fail || r.Error != nil {
+			t.Errorf("stock opa test %s: %s.%s failed: %v", dir, r.Package, r.Name, r.Error)
+		}
+	}
+	if ran == 0 {
+		t.Errorf("stock opa test %s ran no test", dir)
+	}
+	if code, _, stderr := runCLI(t, "", "rules", "init", dir); code != 1 || !strings.Contains(stderr, "not empty") {
+		t.Errorf("rules init on a folder with files: exit %d, %s; want 1 saying it is not empty", code, stderr)
+	}
+}
+
 // TestRulesTestRefusesUnboundedBuiltins checks that `acceso rules test DIR`
 // refuses each builtin of issue 17's probes, naming the file and line of
 // the call: each one, published, took the server down or ran past the
@@ -854,9 +916,6 @@ func withExtraCause(t *testing.T, src rules.Source) rules.Source {
 # METADATA
 # title: A cause only a published revision has
 # description: Found only for codes_requested 777.
-# custom:
-#   order: 99
-#   facts: [opted_out]
 default cause.code_not_received.parity_extra := "open"
 
 cause.code_not_received.parity_extra := "likely" if {
@@ -874,6 +933,9 @@ cause.code_not_received.parity_extra := "likely" if {
 			t.Fatal(err)
 		}
 		out.Messages[name] = file
+	}
+	for path, text := range out.Docs {
+		out.Docs[path] = text + "\n{#parity_extra} Parity extra.\n"
 	}
 	return out
 }
@@ -901,22 +963,8 @@ func TestRulesMapAndOpenAPIReadThePublishedRules(t *testing.T) {
 	db.Close()
 	// The extended rules as a folder too, for --rules DIR and DIR.
 	dir := t.TempDir()
-	for path, text := range extended.Modules {
-		file := filepath.Join(dir, strings.TrimPrefix(path, "rules/"))
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "locales"), 0o755); err != nil {
+	if err := extended.WriteDir(dir); err != nil {
 		t.Fatal(err)
-	}
-	for name, text := range extended.Messages {
-		if err := os.WriteFile(filepath.Join(dir, "locales", name), text, 0o600); err != nil {
-			t.Fatal(err)
-		}
 	}
 	empty := t.TempDir()
 

@@ -1,9 +1,11 @@
-// Package content holds the help-center article, the admins' guide, and the
-// contacts' explanation of each cause, in Spanish and English, as Markdown,
-// and renders them to HTML for the help site.
+// Package content renders the help site's documents, in Spanish and
+// English, from Markdown to HTML: the admins' article and the contacts'
+// explanation of each cause.
 //
-// The article lives in es/article.md and en/article.md, the contacts' page
-// in es/help.md and en/help.md; each is rendered once, on first use. Every section and every cause in it carries a stable id, the
+// Both are part of the rules (rules/<topic>/article.<lang>.md and
+// rules/<topic>/help.<lang>.md), so that a revision carries them and an
+// admin edits them as the rules; New takes one document's text in each
+// language, and renders it once, on first use. Every section and every cause in it carries a stable id, the
 // same in both languages, so findings and the API's article_url can link to
 // it (for example /en/article#check_spam):
 //
@@ -16,7 +18,6 @@ package content
 
 import (
 	"bytes"
-	"embed"
 	"errors"
 	"fmt"
 	"html/template"
@@ -31,12 +32,6 @@ import (
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 )
-
-//go:embed es/*.md en/*.md
-var files embed.FS
-
-// languages lists the languages the article is written in, source first.
-var languages = []string{"es", "en"}
 
 // ErrUnknownLanguage is returned, wrapped, by Article for a language the
 // article is not written in.
@@ -69,59 +64,51 @@ type article struct {
 	anchors []string
 }
 
-// articles renders the admins' guide (article.md) in every language once,
-// on first use.
-var articles = sync.OnceValues(func() (map[string]article, error) { return renderAll("article.md") })
-
-// helps renders the contacts' explanations of the causes (help.md) in every
-// language once, on first use.
-var helps = sync.OnceValues(func() (map[string]article, error) { return renderAll("help.md") })
-
-// renderAll renders the document file in every language.
-func renderAll(file string) (map[string]article, error) {
-	out := make(map[string]article, len(languages))
-	for _, lang := range languages {
-		name := lang + "/" + file
-		src, err := files.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("content: %w", err)
-		}
-		a, err := render(src)
-		if err != nil {
-			return nil, fmt.Errorf("content: %s: %w", name, err)
-		}
-		a.page.Lang = lang
-		out[lang] = a
-	}
-	return out, nil
+// Set is one document (the admins' article, or the contacts'
+// explanations) in each of its languages.
+type Set struct {
+	src      map[string][]byte
+	once     sync.Once
+	articles map[string]article
+	err      error
 }
 
-// Article returns the article in lang ("es" or "en"). It returns an error
-// wrapping ErrUnknownLanguage for any other language.
-func Article(lang string) (Page, error) { return pageOf(articles, lang) }
+// New returns the document whose Markdown in each language src holds (by
+// language code).
+func New(src map[string][]byte) *Set { return &Set{src: src} }
 
-// Help returns the contacts' page in lang: each cause, what it means and
-// what to do, addressed to the contact, under a heading whose id is the
-// cause's (### Title {#check_spam}), grouped by symptom.
-func Help(lang string) (Page, error) { return pageOf(helps, lang) }
-
-// HelpAnchors returns every id of the contacts' page in lang, in document
-// order; nil for an unknown language.
-func HelpAnchors(lang string) []string {
-	all, err := helps()
-	if err != nil {
-		return nil
-	}
-	return slices.Clone(all[lang].anchors)
+// render renders every language once, on first use.
+func (s *Set) render() (map[string]article, error) {
+	s.once.Do(func() {
+		s.articles = make(map[string]article, len(s.src))
+		for lang, src := range s.src {
+			a, err := render(src)
+			if err != nil {
+				s.err = errors.Join(s.err, fmt.Errorf("%s: %w", lang, err))
+				continue
+			}
+			a.page.Lang = lang
+			s.articles[lang] = a
+		}
+	})
+	return s.articles, s.err
 }
 
-func pageOf(docs func() (map[string]article, error), lang string) (Page, error) {
-	all, err := docs()
-	if err != nil {
-		return Page{}, err
-	}
+// Err is the first problem rendering the document, or nil.
+func (s *Set) Err() error {
+	_, err := s.render()
+	return err
+}
+
+// Page returns the document in lang. It returns an error wrapping
+// ErrUnknownLanguage for a language the document is not written in.
+func (s *Set) Page(lang string) (Page, error) {
+	all, err := s.render()
 	a, ok := all[lang]
 	if !ok {
+		if err != nil {
+			return Page{}, err
+		}
 		return Page{}, fmt.Errorf("%w %q", ErrUnknownLanguage, lang)
 	}
 	p := a.page
@@ -129,14 +116,15 @@ func pageOf(docs func() (map[string]article, error), lang string) (Page, error) 
 	return p, nil
 }
 
-// Anchors returns every id in the article in lang, in document order: the
+// Anchors returns every id in the document in lang, in document order: the
 // sections' ids and the causes' ids. It returns nil for an unknown language.
-func Anchors(lang string) []string {
-	all, err := articles()
-	if err != nil {
+func (s *Set) Anchors(lang string) []string {
+	all, _ := s.render()
+	a, ok := all[lang]
+	if !ok {
 		return nil
 	}
-	return slices.Clone(all[lang].anchors)
+	return slices.Clone(a.anchors)
 }
 
 // markdown is the converter: CommonMark, heading attributes, id markers, and

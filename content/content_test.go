@@ -4,10 +4,39 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 )
+
+// languages lists the languages the article is written in, source first.
+var languages = []string{"es", "en"}
+
+// builtIn reads the document name (article or help) of the rules built
+// into the binary from the rules folder.
+func builtIn(name string) *Set {
+	src := make(map[string][]byte)
+	for _, lang := range languages {
+		b, err := os.ReadFile("../rules/login/" + name + "." + lang + ".md")
+		if err != nil {
+			panic(err)
+		}
+		src[lang] = b
+	}
+	return New(src)
+}
+
+var builtInArticle, builtInHelp = builtIn("article"), builtIn("help")
+
+// Article, Anchors, Help and HelpAnchors read the built-in documents.
+func Article(lang string) (Page, error) { return builtInArticle.Page(lang) }
+
+func Anchors(lang string) []string { return builtInArticle.Anchors(lang) }
+
+func Help(lang string) (Page, error) { return builtInHelp.Page(lang) }
+
+func HelpAnchors(lang string) []string { return builtInHelp.Anchors(lang) }
 
 // wantAnchors is every id the article must carry, in the article's order:
 // each symptom followed by its causes.

@@ -71,9 +71,6 @@ func TestCheckNamesAnUnreachableCause(t *testing.T) {
 # METADATA
 # title: Too many codes
 # description: The contact asked for too many codes.
-# custom:
-#   order: 12
-#   facts: [codes_requested]
 default cause.code_not_accepted.too_many_codes := "open"
 
 cause.code_not_accepted.too_many_codes := "likely" if input.facts.codes_requested > 5
@@ -81,6 +78,9 @@ cause.code_not_accepted.too_many_codes := "likely" if input.facts.codes_requeste
 	for _, lang := range []string{"es", "en"} {
 		name := "active." + lang + ".toml"
 		src.Messages[name] = append(src.Messages[name], "\n[CauseTooManyCodesTitle]\ndescription = \"t\"\nother = \"x\"\n\n[CauseTooManyCodesAdvice]\ndescription = \"a\"\nother = \"y\"\n"...)
+	}
+	for path, text := range src.Docs {
+		src.Docs[path] = text + "\n{#too_many_codes} Too many codes.\n"
 	}
 	p, err := rules.Build(context.Background(), src, rules.Options{SkipTests: true})
 	if err != nil {

@@ -6,8 +6,8 @@
 // `go tool opa` runs it) and starts Acceso on 127.0.0.1 with its default
 // logging (sent to /dev/null), the per-client API rate limit raised out of
 // the way (--api-rate 1e9) and a bundle token. It downloads the bundle
-// Acceso serves (GET /bundles/acceso.tar.gz: the policy modules and the
-// catalog data the rules read, data.acceso.causes) and starts
+// Acceso serves (GET /bundles/acceso.tar.gz: the policy modules, which
+// read nothing else) and starts
 // `opa run --server` on that file, so that both decide from identical
 // rules and data.
 //
@@ -16,7 +16,7 @@
 // as it is, to OPA {"input": …} holding what the rules read of it (the
 // symptom and the non-null facts; not lang). Before measuring, it asks both
 // servers to decide every request of the mix and stops unless they agree on
-// each (outcome, symptoms, findings with their reasons, ruled out,
+// each (outcome, symptoms, findings, ruled out,
 // questions).
 //
 // Then it loads each target at the maximum rate a few keep-alive workers

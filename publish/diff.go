@@ -15,10 +15,11 @@ import (
 )
 
 // Files lists a source as file path to text: modules by their path,
-// message files under locales/.
+// message files under locales/, documents by their path.
 func Files(src rules.Source) map[string]string {
-	files := make(map[string]string, len(src.Modules)+len(src.Messages))
+	files := make(map[string]string, len(src.Modules)+len(src.Messages)+len(src.Docs))
 	maps.Copy(files, src.Modules)
+	maps.Copy(files, src.Docs)
 	for name, b := range src.Messages {
 		files[path.Join("locales", name)] = string(b)
 	}

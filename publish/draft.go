@@ -3,6 +3,7 @@ package publish
 import (
 	"fmt"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -47,8 +48,12 @@ func setFile(src rules.Source, file, text string) *rules.Problem {
 			return nil
 		}
 	}
+	if _, ok := src.Docs[file]; ok {
+		src.Docs[file] = text
+		return nil
+	}
 	if _, ok := src.Modules[file]; !ok {
-		return &rules.Problem{File: file, Message: "no such module or message file"}
+		return &rules.Problem{File: file, Message: "no such module, message file or document"}
 	}
 	src.Modules[file] = text
 	return nil
@@ -201,10 +206,35 @@ func DraftNewCauseOn(cat rules.Catalog, src rules.Source, nc NewCause) (rules.So
 		return rules.Source{}, err
 	}
 	draft.Modules[nc.Module] = appendBlock(draft.Modules[nc.Module], nc.Rule)
+	// Every cause has its section in the admins' article and in the
+	// contacts' explanations: the new one's is its title and advice, at
+	// the document's end, for the admin to place and expand.
+	for name, text := range draft.Docs {
+		doc, lang, ok := docOf(name)
+		if !ok {
+			continue
+		}
+		t := nc.Texts[lang]
+		title, advice := strings.TrimSpace(t.Title), strings.TrimSpace(t.Advice)
+		switch doc {
+		case "article":
+			draft.Docs[name] = appendBlock(text, fmt.Sprintf("{#%s} **%s.** %s", nc.ID, title, advice))
+		case "help":
+			draft.Docs[name] = appendBlock(text, fmt.Sprintf("### %s {#%s}\n\n%s", title, nc.ID, advice))
+		}
+	}
 	if strings.TrimSpace(nc.Tests) != "" {
 		draft.Modules[testFile] = appendBlock(draft.Modules[testFile], nc.Tests)
 	}
 	return draft, nil
+}
+
+// docOf is which document (article, help) a file of the rules is, and its
+// language, by its name (rules/login/article.es.md, rules/login/help.en.md).
+func docOf(name string) (doc, lang string, ok bool) {
+	base, isMD := strings.CutSuffix(path.Base(name), ".md")
+	doc, lang, ok = strings.Cut(base, ".")
+	return doc, lang, isMD && ok && (doc == "article" || doc == "help") && locales.Supported(lang)
 }
 
 // CheckNewCause says whether the built draft declares the new cause, and

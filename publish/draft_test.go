@@ -29,8 +29,8 @@ func TestDraftFile(t *testing.T) {
 		{"a module", "rules/login/facts.rego", "package login\r\n# edited\r\n", ""},
 		{"a message file", "locales/active.en.toml", "[A]\ndescription = \"d\"\nother = \"b\"\n", ""},
 		{"a message file that is not TOML", "locales/active.en.toml", "[A]\nother = \"b\n", "locales/active.en.toml:2: "},
-		{"a module that does not exist", "rules/login/nope.rego", "package login\n", "rules/login/nope.rego: no such module or message file"},
-		{"a message file that does not exist", "locales/active.fr.toml", "", "locales/active.fr.toml: no such module or message file"},
+		{"a module that does not exist", "rules/login/nope.rego", "package login\n", "rules/login/nope.rego: no such module, message file or document"},
+		{"a message file that does not exist", "locales/active.fr.toml", "", "locales/active.fr.toml: no such module, message file or document"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +75,7 @@ func TestApplyDraft(t *testing.T) {
 		{"a message file that is not TOML, with a stale file", []store.DraftFile{stale, drafted("locales/active.es.toml", "[A\n")},
 			[]string{"locales/active.es.toml:1: ", "rules/login/facts.rego: changed by someone else"}},
 		{"a file that no longer exists", []store.DraftFile{{Path: "rules/login/gone.rego", Text: "package login\n"}},
-			[]string{"rules/login/gone.rego: no such module or message file"}},
+			[]string{"rules/login/gone.rego: no such module, message file or document"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

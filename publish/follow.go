@@ -102,7 +102,7 @@ func (p *Publisher) catchUp(ctx context.Context) error {
 	if err != nil {
 		p.refused = seq
 		p.log.Error("a published revision does not verify on this server; it is not served here, the previous rules are",
-			"seq", seq, "revision", id, "serving", cur.Revision, "problems", err.Error())
+			"seq", seq, "revision", id, "serving", cur.Revision, "problems", explainEarlier(rev, err).Error())
 		return nil
 	}
 	p.engine.Swap(policy)

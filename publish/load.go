@@ -86,10 +86,25 @@ func (p *Publisher) latestPublished(ctx context.Context) *rules.Policy {
 	policy, err := p.build(ctx, rules.Source(rev.Source))
 	if err != nil {
 		p.log.Warn("the latest published revision no longer verifies; serving the built-in rules",
-			"seq", rev.Seq, "revision", rev.ID, "problems", err.Error())
+			"seq", rev.Seq, "revision", rev.ID, "problems", explainEarlier(rev, err).Error())
 		return nil
 	}
 	return policy
+}
+
+// explainEarlier returns err, the error of building stored revision rev;
+// when rev was written for the rules format of earlier releases, the
+// problems instead name the revision, say so, and list each line to change
+// (rules.EarlierFormat).
+func explainEarlier(rev store.Revision, err error) error {
+	if _, ok := rules.AsProblems(err); !ok {
+		return err
+	}
+	marks := rules.EarlierFormat(rules.Source(rev.Source))
+	if len(marks) == 0 {
+		return err
+	}
+	return append(rules.Problems{rules.EarlierFormatNote(fmt.Sprintf("revision %s (#%d)", rev.ID, rev.Seq))}, marks...)
 }
 
 // releaseNote marks the revision stored for the built-in rules of a new

@@ -105,8 +105,7 @@ func DraftNewFact(src rules.Source, nf NewFact) (rules.Source, error) {
 	if !strings.HasSuffix(head, ",") && !strings.HasSuffix(head, "{") {
 		head += ","
 	}
-	order, ordered := NextFactOrder(facts.decls)
-	draft.Modules[facts.module] = head + "\n" + factDeclaration(nf, order, ordered && nf.AskedOf != "") + "}" + text[facts.end+1:]
+	draft.Modules[facts.module] = head + "\n" + factDeclaration(nf) + "}" + text[facts.end+1:]
 	if nf.AskedOf == "" {
 		return draft, nil
 	}
@@ -159,7 +158,7 @@ func NewFactTexts(nf NewFact) []string {
 // factDeclaration writes nf's declaration as the facts of facts.rego are
 // written: one entry of the object, indented by a tab, with a comma after
 // it.
-func factDeclaration(nf NewFact, order int, withOrder bool) string {
+func factDeclaration(nf NewFact) string {
 	q := func(s string) string {
 		var b strings.Builder
 		enc := json.NewEncoder(&b)
@@ -180,9 +179,6 @@ func factDeclaration(nf NewFact, order int, withOrder bool) string {
 	}
 	if nf.AskedOf != "" {
 		fields = append(fields, `"asked_of": `+q(nf.AskedOf))
-	}
-	if withOrder {
-		fields = append(fields, fmt.Sprintf(`"order": %d`, order))
 	}
 	description := strings.Join(strings.Fields(nf.Description), " ")
 	return "\t" + q(nf.Name) + ": {\n\t\t" + strings.Join(fields, ", ") + ",\n\t\t\"description\": " + q(description) + ",\n\t},\n"

@@ -2,13 +2,8 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/open-policy-agent/opa/v1/ast"
 
 	"acceso/locales"
 	"acceso/rules"
@@ -17,46 +12,11 @@ import (
 // factsModule is the module of the embedded rules that declares the facts.
 const factsModule = "rules/login/facts.rego"
 
-// withoutOrders is src with every "order" key of its fact declarations
-// taken out: rules that order their facts by position.
-func withoutOrders(tb testing.TB, src rules.Source) rules.Source {
-	tb.Helper()
-	out := src.Clone()
-	orders := regexp.MustCompile(`,\s*"order":\s*\d+`)
-	out.Modules[factsModule] = orders.ReplaceAllString(out.Modules[factsModule], "")
-	if strings.Contains(out.Modules[factsModule], `"order"`) {
-		tb.Fatalf("%s still has an order after taking them out", factsModule)
-	}
-	return out
-}
-
-func TestNextFactOrder(t *testing.T) {
-	n := func(i int64) any { return json.Number(strconv.FormatInt(i, 10)) }
-	tests := []struct {
-		name  string
-		decls map[string]map[string]any
-		want  int
-		used  bool
-	}{
-		{"no fact has an order", map[string]map[string]any{"a": {"type": "boolean"}, "b": {"type": "count"}}, 0, false},
-		{"after the highest", map[string]map[string]any{"a": {"order": n(2)}, "b": {"order": n(7)}, "c": {"type": "count"}}, 8, true},
-		{"from metadata numbers", map[string]map[string]any{"a": {"order": 3}, "b": {"order": float64(4)}}, 5, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, used := NextFactOrder(tc.decls)
-			if got != tc.want || used != tc.used {
-				t.Errorf("NextFactOrder(%v) = %d, %v; want %d, %v", tc.decls, got, used, tc.want, tc.used)
-			}
-		})
-	}
-}
-
-// TestDraftNewFact adds an asked fact to rules whose facts have an order
-// and to rules whose facts have none: the declaration is written as the
-// others are, its question's texts are added empty, the check names each
-// empty text at its line, and once they are written the rules build with
-// the fact where it was declared.
+// TestDraftNewFact adds an asked fact: the declaration is written as the
+// others are (no order: facts are asked in the order they are declared),
+// its question's texts are added empty, the check names each empty text at
+// its line, and once they are written the rules build with the fact where
+// it was declared.
 func TestDraftNewFact(t *testing.T) {
 	ctx := context.Background()
 	embedded := rules.Embedded()
@@ -67,8 +27,7 @@ func TestDraftNewFact(t *testing.T) {
 		src       rules.Source
 		wantOrder string // in the declaration written, or "" for no order at all
 	}{
-		{"facts with an order", embedded, `"order": 12`},
-		{"facts by position", withoutOrders(t, embedded), ""},
+		{"the built-in rules", embedded, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,52 +126,6 @@ func TestDraftNewFactNamesTheField(t *testing.T) {
 	}
 	if _, err := DraftNewFact(src, ok); err != nil {
 		t.Errorf("DraftNewFact(%+v) = %v; want it drafted", ok, err)
-	}
-}
-
-// TestCauseFormatOf reads how the causes declare themselves, and the
-// template of a new cause writes the same.
-func TestCauseFormatOf(t *testing.T) {
-	embedded := rules.Embedded()
-	bare := embedded.Clone()
-	for name, text := range bare.Modules {
-		bare.Modules[name] = regexp.MustCompile(`(?m)^(#   (order|facts|contact_can_try): .*|# custom:)\n`).ReplaceAllString(text, "")
-	}
-	tests := []struct {
-		name        string
-		src         rules.Source
-		want        CauseFormat
-		wantInTempl []string
-		notInTempl  []string
-	}{
-		{"custom.order and custom.facts", embedded, CauseFormat{Order: true, NextOrder: len(mustBuild(t, embedded).Catalog.Causes) + 1, Facts: true, CanTry: true},
-			[]string{"#   order: 12\n", "#   facts: [<fact>]\n", "#   contact_can_try: false\n"}, nil},
-		{"neither", bare, CauseFormat{NextOrder: 1}, nil, []string{"order:", "facts:", "custom:", "contact_can_try"}},
-	}
-	// The causes without their custom metadata still parse: what is read
-	// is their metadata, not a module left out.
-	for _, name := range PolicyModules(bare) {
-		if _, err := ast.ParseModuleWithOpts(name, bare.Modules[name], ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1}); err != nil {
-			t.Fatalf("%s without custom metadata: %v", name, err)
-		}
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := CauseFormatOf(tc.src); got != tc.want {
-				t.Errorf("CauseFormatOf = %+v; want %+v", got, tc.want)
-			}
-			tmpl := NewCauseTemplate(tc.src)
-			for _, want := range tc.wantInTempl {
-				if !strings.Contains(tmpl, want) {
-					t.Errorf("NewCauseTemplate lacks %q:\n%s", want, tmpl)
-				}
-			}
-			for _, not := range tc.notInTempl {
-				if strings.Contains(tmpl, not) {
-					t.Errorf("NewCauseTemplate has %q:\n%s", not, tmpl)
-				}
-			}
-		})
 	}
 }
 

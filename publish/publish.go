@@ -291,7 +291,8 @@ func (p *Publisher) storeBaseline(ctx context.Context, cur *rules.Policy) error 
 const baselineNote = "rules served before the first publish"
 
 // Rollback publishes the source of stored revision seq again, as a new
-// revision.
+// revision. A revision written for the rules format of earlier releases is
+// refused with what to change in it (explainEarlier).
 func (p *Publisher) Rollback(ctx context.Context, seq int64, admin string) (store.Revision, error) {
 	old, err := p.store.Revision(ctx, seq)
 	if err != nil {
@@ -302,5 +303,8 @@ func (p *Publisher) Rollback(ctx context.Context, seq int64, admin string) (stor
 		Admin:  admin,
 		Note:   fmt.Sprintf("rollback to %s (#%d)", old.ID, old.Seq),
 	})
-	return rev, err
+	if err != nil {
+		return rev, explainEarlier(old, err)
+	}
+	return rev, nil
 }

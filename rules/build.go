@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,7 +17,9 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
+	"acceso/content"
 	"acceso/locales"
 )
 
@@ -33,6 +37,12 @@ type Policy struct {
 	Source   Source
 	Catalog  Catalog
 	Texts    *locales.Texts
+	// Articles is the admins' article, in every language, rendered from
+	// the source.
+	Articles *content.Set
+	// Help is the contacts' explanation of each cause, in every language,
+	// rendered from the source.
+	Help     *content.Set
 	deadline time.Duration
 	query    rego.PreparedEvalQuery
 	cache    *decisionCache // nil when off
@@ -56,6 +66,27 @@ type Options struct {
 	// another process (the sandbox) verified with them, so that this one
 	// never evaluates it before it is published.
 	SkipSamples bool
+	// rulesAlone leaves out what the engine tells the rules of what each
+	// cause reads (readsQuery): for the tests that compare the two.
+	rulesAlone bool
+}
+
+// readsQuery is the engine's query: the decision, told which facts each
+// cause's rule reads (c's Cause.Facts, from OPA's dependency analysis), so
+// that the rules try only answers that could settle an open cause instead
+// of every unknown fact (decision.rego's _reads). A verdict can change
+// only with a fact its rule reads, so the answer is the rules' alone, as
+// stock OPA gives it without this (TestReadsChangeNoAnswer).
+func readsQuery(c Catalog) string {
+	reads := make([][2]*ast.Term, 0, len(c.Causes))
+	for _, cause := range c.Causes {
+		facts := make([]*ast.Term, len(cause.Facts))
+		for i, f := range cause.Facts {
+			facts[i] = ast.StringTerm(f)
+		}
+		reads = append(reads, [2]*ast.Term{ast.StringTerm(cause.ID), ast.ArrayTerm(facts...)})
+	}
+	return decisionQuery + " with " + packagePath + "._reads as " + ast.NewObject(reads...).String()
 }
 
 // Build verifies src and prepares it for evaluation. Verification compiles
@@ -89,6 +120,15 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	if len(problems) > 0 {
 		return nil, problems
 	}
+	always, problems := checkPersonalReads(compiler, catalog)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	// A cause without its section in the article or the contacts'
+	// explanations is reported with the
+	// problems found after it (texts, tests), so that adding a cause shows
+	// everything it still lacks at once.
+	articles, help, linkProblems := readDocs(src, catalog)
 	texts, err := locales.Parse(src.Messages)
 	var plain locales.TextProblems
 	switch {
@@ -102,23 +142,32 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		return nil, Problems{{File: "locales", Message: err.Error()}}
 	}
 	if problems := catalog.checkTexts(texts); len(problems) > 0 {
-		return nil, problems
+		return nil, append(problems, linkProblems...)
 	}
 	if builtIn, err := builtInTexts(); err == nil {
 		texts = texts.WithFallback(builtIn)
 	}
-	data := catalog.Data()
 	if !opts.SkipTests {
-		testCompiler := ast.NewCompiler().WithCapabilities(caps)
-		if typed {
-			testCompiler = testCompiler.WithSchemas(schemas)
+		newCompiler := func() *ast.Compiler {
+			c := ast.NewCompiler().WithCapabilities(caps)
+			if typed {
+				c = c.WithSchemas(schemas)
+			}
+			return c
 		}
-		if problems := runTests(ctx, all, testCompiler, data); len(problems) > 0 {
-			return nil, problems
+		if problems := runTests(ctx, all, newCompiler); len(problems) > 0 {
+			return nil, append(problems, linkProblems...)
 		}
 	}
-	store := inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
-	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
+	if len(linkProblems) > 0 {
+		return nil, linkProblems
+	}
+	store := inmem.NewWithOpts(inmem.OptReturnASTValuesOnRead(true))
+	q := readsQuery(catalog)
+	if opts.rulesAlone {
+		q = decisionQuery
+	}
+	query, err := rego.New(rego.Query(q), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
 	if err != nil {
 		return nil, Problems{{File: "rules", Message: "preparing " + decisionQuery + ": " + err.Error()}}
 	}
@@ -132,7 +181,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 			}
 			derive = &pq
 		}
-		if cache, err = newDecisionCache(cmp.Or(opts.CacheSize, DefaultCacheSize), catalog, derive); err != nil {
+		if cache, err = newDecisionCache(cmp.Or(opts.CacheSize, DefaultCacheSize), catalog, derive, always); err != nil {
 			return nil, Problems{{File: "rules", Message: "the decision cache: " + err.Error()}}
 		}
 	}
@@ -141,6 +190,8 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		Source:   src,
 		Catalog:  catalog,
 		Texts:    texts,
+		Articles: articles,
+		Help:     help,
 		deadline: opts.Deadline,
 		query:    query,
 		cache:    cache,
@@ -187,19 +238,26 @@ func parse(modules map[string]string) (policies, all map[string]*ast.Module, pro
 }
 
 // runTests runs the Rego tests of all modules, compiled as the policies are
-// (capabilities, input schema) and with the catalog's data; each failing test is a problem
-// at its location.
-func runTests(ctx context.Context, modules map[string]*ast.Module, compiler *ast.Compiler, data map[string]any) Problems {
+// (capabilities, input schema) and with no data beside them, as stock opa
+// test runs them; each failing test is a problem at its location. The
+// failing tests run once more with tracing, so that each problem shows the
+// expression that failed with the values of its terms (as opa test
+// --var-values does): what was expected beside what the rules gave.
+func runTests(ctx context.Context, modules map[string]*ast.Module, newCompiler func() *ast.Compiler) Problems {
+	copies := make(map[string]*ast.Module, len(modules))
+	for name, m := range modules {
+		copies[name] = m.Copy()
+	}
 	ch, err := tester.NewRunner().
-		SetCompiler(compiler).
+		SetCompiler(newCompiler()).
 		SetModules(modules).
-		SetStore(inmem.NewFromObject(data)).
 		SetTimeout(10*time.Second).
 		RunTests(ctx, nil)
 	if err != nil {
 		return explainRefused(fromAST(err))
 	}
 	var problems Problems
+	var failed []string
 	ran := 0
 	for r := range ch {
 		ran++
@@ -207,11 +265,20 @@ func runTests(ctx context.Context, modules map[string]*ast.Module, compiler *ast
 		case r.Error != nil:
 			problems = append(problems, located(r.Location, fmt.Sprintf("%s: error: %v", r.Name, r.Error)))
 		case r.Fail:
+			failed = append(failed, regexp.QuoteMeta(r.Package+"."+r.Name))
 			problems = append(problems, located(r.Location, r.Name+": failed"))
 		}
 	}
 	if ran == 0 {
 		problems = append(problems, Problem{File: "rules", Message: "no Rego tests: every policy needs its _test.rego"})
+	}
+	if len(failed) > 0 {
+		explained := explainFailures(ctx, copies, newCompiler(), "^("+strings.Join(failed, "|")+")$")
+		for i, p := range problems {
+			if why, ok := explained[p.File+":"+strconv.Itoa(p.Line)]; ok {
+				problems[i].Message += "\n" + why
+			}
+		}
 	}
 	slices.SortFunc(problems, func(a, b Problem) int {
 		if a.File != b.File {
@@ -220,6 +287,44 @@ func runTests(ctx context.Context, modules map[string]*ast.Module, compiler *ast
 		return a.Line - b.Line
 	})
 	return problems
+}
+
+// explainFailures runs the tests matching filter with tracing and returns,
+// for each failing test by its file:line, the expression that failed and
+// the values of its terms.
+func explainFailures(ctx context.Context, modules map[string]*ast.Module, compiler *ast.Compiler, filter string) map[string]string {
+	ch, err := tester.NewRunner().
+		SetCompiler(compiler.WithRewriteTestRules(true)).
+		SetModules(modules).
+		EnableTracing(true).
+		Filter(filter).
+		SetTimeout(10*time.Second).
+		RunTests(ctx, nil)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]string)
+	for r := range ch {
+		if !r.Fail || r.Location == nil {
+			continue
+		}
+		for _, e := range slices.Backward(r.Trace) {
+			if e.Op != topdown.FailOp || e.Location == nil || e.QueryID == 0 {
+				continue
+			}
+			if expr, ok := e.Node.(*ast.Expr); ok {
+				if _, every := expr.Terms.(*ast.Every); every {
+					continue // the expression that failed inside it says more
+				}
+			}
+			var b strings.Builder
+			if err := topdown.PrettyEvent(&b, e, topdown.PrettyEventOpts{PrettyVars: true}); err == nil {
+				out[r.Location.File+":"+strconv.Itoa(r.Location.Row)] = fmt.Sprintf("%s:%d: the failing expression and its values:\n%s", e.Location.File, e.Location.Row, strings.TrimRight(b.String(), "\n"))
+			}
+			break
+		}
+	}
+	return out
 }
 
 func located(loc *ast.Location, msg string) Problem {

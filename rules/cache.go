@@ -25,15 +25,23 @@ const derivedQuery = "data.login.derived"
 // decision is a function of the revision and the input alone; each Policy
 // has its own cache, so a publish (a new Policy) starts empty.
 //
-// The key never holds personal data: it is the symptom and the
-// non-personal facts, with the facts the rules derive from personal facts
-// (data.login.derived) in place of the personal facts, and the names (not
-// the values) of the personal facts given. This is exact as long as the
-// rules read a personal fact's value only to derive facts, which
-// decision.rego's derived rule states; the values are ids and fact names.
+// The key is exactly what a decision depends on: the symptom (the scope),
+// the facts the rules derive from personal facts (data.login.derived), and
+// the values of the facts that the causes in scope read, as OPA's
+// dependency analysis finds them (Cause.Facts), with those the scope and
+// the derivation read. Two requests that differ only in facts no cause in
+// scope reads share a decision. It never holds personal data: Build
+// refuses any rule other than the derivation that reads a personal fact
+// (checkPersonalReads), so a personal fact counts only through what is
+// derived from it, and the key holds the derived values instead. The
+// language is not part of it: a decision is ids, which the caller puts
+// into words afterwards.
 type decisionCache struct {
 	lru      *lru.Cache[string, Decision]
 	personal map[string]bool
+	// reads are the facts whose values key a request, by symptom ("" for
+	// a request naming none: every cause is in scope).
+	reads map[string][]string
 	// derive is the prepared derived query; nil when the rules define
 	// none, and then a request with a personal fact is not reused.
 	derive       *rego.PreparedEvalQuery
@@ -41,17 +49,30 @@ type decisionCache struct {
 }
 
 // newDecisionCache returns a cache of size decisions for the facts the
-// catalog declares; derive is the prepared derived query, or nil.
-func newDecisionCache(size int, catalog Catalog, derive *rego.PreparedEvalQuery) (*decisionCache, error) {
+// catalog declares; derive is the prepared derived query, or nil; always
+// are the facts every decision may depend on beside its causes' (those the
+// scope and the derivation read).
+func newDecisionCache(size int, catalog Catalog, derive *rego.PreparedEvalQuery, always []string) (*decisionCache, error) {
 	l, err := lru.New[string, Decision](size)
 	if err != nil {
 		return nil, err
 	}
-	c := &decisionCache{lru: l, personal: make(map[string]bool), derive: derive}
+	c := &decisionCache{lru: l, personal: make(map[string]bool), reads: make(map[string][]string), derive: derive}
 	for _, f := range catalog.Facts {
 		if f.Personal {
 			c.personal[f.Name] = true
 		}
+	}
+	for _, s := range append([]string{""}, catalog.Symptoms...) {
+		names := slices.Clone(always)
+		for _, cause := range catalog.Causes {
+			if s == "" || cause.Symptom == s {
+				names = append(names, cause.Facts...)
+			}
+		}
+		names = slices.DeleteFunc(names, func(n string) bool { return c.personal[n] })
+		slices.Sort(names)
+		c.reads[s] = slices.Compact(names)
 	}
 	return c, nil
 }
@@ -68,16 +89,17 @@ func (p *Policy) CacheStats() (hits, misses uint64) {
 
 // key returns the cache key of req, and false when req cannot be reused.
 // The derived query runs, on input(), only when req carries a personal
-// fact.
+// fact; a derived value stands for the fact of that name, as in the rules.
 func (c *decisionCache) key(ctx context.Context, req Request, input func() ast.Value) (string, bool, error) {
-	var derived map[string]any
-	var personal []string
-	for name := range req.Facts {
-		if c.personal[name] {
-			personal = append(personal, name)
-		}
+	names, ok := c.reads[req.Symptom]
+	if !ok {
+		return "", false, nil
 	}
-	if len(personal) > 0 {
+	var derived map[string]any
+	for name := range req.Facts {
+		if !c.personal[name] {
+			continue
+		}
 		if c.derive == nil {
 			return "", false, nil
 		}
@@ -91,28 +113,30 @@ func (c *decisionCache) key(ctx context.Context, req Request, input func() ast.V
 		if derived, _ = rs[0].Expressions[0].Value.(map[string]any); derived == nil {
 			return "", false, nil
 		}
-		slices.Sort(personal)
+		break
 	}
-	names := make([]string, 0, len(req.Facts)+len(derived))
-	for name := range req.Facts {
-		if _, replaced := derived[name]; !replaced && !c.personal[name] {
-			names = append(names, name)
-		}
-	}
-	for name := range derived {
+	b := make([]byte, 0, 128)
+	b = strconv.AppendQuote(b, req.Symptom)
+	for _, name := range slices.Sorted(maps.Keys(derived)) {
 		if c.personal[name] {
 			return "", false, nil // a derived fact is never personal; refuse rather than keep it
 		}
-		names = append(names, name)
+		if !slices.Contains(names, name) {
+			b = append(b, " derived:"...)
+			b = append(b, name...)
+			b = append(b, '=')
+			var ok bool
+			if b, ok = appendValue(b, derived[name]); !ok {
+				return "", false, nil
+			}
+		}
 	}
-	slices.Sort(names)
-
-	b := make([]byte, 0, 128)
-	b = strconv.AppendQuote(b, req.Symptom)
 	for _, name := range names {
 		v, ok := derived[name]
 		if !ok {
-			v = req.Facts[name]
+			if v, ok = req.Facts[name]; !ok {
+				continue
+			}
 		}
 		b = append(b, ' ')
 		b = append(b, name...)
@@ -120,10 +144,6 @@ func (c *decisionCache) key(ctx context.Context, req Request, input func() ast.V
 		if b, ok = appendValue(b, v); !ok {
 			return "", false, nil
 		}
-	}
-	for _, name := range personal {
-		b = append(b, " given:"...)
-		b = append(b, name...)
 	}
 	return string(b), true, nil
 }

@@ -239,7 +239,66 @@ func TestCacheKey(t *testing.T) {
 	if ana == other {
 		t.Errorf("a match and a mismatch share key %q", ana)
 	}
-	if ana == direct {
-		t.Errorf("a derived and a direct answer share key %q; the personal facts given should tell them apart", ana)
+	if ana != direct {
+		t.Errorf("a derived and a direct answer: keys %q and %q; want one (the rules read the derived value in place of the direct one)", ana, direct)
+	}
+	// vpn is read only by the causes of code_not_accepted.
+	often := key(`{"symptom":"code_needed_often","facts":{"incognito":true,"vpn":true}}`)
+	if k := key(`{"symptom":"code_needed_often","facts":{"incognito":true,"vpn":false}}`); k != often {
+		t.Errorf("requests differing only in a fact no cause in scope reads: keys %q and %q; want one", often, k)
+	}
+	if k := key(`{"facts":{"incognito":true,"vpn":false}}`); k == key(`{"facts":{"incognito":true,"vpn":true}}`) {
+		t.Errorf("with every symptom in scope, vpn true and false share key %q", k)
+	}
+	if k := key(`{"symptom":"code_not_accepted","facts":{"incognito":true,"vpn":true}}`); k == often {
+		t.Errorf("two symptoms share key %q", k)
+	}
+}
+
+// TestCacheSharesOnlyEqualDecisions evaluates pairs of requests that
+// differ in facts no cause in scope reads, or only in personal facts that
+// derive the same, with the cache on: the second of each pair is answered
+// from the cache, and every answer is the one an evaluation without the
+// cache gives. Pairs whose derived facts differ (the card matches for one
+// contact, not the other) each get their own answer.
+func TestCacheSharesOnlyEqualDecisions(t *testing.T) {
+	ctx := context.Background()
+	uncached := buildWith(t, Options{NoCache: true})
+	tests := []struct {
+		name   string
+		a, b   string
+		shared bool
+	}{
+		{"a fact read by no cause in scope", `{"symptom":"code_needed_often","facts":{"incognito":true,"vpn":true}}`, `{"symptom":"code_needed_often","facts":{"incognito":true,"vpn":false,"message_published":true}}`, true},
+		{"two contacts whose cards match", `{"symptom":"code_not_received","facts":{"identifier":"ana@allowed.example","registered_emails":["ana@allowed.example"]}}`, `{"symptom":"code_not_received","facts":{"identifier":"bea@other.example","registered_emails":["BEA@other.example"]}}`, true},
+		{"a card that matches and one that does not", `{"symptom":"code_not_received","facts":{"identifier":"ana@allowed.example","registered_emails":["ana@allowed.example"]}}`, `{"symptom":"code_not_received","facts":{"identifier":"bea@other.example","registered_emails":["ana@allowed.example"]}}`, false},
+		{"a fact a cause in scope reads", `{"symptom":"code_not_accepted","facts":{"vpn":true}}`, `{"symptom":"code_not_accepted","facts":{"vpn":false}}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cached := buildWith(t, Options{})
+			for _, body := range []string{tc.a, tc.b} {
+				req, err := parseRequest(body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := uncached.Evaluate(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := cached.Evaluate(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("cached Evaluate(%s) = %+v; want %+v", body, got, want)
+				}
+			}
+			hits, _ := cached.CacheStats()
+			h0, _ := buildWith(t, Options{}).CacheStats() // the samples Build evaluated
+			if shared := hits > h0; shared != tc.shared {
+				t.Errorf("the second request answered from the cache: %v; want %v", shared, tc.shared)
+			}
+		})
 	}
 }

@@ -1,10 +1,12 @@
 package rules
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -39,15 +41,19 @@ type Catalog struct {
 	Facts    []Fact
 }
 
-// Cause is one cause as its rule's metadata declares it.
+// Cause is one cause as its rule declares it. Its place in the article is
+// the position of its declaration (module path, then line), or right after
+// the cause its metadata names in custom.after.
 type Cause struct {
 	ID      string
 	Symptom string
-	Order   int
-	Facts   []string
+	// After is the cause this one follows in the article
+	// (custom.after); "" for its place in the file.
+	After string
+	Facts []string
 	// ContactCanTry is set for a cause whose advice a contact can follow
-	// without knowing the answer (custom.contact_can_try): while the cause
-	// is open, the answer offers it to try.
+	// without knowing the answer (contact_can_try contains "<id>" in the
+	// rules): while the cause is open, the answer offers it to try.
 	ContactCanTry bool
 	Title         string // the rule's own title, for rule authors
 	Description   string
@@ -69,10 +75,13 @@ func (c Catalog) Cause(id string) (Cause, bool) {
 const (
 	packagePath = "data.login"
 	causeRule   = "cause"
+	canTryRule  = "contact_can_try"
+	scopeRule   = "scope"
 )
 
 // readCatalog reads the causes from their rules and metadata, and the
-// symptoms and facts from the data the rules define. Every problem found names the rule's file and line.
+// symptoms and facts from the data the rules define. Every problem found
+// names the rule's file and line.
 func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems) {
 	var c Catalog
 	var problems Problems
@@ -84,15 +93,25 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 		return c, Problems{{File: "rules", Message: fmt.Sprintf("reading data.login.symptoms and data.login.facts: %v", err)}}
 	}
 	c.Symptoms = stringList(rs[0].Bindings["symptoms"])
-	c.Facts, problems = readFacts(rs[0].Bindings["facts"])
+	keys, decl := factPositions(compiler.Modules)
+	c.Facts, problems = readFacts(rs[0].Bindings["facts"], keys, decl)
 
 	var verdicts []declaredCause
+	var canTry []namedCause
 	for _, name := range slices.Sorted(maps.Keys(compiler.Modules)) {
 		m := compiler.Modules[name]
 		if !m.Package.Path.Equal(ast.MustParseRef(packagePath)) {
 			continue
 		}
 		for _, rule := range m.Rules {
+			if id, ok, p := canTryOf(rule); ok {
+				if p != nil {
+					problems = append(problems, *p)
+				} else {
+					canTry = append(canTry, id)
+				}
+				continue
+			}
 			cause, ok := causeOf(rule)
 			if !ok {
 				continue
@@ -110,10 +129,9 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 			if !slices.Contains(c.Symptoms, cause.Symptom) {
 				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown symptom %q (the rule is cause.<symptom>.<id>)", cause.ID, cause.Symptom)})
 			}
-			for _, f := range cause.Facts {
-				if _, ok := c.Fact(f); !ok {
-					problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown fact %q (declare it in data.login.facts)", cause.ID, f)})
-				}
+			cause.Facts, cause.errs = c.restsOn(compiler, cause.Cause)
+			for _, e := range cause.errs {
+				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: e})
 			}
 			if prev, dup := c.Cause(cause.ID); dup {
 				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s is declared twice (also at %s:%d)", cause.ID, prev.File, prev.Line)})
@@ -127,16 +145,122 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 				"cause.%s.%s has no declaration: add `default cause.%s.%s := \"open\"` with its # METADATA", v.Symptom, v.ID, v.Symptom, v.ID)})
 		}
 	}
+	for _, t := range canTry {
+		i := slices.IndexFunc(c.Causes, func(x Cause) bool { return x.ID == t.id })
+		if i < 0 {
+			problems = append(problems, Problem{File: t.file, Line: t.line, Message: fmt.Sprintf("contact_can_try names %q, which no cause declares", t.id)})
+			continue
+		}
+		c.Causes[i].ContactCanTry = true
+	}
 	if len(c.Causes) == 0 {
 		problems = append(problems, Problem{File: "rules", Message: "no causes: a cause is declared by a rule default cause.<symptom>.<id> := \"open\" with # METADATA"})
 	}
-	slices.SortStableFunc(c.Causes, func(a, b Cause) int { return a.Order - b.Order })
-	for i := 1; i < len(c.Causes); i++ {
-		if a, b := c.Causes[i-1], c.Causes[i]; a.Order == b.Order {
-			problems = append(problems, Problem{File: b.File, Line: b.Line, Message: fmt.Sprintf("cause %s has the same order (%d) as %s", b.ID, b.Order, a.ID)})
+	var orderProblems Problems
+	c.Causes, orderProblems = articleOrder(c.Causes)
+	return c, append(problems, orderProblems...)
+}
+
+// namedCause is a cause id named at a file and line.
+type namedCause struct {
+	id   string
+	file string
+	line int
+}
+
+// canTryOf reads a rule contact_can_try contains "<id>": ok is set for a
+// rule of that name, with a problem when it is not of that form.
+func canTryOf(rule *ast.Rule) (namedCause, bool, *Problem) {
+	ref := rule.Head.Ref()
+	if len(ref) == 0 || !ref[0].Equal(ast.VarTerm(canTryRule)) {
+		return namedCause{}, false, nil
+	}
+	var l namedCause
+	if rule.Location != nil {
+		l.file, l.line = rule.Location.File, rule.Location.Row
+	}
+	id, isString := ast.String(""), false
+	if rule.Head.Key != nil && len(ref) == 1 && len(rule.Body) == 1 && rule.Body[0].IsGround() {
+		id, isString = rule.Head.Key.Value.(ast.String)
+	}
+	if !isString {
+		return l, true, &Problem{File: l.file, Line: l.line, Message: canTryRule + ` names one cause per rule, as a literal: contact_can_try contains "<cause id>"`}
+	}
+	l.id = string(id)
+	return l, true, nil
+}
+
+// articleOrder puts causes in article order: by position (module path,
+// then line), each cause with custom.after right after the cause it
+// names. A cause after an unknown cause, or a loop of afters, is a
+// problem at its declaration.
+func articleOrder(causes []Cause) ([]Cause, Problems) {
+	slices.SortStableFunc(causes, func(a, b Cause) int {
+		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+	})
+	var problems Problems
+	placed := make([]Cause, 0, len(causes))
+	var pending []Cause
+	for _, c := range causes {
+		if c.After == "" {
+			placed = append(placed, c)
+			continue
+		}
+		if !slices.ContainsFunc(causes, func(x Cause) bool { return x.ID == c.After }) {
+			problems = append(problems, Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s: custom.after names %q, which no cause declares", c.ID, c.After)})
+			placed = append(placed, c)
+			continue
+		}
+		pending = append(pending, c)
+	}
+	// Each pass places the causes whose predecessor is placed; a pass that
+	// places none leaves a loop. Causes after the same one keep their
+	// position order.
+	for len(pending) > 0 {
+		var rest []Cause
+		for _, c := range slices.Backward(pending) {
+			i := slices.IndexFunc(placed, func(x Cause) bool { return x.ID == c.After })
+			if i < 0 {
+				rest = append([]Cause{c}, rest...)
+				continue
+			}
+			placed = slices.Insert(placed, i+1, c)
+		}
+		if len(rest) == len(pending) {
+			for _, c := range rest {
+				problems = append(problems, Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s: custom.after %s makes a loop of causes each after another", c.ID, c.After)})
+				placed = append(placed, c)
+			}
+			break
+		}
+		pending = rest
+	}
+	return placed, problems
+}
+
+// restsOn returns the facts cause rests on, in asking order: those its
+// rules read, following the helper rules they refer to (see readsOf), with
+// what is wrong with them.
+func (c Catalog) restsOn(compiler *ast.Compiler, cause Cause) ([]string, []string) {
+	ref := ast.MustParseRef(packagePath).Append(ast.VarTerm(causeRule)).Append(ast.StringTerm(cause.Symptom)).Append(ast.StringTerm(cause.ID))
+	ref[2] = ast.StringTerm(causeRule)
+	r := readsOf(compiler, compiler.GetRulesExact(ref))
+	var facts, errs []string
+	for _, f := range c.Facts {
+		if _, ok := r.facts[f.Name]; ok {
+			facts = append(facts, f.Name)
 		}
 	}
-	return c, problems
+	for _, name := range r.names() {
+		if _, ok := c.Fact(name); !ok {
+			at := r.facts[name]
+			errs = append(errs, fmt.Sprintf("cause %s reads the undeclared fact %q at %s:%d: declare it in data.login.facts", cause.ID, name, at.file, at.line))
+		}
+	}
+	if len(facts) == 0 {
+		errs = append(errs, fmt.Sprintf("cause %s reads no fact (input.facts.<name>), so nothing can find it or rule it out", cause.ID))
+	}
+	return facts, errs
 }
 
 // declaredCause is a cause read from its rule, and what is wrong with it.
@@ -185,28 +309,27 @@ func causeOf(rule *ast.Rule) (c declaredCause, ok bool) {
 		}
 	}
 	if a == nil {
-		c.errs = append(c.errs, fmt.Sprintf("cause %s: its default rule has no # METADATA (title, description, custom.order, custom.facts)", c.ID))
+		c.errs = append(c.errs, fmt.Sprintf("cause %s: its default rule has no # METADATA (title, description, custom.facts)", c.ID))
 		return c, true
 	}
 	c.Title, c.Description = a.Title, a.Description
-	switch n := a.Custom["order"].(type) {
-	case int:
-		c.Order = n
-	case float64:
-		c.Order = int(n)
-	default:
-		c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.order must be a number", c.ID))
-	}
-	c.Facts = stringList(a.Custom["facts"])
-	if len(c.Facts) == 0 {
-		c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.facts must list the facts it rests on", c.ID))
-	}
-	switch try := a.Custom["contact_can_try"].(type) {
-	case nil:
-	case bool:
-		c.ContactCanTry = try
-	default:
-		c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.contact_can_try must be true or false, not %v", c.ID, try))
+	for key, v := range a.Custom {
+		switch key {
+		case "facts":
+			c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.facts is no longer read: the facts a cause rests on are the ones its rules read", c.ID))
+		case "after":
+			after, ok := v.(string)
+			if !ok || after == "" {
+				c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.after must name the cause this one follows in the article, not %v", c.ID, v))
+			}
+			c.After = after
+		case "order":
+			c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.order is no longer read: a cause's place in the article is its place in the file, or custom.after: <cause id>", c.ID))
+		case "contact_can_try":
+			c.errs = append(c.errs, fmt.Sprintf("cause %s: metadata custom.contact_can_try is no longer read: write the rule contact_can_try contains %q", c.ID, c.ID))
+		default:
+			c.errs = append(c.errs, fmt.Sprintf("cause %s: unknown metadata custom.%s (a cause's custom metadata is after)", c.ID, key))
+		}
 	}
 	return c, true
 }
@@ -300,20 +423,4 @@ func DeclaresCause(rule, id string) bool {
 		}
 	}
 	return false
-}
-
-// Data is what the rules read of the catalog at evaluation:
-// data.acceso.causes.<id>.facts, the facts each cause rests on, and
-// data.acceso.causes.<id>.contact_can_try, as its metadata declares them. It is made from the metadata at every build, so
-// that the facts of a cause are declared once.
-func (c Catalog) Data() map[string]any {
-	causes := make(map[string]any, len(c.Causes))
-	for _, cause := range c.Causes {
-		facts := make([]any, len(cause.Facts))
-		for i, f := range cause.Facts {
-			facts[i] = f
-		}
-		causes[cause.ID] = map[string]any{"facts": facts, "contact_can_try": cause.ContactCanTry}
-	}
-	return map[string]any{"acceso": map[string]any{"causes": causes}}
 }

@@ -143,8 +143,10 @@ func (p *Policy) evaluationError(ctx context.Context, err error) error {
 
 // decisionFrom reads the decision document the rules produce and puts it
 // in the order the catalog declares: findings, causes ruled out and
-// causes to try in article order, questions in asking order (the contact's first). Which
-// causes and questions there are is the rules' say alone.
+// causes to try in article order, questions in asking order (the
+// contact's first). Which causes and questions there are is the rules'
+// say alone; a finding's Because is the known facts (the rules' known)
+// its rule reads (Cause.Facts), in asking order.
 func (c Catalog) decisionFrom(v any) (Decision, bool) {
 	doc, ok := v.(ast.Object)
 	if !ok {
@@ -154,23 +156,24 @@ func (c Catalog) decisionFrom(v any) (Decision, bool) {
 	outcome, ok := field(doc, "outcome").(ast.String)
 	d.Outcome = string(outcome)
 	d.Symptoms = stringsOf(field(doc, "symptoms"))
-	findings, _ := field(doc, "findings").(ast.Object)
+	findings := stringsOf(field(doc, "findings"))
 	ruledOut := stringsOf(field(doc, "ruled_out"))
 	// to_try is optional: rules written before it was added give none.
 	toTry := stringsOf(field(doc, "to_try"))
 	questions := stringsOf(field(doc, "questions"))
-	nFindings := 0
-	if findings != nil {
-		nFindings = findings.Len()
-	}
-	d.Findings = make([]Finding, 0, nFindings)
+	known := stringsOf(field(doc, "known"))
+	d.Findings = make([]Finding, 0, len(findings))
 	d.RuledOut = make([]string, 0, len(ruledOut))
 	d.ToTry = make([]string, 0, len(toTry))
 	for _, cause := range c.Causes {
-		if nFindings > 0 {
-			if because := findings.Get(ast.InternedTerm(cause.ID)); because != nil {
-				d.Findings = append(d.Findings, Finding{ID: cause.ID, Symptom: cause.Symptom, Because: stringsOf(because.Value)})
+		if slices.Contains(findings, cause.ID) {
+			because := make([]string, 0, len(cause.Facts))
+			for _, f := range c.Facts {
+				if slices.Contains(cause.Facts, f.Name) && slices.Contains(known, f.Name) {
+					because = append(because, f.Name)
+				}
 			}
+			d.Findings = append(d.Findings, Finding{ID: cause.ID, Symptom: cause.Symptom, Because: because})
 		}
 		if slices.Contains(ruledOut, cause.ID) {
 			d.RuledOut = append(d.RuledOut, cause.ID)
@@ -185,7 +188,7 @@ func (c Catalog) decisionFrom(v any) (Decision, bool) {
 			d.Questions = append(d.Questions, Question{Fact: f.Name, Type: QuestionType(f.Type), AskedOf: f.AskedOf})
 		}
 	}
-	return d, ok && len(d.Findings) == nFindings && len(d.RuledOut) == len(ruledOut) && len(d.ToTry) == len(toTry) && len(d.Questions) == len(questions)
+	return d, ok && len(d.Findings) == len(findings) && len(d.RuledOut) == len(ruledOut) && len(d.ToTry) == len(toTry) && len(d.Questions) == len(questions)
 }
 
 // field is the value of an object's key, or nil.

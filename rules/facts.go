@@ -2,11 +2,12 @@ package rules
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Types of a fact's value.
@@ -44,15 +45,17 @@ const (
 // logged, stored or put in a URL), who can answer a question about it
 // (AskedOfContact, AskedOfAdmin, or "" when nobody is asked: it is derived
 // or comes from integrations only), its place in the asking order and what
-// it means (Description, for integrators).
+// it means (Description, for integrators). File and Line are where it is
+// declared; its place in the asking order follows from them.
 type Fact struct {
 	Name        string
 	Type        string
 	Choices     []string
 	Personal    bool
 	AskedOf     string
-	Order       int
 	Description string
+	File        string
+	Line        int
 }
 
 // Asked reports whether a question is ever asked about the fact.
@@ -72,17 +75,61 @@ const maxAskedChoices = 4
 
 var factTypes = []string{TypeBoolean, TypeCount, TypeChoices, TypeString, TypeStrings}
 
+// factPositions finds where each fact is declared: the key of the facts
+// object (facts := {...}) in the rules' package, and where that object is,
+// for a problem with the object itself.
+func factPositions(modules map[string]*ast.Module) (keys map[string]*ast.Location, decl *ast.Location) {
+	keys = make(map[string]*ast.Location)
+	for _, m := range modules {
+		if !m.Package.Path.Equal(ast.MustParseRef(packagePath)) {
+			continue
+		}
+		for _, r := range m.Rules {
+			if r.Head.Name != "facts" || len(r.Head.Ref()) != 1 || r.Head.Value == nil {
+				continue
+			}
+			decl = r.Location
+			obj, ok := r.Head.Value.Value.(ast.Object)
+			if !ok {
+				continue
+			}
+			obj.Foreach(func(k, _ *ast.Term) {
+				if name, ok := k.Value.(ast.String); ok && k.Location != nil {
+					keys[string(name)] = k.Location
+				}
+			})
+		}
+	}
+	return keys, decl
+}
+
 // readFacts reads the facts the rules declare (data.login.facts), in
-// asking order, and says what is wrong with any declaration.
-func readFacts(v any) ([]Fact, Problems) {
+// asking order (the contact's first, then the admin's, then the rest, each
+// in the order written), and says what is wrong with any declaration, at
+// its file and line.
+func readFacts(v any, keys map[string]*ast.Location, decl *ast.Location) ([]Fact, Problems) {
+	at := func(name string) Problem {
+		loc := keys[name]
+		if loc == nil {
+			loc = decl
+		}
+		if loc == nil {
+			return Problem{File: "rules"}
+		}
+		return Problem{File: loc.File, Line: loc.Row}
+	}
 	decls, ok := v.(map[string]any)
 	if !ok || len(decls) == 0 {
-		return nil, Problems{{File: "rules", Message: "data.login.facts must be an object declaring every fact"}}
+		p := at("")
+		p.Message = "data.login.facts must be an object declaring every fact"
+		return nil, Problems{p}
 	}
 	var facts []Fact
 	var problems Problems
 	bad := func(name, format string, args ...any) {
-		problems = append(problems, Problem{File: "rules", Message: "facts." + name + ": " + fmt.Sprintf(format, args...)})
+		p := at(name)
+		p.Message = "facts." + name + ": " + fmt.Sprintf(format, args...)
+		problems = append(problems, p)
 	}
 	for _, name := range slices.Sorted(maps.Keys(decls)) {
 		d, ok := decls[name].(map[string]any)
@@ -91,6 +138,9 @@ func readFacts(v any) ([]Fact, Problems) {
 			continue
 		}
 		f := Fact{Name: name}
+		if p := at(name); p.Line > 0 {
+			f.File, f.Line = p.File, p.Line
+		}
 		for key, val := range d {
 			switch key {
 			case "type":
@@ -108,16 +158,11 @@ func readFacts(v any) ([]Fact, Problems) {
 					bad(name, "asked_of must be %q or %q (leave it out when nobody is asked)", AskedOfContact, AskedOfAdmin)
 				}
 			case "order":
-				n, isNum := val.(json.Number)
-				i, err := n.Int64()
-				if !isNum || err != nil {
-					bad(name, "order must be a whole number")
-				}
-				f.Order = int(i)
+				bad(name, "order is no longer read: the asking order is the order the facts are written in")
 			case "description":
 				f.Description, _ = val.(string)
 			default:
-				bad(name, "unknown key %q (want type, choices, personal, asked_of, order, description)", key)
+				bad(name, "unknown key %q (want type, choices, personal, asked_of, description)", key)
 			}
 		}
 		switch {
@@ -139,7 +184,7 @@ func readFacts(v any) ([]Fact, Problems) {
 		facts = append(facts, f)
 	}
 	slices.SortStableFunc(facts, func(a, b Fact) int {
-		return cmp.Or(cmp.Compare(askRank(a), askRank(b)), cmp.Compare(a.Order, b.Order), strings.Compare(a.Name, b.Name))
+		return cmp.Or(cmp.Compare(askRank(a), askRank(b)), strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), strings.Compare(a.Name, b.Name))
 	})
 	return facts, problems
 }

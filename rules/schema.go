@@ -29,7 +29,7 @@ func inputSchema(modules map[string]*ast.Module) (*ast.SchemaSet, bool) {
 	if err != nil {
 		return nil, false
 	}
-	facts, problems := readFacts(v)
+	facts, problems := readFacts(v, nil, nil)
 	if len(problems) > 0 {
 		return nil, false
 	}

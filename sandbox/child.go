@@ -46,7 +46,7 @@ func Main(stdin io.Reader, stdout io.Writer, checks ...func(context.Context, *ru
 		fmt.Fprintln(os.Stderr, "sandbox: reading the draft:", err)
 		return 1
 	}
-	src := rules.Source{Modules: req.Modules, Messages: req.Messages}
+	src := rules.Source{Modules: req.Modules, Messages: req.Messages, Docs: req.Docs}
 	ctx := context.Background()
 	r := reply{OK: true, Revision: src.Revision()}
 	policy, err := rules.Build(ctx, src, rules.Options{})

@@ -83,6 +83,7 @@ func (l Limits) withDefaults() Limits {
 type request struct {
 	Modules  map[string]string `json:"modules"`
 	Messages map[string][]byte `json:"messages"`
+	Docs     map[string]string `json:"docs,omitempty"`
 	Exam     Exam              `json:"exam"`
 }
 
@@ -119,7 +120,7 @@ func Run(ctx context.Context, src rules.Source, exam Exam, lim Limits) (Result, 
 	if err != nil {
 		return Result{}, fmt.Errorf("sandbox: finding the executable: %w", err)
 	}
-	in, err := json.Marshal(request{Modules: src.Modules, Messages: src.Messages, Exam: exam})
+	in, err := json.Marshal(request{Modules: src.Modules, Messages: src.Messages, Docs: src.Docs, Exam: exam})
 	if err != nil {
 		return Result{}, fmt.Errorf("sandbox: encoding the draft: %w", err)
 	}

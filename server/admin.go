@@ -299,22 +299,14 @@ func (a *adminArea) handleCauseSubmit(c echo.Context) error {
 }
 
 // handleNewCause shows the form to add a cause, its rule started from a
-// template whose metadata is written as the causes of the admin's rules
-// (those served, with the admin's draft) write theirs.
+// template.
 func (a *adminArea) handleNewCause(c echo.Context) error {
 	p := a.engine.Current()
 	nc := publish.NewCause{Texts: make(map[string]publish.CauseTexts)}
 	if len(p.Catalog.Causes) > 0 {
 		nc.Module = p.Catalog.Causes[0].File
 	}
-	src, err := a.withDraft(c, p)
-	if err != nil {
-		if _, ok := rules.AsProblems(err); !ok {
-			return err
-		}
-		src = p.Source // the draft's problems are the draft page's to show
-	}
-	nc.Rule = publish.NewCauseTemplate(src)
+	nc.Rule = publish.NewCauseTemplate()
 	return a.renderNewCause(c, http.StatusOK, nc, templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)})
 }
 

@@ -65,9 +65,9 @@ func adminText(tb testing.TB, ts *testServer, id string) string {
 func TestAdminAddsAFactAndACause(t *testing.T) {
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
-	files := extendedFiles(t)
+	files := extendedFiles(t, false)
 	paths := slices.Sorted(maps.Keys(files))
-	const lastTest = "rules/login/decision_test.rego"
+	lastTest := browserTestIn
 	if !slices.Contains(paths, lastTest) {
 		t.Fatalf("the extension changes %v; want %s among them", paths, lastTest)
 	}
@@ -76,11 +76,13 @@ func TestAdminAddsAFactAndACause(t *testing.T) {
 			a.saveToDraft(t, path, files[path])
 		}
 	}
+	a.saveToDraft(t, lastTest, strings.Replace(files[lastTest], `== "likely"`, `== "ruled_out"`, 1))
 
-	t.Run("a draft without every file fails, naming a failing test", func(t *testing.T) {
+	t.Run("a draft with a failing test fails, naming it with what it expected and what it got", func(t *testing.T) {
 		resp, body := a.checkDraft(t, "preview")
-		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "<code>"+lastTest+":") || !strings.Contains(body, ": failed") {
-			t.Errorf("checking the draft without %s = %d; want 422 naming a test of it that fails\n%s", lastTest, resp.StatusCode, body)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "<code>"+lastTest+":") || !strings.Contains(body, ": failed") ||
+			!strings.Contains(body, html.EscapeString(`== "ruled_out"`)) || !strings.Contains(body, html.EscapeString(`"likely"`)) {
+			t.Errorf("checking the draft with a failing test in %s = %d; want 422 naming the test, the expected and the actual verdict\n%s", lastTest, resp.StatusCode, body)
 		}
 	})
 	a.saveToDraft(t, lastTest, files[lastTest])

@@ -398,9 +398,9 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 	p := ts.policy
 	cause := spamCause(t, p)
 	newID := cause.ID + "_copy"
-	rule, _ := copyCause(t, p.Source, cause, newID, 99)
+	rule, _ := copyCause(t, p.Source, cause, newID)
 	// The copy has a verdict only for a sample no Rego test sends.
-	rule = guarded(rule, "input.facts.codes_requested == 777")
+	rule = guarded(rule, "input.facts.opted_out == true")
 	// A draft to publish, of a file no other form here changes.
 	const drafted = "rules/login/facts.rego"
 	a.saveToDraft(t, drafted, p.Source.Modules[drafted]+"\n# A draft note.\n")
@@ -639,10 +639,9 @@ func TestAdminAddCause(t *testing.T) {
 	p := ts.policy
 	cause := spamCause(t, p)
 	newID := cause.ID + "_again"
-	last := p.Catalog.Causes[len(p.Catalog.Causes)-1]
-	rule, _ := copyCause(t, p.Source, cause, newID, last.Order+1)
-	rule = guarded(rule, "input.facts.codes_requested == 777")
-	sample := strings.Replace(specExample, `"spam_checked": false`, `"spam_checked": false, "codes_requested": 777`, 1)
+	rule, _ := copyCause(t, p.Source, cause, newID)
+	rule = guarded(rule, "input.facts.opted_out == true")
+	sample := strings.Replace(specExample, `"spam_checked": false`, `"spam_checked": false, "opted_out": true`, 1)
 	texts := url.Values{"title_es": {"Título nuevo"}, "advice_es": {"Consejo nuevo"}, "title_en": {"New title"}, "advice_en": {"New advice"}}
 	form := func(id, rule, action string) url.Values {
 		f := url.Values{"id": {id}, "module": {cause.File}, "rule": {rule}, "sample": {sample}, "action": {action}}

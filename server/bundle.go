@@ -23,17 +23,16 @@ import (
 // The rules being served, as an OPA bundle: GET /bundles/{name}.tar.gz,
 // for an OPA (opa run --server) configured with Acceso as its bundle
 // service, so that it decides exactly as Acceso does. The bundle holds
-// /.manifest (the policy revision, and the roots login and acceso),
-// the policy modules (not their tests) and /acceso/data.json, the catalog
-// data the rules read (data.acceso.causes). Any name serves the same
-// bundle; OPA names the resource it polls.
+// /.manifest (the policy revision, and the root login) and the policy
+// modules (not their tests): the rules read nothing else. Any name serves
+// the same bundle; OPA names the resource it polls.
 //
 // It answers only a bearer token equal to Config.BundleToken, and 404
 // when none is set. The ETag is the revision, so that OPA's polls with
 // If-None-Match cost a 304 until a publish.
 
-// bundleRoots are the bundle's roots: the rules' package and their data.
-var bundleRoots = []string{"login", "acceso"}
+// bundleRoots are the bundle's roots: the rules' package.
+var bundleRoots = []string{"login"}
 
 // bundleName is what a bundle's file name may be, before .tar.gz.
 var bundleName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -118,13 +117,9 @@ func etagMatches(header, etag string) bool {
 }
 
 // Bundle returns p as an OPA bundle: a gzipped tar of /.manifest, the
-// policy modules of p (not their tests) and /acceso/data.json.
+// policy modules of p (not their tests).
 func Bundle(p *rules.Policy) ([]byte, error) {
 	manifest, err := json.Marshal(map[string]any{"revision": p.Revision, "roots": bundleRoots})
-	if err != nil {
-		return nil, err
-	}
-	data, err := json.Marshal(p.Catalog.Data()["acceso"])
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +144,6 @@ func Bundle(p *rules.Policy) ([]byte, error) {
 		if err := add("/"+strings.TrimPrefix(path, "rules/"), []byte(p.Source.Modules[path])); err != nil {
 			return nil, err
 		}
-	}
-	if err := add("/acceso/data.json", data); err != nil {
-		return nil, err
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ import (
 // default rule, then its verdict), a Rego test, and its texts.
 const (
 	browserFact = `	"browser_updated": {
-		"type": "boolean", "asked_of": "contact", "order": 12,
+		"type": "boolean", "asked_of": "contact",
 		"description": "The browser is up to date.",
 	},
 `
@@ -33,9 +33,6 @@ const (
 # METADATA
 # title: An outdated browser
 # description: An outdated browser may not keep the platform's cookies.
-# custom:
-#   order: 12
-#   facts: [browser_updated]
 default cause.code_needed_often.outdated_browser := "open"
 
 cause.code_needed_often.outdated_browser := "likely" if {
@@ -44,36 +41,28 @@ cause.code_needed_often.outdated_browser := "likely" if {
 	input.facts.browser_updated == true
 }
 `
-	browserTest = `
+	browserTestHeader = "package login_test\n\nimport data.login\n"
+	browserTest       = `
 test_outdated_browser_is_found_and_ruled_out if {
-	login.findings == {"outdated_browser": ["browser_updated"]} with input as {"symptom": "code_needed_often", "facts": {"browser_updated": false}}
-	login.ruled_out == {"outdated_browser"} with input as {"symptom": "code_needed_often", "facts": {"browser_updated": true}}
+	login.cause.code_needed_often.outdated_browser == "likely" with input as {"facts": {"browser_updated": false}}
+	login.cause.code_needed_often.outdated_browser == "ruled_out" with input as {"facts": {"browser_updated": true}}
+	login.cause.code_needed_often.outdated_browser == "open" with input as {"facts": {}}
 }
 `
+	// browserTestFile is the new cause's own test file in a --rules folder:
+	// adding the fact and the cause changes no existing test. The admin
+	// area edits the files a revision has, so there the test is added at
+	// the end of causes_test.rego (browserTestIn).
+	browserTestFile   = "rules/login/outdated_browser_test.rego"
+	browserTestIn     = "rules/login/causes_test.rego"
 	browserQuestionEN = "Is your browser up to date?"
 )
 
-// testEdits are the changes the new cause makes to the Rego tests that pin
-// complete answers for code_needed_often or for every symptom: one more
-// question while browser_updated is unknown, one more cause found or ruled
-// out. An admin makes them too; each must apply exactly once.
-var testEdits = map[string][][2]string{
-	"causes_test.rego": {
-		{`login.questions == {"incognito"} with input as inp`, `login.questions == {"incognito", "browser_updated"} with input as inp`},
-		{`login.questions == {"cookies_autodelete"} with input as inp`, `login.questions == {"cookies_autodelete", "browser_updated"} with input as inp`},
-		{`login.questions == {"new_device"} with input as inp`, `login.questions == {"new_device", "browser_updated"} with input as inp`},
-	},
-	"decision_test.rego": {
-		{`login.questions == {"new_device"} with input as inp`, `login.questions == {"new_device", "browser_updated"} with input as inp`},
-		{"\"used_latest_code\": false,\n\t\t\"vpn\": true,", "\"browser_updated\": false,\n\t\t\"used_latest_code\": false,\n\t\t\"vpn\": true,"},
-		{"\"old_code\",\n\t}\n\tcount(login.ruled_out) == 0", "\"old_code\",\n\t\t\"outdated_browser\",\n\t}\n\tcount(login.ruled_out) == 0"},
-		{"\"message_published\",\n\t\t\"used_latest_code\",\n\t} with input as inp", "\"message_published\",\n\t\t\"used_latest_code\",\n\t\t\"browser_updated\",\n\t} with input as inp"},
-		{`"vpn", "used_latest_code"} with input as {"facts": {}}`, `"vpn", "used_latest_code", "browser_updated"} with input as {"facts": {}}`},
-		{`{"incognito", "cookies_autodelete", "new_device"} with input as {"symptom": "code_needed_often", "facts": {}}`, `{"incognito", "cookies_autodelete", "new_device", "browser_updated"} with input as {"symptom": "code_needed_often", "facts": {}}`},
-		{`count(login.questions) == 10 with input as inp`, `count(login.questions) == 11 with input as inp`},
-		{"\"new_device\": false,\n\t}}\n\tlogin.decision == {", "\"new_device\": false,\n\t\t\"browser_updated\": true,\n\t}}\n\tlogin.decision == {"},
-		{`"ruled_out": {"incognito_mode", "cookies_deleted", "new_device"},`, `"ruled_out": {"incognito_mode", "cookies_deleted", "new_device", "outdated_browser"},`},
-	},
+// browserArticle is the new cause's section in the admins' article, by
+// file name.
+var browserArticle = map[string]string{
+	"article.es.md": "**Un navegador desactualizado.** Pide al contacto que actualice el navegador.",
+	"article.en.md": "**An outdated browser.** Ask the contact to update the browser.",
 }
 
 var browserTexts = map[string][]locales.Message{
@@ -91,10 +80,11 @@ var browserTexts = map[string][]locales.Message{
 	},
 }
 
-// extendedFiles are the files an admin changes to add the browser_updated
+// extendedFiles are the files an admin changes (newTestFile: the cause's
+// test in a file of its own, else added to causes_test.rego) to add the browser_updated
 // fact and the outdated_browser cause, edited as text from the built-in
 // rules and texts: path (as publish.Files names them) to edited text.
-func extendedFiles(tb testing.TB) map[string]string {
+func extendedFiles(tb testing.TB, newTestFile bool) map[string]string {
 	tb.Helper()
 	src := rules.Embedded()
 	edited := make(map[string]string)
@@ -106,18 +96,18 @@ func extendedFiles(tb testing.TB) map[string]string {
 			text = text[:end] + browserFact + text[end:]
 		case "causes.rego":
 			text += browserCause
-		case "causes_test.rego":
-			text += browserTest
-		}
-		for _, edit := range testEdits[name] {
-			if n := strings.Count(text, edit[0]); n != 1 {
-				tb.Fatalf("%s: %q occurs %d times; the edit for the new cause needs it once", path, edit[0], n)
-			}
-			text = strings.Replace(text, edit[0], edit[1], 1)
 		}
 		if text != src.Modules[path] {
 			edited[path] = text
 		}
+	}
+	for path, text := range src.Docs {
+		edited[path] = strings.TrimRight(text, "\n") + "\n\n{#outdated_browser} " + browserArticle[filepath.Base(path)] + "\n"
+	}
+	if newTestFile {
+		edited[browserTestFile] = browserTestHeader + browserTest
+	} else {
+		edited[browserTestIn] = src.Modules[browserTestIn] + browserTest
 	}
 	for _, lang := range locales.Languages {
 		file, err := locales.SetMessages(src.Messages[locales.FileName(lang)], browserTexts[lang]...)
@@ -136,7 +126,7 @@ func extendedRules(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	files := publish.Files(rules.Embedded())
-	maps.Copy(files, extendedFiles(t))
+	maps.Copy(files, extendedFiles(t, true))
 	for path, text := range files {
 		name := filepath.Join(dir, strings.TrimPrefix(path, "rules/"))
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {

@@ -310,10 +310,12 @@ func TestOpenAPIListsTheRevisionsIDs(t *testing.T) {
 	}
 	cause := spamCause(t, base)
 	const added = "enum_probe"
-	last := base.Catalog.Causes[len(base.Catalog.Causes)-1]
-	rule, _ := copyCause(t, base.Source, cause, added, last.Order+1)
+	rule, _ := copyCause(t, base.Source, cause, added)
 	src := base.Source.Clone()
 	src.Modules[cause.File] += "\n" + rule + "\n"
+	for path, text := range src.Docs {
+		src.Docs[path] = text + "\n{#" + added + "} Probe.\n"
+	}
 	for _, lang := range locales.Languages {
 		file, err := locales.SetMessages(src.Messages[locales.FileName(lang)],
 			locales.Message{ID: locales.CauseTitle(added), Text: "Probe"}, locales.Message{ID: locales.CauseAdvice(added), Text: "Probe"})

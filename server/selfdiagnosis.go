@@ -15,7 +15,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"acceso/answer"
-	"acceso/content"
 	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
@@ -381,14 +380,9 @@ func (s *Server) causeView(lang, id, title, advice string) templates.DiagnoseFin
 }
 
 // causeURL is where a contact reads what a cause means and what to do:
-// its anchor on the contacts' page (content/<lang>/help.md); for a cause
-// the page does not explain yet (one an admin added), the article.
-func (s *Server) causeURL(lang, cause string) string {
-	if slices.Contains(content.HelpAnchors(lang), cause) {
-		return HelpURL(lang, cause)
-	}
-	return answer.ArticleURL(lang, cause)
-}
+// its anchor on the contacts' page (rules/<topic>/help.<lang>.md), which
+// every cause of a built policy has.
+func (s *Server) causeURL(lang, cause string) string { return HelpURL(lang, cause) }
 
 // HelpURL is the address of a cause's explanation to contacts.
 func HelpURL(lang, cause string) string { return "/" + lang + "/help#" + cause }

@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"acceso/answer"
-	"acceso/content"
 	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
@@ -211,7 +210,7 @@ func (s *Server) handleArticle(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
 	p := s.policyOf(c)
-	article, err := content.Article(lang)
+	article, err := p.Articles.Page(lang)
 	if err != nil {
 		return err
 	}
@@ -242,7 +241,7 @@ func (s *Server) handleHelp(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
 	p := s.policyOf(c)
-	help, err := content.Help(lang)
+	help, err := p.Help.Page(lang)
 	if err != nil {
 		return err
 	}

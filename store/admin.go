@@ -95,12 +95,14 @@ type Revision struct {
 }
 
 // Source is what a revision is made of, as the store keeps it: Rego
-// modules by path and message files by name. It has the shape of
+// modules by path, message files by name and documents (Markdown) by
+// path. It has the shape of
 // rules.Source, which converts to and from it, so that the store does not
 // depend on the rules engine.
 type Source struct {
 	Modules  map[string]string
 	Messages map[string][]byte
+	Docs     map[string]string
 }
 
 // storedSource is a source as JSON: message files as text, so the column
@@ -108,10 +110,13 @@ type Source struct {
 type storedSource struct {
 	Modules  map[string]string `json:"modules"`
 	Messages map[string]string `json:"messages"`
+	// Docs is absent from revisions stored before documents were part
+	// of the rules.
+	Docs map[string]string `json:"docs,omitempty"`
 }
 
 func encodeSource(src Source) (string, error) {
-	s := storedSource{Modules: src.Modules, Messages: make(map[string]string, len(src.Messages))}
+	s := storedSource{Modules: src.Modules, Messages: make(map[string]string, len(src.Messages)), Docs: src.Docs}
 	for name, b := range src.Messages {
 		s.Messages[name] = string(b)
 	}
@@ -124,7 +129,7 @@ func decodeSource(text string) (Source, error) {
 	if err := json.Unmarshal([]byte(text), &s); err != nil {
 		return Source{}, err
 	}
-	src := Source{Modules: s.Modules, Messages: make(map[string][]byte, len(s.Messages))}
+	src := Source{Modules: s.Modules, Messages: make(map[string][]byte, len(s.Messages)), Docs: s.Docs}
 	if src.Modules == nil {
 		src.Modules = make(map[string]string)
 	}

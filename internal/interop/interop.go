@@ -16,12 +16,14 @@ import (
 )
 
 // Decision is a decision in ids only, in a canonical order: what the rules
-// decide, without the texts Acceso adds. Two equal decisions are
-// reflect.DeepEqual and print alike.
+// decide, without the texts Acceso adds and without the facts each finding
+// rests on (its because), which Acceso reads from the rule itself rather
+// than the rules giving them. Two equal decisions are reflect.DeepEqual and
+// print alike.
 type Decision struct {
 	Outcome   string
 	Symptoms  []string
-	Findings  map[string][]string // cause id → its reasons
+	Findings  []string // cause ids
 	RuledOut  []string
 	Questions []string // facts
 }
@@ -32,10 +34,11 @@ func FromAPI(body []byte) (Decision, error) {
 	if err := json.Unmarshal(body, &a); err != nil {
 		return Decision{}, err
 	}
-	d := Decision{Outcome: a.Outcome, Symptoms: sorted(a.Symptoms), Findings: map[string][]string{}, RuledOut: sorted(a.RuledOut)}
+	var findings []string
 	for _, f := range a.Findings {
-		d.Findings[f.ID] = sorted(f.Because)
+		findings = append(findings, f.ID)
 	}
+	d := Decision{Outcome: a.Outcome, Symptoms: sorted(a.Symptoms), Findings: sorted(findings), RuledOut: sorted(a.RuledOut)}
 	for _, q := range a.Questions {
 		d.Questions = append(d.Questions, q.Fact)
 	}
@@ -46,19 +49,16 @@ func FromAPI(body []byte) (Decision, error) {
 // FromOPA reads the rules' data.login.decision document.
 func FromOPA(doc []byte) (Decision, error) {
 	var o struct {
-		Outcome   string              `json:"outcome"`
-		Symptoms  []string            `json:"symptoms"`
-		Findings  map[string][]string `json:"findings"`
-		RuledOut  []string            `json:"ruled_out"`
-		Questions []string            `json:"questions"`
+		Outcome   string   `json:"outcome"`
+		Symptoms  []string `json:"symptoms"`
+		Findings  []string `json:"findings"`
+		RuledOut  []string `json:"ruled_out"`
+		Questions []string `json:"questions"`
 	}
 	if err := json.Unmarshal(doc, &o); err != nil {
 		return Decision{}, err
 	}
-	d := Decision{Outcome: o.Outcome, Symptoms: sorted(o.Symptoms), Findings: map[string][]string{}, RuledOut: sorted(o.RuledOut), Questions: sorted(o.Questions)}
-	for id, because := range o.Findings {
-		d.Findings[id] = sorted(because)
-	}
+	d := Decision{Outcome: o.Outcome, Symptoms: sorted(o.Symptoms), Findings: sorted(o.Findings), RuledOut: sorted(o.RuledOut), Questions: sorted(o.Questions)}
 	return d, nil
 }
 

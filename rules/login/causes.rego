@@ -1,25 +1,24 @@
 # The eleven causes of the help-center article, one rule each. A rule's
 # path names the symptom it explains and the cause
-# (cause.<symptom>.<cause id>); its metadata gives the cause's place in the
-# article and the facts it rests on. Each rule gives the cause one verdict:
-# "likely", "ruled_out" or "open". Where the facts could say two things, the
+# (cause.<symptom>.<cause id>); its place in the file is its place in the
+# article (or custom.after: <id> puts it after another cause), and the
+# facts it rests on are the ones it reads. Each rule gives the cause one
+# verdict: "likely", "ruled_out" or "open". Where the facts could say two things, the
 # order of the rule's branches says which wins: the first branch that holds
 # is the verdict. A fact the request does not give is undefined, so no branch
 # that reads it holds: unknown is not false, and the cause's default
 # verdict, "open", stands. The metadata sits on that default rule, which
-# declares the cause. custom.contact_can_try marks a cause whose advice a
-# contact can follow without knowing the answer (look in the spam folder,
-# turn off the VPN): while it is open, the answer offers it to try.
+# declares the cause. contact_can_try contains "<id>" marks a cause whose
+# advice a contact can follow without knowing the answer (look in the spam
+# folder, turn off the VPN): while it is open, the answer offers it to try.
 package login
 
 # METADATA
 # title: The identifier is not on the contact card
 # description: The email or phone the contact types is not the one registered on their contact card.
-# custom:
-#   order: 1
-#   facts: [identifier_registered]
-#   contact_can_try: true
 default cause.code_not_received.identifier_not_registered := "open"
+
+contact_can_try contains "identifier_not_registered"
 
 cause.code_not_received.identifier_not_registered := "likely" if {
 	_identifier_registered == false
@@ -30,9 +29,6 @@ cause.code_not_received.identifier_not_registered := "likely" if {
 # METADATA
 # title: The contact opted out
 # description: The contact card shows the contact opted out of communication.
-# custom:
-#   order: 2
-#   facts: [opted_out]
 default cause.code_not_received.contact_opted_out := "open"
 
 cause.code_not_received.contact_opted_out := "likely" if {
@@ -44,11 +40,9 @@ cause.code_not_received.contact_opted_out := "likely" if {
 # METADATA
 # title: Only one channel tried
 # description: The contact has not tried both email and SMS.
-# custom:
-#   order: 3
-#   facts: [channels_tried]
-#   contact_can_try: true
 default cause.code_not_received.try_other_channel := "open"
+
+contact_can_try contains "try_other_channel"
 
 cause.code_not_received.try_other_channel := "ruled_out" if {
 	count({c | some c in input.facts.channels_tried}) == 2
@@ -62,11 +56,9 @@ cause.code_not_received.try_other_channel := "ruled_out" if {
 #   The code went by email and the spam folder was not checked. Ruled out
 #   as soon as the spam folder was checked, or when only SMS was tried;
 #   that wins over anything else known.
-# custom:
-#   order: 4
-#   facts: [channels_tried, spam_checked]
-#   contact_can_try: true
 default cause.code_not_received.check_spam := "open"
+
+contact_can_try contains "check_spam"
 
 cause.code_not_received.check_spam := "ruled_out" if {
 	input.facts.spam_checked == true
@@ -81,11 +73,9 @@ cause.code_not_received.check_spam := "ruled_out" if {
 # METADATA
 # title: No internet connection
 # description: The device has no working internet connection.
-# custom:
-#   order: 5
-#   facts: [online]
-#   contact_can_try: true
 default cause.code_not_received.no_connection := "open"
+
+contact_can_try contains "no_connection"
 
 cause.code_not_received.no_connection := "likely" if {
 	input.facts.online == false
@@ -96,11 +86,9 @@ cause.code_not_received.no_connection := "likely" if {
 # METADATA
 # title: Private browsing
 # description: Private or incognito browsing keeps no cookies, so the platform does not recognize the returning contact.
-# custom:
-#   order: 6
-#   facts: [incognito]
-#   contact_can_try: true
 default cause.code_needed_often.incognito_mode := "open"
+
+contact_can_try contains "incognito_mode"
 
 cause.code_needed_often.incognito_mode := "likely" if {
 	input.facts.incognito == true
@@ -111,11 +99,9 @@ cause.code_needed_often.incognito_mode := "likely" if {
 # METADATA
 # title: Cookies deleted automatically
 # description: The browser deletes cookies automatically.
-# custom:
-#   order: 7
-#   facts: [cookies_autodelete]
-#   contact_can_try: true
 default cause.code_needed_often.cookies_deleted := "open"
+
+contact_can_try contains "cookies_deleted"
 
 cause.code_needed_often.cookies_deleted := "likely" if {
 	input.facts.cookies_autodelete == true
@@ -126,9 +112,6 @@ cause.code_needed_often.cookies_deleted := "likely" if {
 # METADATA
 # title: A new device
 # description: A device the contact has not used before has no saved cookies.
-# custom:
-#   order: 8
-#   facts: [new_device]
 default cause.code_needed_often.new_device := "open"
 
 cause.code_needed_often.new_device := "likely" if {
@@ -140,9 +123,6 @@ cause.code_needed_often.new_device := "likely" if {
 # METADATA
 # title: The message was not published to the contact
 # description: The message the contact tries to open was not published to them.
-# custom:
-#   order: 9
-#   facts: [message_published]
 default cause.code_not_accepted.message_not_published := "open"
 
 cause.code_not_accepted.message_not_published := "likely" if {
@@ -154,11 +134,9 @@ cause.code_not_accepted.message_not_published := "likely" if {
 # METADATA
 # title: A VPN is in use
 # description: The contact is behind a VPN.
-# custom:
-#   order: 10
-#   facts: [vpn]
-#   contact_can_try: true
 default cause.code_not_accepted.vpn_in_use := "open"
+
+contact_can_try contains "vpn_in_use"
 
 cause.code_not_accepted.vpn_in_use := "likely" if {
 	input.facts.vpn == true
@@ -175,11 +153,9 @@ cause.code_not_accepted.vpn_in_use := "likely" if {
 #   integration reports from the platform) wins over the contact's answer.
 #   With no code requested in this attempt, a code in hand is from an
 #   earlier one, so an answer of "not the newest" stays likely.
-# custom:
-#   order: 11
-#   facts: [used_latest_code, codes_requested]
-#   contact_can_try: true
 default cause.code_not_accepted.old_code := "open"
+
+contact_can_try contains "old_code"
 
 cause.code_not_accepted.old_code := "ruled_out" if {
 	input.facts.used_latest_code == true

@@ -26,6 +26,7 @@ decision := {
 	"ruled_out": ruled_out,
 	"to_try": to_try,
 	"questions": questions,
+	"known": known,
 }
 
 # METADATA
@@ -37,10 +38,11 @@ scope := [input.symptom] if {
 
 # METADATA
 # title: Findings
-# description: The likely causes in scope, each with the known facts it rests on.
-findings := {id: [f | some f in data.acceso.causes[id].facts; f in _known] |
-	some id, "likely" in _verdicts
-}
+# description: |
+#   The likely causes in scope. The facts each rests on (the API's
+#   because) are read from the cause's rule by the engine, which follows
+#   what the rule reads: nothing is listed by hand.
+findings := {id | some id, "likely" in _verdicts}
 
 # METADATA
 # title: Ruled out
@@ -51,25 +53,32 @@ ruled_out := {id | some id, "ruled_out" in _verdicts}
 # title: To try
 # description: |
 #   The open causes in scope whose advice a contact can follow without
-#   knowing the answer, as their metadata declares (custom.contact_can_try).
-#   An open cause is neither likely nor ruled out, so a cause is in at most
-#   one of findings, ruled_out and to_try.
+#   knowing the answer, as causes.rego declares (contact_can_try). An open
+#   cause is neither likely nor ruled out, so a cause is in at most one of
+#   findings, ruled_out and to_try.
 to_try := {id |
 	some id, "open" in _verdicts
-	data.acceso.causes[id].contact_can_try == true
+	id in contact_can_try
 }
 
 # METADATA
 # title: Questions
 # description: |
-#   The facts that could still change the answer: unknown facts that
-#   someone can be asked about and that an open cause in scope rests on.
+#   The facts that could still change the answer: unknown facts someone
+#   can be asked about (facts.rego) with an answer that would settle an
+#   open cause in scope. The answers tried are those the question offers:
+#   yes and no, or every combination of a fact's choices.
 questions := {f |
-	some id, "open" in _verdicts
-	some f in data.acceso.causes[id].facts
-	not f in _known
-	facts[f].asked_of
+	some f in _unknown_read
+	_could_settle(f, facts[f])
 }
+
+# METADATA
+# title: Known
+# description: |
+#   The declared facts the request gives (a null is no answer) or the
+#   rules derive: the engine lists, for each finding, those its rule reads.
+known := {f | some f, v in input.facts; v != null; facts[f]} | {f | some f, v in derived; v != null; facts[f]}
 
 # METADATA
 # title: Outcome
@@ -93,16 +102,80 @@ derived := {"identifier_registered": _matches_card} if {
 	_derivable
 } else := {}
 
-# The verdicts of the causes in scope, by cause id, computed once.
-_verdicts := {id: verdict | some s in scope; some id, verdict in cause[s]}
+# The verdicts of the causes in scope, by cause id, each with its symptom,
+# computed once.
+_in_scope := {id: [s, verdict] | some s in scope; some id, verdict in cause[s]}
+
+_verdicts := {id: verdict | some id, [_, verdict] in _in_scope}
 
 # identifier_registered as the rules see it: derived from the identifier
 # and the contact card when both are given (a derived value beats a direct
-# answer), else the direct answer.
-_identifier_registered := object.get(derived, "identifier_registered", object.get(input.facts, "identifier_registered", null))
+# answer), else the direct answer; undefined when neither is known.
+_identifier_registered := derived.identifier_registered if {
+	"identifier_registered" in object.keys(derived)
+} else := input.facts.identifier_registered
 
-# The facts known: given (a null is no answer), or derived.
-_known := {f | some f, v in input.facts; v != null} | object.keys(derived)
+# The answers a question about a fact offers: yes and no, or any
+# combination of its choices (the empty one included).
+_answers(decl) := {true, false} if decl.type == "boolean"
+
+_answers(decl) := {subset |
+	some n in numbers.range(0, _powers_of_two[count(decl.choices)] - 1)
+	subset := [c | some i, c in decl.choices; floor(n / _powers_of_two[i]) % 2 == 1]
+} if decl.type == "choices"
+
+# A fact asked about has at most four choices (see facts.rego).
+_powers_of_two := [1, 2, 4, 8, 16]
+
+# The facts as the causes see them: the derived facts in place of the
+# personal facts they come from, which no cause reads (the engine refuses
+# one that does), so that trying an answer does not derive them again.
+_as_seen := object.union(object.remove(object.get(input, "facts", {}), _personal), derived)
+
+_personal := {f | some f, decl in facts; decl.personal}
+
+# The facts each cause's rule reads, by cause id, so that only answers
+# that could settle a cause are tried. The rules alone (stock opa eval and
+# opa test) do not know them, and try every unknown fact; the engine gives
+# them in its query (with data.login._reads as …), as OPA's dependency
+# analysis finds them in each cause's rule and its helpers. A verdict can
+# change only with a fact its rule reads, so this changes no answer.
+default _reads := {}
+
+# The unknown facts someone can be asked about that an open cause in scope
+# may read (every unknown fact when the engine does not say what the causes
+# read): the questions are among them.
+_unknown_read := {f |
+	some [_, id] in _open
+	some f in _reads[id]
+	facts[f].asked_of
+	not f in known
+} if {
+	count(_reads) > 0
+} else := {f |
+	some f, decl in facts
+	decl.asked_of
+	not f in known
+}
+
+# Some answer to f would settle an open cause in scope: with it, the cause
+# is likely or ruled out. The first such answer is enough.
+_could_settle(f, decl) if {
+	open := _open
+	some answer in _answers(decl)
+	seen := object.union(_as_seen, {f: answer})
+	_settles_one(open) with input.facts as seen
+}
+
+# One of the open causes (as _open gives them) is no longer open; the
+# first found is enough.
+_settles_one(open) if {
+	some [s, id] in open
+	cause[s][id] != "open"
+}
+
+# The open causes in scope, each as [symptom, id].
+_open := [[s, id] | some id, [s, "open"] in _in_scope]
 
 _derivable if {
 	input.facts.identifier

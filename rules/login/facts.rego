@@ -13,10 +13,11 @@ package login
 #     URL);
 #   - asked_of: contact or admin, who can answer a question about it;
 #     absent when nobody is asked (derived, or from integrations only);
-#   - order: its place in the asking order; the contact's questions come
-#     first, then the admin's, each group in this order;
 #   - description: what it means, in English, for integrators (the OpenAPI
 #     document shows it).
+#   The asking order is the order of the facts below: the contact's
+#   questions come first, then the admin's, each group in the order written
+#   here, so a new fact goes where it should be asked, with no renumbering.
 #   Its texts are Question<Fact> and QuestionHelp<Fact> in locales/, and
 #   Choice<Fact><Choice> for each choice.
 facts := {
@@ -33,43 +34,43 @@ facts := {
 		"description": "Phone numbers on the contact card. Compared with identifier on their digits and a leading +.",
 	},
 	"identifier_registered": {
-		"type": "boolean", "asked_of": "admin", "order": 1,
+		"type": "boolean", "asked_of": "admin",
 		"description": "Is the identifier the one on the contact card? Used when it cannot be derived from identifier and the registered lists; a derived value wins.",
 	},
 	"opted_out": {
-		"type": "boolean", "asked_of": "admin", "order": 2,
+		"type": "boolean", "asked_of": "admin",
 		"description": "The contact card shows the contact opted out of communication.",
 	},
 	"channels_tried": {
-		"type": "choices", "choices": ["email", "sms"], "asked_of": "contact", "order": 3,
+		"type": "choices", "choices": ["email", "sms"], "asked_of": "contact",
 		"description": "The channels the contact has requested a code by.",
 	},
 	"spam_checked": {
-		"type": "boolean", "asked_of": "contact", "order": 4,
+		"type": "boolean", "asked_of": "contact",
 		"description": "The contact looked in the spam folder.",
 	},
 	"online": {
-		"type": "boolean", "asked_of": "contact", "order": 5,
+		"type": "boolean", "asked_of": "contact",
 		"description": "The device has a working internet connection.",
 	},
 	"incognito": {
-		"type": "boolean", "asked_of": "contact", "order": 6,
+		"type": "boolean", "asked_of": "contact",
 		"description": "Private or incognito browsing.",
 	},
 	"cookies_autodelete": {
-		"type": "boolean", "asked_of": "contact", "order": 7,
+		"type": "boolean", "asked_of": "contact",
 		"description": "The browser deletes cookies automatically.",
 	},
 	"new_device": {
-		"type": "boolean", "asked_of": "contact", "order": 8,
+		"type": "boolean", "asked_of": "contact",
 		"description": "The contact is on a device they have not logged in from before.",
 	},
 	"message_published": {
-		"type": "boolean", "asked_of": "admin", "order": 9,
+		"type": "boolean", "asked_of": "admin",
 		"description": "The message the contact tries to open was published to them.",
 	},
 	"vpn": {
-		"type": "boolean", "asked_of": "contact", "order": 10,
+		"type": "boolean", "asked_of": "contact",
 		"description": "The contact is behind a VPN.",
 	},
 	"codes_requested": {
@@ -77,7 +78,7 @@ facts := {
 		"description": "How many codes the contact requested in this attempt.",
 	},
 	"used_latest_code": {
-		"type": "boolean", "asked_of": "contact", "order": 11,
+		"type": "boolean", "asked_of": "contact",
 		"description": "The contact entered the most recent code.",
 	},
 }
