@@ -94,9 +94,9 @@ func TestEvaluateAnswersAsDiagnose(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := ts.mustEvaluate(t, tc.call)
-			want, err := answer.Diagnose(context.Background(), ts.engine, []byte(tc.call.body), tc.hints...)
+			want, err := diagnose(ts.engine, []byte(tc.call.body), tc.hints...)
 			if err != nil {
-				t.Fatalf("answer.Diagnose(%s) = %v", tc.call.body, err)
+				t.Fatalf("diagnose(%s) = %v", tc.call.body, err)
 			}
 			id, err := uuid.Parse(got.DecisionID)
 			if err != nil || id.Version() != 7 {
@@ -415,7 +415,7 @@ func TestRateLimit(t *testing.T) {
 
 func TestCauses(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	empty, err := answer.Diagnose(context.Background(), ts.engine, []byte(`{}`))
+	empty, err := diagnose(ts.engine, []byte(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
