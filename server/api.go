@@ -116,26 +116,20 @@ func requireJSON(contentType string) error {
 	return nil
 }
 
-// recordDecision counts a decision and writes its line in the decision
-// log: ids, outcome and timing, never a fact, so that no personal data
-// reaches the logs. source names the surface that asked (api, site, …).
-// It is the answer service's Decided.
+// recordDecision counts a decision and logs it: ids, outcome and timing,
+// never a fact, so that no personal data reaches the logs. source names
+// the surface that asked (api, site, …). It is the answer service's
+// Decided. In a request, the decision goes into the request's own log
+// line (observe); a second decision of the same request, or one made
+// outside a request, gets a line of its own.
 func (s *Server) recordDecision(ctx context.Context, source string, r answer.Response, took time.Duration) {
 	s.metrics.evaluation(r.Outcome, r.Findings, took)
-	findings := make([]string, len(r.Findings))
-	for i, f := range r.Findings {
-		findings[i] = f.ID
+	line, ok := ctx.Value(requestLineKey{}).(*requestLine)
+	if !ok || line.decided {
+		line = &requestLine{}
+		defer func() { s.log.LogAttrs(ctx, slog.LevelInfo, "decision", line.decisionAttrs(nil)...) }()
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "decision",
-		slog.String("decision_id", r.DecisionID),
-		slog.String("reference", r.Reference),
-		slog.String("revision", r.PolicyRevision),
-		slog.String("source", source),
-		slog.Any("symptoms", r.Symptoms),
-		slog.String("outcome", r.Outcome),
-		slog.Any("findings", findings),
-		slog.String("lang", r.Lang),
-		slog.Float64("duration_ms", milliseconds(took)))
+	*line = requestLine{decided: true, source: source, r: r, took: took}
 }
 
 // evaluationFailed counts and logs an evaluation that failed or ran out of
