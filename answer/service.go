@@ -100,7 +100,8 @@ func (s *Service) Answer(ctx context.Context, a Ask) (Result, error) {
 		}
 		res.Request = req
 	}
-	t, ctx, err := s.Begin(ctx, a.Source)
+	t := Turn{s: s, source: a.Source}
+	ctx, err := t.begin(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -110,7 +111,7 @@ func (s *Service) Answer(ctx context.Context, a Ask) (Result, error) {
 		return res, err
 	}
 	lang := res.Request.Lang
-	if len(a.Langs) > 0 || !locales.Supported(lang) {
+	if !locales.Supported(lang) { // absent, or to be read as a hint
 		lang = locales.Negotiate(append([]string{lang}, a.Langs...)...)
 	}
 	res.Response = NewResponse(res.Policy, d, lang)
@@ -136,21 +137,30 @@ type Turn struct {
 // the answer is given.
 func (s *Service) Begin(ctx context.Context, source string) (*Turn, context.Context, error) {
 	t := &Turn{s: s, source: source}
-	if s.Acquire != nil {
-		release, err := s.Acquire(ctx)
+	ctx, err := t.begin(ctx)
+	if err != nil {
+		return nil, ctx, err
+	}
+	return t, ctx, nil
+}
+
+// begin takes the slot and starts the deadline.
+func (t *Turn) begin(ctx context.Context) (context.Context, error) {
+	if t.s.Acquire != nil {
+		release, err := t.s.Acquire(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx, fmt.Errorf("%w: %w", ErrGone, ctx.Err())
+				return ctx, fmt.Errorf("%w: %w", ErrGone, ctx.Err())
 			}
-			return nil, ctx, err
+			return ctx, err
 		}
 		t.release = release
 	}
-	if s.Timeout > 0 {
-		ctx, t.cancel = context.WithTimeout(ctx, s.Timeout)
+	if t.s.Timeout > 0 {
+		ctx, t.cancel = context.WithTimeout(ctx, t.s.Timeout)
 	}
 	t.start = time.Now()
-	return t, ctx, nil
+	return ctx, nil
 }
 
 // ErrGone is the error of an answer whose caller left before it was

@@ -124,12 +124,26 @@ func requireJSON(contentType string) error {
 // outside a request, gets a line of its own.
 func (s *Server) recordDecision(ctx context.Context, source string, r answer.Response, took time.Duration) {
 	s.metrics.evaluation(r.Outcome, r.Findings, took)
-	line, ok := ctx.Value(requestLineKey{}).(*requestLine)
-	if !ok || line.decided {
-		line = &requestLine{}
-		defer func() { s.log.LogAttrs(ctx, slog.LevelInfo, "decision", line.decisionAttrs(nil)...) }()
+	findings := make([]string, len(r.Findings))
+	for i, f := range r.Findings {
+		findings[i] = f.ID
 	}
-	*line = requestLine{decided: true, source: source, r: r, took: took}
+	// An inline group: its attributes read as the line's own.
+	decision := slog.GroupAttrs("",
+		slog.String("decision_id", r.DecisionID),
+		slog.String("reference", r.Reference),
+		slog.String("revision", r.PolicyRevision),
+		slog.String("source", source),
+		slog.Any("symptoms", r.Symptoms),
+		slog.String("outcome", r.Outcome),
+		slog.Any("findings", findings),
+		slog.String("lang", r.Lang),
+		slog.Float64("evaluation_ms", milliseconds(took)))
+	if line, ok := ctx.Value(requestLineKey{}).(*requestLine); ok && !line.decided {
+		line.decided, line.decision = true, decision
+		return
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "decision", decision)
 }
 
 // evaluationFailed counts and logs an evaluation that failed or ran out of

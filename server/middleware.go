@@ -136,53 +136,35 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		route, method := routeOf(c), methodOf(r)
 		status := c.Response().Status
 		s.metrics.request(route, method, status, took)
-		attrs := make([]slog.Attr, 0, 14)
-		attrs = append(attrs,
+		if !line.decided {
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", method),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Int64("bytes", c.Response().Size),
+				slog.Float64("duration_ms", milliseconds(took)))
+			return nil
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "decision",
 			slog.String("method", method),
 			slog.String("route", route),
 			slog.Int("status", status),
 			slog.Int64("bytes", c.Response().Size),
-			slog.Float64("duration_ms", milliseconds(took)))
-		msg := "request"
-		if line.decided {
-			msg = "decision"
-			attrs = line.decisionAttrs(attrs)
-		}
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, msg, attrs...)
+			slog.Float64("duration_ms", milliseconds(took)),
+			line.decision)
 		return nil
 	}
 }
 
 // requestLine is what a request's log line says beyond the request: the
-// decision it was answered with, if any.
+// decision it was answered with, if any (recordDecision).
 type requestLine struct {
-	decided bool
-	source  string
-	r       answer.Response
-	took    time.Duration
+	decided  bool
+	decision slog.Attr
 }
 
 // requestLineKey is the context key of a request's *requestLine.
 type requestLineKey struct{}
-
-// decisionAttrs appends the decision's ids, outcome and timing to attrs:
-// never a fact.
-func (l *requestLine) decisionAttrs(attrs []slog.Attr) []slog.Attr {
-	findings := make([]string, len(l.r.Findings))
-	for i, f := range l.r.Findings {
-		findings[i] = f.ID
-	}
-	return append(attrs,
-		slog.String("decision_id", l.r.DecisionID),
-		slog.String("reference", l.r.Reference),
-		slog.String("revision", l.r.PolicyRevision),
-		slog.String("source", l.source),
-		slog.Any("symptoms", l.r.Symptoms),
-		slog.String("outcome", l.r.Outcome),
-		slog.Any("findings", findings),
-		slog.String("lang", l.r.Lang),
-		slog.Float64("evaluation_ms", milliseconds(l.took)))
-}
 
 // recoverPanics turns a panic in a handler into a 500 answer that says
 // nothing of it; the panic and its stack are logged, the request body is
