@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,9 +10,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync/atomic"
 	"testing"
 
+	"acceso/answer"
 	"acceso/rules"
 )
 
@@ -85,5 +88,51 @@ func BenchmarkEvaluateUniqueAPI(b *testing.B) {
 	hits, misses := p.CacheStats()
 	if n := (hits - hits0) + (misses - misses0); n > 0 {
 		b.ReportMetric(100*float64(hits-hits0)/float64(n), "%hits")
+	}
+}
+
+// TestCachedAnswersMatchUncachedOnNeverRepeatingMix checks that the
+// decision cache never changes an answer on traffic that almost never
+// repeats: each request of the never-repeating mix is decided by the
+// rules with their cache (twice: the second time it may be reused, as
+// may any decision the cache's key says is the same) and without it,
+// and the decisions must be equal.
+func TestCachedAnswersMatchUncachedOnNeverRepeatingMix(t *testing.T) {
+	ctx := context.Background()
+	cached, err := rules.Build(ctx, rules.Embedded(), rules.Options{SkipTests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncached, err := rules.Build(ctx, rules.Embedded(), rules.Options{SkipTests: true, NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 3000
+	if testing.Short() {
+		n = 500
+	}
+	for i, body := range neverRepeating(cached.Catalog, n, 7) {
+		req, err := answer.Decode(cached.Catalog, body)
+		if err != nil {
+			t.Fatalf("Decode(%s) = %v", body, err)
+		}
+		want, err := uncached.Evaluate(ctx, req)
+		if err != nil {
+			t.Fatalf("uncached Evaluate(%s) = %v", body, err)
+		}
+		for pass := range 2 {
+			got, err := cached.Evaluate(ctx, req)
+			if err != nil {
+				t.Fatalf("cached Evaluate(%s) = %v", body, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("request %d, pass %d: cached Evaluate(%s) = %+v; want (uncached) %+v", i, pass, body, got, want)
+			}
+		}
+	}
+	hits, misses := cached.CacheStats()
+	t.Logf("%d requests twice: %d reused, %d evaluated and kept", n, hits, misses)
+	if hits < uint64(n) {
+		t.Errorf("the cache reused %d decisions of %d requests sent twice; want at least one each (the test would prove nothing)", hits, n)
 	}
 }
