@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"acceso/account"
 	"acceso/apikey"
 	"acceso/rules"
+	"acceso/store"
 )
 
 // TestEverySurfaceAnswersThroughTheService checks that each surface that
@@ -137,6 +139,94 @@ func decisionLines(tb testing.TB, ts *testServer, source string) int {
 			tb.Fatalf("log line %q: %v", line, err)
 		}
 		if entry["msg"] == "decision" && entry["source"] == source {
+			n++
+		}
+	}
+	return n
+}
+
+// TestEverySurfaceCountsItsFailures serves rules that fail for one input
+// (7 codes requested) and asks each surface that evaluates it: the API,
+// the admin look-up and the decisions API's read and continue of a kept
+// decision made on that input. Each failure is counted in
+// acceso_evaluations_total{outcome="evaluation_failed"} and logged with
+// the surface's name, as the answer service does for all of them.
+func TestEverySurfaceCountsItsFailures(t *testing.T) {
+	ctx := context.Background()
+	base, err := testPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause := spamCause(t, base)
+	p, err := rules.Build(ctx, withBodyLine(t, base.Source, cause, "not _conflict", conflictOn7), rules.Options{})
+	if err != nil {
+		t.Fatalf("rules.Build(with a conflict on 7 codes) = %v", err)
+	}
+	ts := serveWith(t, p)
+	const ref = "K7M4-QX9P"
+	facts := map[string]any{"codes_requested": float64(7)}
+	if _, err := ts.db.AddDecisions(ctx, []store.Decision{{Reference: ref, At: time.Now(), Source: "site", Revision: p.Revision,
+		Symptom: cause.Symptom, Facts: facts, Outcome: rules.OutcomeNeedsAnswers}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := account.Add(ctx, ts.db, testAdmin, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	admin := newAdminClient(t, ts)
+	if resp := admin.signIn(t, testAdmin, testPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in = %d", resp.StatusCode)
+	}
+	key, err := apikey.Add(ctx, ts.db, "desk", []string{apikey.ScopeDecisionsRead}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := func(c call) int {
+		resp, _ := ts.do(t, c)
+		return resp.StatusCode
+	}
+	tests := []struct {
+		name, source string
+		ask          func() int
+	}{
+		{"API evaluate", "api", func() int {
+			return api(evaluate(`{"symptom":"` + cause.Symptom + `","facts":{"codes_requested":7}}`))
+		}},
+		{"admin look-up", "lookup", func() int {
+			resp, _ := admin.get(t, "/admin/decisions?reference="+url.QueryEscape(ref), "Accept-Language", "en")
+			return resp.StatusCode
+		}},
+		{"decisions API read", "decisions", func() int { return api(withKey(getDecision(ref), key)) }},
+		{"decisions API continue", "decisions", func() int {
+			return api(withKey(continueDecisionCall(ref, `{"facts":{"opted_out":true}}`), key))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			failed := metricValue(ts.scrape(t), "acceso_evaluations_total", map[string]string{"outcome": outcomeEvaluationFailed})
+			logged := failureLines(t, ts, tc.source)
+			if status := tc.ask(); status != http.StatusInternalServerError {
+				t.Errorf("%s on the failing input = %d; want 500", tc.name, status)
+			}
+			if got := metricValue(ts.scrape(t), "acceso_evaluations_total", map[string]string{"outcome": outcomeEvaluationFailed}) - max(failed, 0); got != 1 {
+				t.Errorf("%s: acceso_evaluations_total{outcome=evaluation_failed} rose by %v; want 1", tc.name, got)
+			}
+			if got := failureLines(t, ts, tc.source) - logged; got != 1 {
+				t.Errorf("%s: %d evaluation failures logged with source %s; want 1", tc.name, got, tc.source)
+			}
+		})
+	}
+}
+
+// failureLines is how many evaluation failures are logged for source.
+func failureLines(tb testing.TB, ts *testServer, source string) int {
+	tb.Helper()
+	n := 0
+	for _, line := range ts.logs.Lines() {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			tb.Fatalf("log line %q: %v", line, err)
+		}
+		if entry["msg"] == "evaluation failed" && entry["source"] == source {
 			n++
 		}
 	}
