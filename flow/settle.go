@@ -10,7 +10,7 @@ import (
 
 // Evaluator decides a diagnosis's request under p: the server's
 // answer.Turn.Evaluate (its slot, deadline and failure metrics), or
-// p.Evaluate alone where there is no server (the static exploration).
+// p.Evaluate alone where there is no server to bound it.
 type Evaluator func(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error)
 
 // State is a settled self-diagnosis: the answers that apply, the engine's
