@@ -33,8 +33,11 @@ import (
 // answers are neither bounded, kept, counted nor logged; a server without a
 // store sets no Keep. The server sets them all.
 //
-// Rules that are not served (a draft's preview, the impact of a publish)
-// are not answers to anyone and are evaluated by Evaluate directly.
+// Not through it, because they answer no one: rules that are not served
+// (a draft's preview, the impact of a publish) are evaluated by Evaluate,
+// and the exploration of every state of the self-diagnosis once per
+// revision (flow.Explore: the static export, the sitemap, the admin's map
+// of the flow, the references of exported states) by rules.Policy.Evaluate.
 type Service struct {
 	// Engine holds the policy being served.
 	Engine *rules.Engine
