@@ -44,7 +44,8 @@ func main() {
 	os.Exit(code)
 }
 
-// diagnose answers one request body read from stdin exactly as the API would.
+// diagnose answers one request body read from stdin exactly as the API
+// would, through the same answer service (answer.Service).
 // An unsupported --lang is ignored and, after the answer, said on stderr
 // with the language answered in; on bad input stderr holds the error JSON
 // alone.
@@ -78,7 +79,13 @@ func diagnose(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	resp, err := answer.Diagnose(ctx, rules.NewEngine(policy), body, *lang)
+	// The answer service, as the server's surfaces ask it, but with no
+	// server around it: one request per process needs no evaluation slot,
+	// keeps no decision (no store: the reference is a random one) and
+	// counts nothing (no metrics); the policy's own deadline bounds it.
+	answers := answer.Service{Engine: rules.NewEngine(policy)}
+	res, err := answers.Answer(ctx, answer.Ask{Source: "cli", Body: body, Langs: []string{*lang}})
+	resp := res.Response
 	if err != nil {
 		errEnc.Encode(answer.Body(err))
 		if answer.As(err).Code == answer.CodeEvaluationFailed {

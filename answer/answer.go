@@ -1,9 +1,10 @@
 // Package answer is Acceso's domain core: from a request to an answer. It
 // reads a request strictly, asks the rules of one policy for a decision and
 // words that decision in the contact's language, and says what went wrong
-// with error codes every surface shares. The API, the help site, the
-// command line and the admin preview all answer through Diagnose or
-// Evaluate, so they can never disagree; none of them decides a cause (the
+// with error codes every surface shares. Service is the one path to an
+// answer: the API, the help site, the admin look-up, the decisions API and
+// the command line all answer through it, so they can never disagree and
+// are bounded, counted and kept alike; none of them decides a cause (the
 // rules do) and none of them speaks HTTP here (the server maps codes to
 // statuses).
 package answer
@@ -91,30 +92,10 @@ func TryTitle(l locales.Localizer, cause string) string {
 // ArticleURL is the address of the article section that explains a cause.
 func ArticleURL(lang, cause string) string { return "/" + lang + "/article#" + cause }
 
-// Diagnose is the one path from a request body to an answer: decode and
-// validate the body against the policy being served, evaluate it, and word
-// the decision with that same policy's texts. The language is the body's
-// lang if supported, else the first supported of hints, else Spanish.
-// Every error is an *Error.
-func Diagnose(ctx context.Context, engine *rules.Engine, body []byte, hints ...string) (Response, error) {
-	r, _, _, err := Decide(ctx, engine, body, hints...)
-	return r, err
-}
-
-// Decide is Diagnose, also giving the request as it was decoded and the
-// policy that answered it, for whoever keeps the decision.
-func Decide(ctx context.Context, engine *rules.Engine, body []byte, hints ...string) (Response, rules.Request, *rules.Policy, error) {
-	p := engine.Current()
-	req, err := Decode(p.Catalog, body)
-	if err != nil {
-		return Response{}, req, p, err
-	}
-	lang := locales.Negotiate(append([]string{req.Lang}, hints...)...)
-	r, err := Evaluate(ctx, p, req, lang)
-	return r, req, p, err
-}
-
-// Evaluate decides a validated request under p and answers in lang.
+// Evaluate decides a validated request under p and answers in lang, with
+// no slot, deadline, reference, keeping or counting: for rules that are
+// not served (a draft's preview, a publish's impact). An answer to a
+// contact or a support agent goes through Service instead.
 func Evaluate(ctx context.Context, p *rules.Policy, req rules.Request, lang string) (Response, error) {
 	d, err := p.Evaluate(ctx, req)
 	if err != nil {
@@ -124,11 +105,12 @@ func Evaluate(ctx context.Context, p *rules.Policy, req rules.Request, lang stri
 }
 
 // NewResponse words a decision with the texts of the policy that made it.
+// It gives it no reference: Service.Answer and Turn.Finish draw one, once
+// (kept, shown before, or random).
 func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
 	l := locales.NewLocalizer(p.Texts, lang)
 	r := Response{
 		DecisionID:     newDecisionID(),
-		Reference:      NewReference(),
 		PolicyRevision: d.Revision,
 		Lang:           lang,
 		Symptoms:       d.Symptoms,

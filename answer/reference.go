@@ -12,8 +12,9 @@ const referenceAlphabet = "34679ACDEFGHJKMNPQRTWXY"
 // NewReference returns a short code a person can read out over the phone,
 // such as K7M4-QX9P: eight characters of referenceAlphabet (23^8, about 78
 // billion codes) in two groups, drawn at random. Support staff look a
-// decision up by it. A server with a store replaces it with one from
-// store.References, which no other decision has.
+// decision up by it. A server with a store draws the references of the
+// decisions it keeps from store.References instead, which no other
+// decision has (Service.Keep).
 func NewReference() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux

@@ -64,15 +64,15 @@ func currentAnswers(t *testing.T, mix [][]byte) []answerLine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := rules.NewEngine(p)
+	answers := answer.Service{Engine: rules.NewEngine(p)}
 	var out []answerLine
 	for _, body := range mix {
 		l := answerLine{Body: body}
-		r, err := answer.Diagnose(ctx, engine, body)
+		res, err := answers.Answer(ctx, answer.Ask{Source: "test", Body: body})
 		if err != nil {
 			l.Error = answer.As(err).Code
 		} else {
-			l.Answer = stable(t, r)
+			l.Answer = stable(t, res.Response)
 		}
 		out = append(out, l)
 	}

@@ -8,8 +8,9 @@ import (
 	"acceso/rules"
 )
 
-// Evaluator decides a diagnosis's request under p: p.Evaluate, or a
-// function that also counts and logs as the server does.
+// Evaluator decides a diagnosis's request under p: the server's
+// answer.Turn.Evaluate (its slot, deadline and failure metrics), or
+// p.Evaluate alone where there is no server to bound it.
 type Evaluator func(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error)
 
 // State is a settled self-diagnosis: the answers that apply, the engine's

@@ -87,7 +87,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 			return answer.BadField(f.Name)
 		}
 	}
-	now, err := a.continueDecision(ctx, p, dec, answers, lang)
+	now, err := a.continueDecision(ctx, "lookup", p, dec, answers, lang)
 	if err != nil {
 		return err
 	}
@@ -205,10 +205,11 @@ func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) 
 
 // continueDecision decides dec again under p, with answers (facts only an
 // admin can check, already validated) added to the facts it was made on,
-// through the API's own decoder and engine, and words the decision in
-// lang. The admin look-up and the decisions API both continue a decision
-// here, so they can never disagree.
-func (s *Server) continueDecision(ctx context.Context, p *rules.Policy, dec store.Decision, answers map[string]any, lang string) (answer.Response, error) {
+// through the answer service (a slot, the deadline, counted as source's
+// answer, not kept: the decision continued is the one kept), and words
+// the decision in lang. The admin look-up and the decisions API both
+// continue a decision here, so they can never disagree.
+func (s *Server) continueDecision(ctx context.Context, source string, p *rules.Policy, dec store.Decision, answers map[string]any, lang string) (answer.Response, error) {
 	facts := make(map[string]any, len(dec.Facts)+len(answers))
 	maps.Copy(facts, dec.Facts)
 	maps.Copy(facts, answers)
@@ -225,7 +226,8 @@ func (s *Server) continueDecision(ctx context.Context, p *rules.Policy, dec stor
 			req.Symptom = ""
 		}
 	}
-	return answer.Evaluate(ctx, p, req, lang)
+	res, err := s.answers.Answer(ctx, answer.Ask{Source: source, Policy: p, Request: req, Langs: []string{lang}})
+	return res.Response, err
 }
 
 // exportedState is the state of the static export whose reference is ref

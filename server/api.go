@@ -80,56 +80,21 @@ func readJSON(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// handleEvaluate answers POST /api/v1/evaluate: the body goes through
-// Diagnose, the path the command line takes too, in the language the body,
-// ?lang= or Accept-Language asks for.
+// handleEvaluate answers POST /api/v1/evaluate through the answer
+// service (s.answers, as every surface does), in the language the body,
+// ?lang= or Accept-Language asks for, and keeps the decision.
 func (s *Server) handleEvaluate(c echo.Context) error {
 	req := c.Request()
 	body, err := readJSON(req)
 	if err != nil {
 		return err
 	}
-	// A slot first, then the deadline: the deadline counts evaluating,
-	// not waiting for a CPU.
-	ctx := req.Context()
-	release, err := s.acquireEvaluation(ctx)
+	res, err := s.answers.Answer(req.Context(), answer.Ask{Source: "api", Body: body, Keep: true,
+		Langs: []string{c.QueryParam("lang"), req.Header.Get("Accept-Language")}})
 	if err != nil {
-		if ctx.Err() != nil {
-			return c.NoContent(statusClientClosed)
-		}
 		return err
 	}
-	defer release()
-	if s.cfg.EvalTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.EvalTimeout)
-		defer cancel()
-	}
-	start := time.Now()
-	resp, decided, p, err := answer.Decide(ctx, s.engine, body, c.QueryParam("lang"), req.Header.Get("Accept-Language"))
-	if err == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		// An answer that arrives after the deadline is refused like one
-		// that never arrives, so the deadline means the same every time.
-		err = fmt.Errorf("%w: %w", rules.ErrEvaluation, ctx.Err())
-	}
-	took := time.Since(start)
-	if errors.Is(ctx.Err(), context.Canceled) {
-		// The client hung up: there is no one to answer, and the rules did
-		// not fail, so it is not counted as a failed evaluation. The
-		// request log shows nginx's "client closed request".
-		return c.NoContent(statusClientClosed)
-	}
-	if err != nil {
-		if errors.Is(err, rules.ErrEvaluation) {
-			s.evaluationFailed(ctx, p.Revision, err, took)
-		}
-		return err
-	}
-	if err := s.keepDecision("api", p, decided, &resp); err != nil {
-		return err
-	}
-	s.recordDecision(ctx, "api", resp, took)
-	return c.JSON(http.StatusOK, resp)
+	return c.JSON(http.StatusOK, res.Response)
 }
 
 // statusClientClosed is the status logged for a request whose client left
@@ -151,16 +116,20 @@ func requireJSON(contentType string) error {
 	return nil
 }
 
-// recordDecision counts a decision and writes its line in the decision
-// log: ids, outcome and timing, never a fact, so that no personal data
-// reaches the logs. source names the surface that asked (api, site, …).
+// recordDecision counts a decision and logs it: ids, outcome and timing,
+// never a fact, so that no personal data reaches the logs. source names
+// the surface that asked (api, site, …). It is the answer service's
+// Decided. In a request, the decision goes into the request's own log
+// line (observe); a second decision of the same request, or one made
+// outside a request, gets a line of its own.
 func (s *Server) recordDecision(ctx context.Context, source string, r answer.Response, took time.Duration) {
 	s.metrics.evaluation(r.Outcome, r.Findings, took)
 	findings := make([]string, len(r.Findings))
 	for i, f := range r.Findings {
 		findings[i] = f.ID
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "decision",
+	// An inline group: its attributes read as the line's own.
+	decision := slog.GroupAttrs("",
 		slog.String("decision_id", r.DecisionID),
 		slog.String("reference", r.Reference),
 		slog.String("revision", r.PolicyRevision),
@@ -169,14 +138,19 @@ func (s *Server) recordDecision(ctx context.Context, source string, r answer.Res
 		slog.String("outcome", r.Outcome),
 		slog.Any("findings", findings),
 		slog.String("lang", r.Lang),
-		slog.Float64("duration_ms", milliseconds(took)))
+		slog.Float64("evaluation_ms", milliseconds(took)))
+	if line, ok := ctx.Value(requestLineKey{}).(*requestLine); ok && !line.decided {
+		line.decided, line.decision = true, decision
+		return
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "decision", decision)
 }
 
 // evaluationFailed counts and logs an evaluation that failed or ran out of
 // time, with the failing rule's file:row and OPA's error code when a rule
-// failed. The error's text is not logged: an error from a built-in can
+// failed (the answer service's Failed). The error's text is not logged: an error from a built-in can
 // quote the input it choked on, and the input may be an email address.
-func (s *Server) evaluationFailed(ctx context.Context, revision string, err error, took time.Duration) {
+func (s *Server) evaluationFailed(ctx context.Context, source string, p *rules.Policy, err error, took time.Duration) {
 	s.metrics.evaluationFailed(took)
 	reason := "error"
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -185,7 +159,8 @@ func (s *Server) evaluationFailed(ctx context.Context, revision string, err erro
 		reason = "canceled"
 	}
 	attrs := []slog.Attr{
-		slog.String("revision", revision),
+		slog.String("revision", p.Revision),
+		slog.String("source", source),
 		slog.String("reason", reason),
 		slog.Float64("duration_ms", milliseconds(took)),
 	}

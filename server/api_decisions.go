@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -150,19 +149,9 @@ func (s *Server) continueKept(c echo.Context, answers map[string]any, lang strin
 	if err != nil {
 		return KeptDecision{}, err
 	}
-	// Continuing evaluates the rules: it takes an evaluation slot and has
-	// the API's deadline, as an evaluate request does.
-	release, err := s.acquireEvaluation(ctx)
-	if err != nil {
-		return KeptDecision{}, err
-	}
-	defer release()
-	if s.cfg.EvalTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.EvalTimeout)
-		defer cancel()
-	}
-	now, err := s.continueDecision(ctx, p, dec, answers, lang)
+	// Continuing evaluates the rules, through the answer service as an
+	// evaluate request does (slot, deadline, counted).
+	now, err := s.continueDecision(ctx, "decisions", p, dec, answers, lang)
 	if err != nil {
 		return KeptDecision{}, err
 	}

@@ -27,6 +27,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if errors.Is(err, answer.ErrGone) {
+		// The client hung up before its answer was ready: there is no one
+		// to answer, and nothing failed. The request log shows nginx's
+		// "client closed request".
+		_ = c.NoContent(statusClientClosed)
+		return
+	}
 	if store.Unavailable(err) {
 		// The database is down or full: a moment's trouble, answered 503
 		// "try again", not a defect.

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"acceso/answer"
 	"acceso/publish"
 	"acceso/rules"
 	"acceso/store"
@@ -236,4 +237,17 @@ func TestNewRefusesAnInvalidConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// diagnose answers body as the command line does: through the answer
+// service with no server around it (no slot, nothing kept or counted).
+func diagnose(engine *rules.Engine, body []byte, langs ...string) (answer.Response, error) {
+	res, err := (&answer.Service{Engine: engine}).Answer(context.Background(), answer.Ask{Source: "test", Body: body, Langs: langs})
+	return res.Response, err
+}
+
+// evaluateUnder decides req under p alone (a flow.Evaluator with no slot,
+// deadline or counting), for benchmarks of the site's pages.
+func evaluateUnder(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error) {
+	return p.Evaluate(ctx, req)
 }

@@ -1,20 +1,21 @@
 package server
 
 import (
-	"acceso/answer"
-	"net/mail"
-	"net/url"
-
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/mail"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"acceso/answer"
 )
 
 // maxAnyBody bounds the body of any request, whatever its route; the API
@@ -118,26 +119,51 @@ func secure(c echo.Context) bool { return c.Scheme() == "https" }
 // answered here, through the one error handler, so that the status logged
 // is the status sent. The line holds the route pattern, never the path or
 // query string, the client's address or any header: nothing in it can be
-// personal data.
+// personal data. A request that was answered with a decision logs that
+// decision in the same line ("decision" instead of "request", see
+// recordDecision): one line per request, not two.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		line := &requestLine{}
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestLineKey{}, line)))
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
 		took := time.Since(start)
-		route, method := routeOf(c), methodOf(c.Request())
+		route, method := routeOf(c), methodOf(r)
 		status := c.Response().Status
 		s.metrics.request(route, method, status, took)
-		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+		if !line.decided {
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", method),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Int64("bytes", c.Response().Size),
+				slog.Float64("duration_ms", milliseconds(took)))
+			return nil
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "decision",
 			slog.String("method", method),
 			slog.String("route", route),
 			slog.Int("status", status),
 			slog.Int64("bytes", c.Response().Size),
-			slog.Float64("duration_ms", milliseconds(took)))
+			slog.Float64("duration_ms", milliseconds(took)),
+			line.decision)
 		return nil
 	}
 }
+
+// requestLine is what a request's log line says beyond the request: the
+// decision it was answered with, if any (recordDecision).
+type requestLine struct {
+	decided  bool
+	decision slog.Attr
+}
+
+// requestLineKey is the context key of a request's *requestLine.
+type requestLineKey struct{}
 
 // recoverPanics turns a panic in a handler into a 500 answer that says
 // nothing of it; the panic and its stack are logged, the request body is

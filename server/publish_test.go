@@ -136,9 +136,9 @@ func withAdvice(tb testing.TB, src rules.Source, cause, text string) rules.Sourc
 // spamCause is the first cause SPEC's example request finds.
 func spamCause(tb testing.TB, p *rules.Policy) rules.Cause {
 	tb.Helper()
-	r, err := answer.Diagnose(context.Background(), rules.NewEngine(p), []byte(specExample))
+	r, err := diagnose(rules.NewEngine(p), []byte(specExample))
 	if err != nil || len(r.Findings) == 0 {
-		tb.Fatalf("answer.Diagnose(specExample) = %+v, %v; want findings", r, err)
+		tb.Fatalf("diagnose(specExample) = %+v, %v; want findings", r, err)
 	}
 	c, _ := p.Catalog.Cause(r.Findings[0].ID)
 	return c

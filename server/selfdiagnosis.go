@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,7 +34,14 @@ func (s *Server) handleDiagnoseQuery(c echo.Context) error {
 	}
 	target := d.Path(lang)
 	if d.Symptom != "" {
-		st, err := s.settle(ctx, p, d, lang)
+		// Only the state the answers amount to: no answer is given here,
+		// so none is counted or kept.
+		t, ctx, err := s.answers.Begin(ctx, "site")
+		if err != nil {
+			return err
+		}
+		defer t.End()
+		st, err := flow.Settle(ctx, t.Evaluate, p, d, lang)
 		if err != nil {
 			return err
 		}
@@ -81,8 +87,14 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 			Symptoms:     symptomLinks(p.Catalog, lang),
 		}))
 	}
-	start := time.Now()
-	st, err := s.settle(ctx, p, d, lang)
+	// One turn of the answer service for the whole page: the replay of
+	// the answers, the links that change one, keeping and counting.
+	t, ctx, err := s.answers.Begin(ctx, "site")
+	if err != nil {
+		return err
+	}
+	defer t.End()
+	st, err := flow.Settle(ctx, t.Evaluate, p, d, lang)
 	if err != nil {
 		return err
 	}
@@ -103,20 +115,23 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 	if !thanks && change == "" {
 		s.countStep(st)
 	}
-	if st.Next == nil && change == "" {
-		// A reference once shown stays for this outcome (reload, feedback,
-		// the other language, print): it is kept once, then remembered.
-		if ref, shown := s.shownReference(c, p.Revision, st.Diagnosis); shown {
-			st.Response.Reference = ref
-		} else {
-			if err := s.keepDecision("site", p, st.Diagnosis.Request(), &st.Response); err != nil {
-				return err
-			}
-			s.rememberReference(c, p.Revision, st.Diagnosis, st.Response.Reference)
-		}
+	// An outcome is kept; a question page is an answer too (counted and
+	// logged) but not kept. A reference once shown stays for this outcome
+	// (reload, feedback, the other language, print): it is kept once, then
+	// remembered.
+	outcome := st.Next == nil && change == ""
+	ref, shown := "", false
+	if outcome {
+		ref, shown = s.shownReference(c, p.Revision, st.Diagnosis)
+		st.Response.Reference = ref
 	}
-	s.recordDecision(ctx, "site", st.Response, time.Since(start))
-	page := s.diagnosePage(ctx, p, st, change, CSRFToken(c), thanks)
+	if err := t.Finish(ctx, p, st.Diagnosis.Request(), &st.Response, outcome && !shown); err != nil {
+		return err
+	}
+	if outcome && !shown {
+		s.rememberReference(c, p.Revision, st.Diagnosis, st.Response.Reference)
+	}
+	page := s.diagnosePage(ctx, t.Evaluate, p, st, change, CSRFToken(c), thanks)
 	return render(c, http.StatusOK, templates.Diagnose(page))
 }
 
@@ -138,29 +153,6 @@ func changeOf(segments []string) string {
 		return fact
 	}
 	return ""
-}
-
-// settle is flow.Settle with the server's evaluation (counted, logged),
-// all in one of the bounded evaluation slots (shed.go).
-func (s *Server) settle(ctx context.Context, p *rules.Policy, d flow.Diagnosis, lang string) (flow.State, error) {
-	release, err := s.acquireEvaluation(ctx)
-	if err != nil {
-		return flow.State{}, err
-	}
-	defer release()
-	return flow.Settle(ctx, s.evaluate, p, d, lang)
-}
-
-// evaluate decides a request under p, as the API does. An evaluation that
-// fails is counted and logged.
-func (s *Server) evaluate(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error) {
-	start := time.Now()
-	d, err := p.Evaluate(ctx, req)
-	if err != nil {
-		s.evaluationFailed(ctx, p.Revision, err, time.Since(start))
-		return rules.Decision{}, answer.As(err)
-	}
-	return d, nil
 }
 
 // A reference, once shown, stays: the outcome page remembers the
@@ -222,8 +214,10 @@ func (s *Server) rememberReference(c echo.Context, revision string, d flow.Diagn
 // with change, an answered one asked again) with its progress and its
 // answers as links, then the findings so far in a line and the answers so
 // far; or, at the end, the outcome leading with its result, the findings'
-// advice, the things to try, the handoff and the feedback form.
-func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.State, change, csrfToken string, thanks bool) templates.DiagnosePage {
+// advice, the things to try, the handoff and the feedback form. eval
+// settles where a changed answer leads: the page's own turn of the answer
+// service, so those evaluations are bounded and counted like the page's.
+func (s *Server) diagnosePage(ctx context.Context, eval flow.Evaluator, p *rules.Policy, st flow.State, change, csrfToken string, thanks bool) templates.DiagnosePage {
 	lang := locales.Lang(ctx)
 	l := locales.FromContext(ctx)
 	here := st.Diagnosis.Path(lang)
@@ -248,7 +242,7 @@ func (s *Server) diagnosePage(ctx context.Context, p *rules.Policy, st flow.Stat
 		page.Question = s.questionView(l, p.Catalog, st, change, func(d flow.Diagnosis) string {
 			// A changed answer leads straight to the state it amounts to,
 			// which a static host needs (it cannot redirect).
-			if settled, err := flow.Settle(ctx, s.evaluate, p, d, lang); err == nil {
+			if settled, err := flow.Settle(ctx, eval, p, d, lang); err == nil {
 				return settled.Diagnosis.Path(lang)
 			}
 			return d.Path(lang)

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/singleflight"
 
+	"acceso/answer"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -27,8 +28,10 @@ type Config struct {
 	// TrustedProxies lists the CIDRs whose X-Forwarded-For is believed;
 	// with none, the client is the connection's peer.
 	TrustedProxies []string
-	// EvalTimeout bounds the evaluation of one API request, on top of the
-	// policy's own Deadline; zero leaves only the policy's.
+	// EvalTimeout bounds the evaluations of one answer (an API request, a
+	// page of the self-diagnosis, a look-up), from when its evaluation slot
+	// is taken, on top of the policy's own Deadline; zero leaves only the
+	// policy's.
 	EvalTimeout time.Duration
 	// APIRate is how many API requests per second one client may make on
 	// average; zero means DefaultAPIRate.
@@ -99,6 +102,10 @@ type Server struct {
 	metrics *metrics
 	// evaluations bounds the evaluations that run at once (shed.go).
 	evaluations *evaluations
+	// answers is the one path to an answer, for every surface: the API,
+	// the site's self-diagnosis, the admin look-up and the decisions API
+	// (slot, deadline, cache, failure metrics, keeping, the decision log).
+	answers *answer.Service
 	// signIns counts failed sign-ins per account name (throttle.go).
 	signIns *accountThrottle
 	// reload are the metrics of the --rules folder's reloads, registered
@@ -192,6 +199,11 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	s.useMiddleware()
 	s.evaluations = newEvaluations(cfg.MaxEvaluations, shedWait)
 	s.metrics.watchEvaluations(s.evaluations)
+	s.answers = &answer.Service{Engine: s.engine, Acquire: s.acquireEvaluation, Timeout: cfg.EvalTimeout,
+		Decided: s.recordDecision, Failed: s.evaluationFailed}
+	if s.decisions != nil {
+		s.answers.Keep = s.keepDecision
+	}
 	if s.decisions != nil {
 		s.metrics.watchDecisions(s.decisions)
 	}

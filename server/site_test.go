@@ -27,6 +27,7 @@ import (
 	"golang.org/x/net/html"
 
 	"acceso/answer"
+	"acceso/flow"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -1012,18 +1013,18 @@ func BenchmarkDiagnosePage(b *testing.B) {
 	ctx := locales.WithLocalizer(context.Background(), h.localizer(lang))
 	b.Run("settle", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := h.srv.settle(ctx, h.policy, d, lang); err != nil {
+			if _, err := flow.Settle(ctx, evaluateUnder, h.policy, d, lang); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("render", func(b *testing.B) {
-		st, err := h.srv.settle(ctx, h.policy, d, lang)
+		st, err := flow.Settle(ctx, evaluateUnder, h.policy, d, lang)
 		if err != nil {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			page := h.srv.diagnosePage(ctx, h.policy, st, "", "token", false)
+			page := h.srv.diagnosePage(ctx, evaluateUnder, h.policy, st, "", "token", false)
 			if err := templates.Diagnose(page).Render(ctx, io.Discard); err != nil {
 				b.Fatal(err)
 			}
