@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"acceso/answer"
+	"acceso/flow"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -259,8 +260,32 @@ func checkSMS(t *testing.T, ts *testServer) {
 	}
 
 	resp, b = ts.do(t, call{path: "/api/openapi.json"})
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"sms_filter_app"`) {
-		t.Errorf("GET /api/openapi.json = %d; want the fact sms_filter_app among the facts", resp.StatusCode)
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Enum []string `json:"enum"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(b, &doc); resp.StatusCode != http.StatusOK || err != nil || !strings.Contains(string(b), `"sms_filter_app"`) {
+		t.Errorf("GET /api/openapi.json = %d, %v; want the fact sms_filter_app among the facts", resp.StatusCode, err)
+	}
+	if ids := doc.Components.Schemas["CauseId"].Enum; !slices.Contains(ids, "sms_filtered") {
+		t.Errorf("OpenAPI's CauseId enum = %v; want sms_filtered in it", ids)
+	}
+
+	// The map (acceso rules map, the admin area's flow): the question
+	// comes after SMS, and answering it finds the cause.
+	m, err := flow.Explore(context.Background(), ts.engine.Current(), 0)
+	if err != nil {
+		t.Fatalf("flow.Explore = %v", err)
+	}
+	var tree strings.Builder
+	if err := m.WriteText(&tree, flow.NewTexts(locales.NewLocalizer(ts.engine.Current().Texts, "en"))); err != nil {
+		t.Fatal(err)
+	}
+	if text := tree.String(); !strings.Contains(text, "(sms_filter_app)") || !strings.Contains(text, smsTexts["en"][0].Text) {
+		t.Errorf("the map asks no sms_filter_app question or finds no %q:\n%s", smsTexts["en"][0].Text, text)
 	}
 
 	question := map[string]string{}
@@ -284,7 +309,7 @@ func checkSMS(t *testing.T, ts *testServer) {
 	}
 
 	log := slog.New(slog.DiscardHandler)
-	srv := mustNew(t, Config{Static: true, BaseURL: exportBase, DiagnoseBurst: 1 << 30}, publish.New(publish.Config{}, rules.NewEngine(ts.engine.Current()), nil, log), nil, log)
+	srv := mustNew(t, Config{Static: true, BaseURL: exportBase}, publish.New(publish.Config{}, rules.NewEngine(ts.engine.Current()), nil, log), nil, log)
 	out := filepath.Join(t.TempDir(), "site")
 	if _, err := srv.Export(context.Background(), out, nil); err != nil {
 		t.Fatalf("Export = %v", err)
