@@ -88,6 +88,9 @@ type target struct {
 	// that each attack goes on through the bodies where the last one
 	// stopped: a never-repeating mix stays that over the rounds.
 	sent *atomic.Uint64
+	// metrics is the server's Prometheus endpoint when its decision
+	// cache's hits and misses are counted over each attack, else "".
+	metrics string
 }
 
 // bundleToken is the bearer token Acceso's bundle endpoint is given; the
@@ -135,9 +138,9 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 	opaVersion, _, _ = strings.Cut(opaVersion, "\n")
 	opaVersion = "OPA " + strings.TrimSpace(strings.TrimPrefix(opaVersion, "Version:"))
 
-	accesoAddr, opaAddr := freeAddr(), freeAddr()
+	accesoAddr, opaAddr, metricsAddr := freeAddr(), freeAddr(), freeAddr()
 	accesoPID, stopAcceso, err := start(ctx, acceso, "serve", "--addr", accesoAddr, "--data", filepath.Join(dir, "data"),
-		"--api-rate", "1e9", "--bundle-token", bundleToken)
+		"--api-rate", "1e9", "--bundle-token", bundleToken, "--metrics-addr", metricsAddr)
 	if err != nil {
 		return err
 	}
@@ -170,7 +173,8 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 		return err
 	}
 
-	evaluate := target{name: "Acceso evaluate", method: http.MethodPost, url: "http://" + accesoAddr + "/api/v1/evaluate", bodies: mix, pid: accesoPID, sent: new(atomic.Uint64)}
+	metrics := "http://" + metricsAddr + "/metrics"
+	evaluate := target{name: "Acceso evaluate", method: http.MethodPost, url: "http://" + accesoAddr + "/api/v1/evaluate", bodies: mix, pid: accesoPID, sent: new(atomic.Uint64), metrics: metrics}
 	opaTarget := target{name: "OPA server", method: http.MethodPost, url: "http://" + opaAddr + "/v1/data/login/decision", bodies: opaBodies, pid: opaPID, sent: new(atomic.Uint64)}
 	healthz := target{name: "Acceso healthz", method: http.MethodGet, url: "http://" + accesoAddr + "/healthz", pid: accesoPID, sent: new(atomic.Uint64)}
 	uncached := target{name: "Acceso evaluate, cache off", method: http.MethodPost, url: "http://" + uncachedAddr + "/api/v1/evaluate", bodies: mix, pid: uncachedPID, sent: new(atomic.Uint64)}
@@ -201,7 +205,7 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 				return fmt.Errorf("never-repeating request %d: %w", i+1, err)
 			}
 		}
-		uniqueEvaluate = target{name: "Acceso evaluate, never-repeating", method: http.MethodPost, url: evaluate.url, bodies: bodies, pid: accesoPID, sent: new(atomic.Uint64)}
+		uniqueEvaluate = target{name: "Acceso evaluate, never-repeating", method: http.MethodPost, url: evaluate.url, bodies: bodies, pid: accesoPID, sent: new(atomic.Uint64), metrics: metrics}
 		uniqueOPA = target{name: "OPA server, never-repeating", method: http.MethodPost, url: opaTarget.url, bodies: opaUnique, pid: opaPID, sent: new(atomic.Uint64)}
 		check := uniqueEvaluate
 		check.bodies = bodies[:200]
@@ -245,13 +249,13 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 
 	fmt.Printf("%d distinct requests (../shared/bench/mix.jsonl) in turn; max rate with %d keep-alive workers; %v per target in %d rotating rounds after a %v warm-up; loopback, load generator on the same CPUs; %s; %s, %s\n\n",
 		len(mix), workers, duration, rounds, warmup, machine(), runtime.Version(), opaVersion)
-	fmt.Println("| target | requests/s (200) | p50 | p99 | 200 | non-200 | errors | server CPU per request |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| target | requests/s (200) | p50 | p99 | 200 | non-200 | errors | server CPU per request | decision cache hits |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, t := range targets {
 		r := results[t.name]
-		fmt.Printf("| %s | %.0f | %v | %v | %d | %s | %d | %v |\n", t.name, r.throughput(),
+		fmt.Printf("| %s | %.0f | %v | %v | %d | %s | %d | %v | %s |\n", t.name, r.throughput(),
 			r.ok.Latencies.P50.Round(time.Microsecond), r.ok.Latencies.P99.Round(time.Microsecond),
-			r.codes["200"], r.others(), r.errors, r.cpuPerRequest().Round(time.Microsecond))
+			r.codes["200"], r.others(), r.errors, r.cpuPerRequest().Round(time.Microsecond), r.hitRate())
 	}
 	fmt.Println()
 	e, o, h := results[evaluate.name], results[opaTarget.name], results[healthz.name]
@@ -315,6 +319,57 @@ type measure struct {
 	elapsed time.Duration
 	cpu     time.Duration // the server's CPU time
 	rounds  []float64     // requests/s answered 200, round by round
+	// hits and misses are the decision cache's counts over the rounds,
+	// for a target whose metrics are read.
+	hits, misses float64
+	counted      bool
+}
+
+// hitRate is the share of the cache's lookups that hit, or "–" when the
+// target's cache is not read.
+func (m *measure) hitRate() string {
+	if !m.counted {
+		return "–"
+	}
+	if m.hits+m.misses == 0 {
+		return "0 of 0"
+	}
+	return fmt.Sprintf("%.1f %% (%.0f of %.0f)", 100*m.hits/(m.hits+m.misses), m.hits, m.hits+m.misses)
+}
+
+// cacheCounts reads the decision cache's hits and misses from Acceso's
+// metrics; ok is false when they cannot be read.
+func cacheCounts(ctx context.Context, url string) (hits, misses float64, ok bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, 0, false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, 0, false
+	}
+	var found int
+	for line := range strings.Lines(string(b)) {
+		name, value, _ := strings.Cut(strings.TrimSpace(line), " ")
+		var into *float64
+		switch name {
+		case "acceso_decision_cache_hits_total":
+			into = &hits
+		case "acceso_decision_cache_misses_total":
+			into = &misses
+		default:
+			continue
+		}
+		if _, err := fmt.Sscan(value, into); err == nil {
+			found++
+		}
+	}
+	return hits, misses, found == 2
 }
 
 // throughput is the 200 answers per second over the rounds' time.
@@ -368,6 +423,11 @@ func attack(ctx context.Context, t target, workers uint64, d time.Duration, into
 	if into.codes == nil {
 		into.codes = map[string]int{}
 	}
+	var hits0, misses0 float64
+	counting := false
+	if t.metrics != "" {
+		hits0, misses0, counting = cacheCounts(ctx, t.metrics)
+	}
 	cpuBefore := cpuTime(t.pid)
 	began := time.Now()
 	oks := 0
@@ -388,6 +448,13 @@ func attack(ctx context.Context, t target, workers uint64, d time.Duration, into
 				into.elapsed += elapsed
 				into.cpu += cpuTime(t.pid) - cpuBefore
 				into.rounds = append(into.rounds, float64(oks)/elapsed.Seconds())
+				if counting {
+					if hits, misses, ok := cacheCounts(ctx, t.metrics); ok {
+						into.hits += hits - hits0
+						into.misses += misses - misses0
+						into.counted = true
+					}
+				}
 				return
 			}
 			switch {
