@@ -353,8 +353,14 @@ func cacheCounts(ctx context.Context, url string) (hits, misses float64, ok bool
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return 0, 0, false
 	}
+	return parseCacheCounts(string(b))
+}
+
+// parseCacheCounts reads the decision cache's hits and misses from
+// Prometheus's text format; ok is false unless both are there.
+func parseCacheCounts(text string) (hits, misses float64, ok bool) {
 	var found int
-	for line := range strings.Lines(string(b)) {
+	for line := range strings.Lines(text) {
 		name, value, _ := strings.Cut(strings.TrimSpace(line), " ")
 		var into *float64
 		switch name {
