@@ -91,6 +91,9 @@ type target struct {
 	// metrics is the server's Prometheus endpoint when its decision
 	// cache's hits and misses are counted over each attack, else "".
 	metrics string
+	// adhoc is set for OPA's query API, which answers {"result": [{"x": …}]}
+	// instead of the data API's {"result": …}.
+	adhoc bool
 }
 
 // bundleToken is the bearer token Acceso's bundle endpoint is given; the
@@ -178,7 +181,23 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 	opaTarget := target{name: "OPA server", method: http.MethodPost, url: "http://" + opaAddr + "/v1/data/login/decision", bodies: opaBodies, pid: opaPID, sent: new(atomic.Uint64)}
 	healthz := target{name: "Acceso healthz", method: http.MethodGet, url: "http://" + accesoAddr + "/healthz", pid: accesoPID, sent: new(atomic.Uint64)}
 	uncached := target{name: "Acceso evaluate, cache off", method: http.MethodPost, url: "http://" + uncachedAddr + "/api/v1/evaluate", bodies: mix, pid: uncachedPID, sent: new(atomic.Uint64)}
-	targets := []target{evaluate, opaTarget, healthz, uncached}
+	// OPA's server told what Acceso's engine tells the rules (which facts
+	// each cause reads, so that only answers that could settle an open
+	// cause are tried): the same query Acceso evaluates, through OPA's
+	// query API. The data API above evaluates the rules alone, which try
+	// every unknown fact.
+	hint, err := readsHint(ctx, "http://"+accesoAddr)
+	if err != nil {
+		return err
+	}
+	hintedBodies := make([][]byte, len(opaBodies))
+	for i, body := range opaBodies {
+		if hintedBodies[i], err = hintedQuery(hint, body); err != nil {
+			return fmt.Errorf("%s line %d: %w", mixPath, i+1, err)
+		}
+	}
+	hinted := target{name: "OPA server, hinted", method: http.MethodPost, url: "http://" + opaAddr + "/v1/query", bodies: hintedBodies, pid: opaPID, sent: new(atomic.Uint64), adhoc: true}
+	targets := []target{evaluate, opaTarget, healthz, uncached, hinted}
 
 	logf("checking that both servers decide the %d requests of the mix alike", len(mix))
 	agreed, err := sameDecisions(ctx, evaluate, opaTarget)
@@ -186,10 +205,14 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 		return err
 	}
 	logf("they agree on all %d (%s)", len(mix), agreed)
+	if agreed, err = sameDecisions(ctx, evaluate, hinted); err != nil {
+		return err
+	}
+	logf("OPA's server, hinted, agrees on all %d too (%s)", len(mix), agreed)
 
 	// The never-repeating mix: what the cache can reuse there is only what
 	// the answers do not depend on.
-	var uniqueEvaluate, uniqueOPA target
+	var uniqueEvaluate, uniqueOPA, uniqueHinted target
 	if unique > 0 {
 		symptoms, facts, err := catalogOf(ctx, "http://"+accesoAddr)
 		if err != nil {
@@ -217,7 +240,20 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 			return err
 		}
 		logf("they agree on all 200 (%s)", agreedUnique)
-		targets = append(targets, uniqueEvaluate, uniqueOPA)
+		hintedUnique := make([][]byte, len(opaUnique))
+		for i, body := range opaUnique {
+			if hintedUnique[i], err = hintedQuery(hint, body); err != nil {
+				return fmt.Errorf("never-repeating request %d: %w", i+1, err)
+			}
+		}
+		uniqueHinted = target{name: "OPA server, hinted, never-repeating", method: http.MethodPost, url: hinted.url, bodies: hintedUnique, pid: opaPID, sent: new(atomic.Uint64), adhoc: true}
+		checkHinted := uniqueHinted
+		checkHinted.bodies = hintedUnique[:200]
+		if agreedUnique, err = sameDecisions(ctx, check, checkHinted); err != nil {
+			return err
+		}
+		logf("OPA's server, hinted, agrees on all 200 too (%s)", agreedUnique)
+		targets = append(targets, uniqueEvaluate, uniqueOPA, uniqueHinted)
 	}
 
 	for _, t := range targets {
@@ -269,6 +305,15 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 	u := results[uncached.name]
 	fmt.Printf("- cache off: Acceso/OPA requests/s = %.2fx, CPU per request %.2fx; evaluate/healthz = %.2fx; per round, Acceso/OPA: %s\n",
 		u.throughput()/o.throughput(), float64(u.cpuPerRequest())/float64(o.cpuPerRequest()), u.throughput()/h.throughput(), ratios(u, o))
+	hr := results[hinted.name]
+	fmt.Printf("- OPA server hinted (the query Acceso evaluates): Acceso/OPA requests/s = %.2fx, CPU per request %.2fx; cache off %.2fx, CPU per request %.2fx; per round, Acceso/OPA: %s; cache off: %s\n",
+		e.throughput()/hr.throughput(), float64(e.cpuPerRequest())/float64(hr.cpuPerRequest()),
+		u.throughput()/hr.throughput(), float64(u.cpuPerRequest())/float64(hr.cpuPerRequest()), ratios(e, hr), ratios(u, hr))
+	if unique > 0 {
+		ue, uh := results[uniqueEvaluate.name], results[uniqueHinted.name]
+		fmt.Printf("- never-repeating mix against OPA server hinted: Acceso/OPA requests/s = %.2fx, CPU per request %.2fx; per round: %s\n",
+			ue.throughput()/uh.throughput(), float64(ue.cpuPerRequest())/float64(uh.cpuPerRequest()), ratios(ue, uh))
+	}
 	if unique > 0 {
 		ue, uo := results[uniqueEvaluate.name], results[uniqueOPA.name]
 		sent := uniqueEvaluate.sent.Load()
@@ -498,6 +543,11 @@ func sameDecisions(ctx context.Context, acceso, opa target) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%s, mix line %d: %w", acceso.name, i+1, err)
 		}
+		if opa.adhoc {
+			if o, err = fromQueryAPI(o); err != nil {
+				return "", fmt.Errorf("%s, mix line %d: %w", opa.name, i+1, err)
+			}
+		}
 		do, err := interop.FromOPAServer(o)
 		if err != nil {
 			return "", fmt.Errorf("%s, mix line %d: %w", opa.name, i+1, err)
@@ -648,4 +698,64 @@ func machine() string {
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "loadtest: "+format+"\n", args...)
+}
+
+// readsHint is the value Acceso's engine gives data.login._reads: each
+// cause's id and the facts it reads, as GET /api/v1/causes lists them.
+func readsHint(ctx context.Context, base string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/causes", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var cat struct {
+		Causes []struct {
+			ID    string   `json:"id"`
+			Facts []string `json:"facts"`
+		} `json:"causes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&cat); err != nil {
+		return nil, fmt.Errorf("GET /api/v1/causes: %w", err)
+	}
+	reads := make(map[string][]string, len(cat.Causes))
+	for _, c := range cat.Causes {
+		reads[c.ID] = append([]string{}, c.Facts...)
+	}
+	return json.Marshal(reads)
+}
+
+// hintedQuery turns a data API body ({"input": …}) into a query API body
+// asking for the decision with the hint, as Acceso's engine does.
+func hintedQuery(hint, body []byte) ([]byte, error) {
+	var in struct {
+		Input json.RawMessage `json:"input"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{
+		"query": "x := data.login.decision with data.login._reads as " + string(hint),
+		"input": in.Input,
+	})
+}
+
+// fromQueryAPI turns the query API's answer for x into the data API's
+// shape ({"result": x}); an answer with no binding of x is an error.
+func fromQueryAPI(body []byte) ([]byte, error) {
+	var r struct {
+		Result []struct {
+			X json.RawMessage `json:"x"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Result) != 1 || r.Result[0].X == nil {
+		return nil, fmt.Errorf("no decision in %s", body)
+	}
+	return json.Marshal(map[string]json.RawMessage{"result": r.Result[0].X})
 }
