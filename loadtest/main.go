@@ -31,6 +31,15 @@
 // the whole mix first, so the measured rounds reuse decisions: the cache
 // holds 10,000 and the mix has 500 requests. A second Acceso, started with
 // --decision-cache 0, evaluates every request, for the uncached figures.
+// Acceso's metrics listener gives each Acceso target's decision cache hit
+// rate over its rounds.
+//
+// OPA's server is loaded twice over: through its data API, which evaluates
+// the rules alone (they try an answer to every unknown fact), and through
+// its query API with the query Acceso's engine evaluates, told which facts
+// each cause reads (data.login._reads, from GET /api/v1/causes), so that
+// only answers that could settle an open cause are tried. The query API
+// compiles its query for every request, which the data API does not.
 package main
 
 import (
@@ -88,6 +97,12 @@ type target struct {
 	// that each attack goes on through the bodies where the last one
 	// stopped: a never-repeating mix stays that over the rounds.
 	sent *atomic.Uint64
+	// metrics is the server's Prometheus endpoint when its decision
+	// cache's hits and misses are counted over each attack, else "".
+	metrics string
+	// adhoc is set for OPA's query API, which answers {"result": [{"x": …}]}
+	// instead of the data API's {"result": …}.
+	adhoc bool
 }
 
 // bundleToken is the bearer token Acceso's bundle endpoint is given; the
@@ -135,9 +150,9 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 	opaVersion, _, _ = strings.Cut(opaVersion, "\n")
 	opaVersion = "OPA " + strings.TrimSpace(strings.TrimPrefix(opaVersion, "Version:"))
 
-	accesoAddr, opaAddr := freeAddr(), freeAddr()
+	accesoAddr, opaAddr, metricsAddr := freeAddr(), freeAddr(), freeAddr()
 	accesoPID, stopAcceso, err := start(ctx, acceso, "serve", "--addr", accesoAddr, "--data", filepath.Join(dir, "data"),
-		"--api-rate", "1e9", "--bundle-token", bundleToken)
+		"--api-rate", "1e9", "--bundle-token", bundleToken, "--metrics-addr", metricsAddr)
 	if err != nil {
 		return err
 	}
@@ -170,11 +185,28 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 		return err
 	}
 
-	evaluate := target{name: "Acceso evaluate", method: http.MethodPost, url: "http://" + accesoAddr + "/api/v1/evaluate", bodies: mix, pid: accesoPID, sent: new(atomic.Uint64)}
+	metrics := "http://" + metricsAddr + "/metrics"
+	evaluate := target{name: "Acceso evaluate", method: http.MethodPost, url: "http://" + accesoAddr + "/api/v1/evaluate", bodies: mix, pid: accesoPID, sent: new(atomic.Uint64), metrics: metrics}
 	opaTarget := target{name: "OPA server", method: http.MethodPost, url: "http://" + opaAddr + "/v1/data/login/decision", bodies: opaBodies, pid: opaPID, sent: new(atomic.Uint64)}
 	healthz := target{name: "Acceso healthz", method: http.MethodGet, url: "http://" + accesoAddr + "/healthz", pid: accesoPID, sent: new(atomic.Uint64)}
 	uncached := target{name: "Acceso evaluate, cache off", method: http.MethodPost, url: "http://" + uncachedAddr + "/api/v1/evaluate", bodies: mix, pid: uncachedPID, sent: new(atomic.Uint64)}
-	targets := []target{evaluate, opaTarget, healthz, uncached}
+	// OPA's server told what Acceso's engine tells the rules (which facts
+	// each cause reads, so that only answers that could settle an open
+	// cause are tried): the same query Acceso evaluates, through OPA's
+	// query API. The data API above evaluates the rules alone, which try
+	// every unknown fact.
+	hint, err := readsHint(ctx, "http://"+accesoAddr)
+	if err != nil {
+		return err
+	}
+	hintedBodies := make([][]byte, len(opaBodies))
+	for i, body := range opaBodies {
+		if hintedBodies[i], err = hintedQuery(hint, body); err != nil {
+			return fmt.Errorf("%s line %d: %w", mixPath, i+1, err)
+		}
+	}
+	hinted := target{name: "OPA server, hinted", method: http.MethodPost, url: "http://" + opaAddr + "/v1/query", bodies: hintedBodies, pid: opaPID, sent: new(atomic.Uint64), adhoc: true}
+	targets := []target{evaluate, opaTarget, healthz, uncached, hinted}
 
 	logf("checking that both servers decide the %d requests of the mix alike", len(mix))
 	agreed, err := sameDecisions(ctx, evaluate, opaTarget)
@@ -182,10 +214,14 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 		return err
 	}
 	logf("they agree on all %d (%s)", len(mix), agreed)
+	if agreed, err = sameDecisions(ctx, evaluate, hinted); err != nil {
+		return err
+	}
+	logf("OPA's server, hinted, agrees on all %d too (%s)", len(mix), agreed)
 
 	// The never-repeating mix: what the cache can reuse there is only what
 	// the answers do not depend on.
-	var uniqueEvaluate, uniqueOPA target
+	var uniqueEvaluate, uniqueOPA, uniqueHinted target
 	if unique > 0 {
 		symptoms, facts, err := catalogOf(ctx, "http://"+accesoAddr)
 		if err != nil {
@@ -201,7 +237,7 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 				return fmt.Errorf("never-repeating request %d: %w", i+1, err)
 			}
 		}
-		uniqueEvaluate = target{name: "Acceso evaluate, never-repeating", method: http.MethodPost, url: evaluate.url, bodies: bodies, pid: accesoPID, sent: new(atomic.Uint64)}
+		uniqueEvaluate = target{name: "Acceso evaluate, never-repeating", method: http.MethodPost, url: evaluate.url, bodies: bodies, pid: accesoPID, sent: new(atomic.Uint64), metrics: metrics}
 		uniqueOPA = target{name: "OPA server, never-repeating", method: http.MethodPost, url: opaTarget.url, bodies: opaUnique, pid: opaPID, sent: new(atomic.Uint64)}
 		check := uniqueEvaluate
 		check.bodies = bodies[:200]
@@ -213,7 +249,20 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 			return err
 		}
 		logf("they agree on all 200 (%s)", agreedUnique)
-		targets = append(targets, uniqueEvaluate, uniqueOPA)
+		hintedUnique := make([][]byte, len(opaUnique))
+		for i, body := range opaUnique {
+			if hintedUnique[i], err = hintedQuery(hint, body); err != nil {
+				return fmt.Errorf("never-repeating request %d: %w", i+1, err)
+			}
+		}
+		uniqueHinted = target{name: "OPA server, hinted, never-repeating", method: http.MethodPost, url: hinted.url, bodies: hintedUnique, pid: opaPID, sent: new(atomic.Uint64), adhoc: true}
+		checkHinted := uniqueHinted
+		checkHinted.bodies = hintedUnique[:200]
+		if agreedUnique, err = sameDecisions(ctx, check, checkHinted); err != nil {
+			return err
+		}
+		logf("OPA's server, hinted, agrees on all 200 too (%s)", agreedUnique)
+		targets = append(targets, uniqueEvaluate, uniqueOPA, uniqueHinted)
 	}
 
 	for _, t := range targets {
@@ -245,13 +294,13 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 
 	fmt.Printf("%d distinct requests (../shared/bench/mix.jsonl) in turn; max rate with %d keep-alive workers; %v per target in %d rotating rounds after a %v warm-up; loopback, load generator on the same CPUs; %s; %s, %s\n\n",
 		len(mix), workers, duration, rounds, warmup, machine(), runtime.Version(), opaVersion)
-	fmt.Println("| target | requests/s (200) | p50 | p99 | 200 | non-200 | errors | server CPU per request |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| target | requests/s (200) | p50 | p99 | 200 | non-200 | errors | server CPU per request | decision cache hits |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, t := range targets {
 		r := results[t.name]
-		fmt.Printf("| %s | %.0f | %v | %v | %d | %s | %d | %v |\n", t.name, r.throughput(),
+		fmt.Printf("| %s | %.0f | %v | %v | %d | %s | %d | %v | %s |\n", t.name, r.throughput(),
 			r.ok.Latencies.P50.Round(time.Microsecond), r.ok.Latencies.P99.Round(time.Microsecond),
-			r.codes["200"], r.others(), r.errors, r.cpuPerRequest().Round(time.Microsecond))
+			r.codes["200"], r.others(), r.errors, r.cpuPerRequest().Round(time.Microsecond), r.hitRate())
 	}
 	fmt.Println()
 	e, o, h := results[evaluate.name], results[opaTarget.name], results[healthz.name]
@@ -265,6 +314,15 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 	u := results[uncached.name]
 	fmt.Printf("- cache off: Acceso/OPA requests/s = %.2fx, CPU per request %.2fx; evaluate/healthz = %.2fx; per round, Acceso/OPA: %s\n",
 		u.throughput()/o.throughput(), float64(u.cpuPerRequest())/float64(o.cpuPerRequest()), u.throughput()/h.throughput(), ratios(u, o))
+	hr := results[hinted.name]
+	fmt.Printf("- OPA server hinted (the query Acceso evaluates): Acceso/OPA requests/s = %.2fx, CPU per request %.2fx; cache off %.2fx, CPU per request %.2fx; per round, Acceso/OPA: %s; cache off: %s\n",
+		e.throughput()/hr.throughput(), float64(e.cpuPerRequest())/float64(hr.cpuPerRequest()),
+		u.throughput()/hr.throughput(), float64(u.cpuPerRequest())/float64(hr.cpuPerRequest()), ratios(e, hr), ratios(u, hr))
+	if unique > 0 {
+		ue, uh := results[uniqueEvaluate.name], results[uniqueHinted.name]
+		fmt.Printf("- never-repeating mix against OPA server hinted: Acceso/OPA requests/s = %.2fx, CPU per request %.2fx; per round: %s\n",
+			ue.throughput()/uh.throughput(), float64(ue.cpuPerRequest())/float64(uh.cpuPerRequest()), ratios(ue, uh))
+	}
 	if unique > 0 {
 		ue, uo := results[uniqueEvaluate.name], results[uniqueOPA.name]
 		sent := uniqueEvaluate.sent.Load()
@@ -315,6 +373,63 @@ type measure struct {
 	elapsed time.Duration
 	cpu     time.Duration // the server's CPU time
 	rounds  []float64     // requests/s answered 200, round by round
+	// hits and misses are the decision cache's counts over the rounds,
+	// for a target whose metrics are read.
+	hits, misses float64
+	counted      bool
+}
+
+// hitRate is the share of the cache's lookups that hit, or "–" when the
+// target's cache is not read.
+func (m *measure) hitRate() string {
+	if !m.counted {
+		return "–"
+	}
+	if m.hits+m.misses == 0 {
+		return "0 of 0"
+	}
+	return fmt.Sprintf("%.1f %% (%.0f of %.0f)", 100*m.hits/(m.hits+m.misses), m.hits, m.hits+m.misses)
+}
+
+// cacheCounts reads the decision cache's hits and misses from Acceso's
+// metrics; ok is false when they cannot be read.
+func cacheCounts(ctx context.Context, url string) (hits, misses float64, ok bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, 0, false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, 0, false
+	}
+	return parseCacheCounts(string(b))
+}
+
+// parseCacheCounts reads the decision cache's hits and misses from
+// Prometheus's text format; ok is false unless both are there.
+func parseCacheCounts(text string) (hits, misses float64, ok bool) {
+	var found int
+	for line := range strings.Lines(text) {
+		name, value, _ := strings.Cut(strings.TrimSpace(line), " ")
+		var into *float64
+		switch name {
+		case "acceso_decision_cache_hits_total":
+			into = &hits
+		case "acceso_decision_cache_misses_total":
+			into = &misses
+		default:
+			continue
+		}
+		if _, err := fmt.Sscan(value, into); err == nil {
+			found++
+		}
+	}
+	return hits, misses, found == 2
 }
 
 // throughput is the 200 answers per second over the rounds' time.
@@ -368,6 +483,11 @@ func attack(ctx context.Context, t target, workers uint64, d time.Duration, into
 	if into.codes == nil {
 		into.codes = map[string]int{}
 	}
+	var hits0, misses0 float64
+	counting := false
+	if t.metrics != "" {
+		hits0, misses0, counting = cacheCounts(ctx, t.metrics)
+	}
 	cpuBefore := cpuTime(t.pid)
 	began := time.Now()
 	oks := 0
@@ -388,6 +508,13 @@ func attack(ctx context.Context, t target, workers uint64, d time.Duration, into
 				into.elapsed += elapsed
 				into.cpu += cpuTime(t.pid) - cpuBefore
 				into.rounds = append(into.rounds, float64(oks)/elapsed.Seconds())
+				if counting {
+					if hits, misses, ok := cacheCounts(ctx, t.metrics); ok {
+						into.hits += hits - hits0
+						into.misses += misses - misses0
+						into.counted = true
+					}
+				}
 				return
 			}
 			switch {
@@ -424,6 +551,11 @@ func sameDecisions(ctx context.Context, acceso, opa target) (string, error) {
 		da, err := interop.FromAPI(a)
 		if err != nil {
 			return "", fmt.Errorf("%s, mix line %d: %w", acceso.name, i+1, err)
+		}
+		if opa.adhoc {
+			if o, err = fromQueryAPI(o); err != nil {
+				return "", fmt.Errorf("%s, mix line %d: %w", opa.name, i+1, err)
+			}
 		}
 		do, err := interop.FromOPAServer(o)
 		if err != nil {
@@ -575,4 +707,64 @@ func machine() string {
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "loadtest: "+format+"\n", args...)
+}
+
+// readsHint is the value Acceso's engine gives data.login._reads: each
+// cause's id and the facts it reads, as GET /api/v1/causes lists them.
+func readsHint(ctx context.Context, base string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/causes", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var cat struct {
+		Causes []struct {
+			ID    string   `json:"id"`
+			Facts []string `json:"facts"`
+		} `json:"causes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&cat); err != nil {
+		return nil, fmt.Errorf("GET /api/v1/causes: %w", err)
+	}
+	reads := make(map[string][]string, len(cat.Causes))
+	for _, c := range cat.Causes {
+		reads[c.ID] = append([]string{}, c.Facts...)
+	}
+	return json.Marshal(reads)
+}
+
+// hintedQuery turns a data API body ({"input": …}) into a query API body
+// asking for the decision with the hint, as Acceso's engine does.
+func hintedQuery(hint, body []byte) ([]byte, error) {
+	var in struct {
+		Input json.RawMessage `json:"input"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{
+		"query": "x := data.login.decision with data.login._reads as " + string(hint),
+		"input": in.Input,
+	})
+}
+
+// fromQueryAPI turns the query API's answer for x into the data API's
+// shape ({"result": x}); an answer with no binding of x is an error.
+func fromQueryAPI(body []byte) ([]byte, error) {
+	var r struct {
+		Result []struct {
+			X json.RawMessage `json:"x"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Result) != 1 || r.Result[0].X == nil {
+		return nil, fmt.Errorf("no decision in %s", body)
+	}
+	return json.Marshal(map[string]json.RawMessage{"result": r.Result[0].X})
 }
