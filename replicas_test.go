@@ -21,6 +21,7 @@ import (
 
 	"acceso/internal/interop"
 	"acceso/internal/pgtest"
+	"acceso/knowledge"
 	"acceso/publish"
 	"acceso/rules"
 	"acceso/store"
@@ -118,7 +119,7 @@ func revisionOf(addr string) (string, error) {
 }
 
 // variant is the embedded rules with a comment of its own.
-func variant(n int) rules.Source {
+func variant(n int) knowledge.Source {
 	src := rules.Embedded().Clone()
 	src.Modules["rules/login/decision.rego"] += fmt.Sprintf("\n# variant %d\n", n)
 	return src

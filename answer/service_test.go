@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"acceso/knowledge"
 	"acceso/rules"
 )
 
@@ -26,7 +27,7 @@ func (r *recorder) service(p *rules.Policy) *Service {
 			r.acquired++
 			return func() { r.released++ }, nil
 		},
-		Keep: func(source string, _ *rules.Policy, _ rules.Request, resp *Response) error {
+		Keep: func(source string, _ *rules.Policy, _ knowledge.Request, resp *Response) error {
 			r.kept++
 			resp.Reference = "KEPT-KEPT"
 			return nil

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"acceso/internal/pgtest"
+	"acceso/knowledge"
 	"acceso/rules"
 	"acceso/store"
 )
 
 // variant is the embedded rules with a comment of its own: another
 // revision that decides alike.
-func variant(n int) rules.Source {
+func variant(n int) knowledge.Source {
 	src := rules.Embedded().Clone()
 	src.Modules["rules/login/decision.rego"] += fmt.Sprintf("\n# variant %d\n", n)
 	return src

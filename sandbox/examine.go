@@ -6,6 +6,7 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 )
@@ -53,14 +54,14 @@ type Result struct {
 
 // Examine answers exam with the built draft. A sample the draft cannot
 // read, a self-diagnosis that does not hold together and an evaluation that
-// fails are rules.Problems. The child runs it on a draft it verified; a
+// fails are knowledge.Problems. The child runs it on a draft it verified; a
 // publisher that does not isolate runs it in its own process.
 func Examine(ctx context.Context, draft *rules.Policy, exam Exam) (Result, error) {
 	var res Result
 	if exam.Explore {
 		m, err := flow.Explore(ctx, draft, 0)
 		if err != nil {
-			return Result{}, rules.Problems{{File: "rules", Message: err.Error()}}
+			return Result{}, knowledge.Problems{{File: "rules", Message: err.Error()}}
 		}
 		if problems := m.Check(draft.Catalog); len(problems) > 0 {
 			return Result{}, problems
@@ -76,16 +77,16 @@ func Examine(ctx context.Context, draft *rules.Policy, exam Exam) (Result, error
 		req, err := answer.Decode(draft.Catalog, exam.Sample)
 		if err != nil {
 			e := answer.As(err)
-			problems := rules.Problems{{File: "sample", Message: e.Message}}
+			problems := knowledge.Problems{{File: "sample", Message: e.Message}}
 			for _, d := range e.Details {
-				problems = append(problems, rules.Problem{File: "sample", Message: d.Field + ": " + d.Problem})
+				problems = append(problems, knowledge.Problem{File: "sample", Message: d.Field + ": " + d.Problem})
 			}
 			return Result{}, problems
 		}
 		res.Answers = make(map[string]answer.Response)
 		for _, lang := range locales.Languages {
 			if res.Answers[lang], err = answer.Evaluate(ctx, draft, req, lang); err != nil {
-				return Result{}, rules.Problems{{File: "sample", Message: "the draft could not answer the sample: " + answer.As(err).Message}}
+				return Result{}, knowledge.Problems{{File: "sample", Message: "the draft could not answer the sample: " + answer.As(err).Message}}
 			}
 		}
 	}
@@ -97,7 +98,7 @@ func Examine(ctx context.Context, draft *rules.Policy, exam Exam) (Result, error
 		}
 		d, err := draft.Evaluate(ctx, req)
 		if err != nil {
-			return Result{}, rules.Problems{{File: "rules", Message: "deciding a kept decision again: " + answer.As(err).Message}}
+			return Result{}, knowledge.Problems{{File: "rules", Message: "deciding a kept decision again: " + answer.As(err).Message}}
 		}
 		v := Verdict{Outcome: d.Outcome}
 		for _, f := range d.Findings {

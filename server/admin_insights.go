@@ -15,6 +15,7 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -370,7 +371,7 @@ func insightTables(ctx context.Context, in store.Insights, p *rules.Policy) []in
 		return len(p.Catalog.Symptoms) + 1
 	}
 	factOrder := func(f string) int {
-		if i := slices.IndexFunc(p.Catalog.Facts, func(d rules.Fact) bool { return d.Name == f }); i >= 0 {
+		if i := slices.IndexFunc(p.Catalog.Facts, func(d knowledge.Fact) bool { return d.Name == f }); i >= 0 {
 			return i
 		}
 		return len(p.Catalog.Facts)

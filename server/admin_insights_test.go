@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"acceso/internal/pgtest"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -90,7 +91,7 @@ func seedInsights(t *testing.T, ts *testServer, revs []string) insightsSeed {
 	at := func() time.Time { return insightsNow.Add(-time.Duration(rnd.Int64N(int64(100 * 24 * time.Hour)))) }
 	var contactFacts []string
 	for _, f := range cat.Facts {
-		if f.AskedOf == rules.AskedOfContact {
+		if f.AskedOf == knowledge.AskedOfContact {
 			contactFacts = append(contactFacts, f.Name)
 		}
 	}
@@ -188,7 +189,7 @@ func classOf(d store.Decision) string {
 
 // expectedInsights counts the seed, in Go, for a period of days and a
 // revision ("" for all): each table as its CSV, keys and numbers.
-func expectedInsights(seed insightsSeed, cat rules.Catalog, days int, rev string) map[string][][]string {
+func expectedInsights(seed insightsSeed, cat knowledge.Catalog, days int, rev string) map[string][][]string {
 	y, m, d := insightsNow.AddDate(0, 0, 1-days).Date()
 	from := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	in := func(t time.Time, r string) bool { return !t.Before(from) && (rev == "" || r == rev) }
@@ -287,7 +288,7 @@ func expectedInsights(seed insightsSeed, cat rules.Catalog, days int, rev string
 		return len(cat.Symptoms)
 	}
 	factOrder := func(f string) int {
-		return slices.IndexFunc(cat.Facts, func(d rules.Fact) bool { return d.Name == f })
+		return slices.IndexFunc(cat.Facts, func(d knowledge.Fact) bool { return d.Name == f })
 	}
 	syms := slices.SortedFunc(func(yield func(string) bool) {
 		for s := range bySymptom {
@@ -616,7 +617,7 @@ func TestInsightsCountsTheSite(t *testing.T) {
 	cat := ts.policy.Catalog
 	var first string
 	for _, f := range cat.Facts {
-		if f.AskedOf == rules.AskedOfContact && slices.ContainsFunc(cat.Causes, func(c rules.Cause) bool {
+		if f.AskedOf == knowledge.AskedOfContact && slices.ContainsFunc(cat.Causes, func(c knowledge.Cause) bool {
 			return c.Symptom == "code_not_received" && slices.Contains(c.Facts, f.Name)
 		}) {
 			first = f.Name

@@ -14,6 +14,7 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -74,7 +75,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	// Continue it with the admin's answers.
 	answers := make(map[string]any)
 	for _, f := range p.Catalog.Facts {
-		if f.AskedOf != rules.AskedOfAdmin || f.Type != rules.TypeBoolean {
+		if f.AskedOf != knowledge.AskedOfAdmin || f.Type != knowledge.TypeBoolean {
 			continue
 		}
 		switch c.QueryParam(f.Name) {
@@ -94,7 +95,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	// The admin's questions, in the rules' asking order whether answered
 	// or not, so that they do not move once answered.
 	for _, f := range p.Catalog.Facts {
-		if f.AskedOf != rules.AskedOfAdmin {
+		if f.AskedOf != knowledge.AskedOfAdmin {
 			continue
 		}
 		v := c.QueryParam(f.Name)
@@ -143,11 +144,11 @@ func lookupResult(l locales.Localizer, r answer.Response, ref string, answered b
 // outcomeName is an outcome in the admin's words.
 func outcomeName(l locales.Localizer, outcome string) string {
 	switch outcome {
-	case rules.OutcomeCausesFound:
+	case knowledge.OutcomeCausesFound:
 		return l.T("OutcomeCausesFoundTitle")
-	case rules.OutcomeNeedsAnswers:
+	case knowledge.OutcomeNeedsAnswers:
 		return l.T("AdminOutcomeNeedsAnswers")
-	case rules.OutcomeNoKnownCause:
+	case knowledge.OutcomeNoKnownCause:
 		return l.T("OutcomeNoKnownCauseTitle")
 	}
 	return outcome
@@ -159,7 +160,7 @@ func localTime(t time.Time) string { return t.In(time.Local).Format("2006-01-02 
 
 // factText is a stored fact's value in words: yes or no, the choices'
 // labels, a count.
-func factText(l locales.Localizer, f rules.Fact, v any) string {
+func factText(l locales.Localizer, f knowledge.Fact, v any) string {
 	switch v := v.(type) {
 	case bool:
 		if v {
@@ -170,7 +171,7 @@ func factText(l locales.Localizer, f rules.Fact, v any) string {
 		labels := make([]string, 0, len(v))
 		for _, item := range v {
 			if s, ok := item.(string); ok {
-				if f.Type == rules.TypeChoices {
+				if f.Type == knowledge.TypeChoices {
 					s = l.T(locales.Choice(f.Name, s))
 				}
 				labels = append(labels, s)
@@ -221,7 +222,7 @@ func (s *Server) continueDecision(ctx context.Context, source string, p *rules.P
 	if err != nil {
 		// A fact the rules no longer declare: continue without it.
 		s.log.Warn("a kept decision no longer fits the rules being served", "reference", dec.Reference, "err", answer.As(err).Message)
-		req = rules.Request{Symptom: dec.Symptom, Facts: map[string]any{}}
+		req = knowledge.Request{Symptom: dec.Symptom, Facts: map[string]any{}}
 		if !slices.Contains(p.Catalog.Symptoms, dec.Symptom) {
 			req.Symptom = ""
 		}

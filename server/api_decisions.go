@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -105,12 +106,12 @@ func (s *Server) handleDecisionContinue(c echo.Context) error {
 	}
 	var admins []string
 	for _, f := range p.Catalog.Facts {
-		if f.AskedOf == rules.AskedOfAdmin {
+		if f.AskedOf == knowledge.AskedOfAdmin {
 			admins = append(admins, f.Name)
 		}
 	}
 	for name := range req.Facts {
-		if f, _ := p.Catalog.Fact(name); f.AskedOf != rules.AskedOfAdmin {
+		if f, _ := p.Catalog.Fact(name); f.AskedOf != knowledge.AskedOfAdmin {
 			problems = append(problems, answer.FieldError{Field: "facts." + name,
 				Problem: "only what an admin checks can be answered here: " + strings.Join(admins, ", ")})
 		}
@@ -194,7 +195,7 @@ func decisionView(p *rules.Policy, dec store.Decision, answers map[string]any, n
 	// answers known, already worded in lang.
 	view.ToTry = append([]answer.ToTry{}, now.ToTry...)
 	for _, q := range now.Questions {
-		if q.AskedOf == rules.AskedOfAdmin {
+		if q.AskedOf == knowledge.AskedOfAdmin {
 			view.Questions = append(view.Questions, q)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 
 	"acceso/answer"
 	"acceso/apikey"
-	"acceso/rules"
+	"acceso/knowledge"
 	"acceso/store"
 )
 
@@ -167,7 +167,7 @@ func seedKept(tb testing.TB, db *store.DB, revision string, n int) []string {
 		ref := answer.ReferenceOf(h[:])
 		refs = append(refs, ref)
 		decs = append(decs, store.Decision{Reference: ref, At: at, Source: "site", Revision: revision,
-			Symptom: symptoms[i%4], Facts: facts[i%4], Findings: []string{}, Outcome: rules.OutcomeNeedsAnswers})
+			Symptom: symptoms[i%4], Facts: facts[i%4], Findings: []string{}, Outcome: knowledge.OutcomeNeedsAnswers})
 		if len(decs) == batch || i == n-1 {
 			if _, err := db.AddDecisions(context.Background(), decs); err != nil {
 				tb.Fatalf("AddDecisions = %v", err)

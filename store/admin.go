@@ -97,7 +97,7 @@ type Revision struct {
 // Source is what a revision is made of, as the store keeps it: Rego
 // modules by path, message files by name and documents (Markdown) by
 // path. It has the shape of
-// rules.Source, which converts to and from it, so that the store does not
+// knowledge.Source, which converts to and from it, so that the store does not
 // depend on the rules engine.
 type Source struct {
 	Modules  map[string]string
