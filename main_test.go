@@ -681,7 +681,7 @@ func TestExportPublishedRules(t *testing.T) {
 		}
 		defer db.Close()
 		for _, src := range revs {
-			rev := store.Revision{ID: src.Revision(), Admin: "ana", PublishedAt: time.Now().UTC(), Note: "test", Source: store.Source(src)}
+			rev := store.Revision{ID: src.Revision(), Admin: "ana", PublishedAt: time.Now().UTC(), Note: "test", Source: src}
 			if _, err := db.AddRevision(ctx, rev); err != nil {
 				t.Fatal(err)
 			}
@@ -956,7 +956,7 @@ func TestRulesMapAndOpenAPIReadThePublishedRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, src := range []knowledge.Source{builtIn, extended} {
-		rev := store.Revision{ID: src.Revision(), Admin: "ana", PublishedAt: time.Now().UTC(), Note: "test", Source: store.Source(src)}
+		rev := store.Revision{ID: src.Revision(), Admin: "ana", PublishedAt: time.Now().UTC(), Note: "test", Source: src}
 		if _, err := db.AddRevision(ctx, rev); err != nil {
 			t.Fatal(err)
 		}

@@ -215,7 +215,7 @@ func (t *Turn) Finish(ctx context.Context, p *rules.Policy, req knowledge.Reques
 		}
 	}
 	if r.Reference == "" {
-		r.Reference = NewReference()
+		r.Reference = knowledge.NewReference()
 	}
 	if t.s.Decided != nil {
 		t.s.Decided(ctx, t.source, *r, time.Since(t.start))

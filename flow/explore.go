@@ -178,7 +178,7 @@ func (t Tree) repeats(i int, asked []string) knowledge.Problems {
 // look-up finds the state again by exploring the revision (Find).
 func StateReference(revision string, d Diagnosis) string {
 	sum := sha256.Sum256([]byte(revision + "\x00" + d.Path("es")))
-	return answer.ReferenceOf(sum[:])
+	return knowledge.ReferenceOf(sum[:])
 }
 
 // Find is the outcome state of m whose StateReference under revision is

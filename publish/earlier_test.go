@@ -46,11 +46,11 @@ func TestEarlierFormatRevision(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	builtIn := rules.Embedded()
-	if _, err := db.AddRevision(ctx, store.Revision{ID: builtIn.Revision(), Source: store.Source(builtIn), PublishedAt: time.Now()}); err != nil {
+	if _, err := db.AddRevision(ctx, store.Revision{ID: builtIn.Revision(), Source: builtIn, PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	earlier := earlierRevision(t)
-	seq, err := db.AddRevision(ctx, store.Revision{ID: earlier.Revision(), Source: store.Source(earlier), PublishedAt: time.Now()})
+	seq, err := db.AddRevision(ctx, store.Revision{ID: earlier.Revision(), Source: earlier, PublishedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func TestFollow(t *testing.T) {
 			broken := variant(2)
 			broken.Modules["rules/login/broken.rego"] = "package login\n\nbroken if {\n"
 			if _, err := a.store.AddRevision(ctx, store.Revision{ID: broken.Revision(), Admin: "x", PublishedAt: time.Now(),
-				Source: store.Source(broken)}); err != nil {
+				Source: broken}); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, 3*time.Second, "the broken revision is logged by both", func() bool {

@@ -84,7 +84,7 @@ func (p *Publisher) latestPublished(ctx context.Context) *rules.Policy {
 		p.log.Info("this release brings new built-in rules: served instead of the latest published revision", "replaces", rev.ID, "stored", !p.cfg.ReadOnly)
 		return nil
 	}
-	policy, err := p.build(ctx, knowledge.Source(rev.Source))
+	policy, err := p.build(ctx, rev.Source)
 	if err != nil {
 		p.log.Warn("the latest published revision no longer verifies; serving the built-in rules",
 			"seq", rev.Seq, "revision", rev.ID, "problems", explainEarlier(rev, err).Error())
@@ -101,7 +101,7 @@ func explainEarlier(rev store.Revision, err error) error {
 	if _, ok := knowledge.AsProblems(err); !ok {
 		return err
 	}
-	marks := rules.EarlierFormat(knowledge.Source(rev.Source))
+	marks := rules.EarlierFormat(rev.Source)
 	if len(marks) == 0 {
 		return err
 	}
@@ -131,8 +131,8 @@ func (p *Publisher) adoptRelease(ctx context.Context, latest store.Revision) (bo
 		ID:          id,
 		PublishedAt: p.cfg.Now().UTC(),
 		Note:        releaseNote,
-		Diff:        Diff(knowledge.Source(latest.Source), builtIn),
-		Source:      store.Source(builtIn),
+		Diff:        Diff(latest.Source, builtIn),
+		Source:      builtIn,
 	})
 	if err != nil {
 		return false, fmt.Errorf("storing the built-in rules: %w", err)

@@ -262,7 +262,7 @@ func (p *Publisher) Publish(ctx context.Context, ch Change) (store.Revision, *Pr
 		PublishedAt: p.cfg.Now().UTC(),
 		Note:        ch.Note,
 		Diff:        Diff(cur.Source, draft.Source),
-		Source:      store.Source(draft.Source),
+		Source:      draft.Source,
 	}
 	if rev.Seq, err = p.store.AddRevision(ctx, rev); err != nil {
 		return store.Revision{}, nil, err
@@ -282,7 +282,7 @@ func (p *Publisher) storeBaseline(ctx context.Context, cur *rules.Policy) error 
 		ID:          cur.Revision,
 		PublishedAt: p.cfg.Now().UTC(),
 		Note:        baselineNote,
-		Source:      store.Source(cur.Source),
+		Source:      cur.Source,
 	})
 	return err
 }
@@ -300,7 +300,7 @@ func (p *Publisher) Rollback(ctx context.Context, seq int64, admin string) (stor
 		return store.Revision{}, err
 	}
 	rev, _, err := p.Publish(ctx, Change{
-		Source: knowledge.Source(old.Source),
+		Source: old.Source,
 		Admin:  admin,
 		Note:   fmt.Sprintf("rollback to %s (#%d)", old.ID, old.Seq),
 	})

@@ -135,7 +135,7 @@ func (a *adminArea) baseText(ctx context.Context, base, file string) (string, er
 		if err != nil {
 			return "", err
 		}
-		src = knowledge.Source(rev.Source)
+		src = rev.Source
 	}
 	text, ok := publish.Files(src)[file]
 	if !ok {

@@ -33,7 +33,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	if page.Reference == "" {
 		return render(c, http.StatusOK, templates.AdminLookupPage(page))
 	}
-	ref, ok := answer.NormalizeReference(page.Reference)
+	ref, ok := knowledge.NormalizeReference(page.Reference)
 	if !ok {
 		page.NotFound = true
 		return render(c, http.StatusOK, templates.AdminLookupPage(page))

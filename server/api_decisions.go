@@ -135,11 +135,11 @@ func (s *Server) handleDecisionContinue(c echo.Context) error {
 // it in lang: as kept when answers is nil (a read), else continued with
 // answers, even none (a continue).
 func (s *Server) continueKept(c echo.Context, answers map[string]any, lang string) (KeptDecision, error) {
-	ref, ok := answer.NormalizeReference(c.Param("reference"))
+	ref, ok := knowledge.NormalizeReference(c.Param("reference"))
 	if !ok {
 		return KeptDecision{}, &answer.Error{Code: answer.CodeBadRequest,
 			Message: "not a reference: want the 8 characters a contact quotes, such as K7M4-QX2P (case, spaces and the dash do not matter)",
-			Details: []answer.FieldError{{Field: "reference", Problem: "must be 8 of the characters " + answer.ReferenceAlphabet}}}
+			Details: []answer.FieldError{{Field: "reference", Problem: "must be 8 of the characters " + knowledge.ReferenceAlphabet}}}
 	}
 	ctx := c.Request().Context()
 	p := s.engine.Current()

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"acceso/answer"
 	"acceso/apikey"
 	"acceso/knowledge"
 	"acceso/store"
@@ -164,7 +163,7 @@ func seedKept(tb testing.TB, db *store.DB, revision string, n int) []string {
 	for i := range n {
 		binary.LittleEndian.PutUint64(seed[:], uint64(i))
 		h := sha256.Sum256(seed[:])
-		ref := answer.ReferenceOf(h[:])
+		ref := knowledge.ReferenceOf(h[:])
 		refs = append(refs, ref)
 		decs = append(decs, store.Decision{Reference: ref, At: at, Source: "site", Revision: revision,
 			Symptom: symptoms[i%4], Facts: facts[i%4], Findings: []string{}, Outcome: knowledge.OutcomeNeedsAnswers})

@@ -221,12 +221,12 @@ func TestPublishStoresRollsBackAndSurvivesRestart(t *testing.T) {
 func TestLoadSkipsAStoredRevisionThatNoLongerBuilds(t *testing.T) {
 	ctx := context.Background()
 	ts := newTestServer(t, Config{})
-	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: ts.policy.Revision, Source: store.Source(ts.policy.Source), PublishedAt: time.Now()}); err != nil {
+	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: ts.policy.Revision, Source: ts.policy.Source, PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	broken := ts.policy.Source.Clone()
 	broken.Modules["rules/login/broken.rego"] = "package login\n\nbroken if {\n"
-	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: broken.Revision(), Source: store.Source(broken), PublishedAt: time.Now()}); err != nil {
+	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: broken.Revision(), Source: broken, PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	pub, err := publish.Load(ctx, publish.Config{}, ts.db, ts.log)
@@ -247,7 +247,7 @@ func TestLoadAdoptsANewRelease(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	cause := spamCause(t, ts.policy)
 	older := withAdvice(t, ts.policy.Source, cause.ID, "Advice of the previous release")
-	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: older.Revision(), Source: store.Source(older), PublishedAt: time.Now()}); err != nil {
+	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: older.Revision(), Source: older, PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {

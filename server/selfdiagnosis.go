@@ -193,7 +193,7 @@ func (s *Server) shownReference(c echo.Context, revision string, d flow.Diagnosi
 	if len(parts) != 3 {
 		return "", false
 	}
-	ref, ok := answer.NormalizeReference(parts[0])
+	ref, ok := knowledge.NormalizeReference(parts[0])
 	key := stateKey(revision, d)
 	if !ok || ref != parts[0] || parts[1] != key || !hmac.Equal([]byte(parts[2]), []byte(s.referenceMAC(ref, key))) {
 		return "", false

@@ -287,7 +287,7 @@ func (s *Server) handleFeedback(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		ref, ok := answer.NormalizeReference(c.FormValue("reference"))
+		ref, ok := knowledge.NormalizeReference(c.FormValue("reference"))
 		if !ok {
 			return answer.BadField("reference")
 		}

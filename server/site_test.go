@@ -1226,7 +1226,7 @@ func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newSiteHarness(t)
-			if _, err := h.db.AddRevision(context.Background(), store.Revision{ID: older, Source: store.Source(h.policy.Source), PublishedAt: time.Now()}); err != nil {
+			if _, err := h.db.AddRevision(context.Background(), store.Revision{ID: older, Source: h.policy.Source, PublishedAt: time.Now()}); err != nil {
 				t.Fatalf("AddRevision(%s) = %v", older, err)
 			}
 			_, article := h.get(t, "/en/article")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"acceso/internal/pgtest"
+	"acceso/knowledge"
 )
 
 // pgCluster, while TestPostgres runs, makes openDB and openTestDB open a
@@ -231,7 +232,7 @@ func testListenRevisions(t *testing.T, c *pgtest.Cluster) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("ListenRevisions did not start within 5s")
 	}
-	seq, err := a.AddRevision(ctx, Revision{ID: "r1", PublishedAt: time.Now(), Source: Source{Modules: map[string]string{}}})
+	seq, err := a.AddRevision(ctx, Revision{ID: "r1", PublishedAt: time.Now(), Source: knowledge.Source{Modules: map[string]string{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
