@@ -167,15 +167,13 @@ func factText(l locales.Localizer, f knowledge.Fact, v any) string {
 			return l.T("AnswerYes")
 		}
 		return l.T("AnswerNo")
-	case []any:
+	case []string:
 		labels := make([]string, 0, len(v))
-		for _, item := range v {
-			if s, ok := item.(string); ok {
-				if f.Type == knowledge.TypeChoices {
-					s = l.T(locales.Choice(f.Name, s))
-				}
-				labels = append(labels, s)
+		for _, s := range v {
+			if f.Type == knowledge.TypeChoices {
+				s = l.T(locales.Choice(f.Name, s))
 			}
+			labels = append(labels, s)
 		}
 		return strings.Join(labels, l.T("AnswerJoin"))
 	}
@@ -214,18 +212,11 @@ func (s *Server) continueDecision(ctx context.Context, source string, p *rules.P
 	facts := make(map[string]any, len(dec.Facts)+len(answers))
 	maps.Copy(facts, dec.Facts)
 	maps.Copy(facts, answers)
-	body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": facts})
-	if err != nil {
-		return answer.Response{}, err
-	}
-	req, err := answer.Decode(p.Catalog, body)
-	if err != nil {
-		// A fact the rules no longer declare: continue without it.
-		s.log.Warn("a kept decision no longer fits the rules being served", "reference", dec.Reference, "err", answer.As(err).Message)
-		req = knowledge.Request{Symptom: dec.Symptom, Facts: map[string]any{}}
-		if !slices.Contains(p.Catalog.Symptoms, dec.Symptom) {
-			req.Symptom = ""
-		}
+	req, left := p.Catalog.RequestOf(dec.Symptom, facts)
+	if len(left) > 0 {
+		// A symptom or fact the rules no longer declare, or no longer
+		// read so: continue without it. Names only, never a value.
+		s.log.Warn("a kept decision no longer fits the rules being served", "reference", dec.Reference, "left_out", left)
 	}
 	res, err := s.answers.Answer(ctx, answer.Ask{Source: source, Policy: p, Request: req, Langs: []string{lang}})
 	return res.Response, err
@@ -242,17 +233,7 @@ func (s *Server) exportedState(ctx context.Context, p *rules.Policy, ref string)
 	if !ok {
 		return store.Decision{}, false
 	}
-	facts := make(map[string]any)
-	for name, v := range n.Diagnosis.Request().Facts {
-		if list, ok := v.([]string); ok {
-			items := make([]any, len(list))
-			for i, s := range list {
-				items[i] = s
-			}
-			v = items
-		}
-		facts[name] = v
-	}
+	facts := maps.Clone(n.Diagnosis.Request().Facts)
 	return store.Decision{Reference: ref, At: s.now().UTC(), Source: "export", Revision: p.Revision,
 		Symptom: n.Diagnosis.Symptom, Facts: facts, Findings: n.Findings, Outcome: n.Outcome}, true
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"acceso/knowledge"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -15,6 +16,9 @@ import (
 // made (site or api), the revision that made it, its symptom (empty for
 // all three), the facts it was made on (non-personal only: the caller
 // filters them by their declarations), the causes found and the outcome.
+// Facts hold each fact as a knowledge.Request does (bool, int, string or
+// []string), written as JSON and read back typed (knowledge.DecodeFacts),
+// so a kept decision becomes a request directly (Catalog.RequestOf).
 type Decision struct {
 	Reference string
 	At        time.Time
@@ -149,7 +153,8 @@ func scanDecision(row interface{ Scan(...any) error }) (Decision, error) {
 		return Decision{}, err
 	}
 	dec.At = time.Unix(at, 0).UTC()
-	if err := json.Unmarshal([]byte(facts), &dec.Facts); err != nil {
+	var err error
+	if dec.Facts, err = knowledge.DecodeFacts([]byte(facts)); err != nil {
 		return Decision{}, fmt.Errorf("decision %s: its facts: %w", dec.Reference, err)
 	}
 	if err := json.Unmarshal([]byte(findings), &dec.Findings); err != nil {

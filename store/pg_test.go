@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -125,7 +126,8 @@ func TestDecisions(t *testing.T) {
 	at := time.Unix(1_800_000_000, 0).UTC()
 	decs := []Decision{
 		{Reference: "r1", At: at, Source: "api", Revision: "rev", Symptom: "code_not_received",
-			Facts: map[string]any{"email_verified": true}, Findings: []string{"check_spam"}, Outcome: "causes_found"},
+			Facts:    map[string]any{"email_verified": true, "codes_requested": 3, "where": []string{"web", "app"}, "domain": "example.org"},
+			Findings: []string{"check_spam"}, Outcome: "causes_found"},
 		{Reference: "r2", At: at.Add(time.Hour), Source: "site", Revision: "rev", Facts: map[string]any{},
 			Findings: []string{}, Outcome: "needs_answers"},
 	}
@@ -140,8 +142,13 @@ func TestDecisions(t *testing.T) {
 		t.Fatalf("AddDecisions(references again) = %+v, %v; want both collided", collided, err)
 	}
 	got, err := db.Decision(ctx, "r1")
-	if err != nil || got.Outcome != "causes_found" || !got.At.Equal(at) || got.Facts["email_verified"] != true {
+	if err != nil || got.Outcome != "causes_found" || !got.At.Equal(at) {
 		t.Errorf("Decision(r1) = %+v, %v; want the first one stored", got, err)
+	}
+	// Facts come back typed as a request holds them, not as JSON decodes
+	// them (float64, []any).
+	if !reflect.DeepEqual(got.Facts, decs[0].Facts) {
+		t.Errorf("Decision(r1).Facts = %#v; want %#v", got.Facts, decs[0].Facts)
 	}
 	if _, err := db.Decision(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Decision(nope) = %v; want ErrNotFound", err)
