@@ -332,14 +332,14 @@ bundles:
 }
 
 // acceso asks the API at addr to decide body.
-func acceso(t *testing.T, addr, body string) interop.Decision {
+func acceso(t *testing.T, addr, body string) interop.Comparable {
 	t.Helper()
 	return decide(t, "http://"+addr+"/api/v1/evaluate", []byte(body), interop.FromAPI)
 }
 
 // opaDecides asks OPA at addr for data.login.decision with the API
 // request body's symptom and facts as input.
-func opaDecides(t *testing.T, addr, body string) interop.Decision {
+func opaDecides(t *testing.T, addr, body string) interop.Comparable {
 	t.Helper()
 	var req struct {
 		Symptom string         `json:"symptom,omitempty"`
@@ -356,7 +356,7 @@ func opaDecides(t *testing.T, addr, body string) interop.Decision {
 }
 
 // decide posts body to url and reads the answer with read.
-func decide(t *testing.T, url string, body []byte, read func([]byte) (interop.Decision, error)) interop.Decision {
+func decide(t *testing.T, url string, body []byte, read func([]byte) (interop.Comparable, error)) interop.Comparable {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {

@@ -103,7 +103,7 @@ type Change struct {
 	// must not evaluate the draft.
 	Check func(cur, draft *rules.Policy) knowledge.Problems
 	// Kept are decisions to decide again with the draft, for ImpactOf.
-	Kept []store.Decision
+	Kept []store.Kept
 }
 
 // Preview is what a draft answers, evaluated where the publisher isolates

@@ -660,7 +660,7 @@ const keptForImpact = 1000
 
 // impact is what a verified draft would change, for the check's page,
 // from what the draft answered in the sandbox (pv) on the kept decisions.
-func (a *adminArea) impact(ctx context.Context, pv *publish.Preview, kept []store.Decision) (*templates.AdminImpact, error) {
+func (a *adminArea) impact(ctx context.Context, pv *publish.Preview, kept []store.Kept) (*templates.AdminImpact, error) {
 	im, err := publish.ImpactOf(ctx, a.engine.Current(), pv, kept)
 	if err != nil {
 		return nil, err

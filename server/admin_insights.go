@@ -53,7 +53,7 @@ func (s *Server) countStep(st flow.State) {
 // countLookup counts a look-up of a reference by support: the source and
 // revision of the decision found, or none. A failure to count is logged;
 // the look-up goes on.
-func (a *adminArea) countLookup(ctx context.Context, dec *store.Decision) {
+func (a *adminArea) countLookup(ctx context.Context, dec *store.Kept) {
 	var source, revision string
 	if dec != nil {
 		source, revision = dec.Source, dec.Revision

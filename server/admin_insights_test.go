@@ -69,7 +69,7 @@ func postgresServer(tb testing.TB) *testServer {
 // insightsSeed is what a test keeps: decisions (site and API, two
 // revisions), the site's steps, feedback and look-ups, over 100 days.
 type insightsSeed struct {
-	decisions []store.Decision
+	decisions []store.Kept
 	steps     map[store.Step]int
 	feedback  []store.Feedback
 	lookups   []seededLookup
@@ -96,7 +96,7 @@ func seedInsights(t *testing.T, ts *testServer, revs []string) insightsSeed {
 		}
 	}
 	for i := range 600 {
-		d := store.Decision{Reference: fmt.Sprintf("REF-%04d", i), At: at().Truncate(time.Second), Source: "site",
+		d := store.Kept{Reference: fmt.Sprintf("REF-%04d", i), At: at().Truncate(time.Second), Source: "site",
 			Revision: revs[rnd.IntN(len(revs))], Symptom: cat.Symptoms[rnd.IntN(len(cat.Symptoms))], Facts: map[string]any{}}
 		if rnd.IntN(3) == 0 {
 			d.Source = "api"
@@ -177,7 +177,7 @@ func seedInsights(t *testing.T, ts *testServer, revs []string) insightsSeed {
 }
 
 // classOf is a decision's outcome class, as README defines it.
-func classOf(d store.Decision) string {
+func classOf(d store.Kept) string {
 	switch {
 	case d.Outcome == "causes_found":
 		return "causes_found"
@@ -381,7 +381,7 @@ func expectedInsights(seed insightsSeed, cat knowledge.Catalog, days int, rev st
 	out["cause_weeks"] = causeRows
 
 	// Feedback.
-	byRef := map[string]store.Decision{}
+	byRef := map[string]store.Kept{}
 	for _, d := range seed.decisions {
 		byRef[d.Reference] = d
 	}
@@ -644,7 +644,7 @@ func TestInsightsCountsTheSite(t *testing.T) {
 
 	a := signedInAdmin(t, ts)
 	ref := "K7M4-QX9P"
-	if _, err := ts.db.AddDecisions(context.Background(), []store.Decision{{Reference: ref, At: insightsNow, Source: "api",
+	if _, err := ts.db.AddDecisions(context.Background(), []store.Kept{{Reference: ref, At: insightsNow, Source: "api",
 		Revision: ts.policy.Revision, Symptom: "code_not_received", Facts: map[string]any{}, Findings: []string{}, Outcome: "needs_answers"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -185,7 +185,7 @@ func factText(l locales.Localizer, f knowledge.Fact, v any) string {
 // the static export (under the rules p) whose reference is ref; else
 // ErrNotFound. The admin look-up and the decisions API both find a
 // reference here.
-func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) (store.Decision, error) {
+func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) (store.Kept, error) {
 	dec, err := s.store.Decision(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) && s.decisions != nil {
 		s.decisions.Flush() // a decision made a moment ago is found
@@ -199,7 +199,7 @@ func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) 
 	if dec, found := s.exportedState(ctx, p, ref); found {
 		return dec, nil
 	}
-	return store.Decision{}, store.ErrNotFound
+	return store.Kept{}, store.ErrNotFound
 }
 
 // continueDecision decides dec again under p, with answers (facts only an
@@ -208,7 +208,7 @@ func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) 
 // answer, not kept: the decision continued is the one kept), and words
 // the decision in lang. The admin look-up and the decisions API both
 // continue a decision here, so they can never disagree.
-func (s *Server) continueDecision(ctx context.Context, source string, p *rules.Policy, dec store.Decision, answers map[string]any, lang string) (answer.Response, error) {
+func (s *Server) continueDecision(ctx context.Context, source string, p *rules.Policy, dec store.Kept, answers map[string]any, lang string) (answer.Response, error) {
 	facts := make(map[string]any, len(dec.Facts)+len(answers))
 	maps.Copy(facts, dec.Facts)
 	maps.Copy(facts, answers)
@@ -224,16 +224,16 @@ func (s *Server) continueDecision(ctx context.Context, source string, p *rules.P
 
 // exportedState is the state of the static export whose reference is ref
 // under the rules p, as a decision: its answers, findings and outcome.
-func (s *Server) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Decision, bool) {
+func (s *Server) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Kept, bool) {
 	m, err := s.flowMap(ctx, p)
 	if err != nil {
-		return store.Decision{}, false
+		return store.Kept{}, false
 	}
 	n, ok := m.Find(p.Revision, ref)
 	if !ok {
-		return store.Decision{}, false
+		return store.Kept{}, false
 	}
 	facts := maps.Clone(n.Diagnosis.Request().Facts)
-	return store.Decision{Reference: ref, At: s.now().UTC(), Source: "export", Revision: p.Revision,
+	return store.Kept{Reference: ref, At: s.now().UTC(), Source: "export", Revision: p.Revision,
 		Symptom: n.Diagnosis.Symptom, Facts: facts, Findings: n.Findings, Outcome: n.Outcome}, true
 }

@@ -166,7 +166,7 @@ func TestEverySurfaceCountsItsFailures(t *testing.T) {
 	ts := serveWith(t, p)
 	const ref = "K7M4-QX9P"
 	facts := map[string]any{"codes_requested": 7}
-	if _, err := ts.db.AddDecisions(ctx, []store.Decision{{Reference: ref, At: time.Now(), Source: "site", Revision: p.Revision,
+	if _, err := ts.db.AddDecisions(ctx, []store.Kept{{Reference: ref, At: time.Now(), Source: "site", Revision: p.Revision,
 		Symptom: cause.Symptom, Facts: facts, Outcome: knowledge.OutcomeNeedsAnswers}}); err != nil {
 		t.Fatal(err)
 	}

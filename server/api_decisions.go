@@ -163,7 +163,7 @@ func (s *Server) continueKept(c echo.Context, answers map[string]any, lang strin
 // dec continued with answers. With answers nil (a read), the outcome and
 // findings are the kept ones; otherwise (a continue, even with no answer)
 // they are now's.
-func decisionView(p *rules.Policy, dec store.Decision, answers map[string]any, now answer.Response, lang string) KeptDecision {
+func decisionView(p *rules.Policy, dec store.Kept, answers map[string]any, now answer.Response, lang string) KeptDecision {
 	l := locales.NewLocalizer(p.Texts, lang)
 	view := KeptDecision{
 		Reference: dec.Reference, DecidedAt: dec.At.UTC(), Source: dec.Source, PolicyRevision: dec.Revision, Lang: lang,

@@ -37,7 +37,7 @@ func TestKeptFactsTheRulesNoLongerReadAreLeftOut(t *testing.T) {
 		{"K7M4-QX9R", map[string]any{}},
 	}
 	for _, k := range kept {
-		if _, err := ts.db.AddDecisions(ctx, []store.Decision{{Reference: k.ref, At: time.Now(), Source: "site", Revision: p.Revision,
+		if _, err := ts.db.AddDecisions(ctx, []store.Kept{{Reference: k.ref, At: time.Now(), Source: "site", Revision: p.Revision,
 			Symptom: "code_not_received", Facts: k.facts, Outcome: knowledge.OutcomeNeedsAnswers}}); err != nil {
 			t.Fatal(err)
 		}

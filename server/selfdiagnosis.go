@@ -459,7 +459,7 @@ func (s *Server) keepDecision(source string, p *rules.Policy, req knowledge.Requ
 			facts[name] = v
 		}
 	}
-	s.decisions.Add(store.Decision{
+	s.decisions.Add(store.Kept{
 		Reference: r.Reference,
 		At:        s.now().UTC(),
 		Source:    source,

@@ -124,7 +124,7 @@ func TestDecisions(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openDB(t)
 	at := time.Unix(1_800_000_000, 0).UTC()
-	decs := []Decision{
+	decs := []Kept{
 		{Reference: "r1", At: at, Source: "api", Revision: "rev", Symptom: "code_not_received",
 			Facts:    map[string]any{"email_verified": true, "codes_requested": 3, "where": []string{"web", "app"}, "domain": "example.org"},
 			Findings: []string{"check_spam"}, Outcome: "causes_found"},
@@ -138,7 +138,7 @@ func TestDecisions(t *testing.T) {
 	// is told apart as a collision.
 	again := decs[0]
 	again.Outcome = "no_known_cause"
-	if collided, err := db.AddDecisions(ctx, []Decision{again, decs[1]}); err != nil || len(collided) != 2 || collided[0].Outcome != "no_known_cause" {
+	if collided, err := db.AddDecisions(ctx, []Kept{again, decs[1]}); err != nil || len(collided) != 2 || collided[0].Outcome != "no_known_cause" {
 		t.Fatalf("AddDecisions(references again) = %+v, %v; want both collided", collided, err)
 	}
 	got, err := db.Decision(ctx, "r1")
@@ -165,14 +165,14 @@ func TestDecisionsInSeveralStatements(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openDB(t)
 	at := time.Unix(1_800_000_000, 0).UTC()
-	var decs []Decision
+	var decs []Kept
 	for i := range 2*decisionsPerInsert + 7 {
-		decs = append(decs, Decision{Reference: fmt.Sprintf("r%d", i), At: at, Source: "api", Revision: "rev",
+		decs = append(decs, Kept{Reference: fmt.Sprintf("r%d", i), At: at, Source: "api", Revision: "rev",
 			Facts: map[string]any{"vpn": i%2 == 0}, Findings: []string{}, Outcome: "needs_answers"})
 	}
 	repeat := decs[0]
 	repeat.Outcome = "no_known_cause"
-	decs = append(decs[:decisionsPerInsert], append([]Decision{repeat}, decs[decisionsPerInsert:]...)...)
+	decs = append(decs[:decisionsPerInsert], append([]Kept{repeat}, decs[decisionsPerInsert:]...)...)
 	collided, err := db.AddDecisions(ctx, decs)
 	if err != nil || len(collided) != 1 || collided[0].Outcome != "no_known_cause" {
 		t.Fatalf("AddDecisions(%d) = %+v, %v; want the repeat collided", len(decs), collided, err)

@@ -23,9 +23,9 @@ func TestReferencesNeverCollide(t *testing.T) {
 	// reference a server would hand out. Kept before migration 7, it must
 	// be skipped.
 	legacy := shuffle.Reference(0)
-	old := Decision{Reference: legacy, At: time.Unix(1_000_000_000, 0), Source: "api", Revision: "old",
+	old := Kept{Reference: legacy, At: time.Unix(1_000_000_000, 0), Source: "api", Revision: "old",
 		Facts: map[string]any{}, Findings: []string{}, Outcome: "causes_found"}
-	if collided, err := db.AddDecisions(ctx, []Decision{old}); err != nil || len(collided) != 0 {
+	if collided, err := db.AddDecisions(ctx, []Kept{old}); err != nil || len(collided) != 0 {
 		t.Fatalf("AddDecisions(legacy) = %v, %v", collided, err)
 	}
 	a, err := NewReferences(ctx, db, key)
