@@ -8,7 +8,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -144,11 +143,7 @@ var errUnchanged = knowledge.Problems{{File: "rules", Message: "nothing to publi
 // preview is never nil. Every failure is returned as knowledge.Problems.
 func (p *Publisher) Verify(ctx context.Context, ch Change) (*rules.Policy, *Preview, error) {
 	cur := p.engine.Current()
-	exam, err := examOf(ch)
-	if err != nil {
-		return nil, nil, err
-	}
-	draft, res, err := p.buildDraft(ctx, ch.Source, exam)
+	draft, res, err := p.buildDraft(ctx, ch.Source, examOf(ch))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,17 +179,13 @@ func (p *Publisher) options() rules.Options {
 }
 
 // examOf is what Verify asks of a change's draft: its sample, its
-// self-diagnosis and its kept decisions (as the API's requests).
-func examOf(ch Change) (sandbox.Exam, error) {
+// self-diagnosis and its kept decisions (their symptoms and typed facts).
+func examOf(ch Change) sandbox.Exam {
 	exam := sandbox.Exam{Sample: ch.Sample, Explore: true}
 	for _, dec := range ch.Kept {
-		body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": dec.Facts})
-		if err != nil {
-			return sandbox.Exam{}, err
-		}
-		exam.Requests = append(exam.Requests, body)
+		exam.Kept = append(exam.Kept, sandbox.Kept{Symptom: dec.Symptom, Facts: dec.Facts})
 	}
-	return exam, nil
+	return exam
 }
 
 // buildDraft builds rules that an admin or the --rules folder brings and

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 
 	"acceso/answer"
@@ -23,9 +24,38 @@ type Exam struct {
 	// (flow.Check: every cause reachable, no question twice, every path to
 	// an outcome), answering each state's verdict.
 	Explore bool `json:"explore,omitempty"`
-	// Requests are requests (the API's JSON: symptom and facts) to decide
-	// again, such as the decisions kept, for a check's impact.
-	Requests [][]byte `json:"requests,omitempty"`
+	// Kept are the symptoms and facts of kept decisions to decide again,
+	// for a check's impact.
+	Kept []Kept `json:"kept,omitempty"`
+}
+
+// Kept is a kept decision's symptom and facts, typed as the store gives
+// them (see knowledge.DecodeFacts).
+type Kept struct {
+	Symptom string         `json:"symptom,omitempty"`
+	Facts   map[string]any `json:"facts"`
+}
+
+// UnmarshalJSON reads k as the child receives it, its facts typed again:
+// JSON is only how an exam crosses to the child.
+func (k *Kept) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Symptom string          `json:"symptom"`
+		Facts   json.RawMessage `json:"facts"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	k.Symptom, k.Facts = raw.Symptom, map[string]any{}
+	if len(raw.Facts) == 0 || string(raw.Facts) == "null" {
+		return nil
+	}
+	facts, err := knowledge.DecodeFacts(raw.Facts)
+	if err != nil {
+		return err
+	}
+	k.Facts = facts
+	return nil
 }
 
 // Verdict is an outcome and the causes found.
@@ -47,8 +77,8 @@ type Result struct {
 	// States are the verdicts of the self-diagnosis's states, by path in
 	// the source language; nil unless Explore.
 	States map[string]Verdict `json:"states,omitempty"`
-	// Decided holds one verdict per request of the exam, nil for a request
-	// the draft cannot read (a fact it no longer declares).
+	// Decided holds one verdict per kept decision of the exam, nil for one
+	// the draft cannot read (a symptom or fact it no longer declares).
 	Decided []*Verdict `json:"decided,omitempty"`
 }
 
@@ -90,9 +120,9 @@ func Examine(ctx context.Context, draft *rules.Policy, exam Exam) (Result, error
 			}
 		}
 	}
-	for _, body := range exam.Requests {
-		req, err := answer.Decode(draft.Catalog, body)
-		if err != nil {
+	for _, k := range exam.Kept {
+		req, left := draft.Catalog.RequestOf(k.Symptom, k.Facts)
+		if len(left) > 0 {
 			res.Decided = append(res.Decided, nil) // a fact the draft no longer declares
 			continue
 		}

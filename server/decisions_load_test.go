@@ -149,8 +149,8 @@ func TestDecisionLookupLoad(t *testing.T) {
 func seedKept(tb testing.TB, db *store.DB, revision string, n int) []string {
 	tb.Helper()
 	facts := []map[string]any{
-		{"channels_tried": []any{"email", "sms"}, "spam_checked": true, "online": true},
-		{"channels_tried": []any{"email"}, "spam_checked": false},
+		{"channels_tried": []string{"email", "sms"}, "spam_checked": true, "online": true},
+		{"channels_tried": []string{"email"}, "spam_checked": false},
 		{"incognito": false, "cookies_autodelete": true},
 		{"vpn": true, "used_latest_code": true},
 	}

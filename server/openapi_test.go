@@ -440,7 +440,7 @@ func seedDecisions(tb testing.TB, ts *testServer, ref string) string {
 	tb.Helper()
 	ctx := context.Background()
 	_, err := ts.db.AddDecisions(ctx, []store.Kept{{Reference: ref, At: time.Now().UTC(), Source: "site", Revision: ts.policy.Revision,
-		Symptom: "code_not_received", Facts: map[string]any{"channels_tried": []any{"email", "sms"}, "spam_checked": true, "online": true},
+		Symptom: "code_not_received", Facts: map[string]any{"channels_tried": []string{"email", "sms"}, "spam_checked": true, "online": true},
 		Findings: []string{}, Outcome: knowledge.OutcomeNeedsAnswers}})
 	if err != nil {
 		tb.Fatal(err)
