@@ -128,7 +128,11 @@ _powers_of_two := [1, 2, 4, 8, 16]
 # The facts as the causes see them: the derived facts in place of the
 # personal facts they come from, which no cause reads (the engine refuses
 # one that does), so that trying an answer does not derive them again.
-_as_seen := object.union(object.remove(object.get(input, "facts", {}), _personal), derived)
+# When nothing is derived, the request's facts as they are: the personal
+# facts among them derive nothing there either, and nothing is copied.
+_as_seen := object.union(object.remove(input.facts, _personal), derived) if {
+	count(derived) > 0
+} else := object.get(input, "facts", {})
 
 _personal := {f | some f, decl in facts; decl.personal}
 
