@@ -42,12 +42,12 @@ scope := [input.symptom] if {
 #   The likely causes in scope. The facts each rests on (the API's
 #   because) are read from the cause's rule by the engine, which follows
 #   what the rule reads: nothing is listed by hand.
-findings := {id | some id, "likely" in _verdicts}
+findings := {id | some id, [_, "likely"] in _in_scope}
 
 # METADATA
 # title: Ruled out
 # description: The causes in scope that the known facts exclude.
-ruled_out := {id | some id, "ruled_out" in _verdicts}
+ruled_out := {id | some id, [_, "ruled_out"] in _in_scope}
 
 # METADATA
 # title: To try
@@ -57,7 +57,7 @@ ruled_out := {id | some id, "ruled_out" in _verdicts}
 #   cause is neither likely nor ruled out, so a cause is in at most one of
 #   findings, ruled_out and to_try.
 to_try := {id |
-	some id, "open" in _verdicts
+	some id, [_, "open"] in _in_scope
 	id in contact_can_try
 }
 
@@ -78,13 +78,13 @@ questions := {f |
 # description: |
 #   The declared facts the request gives (a null is no answer) or the
 #   rules derive: the engine lists, for each finding, those its rule reads.
-known := {f | some f, v in input.facts; v != null; facts[f]} | {f | some f, v in derived; v != null; facts[f]}
+known := {f | some f, _ in facts; input.facts[f] != null} | {f | some f, v in derived; v != null; facts[f]}
 
 # METADATA
 # title: Outcome
 # description: causes_found, needs_answers or no_known_cause.
 outcome := "causes_found" if {
-	"likely" in _verdicts
+	some [_, "likely"] in _in_scope
 } else := "needs_answers" if {
 	count(questions) > 0
 } else := "no_known_cause"
@@ -106,13 +106,11 @@ derived := {"identifier_registered": _matches_card} if {
 # computed once.
 _in_scope := {id: [s, verdict] | some s in scope; some id, verdict in cause[s]}
 
-_verdicts := {id: verdict | some id, [_, verdict] in _in_scope}
-
 # identifier_registered as the rules see it: derived from the identifier
 # and the contact card when both are given (a derived value beats a direct
 # answer), else the direct answer; undefined when neither is known.
-_identifier_registered := derived.identifier_registered if {
-	"identifier_registered" in object.keys(derived)
+_identifier_registered := v if {
+	v := derived.identifier_registered
 } else := input.facts.identifier_registered
 
 # The answers a question about a fact offers: yes and no, or any
@@ -130,7 +128,11 @@ _powers_of_two := [1, 2, 4, 8, 16]
 # The facts as the causes see them: the derived facts in place of the
 # personal facts they come from, which no cause reads (the engine refuses
 # one that does), so that trying an answer does not derive them again.
-_as_seen := object.union(object.remove(object.get(input, "facts", {}), _personal), derived)
+# When nothing is derived, the request's facts as they are: the personal
+# facts among them derive nothing there either, and nothing is copied.
+_as_seen := object.union(object.remove(input.facts, _personal), derived) if {
+	count(derived) > 0
+} else := object.get(input, "facts", {})
 
 _personal := {f | some f, decl in facts; decl.personal}
 
