@@ -14,6 +14,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -162,6 +163,40 @@ func Negotiate(hints ...string) string {
 // symptoms and facts find their texts this way, so a new cause needs only
 // its rule and its messages.
 func ID(prefix, snake, suffix string) string {
+	k := idKey{prefix, snake, suffix}
+	ids.RLock()
+	id, ok := ids.m[k]
+	ids.RUnlock()
+	if ok {
+		return id
+	}
+	id = buildID(prefix, snake, suffix)
+	ids.Lock()
+	if len(ids.m) < maxIDs {
+		ids.m[k] = id
+	}
+	ids.Unlock()
+	return id
+}
+
+// ids remembers the message ids built, so that an answer, which names the
+// same few causes and facts again and again, builds none (an API answer
+// built about twenty per request). It is bounded by maxIDs: the names come
+// from the rules' catalog, but a bound keeps any other caller from growing
+// it without end; past it, ids are built each time.
+var ids = struct {
+	sync.RWMutex
+	m map[idKey]string
+}{m: map[idKey]string{}}
+
+// idKey is the parts of a message id.
+type idKey struct{ prefix, snake, suffix string }
+
+// maxIDs bounds ids: every text of a catalog many times over.
+const maxIDs = 1 << 14
+
+// buildID is ID, built.
+func buildID(prefix, snake, suffix string) string {
 	var b strings.Builder
 	b.Grow(len(prefix) + len(snake) + len(suffix))
 	b.WriteString(prefix)
