@@ -26,6 +26,7 @@ import (
 	"acceso/account"
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -279,7 +280,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer db.Close()
-	isolate := func(ctx context.Context, src rules.Source, exam sandbox.Exam) (sandbox.Result, error) {
+	isolate := func(ctx context.Context, src knowledge.Source, exam sandbox.Exam) (sandbox.Result, error) {
 		return sandbox.Run(ctx, src, exam, sandbox.Limits{})
 	}
 	// On a shared database, other replicas publish too: follow them.
@@ -509,18 +510,18 @@ func serveFlags() (*flag.FlagSet, serveOptions) {
 // rulesIn returns the rules of the folder args names, or the built-in ones
 // when it names none; when the folder cannot be read, it says why on stderr
 // under cmd and returns the exit code.
-func rulesIn(cmd string, args []string, stderr io.Writer) (rules.Source, int, bool) {
+func rulesIn(cmd string, args []string, stderr io.Writer) (knowledge.Source, int, bool) {
 	if len(args) == 0 {
 		return rules.Embedded(), 0, true
 	}
 	if err := checkFolder(args[0]); err != nil {
 		fmt.Fprintln(stderr, cmd+":", err)
-		return rules.Source{}, 2, false
+		return knowledge.Source{}, 2, false
 	}
 	src, err := rules.FromDir(args[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return rules.Source{}, 1, false
+		return knowledge.Source{}, 1, false
 	}
 	return src, 0, true
 }
@@ -660,7 +661,7 @@ func export(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // printProblems prints err's problems one per line (file:line: message),
 // or err itself.
 func printProblems(w io.Writer, cmd string, err error) {
-	if problems, ok := rules.AsProblems(err); ok {
+	if problems, ok := knowledge.AsProblems(err); ok {
 		for _, p := range problems {
 			fmt.Fprintln(w, p)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/tester"
 
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -671,7 +672,7 @@ func TestExportPublishedRules(t *testing.T) {
 	}
 	edited.Messages["active.en.toml"] = en
 	// keep stores revs, in order, in a new --data folder.
-	keep := func(t *testing.T, revs ...rules.Source) string {
+	keep := func(t *testing.T, revs ...knowledge.Source) string {
 		t.Helper()
 		data := t.TempDir()
 		db, err := store.Open(ctx, data)
@@ -680,7 +681,7 @@ func TestExportPublishedRules(t *testing.T) {
 		}
 		defer db.Close()
 		for _, src := range revs {
-			rev := store.Revision{ID: src.Revision(), Admin: "ana", PublishedAt: time.Now().UTC(), Note: "test", Source: store.Source(src)}
+			rev := store.Revision{ID: src.Revision(), Admin: "ana", PublishedAt: time.Now().UTC(), Note: "test", Source: src}
 			if _, err := db.AddRevision(ctx, rev); err != nil {
 				t.Fatal(err)
 			}
@@ -908,7 +909,7 @@ func TestAdminListAndRemove(t *testing.T) {
 // passes, and resting on opted_out, a question already asked. No state of
 // the self-diagnosis finds it, so the question online is worded anew too,
 // for the map to show.
-func withExtraCause(t *testing.T, src rules.Source) rules.Source {
+func withExtraCause(t *testing.T, src knowledge.Source) knowledge.Source {
 	t.Helper()
 	out := src.Clone()
 	out.Modules["rules/login/parity_extra.rego"] = `package login
@@ -954,8 +955,8 @@ func TestRulesMapAndOpenAPIReadThePublishedRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, src := range []rules.Source{builtIn, extended} {
-		rev := store.Revision{ID: src.Revision(), Admin: "ana", PublishedAt: time.Now().UTC(), Note: "test", Source: store.Source(src)}
+	for _, src := range []knowledge.Source{builtIn, extended} {
+		rev := store.Revision{ID: src.Revision(), Admin: "ana", PublishedAt: time.Now().UTC(), Note: "test", Source: src}
 		if _, err := db.AddRevision(ctx, rev); err != nil {
 			t.Fatal(err)
 		}

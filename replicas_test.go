@@ -21,6 +21,7 @@ import (
 
 	"acceso/internal/interop"
 	"acceso/internal/pgtest"
+	"acceso/knowledge"
 	"acceso/publish"
 	"acceso/rules"
 	"acceso/store"
@@ -118,7 +119,7 @@ func revisionOf(addr string) (string, error) {
 }
 
 // variant is the embedded rules with a comment of its own.
-func variant(n int) rules.Source {
+func variant(n int) knowledge.Source {
 	src := rules.Embedded().Clone()
 	src.Modules["rules/login/decision.rego"] += fmt.Sprintf("\n# variant %d\n", n)
 	return src
@@ -331,14 +332,14 @@ bundles:
 }
 
 // acceso asks the API at addr to decide body.
-func acceso(t *testing.T, addr, body string) interop.Decision {
+func acceso(t *testing.T, addr, body string) interop.Comparable {
 	t.Helper()
 	return decide(t, "http://"+addr+"/api/v1/evaluate", []byte(body), interop.FromAPI)
 }
 
 // opaDecides asks OPA at addr for data.login.decision with the API
 // request body's symptom and facts as input.
-func opaDecides(t *testing.T, addr, body string) interop.Decision {
+func opaDecides(t *testing.T, addr, body string) interop.Comparable {
 	t.Helper()
 	var req struct {
 		Symptom string         `json:"symptom,omitempty"`
@@ -355,7 +356,7 @@ func opaDecides(t *testing.T, addr, body string) interop.Decision {
 }
 
 // decide posts body to url and reads the answer with read.
-func decide(t *testing.T, url string, body []byte, read func([]byte) (interop.Decision, error)) interop.Decision {
+func decide(t *testing.T, url string, body []byte, read func([]byte) (interop.Comparable, error)) interop.Comparable {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {

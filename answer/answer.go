@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 )
@@ -96,7 +97,7 @@ func ArticleURL(lang, cause string) string { return "/" + lang + "/article#" + c
 // no slot, deadline, reference, keeping or counting: for rules that are
 // not served (a draft's preview, a publish's impact). An answer to a
 // contact or a support agent goes through Service instead.
-func Evaluate(ctx context.Context, p *rules.Policy, req rules.Request, lang string) (Response, error) {
+func Evaluate(ctx context.Context, p *rules.Policy, req knowledge.Request, lang string) (Response, error) {
 	d, err := p.Evaluate(ctx, req)
 	if err != nil {
 		return Response{}, As(err)
@@ -107,7 +108,7 @@ func Evaluate(ctx context.Context, p *rules.Policy, req rules.Request, lang stri
 // NewResponse words a decision with the texts of the policy that made it.
 // It gives it no reference: Service.Answer and Turn.Finish draw one, once
 // (kept, shown before, or random).
-func NewResponse(p *rules.Policy, d rules.Decision, lang string) Response {
+func NewResponse(p *rules.Policy, d knowledge.Decision, lang string) Response {
 	l := locales.NewLocalizer(p.Texts, lang)
 	r := Response{
 		DecisionID:     newDecisionID(),

@@ -1,6 +1,7 @@
 package answer
 
 import (
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 )
@@ -97,7 +98,7 @@ func NewCatalog(p *rules.Policy, lang string) Catalog {
 		if f.Asked() {
 			entry.Question = &FactQuestion{
 				Text:    l.T(locales.Question(f.Name)),
-				Type:    rules.QuestionType(f.Type),
+				Type:    knowledge.QuestionType(f.Type),
 				AskedOf: f.AskedOf,
 				Help:    l.T(locales.QuestionHelp(f.Name)),
 			}

@@ -1,6 +1,7 @@
 package answer
 
 import (
+	"acceso/knowledge"
 	"bytes"
 	"errors"
 	"fmt"
@@ -12,8 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
-
-	"acceso/rules"
 )
 
 // MaxLangLen bounds a request's lang hint.
@@ -25,17 +24,17 @@ const MaxLangLen = 35
 // duplicate key, invalid UTF-8, a lone surrogate, a second value) is an
 // invalid_json error naming the place; anything else wrong is an
 // invalid_facts error listing every field at fault, not just the first.
-func Decode(cat rules.Catalog, body []byte) (rules.Request, error) {
+func Decode(cat knowledge.Catalog, body []byte) (knowledge.Request, error) {
 	dec := decoders.Get().(*jsontext.Decoder)
 	defer decoders.Put(dec)
 	dec.Reset(bytes.NewReader(body))
 	d := decoder{dec: dec, cat: cat}
 	req, err := d.request()
 	if err != nil {
-		return rules.Request{}, err
+		return knowledge.Request{}, err
 	}
 	if len(d.problems) > 0 {
-		return rules.Request{}, Invalid(d.problems...)
+		return knowledge.Request{}, Invalid(d.problems...)
 	}
 	return req, nil
 }
@@ -47,7 +46,7 @@ var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewR
 // decoder reads one request, gathering the fields at fault.
 type decoder struct {
 	dec      *jsontext.Decoder
-	cat      rules.Catalog
+	cat      knowledge.Catalog
 	problems []FieldError
 }
 
@@ -67,18 +66,18 @@ func (d *decoder) invalidJSON(err error) error {
 	return Errorf(CodeInvalidJSON, "the body is not valid JSON: "+msg)
 }
 
-func (d *decoder) request() (rules.Request, error) {
+func (d *decoder) request() (knowledge.Request, error) {
 	if d.dec.PeekKind() != '{' {
 		if _, err := d.dec.ReadValue(); err != nil {
-			return rules.Request{}, d.invalidJSON(err)
+			return knowledge.Request{}, d.invalidJSON(err)
 		}
 		if err := d.end(); err != nil {
-			return rules.Request{}, err
+			return knowledge.Request{}, err
 		}
 		d.bad("body", "must be a JSON object")
-		return rules.Request{}, nil
+		return knowledge.Request{}, nil
 	}
-	req := rules.Request{Facts: make(map[string]any, len(d.cat.Facts))}
+	req := knowledge.Request{Facts: make(map[string]any, len(d.cat.Facts))}
 	if _, err := d.dec.ReadToken(); err != nil {
 		return req, d.invalidJSON(err)
 	}
@@ -89,7 +88,7 @@ func (d *decoder) request() (rules.Request, error) {
 		}
 		switch key := name.String(); key {
 		case "symptom":
-			s, problem, err := d.string(rules.MaxStringLen)
+			s, problem, err := d.string(knowledge.MaxStringLen)
 			switch {
 			case err != nil:
 				return req, d.invalidJSON(err)
@@ -187,9 +186,9 @@ func (d *decoder) facts(into map[string]any) error {
 }
 
 // fact reads one known fact's value; problem says what is wrong with it.
-func (d *decoder) fact(f rules.Fact) (any, string, error) {
+func (d *decoder) fact(f knowledge.Fact) (any, string, error) {
 	switch f.Type {
-	case rules.TypeBoolean:
+	case knowledge.TypeBoolean:
 		if k := d.dec.PeekKind(); k != 't' && k != 'f' {
 			return nil, "must be a boolean", d.dec.SkipValue()
 		}
@@ -198,13 +197,13 @@ func (d *decoder) fact(f rules.Fact) (any, string, error) {
 			return nil, "", err
 		}
 		return tok.Bool(), "", nil
-	case rules.TypeString:
-		s, problem, err := d.string(rules.MaxStringLen)
+	case knowledge.TypeString:
+		s, problem, err := d.string(knowledge.MaxStringLen)
 		if err == nil && problem == "" && strings.TrimSpace(s) == "" {
 			problem = "must not be empty"
 		}
 		return s, problem, err
-	case rules.TypeStrings, rules.TypeChoices:
+	case knowledge.TypeStrings, knowledge.TypeChoices:
 		if d.dec.PeekKind() != '[' {
 			return nil, "must be an array of strings", d.dec.SkipValue()
 		}
@@ -214,7 +213,7 @@ func (d *decoder) fact(f rules.Fact) (any, string, error) {
 		list := []string{}
 		problem := ""
 		for i := 0; d.dec.PeekKind() != ']'; i++ {
-			s, p, err := d.string(rules.MaxStringLen)
+			s, p, err := d.string(knowledge.MaxStringLen)
 			if err != nil {
 				return nil, "", err
 			}
@@ -222,9 +221,9 @@ func (d *decoder) fact(f rules.Fact) (any, string, error) {
 			case problem != "":
 			case p != "":
 				problem = fmt.Sprintf("item %d %s", i, p)
-			case i >= rules.MaxListLen:
-				problem = fmt.Sprintf("must have at most %d items", rules.MaxListLen)
-			case f.Type == rules.TypeChoices && !slices.Contains(f.Choices, s):
+			case i >= knowledge.MaxListLen:
+				problem = fmt.Sprintf("must have at most %d items", knowledge.MaxListLen)
+			case f.Type == knowledge.TypeChoices && !slices.Contains(f.Choices, s):
 				problem = fmt.Sprintf("item %d must be one of %s", i, strings.Join(f.Choices, ", "))
 			default:
 				list = append(list, s)
@@ -232,7 +231,7 @@ func (d *decoder) fact(f rules.Fact) (any, string, error) {
 		}
 		_, err := d.dec.ReadToken()
 		return list, problem, err
-	case rules.TypeCount:
+	case knowledge.TypeCount:
 		if d.dec.PeekKind() != '0' {
 			return nil, "must be a whole number", d.dec.SkipValue()
 		}
@@ -244,8 +243,8 @@ func (d *decoder) fact(f rules.Fact) (any, string, error) {
 		if perr != nil {
 			return nil, "must be a whole number", nil
 		}
-		if i < 0 || i > rules.MaxCount {
-			return nil, fmt.Sprintf("must be between 0 and %d", rules.MaxCount), nil
+		if i < 0 || i > knowledge.MaxCount {
+			return nil, fmt.Sprintf("must be between 0 and %d", knowledge.MaxCount), nil
 		}
 		return int(i), "", nil
 	}

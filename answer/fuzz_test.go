@@ -1,11 +1,10 @@
 package answer
 
 import (
+	"acceso/knowledge"
 	"context"
 	"errors"
 	"testing"
-
-	"acceso/rules"
 )
 
 // FuzzDecodeAndEvaluate feeds arbitrary bodies to the decoder and evaluates
@@ -22,7 +21,7 @@ func FuzzDecodeAndEvaluate(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	p := policy(f)
-	outcomes := map[string]bool{rules.OutcomeCausesFound: true, rules.OutcomeNeedsAnswers: true, rules.OutcomeNoKnownCause: true}
+	outcomes := map[string]bool{knowledge.OutcomeCausesFound: true, knowledge.OutcomeNeedsAnswers: true, knowledge.OutcomeNoKnownCause: true}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := Decode(p.Catalog, body)
 		if err != nil {
@@ -47,7 +46,7 @@ func FuzzDecodeAndEvaluate(f *testing.F) {
 		if !outcomes[d.Outcome] {
 			t.Fatalf("Evaluate(%q) outcome = %q", body, d.Outcome)
 		}
-		if (d.Outcome == rules.OutcomeCausesFound) != (len(d.Findings) > 0) {
+		if (d.Outcome == knowledge.OutcomeCausesFound) != (len(d.Findings) > 0) {
 			t.Fatalf("Evaluate(%q) outcome %s with %d findings", body, d.Outcome, len(d.Findings))
 		}
 		if len(d.Symptoms) == 0 {

@@ -1,29 +1,27 @@
 package answer
 
-import (
-	"acceso/rules"
-)
+import "acceso/knowledge"
 
 // FactsSchema is the JSON Schema (the OpenAPI 3.0 dialect) of a request's
 // facts, made from the facts cat declares: the Facts component of the
 // OpenAPI document. Each fact is optional and nullable (null is unknown);
 // no other property is allowed.
-func FactsSchema(cat rules.Catalog) map[string]any {
+func FactsSchema(cat knowledge.Catalog) map[string]any {
 	props := make(map[string]any, len(cat.Facts))
 	for _, f := range cat.Facts {
 		var s map[string]any
 		switch f.Type {
-		case rules.TypeBoolean:
+		case knowledge.TypeBoolean:
 			s = map[string]any{"type": "boolean"}
-		case rules.TypeCount:
-			s = map[string]any{"type": "integer", "minimum": 0, "maximum": rules.MaxCount}
-		case rules.TypeString:
-			s = map[string]any{"type": "string", "minLength": 1, "maxLength": rules.MaxStringLen, "pattern": `\S`}
-		case rules.TypeStrings:
-			s = map[string]any{"type": "array", "maxItems": rules.MaxListLen,
-				"items": map[string]any{"type": "string", "maxLength": rules.MaxStringLen}}
-		case rules.TypeChoices:
-			s = map[string]any{"type": "array", "maxItems": rules.MaxListLen,
+		case knowledge.TypeCount:
+			s = map[string]any{"type": "integer", "minimum": 0, "maximum": knowledge.MaxCount}
+		case knowledge.TypeString:
+			s = map[string]any{"type": "string", "minLength": 1, "maxLength": knowledge.MaxStringLen, "pattern": `\S`}
+		case knowledge.TypeStrings:
+			s = map[string]any{"type": "array", "maxItems": knowledge.MaxListLen,
+				"items": map[string]any{"type": "string", "maxLength": knowledge.MaxStringLen}}
+		case knowledge.TypeChoices:
+			s = map[string]any{"type": "array", "maxItems": knowledge.MaxListLen,
 				"items": map[string]any{"type": "string", "enum": f.Choices}}
 		default:
 			continue

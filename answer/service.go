@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 )
@@ -51,7 +52,7 @@ type Service struct {
 	// Keep keeps the decision r (answered to req under p) and gives r the
 	// reference it is kept under; it may leave r.Reference empty (nothing
 	// kept), and then the answer gets a random one. Nil: nothing is kept.
-	Keep func(source string, p *rules.Policy, req rules.Request, r *Response) error
+	Keep func(source string, p *rules.Policy, req knowledge.Request, r *Response) error
 	// Decided counts and logs an answer given by source, took after its
 	// slot was taken. Nil: answers are not counted.
 	Decided func(ctx context.Context, source string, r Response, took time.Duration)
@@ -71,7 +72,7 @@ type Ask struct {
 	// Policy's catalog; a bad one is an error before any slot is taken.
 	Body []byte
 	// Request is the request when Body is nil: one already validated.
-	Request rules.Request
+	Request knowledge.Request
 	// Langs are the languages to answer in after the request's own lang,
 	// first supported wins, else Spanish.
 	Langs []string
@@ -83,7 +84,7 @@ type Ask struct {
 // decided it.
 type Result struct {
 	Response Response
-	Request  rules.Request
+	Request  knowledge.Request
 	Policy   *rules.Policy
 }
 
@@ -183,7 +184,7 @@ func (t *Turn) End() {
 // Evaluate decides req under p within the turn's deadline (a
 // flow.Evaluator). A failure is counted and logged (Service.Failed) and
 // returned as an *Error, unless the caller left: then it wraps ErrGone.
-func (t *Turn) Evaluate(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error) {
+func (t *Turn) Evaluate(ctx context.Context, p *rules.Policy, req knowledge.Request) (knowledge.Decision, error) {
 	start := time.Now()
 	d, err := p.Evaluate(ctx, req)
 	if err == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -195,26 +196,26 @@ func (t *Turn) Evaluate(ctx context.Context, p *rules.Policy, req rules.Request)
 		return d, nil
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return rules.Decision{}, fmt.Errorf("%w: %w", ErrGone, ctx.Err())
+		return knowledge.Decision{}, fmt.Errorf("%w: %w", ErrGone, ctx.Err())
 	}
 	if t.s.Failed != nil && errors.Is(err, rules.ErrEvaluation) {
 		t.s.Failed(ctx, t.source, p, err, time.Since(start))
 	}
-	return rules.Decision{}, As(err)
+	return knowledge.Decision{}, As(err)
 }
 
 // Finish gives r its reference and counts it: kept under a fresh one
 // when keep is set and the service keeps decisions, else r's own if it
 // has one (a reference already shown for the same outcome), else a random
 // one. req is the request r answers, under p.
-func (t *Turn) Finish(ctx context.Context, p *rules.Policy, req rules.Request, r *Response, keep bool) error {
+func (t *Turn) Finish(ctx context.Context, p *rules.Policy, req knowledge.Request, r *Response, keep bool) error {
 	if keep && t.s.Keep != nil {
 		if err := t.s.Keep(t.source, p, req, r); err != nil {
 			return err
 		}
 	}
 	if r.Reference == "" {
-		r.Reference = NewReference()
+		r.Reference = knowledge.NewReference()
 	}
 	if t.s.Decided != nil {
 		t.s.Decided(ctx, t.source, *r, time.Since(t.start))

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"acceso/knowledge"
 	"acceso/rules"
 )
 
@@ -26,7 +27,7 @@ func (r *recorder) service(p *rules.Policy) *Service {
 			r.acquired++
 			return func() { r.released++ }, nil
 		},
-		Keep: func(source string, _ *rules.Policy, _ rules.Request, resp *Response) error {
+		Keep: func(source string, _ *rules.Policy, _ knowledge.Request, resp *Response) error {
 			r.kept++
 			resp.Reference = "KEPT-KEPT"
 			return nil
@@ -63,7 +64,7 @@ func TestServiceAnswer(t *testing.T) {
 					tc.ask.Source, r.acquired, r.released, r.decided, r.sources, r.kept, tc.ask.Source, tc.wantKept)
 			}
 			ref := res.Response.Reference
-			if _, ok := NormalizeReference(ref); !ok || (tc.wantReference != "" && ref != tc.wantReference) {
+			if _, ok := knowledge.NormalizeReference(ref); !ok || (tc.wantReference != "" && ref != tc.wantReference) {
 				t.Errorf("Answer(%s).Reference = %q; want %q or a fresh one", tc.ask.Source, ref, tc.wantReference)
 			}
 			if res.Response.Lang != "en" || len(res.Response.Findings) == 0 {
@@ -113,7 +114,7 @@ func TestServiceWithoutServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := NormalizeReference(a.Response.Reference); !ok || a.Response.Reference == b.Response.Reference {
+	if _, ok := knowledge.NormalizeReference(a.Response.Reference); !ok || a.Response.Reference == b.Response.Reference {
 		t.Errorf("references %q, %q; want two fresh ones", a.Response.Reference, b.Response.Reference)
 	}
 }

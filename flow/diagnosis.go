@@ -14,8 +14,8 @@ import (
 	"strings"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/locales"
-	"acceso/rules"
 )
 
 // The self-diagnosis as its URL carries it. Each state has one canonical
@@ -85,12 +85,12 @@ func (a Reply) Labels() []string {
 
 // askable is the declaration of a fact the site may ask a contact about
 // symptom: one its causes rest on that a contact can answer.
-func askable(cat rules.Catalog, symptom, fact string) (rules.Fact, bool) {
+func askable(cat knowledge.Catalog, symptom, fact string) (knowledge.Fact, bool) {
 	f, ok := cat.Fact(fact)
-	if !ok || f.AskedOf != rules.AskedOfContact {
-		return rules.Fact{}, false
+	if !ok || f.AskedOf != knowledge.AskedOfContact {
+		return knowledge.Fact{}, false
 	}
-	used := slices.ContainsFunc(cat.Causes, func(c rules.Cause) bool {
+	used := slices.ContainsFunc(cat.Causes, func(c knowledge.Cause) bool {
 		return c.Symptom == symptom && slices.Contains(c.Facts, fact)
 	})
 	return f, used
@@ -100,17 +100,17 @@ func askable(cat rules.Catalog, symptom, fact string) (rules.Fact, bool) {
 // about: yes, no or unknown for a yes/no question; unknown, or one or more
 // distinct choices, for a choices fact (put in their declared order). ok is
 // false for anything else.
-func parseReply(f rules.Fact, values []string) (Reply, bool) {
+func parseReply(f knowledge.Fact, values []string) (Reply, bool) {
 	a := Reply{Fact: f.Name}
 	switch {
 	case len(values) == 1 && values[0] == Unknown:
 		a.Values = values
-	case f.Type == rules.TypeBoolean:
+	case f.Type == knowledge.TypeBoolean:
 		if len(values) != 1 || values[0] != Yes && values[0] != No {
 			return Reply{}, false
 		}
 		a.Values = values
-	case f.Type == rules.TypeChoices:
+	case f.Type == knowledge.TypeChoices:
 		for _, c := range f.Choices {
 			if slices.Contains(values, c) {
 				a.Values = append(a.Values, c)
@@ -130,7 +130,7 @@ func parseReply(f rules.Fact, values []string) (Reply, bool) {
 // segment (a trailing slash) is ignored. A symptom, fact or value that is
 // not one of the catalog's, a fact the contact is not asked about that
 // symptom, or a fact answered twice is a bad_request naming it.
-func ParsePath(cat rules.Catalog, segments []string) (Diagnosis, error) {
+func ParsePath(cat knowledge.Catalog, segments []string) (Diagnosis, error) {
 	segments = slices.DeleteFunc(slices.Clone(segments), func(s string) bool { return s == "" })
 	if len(segments) == 0 {
 		return Diagnosis{}, nil
@@ -159,7 +159,7 @@ func ParsePath(cat rules.Catalog, segments []string) (Diagnosis, error) {
 // Answers are taken in the declared asking order; parameters that are not
 // a fact the contact is asked about are ignored, as they were; an empty
 // value of a choices fact (the old "continue" button) counts for nothing.
-func ParseQuery(cat rules.Catalog, q url.Values) (Diagnosis, error) {
+func ParseQuery(cat knowledge.Catalog, q url.Values) (Diagnosis, error) {
 	d := Diagnosis{Symptom: q.Get("symptom")}
 	if d.Symptom == "" {
 		return Diagnosis{}, nil
@@ -173,7 +173,7 @@ func ParseQuery(cat rules.Catalog, q url.Values) (Diagnosis, error) {
 			continue
 		}
 		values = slices.DeleteFunc(slices.Clone(values), func(v string) bool { return v == "" })
-		if len(values) == 0 && f.Type == rules.TypeChoices {
+		if len(values) == 0 && f.Type == knowledge.TypeChoices {
 			continue
 		}
 		a, ok := parseReply(f, values)
@@ -255,8 +255,8 @@ func (d Diagnosis) UpTo(fact string) Diagnosis {
 // Request is the rules' request for the answers known: "yes" and "no" are
 // true and false, the choices chosen a list, and "unknown" leaves the fact
 // out.
-func (d Diagnosis) Request() rules.Request {
-	req := rules.Request{Symptom: d.Symptom, Facts: make(map[string]any, len(d.Answers))}
+func (d Diagnosis) Request() knowledge.Request {
+	req := knowledge.Request{Symptom: d.Symptom, Facts: make(map[string]any, len(d.Answers))}
 	for _, a := range d.Answers {
 		switch {
 		case a.Unknown():
@@ -280,13 +280,13 @@ type Option struct {
 // its own state: yes, no, I don't know; or, for a choices fact, every
 // non-empty combination of its choices (in declared order, single choices
 // first), then I don't know.
-func Options(f rules.Fact) []Option {
+func Options(f knowledge.Fact) []Option {
 	var out []Option
 	add := func(values ...string) {
 		a := Reply{Fact: f.Name, Values: values}
 		out = append(out, Option{Reply: a, Labels: a.Labels()})
 	}
-	if f.Type == rules.TypeChoices {
+	if f.Type == knowledge.TypeChoices {
 		n := len(f.Choices)
 		var subsets [][]string
 		for mask := 1; mask < 1<<n; mask++ {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/rules"
 )
 
@@ -89,7 +90,7 @@ func Explore(ctx context.Context, p *rules.Policy, limit int) (*Map, error) {
 			q, ok := NextQuestion(d, decision.Questions)
 			if !ok {
 				for _, q := range decision.Questions {
-					if q.AskedOf == rules.AskedOfAdmin {
+					if q.AskedOf == knowledge.AskedOfAdmin {
 						n.AdminChecks = append(n.AdminChecks, q.Fact)
 					}
 				}
@@ -114,17 +115,17 @@ func Explore(ctx context.Context, p *rules.Policy, limit int) (*Map, error) {
 // whose facts no handoff asks an administrator to check; a question asked
 // twice on one path; a state whose question leads nowhere. Exploring past
 // the bound is a problem too.
-func Check(ctx context.Context, p *rules.Policy) rules.Problems {
+func Check(ctx context.Context, p *rules.Policy) knowledge.Problems {
 	m, err := Explore(ctx, p, 0)
 	if err != nil {
-		return rules.Problems{{File: "rules", Message: err.Error()}}
+		return knowledge.Problems{{File: "rules", Message: err.Error()}}
 	}
 	return m.Check(p.Catalog)
 }
 
 // Check is Check on a flow already explored, whose rules' catalog is cat.
-func (m *Map) Check(cat rules.Catalog) rules.Problems {
-	var problems rules.Problems
+func (m *Map) Check(cat knowledge.Catalog) knowledge.Problems {
+	var problems knowledge.Problems
 	reached := make(map[string]bool)
 	for _, t := range m.Trees {
 		for _, n := range t.Nodes {
@@ -137,7 +138,7 @@ func (m *Map) Check(cat rules.Catalog) rules.Problems {
 				}
 			}
 			if n.Question != "" && len(n.Edges) == 0 {
-				problems = append(problems, rules.Problem{File: "rules", Message: fmt.Sprintf(
+				problems = append(problems, knowledge.Problem{File: "rules", Message: fmt.Sprintf(
 					"the question about %s, at %s, has no answer to give", n.Question, n.Diagnosis.Path("es"))})
 			}
 		}
@@ -145,7 +146,7 @@ func (m *Map) Check(cat rules.Catalog) rules.Problems {
 	}
 	for _, c := range cat.Causes {
 		if !reached[c.ID] {
-			problems = append(problems, rules.Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf(
+			problems = append(problems, knowledge.Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf(
 				"cause %s is unreachable: no answers a contact can give find it, and no end of the self-diagnosis asks an administrator to check its facts (%v)", c.ID, c.Facts)})
 		}
 	}
@@ -154,13 +155,13 @@ func (m *Map) Check(cat rules.Catalog) rules.Problems {
 
 // repeats reports a question asked twice on a path from node i, given the
 // facts asked before it.
-func (t Tree) repeats(i int, asked []string) rules.Problems {
+func (t Tree) repeats(i int, asked []string) knowledge.Problems {
 	n := t.Nodes[i]
 	if n.Question == "" {
 		return nil
 	}
 	if slices.Contains(asked, n.Question) {
-		return rules.Problems{{File: "rules", Message: fmt.Sprintf("the question about %s is asked twice, at %s", n.Question, n.Diagnosis.Path("es"))}}
+		return knowledge.Problems{{File: "rules", Message: fmt.Sprintf("the question about %s is asked twice, at %s", n.Question, n.Diagnosis.Path("es"))}}
 	}
 	asked = append(slices.Clone(asked), n.Question)
 	for _, e := range n.Edges {
@@ -177,7 +178,7 @@ func (t Tree) repeats(i int, asked []string) rules.Problems {
 // look-up finds the state again by exploring the revision (Find).
 func StateReference(revision string, d Diagnosis) string {
 	sum := sha256.Sum256([]byte(revision + "\x00" + d.Path("es")))
-	return answer.ReferenceOf(sum[:])
+	return knowledge.ReferenceOf(sum[:])
 }
 
 // Find is the outcome state of m whose StateReference under revision is

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"acceso/knowledge"
 	"acceso/rules"
 )
 
@@ -92,6 +93,6 @@ cause.code_not_accepted.too_many_codes := "likely" if input.facts.codes_requeste
 	}
 }
 
-func decide(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error) {
+func decide(ctx context.Context, p *rules.Policy, req knowledge.Request) (knowledge.Decision, error) {
 	return p.Evaluate(ctx, req)
 }

@@ -5,13 +5,14 @@ import (
 	"slices"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/rules"
 )
 
 // Evaluator decides a diagnosis's request under p: the server's
 // answer.Turn.Evaluate (its slot, deadline and failure metrics), or
 // p.Evaluate alone where there is no server to bound it.
-type Evaluator func(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error)
+type Evaluator func(ctx context.Context, p *rules.Policy, req knowledge.Request) (knowledge.Decision, error)
 
 // State is a settled self-diagnosis: the answers that apply, the engine's
 // answer for them, and the next question for the contact (nil at the end:
@@ -54,11 +55,11 @@ func Settle(ctx context.Context, eval Evaluator, p *rules.Policy, d Diagnosis, l
 // NextQuestion is the first of the engine's questions that a contact can
 // answer and that d has no answer to: the engine asks again about facts
 // answered "I don't know", the site does not.
-func NextQuestion(d Diagnosis, questions []rules.Question) (rules.Question, bool) {
+func NextQuestion(d Diagnosis, questions []knowledge.Question) (knowledge.Question, bool) {
 	for _, q := range questions {
-		if q.AskedOf == rules.AskedOfContact && !d.Answered(q.Fact) {
+		if q.AskedOf == knowledge.AskedOfContact && !d.Answered(q.Fact) {
 			return q, true
 		}
 	}
-	return rules.Question{}, false
+	return knowledge.Question{}, false
 }

@@ -342,7 +342,7 @@ func ratios(a, b *measure) string {
 }
 
 // opaInput is the body for OPA's data API holding what the rules read of
-// an API request (rules.Request.input): the symptom when there is one and
+// an API request (rules.Policy.input): the symptom when there is one and
 // the facts that are not null; lang is Acceso's, not the rules'.
 func opaInput(body []byte) ([]byte, error) {
 	var req struct {

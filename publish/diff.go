@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"acceso/knowledge"
 	"fmt"
 	"maps"
 	"path"
@@ -10,13 +11,11 @@ import (
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
-
-	"acceso/rules"
 )
 
 // Files lists a source as file path to text: modules by their path,
 // message files under locales/, documents by their path.
-func Files(src rules.Source) map[string]string {
+func Files(src knowledge.Source) map[string]string {
 	files := make(map[string]string, len(src.Modules)+len(src.Messages)+len(src.Docs))
 	maps.Copy(files, src.Modules)
 	maps.Copy(files, src.Docs)
@@ -27,7 +26,7 @@ func Files(src rules.Source) map[string]string {
 }
 
 // Diff is a unified diff, file by file, of what changed from a to b.
-func Diff(a, b rules.Source) string { return diffFiles(Files(a), Files(b)) }
+func Diff(a, b knowledge.Source) string { return diffFiles(Files(a), Files(b)) }
 
 // diffFiles is a unified diff, file by file, of what changed from the
 // files fa to the files fb, each named by its path.

@@ -1,11 +1,10 @@
 package publish
 
 import (
+	"acceso/knowledge"
 	"fmt"
 	"strings"
 	"testing"
-
-	"acceso/rules"
 )
 
 func TestDiff(t *testing.T) {
@@ -14,8 +13,8 @@ func TestDiff(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("line %d", i))
 	}
 	text := strings.Join(lines, "\n") + "\n"
-	src := func(module string, messages string) rules.Source {
-		s := rules.Source{Modules: map[string]string{}, Messages: map[string][]byte{}}
+	src := func(module string, messages string) knowledge.Source {
+		s := knowledge.Source{Modules: map[string]string{}, Messages: map[string][]byte{}}
 		if module != "" {
 			s.Modules["rules/login/a.rego"] = module
 		}
@@ -26,7 +25,7 @@ func TestDiff(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		a, b  rules.Source
+		a, b  knowledge.Source
 		files []string
 	}{
 		{"equal", src(text, "x"), src(text, "x"), nil},

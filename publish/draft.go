@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -27,10 +28,10 @@ type CauseTexts struct {
 // DraftFile replaces the text of one of the source's files, named as Files
 // names them: a module by its path, a message file as
 // locales/active.<lang>.toml.
-func DraftFile(cur rules.Source, file, text string) (rules.Source, error) {
+func DraftFile(cur knowledge.Source, file, text string) (knowledge.Source, error) {
 	draft := cur.Clone()
 	if p := setFile(draft, file, NormalizeText(text)); p != nil {
-		return rules.Source{}, rules.Problems{*p}
+		return knowledge.Source{}, knowledge.Problems{*p}
 	}
 	return draft, nil
 }
@@ -38,11 +39,11 @@ func DraftFile(cur rules.Source, file, text string) (rules.Source, error) {
 // setFile sets the text of an existing file of src, which it changes. A
 // message file must read as TOML: its first error is the problem, with
 // its line, rather than a whole build's failure naming the folder.
-func setFile(src rules.Source, file, text string) *rules.Problem {
+func setFile(src knowledge.Source, file, text string) *knowledge.Problem {
 	if name, ok := strings.CutPrefix(file, "locales/"); ok {
 		if _, ok := src.Messages[name]; ok {
 			if line, err := locales.CheckFile([]byte(text)); err != nil {
-				return &rules.Problem{File: file, Line: line, Message: err.Error()}
+				return &knowledge.Problem{File: file, Line: line, Message: err.Error()}
 			}
 			src.Messages[name] = []byte(text)
 			return nil
@@ -53,7 +54,7 @@ func setFile(src rules.Source, file, text string) *rules.Problem {
 		return nil
 	}
 	if _, ok := src.Modules[file]; !ok {
-		return &rules.Problem{File: file, Message: "no such module, message file or document"}
+		return &knowledge.Problem{File: file, Message: "no such module, message file or document"}
 	}
 	src.Modules[file] = text
 	return nil
@@ -65,16 +66,16 @@ func setFile(src rules.Source, file, text string) *rules.Problem {
 // publishing the draft would undo that change, so it is a problem naming
 // the file, as is a file that no longer exists or a message file that is
 // not TOML. Every problem is reported at once, and then no source.
-func ApplyDraft(cur rules.Source, files []store.DraftFile) (rules.Source, error) {
+func ApplyDraft(cur knowledge.Source, files []store.DraftFile) (knowledge.Source, error) {
 	if len(files) == 0 {
-		return rules.Source{}, rules.Problems{{File: "draft", Message: "your draft is empty: open a module or a message file and save it to your draft"}}
+		return knowledge.Source{}, knowledge.Problems{{File: "draft", Message: "your draft is empty: open a module or a message file and save it to your draft"}}
 	}
 	served := Files(cur)
 	draft := cur.Clone()
-	var problems rules.Problems
+	var problems knowledge.Problems
 	for _, f := range files {
 		if text, ok := served[f.Path]; ok && text != f.Base {
-			problems = append(problems, rules.Problem{File: f.Path, Message: "changed by someone else since you drafted it; " +
+			problems = append(problems, knowledge.Problem{File: f.Path, Message: "changed by someone else since you drafted it; " +
 				"see what your text would undo in the diff, then keep your text over theirs, " +
 				"or remove it from your draft and redo your change on the text served now"})
 			continue
@@ -84,7 +85,7 @@ func ApplyDraft(cur rules.Source, files []store.DraftFile) (rules.Source, error)
 		}
 	}
 	if len(problems) > 0 {
-		return rules.Source{}, problems
+		return knowledge.Source{}, problems
 	}
 	return draft, nil
 }
@@ -94,23 +95,23 @@ func ApplyDraft(cur rules.Source, files []store.DraftFile) (rules.Source, error)
 // ApplyDraft): the rules as the admin's editor shows them, which a form
 // that adds to the draft adds to. A drafted file the source no longer has,
 // or a message file that is not TOML, is a problem naming it.
-func WithDraft(cur rules.Source, files []store.DraftFile) (rules.Source, error) {
+func WithDraft(cur knowledge.Source, files []store.DraftFile) (knowledge.Source, error) {
 	draft := cur.Clone()
-	var problems rules.Problems
+	var problems knowledge.Problems
 	for _, f := range files {
 		if p := setFile(draft, f.Path, f.Text); p != nil {
 			problems = append(problems, *p)
 		}
 	}
 	if len(problems) > 0 {
-		return rules.Source{}, problems
+		return knowledge.Source{}, problems
 	}
 	return draft, nil
 }
 
 // ChangedFiles lists, sorted, the files whose text differs from before to
 // after, named as Files names them.
-func ChangedFiles(before, after rules.Source) []string {
+func ChangedFiles(before, after knowledge.Source) []string {
 	was, is := Files(before), Files(after)
 	var changed []string
 	for _, file := range slices.Sorted(maps.Keys(is)) {
@@ -124,7 +125,7 @@ func ChangedFiles(before, after rules.Source) []string {
 // DraftDiff is a unified diff, file by file, of what an admin's draft
 // changes in the source being served. It shows each drafted file's text
 // against the served one whether or not the draft applies.
-func DraftDiff(cur rules.Source, files []store.DraftFile) string {
+func DraftDiff(cur knowledge.Source, files []store.DraftFile) string {
 	served, drafted := make(map[string]string), make(map[string]string)
 	all := Files(cur)
 	for _, f := range files {
@@ -134,9 +135,9 @@ func DraftDiff(cur rules.Source, files []store.DraftFile) string {
 }
 
 // DraftCauseTexts sets a cause's title and advice in every language given.
-func DraftCauseTexts(cur rules.Source, cause string, texts map[string]CauseTexts) (rules.Source, error) {
+func DraftCauseTexts(cur knowledge.Source, cause string, texts map[string]CauseTexts) (knowledge.Source, error) {
 	if problems := checkCauseTexts(texts); len(problems) > 0 {
-		return rules.Source{}, problems
+		return knowledge.Source{}, problems
 	}
 	draft := cur.Clone()
 	for _, lang := range locales.Languages {
@@ -146,7 +147,7 @@ func DraftCauseTexts(cur rules.Source, cause string, texts map[string]CauseTexts
 			locales.Message{ID: locales.CauseTitle(cause), Description: "Title of the cause " + cause, Text: NormalizeText(t.Title)},
 			locales.Message{ID: locales.CauseAdvice(cause), Description: "Advice for the cause " + cause, Text: NormalizeText(t.Advice)})
 		if err != nil {
-			return rules.Source{}, rules.Problems{{File: locales.Path(lang), Message: err.Error()}}
+			return knowledge.Source{}, knowledge.Problems{{File: locales.Path(lang), Message: err.Error()}}
 		}
 		draft.Messages[name] = file
 	}
@@ -170,40 +171,40 @@ var causeID = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 // module's tests and its texts to the message files. The rule's metadata
 // is read here only to give a clear message early; that the built draft
 // declares the cause is checked by CheckNewCause.
-func DraftNewCause(cur *rules.Policy, nc NewCause) (rules.Source, error) {
+func DraftNewCause(cur *rules.Policy, nc NewCause) (knowledge.Source, error) {
 	return DraftNewCauseOn(cur.Catalog, cur.Source, nc)
 }
 
 // DraftNewCauseOn adds the new cause to src, a source whose causes are
 // cat's: the rules served (DraftNewCause), or those with the admin's draft
 // in place (WithDraft), for the cause to be saved to the draft.
-func DraftNewCauseOn(cat rules.Catalog, src rules.Source, nc NewCause) (rules.Source, error) {
-	var problems rules.Problems
+func DraftNewCauseOn(cat knowledge.Catalog, src knowledge.Source, nc NewCause) (knowledge.Source, error) {
+	var problems knowledge.Problems
 	if c, ok := cat.Cause(nc.ID); ok {
-		problems = append(problems, rules.Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)})
+		problems = append(problems, knowledge.Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)})
 	}
 	if !causeID.MatchString(nc.ID) {
-		problems = append(problems, rules.Problem{File: nc.Module, Message: fmt.Sprintf("cause id %q must be snake_case (lower-case letters, digits and single underscores)", nc.ID)})
+		problems = append(problems, knowledge.Problem{File: nc.Module, Message: fmt.Sprintf("cause id %q must be snake_case (lower-case letters, digits and single underscores)", nc.ID)})
 	}
-	if _, ok := src.Modules[nc.Module]; !ok || rules.IsTest(nc.Module) {
-		problems = append(problems, rules.Problem{File: nc.Module, Message: "choose one of the policy modules for the new rule"})
+	if _, ok := src.Modules[nc.Module]; !ok || knowledge.IsTest(nc.Module) {
+		problems = append(problems, knowledge.Problem{File: nc.Module, Message: "choose one of the policy modules for the new rule"})
 	}
 	switch {
 	case strings.TrimSpace(nc.Rule) == "":
-		problems = append(problems, rules.Problem{File: nc.Module, Message: "the rule must not be empty"})
+		problems = append(problems, knowledge.Problem{File: nc.Module, Message: "the rule must not be empty"})
 	case causeID.MatchString(nc.ID) && !rules.DeclaresCause(nc.Rule, nc.ID):
-		problems = append(problems, rules.Problem{File: nc.Module, Message: fmt.Sprintf("the new rule must declare the cause: `default cause.<symptom>.%s := \"open\"` with its # METADATA", nc.ID)})
+		problems = append(problems, knowledge.Problem{File: nc.Module, Message: fmt.Sprintf("the new rule must declare the cause: `default cause.<symptom>.%s := \"open\"` with its # METADATA", nc.ID)})
 	}
 	testFile := testModuleOf(nc.Module)
 	if _, ok := src.Modules[testFile]; strings.TrimSpace(nc.Tests) != "" && !ok {
-		problems = append(problems, rules.Problem{File: testFile, Message: "the module has no test file to add the tests to"})
+		problems = append(problems, knowledge.Problem{File: testFile, Message: "the module has no test file to add the tests to"})
 	}
 	if len(problems) > 0 {
-		return rules.Source{}, problems
+		return knowledge.Source{}, problems
 	}
 	draft, err := DraftCauseTexts(src, nc.ID, nc.Texts)
 	if err != nil {
-		return rules.Source{}, err
+		return knowledge.Source{}, err
 	}
 	draft.Modules[nc.Module] = appendBlock(draft.Modules[nc.Module], nc.Rule)
 	// Every cause has its section in the admins' article and in the
@@ -239,26 +240,26 @@ func docOf(name string) (doc, lang string, ok bool) {
 
 // CheckNewCause says whether the built draft declares the new cause, and
 // that it was not declared before.
-func CheckNewCause(cur, draft *rules.Policy, nc NewCause) rules.Problems {
+func CheckNewCause(cur, draft *rules.Policy, nc NewCause) knowledge.Problems {
 	if c, ok := cur.Catalog.Cause(nc.ID); ok {
-		return rules.Problems{{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)}}
+		return knowledge.Problems{{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s already exists; edit its texts instead", nc.ID)}}
 	}
 	if _, ok := draft.Catalog.Cause(nc.ID); !ok {
-		return rules.Problems{{File: nc.Module, Message: fmt.Sprintf("the new rule must declare the cause: `default cause.<symptom>.%s := \"open\"` with its # METADATA", nc.ID)}}
+		return knowledge.Problems{{File: nc.Module, Message: fmt.Sprintf("the new rule must declare the cause: `default cause.<symptom>.%s := \"open\"` with its # METADATA", nc.ID)}}
 	}
 	return nil
 }
 
-func checkCauseTexts(texts map[string]CauseTexts) rules.Problems {
-	var problems rules.Problems
+func checkCauseTexts(texts map[string]CauseTexts) knowledge.Problems {
+	var problems knowledge.Problems
 	for _, lang := range locales.Languages {
 		t := texts[lang]
 		for _, f := range []struct{ name, text string }{{"title", t.Title}, {"advice", t.Advice}} {
 			switch {
 			case strings.TrimSpace(f.text) == "":
-				problems = append(problems, rules.Problem{File: locales.Path(lang), Message: fmt.Sprintf("the %s %s must not be empty", lang, f.name)})
+				problems = append(problems, knowledge.Problem{File: locales.Path(lang), Message: fmt.Sprintf("the %s %s must not be empty", lang, f.name)})
 			case strings.Contains(f.text, "{{"):
-				problems = append(problems, rules.Problem{File: locales.Path(lang), Message: fmt.Sprintf("the %s %s must not contain {{", lang, f.name)})
+				problems = append(problems, knowledge.Problem{File: locales.Path(lang), Message: fmt.Sprintf("the %s %s must not contain {{", lang, f.name)})
 			}
 		}
 	}
@@ -276,10 +277,10 @@ func appendBlock(text, block string) string {
 func testModuleOf(file string) string { return strings.TrimSuffix(file, ".rego") + "_test.rego" }
 
 // PolicyModules returns the source's modules that are not tests, sorted.
-func PolicyModules(src rules.Source) []string {
+func PolicyModules(src knowledge.Source) []string {
 	var names []string
 	for _, name := range slices.Sorted(maps.Keys(src.Modules)) {
-		if !rules.IsTest(name) {
+		if !knowledge.IsTest(name) {
 			names = append(names, name)
 		}
 	}

@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"acceso/rules"
+	"acceso/knowledge"
 	"acceso/store"
 )
 
 // draftTestSource is a source of one module and the message files, small
 // enough to read in a failure.
-func draftTestSource() rules.Source {
-	return rules.Source{
+func draftTestSource() knowledge.Source {
+	return knowledge.Source{
 		Modules: map[string]string{"rules/login/facts.rego": "package login\n"},
 		Messages: map[string][]byte{
 			"active.es.toml": []byte("[A]\ndescription = \"d\"\nother = \"a\"\n"),

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -19,9 +20,9 @@ import (
 // self-contained published it: the policy modules of main at ff308b6
 // (testdata/earlier-format), with custom.order, custom.facts,
 // custom.contact_can_try and data.acceso.causes.
-func earlierRevision(t *testing.T) rules.Source {
+func earlierRevision(t *testing.T) knowledge.Source {
 	t.Helper()
-	src := rules.Source{Modules: map[string]string{}, Messages: locales.Embedded()}
+	src := knowledge.Source{Modules: map[string]string{}, Messages: locales.Embedded()}
 	for _, name := range []string{"causes", "decision", "facts"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "earlier-format", "login", name+".rego"))
 		if err != nil {
@@ -45,11 +46,11 @@ func TestEarlierFormatRevision(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	builtIn := rules.Embedded()
-	if _, err := db.AddRevision(ctx, store.Revision{ID: builtIn.Revision(), Source: store.Source(builtIn), PublishedAt: time.Now()}); err != nil {
+	if _, err := db.AddRevision(ctx, store.Revision{ID: builtIn.Revision(), Source: builtIn, PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	earlier := earlierRevision(t)
-	seq, err := db.AddRevision(ctx, store.Revision{ID: earlier.Revision(), Source: store.Source(earlier), PublishedAt: time.Now()})
+	seq, err := db.AddRevision(ctx, store.Revision{ID: earlier.Revision(), Source: earlier, PublishedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,11 +77,11 @@ func TestEarlierFormatRevision(t *testing.T) {
 	}
 
 	_, err = p.Rollback(ctx, seq, "ana")
-	ps, ok := rules.AsProblems(err)
+	ps, ok := knowledge.AsProblems(err)
 	if !ok || len(ps) < 3 || ps[0].File != name || !strings.Contains(ps[0].Message, "earlier rules format") {
 		t.Fatalf("Rollback(#%d) = %v; want problems led by %s: was published for the earlier rules format", seq, err, name)
 	}
-	want := rules.Problem{File: "rules/login/causes.rego", Line: order, Message: "custom.order is no longer read: remove it; a cause's place in the article is its place in the file, or custom.after: <cause id>"}
+	want := knowledge.Problem{File: "rules/login/causes.rego", Line: order, Message: "custom.order is no longer read: remove it; a cause's place in the article is its place in the file, or custom.after: <cause id>"}
 	found := false
 	for _, p := range ps {
 		found = found || p == want

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"acceso/rules"
 	"acceso/store"
 )
 
@@ -98,7 +97,7 @@ func (p *Publisher) catchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	policy, err := p.build(ctx, rules.Source(rev.Source))
+	policy, err := p.build(ctx, rev.Source)
 	if err != nil {
 		p.refused = seq
 		p.log.Error("a published revision does not verify on this server; it is not served here, the previous rules are",

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"acceso/internal/pgtest"
+	"acceso/knowledge"
 	"acceso/rules"
 	"acceso/store"
 )
 
 // variant is the embedded rules with a comment of its own: another
 // revision that decides alike.
-func variant(n int) rules.Source {
+func variant(n int) knowledge.Source {
 	src := rules.Embedded().Clone()
 	src.Modules["rules/login/decision.rego"] += fmt.Sprintf("\n# variant %d\n", n)
 	return src
@@ -37,6 +38,9 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 
 func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
+// followWithin bounds how long TestFollow waits for a follower.
+const followWithin = 30 * time.Second
+
 // waitFor polls cond until it holds or within passes.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -51,8 +55,12 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 
 // TestFollow publishes on one publisher and rolls back on another sharing
 // the store, on SQLite (polling) and on PostgreSQL (LISTEN/NOTIFY): each
-// serves the other's change within 2 s. A stored revision that does not
-// verify is logged and not served; the previous rules keep serving.
+// serves the other's change, without a restart. A stored revision that
+// does not verify is logged and not served; the previous rules keep
+// serving. The followers poll every 500 ms; the bound is followWithin,
+// far beyond that, because following means building the revision, which
+// a busy machine does slowly: the test shows that the change is served,
+// not how fast.
 func TestFollow(t *testing.T) {
 	openers := []struct {
 		name string
@@ -97,7 +105,7 @@ func TestFollow(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Publish on a = %v", err)
 			}
-			waitFor(t, 2*time.Second, "b serves a's publish", serving(b, rev.ID))
+			waitFor(t, followWithin, "b serves a's publish", serving(b, rev.ID))
 
 			first, err := b.store.Revisions(ctx, 100)
 			if err != nil {
@@ -108,17 +116,17 @@ func TestFollow(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Rollback on b = %v", err)
 			}
-			waitFor(t, 2*time.Second, "a serves b's rollback", serving(a, back.ID))
+			waitFor(t, followWithin, "a serves b's rollback", serving(a, back.ID))
 
 			// A revision that does not verify, stored as a faulty server
 			// or a later release might: neither serves it.
 			broken := variant(2)
 			broken.Modules["rules/login/broken.rego"] = "package login\n\nbroken if {\n"
 			if _, err := a.store.AddRevision(ctx, store.Revision{ID: broken.Revision(), Admin: "x", PublishedAt: time.Now(),
-				Source: store.Source(broken)}); err != nil {
+				Source: broken}); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, 3*time.Second, "the broken revision is logged by both", func() bool {
+			waitFor(t, followWithin, "the broken revision is logged by both", func() bool {
 				return strings.Count(logs.String(), "does not verify on this server") >= 2
 			})
 			for i, p := range pubs {
@@ -131,7 +139,7 @@ func TestFollow(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Publish on b after the broken revision = %v", err)
 			}
-			waitFor(t, 2*time.Second, "a serves b's publish", serving(a, rev.ID))
+			waitFor(t, followWithin, "a serves b's publish", serving(a, rev.ID))
 		})
 	}
 }

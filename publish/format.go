@@ -1,9 +1,9 @@
 package publish
 
 import (
-	"github.com/open-policy-agent/opa/v1/ast"
+	"acceso/knowledge"
 
-	"acceso/rules"
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // NewCauseTemplate is the rule the form to add a cause starts with: its
@@ -36,7 +36,7 @@ type factsDecl struct {
 }
 
 // findFacts finds the rule facts := {…} among src's policy modules.
-func findFacts(src rules.Source) (factsDecl, error) {
+func findFacts(src knowledge.Source) (factsDecl, error) {
 	for _, name := range PolicyModules(src) {
 		text := src.Modules[name]
 		m, err := ast.ParseModuleWithOpts(name, text, ast.ParserOptions{RegoVersion: ast.RegoV1})
@@ -72,5 +72,5 @@ func findFacts(src rules.Source) (factsDecl, error) {
 			return d, nil
 		}
 	}
-	return factsDecl{}, rules.Problems{{File: "rules", Message: "no module declares the facts (facts := {…}); add the fact to the module that should"}}
+	return factsDecl{}, knowledge.Problems{{File: "rules", Message: "no module declares the facts (facts := {…}); add the fact to the module that should"}}
 }

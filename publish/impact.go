@@ -47,7 +47,7 @@ const maxExamples = 5
 // whose Kept were kept) with the rules being served, on every state of the
 // self-diagnosis and on the kept decisions. Only the rules being served
 // are evaluated here.
-func ImpactOf(ctx context.Context, cur *rules.Policy, pv *Preview, kept []store.Decision) (Impact, error) {
+func ImpactOf(ctx context.Context, cur *rules.Policy, pv *Preview, kept []store.Kept) (Impact, error) {
 	var im Impact
 	before, err := flow.Explore(ctx, cur, 0)
 	if err != nil {

@@ -13,13 +13,10 @@ import (
 
 // examined is what Verify previews of draft for a change keeping kept, as
 // the sandbox answers it.
-func examined(t *testing.T, draft *rules.Policy, kept []store.Decision) *Preview {
+func examined(t *testing.T, draft *rules.Policy, kept []store.Kept) *Preview {
 	t.Helper()
-	exam, err := examOf(Change{Kept: kept})
+	exam := examOf(Change{Kept: kept})
 	exam.Explore = false
-	if err != nil {
-		t.Fatal(err)
-	}
 	res, err := sandbox.Examine(context.Background(), draft, exam)
 	if err != nil {
 		t.Fatalf("Examine = %v", err)
@@ -52,8 +49,8 @@ func TestImpactOf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept := []store.Decision{
-		{Reference: "AAAA-AAAA", Symptom: "code_not_received", Facts: map[string]any{"channels_tried": []any{"email"}, "spam_checked": false, "online": true},
+	kept := []store.Kept{
+		{Reference: "AAAA-AAAA", Symptom: "code_not_received", Facts: map[string]any{"channels_tried": []string{"email"}, "spam_checked": false, "online": true},
 			Findings: []string{"try_other_channel", "check_spam"}, Outcome: "causes_found"},
 		{Reference: "CCCC-CCCC", Symptom: "code_needed_often", Facts: map[string]any{"incognito": true},
 			Findings: []string{"incognito_mode"}, Outcome: "causes_found"},

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 
+	"acceso/knowledge"
 	"acceso/rules"
 	"acceso/sandbox"
 	"acceso/store"
@@ -32,7 +33,7 @@ func Load(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) (*Pub
 	}
 	build := p.build
 	if cfg.RulesDir != "" {
-		build = func(ctx context.Context, src rules.Source) (*rules.Policy, error) {
+		build = func(ctx context.Context, src knowledge.Source) (*rules.Policy, error) {
 			policy, _, err := p.buildDraft(ctx, src, sandbox.Exam{})
 			return policy, err
 		}
@@ -47,13 +48,13 @@ func Load(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) (*Pub
 }
 
 // readDir reads a --rules folder, naming it when it is missing.
-func readDir(dir string) (rules.Source, error) {
+func readDir(dir string) (knowledge.Source, error) {
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-		return rules.Source{}, rules.Problems{{File: dir, Message: "no such folder"}}
+		return knowledge.Source{}, knowledge.Problems{{File: dir, Message: "no such folder"}}
 	}
 	src, err := rules.FromDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return rules.Source{}, rules.Problems{{File: dir, Message: "the folder or one of its files is gone"}}
+		return knowledge.Source{}, knowledge.Problems{{File: dir, Message: "the folder or one of its files is gone"}}
 	}
 	return src, err
 }
@@ -83,7 +84,7 @@ func (p *Publisher) latestPublished(ctx context.Context) *rules.Policy {
 		p.log.Info("this release brings new built-in rules: served instead of the latest published revision", "replaces", rev.ID, "stored", !p.cfg.ReadOnly)
 		return nil
 	}
-	policy, err := p.build(ctx, rules.Source(rev.Source))
+	policy, err := p.build(ctx, rev.Source)
 	if err != nil {
 		p.log.Warn("the latest published revision no longer verifies; serving the built-in rules",
 			"seq", rev.Seq, "revision", rev.ID, "problems", explainEarlier(rev, err).Error())
@@ -97,14 +98,14 @@ func (p *Publisher) latestPublished(ctx context.Context) *rules.Policy {
 // problems instead name the revision, say so, and list each line to change
 // (rules.EarlierFormat).
 func explainEarlier(rev store.Revision, err error) error {
-	if _, ok := rules.AsProblems(err); !ok {
+	if _, ok := knowledge.AsProblems(err); !ok {
 		return err
 	}
-	marks := rules.EarlierFormat(rules.Source(rev.Source))
+	marks := rules.EarlierFormat(rev.Source)
 	if len(marks) == 0 {
 		return err
 	}
-	return append(rules.Problems{rules.EarlierFormatNote(fmt.Sprintf("revision %s (#%d)", rev.ID, rev.Seq))}, marks...)
+	return append(knowledge.Problems{rules.EarlierFormatNote(fmt.Sprintf("revision %s (#%d)", rev.ID, rev.Seq))}, marks...)
 }
 
 // releaseNote marks the revision stored for the built-in rules of a new
@@ -130,8 +131,8 @@ func (p *Publisher) adoptRelease(ctx context.Context, latest store.Revision) (bo
 		ID:          id,
 		PublishedAt: p.cfg.Now().UTC(),
 		Note:        releaseNote,
-		Diff:        Diff(rules.Source(latest.Source), builtIn),
-		Source:      store.Source(builtIn),
+		Diff:        Diff(latest.Source, builtIn),
+		Source:      builtIn,
 	})
 	if err != nil {
 		return false, fmt.Errorf("storing the built-in rules: %w", err)

@@ -7,13 +7,13 @@ import (
 	"slices"
 	"strings"
 
+	"acceso/knowledge"
 	"acceso/locales"
-	"acceso/rules"
 )
 
 // NewFact is what an admin gives to add a fact: its name, the type of its
 // value (with its choices for a choices fact), who is asked about it
-// (rules.AskedOfContact, rules.AskedOfAdmin, or "" for nobody), whether
+// (knowledge.AskedOfContact, knowledge.AskedOfAdmin, or "" for nobody), whether
 // it is personal data, and what it means, for integrators.
 type NewFact struct {
 	Name        string
@@ -25,7 +25,7 @@ type NewFact struct {
 }
 
 // factTypes are the types a fact's value may have, as the rules read them.
-var factTypes = []string{rules.TypeBoolean, rules.TypeChoices, rules.TypeCount, rules.TypeString, rules.TypeStrings}
+var factTypes = []string{knowledge.TypeBoolean, knowledge.TypeChoices, knowledge.TypeCount, knowledge.TypeString, knowledge.TypeStrings}
 
 // FactTypes are the types a new fact may have, in the form's order.
 func FactTypes() []string { return slices.Clone(factTypes) }
@@ -37,10 +37,10 @@ const maxAskedChoices = 4
 // Check says what is wrong with the form's fields, each problem naming
 // its field (File is the field's name); decls are the facts declared
 // already.
-func (nf NewFact) check(decls map[string]map[string]any) rules.Problems {
-	var problems rules.Problems
+func (nf NewFact) check(decls map[string]map[string]any) knowledge.Problems {
+	var problems knowledge.Problems
 	bad := func(field, format string, args ...any) {
-		problems = append(problems, rules.Problem{File: field, Message: fmt.Sprintf(format, args...)})
+		problems = append(problems, knowledge.Problem{File: field, Message: fmt.Sprintf(format, args...)})
 	}
 	switch _, exists := decls[nf.Name]; {
 	case nf.Name == "":
@@ -54,9 +54,9 @@ func (nf NewFact) check(decls map[string]map[string]any) rules.Problems {
 		bad("type", "choose one of %s", strings.Join(factTypes, ", "))
 	}
 	switch {
-	case nf.Type == rules.TypeChoices && len(nf.Choices) == 0:
+	case nf.Type == knowledge.TypeChoices && len(nf.Choices) == 0:
 		bad("choices", "a choices fact lists its choices, separated by commas (email, sms)")
-	case nf.Type != rules.TypeChoices && len(nf.Choices) > 0:
+	case nf.Type != knowledge.TypeChoices && len(nf.Choices) > 0:
 		bad("choices", "only a choices fact has choices: leave them out, or choose the type choices")
 	case nf.AskedOf != "" && len(nf.Choices) > maxAskedChoices:
 		bad("choices", "a fact someone is asked about has at most %d choices: the site offers every combination as a link", maxAskedChoices)
@@ -70,11 +70,11 @@ func (nf NewFact) check(decls map[string]map[string]any) rules.Problems {
 		}
 	}
 	switch {
-	case nf.AskedOf != "" && nf.AskedOf != rules.AskedOfContact && nf.AskedOf != rules.AskedOfAdmin:
-		bad("asked_of", "choose who is asked: %s, %s, or nobody", rules.AskedOfContact, rules.AskedOfAdmin)
+	case nf.AskedOf != "" && nf.AskedOf != knowledge.AskedOfContact && nf.AskedOf != knowledge.AskedOfAdmin:
+		bad("asked_of", "choose who is asked: %s, %s, or nobody", knowledge.AskedOfContact, knowledge.AskedOfAdmin)
 	case nf.AskedOf != "" && nf.Personal:
 		bad("asked_of", "a personal fact is never asked: its answer would end up in a URL; choose nobody, or make it not personal")
-	case nf.AskedOf != "" && nf.Type != rules.TypeBoolean && nf.Type != rules.TypeChoices:
+	case nf.AskedOf != "" && nf.Type != knowledge.TypeBoolean && nf.Type != knowledge.TypeChoices:
 		bad("asked_of", "only boolean and choices facts can be asked; choose nobody, or another type")
 	}
 	if strings.TrimSpace(nf.Description) == "" {
@@ -91,13 +91,13 @@ func (nf NewFact) check(decls map[string]map[string]any) rules.Problems {
 // choice (Choice<Fact><Choice>), left empty for the admin to write; the
 // check names each one still empty at its file and line. A text the files
 // have already is kept. Problems with the form's fields name the field.
-func DraftNewFact(src rules.Source, nf NewFact) (rules.Source, error) {
+func DraftNewFact(src knowledge.Source, nf NewFact) (knowledge.Source, error) {
 	facts, err := findFacts(src)
 	if err != nil {
-		return rules.Source{}, err
+		return knowledge.Source{}, err
 	}
 	if problems := nf.check(facts.decls); len(problems) > 0 {
-		return rules.Source{}, problems
+		return knowledge.Source{}, problems
 	}
 	draft := src.Clone()
 	text := draft.Modules[facts.module]
@@ -131,11 +131,11 @@ func DraftNewFact(src rules.Source, nf NewFact) (rules.Source, error) {
 		// The new tables are appended, so the file keeps its comments and
 		// its diff shows only them.
 		if line, err := locales.CheckFile(file); err != nil {
-			return rules.Source{}, rules.Problems{{File: locales.Path(lang), Line: line, Message: err.Error()}}
+			return knowledge.Source{}, knowledge.Problems{{File: locales.Path(lang), Line: line, Message: err.Error()}}
 		}
 		tables, err := locales.SetMessages(nil, add...)
 		if err != nil {
-			return rules.Source{}, rules.Problems{{File: locales.Path(lang), Message: err.Error()}}
+			return knowledge.Source{}, knowledge.Problems{{File: locales.Path(lang), Message: err.Error()}}
 		}
 		draft.Messages[name] = append(append(bytes.TrimRight(slices.Clone(file), "\n"), "\n\n"...), tables...)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 )
@@ -20,11 +21,11 @@ const factsModule = "rules/login/facts.rego"
 func TestDraftNewFact(t *testing.T) {
 	ctx := context.Background()
 	embedded := rules.Embedded()
-	nf := NewFact{Name: "sms_filter_app", Type: rules.TypeChoices, Choices: []string{"yes_app", "no_app"},
-		AskedOf: rules.AskedOfContact, Description: `An app that filters SMS ("spam blockers") is installed.`}
+	nf := NewFact{Name: "sms_filter_app", Type: knowledge.TypeChoices, Choices: []string{"yes_app", "no_app"},
+		AskedOf: knowledge.AskedOfContact, Description: `An app that filters SMS ("spam blockers") is installed.`}
 	tests := []struct {
 		name      string
-		src       rules.Source
+		src       knowledge.Source
 		wantOrder string // in the declaration written, or "" for no order at all
 	}{
 		{"the built-in rules", embedded, ""},
@@ -80,7 +81,7 @@ func TestDraftNewFact(t *testing.T) {
 			// Asked last of the contact's questions: after the facts declared before it.
 			var contact []string
 			for _, f := range p.Catalog.Facts {
-				if f.AskedOf == rules.AskedOfContact {
+				if f.AskedOf == knowledge.AskedOfContact {
 					contact = append(contact, f.Name)
 				}
 			}
@@ -94,7 +95,7 @@ func TestDraftNewFact(t *testing.T) {
 // TestDraftNewFactNamesTheField refuses each mistaken field, naming it.
 func TestDraftNewFactNamesTheField(t *testing.T) {
 	src := rules.Embedded()
-	ok := NewFact{Name: "sms_filter_app", Type: rules.TypeBoolean, AskedOf: rules.AskedOfContact, Description: "d"}
+	ok := NewFact{Name: "sms_filter_app", Type: knowledge.TypeBoolean, AskedOf: knowledge.AskedOfContact, Description: "d"}
 	tests := []struct {
 		name  string
 		edit  func(*NewFact)
@@ -104,13 +105,13 @@ func TestDraftNewFactNamesTheField(t *testing.T) {
 		{"a name not in snake_case", func(f *NewFact) { f.Name = "SmsFilter" }, "name"},
 		{"a name declared already", func(f *NewFact) { f.Name = "vpn" }, "name"},
 		{"an unknown type", func(f *NewFact) { f.Type = "number" }, "type"},
-		{"a choices fact without choices", func(f *NewFact) { f.Type = rules.TypeChoices }, "choices"},
+		{"a choices fact without choices", func(f *NewFact) { f.Type = knowledge.TypeChoices }, "choices"},
 		{"choices of a boolean", func(f *NewFact) { f.Choices = []string{"a"} }, "choices"},
-		{"a choice twice", func(f *NewFact) { f.Type, f.Choices = rules.TypeChoices, []string{"a", "a"} }, "choices"},
-		{"too many choices to ask", func(f *NewFact) { f.Type, f.Choices = rules.TypeChoices, []string{"a", "b", "c", "d", "e"} }, "choices"},
+		{"a choice twice", func(f *NewFact) { f.Type, f.Choices = knowledge.TypeChoices, []string{"a", "a"} }, "choices"},
+		{"too many choices to ask", func(f *NewFact) { f.Type, f.Choices = knowledge.TypeChoices, []string{"a", "b", "c", "d", "e"} }, "choices"},
 		{"asked of someone else", func(f *NewFact) { f.AskedOf = "robot" }, "asked_of"},
 		{"a personal fact asked", func(f *NewFact) { f.Personal = true }, "asked_of"},
-		{"a count asked", func(f *NewFact) { f.Type = rules.TypeCount }, "asked_of"},
+		{"a count asked", func(f *NewFact) { f.Type = knowledge.TypeCount }, "asked_of"},
 		{"no description", func(f *NewFact) { f.Description = " " }, "description"},
 	}
 	for _, tc := range tests {
@@ -118,7 +119,7 @@ func TestDraftNewFactNamesTheField(t *testing.T) {
 			nf := ok
 			tc.edit(&nf)
 			_, err := DraftNewFact(src, nf)
-			problems, isProblems := rules.AsProblems(err)
+			problems, isProblems := knowledge.AsProblems(err)
 			if !isProblems || len(problems) == 0 || problems[0].File != tc.field {
 				t.Errorf("DraftNewFact(%+v) = %v; want a problem naming the field %s", nf, err, tc.field)
 			}
@@ -129,7 +130,7 @@ func TestDraftNewFactNamesTheField(t *testing.T) {
 	}
 }
 
-func mustBuild(tb testing.TB, src rules.Source) *rules.Policy {
+func mustBuild(tb testing.TB, src knowledge.Source) *rules.Policy {
 	tb.Helper()
 	p, err := rules.Build(context.Background(), src, rules.Options{SkipTests: true, NoCache: true})
 	if err != nil {

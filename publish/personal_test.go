@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 )
@@ -32,7 +33,7 @@ _other_domain if endswith(input.facts.identifier, "@other.example")
 // withOtherDomain is src with the cause, its texts in every language and
 // its sections in the article and the contacts' explanations: complete, so
 // that reading the personal fact is its only problem.
-func withOtherDomain(t *testing.T, src rules.Source) rules.Source {
+func withOtherDomain(t *testing.T, src knowledge.Source) knowledge.Source {
 	t.Helper()
 	src = src.Clone()
 	src.Modules["rules/login/causes.rego"] += otherDomain
@@ -67,12 +68,12 @@ func TestPublishRefusesPersonalReads(t *testing.T) {
 		"scope := [input.symptom] if {\n\tinput.symptom\n\tnot endswith(input.facts.identifier, \"@evil.test\")\n", 1)
 	tests := []struct {
 		name string
-		src  rules.Source
-		want rules.Problem
+		src  knowledge.Source
+		want knowledge.Problem
 	}{
-		{"a cause's helper", helper, rules.Problem{File: causes, Line: lineOf(t, helper.Modules[causes], "_other_domain if endswith(input.facts.identifier"),
+		{"a cause's helper", helper, knowledge.Problem{File: causes, Line: lineOf(t, helper.Modules[causes], "_other_domain if endswith(input.facts.identifier"),
 			Message: "rule _other_domain reads the personal fact identifier: only the derivation (derived) may read personal facts"}},
-		{"the scope", scope, rules.Problem{File: decision, Line: lineOf(t, scope.Modules[decision], `not endswith(input.facts.identifier, "@evil.test")`),
+		{"the scope", scope, knowledge.Problem{File: decision, Line: lineOf(t, scope.Modules[decision], `not endswith(input.facts.identifier, "@evil.test")`),
 			Message: "rule scope reads the personal fact identifier: only the derivation (derived) may read personal facts"}},
 	}
 	for _, tc := range tests {
@@ -81,7 +82,7 @@ func TestPublishRefusesPersonalReads(t *testing.T) {
 				t.Fatal("the change changed nothing")
 			}
 			_, _, err := p.Publish(context.Background(), Change{Source: tc.src, Admin: "ana", Note: "reads a personal fact"})
-			ps, _ := rules.AsProblems(err)
+			ps, _ := knowledge.AsProblems(err)
 			found := false
 			for _, p := range ps {
 				found = found || (p.File == tc.want.File && p.Line == tc.want.Line && strings.HasPrefix(p.Message, tc.want.Message))

@@ -8,7 +8,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/sandbox"
@@ -38,7 +38,7 @@ type Config struct {
 	// refused there, within limits. Here the draft is only compiled, never
 	// evaluated, until it is published. Without Isolate, the same exam is
 	// answered in this process (sandbox.Examine).
-	Isolate func(ctx context.Context, src rules.Source, exam sandbox.Exam) (sandbox.Result, error)
+	Isolate func(ctx context.Context, src knowledge.Source, exam sandbox.Exam) (sandbox.Result, error)
 	// Follow, when set, makes the publisher serve what other servers
 	// sharing its store publish (see Follow), and catch up with the store
 	// before each publish so that a publish is never made from rules
@@ -92,7 +92,7 @@ func (p *Publisher) RulesDir() string { return p.cfg.RulesDir }
 // publishes it, a note for the revisions list, and an optional sample
 // request (the API's JSON) to preview it with.
 type Change struct {
-	Source rules.Source
+	Source knowledge.Source
 	Base   string
 	Admin  string
 	Note   string
@@ -100,9 +100,9 @@ type Change struct {
 	// Check, when set, adds checks of its own on the built draft, such as
 	// "the new rule declares the new cause". It reads the catalogs; it
 	// must not evaluate the draft.
-	Check func(cur, draft *rules.Policy) rules.Problems
+	Check func(cur, draft *rules.Policy) knowledge.Problems
 	// Kept are decisions to decide again with the draft, for ImpactOf.
-	Kept []store.Decision
+	Kept []store.Kept
 }
 
 // Preview is what a draft answers, evaluated where the publisher isolates
@@ -118,21 +118,21 @@ type Preview struct {
 
 // errStale is the problem of a draft made from rules that have changed
 // since: publishing it would undo someone else's change.
-func errStale(base, now string) rules.Problems {
-	return rules.Problems{{File: "rules", Message: fmt.Sprintf(
+func errStale(base, now string) knowledge.Problems {
+	return knowledge.Problems{{File: "rules", Message: fmt.Sprintf(
 		"the rules changed while you edited (from revision %s to %s); open the page again and redo your change", base, now)}}
 }
 
 // errRulesDir is the problem of a publish or rollback on a server started
 // with --rules: the folder is what it serves, at every change and every
 // start, so a publish would be silently undone.
-func errRulesDir(dir string) rules.Problems {
-	return rules.Problems{{File: dir, Message: "publishing is off: this server serves the --rules folder " + dir +
+func errRulesDir(dir string) knowledge.Problems {
+	return knowledge.Problems{{File: dir, Message: "publishing is off: this server serves the --rules folder " + dir +
 		", which replaces any publish at its next change and at restart; edit the .rego files there instead"}}
 }
 
 // errUnchanged is the problem of a draft identical to what is served.
-var errUnchanged = rules.Problems{{File: "rules", Message: "nothing to publish: the draft is the same as the rules being served"}}
+var errUnchanged = knowledge.Problems{{File: "rules", Message: "nothing to publish: the draft is the same as the rules being served"}}
 
 // Verify builds a draft exactly as a publish does (compile, Rego tests,
 // texts in every language, sample evaluations within the deadline), checks
@@ -140,14 +140,10 @@ var errUnchanged = rules.Problems{{File: "rules", Message: "nothing to publish: 
 // question twice, every path to an outcome), runs the change's own checks,
 // and previews the sample request if there is one. Every evaluation of the
 // draft happens where the publisher isolates drafts (Config.Isolate); the
-// preview is never nil. Every failure is returned as rules.Problems.
+// preview is never nil. Every failure is returned as knowledge.Problems.
 func (p *Publisher) Verify(ctx context.Context, ch Change) (*rules.Policy, *Preview, error) {
 	cur := p.engine.Current()
-	exam, err := examOf(ch)
-	if err != nil {
-		return nil, nil, err
-	}
-	draft, res, err := p.buildDraft(ctx, ch.Source, exam)
+	draft, res, err := p.buildDraft(ctx, ch.Source, examOf(ch))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -173,7 +169,7 @@ func (p *Publisher) Verify(ctx context.Context, ch Change) (*rules.Policy, *Prev
 
 // build builds trusted rules: those built into the binary or stored by a
 // publish, which were verified before.
-func (p *Publisher) build(ctx context.Context, src rules.Source) (*rules.Policy, error) {
+func (p *Publisher) build(ctx context.Context, src knowledge.Source) (*rules.Policy, error) {
 	return rules.Build(ctx, src, p.options())
 }
 
@@ -183,24 +179,20 @@ func (p *Publisher) options() rules.Options {
 }
 
 // examOf is what Verify asks of a change's draft: its sample, its
-// self-diagnosis and its kept decisions (as the API's requests).
-func examOf(ch Change) (sandbox.Exam, error) {
+// self-diagnosis and its kept decisions (their symptoms and typed facts).
+func examOf(ch Change) sandbox.Exam {
 	exam := sandbox.Exam{Sample: ch.Sample, Explore: true}
 	for _, dec := range ch.Kept {
-		body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": dec.Facts})
-		if err != nil {
-			return sandbox.Exam{}, err
-		}
-		exam.Requests = append(exam.Requests, body)
+		exam.Kept = append(exam.Kept, sandbox.Kept{Symptom: dec.Symptom, Facts: dec.Facts})
 	}
-	return exam, nil
+	return exam
 }
 
 // buildDraft builds rules that an admin or the --rules folder brings and
 // answers exam with them. When the publisher isolates, both happen in the
 // sandbox first, and the draft is then only compiled here (no tests, no
 // samples): nothing of it is evaluated in this process.
-func (p *Publisher) buildDraft(ctx context.Context, src rules.Source, exam sandbox.Exam) (*rules.Policy, sandbox.Result, error) {
+func (p *Publisher) buildDraft(ctx context.Context, src knowledge.Source, exam sandbox.Exam) (*rules.Policy, sandbox.Result, error) {
 	if p.cfg.Isolate == nil {
 		draft, err := p.build(ctx, src)
 		if err != nil {
@@ -261,7 +253,7 @@ func (p *Publisher) Publish(ctx context.Context, ch Change) (store.Revision, *Pr
 		PublishedAt: p.cfg.Now().UTC(),
 		Note:        ch.Note,
 		Diff:        Diff(cur.Source, draft.Source),
-		Source:      store.Source(draft.Source),
+		Source:      draft.Source,
 	}
 	if rev.Seq, err = p.store.AddRevision(ctx, rev); err != nil {
 		return store.Revision{}, nil, err
@@ -281,7 +273,7 @@ func (p *Publisher) storeBaseline(ctx context.Context, cur *rules.Policy) error 
 		ID:          cur.Revision,
 		PublishedAt: p.cfg.Now().UTC(),
 		Note:        baselineNote,
-		Source:      store.Source(cur.Source),
+		Source:      cur.Source,
 	})
 	return err
 }
@@ -299,7 +291,7 @@ func (p *Publisher) Rollback(ctx context.Context, seq int64, admin string) (stor
 		return store.Revision{}, err
 	}
 	rev, _, err := p.Publish(ctx, Change{
-		Source: rules.Source(old.Source),
+		Source: old.Source,
 		Admin:  admin,
 		Note:   fmt.Sprintf("rollback to %s (#%d)", old.ID, old.Seq),
 	})

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"acceso/rules"
+	"acceso/knowledge"
 	"acceso/sandbox"
 	"acceso/store"
 )
@@ -41,7 +41,7 @@ func newPublisher(t *testing.T, cfg Config) *Publisher {
 // outside or run away refused by the sandbox, with the serving process's
 // rules and memory untouched.
 func TestIsolatedVerifyRefusesWhatRulesMayNotDo(t *testing.T) {
-	isolate := func(ctx context.Context, src rules.Source, exam sandbox.Exam) (sandbox.Result, error) {
+	isolate := func(ctx context.Context, src knowledge.Source, exam sandbox.Exam) (sandbox.Result, error) {
 		return sandbox.Run(ctx, src, exam, sandbox.Limits{Wall: 15 * time.Second, CPU: 10 * time.Second})
 	}
 	p := newPublisher(t, Config{Isolate: isolate})
@@ -65,7 +65,7 @@ func TestIsolatedVerifyRefusesWhatRulesMayNotDo(t *testing.T) {
 			start := time.Now()
 			_, _, err := p.Verify(context.Background(), Change{Source: src})
 			took := time.Since(start)
-			problems, ok := rules.AsProblems(err)
+			problems, ok := knowledge.AsProblems(err)
 			if !ok || len(problems) == 0 {
 				t.Fatalf("Verify(%s) = %v; want problems", tc.name, err)
 			}
@@ -90,7 +90,7 @@ func TestIsolatedVerifyRefusesWhatRulesMayNotDo(t *testing.T) {
 // reused by default, and evaluated again with NoCache (serve's
 // --decision-cache 0).
 func TestDecisionCacheSwitch(t *testing.T) {
-	req := rules.Request{Symptom: "code_needed_often", Facts: map[string]any{"incognito": true}}
+	req := knowledge.Request{Symptom: "code_needed_often", Facts: map[string]any{"incognito": true}}
 	for _, tc := range []struct {
 		name     string
 		cfg      Config

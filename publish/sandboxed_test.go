@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"acceso/knowledge"
 	"acceso/rules"
 	"acceso/sandbox"
 	"acceso/store"
@@ -17,7 +18,7 @@ import (
 
 // isolated is the sandbox as serve uses it, with limits a busy test
 // machine can meet.
-func isolated(ctx context.Context, src rules.Source, exam sandbox.Exam) (sandbox.Result, error) {
+func isolated(ctx context.Context, src knowledge.Source, exam sandbox.Exam) (sandbox.Result, error) {
 	return sandbox.Run(ctx, src, exam, sandbox.Limits{Wall: 20 * time.Second, CPU: 15 * time.Second})
 }
 
@@ -83,9 +84,9 @@ func TestProbesAreRefusedAtFileLine(t *testing.T) {
 // file, at line, whose message contains want.
 func assertProblemAt(t *testing.T, err error, file string, line int, want string) {
 	t.Helper()
-	problems, ok := rules.AsProblems(err)
+	problems, ok := knowledge.AsProblems(err)
 	if !ok {
-		t.Fatalf("error %v (%T); want rules.Problems", err, err)
+		t.Fatalf("error %v (%T); want knowledge.Problems", err, err)
 	}
 	for _, p := range problems {
 		if strings.HasSuffix(p.File, file) && p.Line == line && strings.Contains(p.Message, want) {
@@ -144,7 +145,7 @@ func TestPreviewRunsInTheSandbox(t *testing.T) {
 	rss1, peak1 := memory(t)
 	t.Logf("this process: resident %d MB before the preview, %d MB after; peak %d MB before, %d MB after",
 		rss0>>20, rss1>>20, peak0>>20, peak1>>20)
-	if _, ok := rules.AsProblems(err); !ok {
+	if _, ok := knowledge.AsProblems(err); !ok {
 		t.Errorf("Verify(a sample that runs away) = %v; want problems", err)
 	}
 	// Answered here, the sample raised the peak by about 33 MB before the

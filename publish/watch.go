@@ -10,6 +10,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"acceso/knowledge"
 	"acceso/rules"
 	"acceso/sandbox"
 )
@@ -107,9 +108,9 @@ func (p *Publisher) Reload(ctx context.Context) error {
 		policy, _, err = p.buildDraft(ctx, src, sandbox.Exam{Explore: true})
 	}
 	if err != nil {
-		problems, ok := rules.AsProblems(err)
+		problems, ok := knowledge.AsProblems(err)
 		if !ok {
-			problems = rules.Problems{{File: p.cfg.RulesDir, Message: err.Error()}}
+			problems = knowledge.Problems{{File: p.cfg.RulesDir, Message: err.Error()}}
 		}
 		for _, pr := range problems {
 			p.log.Warn("rules change refused; the last good rules keep serving", "problem", pr.String())

@@ -14,7 +14,7 @@ func realistic(b *testing.B) (*Policy, Request) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, s := range p.Catalog.sampleRequests() {
+	for _, s := range sampleRequests(p.Catalog) {
 		if s.name == "all facts" {
 			if len(s.req.Facts) != len(p.Catalog.Facts) {
 				b.Fatalf("the all-facts sample has %d facts; want %d", len(s.req.Facts), len(p.Catalog.Facts))

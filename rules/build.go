@@ -141,7 +141,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	case err != nil:
 		return nil, Problems{{File: "locales", Message: err.Error()}}
 	}
-	if problems := catalog.checkTexts(texts); len(problems) > 0 {
+	if problems := checkTexts(catalog, texts); len(problems) > 0 {
 		return nil, append(problems, linkProblems...)
 	}
 	if builtIn, err := builtInTexts(); err == nil {
@@ -338,7 +338,7 @@ func located(loc *ast.Location, msg string) Problem {
 // within the deadline, so that a source that errors or runs too long at
 // evaluation time is refused before it is served.
 func (p *Policy) trySamples(ctx context.Context) Problems {
-	for _, sample := range p.Catalog.sampleRequests() {
+	for _, sample := range sampleRequests(p.Catalog) {
 		if _, err := p.Evaluate(ctx, sample.req); err != nil {
 			msg := fmt.Sprintf("evaluating the %s sample: %v", sample.name, err)
 			if errors.Is(err, context.DeadlineExceeded) {

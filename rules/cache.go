@@ -201,19 +201,3 @@ func appendValue(b []byte, v any) ([]byte, bool) {
 	}
 	return b, false
 }
-
-// clone returns a copy of d that shares nothing with it, so that a caller
-// changing its answer cannot change the one kept.
-func (d Decision) clone() Decision {
-	d.Symptoms = slices.Clone(d.Symptoms)
-	d.RuledOut = slices.Clone(d.RuledOut)
-	d.ToTry = slices.Clone(d.ToTry)
-	d.Questions = slices.Clone(d.Questions)
-	findings := make([]Finding, len(d.Findings))
-	for i, f := range d.Findings {
-		f.Because = slices.Clone(f.Because)
-		findings[i] = f
-	}
-	d.Findings = findings
-	return d
-}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -256,7 +257,7 @@ func TestBuildRefusesBuiltinsThatReachOutside(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Build(%s calling %s) = %v, nil; want an error", tc.file, tc.name, p)
 			}
-			problems, ok := AsProblems(err)
+			problems, ok := knowledge.AsProblems(err)
 			if !ok {
 				t.Fatalf("Build error %v is not Problems", err)
 			}

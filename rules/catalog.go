@@ -14,62 +14,6 @@ import (
 	"acceso/locales"
 )
 
-// Kinds of answer a question takes, as the API names them.
-const (
-	// QuestionBoolean is a yes/no question.
-	QuestionBoolean = "boolean"
-	// QuestionMultipleChoice is a question whose answer is any number of
-	// the fact's choices.
-	QuestionMultipleChoice = "multiple_choice"
-)
-
-// QuestionType is the kind of answer a question about a fact of type
-// typ takes: a list of choices is a multiple choice, anything else yes/no.
-func QuestionType(typ string) string {
-	if typ == TypeChoices {
-		return QuestionMultipleChoice
-	}
-	return QuestionBoolean
-}
-
-// Catalog is what the rules know, read from their metadata and data: the
-// symptoms and causes in article order and the facts, in asking order (the
-// contact's first, then the admin's, then those nobody is asked).
-type Catalog struct {
-	Symptoms []string
-	Causes   []Cause
-	Facts    []Fact
-}
-
-// Cause is one cause as its rule declares it. Its place in the article is
-// the position of its declaration (module path, then line), or right after
-// the cause its metadata names in custom.after.
-type Cause struct {
-	ID      string
-	Symptom string
-	// After is the cause this one follows in the article
-	// (custom.after); "" for its place in the file.
-	After string
-	Facts []string
-	// ContactCanTry is set for a cause whose advice a contact can follow
-	// without knowing the answer (contact_can_try contains "<id>" in the
-	// rules): while the cause is open, the answer offers it to try.
-	ContactCanTry bool
-	Title         string // the rule's own title, for rule authors
-	Description   string
-	File          string
-	Line          int
-}
-
-// Cause returns the cause with the given id.
-func (c Catalog) Cause(id string) (Cause, bool) {
-	i := slices.IndexFunc(c.Causes, func(x Cause) bool { return x.ID == id })
-	if i < 0 {
-		return Cause{}, false
-	}
-	return c.Causes[i], true
-}
-
 // The rules' package, and the rule under it that gives each cause its
 // verdict: cause.<symptom>.<id>.
 const (
@@ -129,7 +73,7 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 			if !slices.Contains(c.Symptoms, cause.Symptom) {
 				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown symptom %q (the rule is cause.<symptom>.<id>)", cause.ID, cause.Symptom)})
 			}
-			cause.Facts, cause.errs = c.restsOn(compiler, cause.Cause)
+			cause.Facts, cause.errs = restsOn(c, compiler, cause.Cause)
 			for _, e := range cause.errs {
 				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: e})
 			}
@@ -241,7 +185,7 @@ func articleOrder(causes []Cause) ([]Cause, Problems) {
 // restsOn returns the facts cause rests on, in asking order: those its
 // rules read, following the helper rules they refer to (see readsOf), with
 // what is wrong with them.
-func (c Catalog) restsOn(compiler *ast.Compiler, cause Cause) ([]string, []string) {
+func restsOn(c Catalog, compiler *ast.Compiler, cause Cause) ([]string, []string) {
 	ref := ast.MustParseRef(packagePath).Append(ast.VarTerm(causeRule)).Append(ast.StringTerm(cause.Symptom)).Append(ast.StringTerm(cause.ID))
 	ref[2] = ast.StringTerm(causeRule)
 	r := readsOf(compiler, compiler.GetRulesExact(ref))
@@ -351,46 +295,9 @@ func stringList(v any) []string {
 	return out
 }
 
-// Messages returns the ids of every message the catalog needs, each with
-// where the need comes from.
-func (c Catalog) Messages() []NeededMessage {
-	var need []NeededMessage
-	for _, s := range c.Symptoms {
-		need = append(need,
-			NeededMessage{ID: locales.SymptomTitle(s), For: "symptom " + s},
-			NeededMessage{ID: locales.SymptomDescription(s), For: "symptom " + s})
-	}
-	for _, cause := range c.Causes {
-		// A cause's thing to try (locales.CauseTryAdvice) is optional: the
-		// answer falls back on its advice.
-		for _, id := range []string{locales.CauseTitle(cause.ID), locales.CauseAdvice(cause.ID)} {
-			need = append(need, NeededMessage{ID: id, For: "cause " + cause.ID, File: cause.File, Line: cause.Line})
-		}
-	}
-	for _, f := range c.Facts {
-		if !f.Asked() {
-			continue
-		}
-		need = append(need,
-			NeededMessage{ID: locales.Question(f.Name), For: "question " + f.Name},
-			NeededMessage{ID: locales.QuestionHelp(f.Name), For: "question " + f.Name})
-		for _, choice := range f.Choices {
-			need = append(need, NeededMessage{ID: locales.Choice(f.Name, choice), For: "choice " + choice + " of " + f.Name})
-		}
-	}
-	return need
-}
-
-// NeededMessage is a message the rules need, and which rule needs it.
-type NeededMessage struct {
-	ID, For string
-	File    string
-	Line    int
-}
-
 // checkTexts reports every needed message missing in a language, located at
 // the rule that needs it.
-func (c Catalog) checkTexts(texts *locales.Texts) Problems {
+func checkTexts(c Catalog, texts *locales.Texts) Problems {
 	var problems Problems
 	needed := c.Messages()
 	for _, lang := range locales.Languages {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"context"
 	"fmt"
 	"slices"
@@ -29,42 +30,6 @@ func (e *Engine) Current() *Policy { return e.current.Load() }
 
 // Swap makes p the policy being served and returns the previous one.
 func (e *Engine) Swap(p *Policy) *Policy { return e.current.Swap(p) }
-
-// Decision is the rules' answer for one request, in ids: the revision that
-// decided it, the symptoms in scope, the outcome, the likely causes, the
-// causes ruled out and the questions still worth asking, in article order.
-type Decision struct {
-	Revision string
-	Symptoms []string
-	Outcome  string
-	Findings []Finding
-	RuledOut []string
-	// ToTry are the open causes a contact can try (Cause.ContactCanTry).
-	ToTry     []string
-	Questions []Question
-}
-
-// Finding is a likely cause and the known facts it rests on.
-type Finding struct {
-	ID      string
-	Symptom string
-	Because []string
-}
-
-// Question is an unknown fact that could still change the answer: its
-// kind of answer and who can give it.
-type Question struct {
-	Fact    string
-	Type    string
-	AskedOf string
-}
-
-// Outcomes of a decision.
-const (
-	OutcomeCausesFound  = "causes_found"
-	OutcomeNeedsAnswers = "needs_answers"
-	OutcomeNoKnownCause = "no_known_cause"
-)
 
 // Evaluate decides req under p, within the caller's deadline or the
 // policy's, whichever comes first. Failures wrap ErrEvaluation. A decision
@@ -98,14 +63,14 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	}
 	if d, ok := p.cache.lru.Get(key); ok {
 		p.cache.hits.Add(1)
-		return d.clone(), nil
+		return d.Clone(), nil
 	}
 	d, err := p.evaluate(ctx, inputOf())
 	if err != nil {
 		return Decision{}, err
 	}
 	p.cache.misses.Add(1)
-	p.cache.lru.Add(key, d.clone())
+	p.cache.lru.Add(key, d.Clone())
 	return d, nil
 }
 
@@ -118,7 +83,7 @@ func (p *Policy) evaluate(ctx context.Context, input ast.Value) (Decision, error
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return Decision{}, fmt.Errorf("%w: %s is undefined", ErrEvaluation, decisionQuery)
 	}
-	d, ok := p.Catalog.decisionFrom(rs[0].Expressions[0].Value)
+	d, ok := decisionFrom(p.Catalog, rs[0].Expressions[0].Value)
 	if !ok {
 		return Decision{}, fmt.Errorf("%w: %s has an unexpected shape", ErrEvaluation, decisionQuery)
 	}
@@ -147,7 +112,7 @@ func (p *Policy) evaluationError(ctx context.Context, err error) error {
 // contact's first). Which causes and questions there are is the rules'
 // say alone; a finding's Because is the known facts (the rules' known)
 // its rule reads (Cause.Facts), in asking order.
-func (c Catalog) decisionFrom(v any) (Decision, bool) {
+func decisionFrom(c Catalog, v any) (Decision, bool) {
 	doc, ok := v.(ast.Object)
 	if !ok {
 		return Decision{}, false
@@ -185,7 +150,7 @@ func (c Catalog) decisionFrom(v any) (Decision, bool) {
 	d.Questions = make([]Question, 0, len(questions))
 	for _, f := range c.Facts {
 		if slices.Contains(questions, f.Name) {
-			d.Questions = append(d.Questions, Question{Fact: f.Name, Type: QuestionType(f.Type), AskedOf: f.AskedOf})
+			d.Questions = append(d.Questions, Question{Fact: f.Name, Type: knowledge.QuestionType(f.Type), AskedOf: f.AskedOf})
 		}
 	}
 	return d, ok && len(d.Findings) == len(findings) && len(d.RuledOut) == len(ruledOut) && len(d.ToTry) == len(toTry) && len(d.Questions) == len(questions)

@@ -10,66 +10,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// Types of a fact's value.
-const (
-	// TypeBoolean is true or false.
-	TypeBoolean = "boolean"
-	// TypeCount is a whole number from 0 to MaxCount.
-	TypeCount = "count"
-	// TypeChoices is a list of the fact's Choices (a repeat counts once).
-	TypeChoices = "choices"
-	// TypeString is a non-empty text.
-	TypeString = "string"
-	// TypeStrings is a list of texts.
-	TypeStrings = "strings"
-)
-
-// Who can answer a question about a fact.
-const (
-	// AskedOfContact is a fact the contact can check themselves.
-	AskedOfContact = "contact"
-	// AskedOfAdmin is a fact only an administrator of the platform can
-	// check, on the contact card or the message.
-	AskedOfAdmin = "admin"
-)
-
-// Limits on a fact's value.
-const (
-	MaxStringLen = 320 // the longest email address allowed by RFC 5321
-	MaxListLen   = 50
-	MaxCount     = 1000
-)
-
-// Fact is a fact as the rules declare it: its name, the type of its value
-// (with its choices for TypeChoices), whether it is personal data (never
-// logged, stored or put in a URL), who can answer a question about it
-// (AskedOfContact, AskedOfAdmin, or "" when nobody is asked: it is derived
-// or comes from integrations only), its place in the asking order and what
-// it means (Description, for integrators). File and Line are where it is
-// declared; its place in the asking order follows from them.
-type Fact struct {
-	Name        string
-	Type        string
-	Choices     []string
-	Personal    bool
-	AskedOf     string
-	Description string
-	File        string
-	Line        int
-}
-
-// Asked reports whether a question is ever asked about the fact.
-func (f Fact) Asked() bool { return f.AskedOf != "" }
-
-// Fact returns the declared fact with the given name.
-func (c Catalog) Fact(name string) (Fact, bool) {
-	i := slices.IndexFunc(c.Facts, func(f Fact) bool { return f.Name == name })
-	if i < 0 {
-		return Fact{}, false
-	}
-	return c.Facts[i], true
-}
-
 // maxAskedChoices bounds the choices of a fact someone is asked about.
 const maxAskedChoices = 4
 

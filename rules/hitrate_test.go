@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -29,7 +30,7 @@ func freshRequests(c Catalog, n int, seed uint64) []Request {
 			case TypeBoolean:
 				req.Facts[f.Name] = rng.IntN(2) == 0
 			case TypeCount:
-				req.Facts[f.Name] = rng.IntN(MaxCount + 1)
+				req.Facts[f.Name] = rng.IntN(knowledge.MaxCount + 1)
 			case TypeChoices:
 				var chosen []string
 				for _, choice := range f.Choices {

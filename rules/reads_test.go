@@ -19,7 +19,7 @@ func TestReadsChangeNoAnswer(t *testing.T) {
 	if mix, _ := mixRequests(t); len(mix) > 0 {
 		reqs = append(reqs, mix...)
 	}
-	for _, s := range told.Catalog.sampleRequests() {
+	for _, s := range sampleRequests(told.Catalog) {
 		reqs = append(reqs, s.req)
 	}
 	ctx := context.Background()

@@ -10,15 +10,6 @@ import (
 // deadline.
 var ErrEvaluation = errors.New("rule evaluation failed")
 
-// Request is a validated request: an optional symptom, an optional language
-// hint and the known facts. A fact that is absent is unknown.
-type Request struct {
-	Symptom string
-	Lang    string
-	// Facts holds each known fact as bool, int, string or []string.
-	Facts map[string]any
-}
-
 // input is the request as the rules read it: {"symptom": …, "facts": {…}},
 // built directly as an OPA value so that no JSON round trip is needed. The
 // names the rules declare (keys, facts, choices, symptoms) are terms made
@@ -90,7 +81,7 @@ type sample struct {
 // sampleRequests are the requests every source must answer within the
 // deadline before it is served: nothing known, and every declared fact
 // known, each with a value of its type.
-func (c Catalog) sampleRequests() []sample {
+func sampleRequests(c Catalog) []sample {
 	all := Request{Facts: make(map[string]any, len(c.Facts))}
 	for _, f := range c.Facts {
 		switch f.Type {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"acceso/knowledge"
 	"acceso/locales"
 )
 
@@ -73,7 +74,7 @@ func TestFromDirTexts(t *testing.T) {
 		only := locales.FileName(locales.Languages[0])
 		missing := locales.FileName(locales.Languages[len(locales.Languages)-1])
 		_, err := FromDir(rulesDir(t, map[string][]byte{only: changed[only]}))
-		problems, ok := AsProblems(err)
+		problems, ok := knowledge.AsProblems(err)
 		if !ok || len(problems) != 1 {
 			t.Fatalf("FromDir(only %s) = %v; want one problem", only, err)
 		}

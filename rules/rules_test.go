@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"acceso/knowledge"
 	"acceso/locales"
 )
 
@@ -282,7 +283,7 @@ cause.code_not_accepted.old_browser := "likely" if input.facts.vpn == true
 			if err == nil {
 				t.Fatalf("Build = %v, nil; want an error", p)
 			}
-			problems, ok := AsProblems(err)
+			problems, ok := knowledge.AsProblems(err)
 			if !ok {
 				t.Fatalf("Build error %v is not Problems", err)
 			}
@@ -453,14 +454,14 @@ func TestEveryCauseHasItsSection(t *testing.T) {
 				}
 				src.Docs[name] = strings.Replace(src.Docs[name], "{#check_spam}", "", 1)
 				_, err := Build(context.Background(), src, Options{SkipTests: true})
-				ps, _ := AsProblems(err)
+				ps, _ := knowledge.AsProblems(err)
 				if len(ps) != 1 || ps[0].File != name || !strings.Contains(ps[0].Message, "cause check_spam (rules/login/causes.rego:") || !strings.Contains(ps[0].Message, doc.what) {
 					t.Errorf("Build(no check_spam section in %s) = %v; want one problem in that file naming check_spam at its file:line and %s", name, err, doc.what)
 				}
 
 				delete(src.Docs, name)
 				_, err = Build(context.Background(), src, Options{SkipTests: true})
-				ps, _ = AsProblems(err)
+				ps, _ = knowledge.AsProblems(err)
 				if len(ps) != 1 || ps[0].File != doc.file(lang) || !strings.Contains(ps[0].Message, "add "+doc.file(lang)) {
 					t.Errorf("Build(without %s) = %v; want one problem saying to add %s", name, err, doc.file(lang))
 				}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"acceso/knowledge"
 	"acceso/rules"
 )
 
@@ -34,7 +35,7 @@ func IsChild() bool { return os.Getenv(childEnv) == "1" }
 // checks are more checks of a built draft whose self-diagnosis is explored
 // (Exam.Explore), such as the size of the site's pages (server.CheckPages):
 // they evaluate the draft, so they run here too.
-func Main(stdin io.Reader, stdout io.Writer, checks ...func(context.Context, *rules.Policy) rules.Problems) int {
+func Main(stdin io.Reader, stdout io.Writer, checks ...func(context.Context, *rules.Policy) knowledge.Problems) int {
 	if err := limitSelf(os.Getenv(limitsEnv)); err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox: limiting the check:", err)
 		return 1
@@ -46,7 +47,7 @@ func Main(stdin io.Reader, stdout io.Writer, checks ...func(context.Context, *ru
 		fmt.Fprintln(os.Stderr, "sandbox: reading the draft:", err)
 		return 1
 	}
-	src := rules.Source{Modules: req.Modules, Messages: req.Messages, Docs: req.Docs}
+	src := knowledge.Source{Modules: req.Modules, Messages: req.Messages, Docs: req.Docs}
 	ctx := context.Background()
 	r := reply{OK: true, Revision: src.Revision()}
 	policy, err := rules.Build(ctx, src, rules.Options{})
@@ -65,9 +66,9 @@ func Main(stdin io.Reader, stdout io.Writer, checks ...func(context.Context, *ru
 		}
 	}
 	if err != nil {
-		problems, ok := rules.AsProblems(err)
+		problems, ok := knowledge.AsProblems(err)
 		if !ok {
-			problems = rules.Problems{{File: "rules", Message: err.Error()}}
+			problems = knowledge.Problems{{File: "rules", Message: err.Error()}}
 		}
 		r = reply{Problems: problems}
 	}

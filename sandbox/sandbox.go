@@ -9,10 +9,11 @@
 // the wall clock and kills the child's process group when it runs past it.
 // However a draft misbehaves (a runaway test, an allocation that never
 // ends), the serving process neither stalls nor grows: it gets a
-// rules.Problems that says which limit the draft ran into.
+// knowledge.Problems that says which limit the draft ran into.
 package sandbox
 
 import (
+	"acceso/knowledge"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -23,8 +24,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"acceso/rules"
 )
 
 // The child is entered by childEnv=1 in its environment and reads its
@@ -90,10 +89,10 @@ type request struct {
 // reply is what the child answers on stdout: ok, the revision it verified
 // and the draft's answers to the exam, or the problems that refuse it.
 type reply struct {
-	OK       bool           `json:"ok"`
-	Revision string         `json:"revision,omitempty"`
-	Result   *Result        `json:"result,omitempty"`
-	Problems rules.Problems `json:"problems,omitempty"`
+	OK       bool               `json:"ok"`
+	Revision string             `json:"revision,omitempty"`
+	Result   *Result            `json:"result,omitempty"`
+	Problems knowledge.Problems `json:"problems,omitempty"`
 }
 
 // exitCPU is the child's exit status when it receives SIGXCPU: it used its
@@ -104,17 +103,17 @@ const exitCPU = 3
 const maxOutput = 1 << 20
 
 // Check verifies src with rules.Build in a child process within lim. It
-// returns nil when src is fit to publish, rules.Problems when it is not
+// returns nil when src is fit to publish, knowledge.Problems when it is not
 // (including when the check ran into a limit or the child crashed), and
 // another error when the child could not be run or ctx ended first.
-func Check(ctx context.Context, src rules.Source, lim Limits) error {
+func Check(ctx context.Context, src knowledge.Source, lim Limits) error {
 	_, err := Run(ctx, src, Exam{}, lim)
 	return err
 }
 
 // Run is Check that, once the draft is verified, also answers exam with it
 // in the child (see Examine): the serving process only reads the answers.
-func Run(ctx context.Context, src rules.Source, exam Exam, lim Limits) (Result, error) {
+func Run(ctx context.Context, src knowledge.Source, exam Exam, lim Limits) (Result, error) {
 	lim = lim.withDefaults()
 	exe, err := os.Executable()
 	if err != nil {
@@ -173,7 +172,7 @@ type outcome struct {
 	memoryLim      int64
 }
 
-// verdict turns how the child ended into its result or rules.Problems.
+// verdict turns how the child ended into its result or knowledge.Problems.
 func verdict(o outcome) (Result, error) {
 	status, _ := o.state.Sys().(syscall.WaitStatus)
 	used := o.state.UserTime() + o.state.SystemTime()
@@ -230,8 +229,8 @@ func readReply(stdout *capped, revision string) (Result, error) {
 	}
 }
 
-func problem(msg string) rules.Problems {
-	return rules.Problems{{File: "rules", Message: msg}}
+func problem(msg string) knowledge.Problems {
+	return knowledge.Problems{{File: "rules", Message: msg}}
 }
 
 // outOfMemory reports whether the child's stderr shows it ran out of

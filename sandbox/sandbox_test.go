@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"acceso/knowledge"
 	"acceso/rules"
 )
 
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 const causesFile = "rules/login/causes.rego"
 
 // withModule returns the embedded source with one module added or replaced.
-func withModule(name, text string) rules.Source {
+func withModule(name, text string) knowledge.Source {
 	src := rules.Embedded().Clone()
 	src.Modules[name] = text
 	return src
@@ -34,14 +35,14 @@ func withModule(name, text string) rules.Source {
 
 // problemsOf returns the problems carried by err, failing the test when err
 // carries none.
-func problemsOf(t *testing.T, err error) rules.Problems {
+func problemsOf(t *testing.T, err error) knowledge.Problems {
 	t.Helper()
 	if err == nil {
 		t.Fatal("Check = nil; want problems")
 	}
-	ps, ok := rules.AsProblems(err)
+	ps, ok := knowledge.AsProblems(err)
 	if !ok {
-		t.Fatalf("Check = %v (%T); want rules.Problems", err, err)
+		t.Fatalf("Check = %v (%T); want knowledge.Problems", err, err)
 	}
 	return ps
 }
@@ -56,7 +57,7 @@ func TestCheckRefusesADraft(t *testing.T) {
 	embedded := rules.Embedded()
 	tests := []struct {
 		name     string
-		src      rules.Source
+		src      knowledge.Source
 		file     string
 		line     int
 		contains string
@@ -138,7 +139,7 @@ func TestCheckEndsWithItsContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Check(cancelled) = %v; want context.Canceled", err)
 	}
-	if _, ok := rules.AsProblems(err); ok {
+	if _, ok := knowledge.AsProblems(err); ok {
 		t.Errorf("Check(cancelled) = %v; want an error that is not the draft's problems", err)
 	}
 }
@@ -186,8 +187,8 @@ func TestVerdict(t *testing.T) {
 			case err == nil:
 				t.Errorf("verdict(%s) = nil; want problems containing %q", tc.script, tc.want)
 			default:
-				if _, ok := rules.AsProblems(err); !ok || !strings.Contains(err.Error(), tc.want) {
-					t.Errorf("verdict(%s) = %v (%T); want rules.Problems containing %q", tc.script, err, err, tc.want)
+				if _, ok := knowledge.AsProblems(err); !ok || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("verdict(%s) = %v (%T); want knowledge.Problems containing %q", tc.script, err, err, tc.want)
 				}
 			}
 		})

@@ -17,6 +17,7 @@ import (
 
 	"acceso/account"
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -205,7 +206,7 @@ func (a *adminArea) handleRules(c echo.Context) error {
 	files := publish.Files(p.Source)
 	for _, file := range sortedFiles(p.Source) {
 		page.Modules = append(page.Modules, templates.AdminModuleRow{
-			File: file, Lines: len(splitLines(files[file])), Test: rules.IsTest(file), Texts: isMessageFile(file),
+			File: file, Lines: len(splitLines(files[file])), Test: knowledge.IsTest(file), Texts: isMessageFile(file),
 		})
 	}
 	for _, cause := range p.Catalog.Causes {
@@ -274,7 +275,7 @@ func (a *adminArea) handleCause(c echo.Context) error {
 	return a.renderCause(c, http.StatusOK, cause, texts, d)
 }
 
-func (a *adminArea) renderCause(c echo.Context, status int, cause rules.Cause, texts map[string]publish.CauseTexts, d templates.AdminDraft) error {
+func (a *adminArea) renderCause(c echo.Context, status int, cause knowledge.Cause, texts map[string]publish.CauseTexts, d templates.AdminDraft) error {
 	shell := a.shell(c, "AdminCauseTitle", "rules")
 	shell.Title += " " + cause.ID
 	page := templates.AdminCause{
@@ -337,7 +338,7 @@ func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
 	src, err := publish.DraftNewCause(a.engine.Current(), nc)
 	ch := publish.Change{
 		Note:  "new cause " + nc.ID,
-		Check: func(cur, draft *rules.Policy) rules.Problems { return publish.CheckNewCause(cur, draft, nc) },
+		Check: func(cur, draft *rules.Policy) knowledge.Problems { return publish.CheckNewCause(cur, draft, nc) },
 	}
 	return a.submit(c, src, err, ch, func(status int, d templates.AdminDraft) error {
 		return a.renderNewCause(c, status, nc, d)
@@ -352,7 +353,7 @@ func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
 // the check's outcome: its problems (a draft that could not even be made,
 // draftErr, included) with 422, or its preview and what it would change
 // (its impact) with 200.
-func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch publish.Change, show func(status int, d templates.AdminDraft) error, published func(context.Context) error) error {
+func (a *adminArea) submit(c echo.Context, src knowledge.Source, draftErr error, ch publish.Change, show func(status int, d templates.AdminDraft) error, published func(context.Context) error) error {
 	d := templates.AdminDraft{Base: c.FormValue("base"), Sample: publish.NormalizeText(c.FormValue("sample"))}
 	d.Check.Done = true
 	err := draftErr
@@ -402,8 +403,8 @@ func (a *adminArea) submit(c echo.Context, src rules.Source, draftErr error, ch 
 
 // showProblems puts err's problems in check, each with the line of the
 // draft it points at; an error that is not about the draft is returned.
-func (a *adminArea) showProblems(check *templates.AdminCheck, err error, draft rules.Source) error {
-	problems, ok := rules.AsProblems(err)
+func (a *adminArea) showProblems(check *templates.AdminCheck, err error, draft knowledge.Source) error {
+	problems, ok := knowledge.AsProblems(err)
 	if !ok {
 		return err
 	}
@@ -578,7 +579,7 @@ func (a *adminArea) handleRollback(c echo.Context) error {
 	}
 	if err != nil {
 		check := &templates.AdminCheck{Done: true}
-		if err := a.showProblems(check, err, rules.Source{}); err != nil {
+		if err := a.showProblems(check, err, knowledge.Source{}); err != nil {
 			return err
 		}
 		return a.renderRevisions(c, http.StatusUnprocessableEntity, check)
@@ -619,7 +620,7 @@ func countRow(fc store.FeedbackCount, label string) templates.AdminCountRow {
 
 // sortedFiles lists every file of a source as Files names them: modules,
 // policies before their tests, then message files.
-func sortedFiles(src rules.Source) []string {
+func sortedFiles(src knowledge.Source) []string {
 	var out []string
 	for _, file := range publish.PolicyModules(src) {
 		out = append(out, file)
@@ -659,7 +660,7 @@ const keptForImpact = 1000
 
 // impact is what a verified draft would change, for the check's page,
 // from what the draft answered in the sandbox (pv) on the kept decisions.
-func (a *adminArea) impact(ctx context.Context, pv *publish.Preview, kept []store.Decision) (*templates.AdminImpact, error) {
+func (a *adminArea) impact(ctx context.Context, pv *publish.Preview, kept []store.Kept) (*templates.AdminImpact, error) {
 	im, err := publish.ImpactOf(ctx, a.engine.Current(), pv, kept)
 	if err != nil {
 		return nil, err

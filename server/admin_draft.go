@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"acceso/knowledge"
 	"acceso/publish"
 	"acceso/rules"
 	"acceso/store"
@@ -105,7 +106,7 @@ func (a *adminArea) saveToDraft(c echo.Context, file, text string) error {
 	case errors.Is(err, store.ErrNotFound):
 		if f.Base, err = a.baseText(ctx, d.Base, file); err != nil {
 			d.Check.Done = true
-			if err := a.showProblems(&d.Check, err, rules.Source{}); err != nil {
+			if err := a.showProblems(&d.Check, err, knowledge.Source{}); err != nil {
 				return err
 			}
 			return a.renderModule(c, http.StatusUnprocessableEntity, templates.AdminModule{File: file, Text: text, Draft: d})
@@ -128,17 +129,17 @@ func (a *adminArea) baseText(ctx context.Context, base, file string) (string, er
 	if base != cur.Revision {
 		rev, err := a.store.RevisionByID(ctx, base)
 		if errors.Is(err, store.ErrNotFound) {
-			return "", rules.Problems{{File: file, Message: fmt.Sprintf(
+			return "", knowledge.Problems{{File: file, Message: fmt.Sprintf(
 				"the rules changed while you edited, from revision %q, which is not kept; open the file again and redo your change", base)}}
 		}
 		if err != nil {
 			return "", err
 		}
-		src = rules.Source(rev.Source)
+		src = rev.Source
 	}
 	text, ok := publish.Files(src)[file]
 	if !ok {
-		return "", rules.Problems{{File: file, Message: "no such module or message file"}}
+		return "", knowledge.Problems{{File: file, Message: "no such module or message file"}}
 	}
 	return text, nil
 }
@@ -189,10 +190,10 @@ func (a *adminArea) handleDraftDiscard(c echo.Context) error {
 
 // withDraft is the rules being served, cur, with the admin's draft in
 // place: what the forms that add to the draft add to.
-func (a *adminArea) withDraft(c echo.Context, cur *rules.Policy) (rules.Source, error) {
+func (a *adminArea) withDraft(c echo.Context, cur *rules.Policy) (knowledge.Source, error) {
 	files, err := a.store.DraftFiles(c.Request().Context(), signedIn(c))
 	if err != nil {
-		return rules.Source{}, err
+		return knowledge.Source{}, err
 	}
 	return publish.WithDraft(cur.Source, files)
 }
@@ -201,7 +202,7 @@ func (a *adminArea) withDraft(c echo.Context, cur *rules.Policy) (rules.Source, 
 // from before (cur's rules with the draft in place) to after, and leads
 // to the draft. A file entering the draft gets its text in cur as its
 // base, which is the text the change was made to.
-func (a *adminArea) saveChanges(c echo.Context, cur *rules.Policy, before, after rules.Source) error {
+func (a *adminArea) saveChanges(c echo.Context, cur *rules.Policy, before, after knowledge.Source) error {
 	ctx := c.Request().Context()
 	admin := signedIn(c)
 	served, drafted := publish.Files(cur.Source), publish.Files(after)
@@ -231,7 +232,7 @@ func (a *adminArea) saveChanges(c echo.Context, cur *rules.Policy, before, after
 func (a *adminArea) saveNewCause(c echo.Context, nc publish.NewCause) error {
 	cur := a.engine.Current()
 	src, err := a.withDraft(c, cur)
-	var draft rules.Source
+	var draft knowledge.Source
 	if err == nil {
 		draft, err = publish.DraftNewCauseOn(cur.Catalog, src, nc)
 	}
@@ -248,7 +249,7 @@ func (a *adminArea) saveNewCause(c echo.Context, nc publish.NewCause) error {
 
 // handleNewFact shows the form to add a fact to the admin's draft.
 func (a *adminArea) handleNewFact(c echo.Context) error {
-	return a.renderNewFact(c, http.StatusOK, templates.AdminNewFact{Type: rules.TypeBoolean, AskedOf: rules.AskedOfContact})
+	return a.renderNewFact(c, http.StatusOK, templates.AdminNewFact{Type: knowledge.TypeBoolean, AskedOf: knowledge.AskedOfContact})
 }
 
 func (a *adminArea) renderNewFact(c echo.Context, status int, page templates.AdminNewFact) error {
@@ -282,7 +283,7 @@ func (a *adminArea) handleNewFactSubmit(c echo.Context) error {
 	}
 	cur := a.engine.Current()
 	src, err := a.withDraft(c, cur)
-	var draft rules.Source
+	var draft knowledge.Source
 	if err == nil {
 		draft, err = publish.DraftNewFact(src, nf)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -52,7 +53,7 @@ func (s *Server) countStep(st flow.State) {
 // countLookup counts a look-up of a reference by support: the source and
 // revision of the decision found, or none. A failure to count is logged;
 // the look-up goes on.
-func (a *adminArea) countLookup(ctx context.Context, dec *store.Decision) {
+func (a *adminArea) countLookup(ctx context.Context, dec *store.Kept) {
 	var source, revision string
 	if dec != nil {
 		source, revision = dec.Source, dec.Revision
@@ -370,7 +371,7 @@ func insightTables(ctx context.Context, in store.Insights, p *rules.Policy) []in
 		return len(p.Catalog.Symptoms) + 1
 	}
 	factOrder := func(f string) int {
-		if i := slices.IndexFunc(p.Catalog.Facts, func(d rules.Fact) bool { return d.Name == f }); i >= 0 {
+		if i := slices.IndexFunc(p.Catalog.Facts, func(d knowledge.Fact) bool { return d.Name == f }); i >= 0 {
 			return i
 		}
 		return len(p.Catalog.Facts)

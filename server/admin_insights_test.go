@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"acceso/internal/pgtest"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -68,7 +69,7 @@ func postgresServer(tb testing.TB) *testServer {
 // insightsSeed is what a test keeps: decisions (site and API, two
 // revisions), the site's steps, feedback and look-ups, over 100 days.
 type insightsSeed struct {
-	decisions []store.Decision
+	decisions []store.Kept
 	steps     map[store.Step]int
 	feedback  []store.Feedback
 	lookups   []seededLookup
@@ -90,12 +91,12 @@ func seedInsights(t *testing.T, ts *testServer, revs []string) insightsSeed {
 	at := func() time.Time { return insightsNow.Add(-time.Duration(rnd.Int64N(int64(100 * 24 * time.Hour)))) }
 	var contactFacts []string
 	for _, f := range cat.Facts {
-		if f.AskedOf == rules.AskedOfContact {
+		if f.AskedOf == knowledge.AskedOfContact {
 			contactFacts = append(contactFacts, f.Name)
 		}
 	}
 	for i := range 600 {
-		d := store.Decision{Reference: fmt.Sprintf("REF-%04d", i), At: at().Truncate(time.Second), Source: "site",
+		d := store.Kept{Reference: fmt.Sprintf("REF-%04d", i), At: at().Truncate(time.Second), Source: "site",
 			Revision: revs[rnd.IntN(len(revs))], Symptom: cat.Symptoms[rnd.IntN(len(cat.Symptoms))], Facts: map[string]any{}}
 		if rnd.IntN(3) == 0 {
 			d.Source = "api"
@@ -176,7 +177,7 @@ func seedInsights(t *testing.T, ts *testServer, revs []string) insightsSeed {
 }
 
 // classOf is a decision's outcome class, as README defines it.
-func classOf(d store.Decision) string {
+func classOf(d store.Kept) string {
 	switch {
 	case d.Outcome == "causes_found":
 		return "causes_found"
@@ -188,7 +189,7 @@ func classOf(d store.Decision) string {
 
 // expectedInsights counts the seed, in Go, for a period of days and a
 // revision ("" for all): each table as its CSV, keys and numbers.
-func expectedInsights(seed insightsSeed, cat rules.Catalog, days int, rev string) map[string][][]string {
+func expectedInsights(seed insightsSeed, cat knowledge.Catalog, days int, rev string) map[string][][]string {
 	y, m, d := insightsNow.AddDate(0, 0, 1-days).Date()
 	from := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	in := func(t time.Time, r string) bool { return !t.Before(from) && (rev == "" || r == rev) }
@@ -287,7 +288,7 @@ func expectedInsights(seed insightsSeed, cat rules.Catalog, days int, rev string
 		return len(cat.Symptoms)
 	}
 	factOrder := func(f string) int {
-		return slices.IndexFunc(cat.Facts, func(d rules.Fact) bool { return d.Name == f })
+		return slices.IndexFunc(cat.Facts, func(d knowledge.Fact) bool { return d.Name == f })
 	}
 	syms := slices.SortedFunc(func(yield func(string) bool) {
 		for s := range bySymptom {
@@ -380,7 +381,7 @@ func expectedInsights(seed insightsSeed, cat rules.Catalog, days int, rev string
 	out["cause_weeks"] = causeRows
 
 	// Feedback.
-	byRef := map[string]store.Decision{}
+	byRef := map[string]store.Kept{}
 	for _, d := range seed.decisions {
 		byRef[d.Reference] = d
 	}
@@ -616,7 +617,7 @@ func TestInsightsCountsTheSite(t *testing.T) {
 	cat := ts.policy.Catalog
 	var first string
 	for _, f := range cat.Facts {
-		if f.AskedOf == rules.AskedOfContact && slices.ContainsFunc(cat.Causes, func(c rules.Cause) bool {
+		if f.AskedOf == knowledge.AskedOfContact && slices.ContainsFunc(cat.Causes, func(c knowledge.Cause) bool {
 			return c.Symptom == "code_not_received" && slices.Contains(c.Facts, f.Name)
 		}) {
 			first = f.Name
@@ -643,7 +644,7 @@ func TestInsightsCountsTheSite(t *testing.T) {
 
 	a := signedInAdmin(t, ts)
 	ref := "K7M4-QX9P"
-	if _, err := ts.db.AddDecisions(context.Background(), []store.Decision{{Reference: ref, At: insightsNow, Source: "api",
+	if _, err := ts.db.AddDecisions(context.Background(), []store.Kept{{Reference: ref, At: insightsNow, Source: "api",
 		Revision: ts.policy.Revision, Symptom: "code_not_received", Facts: map[string]any{}, Findings: []string{}, Outcome: "needs_answers"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -32,7 +33,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	if page.Reference == "" {
 		return render(c, http.StatusOK, templates.AdminLookupPage(page))
 	}
-	ref, ok := answer.NormalizeReference(page.Reference)
+	ref, ok := knowledge.NormalizeReference(page.Reference)
 	if !ok {
 		page.NotFound = true
 		return render(c, http.StatusOK, templates.AdminLookupPage(page))
@@ -74,7 +75,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	// Continue it with the admin's answers.
 	answers := make(map[string]any)
 	for _, f := range p.Catalog.Facts {
-		if f.AskedOf != rules.AskedOfAdmin || f.Type != rules.TypeBoolean {
+		if f.AskedOf != knowledge.AskedOfAdmin || f.Type != knowledge.TypeBoolean {
 			continue
 		}
 		switch c.QueryParam(f.Name) {
@@ -94,7 +95,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	// The admin's questions, in the rules' asking order whether answered
 	// or not, so that they do not move once answered.
 	for _, f := range p.Catalog.Facts {
-		if f.AskedOf != rules.AskedOfAdmin {
+		if f.AskedOf != knowledge.AskedOfAdmin {
 			continue
 		}
 		v := c.QueryParam(f.Name)
@@ -143,11 +144,11 @@ func lookupResult(l locales.Localizer, r answer.Response, ref string, answered b
 // outcomeName is an outcome in the admin's words.
 func outcomeName(l locales.Localizer, outcome string) string {
 	switch outcome {
-	case rules.OutcomeCausesFound:
+	case knowledge.OutcomeCausesFound:
 		return l.T("OutcomeCausesFoundTitle")
-	case rules.OutcomeNeedsAnswers:
+	case knowledge.OutcomeNeedsAnswers:
 		return l.T("AdminOutcomeNeedsAnswers")
-	case rules.OutcomeNoKnownCause:
+	case knowledge.OutcomeNoKnownCause:
 		return l.T("OutcomeNoKnownCauseTitle")
 	}
 	return outcome
@@ -159,22 +160,20 @@ func localTime(t time.Time) string { return t.In(time.Local).Format("2006-01-02 
 
 // factText is a stored fact's value in words: yes or no, the choices'
 // labels, a count.
-func factText(l locales.Localizer, f rules.Fact, v any) string {
+func factText(l locales.Localizer, f knowledge.Fact, v any) string {
 	switch v := v.(type) {
 	case bool:
 		if v {
 			return l.T("AnswerYes")
 		}
 		return l.T("AnswerNo")
-	case []any:
+	case []string:
 		labels := make([]string, 0, len(v))
-		for _, item := range v {
-			if s, ok := item.(string); ok {
-				if f.Type == rules.TypeChoices {
-					s = l.T(locales.Choice(f.Name, s))
-				}
-				labels = append(labels, s)
+		for _, s := range v {
+			if f.Type == knowledge.TypeChoices {
+				s = l.T(locales.Choice(f.Name, s))
 			}
+			labels = append(labels, s)
 		}
 		return strings.Join(labels, l.T("AnswerJoin"))
 	}
@@ -186,7 +185,7 @@ func factText(l locales.Localizer, f rules.Fact, v any) string {
 // the static export (under the rules p) whose reference is ref; else
 // ErrNotFound. The admin look-up and the decisions API both find a
 // reference here.
-func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) (store.Decision, error) {
+func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) (store.Kept, error) {
 	dec, err := s.store.Decision(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) && s.decisions != nil {
 		s.decisions.Flush() // a decision made a moment ago is found
@@ -200,7 +199,7 @@ func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) 
 	if dec, found := s.exportedState(ctx, p, ref); found {
 		return dec, nil
 	}
-	return store.Decision{}, store.ErrNotFound
+	return store.Kept{}, store.ErrNotFound
 }
 
 // continueDecision decides dec again under p, with answers (facts only an
@@ -209,22 +208,15 @@ func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) 
 // answer, not kept: the decision continued is the one kept), and words
 // the decision in lang. The admin look-up and the decisions API both
 // continue a decision here, so they can never disagree.
-func (s *Server) continueDecision(ctx context.Context, source string, p *rules.Policy, dec store.Decision, answers map[string]any, lang string) (answer.Response, error) {
+func (s *Server) continueDecision(ctx context.Context, source string, p *rules.Policy, dec store.Kept, answers map[string]any, lang string) (answer.Response, error) {
 	facts := make(map[string]any, len(dec.Facts)+len(answers))
 	maps.Copy(facts, dec.Facts)
 	maps.Copy(facts, answers)
-	body, err := json.Marshal(map[string]any{"symptom": dec.Symptom, "facts": facts})
-	if err != nil {
-		return answer.Response{}, err
-	}
-	req, err := answer.Decode(p.Catalog, body)
-	if err != nil {
-		// A fact the rules no longer declare: continue without it.
-		s.log.Warn("a kept decision no longer fits the rules being served", "reference", dec.Reference, "err", answer.As(err).Message)
-		req = rules.Request{Symptom: dec.Symptom, Facts: map[string]any{}}
-		if !slices.Contains(p.Catalog.Symptoms, dec.Symptom) {
-			req.Symptom = ""
-		}
+	req, left := p.Catalog.RequestOf(dec.Symptom, facts)
+	if len(left) > 0 {
+		// A symptom or fact the rules no longer declare, or no longer
+		// read so: continue without it. Names only, never a value.
+		s.log.Warn("a kept decision no longer fits the rules being served", "reference", dec.Reference, "left_out", left)
 	}
 	res, err := s.answers.Answer(ctx, answer.Ask{Source: source, Policy: p, Request: req, Langs: []string{lang}})
 	return res.Response, err
@@ -232,26 +224,16 @@ func (s *Server) continueDecision(ctx context.Context, source string, p *rules.P
 
 // exportedState is the state of the static export whose reference is ref
 // under the rules p, as a decision: its answers, findings and outcome.
-func (s *Server) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Decision, bool) {
+func (s *Server) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Kept, bool) {
 	m, err := s.flowMap(ctx, p)
 	if err != nil {
-		return store.Decision{}, false
+		return store.Kept{}, false
 	}
 	n, ok := m.Find(p.Revision, ref)
 	if !ok {
-		return store.Decision{}, false
+		return store.Kept{}, false
 	}
-	facts := make(map[string]any)
-	for name, v := range n.Diagnosis.Request().Facts {
-		if list, ok := v.([]string); ok {
-			items := make([]any, len(list))
-			for i, s := range list {
-				items[i] = s
-			}
-			v = items
-		}
-		facts[name] = v
-	}
-	return store.Decision{Reference: ref, At: s.now().UTC(), Source: "export", Revision: p.Revision,
+	facts := maps.Clone(n.Diagnosis.Request().Facts)
+	return store.Kept{Reference: ref, At: s.now().UTC(), Source: "export", Revision: p.Revision,
 		Symptom: n.Diagnosis.Symptom, Facts: facts, Findings: n.Findings, Outcome: n.Outcome}, true
 }

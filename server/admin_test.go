@@ -774,7 +774,7 @@ func TestAdminRefusesPublishingWhenServingARulesDir(t *testing.T) {
 	p := ts.policy
 	cause := spamCause(t, p)
 	page := "/admin/causes/" + cause.ID
-	seq, err := ts.db.AddRevision(ctx, store.Revision{ID: "stored-before", PublishedAt: time.Now().UTC(), Note: "stored before", Source: store.Source(withAdvice(t, p.Source, cause.ID, "Stored advice"))})
+	seq, err := ts.db.AddRevision(ctx, store.Revision{ID: "stored-before", PublishedAt: time.Now().UTC(), Note: "stored before", Source: withAdvice(t, p.Source, cause.ID, "Stored advice")})
 	if err != nil {
 		t.Fatalf("AddRevision = %v", err)
 	}

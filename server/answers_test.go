@@ -10,6 +10,7 @@ import (
 
 	"acceso/account"
 	"acceso/apikey"
+	"acceso/knowledge"
 	"acceso/rules"
 	"acceso/store"
 )
@@ -121,7 +122,7 @@ func TestEverySurfaceAnswersThroughTheService(t *testing.T) {
 func evaluationsCounted(tb testing.TB, ts *testServer) float64 {
 	tb.Helper()
 	total := 0.0
-	for _, outcome := range []string{rules.OutcomeCausesFound, rules.OutcomeNeedsAnswers, rules.OutcomeNoKnownCause, outcomeEvaluationFailed} {
+	for _, outcome := range []string{knowledge.OutcomeCausesFound, knowledge.OutcomeNeedsAnswers, knowledge.OutcomeNoKnownCause, outcomeEvaluationFailed} {
 		if v := metricValue(ts.scrape(tb), "acceso_evaluations_total", map[string]string{"outcome": outcome}); v > 0 {
 			total += v
 		}
@@ -164,9 +165,9 @@ func TestEverySurfaceCountsItsFailures(t *testing.T) {
 	}
 	ts := serveWith(t, p)
 	const ref = "K7M4-QX9P"
-	facts := map[string]any{"codes_requested": float64(7)}
-	if _, err := ts.db.AddDecisions(ctx, []store.Decision{{Reference: ref, At: time.Now(), Source: "site", Revision: p.Revision,
-		Symptom: cause.Symptom, Facts: facts, Outcome: rules.OutcomeNeedsAnswers}}); err != nil {
+	facts := map[string]any{"codes_requested": 7}
+	if _, err := ts.db.AddDecisions(ctx, []store.Kept{{Reference: ref, At: time.Now(), Source: "site", Revision: p.Revision,
+		Symptom: cause.Symptom, Facts: facts, Outcome: knowledge.OutcomeNeedsAnswers}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := account.Add(ctx, ts.db, testAdmin, testPassword); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -105,12 +106,12 @@ func (s *Server) handleDecisionContinue(c echo.Context) error {
 	}
 	var admins []string
 	for _, f := range p.Catalog.Facts {
-		if f.AskedOf == rules.AskedOfAdmin {
+		if f.AskedOf == knowledge.AskedOfAdmin {
 			admins = append(admins, f.Name)
 		}
 	}
 	for name := range req.Facts {
-		if f, _ := p.Catalog.Fact(name); f.AskedOf != rules.AskedOfAdmin {
+		if f, _ := p.Catalog.Fact(name); f.AskedOf != knowledge.AskedOfAdmin {
 			problems = append(problems, answer.FieldError{Field: "facts." + name,
 				Problem: "only what an admin checks can be answered here: " + strings.Join(admins, ", ")})
 		}
@@ -134,11 +135,11 @@ func (s *Server) handleDecisionContinue(c echo.Context) error {
 // it in lang: as kept when answers is nil (a read), else continued with
 // answers, even none (a continue).
 func (s *Server) continueKept(c echo.Context, answers map[string]any, lang string) (KeptDecision, error) {
-	ref, ok := answer.NormalizeReference(c.Param("reference"))
+	ref, ok := knowledge.NormalizeReference(c.Param("reference"))
 	if !ok {
 		return KeptDecision{}, &answer.Error{Code: answer.CodeBadRequest,
 			Message: "not a reference: want the 8 characters a contact quotes, such as K7M4-QX2P (case, spaces and the dash do not matter)",
-			Details: []answer.FieldError{{Field: "reference", Problem: "must be 8 of the characters " + answer.ReferenceAlphabet}}}
+			Details: []answer.FieldError{{Field: "reference", Problem: "must be 8 of the characters " + knowledge.ReferenceAlphabet}}}
 	}
 	ctx := c.Request().Context()
 	p := s.engine.Current()
@@ -162,7 +163,7 @@ func (s *Server) continueKept(c echo.Context, answers map[string]any, lang strin
 // dec continued with answers. With answers nil (a read), the outcome and
 // findings are the kept ones; otherwise (a continue, even with no answer)
 // they are now's.
-func decisionView(p *rules.Policy, dec store.Decision, answers map[string]any, now answer.Response, lang string) KeptDecision {
+func decisionView(p *rules.Policy, dec store.Kept, answers map[string]any, now answer.Response, lang string) KeptDecision {
 	l := locales.NewLocalizer(p.Texts, lang)
 	view := KeptDecision{
 		Reference: dec.Reference, DecidedAt: dec.At.UTC(), Source: dec.Source, PolicyRevision: dec.Revision, Lang: lang,
@@ -194,7 +195,7 @@ func decisionView(p *rules.Policy, dec store.Decision, answers map[string]any, n
 	// answers known, already worded in lang.
 	view.ToTry = append([]answer.ToTry{}, now.ToTry...)
 	for _, q := range now.Questions {
-		if q.AskedOf == rules.AskedOfAdmin {
+		if q.AskedOf == knowledge.AskedOfAdmin {
 			view.Questions = append(view.Questions, q)
 		}
 	}

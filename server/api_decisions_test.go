@@ -21,6 +21,7 @@ import (
 	"acceso/answer"
 	"acceso/apikey"
 	"acceso/internal/pgtest"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -237,7 +238,7 @@ func testDecisionsAPI(t *testing.T, ts *testServer) []string {
 	var asked []string
 	for _, q := range got.Questions {
 		asked = append(asked, q.Fact)
-		if q.AskedOf != rules.AskedOfAdmin || q.Help == "" || !strings.Contains(before, stdhtml.EscapeString(q.Help)) {
+		if q.AskedOf != knowledge.AskedOfAdmin || q.Help == "" || !strings.Contains(before, stdhtml.EscapeString(q.Help)) {
 			t.Errorf("GET %s asks %+v; want only admin questions, with the help the admin look-up shows", c.path, q)
 		}
 	}
@@ -254,11 +255,11 @@ func testDecisionsAPI(t *testing.T, ts *testServer) []string {
 	if ids := causeIDs(cont.Findings); !slices.Equal(ids, lookupNow) {
 		t.Errorf("POST %s finds %v; the admin look-up finds %v", c.path, ids, lookupNow)
 	}
-	if cont.Outcome != rules.OutcomeCausesFound || cont.ContinuedRevision != ts.policy.Revision || slices.ContainsFunc(cont.Questions, func(q answer.Question) bool { return q.Fact == "opted_out" }) {
+	if cont.Outcome != knowledge.OutcomeCausesFound || cont.ContinuedRevision != ts.policy.Revision || slices.ContainsFunc(cont.Questions, func(q answer.Question) bool { return q.Fact == "opted_out" }) {
 		t.Errorf("POST %s = outcome %s, revision %q, questions %v; want causes found by the revision served, opted_out no longer asked", c.path, cont.Outcome, cont.ContinuedRevision, cont.Questions)
 	}
 	if !slices.ContainsFunc(cont.Answers, func(a DecisionAnswer) bool {
-		return a.Fact == "opted_out" && a.AskedOf == rules.AskedOfAdmin && a.Value == true && a.Answer == l.T("AnswerYes")
+		return a.Fact == "opted_out" && a.AskedOf == knowledge.AskedOfAdmin && a.Value == true && a.Answer == l.T("AnswerYes")
 	}) {
 		t.Errorf("POST %s answers %+v; want the agent's opted_out among them", c.path, cont.Answers)
 	}

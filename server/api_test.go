@@ -31,6 +31,7 @@ import (
 	"acceso/answer"
 	"acceso/flow"
 	"acceso/internal/interop"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -491,7 +492,7 @@ func TestCauses(t *testing.T) {
 			for _, f := range got.Facts {
 				names = append(names, f.Name)
 				decl, _ := ts.policy.Catalog.Fact(f.Name)
-				askable, kind := decl.Asked(), rules.QuestionType(decl.Type)
+				askable, kind := decl.Asked(), knowledge.QuestionType(decl.Type)
 				switch {
 				case askable && f.Question == nil:
 					t.Errorf("fact %s has no question; want one", f.Name)

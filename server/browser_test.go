@@ -26,8 +26,8 @@ import (
 
 	"acceso/account"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
-	"acceso/rules"
 )
 
 // screenshotDir is where the browser tests write their screenshots: the
@@ -461,7 +461,7 @@ func TestBrowserSelfDiagnosis(t *testing.T) {
 						t.Errorf("the handoff has no link to the support page %s with ?ref=%s", supportURL, v.reference)
 					}
 					for _, f := range path.wantAsked {
-						if decl, _ := h.policy.Catalog.Fact(f); decl.AskedOf != rules.AskedOfContact {
+						if decl, _ := h.policy.Catalog.Fact(f); decl.AskedOf != knowledge.AskedOfContact {
 							t.Errorf("the contact was asked about %s, which only an admin can check", f)
 						}
 					}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"acceso/knowledge"
 	"acceso/rules"
 )
 
@@ -138,7 +139,7 @@ func Bundle(p *rules.Policy) ([]byte, error) {
 		return nil, err
 	}
 	for _, path := range slices.Sorted(maps.Keys(p.Source.Modules)) {
-		if rules.IsTest(path) {
+		if knowledge.IsTest(path) {
 			continue
 		}
 		if err := add("/"+strings.TrimPrefix(path, "rules/"), []byte(p.Source.Modules[path])); err != nil {

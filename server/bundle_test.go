@@ -13,7 +13,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"acceso/internal/interop"
-	"acceso/rules"
+	"acceso/knowledge"
 )
 
 // bundleSamples are API requests whose decisions an OPA running the
@@ -100,7 +100,7 @@ func TestBundleDecidesAsAcceso(t *testing.T) {
 		t.Errorf("manifest = %s %v; want revision %s, roots %v", b.Manifest.Revision, *b.Manifest.Roots, rev, bundleRoots)
 	}
 	for _, m := range b.Modules {
-		if rules.IsTest(m.Path) {
+		if knowledge.IsTest(m.Path) {
 			t.Errorf("the bundle holds the test module %s", m.Path)
 		}
 	}

@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"acceso/answer"
 	"acceso/apikey"
-	"acceso/rules"
+	"acceso/knowledge"
 	"acceso/store"
 )
 
@@ -137,7 +136,7 @@ func TestDecisionLookupLoad(t *testing.T) {
 			}
 			lat = append(lat, time.Since(start))
 		}
-		t.Logf("store.Decision, %s: p50 %s, p99 %s", tg.name, ms(percentile(lat, 50)), ms(percentile(lat, 99)))
+		t.Logf("DB.Decision, %s: p50 %s, p99 %s", tg.name, ms(percentile(lat, 50)), ms(percentile(lat, 99)))
 	}
 	big, small := targets[0], targets[1]
 	t.Logf("p50 %s / 1000 kept: %.2f×; p99: %.2f×", big.name, ratio(big.lat, small.lat, 50), ratio(big.lat, small.lat, 99))
@@ -150,8 +149,8 @@ func TestDecisionLookupLoad(t *testing.T) {
 func seedKept(tb testing.TB, db *store.DB, revision string, n int) []string {
 	tb.Helper()
 	facts := []map[string]any{
-		{"channels_tried": []any{"email", "sms"}, "spam_checked": true, "online": true},
-		{"channels_tried": []any{"email"}, "spam_checked": false},
+		{"channels_tried": []string{"email", "sms"}, "spam_checked": true, "online": true},
+		{"channels_tried": []string{"email"}, "spam_checked": false},
 		{"incognito": false, "cookies_autodelete": true},
 		{"vpn": true, "used_latest_code": true},
 	}
@@ -159,15 +158,15 @@ func seedKept(tb testing.TB, db *store.DB, revision string, n int) []string {
 	at := time.Now().UTC().Add(-time.Hour)
 	refs := make([]string, 0, n)
 	const batch = 20_000
-	decs := make([]store.Decision, 0, batch)
+	decs := make([]store.Kept, 0, batch)
 	var seed [8]byte
 	for i := range n {
 		binary.LittleEndian.PutUint64(seed[:], uint64(i))
 		h := sha256.Sum256(seed[:])
-		ref := answer.ReferenceOf(h[:])
+		ref := knowledge.ReferenceOf(h[:])
 		refs = append(refs, ref)
-		decs = append(decs, store.Decision{Reference: ref, At: at, Source: "site", Revision: revision,
-			Symptom: symptoms[i%4], Facts: facts[i%4], Findings: []string{}, Outcome: rules.OutcomeNeedsAnswers})
+		decs = append(decs, store.Kept{Reference: ref, At: at, Source: "site", Revision: revision,
+			Symptom: symptoms[i%4], Facts: facts[i%4], Findings: []string{}, Outcome: knowledge.OutcomeNeedsAnswers})
 		if len(decs) == batch || i == n-1 {
 			if _, err := db.AddDecisions(context.Background(), decs); err != nil {
 				tb.Fatalf("AddDecisions = %v", err)

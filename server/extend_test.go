@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -218,7 +219,7 @@ func checkExtended(t *testing.T, ts *testServer) {
 		}) bool {
 			return f.Name == "browser_updated"
 		})
-		if i < 0 || cat.Facts[i].AskedOf != rules.AskedOfContact {
+		if i < 0 || cat.Facts[i].AskedOf != knowledge.AskedOfContact {
 			t.Errorf("causes: facts = %+v; want browser_updated asked of the contact", cat.Facts)
 		}
 		if !slices.ContainsFunc(cat.Causes, func(c struct{ ID, Symptom, Title string }) bool {

@@ -17,6 +17,7 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -104,7 +105,7 @@ func smsSections(name string) string {
 // locales/active.es.toml); with ownModule, the cause and its test are new
 // files, else the cause is appended to causes.rego and the existing
 // property tests are its only tests. No test file that exists is changed.
-func smsChange(t *testing.T, src rules.Source, ownModule bool) map[string]string {
+func smsChange(t *testing.T, src knowledge.Source, ownModule bool) map[string]string {
 	t.Helper()
 	files := make(map[string]string)
 	for path, text := range src.Modules {
@@ -199,7 +200,7 @@ func TestGrowWithoutTouchingTests(t *testing.T) {
 		}
 		served := ts.engine.Current().Source
 		for path, text := range ts.policy.Source.Modules {
-			if rules.IsTest(path) && served.Modules[path] != text {
+			if knowledge.IsTest(path) && served.Modules[path] != text {
 				t.Errorf("the published draft changed %s; adding a fact and a cause must change no existing test", path)
 			}
 		}

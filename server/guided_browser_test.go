@@ -16,8 +16,8 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
-	"acceso/rules"
 )
 
 // A phone's viewport, in CSS px: what a contact sees without scrolling.
@@ -264,7 +264,7 @@ func checkOutcomePage(t *testing.T, l locales.Localizer, path string, v diagnose
 		want = l.T("OutcomeTryOneTitle")
 	case len(r.ToTry) > 1:
 		want = strings.ReplaceAll(l.T("OutcomeTryManyTitle"), "{n}", strconv.Itoa(len(r.ToTry)))
-	case r.Outcome == rules.OutcomeNeedsAnswers:
+	case r.Outcome == knowledge.OutcomeNeedsAnswers:
 		want = l.T("OutcomeAllFineTitle")
 	default:
 		want = l.T("OutcomeNoKnownCauseTitle")

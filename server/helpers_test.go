@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/publish"
 	"acceso/rules"
 	"acceso/store"
@@ -205,7 +206,7 @@ func (b *browser) get(tb testing.TB, path string, header ...string) (*http.Respo
 }
 
 // factNames are the names of the facts cat declares, in asking order.
-func factNames(cat rules.Catalog) []string {
+func factNames(cat knowledge.Catalog) []string {
 	names := make([]string, len(cat.Facts))
 	for i, f := range cat.Facts {
 		names[i] = f.Name
@@ -248,6 +249,6 @@ func diagnose(engine *rules.Engine, body []byte, langs ...string) (answer.Respon
 
 // evaluateUnder decides req under p alone (a flow.Evaluator with no slot,
 // deadline or counting), for benchmarks of the site's pages.
-func evaluateUnder(ctx context.Context, p *rules.Policy, req rules.Request) (rules.Decision, error) {
+func evaluateUnder(ctx context.Context, p *rules.Policy, req knowledge.Request) (knowledge.Decision, error) {
 	return p.Evaluate(ctx, req)
 }

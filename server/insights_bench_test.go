@@ -57,10 +57,10 @@ func seedMillion(b *testing.B, ts *testServer) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	revs := []string{ts.policy.Revision, "rev-before"}
 	const n, chunk = 1_000_000, 10_000
-	batch := make([]store.Decision, 0, chunk)
+	batch := make([]store.Kept, 0, chunk)
 	var feedback []store.Feedback
 	for i := range n {
-		d := store.Decision{Reference: fmt.Sprintf("%08d", i), At: insightsNow.Add(-time.Duration(rnd.Int64N(int64(30 * 24 * time.Hour)))),
+		d := store.Kept{Reference: fmt.Sprintf("%08d", i), At: insightsNow.Add(-time.Duration(rnd.Int64N(int64(30 * 24 * time.Hour)))),
 			Source: "site", Revision: revs[rnd.IntN(2)], Symptom: cat.Symptoms[rnd.IntN(len(cat.Symptoms))],
 			Facts: map[string]any{"spam_checked": false, "channels_tried": []string{"email"}}, Findings: []string{}}
 		if rnd.IntN(3) == 0 {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/rules"
 )
 
@@ -35,7 +36,7 @@ func OpenAPI(p *rules.Policy) ([]byte, error) {
 	schemas["Facts"] = answer.FactsSchema(p.Catalog)
 	// A continue takes only what an admin checks.
 	admin := p.Catalog
-	admin.Facts = slices.DeleteFunc(slices.Clone(admin.Facts), func(f rules.Fact) bool { return f.AskedOf != rules.AskedOfAdmin })
+	admin.Facts = slices.DeleteFunc(slices.Clone(admin.Facts), func(f knowledge.Fact) bool { return f.AskedOf != knowledge.AskedOfAdmin })
 	adminFacts := answer.FactsSchema(admin)
 	adminFacts["description"] = "A support agent's answers: the facts only an admin can check (asked_of admin), as the rules declare them. Every one is optional; absent or null is unknown."
 	schemas["AdminFacts"] = adminFacts
@@ -49,7 +50,7 @@ func OpenAPI(p *rules.Policy) ([]byte, error) {
 // schemas, which the answers refer to, and the request's symptom, where
 // the empty string also means every symptom. Rules that name none (no
 // rules at all) leave them open strings: an empty enum matches nothing.
-func setIDs(schemas map[string]any, cat rules.Catalog) error {
+func setIDs(schemas map[string]any, cat knowledge.Catalog) error {
 	causes := make([]string, len(cat.Causes))
 	for i, c := range cat.Causes {
 		causes[i] = c.ID

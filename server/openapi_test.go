@@ -23,6 +23,7 @@ import (
 
 	"acceso/answer"
 	"acceso/apikey"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -246,10 +247,10 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 		{"Catalog lang", enum(schemas["Catalog"].Value.Properties["lang"].Value), locales.Languages},
 		{"Decision lang", enum(schemas["Decision"].Value.Properties["lang"].Value), locales.Languages},
 		{"Decision outcome", enum(schemas["Decision"].Value.Properties["outcome"].Value),
-			[]string{rules.OutcomeCausesFound, rules.OutcomeNeedsAnswers, rules.OutcomeNoKnownCause}},
+			[]string{knowledge.OutcomeCausesFound, knowledge.OutcomeNeedsAnswers, knowledge.OutcomeNoKnownCause}},
 		{"AdminFacts properties", slices.Sorted(maps.Keys(schemas["AdminFacts"].Value.Properties)), adminFacts(p.Catalog)},
 		{"EvaluateResponse outcome", enum(schemas["EvaluateResponse"].Value.Properties["outcome"].Value),
-			[]string{rules.OutcomeCausesFound, rules.OutcomeNeedsAnswers, rules.OutcomeNoKnownCause}},
+			[]string{knowledge.OutcomeCausesFound, knowledge.OutcomeNeedsAnswers, knowledge.OutcomeNoKnownCause}},
 		{"SymptomId", enum(schemas["SymptomId"].Value), p.Catalog.Symptoms},
 		{"CauseId", enum(schemas["CauseId"].Value), catalogCauseIDs(p.Catalog)},
 		{"EvaluateRequest symptom", enum(schemas["EvaluateRequest"].Value.Properties["symptom"].Value), append([]string{""}, p.Catalog.Symptoms...)},
@@ -259,7 +260,7 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 			t.Errorf("openapi.json %s = %v; want %v", c.name, c.got, c.want)
 		}
 	}
-	for name, limit := range map[string]uint64{"identifier": rules.MaxStringLen} {
+	for name, limit := range map[string]uint64{"identifier": knowledge.MaxStringLen} {
 		if got := facts.Properties[name].Value.MaxLength; got == nil || *got != limit {
 			t.Errorf("openapi.json facts.%s maxLength = %v; want %d", name, got, limit)
 		}
@@ -290,7 +291,7 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 }
 
 // catalogCauseIDs are the ids of cat's causes, in article order.
-func catalogCauseIDs(cat rules.Catalog) []string {
+func catalogCauseIDs(cat knowledge.Catalog) []string {
 	var ids []string
 	for _, c := range cat.Causes {
 		ids = append(ids, c.ID)
@@ -411,10 +412,10 @@ func cmpOr(s, def string) string {
 var routeParam = regexp.MustCompile(`:([a-z_]+)`)
 
 // adminFacts are the names of the facts only an admin checks, sorted.
-func adminFacts(cat rules.Catalog) []string {
+func adminFacts(cat knowledge.Catalog) []string {
 	var names []string
 	for _, f := range cat.Facts {
-		if f.AskedOf == rules.AskedOfAdmin {
+		if f.AskedOf == knowledge.AskedOfAdmin {
 			names = append(names, f.Name)
 		}
 	}
@@ -438,9 +439,9 @@ func bearerSent(_ context.Context, in *openapi3filter.AuthenticationInput) error
 func seedDecisions(tb testing.TB, ts *testServer, ref string) string {
 	tb.Helper()
 	ctx := context.Background()
-	_, err := ts.db.AddDecisions(ctx, []store.Decision{{Reference: ref, At: time.Now().UTC(), Source: "site", Revision: ts.policy.Revision,
-		Symptom: "code_not_received", Facts: map[string]any{"channels_tried": []any{"email", "sms"}, "spam_checked": true, "online": true},
-		Findings: []string{}, Outcome: rules.OutcomeNeedsAnswers}})
+	_, err := ts.db.AddDecisions(ctx, []store.Kept{{Reference: ref, At: time.Now().UTC(), Source: "site", Revision: ts.policy.Revision,
+		Symptom: "code_not_received", Facts: map[string]any{"channels_tried": []string{"email", "sms"}, "spam_checked": true, "online": true},
+		Findings: []string{}, Outcome: knowledge.OutcomeNeedsAnswers}})
 	if err != nil {
 		tb.Fatal(err)
 	}

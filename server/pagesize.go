@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"acceso/knowledge"
 	"acceso/publish"
 	"acceso/rules"
 )
@@ -22,30 +23,30 @@ const MaxPage = 64 << 10
 // self-diagnosis, in every language) and refuses p when one passes
 // MaxPage. It evaluates p, so for a draft it runs in the sandbox: main
 // hands it to sandbox.Main.
-func CheckPages(ctx context.Context, p *rules.Policy) rules.Problems {
+func CheckPages(ctx context.Context, p *rules.Policy) knowledge.Problems {
 	return checkPages(ctx, p, MaxPage)
 }
 
-func checkPages(ctx context.Context, p *rules.Policy, limit int) rules.Problems {
+func checkPages(ctx context.Context, p *rules.Policy, limit int) knowledge.Problems {
 	log := slog.New(slog.DiscardHandler)
 	s, err := New(Config{Static: true, APIRate: MaxAPIRate, APIBurst: 1 << 30, DiagnoseBurst: 1 << 30}, publish.New(publish.Config{}, rules.NewEngine(p), nil, log), nil, log)
 	if err != nil {
-		return rules.Problems{{File: "rules", Message: "rendering the site's pages: " + err.Error()}}
+		return knowledge.Problems{{File: "rules", Message: "rendering the site's pages: " + err.Error()}}
 	}
 	defer s.Close()
 	pages, err := s.Pages(ctx)
 	if err != nil {
-		return rules.Problems{{File: "rules", Message: "rendering the site's pages: " + err.Error()}}
+		return knowledge.Problems{{File: "rules", Message: "rendering the site's pages: " + err.Error()}}
 	}
 	h := s.Handler()
 	for _, path := range pages {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
 		if rec.Code != http.StatusOK {
-			return rules.Problems{{File: "rules", Message: fmt.Sprintf("rendering the page %s: status %d", path, rec.Code)}}
+			return knowledge.Problems{{File: "rules", Message: fmt.Sprintf("rendering the page %s: status %d", path, rec.Code)}}
 		}
 		if n := rec.Body.Len(); n > limit {
-			return rules.Problems{{File: "locales", Message: fmt.Sprintf("the page %s would be %d KB, more than the %d KB a page may be: shorten the texts it shows", path, n>>10, limit>>10)}}
+			return knowledge.Problems{{File: "locales", Message: fmt.Sprintf("the page %s would be %d KB, more than the %d KB a page may be: shorten the texts it shows", path, n>>10, limit>>10)}}
 		}
 	}
 	return nil

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
@@ -35,7 +36,7 @@ import (
 
 // ruleHead returns the index of the line that opens the first branch of
 // the body of cause's verdict rule in lines.
-func ruleHead(tb testing.TB, lines []string, cause rules.Cause) int {
+func ruleHead(tb testing.TB, lines []string, cause knowledge.Cause) int {
 	tb.Helper()
 	for i := cause.Line - 1; i < len(lines); i++ {
 		if strings.HasSuffix(strings.TrimSpace(lines[i]), "{") && !strings.HasPrefix(lines[i], "#") {
@@ -67,7 +68,7 @@ func guarded(text, cond string) string {
 // the Rego tests expect, and stays reachable (the handoff lists what the
 // admin should check). It returns the index of the line that declares the
 // copy, too.
-func copyCause(tb testing.TB, src rules.Source, cause rules.Cause, id string) (string, int) {
+func copyCause(tb testing.TB, src knowledge.Source, cause knowledge.Cause, id string) (string, int) {
 	tb.Helper()
 	text := strings.NewReplacer("."+cause.ID+" :=", "."+id+" :=",
 		"facts: ["+strings.Join(cause.Facts, ", ")+"]", "facts: [opted_out]").
@@ -83,7 +84,7 @@ func copyCause(tb testing.TB, src rules.Source, cause rules.Cause, id string) (s
 
 // withBodyLine returns src with line added as the first statement of
 // cause's rule body, and helpers appended to the module.
-func withBodyLine(tb testing.TB, src rules.Source, cause rules.Cause, line, helpers string) rules.Source {
+func withBodyLine(tb testing.TB, src knowledge.Source, cause knowledge.Cause, line, helpers string) knowledge.Source {
 	tb.Helper()
 	lines := strings.Split(src.Modules[cause.File], "\n")
 	head := ruleHead(tb, lines, cause)
@@ -94,7 +95,7 @@ func withBodyLine(tb testing.TB, src rules.Source, cause rules.Cause, line, help
 }
 
 // ruleBlock returns the text of cause's rule with its # METADATA block.
-func ruleBlock(tb testing.TB, src rules.Source, cause rules.Cause) string {
+func ruleBlock(tb testing.TB, src knowledge.Source, cause knowledge.Cause) string {
 	tb.Helper()
 	lines := strings.Split(src.Modules[cause.File], "\n")
 	start := cause.Line - 1
@@ -111,7 +112,7 @@ func ruleBlock(tb testing.TB, src rules.Source, cause rules.Cause) string {
 }
 
 // withText returns src with message id set to text in lang.
-func withText(tb testing.TB, src rules.Source, lang, id, text string) rules.Source {
+func withText(tb testing.TB, src knowledge.Source, lang, id, text string) knowledge.Source {
 	tb.Helper()
 	out := src.Clone()
 	name := locales.FileName(lang)
@@ -125,7 +126,7 @@ func withText(tb testing.TB, src rules.Source, lang, id, text string) rules.Sour
 
 // withAdvice returns src with cause's advice set to text in every language
 // (tagged with the language).
-func withAdvice(tb testing.TB, src rules.Source, cause, text string) rules.Source {
+func withAdvice(tb testing.TB, src knowledge.Source, cause, text string) knowledge.Source {
 	tb.Helper()
 	for _, lang := range locales.Languages {
 		src = withText(tb, src, lang, locales.CauseAdvice(cause), text+" ("+lang+")")
@@ -134,7 +135,7 @@ func withAdvice(tb testing.TB, src rules.Source, cause, text string) rules.Sourc
 }
 
 // spamCause is the first cause SPEC's example request finds.
-func spamCause(tb testing.TB, p *rules.Policy) rules.Cause {
+func spamCause(tb testing.TB, p *rules.Policy) knowledge.Cause {
 	tb.Helper()
 	r, err := diagnose(rules.NewEngine(p), []byte(specExample))
 	if err != nil || len(r.Findings) == 0 {
@@ -220,12 +221,12 @@ func TestPublishStoresRollsBackAndSurvivesRestart(t *testing.T) {
 func TestLoadSkipsAStoredRevisionThatNoLongerBuilds(t *testing.T) {
 	ctx := context.Background()
 	ts := newTestServer(t, Config{})
-	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: ts.policy.Revision, Source: store.Source(ts.policy.Source), PublishedAt: time.Now()}); err != nil {
+	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: ts.policy.Revision, Source: ts.policy.Source, PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	broken := ts.policy.Source.Clone()
 	broken.Modules["rules/login/broken.rego"] = "package login\n\nbroken if {\n"
-	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: broken.Revision(), Source: store.Source(broken), PublishedAt: time.Now()}); err != nil {
+	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: broken.Revision(), Source: broken, PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	pub, err := publish.Load(ctx, publish.Config{}, ts.db, ts.log)
@@ -246,7 +247,7 @@ func TestLoadAdoptsANewRelease(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	cause := spamCause(t, ts.policy)
 	older := withAdvice(t, ts.policy.Source, cause.ID, "Advice of the previous release")
-	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: older.Revision(), Source: store.Source(older), PublishedAt: time.Now()}); err != nil {
+	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: older.Revision(), Source: older, PublishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
@@ -383,11 +384,11 @@ func TestPublishRefusesBrokenDrafts(t *testing.T) {
 			start := time.Now()
 			_, _, err := ts.publisher.Publish(ctx, tc.change)
 			took := time.Since(start)
-			problems, ok := rules.AsProblems(err)
+			problems, ok := knowledge.AsProblems(err)
 			if !ok {
 				t.Fatalf("publish(%s) = %v; want Problems", tc.name, err)
 			}
-			found := slices.ContainsFunc(problems, func(p rules.Problem) bool {
+			found := slices.ContainsFunc(problems, func(p knowledge.Problem) bool {
 				return strings.Contains(p.String(), tc.wantAt) && strings.Contains(p.Message, tc.wantMsg) && (p.Line > 0 || !tc.wantLine)
 			})
 			if !found {
@@ -553,7 +554,7 @@ func TestPublishUnderLoad(t *testing.T) {
 }
 
 // writeRules writes the modules of src under dir, as --rules reads them.
-func writeRules(tb testing.TB, dir string, src rules.Source) {
+func writeRules(tb testing.TB, dir string, src knowledge.Source) {
 	tb.Helper()
 	for name, text := range src.Modules {
 		path := filepath.Join(dir, strings.TrimPrefix(name, "rules/"))
@@ -637,7 +638,7 @@ func TestRulesDirIsWatched(t *testing.T) {
 	before := answersOf(t, ts, []string{specExample})
 
 	// A broken change is refused: the last good rules keep serving.
-	broken := withBodyLine(t, want, rules.Cause{File: cause.File, Line: cause.Line}, "likely := [", "")
+	broken := withBodyLine(t, want, knowledge.Cause{File: cause.File, Line: cause.Line}, "likely := [", "")
 	if err := os.WriteFile(file, []byte(broken.Modules[cause.File]), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"acceso/account"
 	"acceso/answer"
 	"acceso/internal/pgtest"
+	"acceso/knowledge"
 	"acceso/publish"
 	"acceso/rules"
 	"acceso/store"
@@ -70,7 +71,7 @@ func startReplicasFollowing(t *testing.T, url string, n int, follow bool) []*rep
 
 // variantSource is the embedded rules with a comment of its own: another
 // revision that decides alike.
-func variantSource(n int) rules.Source {
+func variantSource(n int) knowledge.Source {
 	src := rules.Embedded().Clone()
 	src.Modules["rules/login/decision.rego"] += fmt.Sprintf("\n# variant %d\n", n)
 	return src

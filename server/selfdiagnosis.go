@@ -15,6 +15,7 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -192,7 +193,7 @@ func (s *Server) shownReference(c echo.Context, revision string, d flow.Diagnosi
 	if len(parts) != 3 {
 		return "", false
 	}
-	ref, ok := answer.NormalizeReference(parts[0])
+	ref, ok := knowledge.NormalizeReference(parts[0])
 	key := stateKey(revision, d)
 	if !ok || ref != parts[0] || parts[1] != key || !hmac.Equal([]byte(parts[2]), []byte(s.referenceMAC(ref, key))) {
 		return "", false
@@ -303,7 +304,7 @@ func outcomeView(l locales.Localizer, r answer.Response) *templates.DiagnoseOutc
 		o.Title, o.Lead = l.T("OutcomeTryOneTitle"), l.T("OutcomeTryLead")
 	case len(r.ToTry) > 1:
 		o.Title, o.Lead = count("OutcomeTryManyTitle", len(r.ToTry)), l.T("OutcomeTryLead")
-	case r.Outcome == rules.OutcomeNeedsAnswers:
+	case r.Outcome == knowledge.OutcomeNeedsAnswers:
 		o.Title, o.Lead = l.T("OutcomeAllFineTitle"), l.T("OutcomeAllFineLead")
 	default:
 		o.Title, o.Lead = l.T("OutcomeNoKnownCauseTitle"), l.T("OutcomeNoKnownCauseAdvice")
@@ -322,7 +323,7 @@ func (s *Server) handoffView(l locales.Localizer, p *rules.Policy, st flow.State
 		h.Title = t
 	}
 	for _, q := range st.Response.Questions {
-		if q.AskedOf != rules.AskedOfAdmin {
+		if q.AskedOf != knowledge.AskedOfAdmin {
 			continue
 		}
 		check, ok := p.Texts.Text(l.Lang, locales.ID("SupportChecks", q.Fact, ""))
@@ -388,12 +389,12 @@ func HelpURL(lang, cause string) string { return "/" + lang + "/help#" + cause }
 // no longer apply), and its progress (its number, and the most there can
 // be: the answers so far and the contact's questions the engine still
 // has).
-func (s *Server) questionView(l locales.Localizer, cat rules.Catalog, st flow.State, change string, pathOf func(flow.Diagnosis) string) *templates.DiagnoseQuestion {
+func (s *Server) questionView(l locales.Localizer, cat knowledge.Catalog, st flow.State, change string, pathOf func(flow.Diagnosis) string) *templates.DiagnoseQuestion {
 	lang := l.Lang
 	v := &templates.DiagnoseQuestion{}
 	remaining := 0
 	for _, other := range st.Response.Questions {
-		if other.AskedOf == rules.AskedOfContact && !st.Diagnosis.Answered(other.Fact) {
+		if other.AskedOf == knowledge.AskedOfContact && !st.Diagnosis.Answered(other.Fact) {
 			remaining++
 		}
 	}
@@ -421,7 +422,7 @@ func (s *Server) questionView(l locales.Localizer, cat rules.Catalog, st flow.St
 
 // diagnosisOfPath reads the diagnosis of a canonical path in lang, as a
 // feedback form sends it back.
-func diagnosisOfPath(cat rules.Catalog, lang, path string) (flow.Diagnosis, error) {
+func diagnosisOfPath(cat knowledge.Catalog, lang, path string) (flow.Diagnosis, error) {
 	rest, ok := strings.CutPrefix(path, flow.Diagnosis{}.Path(lang))
 	if !ok {
 		return flow.Diagnosis{}, answer.BadField("back")
@@ -439,7 +440,7 @@ func diagnosisOfPath(cat rules.Catalog, lang, path string) (flow.Diagnosis, erro
 // fact. Writes are batched off the request path (store.DecisionWriter).
 // It fails only when no reference can be handed out (the database has
 // been out of reach for half a block of decisions).
-func (s *Server) keepDecision(source string, p *rules.Policy, req rules.Request, r *answer.Response) error {
+func (s *Server) keepDecision(source string, p *rules.Policy, req knowledge.Request, r *answer.Response) error {
 	if s.decisions == nil {
 		return nil
 	}
@@ -458,7 +459,7 @@ func (s *Server) keepDecision(source string, p *rules.Policy, req rules.Request,
 			facts[name] = v
 		}
 	}
-	s.decisions.Add(store.Decision{
+	s.decisions.Add(store.Kept{
 		Reference: r.Reference,
 		At:        s.now().UTC(),
 		Source:    source,

@@ -14,6 +14,7 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -286,7 +287,7 @@ func (s *Server) handleFeedback(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		ref, ok := answer.NormalizeReference(c.FormValue("reference"))
+		ref, ok := knowledge.NormalizeReference(c.FormValue("reference"))
 		if !ok {
 			return answer.BadField("reference")
 		}
@@ -391,7 +392,7 @@ func languageSwitch(p *rules.Policy, lang, page string) []templates.Alternate {
 
 // symptomLinks are the catalog's symptoms as entry points into the
 // self-diagnosis.
-func symptomLinks(cat rules.Catalog, lang string) []templates.SymptomLink {
+func symptomLinks(cat knowledge.Catalog, lang string) []templates.SymptomLink {
 	links := make([]templates.SymptomLink, 0, len(cat.Symptoms))
 	for _, s := range cat.Symptoms {
 		links = append(links, templates.SymptomLink{ID: s, URL: flow.Diagnosis{Symptom: s}.Path(lang)})

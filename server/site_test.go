@@ -28,6 +28,7 @@ import (
 
 	"acceso/answer"
 	"acceso/flow"
+	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
 	"acceso/store"
@@ -637,8 +638,8 @@ func TestDiagnoseDecisionIsKept(t *testing.T) {
 		}
 		if entry["msg"] == "decision" && entry["reference"] == ref {
 			logged = true
-			if entry["source"] != "site" || entry["outcome"] != rules.OutcomeNoKnownCause {
-				t.Errorf("decision %s logged with source %v, outcome %v; want site, %s", ref, entry["source"], entry["outcome"], rules.OutcomeNoKnownCause)
+			if entry["source"] != "site" || entry["outcome"] != knowledge.OutcomeNoKnownCause {
+				t.Errorf("decision %s logged with source %v, outcome %v; want site, %s", ref, entry["source"], entry["outcome"], knowledge.OutcomeNoKnownCause)
 			}
 		}
 	}
@@ -651,7 +652,7 @@ func TestDiagnoseDecisionIsKept(t *testing.T) {
 		t.Fatalf("Decision(%s) = %v", ref, err)
 	}
 	want := map[string]any{"incognito": false, "cookies_autodelete": false, "new_device": false}
-	if dec.Source != "site" || dec.Symptom != "code_needed_often" || dec.Outcome != rules.OutcomeNoKnownCause ||
+	if dec.Source != "site" || dec.Symptom != "code_needed_often" || dec.Outcome != knowledge.OutcomeNoKnownCause ||
 		dec.Revision != h.policy.Revision || !reflect.DeepEqual(dec.Facts, want) || len(dec.Findings) != 0 {
 		t.Errorf("Decision(%s) = %+v; want the site's decision on %v", ref, dec, want)
 	}
@@ -1225,7 +1226,7 @@ func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newSiteHarness(t)
-			if _, err := h.db.AddRevision(context.Background(), store.Revision{ID: older, Source: store.Source(h.policy.Source), PublishedAt: time.Now()}); err != nil {
+			if _, err := h.db.AddRevision(context.Background(), store.Revision{ID: older, Source: h.policy.Source, PublishedAt: time.Now()}); err != nil {
 				t.Fatalf("AddRevision(%s) = %v", older, err)
 			}
 			_, article := h.get(t, "/en/article")

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/rules"
 )
 
@@ -22,7 +23,7 @@ import (
 // facts almost never repeat (each known or not, with a random value of its
 // type), a symptom or none, a fresh identifier in a third of them: the
 // load test's never-repeating mix (loadtest/unique.go), made in process.
-func neverRepeating(cat rules.Catalog, n int, seed uint64) [][]byte {
+func neverRepeating(cat knowledge.Catalog, n int, seed uint64) [][]byte {
 	r := rand.New(rand.NewPCG(seed, ^seed))
 	bodies := make([][]byte, n)
 	for i := range bodies {
@@ -32,11 +33,11 @@ func neverRepeating(cat rules.Catalog, n int, seed uint64) [][]byte {
 				continue
 			}
 			switch f.Type {
-			case rules.TypeBoolean:
+			case knowledge.TypeBoolean:
 				facts[f.Name] = r.IntN(2) == 0
-			case rules.TypeCount:
+			case knowledge.TypeCount:
 				facts[f.Name] = r.IntN(1_001)
-			case rules.TypeChoices:
+			case knowledge.TypeChoices:
 				picked := []string{f.Choices[r.IntN(len(f.Choices))]}
 				for _, c := range f.Choices {
 					if r.IntN(2) == 0 && c != picked[0] {

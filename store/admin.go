@@ -1,6 +1,7 @@
 package store
 
 import (
+	"acceso/knowledge"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -91,18 +92,7 @@ type Revision struct {
 	PublishedAt time.Time
 	Note        string
 	Diff        string
-	Source      Source
-}
-
-// Source is what a revision is made of, as the store keeps it: Rego
-// modules by path, message files by name and documents (Markdown) by
-// path. It has the shape of
-// rules.Source, which converts to and from it, so that the store does not
-// depend on the rules engine.
-type Source struct {
-	Modules  map[string]string
-	Messages map[string][]byte
-	Docs     map[string]string
+	Source      knowledge.Source
 }
 
 // storedSource is a source as JSON: message files as text, so the column
@@ -115,7 +105,7 @@ type storedSource struct {
 	Docs map[string]string `json:"docs,omitempty"`
 }
 
-func encodeSource(src Source) (string, error) {
+func encodeSource(src knowledge.Source) (string, error) {
 	s := storedSource{Modules: src.Modules, Messages: make(map[string]string, len(src.Messages)), Docs: src.Docs}
 	for name, b := range src.Messages {
 		s.Messages[name] = string(b)
@@ -124,12 +114,12 @@ func encodeSource(src Source) (string, error) {
 	return string(b), err
 }
 
-func decodeSource(text string) (Source, error) {
+func decodeSource(text string) (knowledge.Source, error) {
 	var s storedSource
 	if err := json.Unmarshal([]byte(text), &s); err != nil {
-		return Source{}, err
+		return knowledge.Source{}, err
 	}
-	src := Source{Modules: s.Modules, Messages: make(map[string][]byte, len(s.Messages)), Docs: s.Docs}
+	src := knowledge.Source{Modules: s.Modules, Messages: make(map[string][]byte, len(s.Messages)), Docs: s.Docs}
 	if src.Modules == nil {
 		src.Modules = make(map[string]string)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"acceso/knowledge"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -169,14 +170,14 @@ func TestSessionOfUnknownAdminIsRefused(t *testing.T) {
 	}
 }
 
-func sampleSource(marker string) Source {
-	return Source{
+func sampleSource(marker string) knowledge.Source {
+	return knowledge.Source{
 		Modules:  map[string]string{"rules/login/a.rego": "package login\n# " + marker + "\n"},
 		Messages: map[string][]byte{"active.es.toml": []byte("[X]\nother = \"" + marker + "\"\n"), "active.en.toml": []byte("[X]\nother = \"x\"\n")},
 	}
 }
 
-func sameSource(a, b Source) bool {
+func sameSource(a, b knowledge.Source) bool {
 	return maps.Equal(a.Modules, b.Modules) && maps.EqualFunc(a.Messages, b.Messages, bytes.Equal)
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"acceso/knowledge"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -12,11 +13,17 @@ import (
 	"time"
 )
 
-// Decision is one decision as kept: its reference, when and where it was
-// made (site or api), the revision that made it, its symptom (empty for
-// all three), the facts it was made on (non-personal only: the caller
-// filters them by their declarations), the causes found and the outcome.
-type Decision struct {
+// Kept is what the store keeps of a decision (the decision itself is
+// knowledge.Decision, the one every package shares): its reference, when
+// and where it was made (site or api), the revision that made it, its
+// symptom (empty for all three), the facts it was made on (non-personal
+// only: the caller filters them by their declarations), the ids of the
+// causes found and the outcome, so that support can look it up and
+// continue it, and insights count it.
+// Facts hold each fact as a knowledge.Request does (bool, int, string or
+// []string), written as JSON and read back typed (knowledge.DecodeFacts),
+// so a kept decision becomes a request directly (Catalog.RequestOf).
+type Kept struct {
 	Reference string
 	At        time.Time
 	Source    string
@@ -33,7 +40,7 @@ type Decision struct {
 // kept for another decision is not stored again: the decisions whose
 // reference was taken are returned as collided (the first stored stays as
 // it was), the others stored.
-func (d *DB) AddDecisions(ctx context.Context, decisions []Decision) (collided []Decision, err error) {
+func (d *DB) AddDecisions(ctx context.Context, decisions []Kept) (collided []Kept, err error) {
 	rows := make([]decisionRow, len(decisions))
 	for i, dec := range decisions {
 		if rows[i], err = rowOf(dec); err != nil {
@@ -62,7 +69,7 @@ type decisionRow struct {
 }
 
 // rowOf is dec as a row.
-func rowOf(dec Decision) (decisionRow, error) {
+func rowOf(dec Kept) (decisionRow, error) {
 	facts, err := encodeFacts(dec.Facts)
 	if err != nil {
 		return decisionRow{}, fmt.Errorf("decision %s: %w", dec.Reference, err)
@@ -245,42 +252,43 @@ func insertDecisions(n int) string {
 const decisionColumnList = `reference, created_at, source, revision, symptom, facts, findings, outcome`
 
 // scanDecision reads one row of decisionColumnList.
-func scanDecision(row interface{ Scan(...any) error }) (Decision, error) {
-	var dec Decision
+func scanDecision(row interface{ Scan(...any) error }) (Kept, error) {
+	var dec Kept
 	var at int64
 	var facts, findings string
 	if err := row.Scan(&dec.Reference, &at, &dec.Source, &dec.Revision, &dec.Symptom, &facts, &findings, &dec.Outcome); err != nil {
-		return Decision{}, err
+		return Kept{}, err
 	}
 	dec.At = time.Unix(at, 0).UTC()
-	if err := json.Unmarshal([]byte(facts), &dec.Facts); err != nil {
-		return Decision{}, fmt.Errorf("decision %s: its facts: %w", dec.Reference, err)
+	var err error
+	if dec.Facts, err = knowledge.DecodeFacts([]byte(facts)); err != nil {
+		return Kept{}, fmt.Errorf("decision %s: its facts: %w", dec.Reference, err)
 	}
 	if err := json.Unmarshal([]byte(findings), &dec.Findings); err != nil {
-		return Decision{}, fmt.Errorf("decision %s: its findings: %w", dec.Reference, err)
+		return Kept{}, fmt.Errorf("decision %s: its findings: %w", dec.Reference, err)
 	}
 	return dec, nil
 }
 
 // Decision returns the decision kept under reference, or ErrNotFound.
-func (d *DB) Decision(ctx context.Context, reference string) (Decision, error) {
+func (d *DB) Decision(ctx context.Context, reference string) (Kept, error) {
 	dec, err := scanDecision(d.queryRow(ctx, nil, `SELECT `+decisionColumnList+` FROM decisions WHERE reference = ?`, reference))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Decision{}, ErrNotFound
+		return Kept{}, ErrNotFound
 	}
 	return dec, err
 }
 
 // RecentDecisions returns the decisions made last, newest first, at most
 // limit of them.
-func (d *DB) RecentDecisions(ctx context.Context, limit int) ([]Decision, error) {
+func (d *DB) RecentDecisions(ctx context.Context, limit int) ([]Kept, error) {
 	rows, err := d.query(ctx, nil, `SELECT `+decisionColumnList+`
 		FROM decisions ORDER BY created_at DESC, reference LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Decision
+	var out []Kept
 	for rows.Next() {
 		dec, err := scanDecision(rows)
 		if err != nil {

@@ -28,7 +28,7 @@ func TestInsightCounts(t *testing.T) {
 			t.Fatalf("CountLookup = %v", err)
 		}
 	}
-	decisions := []Decision{
+	decisions := []Kept{
 		{Reference: "a", At: now.AddDate(0, 0, -3), Source: "site", Revision: "r1", Symptom: "code_not_received", Findings: []string{"check_spam"}, Outcome: "causes_found"},
 		{Reference: "b", At: now.AddDate(0, 0, -3), Source: "api", Revision: "r2", Symptom: "", Findings: []string{}, Outcome: "needs_answers", ToTry: 2},
 		{Reference: "c", At: now.AddDate(0, 0, -1), Source: "site", Revision: "r1", Symptom: "code_not_received", Findings: []string{}, Outcome: "needs_answers"},

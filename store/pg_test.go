@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"acceso/internal/pgtest"
+	"acceso/knowledge"
 )
 
 // pgCluster, while TestPostgres runs, makes openDB and openTestDB open a
@@ -122,9 +124,10 @@ func TestDecisions(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openDB(t)
 	at := time.Unix(1_800_000_000, 0).UTC()
-	decs := []Decision{
+	decs := []Kept{
 		{Reference: "r1", At: at, Source: "api", Revision: "rev", Symptom: "code_not_received",
-			Facts: map[string]any{"email_verified": true}, Findings: []string{"check_spam"}, Outcome: "causes_found"},
+			Facts:    map[string]any{"email_verified": true, "codes_requested": 3, "where": []string{"web", "app"}, "domain": "example.org"},
+			Findings: []string{"check_spam"}, Outcome: "causes_found"},
 		{Reference: "r2", At: at.Add(time.Hour), Source: "site", Revision: "rev", Facts: map[string]any{},
 			Findings: []string{}, Outcome: "needs_answers"},
 	}
@@ -135,12 +138,17 @@ func TestDecisions(t *testing.T) {
 	// is told apart as a collision.
 	again := decs[0]
 	again.Outcome = "no_known_cause"
-	if collided, err := db.AddDecisions(ctx, []Decision{again, decs[1]}); err != nil || len(collided) != 2 || collided[0].Outcome != "no_known_cause" {
+	if collided, err := db.AddDecisions(ctx, []Kept{again, decs[1]}); err != nil || len(collided) != 2 || collided[0].Outcome != "no_known_cause" {
 		t.Fatalf("AddDecisions(references again) = %+v, %v; want both collided", collided, err)
 	}
 	got, err := db.Decision(ctx, "r1")
-	if err != nil || got.Outcome != "causes_found" || !got.At.Equal(at) || got.Facts["email_verified"] != true {
+	if err != nil || got.Outcome != "causes_found" || !got.At.Equal(at) {
 		t.Errorf("Decision(r1) = %+v, %v; want the first one stored", got, err)
+	}
+	// Facts come back typed as a request holds them, not as JSON decodes
+	// them (float64, []any).
+	if !reflect.DeepEqual(got.Facts, decs[0].Facts) {
+		t.Errorf("Decision(r1).Facts = %#v; want %#v", got.Facts, decs[0].Facts)
 	}
 	if _, err := db.Decision(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Decision(nope) = %v; want ErrNotFound", err)
@@ -157,14 +165,14 @@ func TestDecisionsInSeveralStatements(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openDB(t)
 	at := time.Unix(1_800_000_000, 0).UTC()
-	var decs []Decision
+	var decs []Kept
 	for i := range 2*decisionsPerInsert + 7 {
-		decs = append(decs, Decision{Reference: fmt.Sprintf("r%d", i), At: at, Source: "api", Revision: "rev",
+		decs = append(decs, Kept{Reference: fmt.Sprintf("r%d", i), At: at, Source: "api", Revision: "rev",
 			Facts: map[string]any{"vpn": i%2 == 0}, Findings: []string{}, Outcome: "needs_answers"})
 	}
 	repeat := decs[0]
 	repeat.Outcome = "no_known_cause"
-	decs = append(decs[:decisionsPerInsert], append([]Decision{repeat}, decs[decisionsPerInsert:]...)...)
+	decs = append(decs[:decisionsPerInsert], append([]Kept{repeat}, decs[decisionsPerInsert:]...)...)
 	collided, err := db.AddDecisions(ctx, decs)
 	if err != nil || len(collided) != 1 || collided[0].Outcome != "no_known_cause" {
 		t.Fatalf("AddDecisions(%d) = %+v, %v; want the repeat collided", len(decs), collided, err)
@@ -231,7 +239,7 @@ func testListenRevisions(t *testing.T, c *pgtest.Cluster) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("ListenRevisions did not start within 5s")
 	}
-	seq, err := a.AddRevision(ctx, Revision{ID: "r1", PublishedAt: time.Now(), Source: Source{Modules: map[string]string{}}})
+	seq, err := a.AddRevision(ctx, Revision{ID: "r1", PublishedAt: time.Now(), Source: knowledge.Source{Modules: map[string]string{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,13 @@
 package store
 
 import (
+	"acceso/knowledge"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
-
-	"acceso/answer"
 )
 
 // How references are drawn so that two decisions never share one, across
@@ -16,7 +15,7 @@ import (
 // request path: each server claims a block of ReferenceBlock numbers from
 // the database (one shared counter, reference_blocks, migration 7) and
 // hands them out in order, each through a keyed permutation
-// (answer.ReferenceShuffle, its key the database's secret "references"),
+// (knowledge.ReferenceShuffle, its key the database's secret "references"),
 // so that they look random. Two servers never hold the same block; a
 // server claims its next block when half of the current one is used, so
 // an outage of the database does not stop it. Blocks wrap around after
@@ -26,7 +25,7 @@ import (
 const ReferenceBlock = 1 << 20
 
 // referenceBlocks is how many blocks the reference space holds.
-const referenceBlocks = answer.ReferenceSpace / ReferenceBlock
+const referenceBlocks = knowledge.ReferenceSpace / ReferenceBlock
 
 // ErrNoReference is a server that has used up its block of references and
 // cannot reach the database for another (after ReferenceBlock/2 decisions
@@ -36,7 +35,7 @@ var ErrNoReference = fmt.Errorf("%w: no reference left to hand out until the dat
 // References hands out the references of decisions (see ReferenceBlock).
 type References struct {
 	db      *DB
-	shuffle answer.ReferenceShuffle
+	shuffle knowledge.ReferenceShuffle
 	legacy  []uint64 // sorted numbers of references drawn before migration 7
 
 	mu       sync.Mutex
@@ -55,7 +54,7 @@ func NewReferences(ctx context.Context, db *DB, key []byte) (*References, error)
 			return nil, err
 		}
 	}
-	r := &References{db: db, shuffle: answer.NewReferenceShuffle(key), block: -1, next: -1}
+	r := &References{db: db, shuffle: knowledge.NewReferenceShuffle(key), block: -1, next: -1}
 	var err error
 	if r.legacy, err = db.legacyReferences(ctx); err != nil {
 		return nil, fmt.Errorf("reading the references kept before migration 7: %w", err)
@@ -111,7 +110,7 @@ func (r *References) claimAhead() {
 }
 
 func mustNumber(ref string) uint64 {
-	n, _ := answer.ParseReferenceNumber(ref)
+	n, _ := knowledge.ParseReferenceNumber(ref)
 	return n
 }
 
@@ -137,7 +136,7 @@ func (d *DB) legacyReferences(ctx context.Context) ([]uint64, error) {
 		if err := rows.Scan(&ref); err != nil {
 			return nil, err
 		}
-		if n, ok := answer.ParseReferenceNumber(ref); ok {
+		if n, ok := knowledge.ParseReferenceNumber(ref); ok {
 			out = append(out, n)
 		}
 	}

@@ -1,12 +1,11 @@
 package store
 
 import (
+	"acceso/knowledge"
 	"context"
 	"log/slog"
 	"testing"
 	"time"
-
-	"acceso/answer"
 )
 
 // TestReferencesNeverCollide draws references from a seeded permutation:
@@ -19,14 +18,14 @@ func TestReferencesNeverCollide(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openDB(t)
 	key := []byte("seed 21")
-	shuffle := answer.NewReferenceShuffle(key)
+	shuffle := knowledge.NewReferenceShuffle(key)
 	// The first block claimed is block 0: its first number is the first
 	// reference a server would hand out. Kept before migration 7, it must
 	// be skipped.
 	legacy := shuffle.Reference(0)
-	old := Decision{Reference: legacy, At: time.Unix(1_000_000_000, 0), Source: "api", Revision: "old",
+	old := Kept{Reference: legacy, At: time.Unix(1_000_000_000, 0), Source: "api", Revision: "old",
 		Facts: map[string]any{}, Findings: []string{}, Outcome: "causes_found"}
-	if collided, err := db.AddDecisions(ctx, []Decision{old}); err != nil || len(collided) != 0 {
+	if collided, err := db.AddDecisions(ctx, []Kept{old}); err != nil || len(collided) != 0 {
 		t.Fatalf("AddDecisions(legacy) = %v, %v", collided, err)
 	}
 	a, err := NewReferences(ctx, db, key)
@@ -45,7 +44,7 @@ func TestReferencesNeverCollide(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s.Next() #%d = %v", name, i, err)
 			}
-			if _, ok := answer.NormalizeReference(ref); !ok {
+			if _, ok := knowledge.NormalizeReference(ref); !ok {
 				t.Fatalf("%s.Next() = %q; not a reference", name, ref)
 			}
 			if first, dup := seen[ref]; dup {
@@ -81,16 +80,16 @@ func TestReferencesNeverCollide(t *testing.T) {
 // numbers of a range give as many different references, each of which
 // reads back as a number below ReferenceSpace.
 func TestReferenceShuffleIsAPermutation(t *testing.T) {
-	s := answer.NewReferenceShuffle([]byte{1, 2, 3})
+	s := knowledge.NewReferenceShuffle([]byte{1, 2, 3})
 	seen := make(map[string]bool)
-	for _, start := range []uint64{0, ReferenceBlock * 7, answer.ReferenceSpace - 50_000} {
+	for _, start := range []uint64{0, ReferenceBlock * 7, knowledge.ReferenceSpace - 50_000} {
 		for n := start; n < start+50_000; n++ {
 			ref := s.Reference(n)
 			if seen[ref] {
 				t.Fatalf("Reference(%d) = %s; given before", n, ref)
 			}
 			seen[ref] = true
-			if m, ok := answer.ParseReferenceNumber(ref); !ok || m >= answer.ReferenceSpace || answer.ReferenceNumber(m) != ref {
+			if m, ok := knowledge.ParseReferenceNumber(ref); !ok || m >= knowledge.ReferenceSpace || knowledge.ReferenceNumber(m) != ref {
 				t.Fatalf("ParseReferenceNumber(%s) = %d, %v; want its number back", ref, m, ok)
 			}
 		}
@@ -98,7 +97,7 @@ func TestReferenceShuffleIsAPermutation(t *testing.T) {
 }
 
 // BenchmarkReferencesNext is the cost a decision pays on the request path
-// for its reference, beside answer.NewReference (random bytes), the
+// for its reference, beside knowledge.NewReference (random bytes), the
 // reference it replaces.
 func BenchmarkReferencesNext(b *testing.B) {
 	db, err := Open(context.Background(), b.TempDir())
@@ -117,9 +116,9 @@ func BenchmarkReferencesNext(b *testing.B) {
 			}
 		}
 	})
-	b.Run("answer.NewReference", func(b *testing.B) {
+	b.Run("knowledge.NewReference", func(b *testing.B) {
 		for b.Loop() {
-			answer.NewReference()
+			knowledge.NewReference()
 		}
 	})
 }

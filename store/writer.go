@@ -99,7 +99,7 @@ func NewDecisionWriter(db *DB, cfg WriterConfig) *DecisionWriter {
 // Add queues a decision; it never blocks. A decision that cannot wait (the
 // queue is at its bound, or it cannot be written as a row) is counted as
 // dropped.
-func (w *DecisionWriter) Add(d Decision) {
+func (w *DecisionWriter) Add(d Kept) {
 	row, err := rowOf(d)
 	if err != nil {
 		w.drop(1, "a decision cannot be written as a row", err)

@@ -34,8 +34,8 @@ func (s *syncBuffer) count(substr string) int {
 	return strings.Count(s.b.String(), substr)
 }
 
-func decisionN(i int, at time.Time) Decision {
-	return Decision{Reference: fmt.Sprintf("T%08d", i), At: at, Source: "api", Revision: "rev",
+func decisionN(i int, at time.Time) Kept {
+	return Kept{Reference: fmt.Sprintf("T%08d", i), At: at, Source: "api", Revision: "rev",
 		Facts: map[string]any{"vpn": i%2 == 0}, Findings: []string{"check_spam"}, Outcome: "causes_found"}
 }
 

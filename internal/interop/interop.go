@@ -15,12 +15,12 @@ import (
 	"acceso/answer"
 )
 
-// Decision is a decision in ids only, in a canonical order: what the rules
-// decide, without the texts Acceso adds and without the facts each finding
-// rests on (its because), which Acceso reads from the rule itself rather
-// than the rules giving them. Two equal decisions are reflect.DeepEqual and
-// print alike.
-type Decision struct {
+// Comparable is a decision (knowledge.Decision) in ids only, in a
+// canonical order, to set Acceso beside OPA: what the rules decide,
+// without the texts Acceso adds and without the facts each finding rests
+// on (its because), which Acceso reads from the rule itself rather than the
+// rules giving them. Two equal ones are reflect.DeepEqual and print alike.
+type Comparable struct {
 	Outcome   string
 	Symptoms  []string
 	Findings  []string // cause ids
@@ -29,16 +29,16 @@ type Decision struct {
 }
 
 // FromAPI reads an answer of POST /api/v1/evaluate.
-func FromAPI(body []byte) (Decision, error) {
+func FromAPI(body []byte) (Comparable, error) {
 	var a answer.Response
 	if err := json.Unmarshal(body, &a); err != nil {
-		return Decision{}, err
+		return Comparable{}, err
 	}
 	var findings []string
 	for _, f := range a.Findings {
 		findings = append(findings, f.ID)
 	}
-	d := Decision{Outcome: a.Outcome, Symptoms: sorted(a.Symptoms), Findings: sorted(findings), RuledOut: sorted(a.RuledOut)}
+	d := Comparable{Outcome: a.Outcome, Symptoms: sorted(a.Symptoms), Findings: sorted(findings), RuledOut: sorted(a.RuledOut)}
 	for _, q := range a.Questions {
 		d.Questions = append(d.Questions, q.Fact)
 	}
@@ -47,7 +47,7 @@ func FromAPI(body []byte) (Decision, error) {
 }
 
 // FromOPA reads the rules' data.login.decision document.
-func FromOPA(doc []byte) (Decision, error) {
+func FromOPA(doc []byte) (Comparable, error) {
 	var o struct {
 		Outcome   string   `json:"outcome"`
 		Symptoms  []string `json:"symptoms"`
@@ -56,23 +56,23 @@ func FromOPA(doc []byte) (Decision, error) {
 		Questions []string `json:"questions"`
 	}
 	if err := json.Unmarshal(doc, &o); err != nil {
-		return Decision{}, err
+		return Comparable{}, err
 	}
-	d := Decision{Outcome: o.Outcome, Symptoms: sorted(o.Symptoms), Findings: sorted(o.Findings), RuledOut: sorted(o.RuledOut), Questions: sorted(o.Questions)}
+	d := Comparable{Outcome: o.Outcome, Symptoms: sorted(o.Symptoms), Findings: sorted(o.Findings), RuledOut: sorted(o.RuledOut), Questions: sorted(o.Questions)}
 	return d, nil
 }
 
 // FromOPAServer reads what OPA's REST API answers for
 // POST /v1/data/login/decision: the document under "result".
-func FromOPAServer(body []byte) (Decision, error) {
+func FromOPAServer(body []byte) (Comparable, error) {
 	var r struct {
 		Result json.RawMessage `json:"result"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
-		return Decision{}, err
+		return Comparable{}, err
 	}
 	if r.Result == nil {
-		return Decision{}, errors.New("no result: is data.login.decision defined?")
+		return Comparable{}, errors.New("no result: is data.login.decision defined?")
 	}
 	return FromOPA(r.Result)
 }

@@ -1,4 +1,4 @@
-package answer
+package knowledge
 
 import (
 	"crypto/rand"
@@ -14,7 +14,7 @@ const referenceAlphabet = "34679ACDEFGHJKMNPQRTWXY"
 // billion codes) in two groups, drawn at random. Support staff look a
 // decision up by it. A server with a store draws the references of the
 // decisions it keeps from store.References instead, which no other
-// decision has (Service.Keep).
+// decision has (answer.Service.Keep).
 func NewReference() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
