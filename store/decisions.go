@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -69,16 +70,119 @@ type decisionRow struct {
 
 // rowOf is dec as a row.
 func rowOf(dec Kept) (decisionRow, error) {
-	facts, err := json.Marshal(dec.Facts)
+	facts, err := encodeFacts(dec.Facts)
 	if err != nil {
 		return decisionRow{}, fmt.Errorf("decision %s: %w", dec.Reference, err)
 	}
-	findings, err := json.Marshal(dec.Findings)
+	findings, err := encodeStrings(dec.Findings)
 	if err != nil {
 		return decisionRow{}, fmt.Errorf("decision %s: %w", dec.Reference, err)
 	}
 	return decisionRow{reference: dec.Reference, at: dec.At.Unix(), source: dec.Source, revision: dec.Revision,
-		symptom: dec.Symptom, facts: string(facts), findings: string(findings), outcome: dec.Outcome, toTry: dec.ToTry}, nil
+		symptom: dec.Symptom, facts: facts, findings: findings, outcome: dec.Outcome, toTry: dec.ToTry}, nil
+}
+
+// encodeFacts is json.Marshal(facts), byte for byte, written without
+// reflection for the values a decoded request holds (bool, int, string,
+// []string) and plain strings: a decision is kept on every API answer, and
+// json.Marshal of the map was most of keeping it. Anything else goes
+// through json.Marshal.
+func encodeFacts(facts map[string]any) (string, error) {
+	if facts == nil {
+		return "null", nil
+	}
+	names := make([]string, 0, len(facts))
+	for name, v := range facts {
+		if !plainString(name) || !plainValue(v) {
+			b, err := json.Marshal(facts)
+			return string(b), err
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.Grow(16 * (len(names) + 1))
+	b.WriteByte('{')
+	for i, name := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(name)
+		b.WriteString(`":`)
+		switch v := facts[name].(type) {
+		case bool:
+			b.WriteString(strconv.FormatBool(v))
+		case int:
+			var n [20]byte
+			b.Write(strconv.AppendInt(n[:0], int64(v), 10))
+		case string:
+			b.WriteByte('"')
+			b.WriteString(v)
+			b.WriteByte('"')
+		case []string:
+			writeStrings(&b, v)
+		}
+	}
+	b.WriteByte('}')
+	return b.String(), nil
+}
+
+// encodeStrings is json.Marshal(list), byte for byte.
+func encodeStrings(list []string) (string, error) {
+	if list == nil {
+		return "null", nil
+	}
+	if !slices.ContainsFunc(list, func(s string) bool { return !plainString(s) }) {
+		var b strings.Builder
+		writeStrings(&b, list)
+		return b.String(), nil
+	}
+	b, err := json.Marshal(list)
+	return string(b), err
+}
+
+// writeStrings writes plain strings as a JSON array; a nil list is null.
+func writeStrings(b *strings.Builder, list []string) {
+	if list == nil {
+		b.WriteString("null")
+		return
+	}
+	b.WriteByte('[')
+	for i, s := range list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(s)
+		b.WriteByte('"')
+	}
+	b.WriteByte(']')
+}
+
+// plainValue reports whether encodeFacts writes v itself.
+func plainValue(v any) bool {
+	switch v := v.(type) {
+	case bool, int:
+		return true
+	case string:
+		return plainString(v)
+	case []string:
+		return !slices.ContainsFunc(v, func(s string) bool { return !plainString(s) })
+	}
+	return false
+}
+
+// plainString reports whether s is written by json.Marshal as itself
+// between quotes: printable ASCII with nothing it escapes (", \, <, >, &).
+func plainString(s string) bool {
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // addRows stores rows in one transaction and returns the references
