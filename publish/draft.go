@@ -286,3 +286,22 @@ func PolicyModules(src knowledge.Source) []string {
 	}
 	return names
 }
+
+// NewCauseTemplate is the rule the form to add a cause starts with: its
+// # METADATA and the shape of a cause's rules, with <placeholders> for the
+// admin to fill in. The cause goes after the causes before it in the
+// module (custom.after places it elsewhere), and the facts it rests on are
+// those its rules read: neither is written.
+func NewCauseTemplate() string {
+	return `# METADATA
+# title: <what the cause is, for rule authors>
+# description: <when it applies>
+default cause.<symptom>.<id> := "open"
+
+cause.<symptom>.<id> := "likely" if {
+	input.facts.<fact> == true
+} else := "ruled_out" if {
+	input.facts.<fact> == false
+}
+`
+}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"acceso/knowledge"
 	"acceso/locales"
 )
@@ -182,4 +184,54 @@ func factDeclaration(nf NewFact) string {
 	}
 	description := strings.Join(strings.Fields(nf.Description), " ")
 	return "\t" + q(nf.Name) + ": {\n\t\t" + strings.Join(fields, ", ") + ",\n\t\t\"description\": " + q(description) + ",\n\t},\n"
+}
+
+// factsDecl is where a source declares its facts: the module, the text of
+// the facts object and its offset in the module's text, and the
+// declarations read from it.
+type factsDecl struct {
+	module string
+	start  int // offset of the object's opening brace
+	end    int // offset of its closing brace
+	decls  map[string]map[string]any
+}
+
+// findFacts finds the rule facts := {…} among src's policy modules.
+func findFacts(src knowledge.Source) (factsDecl, error) {
+	for _, name := range PolicyModules(src) {
+		text := src.Modules[name]
+		m, err := ast.ParseModuleWithOpts(name, text, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			continue
+		}
+		for _, r := range m.Rules {
+			if r.Head.Name != "facts" && !r.Head.Ref().Equal(ast.Ref{ast.VarTerm("facts")}) {
+				continue
+			}
+			if r.Head.Value == nil || r.Head.Value.Location == nil {
+				continue
+			}
+			obj, ok := r.Head.Value.Value.(ast.Object)
+			if !ok {
+				continue
+			}
+			loc := r.Head.Value.Location
+			start, end := loc.Offset, loc.Offset+len(loc.Text)-1
+			if start < 0 || end >= len(text) || text[start] != '{' || text[end] != '}' {
+				continue
+			}
+			d := factsDecl{module: name, start: start, end: end, decls: make(map[string]map[string]any)}
+			var v map[string]any
+			if raw, err := ast.JSON(obj); err == nil {
+				v, _ = raw.(map[string]any)
+			}
+			for k, decl := range v {
+				if m, ok := decl.(map[string]any); ok {
+					d.decls[k] = m
+				}
+			}
+			return d, nil
+		}
+	}
+	return factsDecl{}, knowledge.Problems{{File: "rules", Message: "no module declares the facts (facts := {…}); add the fact to the module that should"}}
 }
