@@ -85,6 +85,9 @@ func TestCheckRefusesADraft(t *testing.T) {
 // small limits: each is refused in time, saying which limit it ran into,
 // and the parent's heap does not grow.
 func TestCheckStopsARunawayDraft(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs children until their CPU and memory limits stop them, which takes seconds by design")
+	}
 	const allocates = "package login_test\n\ntest_runaway if {\n\tcount(numbers.range(1, 100000000)) > 0\n}\n"
 	const spins = "package login_test\n\ntest_spin if {\n\tr := numbers.range(1, 200000)\n\tevery i in r {\n\t\tevery j in r {\n\t\t\ti != 0 - j\n\t\t}\n\t}\n}\n"
 	tests := []struct {
