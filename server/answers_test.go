@@ -88,7 +88,7 @@ func TestEverySurfaceAnswersThroughTheService(t *testing.T) {
 			}
 
 			ts.decisions.Flush()
-			counted, logged, stored := evaluationsCounted(t, ts), decisionLines(t, ts, tc.source), ts.decisions.Stored()
+			counted, logged, stored := evaluationsCounted(t, ts), logLines(t, ts, "decision", tc.source), ts.decisions.Stored()
 			status, ref := tc.ask()
 			if status != http.StatusOK {
 				t.Fatalf("%s = %d; want 200", tc.name, status)
@@ -96,7 +96,7 @@ func TestEverySurfaceAnswersThroughTheService(t *testing.T) {
 			if got := evaluationsCounted(t, ts) - counted; got != 1 {
 				t.Errorf("%s: acceso_evaluations_total rose by %v; want 1", tc.name, got)
 			}
-			if got := decisionLines(t, ts, tc.source) - logged; got != 1 {
+			if got := logLines(t, ts, "decision", tc.source) - logged; got != 1 {
 				t.Errorf("%s: %d decision log lines with source %s; want 1", tc.name, got, tc.source)
 			}
 			ts.decisions.Flush()
@@ -130,8 +130,8 @@ func evaluationsCounted(tb testing.TB, ts *testServer) float64 {
 	return total
 }
 
-// decisionLines is how many decision log lines name source.
-func decisionLines(tb testing.TB, ts *testServer, source string) int {
+// logLines is how many log lines have the message msg and name source.
+func logLines(tb testing.TB, ts *testServer, msg, source string) int {
 	tb.Helper()
 	n := 0
 	for _, line := range ts.logs.Lines() {
@@ -139,7 +139,7 @@ func decisionLines(tb testing.TB, ts *testServer, source string) int {
 		if err := json.Unmarshal([]byte(line), &entry); err != nil {
 			tb.Fatalf("log line %q: %v", line, err)
 		}
-		if entry["msg"] == "decision" && entry["source"] == source {
+		if entry["msg"] == msg && entry["source"] == source {
 			n++
 		}
 	}
@@ -204,32 +204,16 @@ func TestEverySurfaceCountsItsFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			failed := metricValue(ts.scrape(t), "acceso_evaluations_total", map[string]string{"outcome": outcomeEvaluationFailed})
-			logged := failureLines(t, ts, tc.source)
+			logged := logLines(t, ts, "evaluation failed", tc.source)
 			if status := tc.ask(); status != http.StatusInternalServerError {
 				t.Errorf("%s on the failing input = %d; want 500", tc.name, status)
 			}
 			if got := metricValue(ts.scrape(t), "acceso_evaluations_total", map[string]string{"outcome": outcomeEvaluationFailed}) - max(failed, 0); got != 1 {
 				t.Errorf("%s: acceso_evaluations_total{outcome=evaluation_failed} rose by %v; want 1", tc.name, got)
 			}
-			if got := failureLines(t, ts, tc.source) - logged; got != 1 {
+			if got := logLines(t, ts, "evaluation failed", tc.source) - logged; got != 1 {
 				t.Errorf("%s: %d evaluation failures logged with source %s; want 1", tc.name, got, tc.source)
 			}
 		})
 	}
-}
-
-// failureLines is how many evaluation failures are logged for source.
-func failureLines(tb testing.TB, ts *testServer, source string) int {
-	tb.Helper()
-	n := 0
-	for _, line := range ts.logs.Lines() {
-		var entry map[string]any
-		if err := json.Unmarshal([]byte(line), &entry); err != nil {
-			tb.Fatalf("log line %q: %v", line, err)
-		}
-		if entry["msg"] == "evaluation failed" && entry["source"] == source {
-			n++
-		}
-	}
-	return n
 }

@@ -878,21 +878,9 @@ func BenchmarkEvaluateMixAPI(b *testing.B) {
 		req.Header.Set("Content-Type", "application/json")
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
-	var sent atomic.Uint64
 	b.ReportAllocs()
 	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			body := mix[sent.Add(1)%uint64(len(mix))]
-			req := httptest.NewRequest(http.MethodPost, "/api/v1/evaluate", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				b.Fatalf("POST /api/v1/evaluate = %d %s", rec.Code, rec.Body)
-			}
-		}
-	})
+	postInTurn(b, h, mix)
 }
 
 // BenchmarkHealthzAPI sends GET /healthz through the same handler chain
@@ -934,4 +922,23 @@ func TestProbesAnswerHEAD(t *testing.T) {
 			}
 		})
 	}
+}
+
+// postInTurn posts the bodies of mix to POST /api/v1/evaluate in turn,
+// from every goroutine of the benchmark, b.N in all; each must be
+// answered 200.
+func postInTurn(b *testing.B, h http.Handler, mix [][]byte) {
+	var sent atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			body := mix[sent.Add(1)%uint64(len(mix))]
+			req := httptest.NewRequest(http.MethodPost, "/api/v1/evaluate", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("POST /api/v1/evaluate %s = %d %s", body, rec.Code, rec.Body)
+			}
+		}
+	})
 }

@@ -1,17 +1,13 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
-	"sync/atomic"
 	"testing"
 
 	"acceso/answer"
@@ -70,22 +66,10 @@ func BenchmarkEvaluateUniqueAPI(b *testing.B) {
 	s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	h := s.Handler()
 	mix := neverRepeating(p.Catalog, 50_000, 24)
-	var sent atomic.Uint64
 	hits0, misses0 := p.CacheStats()
 	b.ReportAllocs()
 	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			body := mix[sent.Add(1)%uint64(len(mix))]
-			req := httptest.NewRequest(http.MethodPost, "/api/v1/evaluate", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				b.Fatalf("POST /api/v1/evaluate %s = %d %s", body, rec.Code, rec.Body)
-			}
-		}
-	})
+	postInTurn(b, h, mix)
 	hits, misses := p.CacheStats()
 	if n := (hits - hits0) + (misses - misses0); n > 0 {
 		b.ReportMetric(100*float64(hits-hits0)/float64(n), "%hits")
