@@ -360,18 +360,10 @@ func env(name, def string) string {
 // addAdmin creates an admin, or resets their password, with the password
 // read from stdin: typed without echo on a terminal, else the first line.
 func addAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("admin add", adminAddUsage)
-	data := dataFlag(fs, "")
-	database := databaseFlag(fs)
-	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
+	name, data, database, code, ok := adminNamed("admin add", adminAddUsage, args, stdout, stderr)
 	if !ok {
 		return code
 	}
-	if len(args) != 1 {
-		fmt.Fprintf(stderr, "admin add: the admin's NAME is missing\nusage: %s\n", adminAddUsage)
-		return 2
-	}
-	name := args[0]
 	password, err := readPassword(stdin, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "admin add: reading the password from stdin:", err)
@@ -426,16 +418,9 @@ func listAdmins(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 // removeAdmin removes an admin account and ends its sessions at once.
 func removeAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("admin remove", adminRemoveUsage)
-	data := dataFlag(fs, "")
-	database := databaseFlag(fs)
-	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
+	name, data, database, code, ok := adminNamed("admin remove", adminRemoveUsage, args, stdout, stderr)
 	if !ok {
 		return code
-	}
-	if len(args) != 1 {
-		fmt.Fprintf(stderr, "admin remove: the admin's NAME is missing\nusage: %s\n", adminRemoveUsage)
-		return 2
 	}
 	db, err := openStore(ctx, *database, *data)
 	if err != nil {
@@ -443,16 +428,33 @@ func removeAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 1
 	}
 	defer db.Close()
-	switch err := db.RemoveAdmin(ctx, args[0]); {
+	switch err := db.RemoveAdmin(ctx, name); {
 	case errors.Is(err, store.ErrNotFound):
-		fmt.Fprintf(stderr, "admin remove: no admin is named %q (acceso admin list shows them)\n", args[0])
+		fmt.Fprintf(stderr, "admin remove: no admin is named %q (acceso admin list shows them)\n", name)
 		return 1
 	case err != nil:
 		fmt.Fprintln(stderr, "admin remove:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "admin %s removed; their sessions are ended\n", args[0])
+	fmt.Fprintf(stdout, "admin %s removed; their sessions are ended\n", name)
 	return 0
+}
+
+// adminNamed reads the flags and the one NAME of an admin command (admin
+// add, admin remove); ok is false when the command must end with code.
+func adminNamed(cmd, usage string, args []string, stdout, stderr io.Writer) (name string, data, database *string, code int, ok bool) {
+	fs := newFlagSet(cmd, usage)
+	data = dataFlag(fs, "")
+	database = databaseFlag(fs)
+	args, code, ok = parseArgs(fs, args, 1, stdout, stderr)
+	if !ok {
+		return "", nil, nil, code, false
+	}
+	if len(args) != 1 {
+		fmt.Fprintf(stderr, "%s: the admin's NAME is missing\nusage: %s\n", cmd, usage)
+		return "", nil, nil, 2, false
+	}
+	return args[0], data, database, 0, true
 }
 
 // readPassword reads a password: without echo from a terminal, else the

@@ -185,8 +185,12 @@ func (d *decoder) facts(into map[string]any) error {
 	return err
 }
 
-// fact reads one known fact's value; problem says what is wrong with it.
+// fact reads one known fact's value in the shape a request holds it (bool,
+// int, string or []string); problem says what is wrong with it. The shape
+// is read here, token by token; the limits are the fact's own, f.Check, the
+// same that a kept decision's facts meet when they become a request.
 func (d *decoder) fact(f knowledge.Fact) (any, string, error) {
+	var v any
 	switch f.Type {
 	case knowledge.TypeBoolean:
 		if k := d.dec.PeekKind(); k != 't' && k != 'f' {
@@ -196,13 +200,13 @@ func (d *decoder) fact(f knowledge.Fact) (any, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return tok.Bool(), "", nil
+		v = tok.Bool()
 	case knowledge.TypeString:
-		s, problem, err := d.string(knowledge.MaxStringLen)
-		if err == nil && problem == "" && strings.TrimSpace(s) == "" {
-			problem = "must not be empty"
+		s, problem, err := d.text()
+		if err != nil || problem != "" {
+			return nil, problem, err
 		}
-		return s, problem, err
+		v = s
 	case knowledge.TypeStrings, knowledge.TypeChoices:
 		if d.dec.PeekKind() != '[' {
 			return nil, "must be an array of strings", d.dec.SkipValue()
@@ -213,24 +217,22 @@ func (d *decoder) fact(f knowledge.Fact) (any, string, error) {
 		list := []string{}
 		problem := ""
 		for i := 0; d.dec.PeekKind() != ']'; i++ {
-			s, p, err := d.string(knowledge.MaxStringLen)
+			s, p, err := d.text()
 			if err != nil {
 				return nil, "", err
 			}
-			switch {
-			case problem != "":
-			case p != "":
+			if p != "" && problem == "" {
 				problem = fmt.Sprintf("item %d %s", i, p)
-			case i >= knowledge.MaxListLen:
-				problem = fmt.Sprintf("must have at most %d items", knowledge.MaxListLen)
-			case f.Type == knowledge.TypeChoices && !slices.Contains(f.Choices, s):
-				problem = fmt.Sprintf("item %d must be one of %s", i, strings.Join(f.Choices, ", "))
-			default:
-				list = append(list, s)
 			}
+			list = append(list, s)
 		}
-		_, err := d.dec.ReadToken()
-		return list, problem, err
+		if _, err := d.dec.ReadToken(); err != nil {
+			return nil, "", err
+		}
+		if problem != "" {
+			return nil, problem, nil
+		}
+		v = list
 	case knowledge.TypeCount:
 		if d.dec.PeekKind() != '0' {
 			return nil, "must be a whole number", d.dec.SkipValue()
@@ -243,17 +245,27 @@ func (d *decoder) fact(f knowledge.Fact) (any, string, error) {
 		if perr != nil {
 			return nil, "must be a whole number", nil
 		}
-		if i < 0 || i > knowledge.MaxCount {
-			return nil, fmt.Sprintf("must be between 0 and %d", knowledge.MaxCount), nil
-		}
-		return int(i), "", nil
+		v = int(i)
 	}
-	return nil, "has a type the engine does not know", d.dec.SkipValue()
+	if problem := f.Check(v); problem != "" {
+		return nil, problem, nil
+	}
+	return v, "", nil
 }
 
 // string reads a string value of at most maxLen characters (null reads as
 // ""); problem says what is wrong with it.
 func (d *decoder) string(maxLen int) (string, string, error) {
+	s, problem, err := d.text()
+	if err == nil && problem == "" && utf8.RuneCountInString(s) > maxLen {
+		return "", fmt.Sprintf("must be at most %d characters", maxLen), nil
+	}
+	return s, problem, err
+}
+
+// text reads a string value of any length (null reads as ""); problem says
+// what is wrong with it.
+func (d *decoder) text() (string, string, error) {
 	if d.dec.PeekKind() == 'n' {
 		_, err := d.dec.ReadToken()
 		return "", "", err
@@ -265,11 +277,7 @@ func (d *decoder) string(maxLen int) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	s := tok.String()
-	if utf8.RuneCountInString(s) > maxLen {
-		return "", fmt.Sprintf("must be at most %d characters", maxLen), nil
-	}
-	return s, "", nil
+	return tok.String(), "", nil
 }
 
 // fieldName is a key as it appears in a field path: as it is when it is a

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"context"
 	"testing"
 
@@ -8,7 +9,7 @@ import (
 )
 
 // realistic is a request with all fifteen facts known.
-func realistic(b *testing.B) (*Policy, Request) {
+func realistic(b *testing.B) (*Policy, knowledge.Request) {
 	b.Helper()
 	p, err := Build(context.Background(), Embedded(), Options{NoCache: true})
 	if err != nil {
@@ -23,7 +24,7 @@ func realistic(b *testing.B) (*Policy, Request) {
 		}
 	}
 	b.Fatal("no all-facts sample")
-	return nil, Request{}
+	return nil, knowledge.Request{}
 }
 
 // BenchmarkEvaluate measures one decision on a realistic request: every fact

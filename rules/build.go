@@ -20,6 +20,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"acceso/content"
+	"acceso/knowledge"
 	"acceso/locales"
 )
 
@@ -34,8 +35,8 @@ const DefaultDeadline = 250 * time.Millisecond
 // its catalog, its texts and the prepared decision query.
 type Policy struct {
 	Revision string
-	Source   Source
-	Catalog  Catalog
+	Source   knowledge.Source
+	Catalog  knowledge.Catalog
 	Texts    *locales.Texts
 	// Articles is the admins' article, in every language, rendered from
 	// the source.
@@ -77,7 +78,7 @@ type Options struct {
 // of every unknown fact (decision.rego's _reads). A verdict can change
 // only with a fact its rule reads, so the answer is the rules' alone, as
 // stock OPA gives it without this (TestReadsChangeNoAnswer).
-func readsQuery(c Catalog) string {
+func readsQuery(c knowledge.Catalog) string {
 	reads := make([][2]*ast.Term, 0, len(c.Causes))
 	for _, cause := range c.Causes {
 		facts := make([]*ast.Term, len(cause.Facts))
@@ -96,7 +97,7 @@ func readsQuery(c Catalog) string {
 // tests compile against capabilities.json, so a call to a builtin that
 // reaches outside the engine is refused. Any failure returns Problems
 // (file:line: message) and no policy.
-func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
+func Build(ctx context.Context, src knowledge.Source, opts Options) (*Policy, error) {
 	if opts.Deadline <= 0 {
 		opts.Deadline = DefaultDeadline
 	}
@@ -106,7 +107,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	}
 	caps, err := capabilities()
 	if err != nil {
-		return nil, Problems{{File: "rules/capabilities.json", Message: err.Error()}}
+		return nil, knowledge.Problems{{File: "rules/capabilities.json", Message: err.Error()}}
 	}
 	compiler := ast.NewCompiler().WithCapabilities(caps)
 	schemas, typed := inputSchema(policies)
@@ -133,13 +134,13 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	var plain locales.TextProblems
 	switch {
 	case errors.As(err, &plain):
-		problems := make(Problems, len(plain))
+		problems := make(knowledge.Problems, len(plain))
 		for i, p := range plain {
-			problems[i] = Problem{File: p.File, Line: p.Line, Message: p.Message}
+			problems[i] = knowledge.Problem{File: p.File, Line: p.Line, Message: p.Message}
 		}
 		return nil, problems
 	case err != nil:
-		return nil, Problems{{File: "locales", Message: err.Error()}}
+		return nil, knowledge.Problems{{File: "locales", Message: err.Error()}}
 	}
 	if problems := checkTexts(catalog, texts); len(problems) > 0 {
 		return nil, append(problems, linkProblems...)
@@ -169,7 +170,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 	}
 	query, err := rego.New(rego.Query(q), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
 	if err != nil {
-		return nil, Problems{{File: "rules", Message: "preparing " + decisionQuery + ": " + err.Error()}}
+		return nil, knowledge.Problems{{File: "rules", Message: "preparing " + decisionQuery + ": " + err.Error()}}
 	}
 	var cache *decisionCache
 	if !opts.NoCache {
@@ -177,12 +178,12 @@ func Build(ctx context.Context, src Source, opts Options) (*Policy, error) {
 		if len(compiler.GetRulesExact(ast.MustParseRef(derivedQuery))) > 0 {
 			pq, err := rego.New(rego.Query(derivedQuery), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
 			if err != nil {
-				return nil, Problems{{File: "rules", Message: "preparing " + derivedQuery + ": " + err.Error()}}
+				return nil, knowledge.Problems{{File: "rules", Message: "preparing " + derivedQuery + ": " + err.Error()}}
 			}
 			derive = &pq
 		}
 		if cache, err = newDecisionCache(cmp.Or(opts.CacheSize, DefaultCacheSize), catalog, derive, always); err != nil {
-			return nil, Problems{{File: "rules", Message: "the decision cache: " + err.Error()}}
+			return nil, knowledge.Problems{{File: "rules", Message: "the decision cache: " + err.Error()}}
 		}
 	}
 	p := &Policy{
@@ -216,7 +217,7 @@ var builtInTexts = sync.OnceValues(func() (*locales.Texts, error) {
 // parse parses every module, returning the policies alone (for evaluation)
 // and all modules with their tests (for the test runner). Each set gets its
 // own parse, since compilers rewrite the modules they are given.
-func parse(modules map[string]string) (policies, all map[string]*ast.Module, problems Problems) {
+func parse(modules map[string]string) (policies, all map[string]*ast.Module, problems knowledge.Problems) {
 	opts := ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1}
 	policies = make(map[string]*ast.Module)
 	all = make(map[string]*ast.Module)
@@ -227,12 +228,12 @@ func parse(modules map[string]string) (policies, all map[string]*ast.Module, pro
 			continue
 		}
 		all[name] = m
-		if !IsTest(name) {
+		if !knowledge.IsTest(name) {
 			policies[name], _ = ast.ParseModuleWithOpts(name, modules[name], opts)
 		}
 	}
 	if len(problems) == 0 && len(policies) == 0 {
-		problems = Problems{{File: "rules", Message: "no policy modules"}}
+		problems = knowledge.Problems{{File: "rules", Message: "no policy modules"}}
 	}
 	return policies, all, problems
 }
@@ -243,7 +244,7 @@ func parse(modules map[string]string) (policies, all map[string]*ast.Module, pro
 // failing tests run once more with tracing, so that each problem shows the
 // expression that failed with the values of its terms (as opa test
 // --var-values does): what was expected beside what the rules gave.
-func runTests(ctx context.Context, modules map[string]*ast.Module, newCompiler func() *ast.Compiler) Problems {
+func runTests(ctx context.Context, modules map[string]*ast.Module, newCompiler func() *ast.Compiler) knowledge.Problems {
 	copies := make(map[string]*ast.Module, len(modules))
 	for name, m := range modules {
 		copies[name] = m.Copy()
@@ -256,7 +257,7 @@ func runTests(ctx context.Context, modules map[string]*ast.Module, newCompiler f
 	if err != nil {
 		return explainRefused(fromAST(err))
 	}
-	var problems Problems
+	var problems knowledge.Problems
 	var failed []string
 	ran := 0
 	for r := range ch {
@@ -270,7 +271,7 @@ func runTests(ctx context.Context, modules map[string]*ast.Module, newCompiler f
 		}
 	}
 	if ran == 0 {
-		problems = append(problems, Problem{File: "rules", Message: "no Rego tests: every policy needs its _test.rego"})
+		problems = append(problems, knowledge.Problem{File: "rules", Message: "no Rego tests: every policy needs its _test.rego"})
 	}
 	if len(failed) > 0 {
 		explained := explainFailures(ctx, copies, newCompiler(), "^("+strings.Join(failed, "|")+")$")
@@ -280,7 +281,7 @@ func runTests(ctx context.Context, modules map[string]*ast.Module, newCompiler f
 			}
 		}
 	}
-	slices.SortFunc(problems, func(a, b Problem) int {
+	slices.SortFunc(problems, func(a, b knowledge.Problem) int {
 		if a.File != b.File {
 			return strings.Compare(a.File, b.File)
 		}
@@ -327,24 +328,24 @@ func explainFailures(ctx context.Context, modules map[string]*ast.Module, compil
 	return out
 }
 
-func located(loc *ast.Location, msg string) Problem {
+func located(loc *ast.Location, msg string) knowledge.Problem {
 	if loc == nil {
-		return Problem{File: "rules", Message: msg}
+		return knowledge.Problem{File: "rules", Message: msg}
 	}
-	return Problem{File: loc.File, Line: loc.Row, Message: msg}
+	return knowledge.Problem{File: loc.File, Line: loc.Row, Message: msg}
 }
 
 // trySamples evaluates a request with no facts and one with every fact,
 // within the deadline, so that a source that errors or runs too long at
 // evaluation time is refused before it is served.
-func (p *Policy) trySamples(ctx context.Context) Problems {
+func (p *Policy) trySamples(ctx context.Context) knowledge.Problems {
 	for _, sample := range sampleRequests(p.Catalog) {
 		if _, err := p.Evaluate(ctx, sample.req); err != nil {
 			msg := fmt.Sprintf("evaluating the %s sample: %v", sample.name, err)
 			if errors.Is(err, context.DeadlineExceeded) {
 				msg = fmt.Sprintf("evaluating the %s sample took longer than the %v deadline", sample.name, p.deadline)
 			}
-			return Problems{{File: "rules", Message: msg}}
+			return knowledge.Problems{{File: "rules", Message: msg}}
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"context"
 	"encoding/json"
 	"maps"
@@ -37,7 +38,7 @@ const derivedQuery = "data.login.derived"
 // language is not part of it: a decision is ids, which the caller puts
 // into words afterwards.
 type decisionCache struct {
-	lru      *lru.Cache[string, Decision]
+	lru      *lru.Cache[string, knowledge.Decision]
 	personal map[string]bool
 	// reads are the facts whose values key a request, by symptom ("" for
 	// a request naming none: every cause is in scope).
@@ -52,8 +53,8 @@ type decisionCache struct {
 // catalog declares; derive is the prepared derived query, or nil; always
 // are the facts every decision may depend on beside its causes' (those the
 // scope and the derivation read).
-func newDecisionCache(size int, catalog Catalog, derive *rego.PreparedEvalQuery, always []string) (*decisionCache, error) {
-	l, err := lru.New[string, Decision](size)
+func newDecisionCache(size int, catalog knowledge.Catalog, derive *rego.PreparedEvalQuery, always []string) (*decisionCache, error) {
+	l, err := lru.New[string, knowledge.Decision](size)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func (p *Policy) CacheStats() (hits, misses uint64) {
 // key returns the cache key of req, and false when req cannot be reused.
 // The derived query runs, on input(), only when req carries a personal
 // fact; a derived value stands for the fact of that name, as in the rules.
-func (c *decisionCache) key(ctx context.Context, req Request, input func() ast.Value) (string, bool, error) {
+func (c *decisionCache) key(ctx context.Context, req knowledge.Request, input func() ast.Value) (string, bool, error) {
 	names, ok := c.reads[req.Symptom]
 	if !ok {
 		return "", false, nil

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"bufio"
 	"context"
 	"encoding/json"
@@ -22,7 +23,7 @@ var mixPath = filepath.Join("..", "..", "shared", "bench", "mix.jsonl")
 
 // mixRequests reads the mix, skipping when it is missing (unless CI is
 // set, where it must be there).
-func mixRequests(tb testing.TB) (reqs []Request, bodies []string) {
+func mixRequests(tb testing.TB) (reqs []knowledge.Request, bodies []string) {
 	tb.Helper()
 	f, err := os.Open(mixPath)
 	if err != nil {
@@ -49,15 +50,15 @@ func mixRequests(tb testing.TB) (reqs []Request, bodies []string) {
 }
 
 // parseRequest reads a body as the API's decoder would for valid input.
-func parseRequest(body string) (Request, error) {
+func parseRequest(body string) (knowledge.Request, error) {
 	var raw struct {
 		Symptom string         `json:"symptom"`
 		Facts   map[string]any `json:"facts"`
 	}
 	if err := json.Unmarshal([]byte(body), &raw); err != nil {
-		return Request{}, err
+		return knowledge.Request{}, err
 	}
-	req := Request{Symptom: raw.Symptom, Facts: make(map[string]any)}
+	req := knowledge.Request{Symptom: raw.Symptom, Facts: make(map[string]any)}
 	for name, v := range raw.Facts {
 		switch v := v.(type) {
 		case float64:
@@ -139,7 +140,7 @@ func TestEvaluateConcurrently(t *testing.T) {
 	reqs, bodies := mixRequests(t)
 	ctx := context.Background()
 	uncached, shared := buildWith(t, Options{NoCache: true}), buildWith(t, Options{})
-	want := make([]Decision, len(reqs))
+	want := make([]knowledge.Decision, len(reqs))
 	for i, req := range reqs {
 		d, err := uncached.Evaluate(ctx, req)
 		if err != nil {

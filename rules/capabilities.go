@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"bytes"
 	_ "embed"
 	"strings"
@@ -35,7 +36,7 @@ const refusedNote = " (not allowed: rules may call only the builtins in rules/ca
 
 // explainRefused marks each "undefined function NAME" problem whose NAME is
 // an OPA builtin left out of the capabilities.
-func explainRefused(ps Problems) Problems {
+func explainRefused(ps knowledge.Problems) knowledge.Problems {
 	const prefix = "undefined function "
 	for i, p := range ps {
 		if fact, ok := strings.CutPrefix(p.Message, "undefined ref: input.facts."); ok {

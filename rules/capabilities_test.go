@@ -246,7 +246,7 @@ func TestBuildRefusesBuiltinsThatReachOutside(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file+"/"+tc.name, func(t *testing.T) {
 			pkg := "login"
-			if IsTest(tc.file) {
+			if knowledge.IsTest(tc.file) {
 				pkg = "login_test"
 			}
 			// The call is on line 6.
@@ -261,7 +261,7 @@ func TestBuildRefusesBuiltinsThatReachOutside(t *testing.T) {
 			if !ok {
 				t.Fatalf("Build error %v is not Problems", err)
 			}
-			want := Problem{File: tc.file, Line: 6, Message: "undefined function " + tc.name + refusedNote}
+			want := knowledge.Problem{File: tc.file, Line: 6, Message: "undefined function " + tc.name + refusedNote}
 			if !slices.Contains(problems, want) {
 				t.Errorf("Build problems = %v; want one %v", problems, want)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 
+	"acceso/knowledge"
 	"acceso/locales"
 )
 
@@ -26,15 +27,15 @@ const (
 // readCatalog reads the causes from their rules and metadata, and the
 // symptoms and facts from the data the rules define. Every problem found
 // names the rule's file and line.
-func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems) {
-	var c Catalog
-	var problems Problems
+func readCatalog(ctx context.Context, compiler *ast.Compiler) (knowledge.Catalog, knowledge.Problems) {
+	var c knowledge.Catalog
+	var problems knowledge.Problems
 	rs, err := rego.New(
 		rego.Query("symptoms := data.login.symptoms; facts := data.login.facts"),
 		rego.Compiler(compiler),
 	).Eval(ctx)
 	if err != nil || len(rs) != 1 {
-		return c, Problems{{File: "rules", Message: fmt.Sprintf("reading data.login.symptoms and data.login.facts: %v", err)}}
+		return c, knowledge.Problems{{File: "rules", Message: fmt.Sprintf("reading data.login.symptoms and data.login.facts: %v", err)}}
 	}
 	c.Symptoms = stringList(rs[0].Bindings["symptoms"])
 	keys, decl := factPositions(compiler.Modules)
@@ -65,42 +66,42 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (Catalog, Problems
 				continue
 			}
 			for _, e := range cause.errs {
-				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: e})
+				problems = append(problems, knowledge.Problem{File: cause.File, Line: cause.Line, Message: e})
 			}
 			if len(cause.errs) > 0 {
 				continue
 			}
 			if !slices.Contains(c.Symptoms, cause.Symptom) {
-				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown symptom %q (the rule is cause.<symptom>.<id>)", cause.ID, cause.Symptom)})
+				problems = append(problems, knowledge.Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown symptom %q (the rule is cause.<symptom>.<id>)", cause.ID, cause.Symptom)})
 			}
 			cause.Facts, cause.errs = restsOn(c, compiler, cause.Cause)
 			for _, e := range cause.errs {
-				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: e})
+				problems = append(problems, knowledge.Problem{File: cause.File, Line: cause.Line, Message: e})
 			}
 			if prev, dup := c.Cause(cause.ID); dup {
-				problems = append(problems, Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s is declared twice (also at %s:%d)", cause.ID, prev.File, prev.Line)})
+				problems = append(problems, knowledge.Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s is declared twice (also at %s:%d)", cause.ID, prev.File, prev.Line)})
 			}
 			c.Causes = append(c.Causes, cause.Cause)
 		}
 	}
 	for _, v := range verdicts {
 		if declared, ok := c.Cause(v.ID); !ok || declared.Symptom != v.Symptom {
-			problems = append(problems, Problem{File: v.File, Line: v.Line, Message: fmt.Sprintf(
+			problems = append(problems, knowledge.Problem{File: v.File, Line: v.Line, Message: fmt.Sprintf(
 				"cause.%s.%s has no declaration: add `default cause.%s.%s := \"open\"` with its # METADATA", v.Symptom, v.ID, v.Symptom, v.ID)})
 		}
 	}
 	for _, t := range canTry {
-		i := slices.IndexFunc(c.Causes, func(x Cause) bool { return x.ID == t.id })
+		i := slices.IndexFunc(c.Causes, func(x knowledge.Cause) bool { return x.ID == t.id })
 		if i < 0 {
-			problems = append(problems, Problem{File: t.file, Line: t.line, Message: fmt.Sprintf("contact_can_try names %q, which no cause declares", t.id)})
+			problems = append(problems, knowledge.Problem{File: t.file, Line: t.line, Message: fmt.Sprintf("contact_can_try names %q, which no cause declares", t.id)})
 			continue
 		}
 		c.Causes[i].ContactCanTry = true
 	}
 	if len(c.Causes) == 0 {
-		problems = append(problems, Problem{File: "rules", Message: "no causes: a cause is declared by a rule default cause.<symptom>.<id> := \"open\" with # METADATA"})
+		problems = append(problems, knowledge.Problem{File: "rules", Message: "no causes: a cause is declared by a rule default cause.<symptom>.<id> := \"open\" with # METADATA"})
 	}
-	var orderProblems Problems
+	var orderProblems knowledge.Problems
 	c.Causes, orderProblems = articleOrder(c.Causes)
 	return c, append(problems, orderProblems...)
 }
@@ -114,7 +115,7 @@ type namedCause struct {
 
 // canTryOf reads a rule contact_can_try contains "<id>": ok is set for a
 // rule of that name, with a problem when it is not of that form.
-func canTryOf(rule *ast.Rule) (namedCause, bool, *Problem) {
+func canTryOf(rule *ast.Rule) (namedCause, bool, *knowledge.Problem) {
 	ref := rule.Head.Ref()
 	if len(ref) == 0 || !ref[0].Equal(ast.VarTerm(canTryRule)) {
 		return namedCause{}, false, nil
@@ -128,7 +129,7 @@ func canTryOf(rule *ast.Rule) (namedCause, bool, *Problem) {
 		id, isString = rule.Head.Key.Value.(ast.String)
 	}
 	if !isString {
-		return l, true, &Problem{File: l.file, Line: l.line, Message: canTryRule + ` names one cause per rule, as a literal: contact_can_try contains "<cause id>"`}
+		return l, true, &knowledge.Problem{File: l.file, Line: l.line, Message: canTryRule + ` names one cause per rule, as a literal: contact_can_try contains "<cause id>"`}
 	}
 	l.id = string(id)
 	return l, true, nil
@@ -138,20 +139,20 @@ func canTryOf(rule *ast.Rule) (namedCause, bool, *Problem) {
 // then line), each cause with custom.after right after the cause it
 // names. A cause after an unknown cause, or a loop of afters, is a
 // problem at its declaration.
-func articleOrder(causes []Cause) ([]Cause, Problems) {
-	slices.SortStableFunc(causes, func(a, b Cause) int {
+func articleOrder(causes []knowledge.Cause) ([]knowledge.Cause, knowledge.Problems) {
+	slices.SortStableFunc(causes, func(a, b knowledge.Cause) int {
 		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
 	})
-	var problems Problems
-	placed := make([]Cause, 0, len(causes))
-	var pending []Cause
+	var problems knowledge.Problems
+	placed := make([]knowledge.Cause, 0, len(causes))
+	var pending []knowledge.Cause
 	for _, c := range causes {
 		if c.After == "" {
 			placed = append(placed, c)
 			continue
 		}
-		if !slices.ContainsFunc(causes, func(x Cause) bool { return x.ID == c.After }) {
-			problems = append(problems, Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s: custom.after names %q, which no cause declares", c.ID, c.After)})
+		if !slices.ContainsFunc(causes, func(x knowledge.Cause) bool { return x.ID == c.After }) {
+			problems = append(problems, knowledge.Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s: custom.after names %q, which no cause declares", c.ID, c.After)})
 			placed = append(placed, c)
 			continue
 		}
@@ -161,18 +162,18 @@ func articleOrder(causes []Cause) ([]Cause, Problems) {
 	// places none leaves a loop. Causes after the same one keep their
 	// position order.
 	for len(pending) > 0 {
-		var rest []Cause
+		var rest []knowledge.Cause
 		for _, c := range slices.Backward(pending) {
-			i := slices.IndexFunc(placed, func(x Cause) bool { return x.ID == c.After })
+			i := slices.IndexFunc(placed, func(x knowledge.Cause) bool { return x.ID == c.After })
 			if i < 0 {
-				rest = append([]Cause{c}, rest...)
+				rest = append([]knowledge.Cause{c}, rest...)
 				continue
 			}
 			placed = slices.Insert(placed, i+1, c)
 		}
 		if len(rest) == len(pending) {
 			for _, c := range rest {
-				problems = append(problems, Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s: custom.after %s makes a loop of causes each after another", c.ID, c.After)})
+				problems = append(problems, knowledge.Problem{File: c.File, Line: c.Line, Message: fmt.Sprintf("cause %s: custom.after %s makes a loop of causes each after another", c.ID, c.After)})
 				placed = append(placed, c)
 			}
 			break
@@ -185,7 +186,7 @@ func articleOrder(causes []Cause) ([]Cause, Problems) {
 // restsOn returns the facts cause rests on, in asking order: those its
 // rules read, following the helper rules they refer to (see readsOf), with
 // what is wrong with them.
-func restsOn(c Catalog, compiler *ast.Compiler, cause Cause) ([]string, []string) {
+func restsOn(c knowledge.Catalog, compiler *ast.Compiler, cause knowledge.Cause) ([]string, []string) {
 	ref := ast.MustParseRef(packagePath).Append(ast.VarTerm(causeRule)).Append(ast.StringTerm(cause.Symptom)).Append(ast.StringTerm(cause.ID))
 	ref[2] = ast.StringTerm(causeRule)
 	r := readsOf(compiler, compiler.GetRulesExact(ref))
@@ -209,7 +210,7 @@ func restsOn(c Catalog, compiler *ast.Compiler, cause Cause) ([]string, []string
 
 // declaredCause is a cause read from its rule, and what is wrong with it.
 type declaredCause struct {
-	Cause
+	knowledge.Cause
 	errs []string
 	// verdict is set for a rule that gives a verdict, as opposed to the
 	// default rule that declares the cause.
@@ -297,15 +298,15 @@ func stringList(v any) []string {
 
 // checkTexts reports every needed message missing in a language, located at
 // the rule that needs it.
-func checkTexts(c Catalog, texts *locales.Texts) Problems {
-	var problems Problems
+func checkTexts(c knowledge.Catalog, texts *locales.Texts) knowledge.Problems {
+	var problems knowledge.Problems
 	needed := c.Messages()
 	for _, lang := range locales.Languages {
 		for _, m := range needed {
 			if _, ok := texts.Text(lang, m.ID); ok {
 				continue
 			}
-			p := Problem{File: m.File, Line: m.Line, Message: fmt.Sprintf("%s has no %s text: add %s to %s", m.For, lang, m.ID, locales.Path(lang))}
+			p := knowledge.Problem{File: m.File, Line: m.Line, Message: fmt.Sprintf("%s has no %s text: add %s to %s", m.For, lang, m.ID, locales.Path(lang))}
 			if p.File == "" {
 				p.File = locales.Path(lang)
 			}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"fmt"
 	"maps"
 	"slices"
@@ -143,7 +144,7 @@ func directReads(rule *ast.Rule) (map[string]readAt, []readAt) {
 // decision cache, which keys on the derived values only, could hand one
 // contact's answer to another. It returns the facts every decision may
 // depend on beside its causes': those the scope and the derivation read.
-func checkPersonalReads(compiler *ast.Compiler, c Catalog) (always []string, problems Problems) {
+func checkPersonalReads(compiler *ast.Compiler, c knowledge.Catalog) (always []string, problems knowledge.Problems) {
 	personal := make(map[string]bool)
 	for _, f := range c.Facts {
 		if f.Personal {
@@ -180,11 +181,11 @@ func checkPersonalReads(compiler *ast.Compiler, c Catalog) (always []string, pro
 					continue
 				}
 				at := r.facts[name]
-				p := Problem{File: at.file, Line: at.line, Message: fmt.Sprintf(
+				p := knowledge.Problem{File: at.file, Line: at.line, Message: fmt.Sprintf(
 					"%s reads the personal fact %s: only the derivation (%s) may read personal facts; derive what the rule needs there, so that an answer kept for reuse can never pass from one contact to another",
 					ruleName(rule), name, derivedRule)}
 				if own, _ := directReads(rule); own[name].ref == nil && rule.Location != nil {
-					p = Problem{File: rule.Location.File, Line: rule.Location.Row, Message: fmt.Sprintf(
+					p = knowledge.Problem{File: rule.Location.File, Line: rule.Location.Row, Message: fmt.Sprintf(
 						"%s reads the personal fact %s (at %s:%d): only the derivation (%s) may read personal facts; derive what the rule needs there, so that an answer kept for reuse can never pass from one contact to another",
 						ruleName(rule), name, at.file, at.line, derivedRule)}
 				}
@@ -197,7 +198,7 @@ func checkPersonalReads(compiler *ast.Compiler, c Catalog) (always []string, pro
 	for _, rule := range reach(compiler, deciding, true, nil) {
 		_, dynamic := directReads(rule)
 		for _, at := range dynamic {
-			p := Problem{File: at.file, Line: at.line, Message: fmt.Sprintf(
+			p := knowledge.Problem{File: at.file, Line: at.line, Message: fmt.Sprintf(
 				"%s reads %s, which names no fact: a rule that decides a verdict or the scope names each fact it reads (input.facts.<name>), so that what it rests on is known and no personal fact is read",
 				ruleName(rule), shown(at.ref))}
 			if !slices.Contains(problems, p) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"acceso/content"
+	"acceso/knowledge"
 	"acceso/locales"
 )
 
@@ -41,7 +42,7 @@ func (d document) file(lang string) string { return d.name + "." + lang + ".md" 
 // cause's id) in each document in every language. A source with no
 // documents at all (stored by an earlier release) uses the built-in ones.
 // Each problem names the file to fix and the cause's file:line.
-func readDocs(src Source, c Catalog) (article, help *content.Set, problems Problems) {
+func readDocs(src knowledge.Source, c knowledge.Catalog) (article, help *content.Set, problems knowledge.Problems) {
 	docs := src.Docs
 	if len(docs) == 0 {
 		docs = Embedded().Docs
@@ -54,8 +55,8 @@ func readDocs(src Source, c Catalog) (article, help *content.Set, problems Probl
 }
 
 // readDoc reads and checks one document of docs; see readDocs.
-func readDoc(docs map[string]string, d document, c Catalog) (*content.Set, Problems) {
-	var problems Problems
+func readDoc(docs map[string]string, d document, c knowledge.Catalog) (*content.Set, knowledge.Problems) {
+	var problems knowledge.Problems
 	text := make(map[string][]byte, len(locales.Languages))
 	files := make(map[string]string, len(locales.Languages))
 	for _, lang := range locales.Languages {
@@ -67,12 +68,12 @@ func readDoc(docs map[string]string, d document, c Catalog) (*content.Set, Probl
 		}
 		switch len(found) {
 		case 0:
-			problems = append(problems, Problem{File: d.file(lang), Message: fmt.Sprintf(
+			problems = append(problems, knowledge.Problem{File: d.file(lang), Message: fmt.Sprintf(
 				"%s in %s is missing: add %s beside the topic's rules", d.what, lang, d.file(lang))})
 		case 1:
 			text[lang], files[lang] = []byte(docs[found[0]]), found[0]
 		default:
-			problems = append(problems, Problem{File: found[1], Message: fmt.Sprintf(
+			problems = append(problems, knowledge.Problem{File: found[1], Message: fmt.Sprintf(
 				"one file of %s per language: %s is also %s", d.what, found[1], strings.Join(found[:1], ", "))})
 		}
 	}
@@ -82,13 +83,13 @@ func readDoc(docs map[string]string, d document, c Catalog) (*content.Set, Probl
 	set := content.New(text)
 	for _, lang := range locales.Languages {
 		if _, err := set.Page(lang); err != nil {
-			problems = append(problems, Problem{File: files[lang], Message: err.Error()})
+			problems = append(problems, knowledge.Problem{File: files[lang], Message: err.Error()})
 			continue
 		}
 		anchors := set.Anchors(lang)
 		for _, cause := range c.Causes {
 			if !slices.Contains(anchors, cause.ID) {
-				problems = append(problems, Problem{File: files[lang], Message: fmt.Sprintf(
+				problems = append(problems, knowledge.Problem{File: files[lang], Message: fmt.Sprintf(
 					"cause %s (%s:%d) has no section in %s: "+d.section,
 					cause.ID, cause.File, cause.Line, d.what, cause.ID)})
 			}

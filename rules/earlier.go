@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"fmt"
 	"maps"
 	"regexp"
@@ -14,14 +15,14 @@ import (
 // in place of the rule contact_can_try, and the causes' data that Go used to
 // compute (data.acceso.causes). Each problem is at its file:line and says
 // what to write instead; none means src is not of the earlier format.
-func EarlierFormat(src Source) Problems {
-	var problems Problems
+func EarlierFormat(src knowledge.Source) knowledge.Problems {
+	var problems knowledge.Problems
 	for _, name := range slices.Sorted(maps.Keys(src.Modules)) {
 		for i, line := range strings.Split(src.Modules[name], "\n") {
 			if m := earlierMetadata.FindStringSubmatch(line); m != nil {
-				problems = append(problems, Problem{File: name, Line: i + 1, Message: earlierChange[m[1]]})
+				problems = append(problems, knowledge.Problem{File: name, Line: i + 1, Message: earlierChange[m[1]]})
 			} else if !strings.HasPrefix(strings.TrimSpace(line), "#") && strings.Contains(line, "data.acceso.causes") {
-				problems = append(problems, Problem{File: name, Line: i + 1, Message: earlierChange["data"]})
+				problems = append(problems, knowledge.Problem{File: name, Line: i + 1, Message: earlierChange["data"]})
 			}
 		}
 	}
@@ -44,8 +45,8 @@ var earlierChange = map[string]string{
 // EarlierFormatNote is what an admin reads first about a stored revision
 // of the earlier format that this release cannot serve; name is the
 // revision ("revision 3f2a… (#7)").
-func EarlierFormatNote(name string) Problem {
-	return Problem{File: name, Message: fmt.Sprint("was published for the earlier rules format, which this release no longer reads ",
+func EarlierFormatNote(name string) knowledge.Problem {
+	return knowledge.Problem{File: name, Message: fmt.Sprint("was published for the earlier rules format, which this release no longer reads ",
 		"(custom.order, custom.facts, custom.contact_can_try, data.acceso.causes), so it is not served; ",
 		"to use it again, make its changes in a draft of the rules served now (or in a folder written by acceso rules init), as each line below says, and publish")}
 }

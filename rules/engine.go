@@ -34,13 +34,13 @@ func (e *Engine) Swap(p *Policy) *Policy { return e.current.Swap(p) }
 // Evaluate decides req under p, within the caller's deadline or the
 // policy's, whichever comes first. Failures wrap ErrEvaluation. A decision
 // p has already made for the same key (see decisionCache) is reused.
-func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
+func (p *Policy) Evaluate(ctx context.Context, req knowledge.Request) (knowledge.Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.deadline)
 	defer cancel()
 	// OPA notices a cancelled context only while it evaluates, and a quick
 	// evaluation can finish first: a caller already gone gets no answer.
 	if err := ctx.Err(); err != nil {
-		return Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, err)
+		return knowledge.Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, err)
 	}
 	if p.cache == nil {
 		return p.evaluate(ctx, p.input(req))
@@ -56,7 +56,7 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	}
 	key, reusable, err := p.cache.key(ctx, req, inputOf)
 	if err != nil {
-		return Decision{}, p.evaluationError(ctx, err)
+		return knowledge.Decision{}, p.evaluationError(ctx, err)
 	}
 	if !reusable {
 		return p.evaluate(ctx, inputOf())
@@ -67,7 +67,7 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 	}
 	d, err := p.evaluate(ctx, inputOf())
 	if err != nil {
-		return Decision{}, err
+		return knowledge.Decision{}, err
 	}
 	p.cache.misses.Add(1)
 	p.cache.lru.Add(key, d.Clone())
@@ -75,17 +75,17 @@ func (p *Policy) Evaluate(ctx context.Context, req Request) (Decision, error) {
 }
 
 // evaluate runs the decision query on input.
-func (p *Policy) evaluate(ctx context.Context, input ast.Value) (Decision, error) {
+func (p *Policy) evaluate(ctx context.Context, input ast.Value) (knowledge.Decision, error) {
 	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalGenerateJSON(asValue))
 	if err != nil {
-		return Decision{}, p.evaluationError(ctx, err)
+		return knowledge.Decision{}, p.evaluationError(ctx, err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return Decision{}, fmt.Errorf("%w: %s is undefined", ErrEvaluation, decisionQuery)
+		return knowledge.Decision{}, fmt.Errorf("%w: %s is undefined", ErrEvaluation, decisionQuery)
 	}
 	d, ok := decisionFrom(p.Catalog, rs[0].Expressions[0].Value)
 	if !ok {
-		return Decision{}, fmt.Errorf("%w: %s has an unexpected shape", ErrEvaluation, decisionQuery)
+		return knowledge.Decision{}, fmt.Errorf("%w: %s has an unexpected shape", ErrEvaluation, decisionQuery)
 	}
 	d.Revision = p.Revision
 	return d, nil
@@ -112,12 +112,12 @@ func (p *Policy) evaluationError(ctx context.Context, err error) error {
 // contact's first). Which causes and questions there are is the rules'
 // say alone; a finding's Because is the known facts (the rules' known)
 // its rule reads (Cause.Facts), in asking order.
-func decisionFrom(c Catalog, v any) (Decision, bool) {
+func decisionFrom(c knowledge.Catalog, v any) (knowledge.Decision, bool) {
 	doc, ok := v.(ast.Object)
 	if !ok {
-		return Decision{}, false
+		return knowledge.Decision{}, false
 	}
-	var d Decision
+	var d knowledge.Decision
 	outcome, ok := field(doc, "outcome").(ast.String)
 	d.Outcome = string(outcome)
 	d.Symptoms = stringsOf(field(doc, "symptoms"))
@@ -127,7 +127,7 @@ func decisionFrom(c Catalog, v any) (Decision, bool) {
 	toTry := stringsOf(field(doc, "to_try"))
 	questions := stringsOf(field(doc, "questions"))
 	known := stringsOf(field(doc, "known"))
-	d.Findings = make([]Finding, 0, len(findings))
+	d.Findings = make([]knowledge.Finding, 0, len(findings))
 	d.RuledOut = make([]string, 0, len(ruledOut))
 	d.ToTry = make([]string, 0, len(toTry))
 	for _, cause := range c.Causes {
@@ -138,7 +138,7 @@ func decisionFrom(c Catalog, v any) (Decision, bool) {
 					because = append(because, f.Name)
 				}
 			}
-			d.Findings = append(d.Findings, Finding{ID: cause.ID, Symptom: cause.Symptom, Because: because})
+			d.Findings = append(d.Findings, knowledge.Finding{ID: cause.ID, Symptom: cause.Symptom, Because: because})
 		}
 		if slices.Contains(ruledOut, cause.ID) {
 			d.RuledOut = append(d.RuledOut, cause.ID)
@@ -147,10 +147,10 @@ func decisionFrom(c Catalog, v any) (Decision, bool) {
 			d.ToTry = append(d.ToTry, cause.ID)
 		}
 	}
-	d.Questions = make([]Question, 0, len(questions))
+	d.Questions = make([]knowledge.Question, 0, len(questions))
 	for _, f := range c.Facts {
 		if slices.Contains(questions, f.Name) {
-			d.Questions = append(d.Questions, Question{Fact: f.Name, Type: knowledge.QuestionType(f.Type), AskedOf: f.AskedOf})
+			d.Questions = append(d.Questions, knowledge.Question{Fact: f.Name, Type: knowledge.QuestionType(f.Type), AskedOf: f.AskedOf})
 		}
 	}
 	return d, ok && len(d.Findings) == len(findings) && len(d.RuledOut) == len(ruledOut) && len(d.ToTry) == len(toTry) && len(d.Questions) == len(questions)

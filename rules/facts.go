@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"cmp"
 	"fmt"
 	"maps"
@@ -13,7 +14,7 @@ import (
 // maxAskedChoices bounds the choices of a fact someone is asked about.
 const maxAskedChoices = 4
 
-var factTypes = []string{TypeBoolean, TypeCount, TypeChoices, TypeString, TypeStrings}
+var factTypes = []string{knowledge.TypeBoolean, knowledge.TypeCount, knowledge.TypeChoices, knowledge.TypeString, knowledge.TypeStrings}
 
 // factPositions finds where each fact is declared: the key of the facts
 // object (facts := {...}) in the rules' package, and where that object is,
@@ -47,25 +48,25 @@ func factPositions(modules map[string]*ast.Module) (keys map[string]*ast.Locatio
 // asking order (the contact's first, then the admin's, then the rest, each
 // in the order written), and says what is wrong with any declaration, at
 // its file and line.
-func readFacts(v any, keys map[string]*ast.Location, decl *ast.Location) ([]Fact, Problems) {
-	at := func(name string) Problem {
+func readFacts(v any, keys map[string]*ast.Location, decl *ast.Location) ([]knowledge.Fact, knowledge.Problems) {
+	at := func(name string) knowledge.Problem {
 		loc := keys[name]
 		if loc == nil {
 			loc = decl
 		}
 		if loc == nil {
-			return Problem{File: "rules"}
+			return knowledge.Problem{File: "rules"}
 		}
-		return Problem{File: loc.File, Line: loc.Row}
+		return knowledge.Problem{File: loc.File, Line: loc.Row}
 	}
 	decls, ok := v.(map[string]any)
 	if !ok || len(decls) == 0 {
 		p := at("")
 		p.Message = "data.login.facts must be an object declaring every fact"
-		return nil, Problems{p}
+		return nil, knowledge.Problems{p}
 	}
-	var facts []Fact
-	var problems Problems
+	var facts []knowledge.Fact
+	var problems knowledge.Problems
 	bad := func(name, format string, args ...any) {
 		p := at(name)
 		p.Message = "facts." + name + ": " + fmt.Sprintf(format, args...)
@@ -77,7 +78,7 @@ func readFacts(v any, keys map[string]*ast.Location, decl *ast.Location) ([]Fact
 			bad(name, "must be an object")
 			continue
 		}
-		f := Fact{Name: name}
+		f := knowledge.Fact{Name: name}
 		if p := at(name); p.Line > 0 {
 			f.File, f.Line = p.File, p.Line
 		}
@@ -94,8 +95,8 @@ func readFacts(v any, keys map[string]*ast.Location, decl *ast.Location) ([]Fact
 				}
 			case "asked_of":
 				f.AskedOf, _ = val.(string)
-				if f.AskedOf != AskedOfContact && f.AskedOf != AskedOfAdmin {
-					bad(name, "asked_of must be %q or %q (leave it out when nobody is asked)", AskedOfContact, AskedOfAdmin)
+				if f.AskedOf != knowledge.AskedOfContact && f.AskedOf != knowledge.AskedOfAdmin {
+					bad(name, "asked_of must be %q or %q (leave it out when nobody is asked)", knowledge.AskedOfContact, knowledge.AskedOfAdmin)
 				}
 			case "order":
 				bad(name, "order is no longer read: the asking order is the order the facts are written in")
@@ -108,22 +109,22 @@ func readFacts(v any, keys map[string]*ast.Location, decl *ast.Location) ([]Fact
 		switch {
 		case !slices.Contains(factTypes, f.Type):
 			bad(name, "type must be one of %s", strings.Join(factTypes, ", "))
-		case f.Type == TypeChoices && len(f.Choices) == 0:
+		case f.Type == knowledge.TypeChoices && len(f.Choices) == 0:
 			bad(name, "a choices fact must list its choices")
-		case f.Type != TypeChoices && f.Choices != nil:
+		case f.Type != knowledge.TypeChoices && f.Choices != nil:
 			bad(name, "only a choices fact has choices")
-		case f.Asked() && f.Type != TypeBoolean && f.Type != TypeChoices:
+		case f.Asked() && f.Type != knowledge.TypeBoolean && f.Type != knowledge.TypeChoices:
 			bad(name, "only boolean and choices facts can be asked")
 		case f.Description == "":
 			bad(name, "description must say what the fact means")
-		case f.Asked() && f.Type == TypeChoices && len(f.Choices) > maxAskedChoices:
+		case f.Asked() && f.Type == knowledge.TypeChoices && len(f.Choices) > maxAskedChoices:
 			bad(name, "a choices fact a contact is asked has at most %d choices: the site offers every combination as a link", maxAskedChoices)
 		case f.Asked() && f.Personal:
 			bad(name, "a personal fact is never asked: its answer would end up in a URL")
 		}
 		facts = append(facts, f)
 	}
-	slices.SortStableFunc(facts, func(a, b Fact) int {
+	slices.SortStableFunc(facts, func(a, b knowledge.Fact) int {
 		return cmp.Or(cmp.Compare(askRank(a), askRank(b)), strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), strings.Compare(a.Name, b.Name))
 	})
 	return facts, problems
@@ -131,11 +132,11 @@ func readFacts(v any, keys map[string]*ast.Location, decl *ast.Location) ([]Fact
 
 // askRank sorts the contact's facts first, then the admin's, then those
 // nobody is asked.
-func askRank(f Fact) int {
+func askRank(f knowledge.Fact) int {
 	switch f.AskedOf {
-	case AskedOfContact:
+	case knowledge.AskedOfContact:
 		return 0
-	case AskedOfAdmin:
+	case knowledge.AskedOfAdmin:
 		return 1
 	}
 	return 2

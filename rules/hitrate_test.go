@@ -13,11 +13,11 @@ import (
 // fact given or not at random, with a random value of its type, and fresh
 // personal data in every request (an identifier no other request has, on
 // a card that holds it or not).
-func freshRequests(c Catalog, n int, seed uint64) []Request {
+func freshRequests(c knowledge.Catalog, n int, seed uint64) []knowledge.Request {
 	rng := rand.New(rand.NewPCG(seed, seed+1))
-	reqs := make([]Request, n)
+	reqs := make([]knowledge.Request, n)
 	for i := range reqs {
-		req := Request{Facts: make(map[string]any)}
+		req := knowledge.Request{Facts: make(map[string]any)}
 		if k := rng.IntN(len(c.Symptoms) + 1); k < len(c.Symptoms) {
 			req.Symptom = c.Symptoms[k]
 		}
@@ -27,11 +27,11 @@ func freshRequests(c Catalog, n int, seed uint64) []Request {
 				continue
 			}
 			switch f.Type {
-			case TypeBoolean:
+			case knowledge.TypeBoolean:
 				req.Facts[f.Name] = rng.IntN(2) == 0
-			case TypeCount:
+			case knowledge.TypeCount:
 				req.Facts[f.Name] = rng.IntN(knowledge.MaxCount + 1)
-			case TypeChoices:
+			case knowledge.TypeChoices:
 				var chosen []string
 				for _, choice := range f.Choices {
 					if rng.IntN(2) == 0 {
@@ -39,9 +39,9 @@ func freshRequests(c Catalog, n int, seed uint64) []Request {
 					}
 				}
 				req.Facts[f.Name] = chosen
-			case TypeString:
+			case knowledge.TypeString:
 				req.Facts[f.Name] = id
-			case TypeStrings:
+			case knowledge.TypeStrings:
 				if rng.IntN(2) == 0 {
 					req.Facts[f.Name] = []string{id}
 				} else {
@@ -75,7 +75,7 @@ func TestCacheHitRate(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		reqs  []Request
+		reqs  []knowledge.Request
 		floor float64
 	}{
 		{"shared mix, one pass", mix, 35},

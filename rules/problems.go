@@ -1,20 +1,21 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"errors"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // fromAST turns OPA's parse and compile errors into problems.
-func fromAST(err error) Problems {
+func fromAST(err error) knowledge.Problems {
 	var errs ast.Errors
 	if !errors.As(err, &errs) {
-		return Problems{{File: "rules", Message: err.Error()}}
+		return knowledge.Problems{{File: "rules", Message: err.Error()}}
 	}
-	ps := make(Problems, 0, len(errs))
+	ps := make(knowledge.Problems, 0, len(errs))
 	for _, e := range errs {
-		p := Problem{File: "rules", Message: e.Message}
+		p := knowledge.Problem{File: "rules", Message: e.Message}
 		if e.Location != nil {
 			p.File, p.Line = e.Location.File, e.Location.Row
 		}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -11,12 +12,12 @@ import (
 func TestProblemsJSONRoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
-		in   Problems
+		in   knowledge.Problems
 		want string
 	}{
-		{"located", Problems{{File: "rules/login/causes.rego", Line: 12, Message: "undefined function http.send"}},
+		{"located", knowledge.Problems{{File: "rules/login/causes.rego", Line: 12, Message: "undefined function http.send"}},
 			`[{"file":"rules/login/causes.rego","line":12,"message":"undefined function http.send"}]`},
-		{"no line", Problems{{File: "locales", Message: "active.en.toml: bad"}, {File: "rules", Message: "no policy modules"}},
+		{"no line", knowledge.Problems{{File: "locales", Message: "active.en.toml: bad"}, {File: "rules", Message: "no policy modules"}},
 			`[{"file":"locales","message":"active.en.toml: bad"},{"file":"rules","message":"no policy modules"}]`},
 	}
 	for _, tc := range tests {
@@ -28,7 +29,7 @@ func TestProblemsJSONRoundTrip(t *testing.T) {
 			if string(b) != tc.want {
 				t.Errorf("json.Marshal(%v) = %s; want %s", tc.in, b, tc.want)
 			}
-			var out Problems
+			var out knowledge.Problems
 			if err := json.Unmarshal(b, &out); err != nil {
 				t.Fatalf("json.Unmarshal(%s) = %v", b, err)
 			}

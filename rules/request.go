@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"acceso/knowledge"
 	"errors"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -14,7 +15,7 @@ var ErrEvaluation = errors.New("rule evaluation failed")
 // built directly as an OPA value so that no JSON round trip is needed. The
 // names the rules declare (keys, facts, choices, symptoms) are terms made
 // once per policy, so a request costs only its own values.
-func (p *Policy) input(r Request) ast.Value {
+func (p *Policy) input(r knowledge.Request) ast.Value {
 	facts := ast.NewObjectWithCapacity(len(r.Facts))
 	for name, v := range r.Facts {
 		var term *ast.Term
@@ -54,7 +55,7 @@ func (p *Policy) term(s string) *ast.Term {
 }
 
 // namesOf returns a term for every name the catalog declares.
-func namesOf(c Catalog) map[string]*ast.Term {
+func namesOf(c knowledge.Catalog) map[string]*ast.Term {
 	names := map[string]*ast.Term{"facts": ast.StringTerm("facts"), "symptom": ast.StringTerm("symptom")}
 	add := func(s string) {
 		if _, ok := names[s]; !ok {
@@ -75,30 +76,30 @@ func namesOf(c Catalog) map[string]*ast.Term {
 
 type sample struct {
 	name string
-	req  Request
+	req  knowledge.Request
 }
 
 // sampleRequests are the requests every source must answer within the
 // deadline before it is served: nothing known, and every declared fact
 // known, each with a value of its type.
-func sampleRequests(c Catalog) []sample {
-	all := Request{Facts: make(map[string]any, len(c.Facts))}
+func sampleRequests(c knowledge.Catalog) []sample {
+	all := knowledge.Request{Facts: make(map[string]any, len(c.Facts))}
 	for _, f := range c.Facts {
 		switch f.Type {
-		case TypeBoolean:
+		case knowledge.TypeBoolean:
 			all.Facts[f.Name] = true
-		case TypeCount:
+		case knowledge.TypeCount:
 			all.Facts[f.Name] = 3
-		case TypeChoices:
+		case knowledge.TypeChoices:
 			all.Facts[f.Name] = f.Choices[:1]
-		case TypeString:
+		case knowledge.TypeString:
 			all.Facts[f.Name] = "ana@example.com"
-		case TypeStrings:
+		case knowledge.TypeStrings:
 			all.Facts[f.Name] = []string{"Ana@Example.com", "+34 600 111 222"}
 		}
 	}
 	return []sample{
-		{"no facts", Request{Facts: map[string]any{}}},
+		{"no facts", knowledge.Request{Facts: map[string]any{}}},
 		{"all facts", all},
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"acceso/knowledge"
 	"acceso/locales"
 )
 
@@ -22,7 +23,7 @@ import (
 var embedded embed.FS
 
 // Embedded returns the rules and texts built into the binary.
-func Embedded() Source {
+func Embedded() knowledge.Source {
 	src, err := fromFS(embedded, "rules")
 	if err != nil {
 		panic(err) // the embedded bundle is always readable
@@ -36,17 +37,17 @@ func Embedded() Source {
 // when that folder has them, else the ones built into the binary. A folder
 // with the files of some languages but not all is refused, naming the file
 // missing: serving half a folder's texts would mix two sets.
-func FromDir(dir string) (Source, error) {
+func FromDir(dir string) (knowledge.Source, error) {
 	src, err := fromFS(os.DirFS(dir), dir)
 	if err != nil {
-		return Source{}, err
+		return knowledge.Source{}, err
 	}
 	if len(src.Modules) == 0 {
-		return Source{}, fmt.Errorf("%s: no .rego files", dir)
+		return knowledge.Source{}, fmt.Errorf("%s: no .rego files", dir)
 	}
 	src.Messages, err = messagesFromDir(filepath.Join(dir, "locales"))
 	if err != nil {
-		return Source{}, err
+		return knowledge.Source{}, err
 	}
 	return src, nil
 }
@@ -72,15 +73,15 @@ func messagesFromDir(dir string) (map[string][]byte, error) {
 	case len(files) == 0:
 		return locales.Embedded(), nil
 	case len(missing) > 0:
-		return nil, Problems{{File: filepath.ToSlash(filepath.Join(dir, missing[0])), Message: fmt.Sprintf(
+		return nil, knowledge.Problems{{File: filepath.ToSlash(filepath.Join(dir, missing[0])), Message: fmt.Sprintf(
 			"missing: the folder has message files for some languages but not this one (%s); give every language its file, or none to use the built-in texts",
 			strings.Join(missing, ", "))}}
 	}
 	return files, nil
 }
 
-func fromFS(fsys fs.FS, prefix string) (Source, error) {
-	src := Source{Modules: make(map[string]string), Docs: make(map[string]string)}
+func fromFS(fsys fs.FS, prefix string) (knowledge.Source, error) {
+	src := knowledge.Source{Modules: make(map[string]string), Docs: make(map[string]string)}
 	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -26,7 +26,7 @@ func policy(t testing.TB) *Policy {
 	return p
 }
 
-func decide(t *testing.T, p *Policy, body string) Decision {
+func decide(t *testing.T, p *Policy, body string) knowledge.Decision {
 	t.Helper()
 	d, err := p.Evaluate(context.Background(), request(t, body))
 	if err != nil {
@@ -38,7 +38,7 @@ func decide(t *testing.T, p *Policy, body string) Decision {
 // request reads a request body the way the API's decoder would for valid
 // input (parseRequest), without its checks: the decoder is package
 // answer's, and is tested there.
-func request(t *testing.T, body string) Request {
+func request(t *testing.T, body string) knowledge.Request {
 	t.Helper()
 	req, err := parseRequest(body)
 	if err != nil {
@@ -47,7 +47,7 @@ func request(t *testing.T, body string) Request {
 	return req
 }
 
-func findingIDs(d Decision) []string {
+func findingIDs(d knowledge.Decision) []string {
 	ids := make([]string, len(d.Findings))
 	for i, f := range d.Findings {
 		ids[i] = f.ID
@@ -86,8 +86,8 @@ func TestEveryCauseFiresAndIsRuledOut(t *testing.T) {
 			if !slices.Contains(findingIDs(d), tc.cause) {
 				t.Fatalf("Evaluate(%s) findings = %v; want %s among them", tc.fires, findingIDs(d), tc.cause)
 			}
-			if d.Outcome != OutcomeCausesFound {
-				t.Errorf("Evaluate(%s) outcome = %s; want %s", tc.fires, d.Outcome, OutcomeCausesFound)
+			if d.Outcome != knowledge.OutcomeCausesFound {
+				t.Errorf("Evaluate(%s) outcome = %s; want %s", tc.fires, d.Outcome, knowledge.OutcomeCausesFound)
 			}
 			for _, lang := range locales.Languages {
 				for _, id := range []string{locales.CauseTitle(tc.cause), locales.CauseAdvice(tc.cause)} {
@@ -140,11 +140,11 @@ func TestOutcomes(t *testing.T) {
 	tests := []struct {
 		name, body, outcome string
 	}{
-		{"nothing known", `{"facts":{}}`, OutcomeNeedsAnswers},
-		{"no facts field", `{}`, OutcomeNeedsAnswers},
-		{"null facts are unknown", `{"facts":{"vpn":null,"online":null}}`, OutcomeNeedsAnswers},
-		{"a cause", `{"facts":{"vpn":true}}`, OutcomeCausesFound},
-		{"everything answered, nothing likely", `{"symptom":"code_needed_often","facts":{"incognito":false,"cookies_autodelete":false,"new_device":false}}`, OutcomeNoKnownCause},
+		{"nothing known", `{"facts":{}}`, knowledge.OutcomeNeedsAnswers},
+		{"no facts field", `{}`, knowledge.OutcomeNeedsAnswers},
+		{"null facts are unknown", `{"facts":{"vpn":null,"online":null}}`, knowledge.OutcomeNeedsAnswers},
+		{"a cause", `{"facts":{"vpn":true}}`, knowledge.OutcomeCausesFound},
+		{"everything answered, nothing likely", `{"symptom":"code_needed_often","facts":{"incognito":false,"cookies_autodelete":false,"new_device":false}}`, knowledge.OutcomeNoKnownCause},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,7 +184,7 @@ func TestCatalogFromMetadata(t *testing.T) {
 	if !slices.Equal(asked, want) {
 		t.Errorf("asked facts = %v; want %v", asked, want)
 	}
-	if f, _ := c.Fact("channels_tried"); f.Type != TypeChoices || !slices.Equal(f.Choices, []string{"email", "sms"}) {
+	if f, _ := c.Fact("channels_tried"); f.Type != knowledge.TypeChoices || !slices.Equal(f.Choices, []string{"email", "sms"}) {
 		t.Errorf("Fact(channels_tried) = %+v; want choices email, sms", f)
 	}
 	for _, name := range []string{"identifier", "registered_emails", "registered_phones"} {
@@ -222,58 +222,58 @@ cause.code_not_accepted.old_browser := "likely" if input.facts.vpn == true
 `
 	tests := []struct {
 		name     string
-		edit     func(Source)
+		edit     func(knowledge.Source)
 		file     string
 		line     int // 0: any line
 		contains string
 	}{
-		{"syntax error", func(s Source) { s.Modules[causesFile] += "\nverdicts contains if {\n" }, causesFile, 0, "unexpected"},
-		{"missing English texts", func(s Source) {
+		{"syntax error", func(s knowledge.Source) { s.Modules[causesFile] += "\nverdicts contains if {\n" }, causesFile, 0, "unexpected"},
+		{"missing English texts", func(s knowledge.Source) {
 			s.Modules[causesFile] += newCause
 			s.Messages["active.es.toml"] = append(s.Messages["active.es.toml"], "\n[CauseOldBrowserTitle]\nother = \"Navegador antiguo\"\n[CauseOldBrowserAdvice]\nother = \"Actualiza el navegador.\"\n"...)
 		}, causesFile, lineOf(Embedded().Modules[causesFile]+newCause, "default cause.code_not_accepted.old_browser"), "has no en text: add CauseOldBrowserTitle"},
-		{"a verdict without a declaration", func(s Source) {
+		{"a verdict without a declaration", func(s knowledge.Source) {
 			s.Modules[causesFile] += "\ncause.code_not_accepted.undeclared := \"likely\" if input.facts.vpn\n"
 		}, causesFile, lineOf(Embedded().Modules[causesFile]+"\ncause.code_not_accepted.undeclared", "cause.code_not_accepted.undeclared"), "has no declaration"},
-		{"a rule reading an undeclared fact", func(s Source) {
+		{"a rule reading an undeclared fact", func(s knowledge.Source) {
 			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "input.facts.vpn == true", "input.facts.vpm == true", 1)
 		}, causesFile, lineOf(strings.Replace(Embedded().Modules[causesFile], "input.facts.vpn == true", "input.facts.vpm == true", 1), "input.facts.vpm == true"), "undefined ref: input.facts.vpm (no fact vpm is declared"},
-		{"a cause of an unknown symptom", func(s Source) {
+		{"a cause of an unknown symptom", func(s knowledge.Source) {
 			s.Modules[causesFile] += strings.Replace(newCause, "code_not_accepted", "cannot_log_in", 1)
 		}, causesFile, 0, `unknown symptom "cannot_log_in"`},
-		{"failing test", func(s Source) {
+		{"failing test", func(s knowledge.Source) {
 			s.Modules["rules/login/extra_test.rego"] = "package login_test\n\nimport data.login\n\ntest_vpn_is_never_a_cause if {\n\tcount(login.findings) == 0 with input as {\"facts\": {\"vpn\": true}}\n}\n"
 		}, "rules/login/extra_test.rego", 5, "test_vpn_is_never_a_cause: failed"},
-		{"a failing test shows the values it compared", func(s Source) {
+		{"a failing test shows the values it compared", func(s knowledge.Source) {
 			s.Modules["rules/login/extra_test.rego"] = "package login_test\n\nimport data.login\n\ntest_vpn_is_never_a_cause if {\n\tf := login.findings with input as {\"facts\": {\"vpn\": true}}\n\tf == set()\n}\n"
 		}, "rules/login/extra_test.rego", 5, "extra_test.rego:7: the failing expression and its values:\n\tf == set()\n\t|\n\t{\"vpn_in_use\"}"},
 		// A cached answer must not pass from one contact to another: with
 		// these, ana@allowed.example was given bea@other.example's finding.
-		{"a cause's helper reading a personal fact", func(s Source) {
+		{"a cause's helper reading a personal fact", func(s knowledge.Source) {
 			s.Modules[causesFile] += personalCause
 		}, causesFile, lineOf(Embedded().Modules[causesFile]+personalCause, `_other_domain if endswith(input.facts.identifier`), "rule _other_domain reads the personal fact identifier: only the derivation (derived) may read personal facts"},
-		{"a cause reading a personal fact through a helper", func(s Source) {
+		{"a cause reading a personal fact through a helper", func(s knowledge.Source) {
 			s.Modules[causesFile] += personalCause
 		}, causesFile, lineOf(Embedded().Modules[causesFile]+personalCause, `cause.code_not_received.other_domain := "likely"`), "rule cause.code_not_received.other_domain reads the personal fact identifier (at " + causesFile + ":"},
-		{"a scope changing on a personal fact", func(s Source) {
+		{"a scope changing on a personal fact", func(s knowledge.Source) {
 			s.Modules[decisionFile] = strings.Replace(s.Modules[decisionFile], "scope := [input.symptom] if {\n\tinput.symptom\n", "scope := [input.symptom] if {\n\tinput.symptom\n\tnot endswith(input.facts.identifier, \"@evil.test\")\n", 1)
 		}, decisionFile, lineOf(Embedded().Modules[decisionFile], "scope := [input.symptom] if {") + 2, "rule scope reads the personal fact identifier"},
-		{"a cause reading facts it does not name", func(s Source) {
+		{"a cause reading facts it does not name", func(s knowledge.Source) {
 			s.Modules[causesFile] += strings.Replace(personalCause, "_other_domain if endswith(input.facts.identifier, \"@other.example\")", "_other_domain if {\n\tsome k, v in input.facts\n\tk != \"vpn\"\n\tv == \"x\"\n}", 1)
 		}, causesFile, 0, "rule _other_domain reads input.facts[_], which names no fact"},
-		{"facts listed by hand", func(s Source) {
+		{"facts listed by hand", func(s knowledge.Source) {
 			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "# title: A VPN is in use\n", "# title: A VPN is in use\n# custom:\n#   facts: [vpn]\n", 1)
 		}, causesFile, lineOf(Embedded().Modules[causesFile], "default cause.code_not_accepted.vpn_in_use") + 2, "custom.facts is no longer read"},
-		{"a cause that reads no fact", func(s Source) {
+		{"a cause that reads no fact", func(s knowledge.Source) {
 			s.Modules[causesFile] += strings.Replace(newCause, "if input.facts.vpn == true", "if true", 1)
 		}, causesFile, 0, "reads no fact"},
-		{"a cause after an unknown cause", func(s Source) {
+		{"a cause after an unknown cause", func(s knowledge.Source) {
 			s.Modules[causesFile] = strings.Replace(s.Modules[causesFile], "# title: A VPN is in use\n", "# title: A VPN is in use\n# custom:\n#   after: check_spamm\n", 1)
 		}, causesFile, lineOf(Embedded().Modules[causesFile], "default cause.code_not_accepted.vpn_in_use") + 2, `custom.after names "check_spamm"`},
-		{"a fact with an order", func(s Source) {
+		{"a fact with an order", func(s knowledge.Source) {
 			s.Modules["rules/login/facts.rego"] = strings.Replace(s.Modules["rules/login/facts.rego"], `"vpn": {`, `"vpn": {"order": 4.5,`, 1)
 		}, "rules/login/facts.rego", lineOf(Embedded().Modules["rules/login/facts.rego"], `"vpn": {`), "facts.vpn: order is no longer read"},
-		{"broken message file", func(s Source) { s.Messages["active.en.toml"] = []byte("[Oops\n") }, "locales", 0, "active.en.toml"},
+		{"broken message file", func(s knowledge.Source) { s.Messages["active.en.toml"] = []byte("[Oops\n") }, "locales", 0, "active.en.toml"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -287,7 +287,7 @@ cause.code_not_accepted.old_browser := "likely" if input.facts.vpn == true
 			if !ok {
 				t.Fatalf("Build error %v is not Problems", err)
 			}
-			i := slices.IndexFunc(problems, func(p Problem) bool { return strings.Contains(p.String(), tc.contains) })
+			i := slices.IndexFunc(problems, func(p knowledge.Problem) bool { return strings.Contains(p.String(), tc.contains) })
 			if i < 0 {
 				t.Fatalf("Build problems = %v; want one containing %q", problems, tc.contains)
 			}
@@ -339,7 +339,7 @@ func TestEvaluateDeadline(t *testing.T) {
 	p := policy(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := p.Evaluate(ctx, Request{Facts: map[string]any{}})
+	_, err := p.Evaluate(ctx, knowledge.Request{Facts: map[string]any{}})
 	if !errors.Is(err, ErrEvaluation) {
 		t.Errorf("Evaluate(cancelled context) = %v; want ErrEvaluation", err)
 	}
@@ -433,7 +433,7 @@ _blocked if input.facts.online == false
 
 // withSection gives cause id its section in every language of src's
 // article, which src (a clone) can change.
-func withSection(src Source, id string) {
+func withSection(src knowledge.Source, id string) {
 	for path, text := range src.Docs {
 		src.Docs[path] = text + "\n{#" + id + "} A section.\n"
 	}

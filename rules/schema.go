@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"acceso/knowledge"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
@@ -36,13 +38,13 @@ func inputSchema(modules map[string]*ast.Module) (*ast.SchemaSet, bool) {
 	props := make(map[string]any, len(facts))
 	for _, f := range facts {
 		switch f.Type {
-		case TypeBoolean:
+		case knowledge.TypeBoolean:
 			props[f.Name] = map[string]any{"type": "boolean"}
-		case TypeCount:
+		case knowledge.TypeCount:
 			props[f.Name] = map[string]any{"type": "integer"}
-		case TypeString:
+		case knowledge.TypeString:
 			props[f.Name] = map[string]any{"type": "string"}
-		case TypeStrings, TypeChoices:
+		case knowledge.TypeStrings, knowledge.TypeChoices:
 			props[f.Name] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
 		}
 	}
