@@ -11,6 +11,7 @@ package answer
 
 import (
 	"context"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -25,16 +26,19 @@ const MaxBody = 64 << 10
 // Response is a decision made readable in one language: the body of a
 // successful POST /api/v1/evaluate, and what `acceso diagnose` prints.
 type Response struct {
-	DecisionID     string     `json:"decision_id"`
-	Reference      string     `json:"reference"`
-	PolicyRevision string     `json:"policy_revision"`
-	Lang           string     `json:"lang"`
-	Symptoms       []string   `json:"symptoms"`
-	Outcome        string     `json:"outcome"`
-	Findings       []Finding  `json:"findings"`
-	RuledOut       []string   `json:"ruled_out"`
-	ToTry          []ToTry    `json:"to_try"`
-	Questions      []Question `json:"questions"`
+	DecisionID     string `json:"decision_id"`
+	Reference      string `json:"reference"`
+	PolicyRevision string `json:"policy_revision"`
+	Lang           string `json:"lang"`
+	// Topic is the topic that answered, left out for the default topic,
+	// whose answers are word for word those of before there were topics.
+	Topic     string     `json:"topic,omitempty"`
+	Symptoms  []string   `json:"symptoms"`
+	Outcome   string     `json:"outcome"`
+	Findings  []Finding  `json:"findings"`
+	RuledOut  []string   `json:"ruled_out"`
+	ToTry     []ToTry    `json:"to_try"`
+	Questions []Question `json:"questions"`
 }
 
 // ToTry is an open cause whose advice a contact can follow without knowing
@@ -90,8 +94,22 @@ func TryTitle(l locales.Localizer, cause string) string {
 	return l.T(locales.CauseTitle(cause))
 }
 
-// ArticleURL is the address of the article section that explains a cause.
-func ArticleURL(lang, cause string) string { return "/" + lang + "/article#" + cause }
+// TopicPath is where a topic's pages are under /{lang}: the default
+// topic's at the addresses of before there were topics (/es/article), ""
+// here; any other's under its name (/es/notifications/article), here
+// "/notifications".
+func TopicPath(c knowledge.Catalog, topic string) string {
+	if topic == "" || topic == c.Default() {
+		return ""
+	}
+	return "/" + topic
+}
+
+// ArticleURL is the address of the article section that explains a cause,
+// in the article of its topic.
+func ArticleURL(c knowledge.Catalog, lang, cause string) string {
+	return "/" + lang + TopicPath(c, c.TopicOfCause(cause)) + "/article#" + cause
+}
 
 // Evaluate decides a validated request under p and answers in lang, with
 // no slot, deadline, reference, keeping or counting: for rules that are
@@ -114,6 +132,7 @@ func NewResponse(p *rules.Policy, d knowledge.Decision, lang string) Response {
 		DecisionID:     newDecisionID(),
 		PolicyRevision: d.Revision,
 		Lang:           lang,
+		Topic:          strings.TrimPrefix(TopicPath(p.Catalog, d.Topic), "/"),
 		Symptoms:       d.Symptoms,
 		Outcome:        d.Outcome,
 		Findings:       make([]Finding, 0, len(d.Findings)),
@@ -128,7 +147,7 @@ func NewResponse(p *rules.Policy, d knowledge.Decision, lang string) Response {
 			Title:      l.T(locales.CauseTitle(f.ID)),
 			Advice:     l.T(locales.CauseAdvice(f.ID)),
 			Because:    f.Because,
-			ArticleURL: ArticleURL(lang, f.ID),
+			ArticleURL: ArticleURL(p.Catalog, lang, f.ID),
 		})
 	}
 	for _, id := range d.ToTry {
@@ -138,7 +157,7 @@ func NewResponse(p *rules.Policy, d knowledge.Decision, lang string) Response {
 			Symptom:    cause.Symptom,
 			Title:      TryTitle(l, id),
 			Advice:     TryAdvice(l, id),
-			ArticleURL: ArticleURL(lang, id),
+			ArticleURL: ArticleURL(p.Catalog, lang, id),
 		})
 	}
 	for _, q := range d.Questions {

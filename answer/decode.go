@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +21,9 @@ const MaxLangLen = 35
 
 // Decode reads a request body strictly against the facts cat declares, in
 // one pass over its tokens: it must be one JSON object whose fields are all
-// known and well-typed. A body that is not strict JSON (a syntax error, a
+// known and well-typed. With several topics (cat.Topics), the symptom and
+// the facts must be those of the topic the request goes to (the one it
+// names, else its symptom's, else the default topic). A body that is not strict JSON (a syntax error, a
 // duplicate key, invalid UTF-8, a lone surrogate, a second value) is an
 // invalid_json error naming the place; anything else wrong is an
 // invalid_facts error listing every field at fault, not just the first.
@@ -99,6 +102,18 @@ func (d *decoder) request() (knowledge.Request, error) {
 			default:
 				req.Symptom = s
 			}
+		case "topic":
+			s, problem, err := d.string(knowledge.MaxStringLen)
+			switch {
+			case err != nil:
+				return req, d.invalidJSON(err)
+			case problem != "":
+				d.bad("topic", problem)
+			case s != "" && !slices.Contains(d.cat.TopicNames(), s):
+				d.bad("topic", "must be one of "+strings.Join(d.cat.TopicNames(), ", "))
+			default:
+				req.Topic = s
+			}
 		case "lang":
 			s, problem, err := d.string(MaxLangLen)
 			if err != nil {
@@ -125,8 +140,28 @@ func (d *decoder) request() (knowledge.Request, error) {
 	if err := d.end(); err != nil {
 		return req, err
 	}
+	d.inTopic(&req)
 	slices.SortFunc(d.problems, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
 	return req, nil
+}
+
+// inTopic checks, when the catalog has several topics, that the request's
+// symptom and facts are its topic's: a symptom of another topic than the
+// one named, or a fact its topic does not declare, is at fault.
+func (d *decoder) inTopic(req *knowledge.Request) {
+	if len(d.cat.Topics) < 2 || slices.ContainsFunc(d.problems, func(p FieldError) bool { return p.Field == "topic" || p.Field == "symptom" }) {
+		return
+	}
+	t, _ := d.cat.TopicOf(req.Topic, req.Symptom)
+	if req.Symptom != "" && !slices.Contains(t.Symptoms, req.Symptom) {
+		d.bad("symptom", "must be one of "+strings.Join(t.Symptoms, ", ")+" (the symptoms of the topic "+t.Topic+")")
+	}
+	for _, name := range slices.Sorted(maps.Keys(req.Facts)) {
+		if _, ok := t.Fact(name); !ok {
+			d.bad("facts."+fieldName(name), "unknown fact in the topic "+t.Topic)
+			delete(req.Facts, name)
+		}
+	}
 }
 
 // end checks that nothing but space follows the value.

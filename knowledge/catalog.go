@@ -9,10 +9,95 @@ import (
 // Catalog is what the rules know, read from their metadata and data: the
 // symptoms and causes in article order and the facts, in asking order (the
 // contact's first, then the admin's, then those nobody is asked).
+//
+// The rules hold one or more topics (a Rego package each: login
+// troubleshooting, say), each with a catalog of its own (Topic names it).
+// The catalog of a whole policy is their union: every topic's symptoms
+// and causes, topic after topic, and every fact once, with Topics holding
+// each topic's own catalog, the default topic (the one a request naming
+// neither a topic nor a symptom gets) first. Symptom and cause ids are
+// unique across topics, so a symptom or a cause names its topic.
 type Catalog struct {
+	// Topic is the topic's name in a topic's catalog; "" in a union.
+	Topic    string
 	Symptoms []string
 	Causes   []Cause
 	Facts    []Fact
+	// Topics are the catalogs of the union's topics, the default first;
+	// nil in a topic's catalog.
+	Topics []Catalog
+}
+
+// TopicNames lists the topics, the default first: the one topic of a
+// topic's catalog, or every topic of a union.
+func (c Catalog) TopicNames() []string {
+	if len(c.Topics) == 0 {
+		return []string{c.Topic}
+	}
+	names := make([]string, len(c.Topics))
+	for i, t := range c.Topics {
+		names[i] = t.Topic
+	}
+	return names
+}
+
+// TopicOf returns the catalog of the topic a request goes to: the topic
+// it names; else the topic of the symptom it names; else the default
+// topic. ok is false for a topic or a symptom no topic has. A topic's
+// catalog (no Topics) is its own.
+func (c Catalog) TopicOf(topic, symptom string) (Catalog, bool) {
+	if len(c.Topics) == 0 {
+		return c, (topic == "" || topic == c.Topic) && (symptom == "" || slices.Contains(c.Symptoms, symptom))
+	}
+	switch {
+	case topic != "":
+		i := slices.IndexFunc(c.Topics, func(t Catalog) bool { return t.Topic == topic })
+		if i < 0 {
+			return c.Topics[0], false
+		}
+		return c.Topics[i], true
+	case symptom != "":
+		i := slices.IndexFunc(c.Topics, func(t Catalog) bool { return slices.Contains(t.Symptoms, symptom) })
+		if i < 0 {
+			return c.Topics[0], false
+		}
+		return c.Topics[i], true
+	}
+	return c.Topics[0], true
+}
+
+// TopicOfSymptom returns the name of the topic a symptom belongs to, or "".
+func (c Catalog) TopicOfSymptom(symptom string) string {
+	for _, t := range c.Topics {
+		if slices.Contains(t.Symptoms, symptom) {
+			return t.Topic
+		}
+	}
+	if slices.Contains(c.Symptoms, symptom) {
+		return c.Topic
+	}
+	return ""
+}
+
+// TopicOfCause returns the name of the topic a cause belongs to, or "".
+func (c Catalog) TopicOfCause(id string) string {
+	for _, t := range c.Topics {
+		if _, ok := t.Cause(id); ok {
+			return t.Topic
+		}
+	}
+	if _, ok := c.Cause(id); ok {
+		return c.Topic
+	}
+	return ""
+}
+
+// Default is the name of the default topic.
+func (c Catalog) Default() string {
+	if len(c.Topics) > 0 {
+		return c.Topics[0].Topic
+	}
+	return c.Topic
 }
 
 // Cause is one cause as its rule declares it. Its place in the article is

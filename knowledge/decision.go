@@ -7,6 +7,8 @@ import "slices"
 // causes ruled out and the questions still worth asking, in article order.
 type Decision struct {
 	Revision string
+	// Topic is the topic whose rules decided.
+	Topic    string
 	Symptoms []string
 	Outcome  string
 	Findings []Finding

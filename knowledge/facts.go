@@ -103,22 +103,31 @@ func (f Fact) Check(v any) string {
 	return ""
 }
 
-// RequestOf is the request c reads from a symptom and typed facts kept
-// earlier (a kept decision's, perhaps with answers added): the symptom when
-// c declares it, and each fact c declares whose value fits it (Fact.Check).
-// What c cannot read (rules changed since) is left out, and named in left,
-// as "symptom" or "facts.<name>", in that order.
-func (c Catalog) RequestOf(symptom string, facts map[string]any) (req Request, left []string) {
+// RequestOf is the request c reads from a topic, a symptom and typed facts
+// kept earlier (a kept decision's, perhaps with answers added), in the
+// topic's catalog (the default topic's for "", as decisions kept before
+// there were topics are): the topic when c has it, the symptom when the
+// topic declares it, and each fact the topic declares whose value fits it
+// (Fact.Check). What c cannot read (rules changed since) is left out, and
+// named in left, as "topic", "symptom" or "facts.<name>", in that order.
+func (c Catalog) RequestOf(topic, symptom string, facts map[string]any) (req Request, left []string) {
 	req = Request{Facts: make(map[string]any, len(facts))}
+	t, ok := c.TopicOf(topic, "")
+	switch {
+	case !ok:
+		left = append(left, "topic")
+	case topic != "":
+		req.Topic = topic
+	}
 	switch {
 	case symptom == "":
-	case slices.Contains(c.Symptoms, symptom):
+	case slices.Contains(t.Symptoms, symptom):
 		req.Symptom = symptom
 	default:
 		left = append(left, "symptom")
 	}
 	for _, name := range slices.Sorted(maps.Keys(facts)) {
-		f, ok := c.Fact(name)
+		f, ok := t.Fact(name)
 		if !ok || f.Check(facts[name]) != "" {
 			left = append(left, "facts."+name)
 			continue

@@ -82,7 +82,7 @@ func TestRequestOf(t *testing.T) {
 		{"blank string", "", map[string]any{"email": "  "}, Request{Facts: map[string]any{}}, []string{"facts.email"}},
 	}
 	for _, tc := range tests {
-		got, left := cat.RequestOf(tc.symptom, tc.facts)
+		got, left := cat.RequestOf("", tc.symptom, tc.facts)
 		if !reflect.DeepEqual(got, tc.want) || !reflect.DeepEqual(left, tc.wantLeft) {
 			t.Errorf("%s: RequestOf(%q, %v) = %#v, %q; want %#v, %q", tc.name, tc.symptom, tc.facts, got, left, tc.want, tc.wantLeft)
 		}

@@ -249,6 +249,13 @@ func SymptomTitle(symptom string) string { return ID("Symptom", symptom, "Title"
 // SymptomDescription is the message id of a symptom's one-line description.
 func SymptomDescription(symptom string) string { return ID("Symptom", symptom, "Description") }
 
+// TopicTitle is the message id of a topic's title (the home lists the
+// topics by it).
+func TopicTitle(topic string) string { return ID("Topic", topic, "Title") }
+
+// TopicDescription is the message id of a topic's one-line summary.
+func TopicDescription(topic string) string { return ID("Topic", topic, "Description") }
+
 // Question is the message id of the question asked about a fact.
 func Question(fact string) string { return ID("Question", fact, "") }
 

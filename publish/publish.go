@@ -183,7 +183,7 @@ func (p *Publisher) options() rules.Options {
 func examOf(ch Change) sandbox.Exam {
 	exam := sandbox.Exam{Sample: ch.Sample, Explore: true}
 	for _, dec := range ch.Kept {
-		exam.Kept = append(exam.Kept, sandbox.Kept{Symptom: dec.Symptom, Facts: dec.Facts})
+		exam.Kept = append(exam.Kept, sandbox.Kept{Topic: dec.Topic, Symptom: dec.Symptom, Facts: dec.Facts})
 	}
 	return exam
 }

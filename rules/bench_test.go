@@ -88,7 +88,7 @@ func BenchmarkEvaluateMix(b *testing.B) {
 				}
 				i++
 			}
-			if p.cache != nil {
+			if p.Default().cache != nil {
 				hits, misses := p.CacheStats()
 				hits, misses = hits-h0, misses-m0
 				b.ReportMetric(100*float64(hits)/float64(max(1, hits+misses)), "hit%")

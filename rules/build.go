@@ -15,6 +15,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 	"github.com/open-policy-agent/opa/v1/topdown"
@@ -24,29 +25,29 @@ import (
 	"acceso/locales"
 )
 
-// The engine's query: the whole answer for one request.
-const decisionQuery = "data.login.decision"
-
 // DefaultDeadline bounds one evaluation when the caller's context has no
 // earlier deadline; Build refuses a source whose sample evaluations miss it.
 const DefaultDeadline = 250 * time.Millisecond
 
 // Policy is a verified revision of the rules, ready to evaluate: its source,
-// its catalog, its texts and the prepared decision query.
+// its topics with their catalogs and prepared decision queries, and its
+// texts.
 type Policy struct {
 	Revision string
 	Source   knowledge.Source
-	Catalog  knowledge.Catalog
-	Texts    *locales.Texts
-	// Articles is the admins' article, in every language, rendered from
-	// the source.
+	// Catalog is the union of the topics' catalogs (knowledge.Catalog),
+	// with each topic's own in Catalog.Topics.
+	Catalog knowledge.Catalog
+	// Topics are the topics, the default first (see Topic).
+	Topics []*Topic
+	Texts  *locales.Texts
+	// Articles is the default topic's admins' article, in every
+	// language (Topic.Articles has each topic's).
 	Articles *content.Set
-	// Help is the contacts' explanation of each cause, in every language,
-	// rendered from the source.
+	// Help is the default topic's contacts' explanations, in every
+	// language (Topic.Help has each topic's).
 	Help     *content.Set
 	deadline time.Duration
-	query    rego.PreparedEvalQuery
-	cache    *decisionCache // nil when off
 	names    map[string]*ast.Term
 }
 
@@ -57,8 +58,8 @@ type Options struct {
 	// NoCache turns off the reuse of decisions: every request is
 	// evaluated.
 	NoCache bool
-	// CacheSize is how many decisions are kept for reuse; zero means
-	// DefaultCacheSize.
+	// CacheSize is how many decisions are kept for reuse, per topic; zero
+	// means DefaultCacheSize.
 	CacheSize int
 	// SkipTests leaves the Rego tests out of verification. Only for
 	// benchmarks and fuzzing that build many times; never for serving.
@@ -72,29 +73,30 @@ type Options struct {
 	rulesAlone bool
 }
 
-// readsQuery is the engine's query: the decision, told which facts each
+// readsQuery is a topic's query: its decision, told which facts each
 // cause's rule reads (c's Cause.Facts, from OPA's dependency analysis), so
 // that the rules try only answers that could settle an open cause instead
 // of every unknown fact (decision.rego's _reads). A verdict can change
 // only with a fact its rule reads, so the answer is the rules' alone, as
 // stock OPA gives it without this (TestReadsChangeNoAnswer).
-func readsQuery(c knowledge.Catalog) string {
-	reads := make([][2]*ast.Term, 0, len(c.Causes))
-	for _, cause := range c.Causes {
+func readsQuery(t *Topic) string {
+	reads := make([][2]*ast.Term, 0, len(t.Catalog.Causes))
+	for _, cause := range t.Catalog.Causes {
 		facts := make([]*ast.Term, len(cause.Facts))
 		for i, f := range cause.Facts {
 			facts[i] = ast.StringTerm(f)
 		}
 		reads = append(reads, [2]*ast.Term{ast.StringTerm(cause.ID), ast.ArrayTerm(facts...)})
 	}
-	return decisionQuery + " with " + packagePath + "._reads as " + ast.NewObject(reads...).String()
+	return t.queryOf(decisionRule) + " with " + t.queryOf("_reads") + " as " + ast.NewObject(reads...).String()
 }
 
-// Build verifies src and prepares it for evaluation. Verification compiles
-// the modules, reads the catalog from their metadata, checks that every
-// cause, symptom and question has its texts in every language, runs the Rego
-// tests, and evaluates sample requests within the deadline. Policies and
-// tests compile against capabilities.json, so a call to a builtin that
+// Build verifies src and prepares it for evaluation. Verification finds
+// the topics (findTopics), compiles the modules, reads each topic's
+// catalog from their metadata, checks that every cause, symptom, question
+// and topic has its texts in every language, runs the Rego tests, and
+// evaluates sample requests of every topic within the deadline. Policies
+// and tests compile against capabilities.json, so a call to a builtin that
 // reaches outside the engine is refused. Any failure returns Problems
 // (file:line: message) and no policy.
 func Build(ctx context.Context, src knowledge.Source, opts Options) (*Policy, error) {
@@ -105,31 +107,50 @@ func Build(ctx context.Context, src knowledge.Source, opts Options) (*Policy, er
 	if len(problems) > 0 {
 		return nil, problems
 	}
+	topics, problems := findTopics(policies)
+	if len(problems) > 0 {
+		return nil, problems
+	}
 	caps, err := capabilities()
 	if err != nil {
 		return nil, knowledge.Problems{{File: "rules/capabilities.json", Message: err.Error()}}
 	}
 	compiler := ast.NewCompiler().WithCapabilities(caps)
-	schemas, typed := inputSchema(policies)
+	schemas, typed := inputSchema(policies, topics)
 	if typed {
 		compiler = compiler.WithSchemas(schemas)
 	}
 	if compiler.Compile(policies); compiler.Failed() {
 		return nil, explainRefused(fromAST(compiler.Errors))
 	}
-	catalog, problems := readCatalog(ctx, compiler)
+	for _, t := range topics {
+		catalog, ps := readCatalog(ctx, compiler, t)
+		problems = append(problems, ps...)
+		if len(ps) > 0 {
+			continue
+		}
+		catalog.Topic = t.Name
+		t.Catalog = catalog
+		t.always, ps = checkPersonalReads(compiler, t)
+		problems = append(problems, ps...)
+	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	always, problems := checkPersonalReads(compiler, catalog)
-	if len(problems) > 0 {
+	if problems := checkAcrossTopics(topics); len(problems) > 0 {
 		return nil, problems
 	}
+	catalog := unionOf(topics)
 	// A cause without its section in the article or the contacts'
 	// explanations is reported with the
 	// problems found after it (texts, tests), so that adding a cause shows
 	// everything it still lacks at once.
-	articles, help, linkProblems := readDocs(src, catalog)
+	var linkProblems knowledge.Problems
+	for _, t := range topics {
+		var ps knowledge.Problems
+		t.Articles, t.Help, ps = readDocs(src, t)
+		linkProblems = append(linkProblems, ps...)
+	}
 	texts, err := locales.Parse(src.Messages)
 	var plain locales.TextProblems
 	switch {
@@ -148,6 +169,9 @@ func Build(ctx context.Context, src knowledge.Source, opts Options) (*Policy, er
 	if builtIn, err := builtInTexts(); err == nil {
 		texts = texts.WithFallback(builtIn)
 	}
+	if problems := checkTopicTexts(topics, texts); len(problems) > 0 {
+		return nil, append(problems, linkProblems...)
+	}
 	if !opts.SkipTests {
 		newCompiler := func() *ast.Compiler {
 			c := ast.NewCompiler().WithCapabilities(caps)
@@ -164,38 +188,20 @@ func Build(ctx context.Context, src knowledge.Source, opts Options) (*Policy, er
 		return nil, linkProblems
 	}
 	store := inmem.NewWithOpts(inmem.OptReturnASTValuesOnRead(true))
-	q := readsQuery(catalog)
-	if opts.rulesAlone {
-		q = decisionQuery
-	}
-	query, err := rego.New(rego.Query(q), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
-	if err != nil {
-		return nil, knowledge.Problems{{File: "rules", Message: "preparing " + decisionQuery + ": " + err.Error()}}
-	}
-	var cache *decisionCache
-	if !opts.NoCache {
-		var derive *rego.PreparedEvalQuery
-		if len(compiler.GetRulesExact(ast.MustParseRef(derivedQuery))) > 0 {
-			pq, err := rego.New(rego.Query(derivedQuery), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
-			if err != nil {
-				return nil, knowledge.Problems{{File: "rules", Message: "preparing " + derivedQuery + ": " + err.Error()}}
-			}
-			derive = &pq
-		}
-		if cache, err = newDecisionCache(cmp.Or(opts.CacheSize, DefaultCacheSize), catalog, derive, always); err != nil {
-			return nil, knowledge.Problems{{File: "rules", Message: "the decision cache: " + err.Error()}}
+	for _, t := range topics {
+		if err := t.prepare(ctx, compiler, store, opts); err != nil {
+			return nil, err
 		}
 	}
 	p := &Policy{
 		Revision: src.Revision(),
 		Source:   src,
 		Catalog:  catalog,
+		Topics:   topics,
 		Texts:    texts,
-		Articles: articles,
-		Help:     help,
+		Articles: topics[0].Articles,
+		Help:     topics[0].Help,
 		deadline: opts.Deadline,
-		query:    query,
-		cache:    cache,
 		names:    namesOf(catalog),
 	}
 	if opts.SkipSamples {
@@ -205,6 +211,35 @@ func Build(ctx context.Context, src knowledge.Source, opts Options) (*Policy, er
 		return nil, problems
 	}
 	return p, nil
+}
+
+// prepare prepares the topic's decision query (readsQuery) and, unless
+// the cache is off, its cache with the topic's derived query.
+func (t *Topic) prepare(ctx context.Context, compiler *ast.Compiler, store storage.Store, opts Options) error {
+	q := readsQuery(t)
+	if opts.rulesAlone {
+		q = t.queryOf(decisionRule)
+	}
+	query, err := rego.New(rego.Query(q), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
+	if err != nil {
+		return knowledge.Problems{{File: t.Dir, Message: "preparing " + t.queryOf(decisionRule) + ": " + err.Error()}}
+	}
+	t.query = query
+	if opts.NoCache {
+		return nil
+	}
+	var derive *rego.PreparedEvalQuery
+	if len(compiler.GetRulesExact(t.ref(derivedRule))) > 0 {
+		pq, err := rego.New(rego.Query(t.queryOf(derivedRule)), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
+		if err != nil {
+			return knowledge.Problems{{File: t.Dir, Message: "preparing " + t.queryOf(derivedRule) + ": " + err.Error()}}
+		}
+		derive = &pq
+	}
+	if t.cache, err = newDecisionCache(cmp.Or(opts.CacheSize, DefaultCacheSize), t.Catalog, derive, t.always); err != nil {
+		return knowledge.Problems{{File: t.Dir, Message: "the decision cache: " + err.Error()}}
+	}
+	return nil
 }
 
 // builtInTexts are the message files built into the binary, the fallback
@@ -335,17 +370,19 @@ func located(loc *ast.Location, msg string) knowledge.Problem {
 	return knowledge.Problem{File: loc.File, Line: loc.Row, Message: msg}
 }
 
-// trySamples evaluates a request with no facts and one with every fact,
-// within the deadline, so that a source that errors or runs too long at
-// evaluation time is refused before it is served.
+// trySamples evaluates, in every topic, a request with no facts and one
+// with every fact, within the deadline, so that a source that errors or
+// runs too long at evaluation time is refused before it is served.
 func (p *Policy) trySamples(ctx context.Context) knowledge.Problems {
-	for _, sample := range sampleRequests(p.Catalog) {
-		if _, err := p.Evaluate(ctx, sample.req); err != nil {
-			msg := fmt.Sprintf("evaluating the %s sample: %v", sample.name, err)
-			if errors.Is(err, context.DeadlineExceeded) {
-				msg = fmt.Sprintf("evaluating the %s sample took longer than the %v deadline", sample.name, p.deadline)
+	for _, t := range p.Topics {
+		for _, sample := range sampleRequests(t.Catalog) {
+			if _, err := p.Evaluate(ctx, sample.req); err != nil {
+				msg := fmt.Sprintf("evaluating the %s sample of topic %s: %v", sample.name, t.Name, err)
+				if errors.Is(err, context.DeadlineExceeded) {
+					msg = fmt.Sprintf("evaluating the %s sample of topic %s took longer than the %v deadline", sample.name, t.Name, p.deadline)
+				}
+				return knowledge.Problems{{File: t.Dir, Message: msg}}
 			}
-			return knowledge.Problems{{File: "rules", Message: msg}}
 		}
 	}
 	return nil

@@ -18,16 +18,14 @@ import (
 // Options.CacheSize says otherwise.
 const DefaultCacheSize = 10_000
 
-// The rules' query for the facts they derive from personal facts.
-const derivedQuery = "data.login.derived"
-
-// decisionCache reuses decisions exactly. The rules compile against
+// decisionCache reuses a topic's decisions exactly. The rules compile against
 // capabilities without a builtin that varies between two evaluations, so a
 // decision is a function of the revision and the input alone; each Policy
-// has its own cache, so a publish (a new Policy) starts empty.
+// has its own caches (one per topic), so a publish (a new Policy) starts
+// empty.
 //
 // The key is exactly what a decision depends on: the symptom (the scope),
-// the facts the rules derive from personal facts (data.login.derived), and
+// the facts the rules derive from personal facts (data.<topic>.derived), and
 // the values of the facts that the causes in scope read, as OPA's
 // dependency analysis finds them (Cause.Facts), with those the scope and
 // the derivation read. Two requests that differ only in facts no cause in
@@ -82,10 +80,13 @@ func newDecisionCache(size int, catalog knowledge.Catalog, derive *rego.Prepared
 // (hits) and how many were evaluated and kept (misses). Requests that
 // cannot be reused count as neither.
 func (p *Policy) CacheStats() (hits, misses uint64) {
-	if p.cache == nil {
-		return 0, 0
+	for _, t := range p.Topics {
+		if t.cache != nil {
+			hits += t.cache.hits.Load()
+			misses += t.cache.misses.Load()
+		}
 	}
-	return p.cache.hits.Load(), p.cache.misses.Load()
+	return hits, misses
 }
 
 // key returns the cache key of req, and false when req cannot be reused.

@@ -123,10 +123,10 @@ func TestCacheAnswersAsEvaluation(t *testing.T) {
 		}
 		if pass == 0 {
 			t.Logf("first pass over %d requests: %d hits, %d misses, hit rate %.1f%%, %d decisions kept",
-				len(reqs), hits, misses, 100*float64(hits)/float64(len(reqs)), cached.cache.lru.Len())
+				len(reqs), hits, misses, 100*float64(hits)/float64(len(reqs)), cached.Default().cache.lru.Len())
 		}
 	}
-	if hits, misses := uncached.CacheStats(); hits+misses != 0 || uncached.cache != nil {
+	if hits, misses := uncached.CacheStats(); hits+misses != 0 || uncached.Default().cache != nil {
 		t.Errorf("NoCache: CacheStats = %d, %d; want no cache", hits, misses)
 	}
 }
@@ -201,8 +201,8 @@ func TestCacheHoldsNoPersonalData(t *testing.T) {
 	if len(personal) == 0 {
 		t.Fatal("the mix has no personal data to look for")
 	}
-	for _, key := range p.cache.lru.Keys() {
-		d, _ := p.cache.lru.Peek(key)
+	for _, key := range p.Default().cache.lru.Keys() {
+		d, _ := p.Default().cache.lru.Peek(key)
 		kept := key + "\n" + fmt.Sprintf("%+v", d)
 		for _, s := range personal {
 			if s != "" && strings.Contains(kept, s) {
@@ -224,7 +224,7 @@ func TestCacheKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, ok, err := p.cache.key(ctx, req, func() ast.Value { return p.input(req) })
+		k, ok, err := p.Default().cache.key(ctx, req, func() ast.Value { return p.input(req) })
 		if err != nil || !ok {
 			t.Fatalf("key(%s) = %q, %v, %v; want a key", body, k, ok, err)
 		}

@@ -40,7 +40,7 @@ func explainRefused(ps knowledge.Problems) knowledge.Problems {
 	const prefix = "undefined function "
 	for i, p := range ps {
 		if fact, ok := strings.CutPrefix(p.Message, "undefined ref: input.facts."); ok {
-			ps[i].Message += " (no fact " + fact + " is declared in data.login.facts; see rules/login/facts.rego)"
+			ps[i].Message += " (no fact " + fact + " is declared in any topic's facts: see the topic's facts.rego)"
 			continue
 		}
 		name, ok := strings.CutPrefix(p.Message, prefix)

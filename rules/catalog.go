@@ -15,37 +15,38 @@ import (
 	"acceso/locales"
 )
 
-// The rules' package, and the rule under it that gives each cause its
-// verdict: cause.<symptom>.<id>.
+// The rules under a topic's package: the one that gives each cause its
+// verdict (cause.<symptom>.<id>), the causes a contact can try, and the
+// symptoms in scope.
 const (
-	packagePath = "data.login"
-	causeRule   = "cause"
-	canTryRule  = "contact_can_try"
-	scopeRule   = "scope"
+	causeRule  = "cause"
+	canTryRule = "contact_can_try"
+	scopeRule  = "scope"
 )
 
-// readCatalog reads the causes from their rules and metadata, and the
-// symptoms and facts from the data the rules define. Every problem found
-// names the rule's file and line.
-func readCatalog(ctx context.Context, compiler *ast.Compiler) (knowledge.Catalog, knowledge.Problems) {
+// readCatalog reads topic t's causes from their rules and metadata, and
+// its symptoms and facts from the data its rules define. Every problem
+// found names the rule's file and line.
+func readCatalog(ctx context.Context, compiler *ast.Compiler, t *Topic) (knowledge.Catalog, knowledge.Problems) {
 	var c knowledge.Catalog
 	var problems knowledge.Problems
+	symptoms, facts := t.queryOf("symptoms"), t.queryOf("facts")
 	rs, err := rego.New(
-		rego.Query("symptoms := data.login.symptoms; facts := data.login.facts"),
+		rego.Query("symptoms := "+symptoms+"; facts := "+facts),
 		rego.Compiler(compiler),
 	).Eval(ctx)
 	if err != nil || len(rs) != 1 {
-		return c, knowledge.Problems{{File: "rules", Message: fmt.Sprintf("reading data.login.symptoms and data.login.facts: %v", err)}}
+		return c, knowledge.Problems{{File: t.Dir, Message: fmt.Sprintf("topic %s: reading %s and %s: %v (a topic declares both)", t.Name, symptoms, facts, err)}}
 	}
 	c.Symptoms = stringList(rs[0].Bindings["symptoms"])
-	keys, decl := factPositions(compiler.Modules)
-	c.Facts, problems = readFacts(rs[0].Bindings["facts"], keys, decl)
+	keys, decl := factPositions(compiler.Modules, t.pkg)
+	c.Facts, problems = readFacts(rs[0].Bindings["facts"], keys, decl, facts)
 
 	var verdicts []declaredCause
 	var canTry []namedCause
 	for _, name := range slices.Sorted(maps.Keys(compiler.Modules)) {
 		m := compiler.Modules[name]
-		if !m.Package.Path.Equal(ast.MustParseRef(packagePath)) {
+		if !m.Package.Path.Equal(t.pkg) {
 			continue
 		}
 		for _, rule := range m.Rules {
@@ -74,7 +75,7 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (knowledge.Catalog
 			if !slices.Contains(c.Symptoms, cause.Symptom) {
 				problems = append(problems, knowledge.Problem{File: cause.File, Line: cause.Line, Message: fmt.Sprintf("cause %s: unknown symptom %q (the rule is cause.<symptom>.<id>)", cause.ID, cause.Symptom)})
 			}
-			cause.Facts, cause.errs = restsOn(c, compiler, cause.Cause)
+			cause.Facts, cause.errs = restsOn(c, compiler, t, cause.Cause)
 			for _, e := range cause.errs {
 				problems = append(problems, knowledge.Problem{File: cause.File, Line: cause.Line, Message: e})
 			}
@@ -99,7 +100,7 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler) (knowledge.Catalog
 		c.Causes[i].ContactCanTry = true
 	}
 	if len(c.Causes) == 0 {
-		problems = append(problems, knowledge.Problem{File: "rules", Message: "no causes: a cause is declared by a rule default cause.<symptom>.<id> := \"open\" with # METADATA"})
+		problems = append(problems, knowledge.Problem{File: t.Dir, Message: "topic " + t.Name + " has no causes: a cause is declared by a rule default cause.<symptom>.<id> := \"open\" with # METADATA"})
 	}
 	var orderProblems knowledge.Problems
 	c.Causes, orderProblems = articleOrder(c.Causes)
@@ -186,9 +187,8 @@ func articleOrder(causes []knowledge.Cause) ([]knowledge.Cause, knowledge.Proble
 // restsOn returns the facts cause rests on, in asking order: those its
 // rules read, following the helper rules they refer to (see readsOf), with
 // what is wrong with them.
-func restsOn(c knowledge.Catalog, compiler *ast.Compiler, cause knowledge.Cause) ([]string, []string) {
-	ref := ast.MustParseRef(packagePath).Append(ast.VarTerm(causeRule)).Append(ast.StringTerm(cause.Symptom)).Append(ast.StringTerm(cause.ID))
-	ref[2] = ast.StringTerm(causeRule)
+func restsOn(c knowledge.Catalog, compiler *ast.Compiler, t *Topic, cause knowledge.Cause) ([]string, []string) {
+	ref := t.ref(causeRule).Append(ast.StringTerm(cause.Symptom)).Append(ast.StringTerm(cause.ID))
 	r := readsOf(compiler, compiler.GetRulesExact(ref))
 	var facts, errs []string
 	for _, f := range c.Facts {
@@ -199,7 +199,7 @@ func restsOn(c knowledge.Catalog, compiler *ast.Compiler, cause knowledge.Cause)
 	for _, name := range r.names() {
 		if _, ok := c.Fact(name); !ok {
 			at := r.facts[name]
-			errs = append(errs, fmt.Sprintf("cause %s reads the undeclared fact %q at %s:%d: declare it in data.login.facts", cause.ID, name, at.file, at.line))
+			errs = append(errs, fmt.Sprintf("cause %s reads the undeclared fact %q at %s:%d: declare it in %s", cause.ID, name, at.file, at.line, t.queryOf("facts")))
 		}
 	}
 	if len(facts) == 0 {

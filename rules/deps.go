@@ -52,8 +52,11 @@ func readsOf(compiler *ast.Compiler, roots []*ast.Rule) reads {
 	return r
 }
 
-// derivedRef is the derivation's path.
-var derivedRef = ast.MustParseRef(packagePath).Append(ast.StringTerm(derivedRule))
+// isDerivation reports whether a rule's path is a topic's derivation,
+// data.<topic>.derived (a topic is a package directly under data).
+func isDerivation(ref ast.Ref) bool {
+	return len(ref) >= 3 && ref[0].Equal(ast.DefaultRootDocument) && ref[2].Equal(ast.InternedTerm(derivedRule))
+}
 
 // reach returns roots and every rule they refer to, transitively; with
 // stopAtDerived, the derivation's rules are left out and *derived is set
@@ -79,7 +82,7 @@ func reach(compiler *ast.Compiler, roots []*ast.Rule, stopAtDerived bool, derive
 				continue
 			}
 			for _, next := range compiler.GetRules(ref.ConstantPrefix()) {
-				if stopAtDerived && next.Ref().HasPrefix(derivedRef) {
+				if stopAtDerived && isDerivation(next.Ref()) {
 					if derived != nil {
 						*derived = true
 					}
@@ -135,8 +138,9 @@ func directReads(rule *ast.Rule) (map[string]readAt, []readAt) {
 	return facts, dynamic
 }
 
-// checkPersonalReads refuses, at file and line, any rule other than the
-// derivation (data.login.derived and the helpers only it uses) that reads a
+// checkPersonalReads refuses, at file and line, any rule of topic t other
+// than the derivation (data.<topic>.derived and the helpers only it uses)
+// that reads a
 // personal fact, and any read of input.facts that names no fact in the
 // rules that decide the verdicts and the scope (the cause rules, the scope
 // and their helpers): with them, an answer could depend on a contact's
@@ -144,19 +148,20 @@ func directReads(rule *ast.Rule) (map[string]readAt, []readAt) {
 // decision cache, which keys on the derived values only, could hand one
 // contact's answer to another. It returns the facts every decision may
 // depend on beside its causes': those the scope and the derivation read.
-func checkPersonalReads(compiler *ast.Compiler, c knowledge.Catalog) (always []string, problems knowledge.Problems) {
+func checkPersonalReads(compiler *ast.Compiler, t *Topic) (always []string, problems knowledge.Problems) {
+	c := t.Catalog
 	personal := make(map[string]bool)
 	for _, f := range c.Facts {
 		if f.Personal {
 			personal[f.Name] = true
 		}
 	}
-	derivation := reach(compiler, compiler.GetRulesExact(derivedRef), false, nil)
+	derivation := reach(compiler, compiler.GetRulesExact(t.ref(derivedRule)), false, nil)
 	inDerivation := make(map[*ast.Rule]bool, len(derivation))
 	for _, r := range derivation {
 		inDerivation[r] = true
 	}
-	pkg := ast.MustParseRef(packagePath)
+	pkg := t.pkg
 	var deciding, scope []*ast.Rule
 	for _, name := range slices.Sorted(maps.Keys(compiler.Modules)) {
 		m := compiler.Modules[name]

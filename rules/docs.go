@@ -36,40 +36,42 @@ var (
 // file is the document's file name in lang.
 func (d document) file(lang string) string { return d.name + "." + lang + ".md" }
 
-// readDocs finds the admins' article and the contacts' explanations of src
-// in every language and renders them, checking that every link to them
-// resolves: each cause of the catalog has its section (an element with the
-// cause's id) in each document in every language. A source with no
-// documents at all (stored by an earlier release) uses the built-in ones.
-// Each problem names the file to fix and the cause's file:line.
-func readDocs(src knowledge.Source, c knowledge.Catalog) (article, help *content.Set, problems knowledge.Problems) {
+// readDocs finds topic t's admins' article and contacts' explanations in
+// src, in every language, in the topic's folder (t.Dir), and renders them,
+// checking that every link to them resolves: each cause of the topic has
+// its section (an element with the cause's id) in each document in every
+// language. A source with no documents at all (stored by an earlier
+// release, with its one topic) uses the built-in ones. Each problem names
+// the file to fix and the cause's file:line.
+func readDocs(src knowledge.Source, t *Topic) (article, help *content.Set, problems knowledge.Problems) {
 	docs := src.Docs
 	if len(docs) == 0 {
 		docs = Embedded().Docs
 	}
-	article, p := readDoc(docs, articleDoc, c)
+	article, p := readDoc(docs, articleDoc, t)
 	problems = append(problems, p...)
-	help, p = readDoc(docs, helpDoc, c)
+	help, p = readDoc(docs, helpDoc, t)
 	problems = append(problems, p...)
 	return article, help, problems
 }
 
-// readDoc reads and checks one document of docs; see readDocs.
-func readDoc(docs map[string]string, d document, c knowledge.Catalog) (*content.Set, knowledge.Problems) {
+// readDoc reads and checks one document of topic t in docs; see readDocs.
+func readDoc(docs map[string]string, d document, t *Topic) (*content.Set, knowledge.Problems) {
+	c := t.Catalog
 	var problems knowledge.Problems
 	text := make(map[string][]byte, len(locales.Languages))
 	files := make(map[string]string, len(locales.Languages))
 	for _, lang := range locales.Languages {
 		var found []string
 		for _, name := range slices.Sorted(maps.Keys(docs)) {
-			if path.Base(name) == d.file(lang) {
+			if path.Base(name) == d.file(lang) && path.Base(path.Dir(name)) == path.Base(t.Dir) {
 				found = append(found, name)
 			}
 		}
 		switch len(found) {
 		case 0:
-			problems = append(problems, knowledge.Problem{File: d.file(lang), Message: fmt.Sprintf(
-				"%s in %s is missing: add %s beside the topic's rules", d.what, lang, d.file(lang))})
+			problems = append(problems, knowledge.Problem{File: path.Join(t.Dir, d.file(lang)), Message: fmt.Sprintf(
+				"%s of topic %s in %s is missing: add %s beside the topic's rules", d.what, t.Name, lang, d.file(lang))})
 		case 1:
 			text[lang], files[lang] = []byte(docs[found[0]]), found[0]
 		default:

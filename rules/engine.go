@@ -31,10 +31,12 @@ func (e *Engine) Current() *Policy { return e.current.Load() }
 // Swap makes p the policy being served and returns the previous one.
 func (e *Engine) Swap(p *Policy) *Policy { return e.current.Swap(p) }
 
-// Evaluate decides req under p, within the caller's deadline or the
-// policy's, whichever comes first. Failures wrap ErrEvaluation. A decision
-// p has already made for the same key (see decisionCache) is reused.
+// Evaluate decides req under p, in the topic it goes to (TopicOf), within
+// the caller's deadline or the policy's, whichever comes first. Failures
+// wrap ErrEvaluation. A decision the topic has already made for the same
+// key (see decisionCache) is reused.
 func (p *Policy) Evaluate(ctx context.Context, req knowledge.Request) (knowledge.Decision, error) {
+	t := p.TopicOf(req)
 	ctx, cancel := context.WithTimeout(ctx, p.deadline)
 	defer cancel()
 	// OPA notices a cancelled context only while it evaluates, and a quick
@@ -42,8 +44,8 @@ func (p *Policy) Evaluate(ctx context.Context, req knowledge.Request) (knowledge
 	if err := ctx.Err(); err != nil {
 		return knowledge.Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, err)
 	}
-	if p.cache == nil {
-		return p.evaluate(ctx, p.input(req))
+	if t.cache == nil {
+		return p.evaluate(ctx, t, p.input(req))
 	}
 	// The rules' input is built once, and only when the rules run: a
 	// decision reused for a request without personal facts needs none.
@@ -54,40 +56,41 @@ func (p *Policy) Evaluate(ctx context.Context, req knowledge.Request) (knowledge
 		}
 		return input
 	}
-	key, reusable, err := p.cache.key(ctx, req, inputOf)
+	key, reusable, err := t.cache.key(ctx, req, inputOf)
 	if err != nil {
 		return knowledge.Decision{}, p.evaluationError(ctx, err)
 	}
 	if !reusable {
-		return p.evaluate(ctx, inputOf())
+		return p.evaluate(ctx, t, inputOf())
 	}
-	if d, ok := p.cache.lru.Get(key); ok {
-		p.cache.hits.Add(1)
+	if d, ok := t.cache.lru.Get(key); ok {
+		t.cache.hits.Add(1)
 		return d.Clone(), nil
 	}
-	d, err := p.evaluate(ctx, inputOf())
+	d, err := p.evaluate(ctx, t, inputOf())
 	if err != nil {
 		return knowledge.Decision{}, err
 	}
-	p.cache.misses.Add(1)
-	p.cache.lru.Add(key, d.Clone())
+	t.cache.misses.Add(1)
+	t.cache.lru.Add(key, d.Clone())
 	return d, nil
 }
 
-// evaluate runs the decision query on input.
-func (p *Policy) evaluate(ctx context.Context, input ast.Value) (knowledge.Decision, error) {
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalGenerateJSON(asValue))
+// evaluate runs topic t's decision query on input.
+func (p *Policy) evaluate(ctx context.Context, t *Topic, input ast.Value) (knowledge.Decision, error) {
+	rs, err := t.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalGenerateJSON(asValue))
 	if err != nil {
 		return knowledge.Decision{}, p.evaluationError(ctx, err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return knowledge.Decision{}, fmt.Errorf("%w: %s is undefined", ErrEvaluation, decisionQuery)
+		return knowledge.Decision{}, fmt.Errorf("%w: %s is undefined", ErrEvaluation, t.queryOf(decisionRule))
 	}
-	d, ok := decisionFrom(p.Catalog, rs[0].Expressions[0].Value)
+	d, ok := decisionFrom(t.Catalog, rs[0].Expressions[0].Value)
 	if !ok {
-		return knowledge.Decision{}, fmt.Errorf("%w: %s has an unexpected shape", ErrEvaluation, decisionQuery)
+		return knowledge.Decision{}, fmt.Errorf("%w: %s has an unexpected shape", ErrEvaluation, t.queryOf(decisionRule))
 	}
 	d.Revision = p.Revision
+	d.Topic = t.Name
 	return d, nil
 }
 

@@ -17,12 +17,12 @@ const maxAskedChoices = 4
 var factTypes = []string{knowledge.TypeBoolean, knowledge.TypeCount, knowledge.TypeChoices, knowledge.TypeString, knowledge.TypeStrings}
 
 // factPositions finds where each fact is declared: the key of the facts
-// object (facts := {...}) in the rules' package, and where that object is,
-// for a problem with the object itself.
-func factPositions(modules map[string]*ast.Module) (keys map[string]*ast.Location, decl *ast.Location) {
+// object (facts := {...}) in the topic's package pkg, and where that
+// object is, for a problem with the object itself.
+func factPositions(modules map[string]*ast.Module, pkg ast.Ref) (keys map[string]*ast.Location, decl *ast.Location) {
 	keys = make(map[string]*ast.Location)
 	for _, m := range modules {
-		if !m.Package.Path.Equal(ast.MustParseRef(packagePath)) {
+		if !m.Package.Path.Equal(pkg) {
 			continue
 		}
 		for _, r := range m.Rules {
@@ -44,11 +44,11 @@ func factPositions(modules map[string]*ast.Module) (keys map[string]*ast.Locatio
 	return keys, decl
 }
 
-// readFacts reads the facts the rules declare (data.login.facts), in
-// asking order (the contact's first, then the admin's, then the rest, each
-// in the order written), and says what is wrong with any declaration, at
-// its file and line.
-func readFacts(v any, keys map[string]*ast.Location, decl *ast.Location) ([]knowledge.Fact, knowledge.Problems) {
+// readFacts reads the facts a topic declares (data.<topic>.facts, named
+// where), in asking order (the contact's first, then the admin's, then the
+// rest, each in the order written), and says what is wrong with any
+// declaration, at its file and line.
+func readFacts(v any, keys map[string]*ast.Location, decl *ast.Location, where string) ([]knowledge.Fact, knowledge.Problems) {
 	at := func(name string) knowledge.Problem {
 		loc := keys[name]
 		if loc == nil {
@@ -62,7 +62,7 @@ func readFacts(v any, keys map[string]*ast.Location, decl *ast.Location) ([]know
 	decls, ok := v.(map[string]any)
 	if !ok || len(decls) == 0 {
 		p := at("")
-		p.Message = "data.login.facts must be an object declaring every fact"
+		p.Message = where + " must be an object declaring every fact"
 		return nil, knowledge.Problems{p}
 	}
 	var facts []knowledge.Fact

@@ -98,8 +98,9 @@ func sampleRequests(c knowledge.Catalog) []sample {
 			all.Facts[f.Name] = []string{"Ana@Example.com", "+34 600 111 222"}
 		}
 	}
+	all.Topic = c.Topic
 	return []sample{
-		{"no facts", knowledge.Request{Facts: map[string]any{}}},
+		{"no facts", knowledge.Request{Topic: c.Topic, Facts: map[string]any{}}},
 		{"all facts", all},
 	}
 }

@@ -462,7 +462,7 @@ func TestEveryCauseHasItsSection(t *testing.T) {
 				delete(src.Docs, name)
 				_, err = Build(context.Background(), src, Options{SkipTests: true})
 				ps, _ = knowledge.AsProblems(err)
-				if len(ps) != 1 || ps[0].File != doc.file(lang) || !strings.Contains(ps[0].Message, "add "+doc.file(lang)) {
+				if len(ps) != 1 || ps[0].File != name || !strings.Contains(ps[0].Message, "add "+doc.file(lang)) {
 					t.Errorf("Build(without %s) = %v; want one problem saying to add %s", name, err, doc.file(lang))
 				}
 			})

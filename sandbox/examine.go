@@ -32,6 +32,7 @@ type Exam struct {
 // Kept is a kept decision's symptom and facts, typed as the store gives
 // them (see knowledge.DecodeFacts).
 type Kept struct {
+	Topic   string         `json:"topic,omitempty"`
 	Symptom string         `json:"symptom,omitempty"`
 	Facts   map[string]any `json:"facts"`
 }
@@ -40,13 +41,14 @@ type Kept struct {
 // JSON is only how an exam crosses to the child.
 func (k *Kept) UnmarshalJSON(b []byte) error {
 	var raw struct {
+		Topic   string          `json:"topic"`
 		Symptom string          `json:"symptom"`
 		Facts   json.RawMessage `json:"facts"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	k.Symptom, k.Facts = raw.Symptom, map[string]any{}
+	k.Topic, k.Symptom, k.Facts = raw.Topic, raw.Symptom, map[string]any{}
 	if len(raw.Facts) == 0 || string(raw.Facts) == "null" {
 		return nil
 	}
@@ -121,7 +123,7 @@ func Examine(ctx context.Context, draft *rules.Policy, exam Exam) (Result, error
 		}
 	}
 	for _, k := range exam.Kept {
-		req, left := draft.Catalog.RequestOf(k.Symptom, k.Facts)
+		req, left := draft.Catalog.RequestOf(k.Topic, k.Symptom, k.Facts)
 		if len(left) > 0 {
 			res.Decided = append(res.Decided, nil) // a fact the draft no longer declares
 			continue

@@ -120,11 +120,11 @@ func lookupResult(l locales.Localizer, r answer.Response, ref string, answered b
 	var reply []string
 	reply = append(reply, strings.ReplaceAll(l.T("AdminReplyIntro"), "{ref}", ref))
 	for _, f := range r.Findings {
-		res.Causes = append(res.Causes, templates.AdminLookupCause{ID: f.ID, Title: f.Title, Advice: f.Advice, GuideURL: answer.ArticleURL(l.Lang, f.ID)})
+		res.Causes = append(res.Causes, templates.AdminLookupCause{ID: f.ID, Title: f.Title, Advice: f.Advice, GuideURL: f.ArticleURL})
 		reply = append(reply, f.Advice)
 	}
 	for _, t := range r.ToTry {
-		res.ToTry = append(res.ToTry, templates.AdminLookupCause{ID: t.ID, Title: t.Title, Advice: t.Advice, GuideURL: answer.ArticleURL(l.Lang, t.ID)})
+		res.ToTry = append(res.ToTry, templates.AdminLookupCause{ID: t.ID, Title: t.Title, Advice: t.Advice, GuideURL: t.ArticleURL})
 	}
 	switch {
 	case len(r.Findings) > 0:
@@ -212,7 +212,7 @@ func (s *Server) continueDecision(ctx context.Context, source string, p *rules.P
 	facts := make(map[string]any, len(dec.Facts)+len(answers))
 	maps.Copy(facts, dec.Facts)
 	maps.Copy(facts, answers)
-	req, left := p.Catalog.RequestOf(dec.Symptom, facts)
+	req, left := p.Catalog.RequestOf(dec.Topic, dec.Symptom, facts)
 	if len(left) > 0 {
 		// A symptom or fact the rules no longer declare, or no longer
 		// read so: continue without it. Names only, never a value.
@@ -235,5 +235,5 @@ func (s *Server) exportedState(ctx context.Context, p *rules.Policy, ref string)
 	}
 	facts := maps.Clone(n.Diagnosis.Request().Facts)
 	return store.Kept{Reference: ref, At: s.now().UTC(), Source: "export", Revision: p.Revision,
-		Symptom: n.Diagnosis.Symptom, Facts: facts, Findings: n.Findings, Outcome: n.Outcome}, true
+		Topic: p.TopicOf(n.Diagnosis.Request()).Name, Symptom: n.Diagnosis.Symptom, Facts: facts, Findings: n.Findings, Outcome: n.Outcome}, true
 }

@@ -211,7 +211,7 @@ func wordCauses(p *rules.Policy, l locales.Localizer, lang string, ids []string)
 			symptom = cause.Symptom
 		}
 		out = append(out, DecisionCause{ID: id, Symptom: symptom,
-			Title: l.T(locales.CauseTitle(id)), Advice: l.T(locales.CauseAdvice(id)), ArticleURL: answer.ArticleURL(lang, id)})
+			Title: l.T(locales.CauseTitle(id)), Advice: l.T(locales.CauseAdvice(id)), ArticleURL: answer.ArticleURL(p.Catalog, lang, id)})
 	}
 	return out
 }

@@ -464,6 +464,7 @@ func (s *Server) keepDecision(source string, p *rules.Policy, req knowledge.Requ
 		At:        s.now().UTC(),
 		Source:    source,
 		Revision:  r.PolicyRevision,
+		Topic:     p.TopicOf(req).Name,
 		Symptom:   req.Symptom,
 		Facts:     facts,
 		Findings:  findings,

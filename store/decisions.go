@@ -28,8 +28,11 @@ type Kept struct {
 	At        time.Time
 	Source    string
 	Revision  string
-	Symptom   string
-	Facts     map[string]any
+	// Topic is the topic that decided; "" for a decision kept before
+	// there were topics, which the default topic decided.
+	Topic   string
+	Symptom string
+	Facts   map[string]any
 	Findings  []string
 	Outcome   string
 	// ToTry is how many things to try the answer listed (insights).
@@ -63,7 +66,7 @@ func (d *DB) AddDecisions(ctx context.Context, decisions []Kept) (collided []Kep
 
 // decisionRow is a decision as its row: facts and findings as JSON.
 type decisionRow struct {
-	reference, source, revision, symptom, facts, findings, outcome string
+	reference, source, revision, topic, symptom, facts, findings, outcome string
 	at                                                             int64
 	toTry                                                          int
 }
@@ -79,7 +82,7 @@ func rowOf(dec Kept) (decisionRow, error) {
 		return decisionRow{}, fmt.Errorf("decision %s: %w", dec.Reference, err)
 	}
 	return decisionRow{reference: dec.Reference, at: dec.At.Unix(), source: dec.Source, revision: dec.Revision,
-		symptom: dec.Symptom, facts: facts, findings: findings, outcome: dec.Outcome, toTry: dec.ToTry}, nil
+		topic: dec.Topic, symptom: dec.Symptom, facts: facts, findings: findings, outcome: dec.Outcome, toTry: dec.ToTry}, nil
 }
 
 // encodeFacts is json.Marshal(facts), byte for byte, written without
@@ -199,7 +202,7 @@ func (d *DB) addRows(ctx context.Context, rows []decisionRow) (map[string]bool, 
 	for chunk := range slices.Chunk(rows, decisionsPerInsert) {
 		args := make([]any, 0, decisionColumns*len(chunk))
 		for _, r := range chunk {
-			args = append(args, r.reference, r.at, r.source, r.revision, r.symptom, r.facts, r.findings, r.outcome, r.toTry)
+			args = append(args, r.reference, r.at, r.source, r.revision, r.topic, r.symptom, r.facts, r.findings, r.outcome, r.toTry)
 		}
 		if err := d.insertChunk(ctx, tx, chunk, args, stored); err != nil {
 			return nil, fmt.Errorf("decisions %s to %s: %w", chunk[0].reference, chunk[len(chunk)-1].reference, err)
@@ -225,11 +228,11 @@ func (d *DB) insertChunk(ctx context.Context, tx execer, rows []decisionRow, arg
 	return res.Err()
 }
 
-// decisionsPerInsert bounds the rows of one INSERT: 64 rows of 9 values
+// decisionsPerInsert bounds the rows of one INSERT: 64 rows of 10 values
 // stay far below SQLite's and PostgreSQL's limits on parameters.
 const (
 	decisionsPerInsert = 64
-	decisionColumns    = 9
+	decisionColumns    = 10
 )
 
 // insertDecisions is the INSERT of n decisions.
@@ -240,7 +243,7 @@ func insertDecisions(n int) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	// A reference kept already is not overwritten; RETURNING names the
 	// rows stored, so that the others are told apart (collisions).
@@ -249,14 +252,14 @@ func insertDecisions(n int) string {
 }
 
 // decisionColumnList are the columns scanDecision reads, in its order.
-const decisionColumnList = `reference, created_at, source, revision, symptom, facts, findings, outcome`
+const decisionColumnList = `reference, created_at, source, revision, topic, symptom, facts, findings, outcome`
 
 // scanDecision reads one row of decisionColumnList.
 func scanDecision(row interface{ Scan(...any) error }) (Kept, error) {
 	var dec Kept
 	var at int64
 	var facts, findings string
-	if err := row.Scan(&dec.Reference, &at, &dec.Source, &dec.Revision, &dec.Symptom, &facts, &findings, &dec.Outcome); err != nil {
+	if err := row.Scan(&dec.Reference, &at, &dec.Source, &dec.Revision, &dec.Topic, &dec.Symptom, &facts, &findings, &dec.Outcome); err != nil {
 		return Kept{}, err
 	}
 	dec.At = time.Unix(at, 0).UTC()

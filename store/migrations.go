@@ -28,6 +28,11 @@ var migrations = []migration{
 	{7, "blocks of references, so that two decisions never share one", referenceSchema, referenceSchema},
 	{8, "integrations' API keys, kept as their hash", apiKeySchema, pgAPIKeySchema},
 	{9, "insights: step and look-up counts, things to try, indexes for a period", insightsSchema, pgInsightsSchema},
+	// The topic a kept decision was decided in; '' for the decisions kept
+	// before there were topics, all of them the default topic's.
+	{10, "the topic of each kept decision",
+		`ALTER TABLE decisions ADD COLUMN topic TEXT NOT NULL DEFAULT '';`,
+		`ALTER TABLE decisions ADD COLUMN IF NOT EXISTS topic TEXT NOT NULL DEFAULT '';`},
 }
 
 // feedbackSchema holds the help site's feedback: one row per reaction, with

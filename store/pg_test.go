@@ -128,7 +128,7 @@ func TestDecisions(t *testing.T) {
 		{Reference: "r1", At: at, Source: "api", Revision: "rev", Symptom: "code_not_received",
 			Facts:    map[string]any{"email_verified": true, "codes_requested": 3, "where": []string{"web", "app"}, "domain": "example.org"},
 			Findings: []string{"check_spam"}, Outcome: "causes_found"},
-		{Reference: "r2", At: at.Add(time.Hour), Source: "site", Revision: "rev", Facts: map[string]any{},
+		{Reference: "r2", At: at.Add(time.Hour), Source: "site", Revision: "rev", Topic: "notifications", Facts: map[string]any{},
 			Findings: []string{}, Outcome: "needs_answers"},
 	}
 	if collided, err := db.AddDecisions(ctx, decs); err != nil || len(collided) != 0 {
@@ -149,6 +149,14 @@ func TestDecisions(t *testing.T) {
 	// them (float64, []any).
 	if !reflect.DeepEqual(got.Facts, decs[0].Facts) {
 		t.Errorf("Decision(r1).Facts = %#v; want %#v", got.Facts, decs[0].Facts)
+	}
+	// The topic comes back; a decision kept without one (the default
+	// topic's, as every decision kept before there were topics) has none.
+	if got.Topic != "" {
+		t.Errorf("Decision(r1).Topic = %q; want \"\" (the default topic)", got.Topic)
+	}
+	if r2, err := db.Decision(ctx, "r2"); err != nil || r2.Topic != "notifications" {
+		t.Errorf("Decision(r2) = %+v, %v; want topic notifications", r2, err)
 	}
 	if _, err := db.Decision(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Decision(nope) = %v; want ErrNotFound", err)
