@@ -54,28 +54,46 @@ type Texts struct {
 	byLang map[string]map[string]string
 }
 
-// Parse reads message files keyed by file name (active.<lang>.toml). Every
-// supported language must have a file; a file that does not parse is
-// reported with its name. Texts must be plain (see checkPlain): those that
-// are not are TextProblems, at their file and line.
+// Parse reads message files keyed by file name (active.<lang>.toml).
+// Every supported language must have a file. Beside them, a topic may
+// keep its own texts in <topic>/active.<lang>.toml (in a rules folder,
+// locales/<topic>/active.<lang>.toml), one for every language: a topic
+// added to the rules brings its texts as new files. A message id is
+// defined once per language over all the files; a second definition is a
+// TextProblem at its file and line. A file that does not parse is reported
+// with its name. Texts must be plain (see checkPlain): those that are not
+// are TextProblems, at their file and line.
 func Parse(files map[string][]byte) (*Texts, error) {
 	bundle := i18n.NewBundle(language.Spanish)
 	bundle.RegisterUnmarshalFunc("toml", toml.Unmarshal)
 	ids := make(map[string][]string)
 	var plain TextProblems
+	topics, err := topicFolders(files)
+	if err != nil {
+		return nil, err
+	}
 	for _, lang := range Languages {
-		name := FileName(lang)
-		buf, ok := files[name]
-		if !ok {
-			return nil, fmt.Errorf("%s: missing message file", name)
-		}
-		mf, err := bundle.ParseMessageFileBytes(buf, name)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		plain = append(plain, checkPlain(name, buf, mf.Messages)...)
-		for _, m := range mf.Messages {
-			ids[lang] = append(ids[lang], m.ID)
+		defined := make(map[string]string) // id: the file that defines it
+		for _, dir := range append([]string{""}, topics...) {
+			name := path.Join(dir, FileName(lang))
+			buf, ok := files[name]
+			if !ok {
+				return nil, fmt.Errorf("%s: missing message file", name)
+			}
+			mf, err := bundle.ParseMessageFileBytes(buf, name)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			plain = append(plain, checkPlain(name, buf, mf.Messages)...)
+			for _, m := range mf.Messages {
+				if other, dup := defined[m.ID]; dup {
+					plain = append(plain, TextProblem{File: "locales/" + name, Line: lineOf(buf, m.ID, ""), Message: fmt.Sprintf(
+						"%s is defined in locales/%s too: a message is defined once (a topic's own texts have ids of their own)", m.ID, other)})
+					continue
+				}
+				defined[m.ID] = name
+				ids[lang] = append(ids[lang], m.ID)
+			}
 		}
 	}
 	// Texts are checked before any is rendered: go-i18n runs a text as a
@@ -97,6 +115,33 @@ func Parse(files map[string][]byte) (*Texts, error) {
 		t.byLang[lang] = msgs
 	}
 	return t, nil
+}
+
+// topicFolders lists, sorted, the folders of files that hold a topic's
+// own message files (<topic>/active.<lang>.toml); any other name is an
+// error, as is a folder without the file of every language.
+func topicFolders(files map[string][]byte) ([]string, error) {
+	var dirs []string
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		dir, base := path.Split(name)
+		dir = strings.TrimSuffix(dir, "/")
+		lang, ok := strings.CutPrefix(base, "active.")
+		lang, ok2 := strings.CutSuffix(lang, ".toml")
+		if !ok || !ok2 || !Supported(lang) || strings.Contains(dir, "/") {
+			return nil, fmt.Errorf("locales/%s: a message file is active.<lang>.toml, or <topic>/active.<lang>.toml for a topic's own texts, with lang one of %s", name, strings.Join(Languages, ", "))
+		}
+		if dir != "" && !slices.Contains(dirs, dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	for _, dir := range dirs {
+		for _, lang := range Languages {
+			if _, ok := files[path.Join(dir, FileName(lang))]; !ok {
+				return nil, fmt.Errorf("locales/%s: missing: the topic's texts are in every language (%s)", path.Join(dir, FileName(lang)), strings.Join(Languages, ", "))
+			}
+		}
+	}
+	return dirs, nil
 }
 
 // Text returns the message id in lang, and whether the language has it.

@@ -1,9 +1,12 @@
-// Package rules is Acceso's knowledge engine. The article's logic lives in the
-// Rego bundle beside this file (login/*.rego); this package loads a set of
-// modules and message files, verifies it (compile, Rego tests, texts in every
-// language), prepares the decision query once, and evaluates requests against
-// whichever verified set is current. The catalog of causes is read from the
-// rules' metadata, so a cause is declared in Rego and nowhere else in Go.
+// Package rules is Acceso's knowledge engine. The knowledge lives in the
+// Rego bundle beside this file: one folder per topic (login/*.rego, with
+// its article and explanations, login/*.md); this package loads a set of
+// modules, documents and message files, verifies it (compile, Rego tests,
+// texts and documents in every language), finds its topics, prepares each
+// topic's decision query once, and evaluates requests against whichever
+// verified set is current. The catalog of causes is read from the rules'
+// metadata, so a topic, a cause or a fact is declared in Rego and nowhere
+// else in Go.
 package rules
 
 import (
@@ -19,7 +22,7 @@ import (
 	"acceso/locales"
 )
 
-//go:embed login/*.rego login/*.md
+//go:embed */*.rego */*.md
 var embedded embed.FS
 
 // Embedded returns the rules and texts built into the binary.
@@ -32,11 +35,13 @@ func Embedded() knowledge.Source {
 	return src
 }
 
-// FromDir reads the .rego and .md files under dir. Its texts are the message files
-// in dir/locales (active.<lang>.toml, one for every supported language)
-// when that folder has them, else the ones built into the binary. A folder
-// with the files of some languages but not all is refused, naming the file
-// missing: serving half a folder's texts would mix two sets.
+// FromDir reads the .rego and .md files under dir (outside dir/locales).
+// Its texts are the message files in dir/locales (active.<lang>.toml, one
+// for every supported language) when that folder has them, else the ones
+// built into the binary, with the texts of each topic that keeps its own
+// in dir/locales/<topic>/active.<lang>.toml. A folder with the files of
+// some languages but not all is refused, naming the file missing: serving
+// half a folder's texts would mix two sets.
 func FromDir(dir string) (knowledge.Source, error) {
 	src, err := fromFS(os.DirFS(dir), dir)
 	if err != nil {
@@ -71,11 +76,24 @@ func messagesFromDir(dir string) (map[string][]byte, error) {
 	}
 	switch {
 	case len(files) == 0:
-		return locales.Embedded(), nil
+		files = locales.Embedded()
 	case len(missing) > 0:
 		return nil, knowledge.Problems{{File: filepath.ToSlash(filepath.Join(dir, missing[0])), Message: fmt.Sprintf(
 			"missing: the folder has message files for some languages but not this one (%s); give every language its file, or none to use the built-in texts",
 			strings.Join(missing, ", "))}}
+	}
+	// A topic's own texts, in a folder of its name (locales.Parse checks
+	// that each has every language).
+	topics, err := filepath.Glob(filepath.Join(dir, "*", "active.*.toml"))
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range topics {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		files[filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(name)), filepath.Base(name)))] = b
 	}
 	return files, nil
 }
@@ -87,6 +105,9 @@ func fromFS(fsys fs.FS, prefix string) (knowledge.Source, error) {
 			return err
 		}
 		isRego, isDoc := strings.HasSuffix(path, ".rego"), strings.HasSuffix(path, ".md")
+		if d.IsDir() && path == "locales" {
+			return fs.SkipDir // the texts, read by messagesFromDir
+		}
 		if d.IsDir() || !isRego && !isDoc {
 			return nil
 		}

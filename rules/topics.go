@@ -162,8 +162,8 @@ func findTopics(modules map[string]*ast.Module) ([]*Topic, knowledge.Problems) {
 			"topics %s: say which is the default (the one requests without a topic get) with custom: %s: true in its package METADATA, above its package line",
 			strings.Join(names, ", "), defaultKey)})
 	case len(defaults) == 1:
-		i := slices.Index(topics, defaults[0])
-		topics = append([]*Topic{topics[i]}, slices.Delete(topics, i, i+1)...)
+		rest := slices.DeleteFunc(slices.Clone(topics), func(t *Topic) bool { return t == defaults[0] })
+		topics = append([]*Topic{defaults[0]}, rest...)
 	}
 	return topics, problems
 }

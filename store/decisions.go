@@ -30,11 +30,11 @@ type Kept struct {
 	Revision  string
 	// Topic is the topic that decided; "" for a decision kept before
 	// there were topics, which the default topic decided.
-	Topic   string
-	Symptom string
-	Facts   map[string]any
-	Findings  []string
-	Outcome   string
+	Topic    string
+	Symptom  string
+	Facts    map[string]any
+	Findings []string
+	Outcome  string
 	// ToTry is how many things to try the answer listed (insights).
 	ToTry int
 }
@@ -67,8 +67,8 @@ func (d *DB) AddDecisions(ctx context.Context, decisions []Kept) (collided []Kep
 // decisionRow is a decision as its row: facts and findings as JSON.
 type decisionRow struct {
 	reference, source, revision, topic, symptom, facts, findings, outcome string
-	at                                                             int64
-	toTry                                                          int
+	at                                                                    int64
+	toTry                                                                 int
 }
 
 // rowOf is dec as a row.

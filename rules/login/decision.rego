@@ -9,6 +9,10 @@
 #   the outcome. The engine orders them
 #   by the keys the rules declare (the causes' article order, the facts'
 #   asking order).
+#   It is the default topic: the one a request without a topic or a
+#   symptom gets, served at the site's addresses without a topic.
+# custom:
+#   default: true
 package login
 
 # METADATA
