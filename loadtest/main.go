@@ -37,7 +37,7 @@
 // OPA's server is loaded twice over: through its data API, which evaluates
 // the rules alone (they try an answer to every unknown fact), and through
 // its query API with the query Acceso's engine evaluates, told which facts
-// each cause reads (data.login._reads, from GET /api/v1/causes), so that
+// each cause reads (data.<topic>._reads, from GET /api/v1/causes), so that
 // only answers that could settle an open cause are tried. The query API
 // compiles its query for every request, which the data API does not.
 package main
@@ -187,7 +187,13 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 
 	metrics := "http://" + metricsAddr + "/metrics"
 	evaluate := target{name: "Acceso evaluate", method: http.MethodPost, url: "http://" + accesoAddr + "/api/v1/evaluate", bodies: mix, pid: accesoPID, sent: new(atomic.Uint64), metrics: metrics}
-	opaTarget := target{name: "OPA server", method: http.MethodPost, url: "http://" + opaAddr + "/v1/data/login/decision", bodies: opaBodies, pid: opaPID, sent: new(atomic.Uint64)}
+	// The mix's requests name no topic: the default topic (the first the
+	// catalog lists) decides them.
+	topic, hint, err := readsHint(ctx, "http://"+accesoAddr)
+	if err != nil {
+		return err
+	}
+	opaTarget := target{name: "OPA server", method: http.MethodPost, url: "http://" + opaAddr + interop.DecisionPath(topic), bodies: opaBodies, pid: opaPID, sent: new(atomic.Uint64)}
 	healthz := target{name: "Acceso healthz", method: http.MethodGet, url: "http://" + accesoAddr + "/healthz", pid: accesoPID, sent: new(atomic.Uint64)}
 	uncached := target{name: "Acceso evaluate, cache off", method: http.MethodPost, url: "http://" + uncachedAddr + "/api/v1/evaluate", bodies: mix, pid: uncachedPID, sent: new(atomic.Uint64)}
 	// OPA's server told what Acceso's engine tells the rules (which facts
@@ -195,13 +201,9 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 	// cause are tried): the same query Acceso evaluates, through OPA's
 	// query API. The data API above evaluates the rules alone, which try
 	// every unknown fact.
-	hint, err := readsHint(ctx, "http://"+accesoAddr)
-	if err != nil {
-		return err
-	}
 	hintedBodies := make([][]byte, len(opaBodies))
 	for i, body := range opaBodies {
-		if hintedBodies[i], err = hintedQuery(hint, body); err != nil {
+		if hintedBodies[i], err = hintedQuery(topic, hint, body); err != nil {
 			return fmt.Errorf("%s line %d: %w", mixPath, i+1, err)
 		}
 	}
@@ -251,7 +253,7 @@ func run(ctx context.Context, mixPath string, unique int, duration, warmup time.
 		logf("they agree on all 200 (%s)", agreedUnique)
 		hintedUnique := make([][]byte, len(opaUnique))
 		for i, body := range opaUnique {
-			if hintedUnique[i], err = hintedQuery(hint, body); err != nil {
+			if hintedUnique[i], err = hintedQuery(topic, hint, body); err != nil {
 				return fmt.Errorf("never-repeating request %d: %w", i+1, err)
 			}
 		}
@@ -709,37 +711,49 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "loadtest: "+format+"\n", args...)
 }
 
-// readsHint is the value Acceso's engine gives data.login._reads: each
-// cause's id and the facts it reads, as GET /api/v1/causes lists them.
-func readsHint(ctx context.Context, base string) ([]byte, error) {
+// readsHint is the default topic (the first GET /api/v1/causes lists) and
+// the value Acceso's engine gives its data.<topic>._reads: each of the
+// topic's causes' id and the facts it reads, as the catalog lists them.
+func readsHint(ctx context.Context, base string) (string, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/causes", nil)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	defer resp.Body.Close()
 	var cat struct {
+		Topics []struct {
+			ID string `json:"id"`
+		} `json:"topics"`
 		Causes []struct {
 			ID    string   `json:"id"`
+			Topic string   `json:"topic"`
 			Facts []string `json:"facts"`
 		} `json:"causes"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&cat); err != nil {
-		return nil, fmt.Errorf("GET /api/v1/causes: %w", err)
+		return "", nil, fmt.Errorf("GET /api/v1/causes: %w", err)
 	}
+	if len(cat.Topics) == 0 {
+		return "", nil, errors.New("GET /api/v1/causes lists no topic")
+	}
+	topic := cat.Topics[0].ID
 	reads := make(map[string][]string, len(cat.Causes))
 	for _, c := range cat.Causes {
-		reads[c.ID] = append([]string{}, c.Facts...)
+		if c.Topic == topic {
+			reads[c.ID] = append([]string{}, c.Facts...)
+		}
 	}
-	return json.Marshal(reads)
+	hint, err := json.Marshal(reads)
+	return topic, hint, err
 }
 
 // hintedQuery turns a data API body ({"input": …}) into a query API body
-// asking for the decision with the hint, as Acceso's engine does.
-func hintedQuery(hint, body []byte) ([]byte, error) {
+// asking for the topic's decision with the hint, as Acceso's engine does.
+func hintedQuery(topic string, hint, body []byte) ([]byte, error) {
 	var in struct {
 		Input json.RawMessage `json:"input"`
 	}
@@ -747,7 +761,7 @@ func hintedQuery(hint, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(map[string]any{
-		"query": "x := data.login.decision with data.login._reads as " + string(hint),
+		"query": "x := " + interop.DecisionQuery(topic) + " with data." + topic + "._reads as " + string(hint),
 		"input": in.Input,
 	})
 }

@@ -46,7 +46,16 @@ func FromAPI(body []byte) (Comparable, error) {
 	return d, nil
 }
 
-// FromOPA reads the rules' data.login.decision document.
+// DecisionQuery is the query of a topic's decision, as stock OPA evaluates
+// it (opa eval): data.<topic>.decision. Each topic is a package of its
+// own, one root of the bundle.
+func DecisionQuery(topic string) string { return "data." + topic + ".decision" }
+
+// DecisionPath is where OPA's REST API answers a topic's decision:
+// /v1/data/<topic>/decision.
+func DecisionPath(topic string) string { return "/v1/data/" + topic + "/decision" }
+
+// FromOPA reads a topic's decision document (data.<topic>.decision).
 func FromOPA(doc []byte) (Comparable, error) {
 	var o struct {
 		Outcome   string   `json:"outcome"`
@@ -63,7 +72,8 @@ func FromOPA(doc []byte) (Comparable, error) {
 }
 
 // FromOPAServer reads what OPA's REST API answers for
-// POST /v1/data/login/decision: the document under "result".
+// POST /v1/data/<topic>/decision (DecisionPath): the document under
+// "result".
 func FromOPAServer(body []byte) (Comparable, error) {
 	var r struct {
 		Result json.RawMessage `json:"result"`
@@ -72,7 +82,7 @@ func FromOPAServer(body []byte) (Comparable, error) {
 		return Comparable{}, err
 	}
 	if r.Result == nil {
-		return Comparable{}, errors.New("no result: is data.login.decision defined?")
+		return Comparable{}, errors.New("no result: is the topic's decision (data.<topic>.decision) defined?")
 	}
 	return FromOPA(r.Result)
 }
