@@ -16,7 +16,7 @@ const (
 	serveUsage       = "acceso serve [--addr 127.0.0.1:8080] [--data ./data] [--rules DIR] [--trusted-proxies CIDR,...] [--api-rate 50] [--base-url URL] [--support-url URL] [--support-email ADDR] [--decision-retention 720h] [--decision-cache 10000] [--metrics-addr ADDR] [--database postgres://…] [--bundle-token TOKEN]"
 	diagnoseUsage    = "acceso diagnose [--lang en] < request.json"
 	rulesTestUsage   = "acceso rules test [DIR]"
-	rulesInitUsage   = "acceso rules init DIR"
+	rulesInitUsage   = "acceso rules init [--topic NAME] DIR"
 	rulesMapUsage    = "acceso rules map [--lang es] [--data ./data | --database postgres://… | DIR]"
 	adminAddUsage    = "acceso admin add [--data ./data | --database postgres://…] NAME < password"
 	adminListUsage   = "acceso admin list [--data ./data | --database postgres://…]"
@@ -45,7 +45,7 @@ func commands() []command {
 	return []command{
 		{"serve", serveUsage, "serve the help site, the API and the admin area", noStdin(serve)},
 		{"diagnose", diagnoseUsage, "answer one API request read from stdin, as the API would", diagnose},
-		{"rules init", rulesInitUsage, "write the built-in knowledge (rules, tests, texts, article, contacts' explanations) to a new or empty folder", noStdin(initRules)},
+		{"rules init", rulesInitUsage, "write the built-in knowledge (rules, tests, texts, article, contacts' explanations) to a new or empty folder, or --topic NAME: add a new topic's files to it", noStdin(initRules)},
 		{"rules test", rulesTestUsage, "verify rules: compile, Rego tests, texts, the self-diagnosis", noStdin(testRules)},
 		{"rules map", rulesMapUsage, "print the self-diagnosis as a tree of questions and outcomes", noStdin(mapRules)},
 		{"admin add", adminAddUsage, "create an admin, or reset their password (read from stdin)", addAdmin},

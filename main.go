@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -178,6 +180,7 @@ func publishedRules(ctx context.Context, cmd, builtIn, dir, database, data strin
 // admin to grow and serve with serve --rules DIR.
 func initRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("rules init", rulesInitUsage)
+	topic := fs.String("topic", "", "add a new topic of this name to the rules folder DIR (its rules, tests, article, explanations and texts, as new files) instead of writing the built-in knowledge")
 	args, code, ok := parseArgs(fs, args, 1, stdout, stderr)
 	if !ok {
 		return code
@@ -186,11 +189,52 @@ func initRules(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "rules init: name the folder to write: "+rulesInitUsage)
 		return 2
 	}
+	if *topic != "" {
+		return initTopic(args[0], *topic, stdout, stderr)
+	}
 	if err := rules.Embedded().WriteDir(args[0]); err != nil {
 		fmt.Fprintln(stderr, "rules init:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "wrote the built-in rules to %s: check them with acceso rules test %s, serve them with acceso serve --rules %s\n", args[0], args[0], args[0])
+	return 0
+}
+
+// initTopic writes a new topic's files (rules.TopicFiles) into the rules
+// folder dir, each a new file: a file that exists already is not
+// overwritten, and nothing is written.
+func initTopic(dir, topic string, stdout, stderr io.Writer) int {
+	files, err := rules.TopicFiles(topic)
+	if err != nil {
+		fmt.Fprintln(stderr, "rules init:", err)
+		return 2
+	}
+	if _, err := os.Stat(dir); err != nil {
+		fmt.Fprintf(stderr, "rules init: %v: add a topic to a rules folder (write one with acceso rules init %s first)\n", err, dir)
+		return 1
+	}
+	paths := make(map[string]string, len(files))
+	for name := range files {
+		// The folder's layout (rules.FromDir): modules and documents at its
+		// top, texts under locales/.
+		paths[name] = filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(name, "rules/")))
+		if _, err := os.Stat(paths[name]); err == nil {
+			fmt.Fprintf(stderr, "rules init: %s exists already: topic %s is in the folder; choose another name\n", paths[name], topic)
+			return 1
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := os.MkdirAll(filepath.Dir(paths[name]), 0o755); err != nil {
+			fmt.Fprintln(stderr, "rules init:", err)
+			return 1
+		}
+		if err := os.WriteFile(paths[name], []byte(files[name]), 0o644); err != nil {
+			fmt.Fprintln(stderr, "rules init:", err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stdout, "wrote the topic %s to %s: write its symptoms, facts, causes, article, explanations and texts, check them with acceso rules test %s\n",
+		topic, filepath.Join(dir, topic), dir)
 	return 0
 }
 

@@ -808,6 +808,53 @@ func TestRulesInit(t *testing.T) {
 	}
 }
 
+// TestRulesInitTopic adds a topic to a rules folder with rules init
+// --topic: new files only, which rules test verifies as they are, as a
+// second topic beside login (still the default); a second time, or a name
+// that cannot be a package, is refused and writes nothing.
+func TestRulesInitTopic(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "knowledge")
+	if code, out, stderr := runCLI(t, "", "rules", "init", dir); code != 0 {
+		t.Fatalf("rules init %s: exit %d, %s%s", dir, code, out, stderr)
+	}
+	before, err := rules.FromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runCLI(t, "", "rules", "init", "--topic", "billing", dir); code != 0 || !strings.Contains(out, "billing") {
+		t.Fatalf("rules init --topic billing %s: exit %d, %s%s", dir, code, out, stderr)
+	}
+	for _, name := range []string{"billing/decision.rego", "billing/causes_test.rego", "billing/article.es.md", "billing/help.en.md", "locales/billing/active.es.toml", "locales/billing/active.en.toml"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("rules init --topic wrote no %s: %v", name, err)
+		}
+	}
+	after, err := rules.FromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range before.Modules {
+		if after.Modules[name] != text {
+			t.Errorf("rules init --topic changed %s; a topic is new files only", name)
+		}
+	}
+	if code, out, stderr := runCLI(t, "", "rules", "test", dir); code != 0 || !strings.HasPrefix(out, "ok:") {
+		t.Fatalf("rules test %s with the new topic: exit %d, %s%s", dir, code, out, stderr)
+	}
+	p, err := rules.Build(context.Background(), after, rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Catalog.TopicNames(); !slices.Equal(got, []string{"login", "billing"}) {
+		t.Errorf("topics after rules init --topic billing = %v; want [login billing]", got)
+	}
+	for _, args := range [][]string{{"--topic", "billing"}, {"--topic", "Billing-2"}} {
+		if code, _, stderr := runCLI(t, "", append(append([]string{"rules", "init"}, args...), dir)...); code == 0 || stderr == "" {
+			t.Errorf("rules init %v %s: exit %d; want refused, saying why", args, dir, code)
+		}
+	}
+}
+
 // TestRulesTestRefusesUnboundedBuiltins checks that `acceso rules test DIR`
 // refuses each builtin of issue 17's probes, naming the file and line of
 // the call: each one, published, took the server down or ran past the
