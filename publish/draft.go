@@ -30,18 +30,20 @@ type CauseTexts struct {
 // locales/active.<lang>.toml.
 func DraftFile(cur knowledge.Source, file, text string) (knowledge.Source, error) {
 	draft := cur.Clone()
-	if p := setFile(draft, file, NormalizeText(text)); p != nil {
+	if p := setFile(draft, file, NormalizeText(text), false); p != nil {
 		return knowledge.Source{}, knowledge.Problems{*p}
 	}
 	return draft, nil
 }
 
-// setFile sets the text of an existing file of src, which it changes. A
-// message file must read as TOML: its first error is the problem, with
-// its line, rather than a whole build's failure naming the folder.
-func setFile(src knowledge.Source, file, text string) *knowledge.Problem {
+// setFile sets the text of a file of src, which it changes: an existing
+// one, or, with allowNew (a draft, kept file by file), a new one where a
+// topic's files go (NewFile). A message file must read as TOML: its first
+// error is the problem, with its line, rather than a whole build's failure
+// naming the folder.
+func setFile(src knowledge.Source, file, text string, allowNew bool) *knowledge.Problem {
 	if name, ok := strings.CutPrefix(file, "locales/"); ok {
-		if _, ok := src.Messages[name]; ok {
+		if _, ok := src.Messages[name]; ok || allowNew && NewFile(file) == nil {
 			if line, err := locales.CheckFile([]byte(text)); err != nil {
 				return &knowledge.Problem{File: file, Line: line, Message: err.Error()}
 			}
@@ -53,11 +55,49 @@ func setFile(src knowledge.Source, file, text string) *knowledge.Problem {
 		src.Docs[file] = text
 		return nil
 	}
-	if _, ok := src.Modules[file]; !ok {
+	if _, ok := src.Modules[file]; ok {
+		src.Modules[file] = text
+		return nil
+	}
+	if !allowNew {
 		return &knowledge.Problem{File: file, Message: "no such module, message file or document"}
 	}
-	src.Modules[file] = text
+	if p := NewFile(file); p != nil {
+		return p
+	}
+	if strings.HasSuffix(file, ".md") {
+		src.Docs[file] = text
+	} else {
+		src.Modules[file] = text
+	}
 	return nil
+}
+
+// newModule and newMessages are where a new file may go: a module or a
+// document in a topic's folder (rules/<topic>/<name>.rego or .md), or a
+// topic's own texts (locales/<topic>/active.<lang>.toml).
+var (
+	newModule   = regexp.MustCompile(`^rules/[a-z][a-z0-9]*(_[a-z0-9]+)*/[a-z][a-z0-9_]*\.(rego|md)$`)
+	newMessages = regexp.MustCompile(`^locales/[a-z][a-z0-9]*(_[a-z0-9]+)*/active\.([a-z]+)\.toml$`)
+)
+
+// NewFile says what is wrong with file as the path of a new file of a
+// draft, or nil: a topic is added as new files, its modules and documents
+// in its folder (rules/notifications/causes.rego,
+// rules/notifications/article.es.md) and its texts beside the others
+// (locales/notifications/active.es.toml).
+func NewFile(file string) *knowledge.Problem {
+	if m := newMessages.FindStringSubmatch(file); m != nil {
+		if !locales.Supported(m[2]) {
+			return &knowledge.Problem{File: file, Message: fmt.Sprintf("a topic's texts are in the languages served (%s)", strings.Join(locales.Languages, ", "))}
+		}
+		return nil
+	}
+	if newModule.MatchString(file) {
+		return nil
+	}
+	return &knowledge.Problem{File: file, Message: "no such module, message file or document; a new file goes in a topic's folder " +
+		"(rules/<topic>/<name>.rego or .md, with lower-case names) or holds a topic's texts (locales/<topic>/active.<lang>.toml)"}
 }
 
 // ApplyDraft applies an admin's draft, kept file by file, to the source
@@ -74,13 +114,19 @@ func ApplyDraft(cur knowledge.Source, files []store.DraftFile) (knowledge.Source
 	draft := cur.Clone()
 	var problems knowledge.Problems
 	for _, f := range files {
-		if text, ok := served[f.Path]; ok && text != f.Base {
+		text, ok := served[f.Path]
+		if ok && text != f.Base {
 			problems = append(problems, knowledge.Problem{File: f.Path, Message: "changed by someone else since you drafted it; " +
 				"see what your text would undo in the diff, then keep your text over theirs, " +
 				"or remove it from your draft and redo your change on the text served now"})
 			continue
 		}
-		if p := setFile(draft, f.Path, f.Text); p != nil {
+		if !ok && f.Base != "" {
+			// It was served when drafted (a new file has no base).
+			problems = append(problems, knowledge.Problem{File: f.Path, Message: "no such module, message file or document: removed since you drafted it"})
+			continue
+		}
+		if p := setFile(draft, f.Path, f.Text, true); p != nil {
 			problems = append(problems, *p)
 		}
 	}
@@ -99,7 +145,7 @@ func WithDraft(cur knowledge.Source, files []store.DraftFile) (knowledge.Source,
 	draft := cur.Clone()
 	var problems knowledge.Problems
 	for _, f := range files {
-		if p := setFile(draft, f.Path, f.Text); p != nil {
+		if p := setFile(draft, f.Path, f.Text, true); p != nil {
 			problems = append(problems, *p)
 		}
 	}

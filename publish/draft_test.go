@@ -74,8 +74,15 @@ func TestApplyDraft(t *testing.T) {
 		{"a file someone else changed", []store.DraftFile{stale, texts}, []string{"rules/login/facts.rego: changed by someone else since you drafted it"}},
 		{"a message file that is not TOML, with a stale file", []store.DraftFile{stale, drafted("locales/active.es.toml", "[A\n")},
 			[]string{"locales/active.es.toml:1: ", "rules/login/facts.rego: changed by someone else"}},
-		{"a file that no longer exists", []store.DraftFile{{Path: "rules/login/gone.rego", Text: "package login\n"}},
+		{"a file that no longer exists", []store.DraftFile{{Path: "rules/login/gone.rego", Base: "package login\n", Text: "package login\n"}},
 			[]string{"rules/login/gone.rego: no such module, message file or document"}},
+		{"a new file in a topic's folder, and its texts", []store.DraftFile{
+			{Path: "rules/billing/decision.rego", Text: "package billing\n"},
+			{Path: "locales/billing/active.en.toml", Text: "[A]\nother = \"b\"\n"}}, nil},
+		{"a new file elsewhere", []store.DraftFile{{Path: "rules/billing/sub/x.rego", Text: "package billing\n"}},
+			[]string{"rules/billing/sub/x.rego: no such module, message file or document; a new file goes in a topic's folder"}},
+		{"a new file of texts in a language not served", []store.DraftFile{{Path: "locales/billing/active.fr.toml", Text: "[A]\nother = \"b\"\n"}},
+			[]string{"locales/billing/active.fr.toml: a topic's texts are in the languages served"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
