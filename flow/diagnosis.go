@@ -25,6 +25,9 @@ import (
 //	/{lang}/diagnose/{symptom}/                the first question
 //	/{lang}/diagnose/{symptom}/{fact}={value}/…/  each answer so far
 //
+// for the default topic, as before there were topics; a symptom of any
+// other topic has the same paths below /{lang}/{topic}/ (TopicSegment).
+//
 // A value is yes, no or unknown, or for a choices fact the options chosen,
 // joined by "-" in their declared order (choice names are snake_case).
 // Only characters that need no escaping in a path are used, so the path is
@@ -43,8 +46,11 @@ const (
 )
 
 // Diagnosis is a self-diagnosis: the symptom and the answers given so far,
-// in the order they were asked.
+// in the order they were asked, and the topic segment of its paths.
 type Diagnosis struct {
+	// Topic is the segment of the topic in the paths (TopicSegment): ""
+	// for the default topic, else the topic's name.
+	Topic   string
 	Symptom string
 	Answers []Reply
 }
@@ -125,8 +131,21 @@ func parseReply(f knowledge.Fact, values []string) (Reply, bool) {
 	return a, true
 }
 
+// TopicSegment is the segment of a topic's self-diagnosis paths (and its
+// other pages) below /{lang}: "" for the default topic, whose paths are
+// those of before there were topics; else the topic's name.
+func TopicSegment(cat knowledge.Catalog, topic string) string {
+	return strings.TrimPrefix(answer.TopicPath(cat, topic), "/")
+}
+
+// Start is the first state of the self-diagnosis of symptom, in its topic.
+func Start(cat knowledge.Catalog, symptom string) Diagnosis {
+	return Diagnosis{Topic: TopicSegment(cat, cat.TopicOfSymptom(symptom)), Symptom: symptom}
+}
+
 // ParsePath reads a diagnosis from the segments of a path below
-// /{lang}/diagnose/: the symptom, then fact=value segments. An empty
+// /{lang}/diagnose/ (or /{lang}/{topic}/diagnose/): the symptom, then
+// fact=value segments; its topic is the symptom's. An empty
 // segment (a trailing slash) is ignored. A symptom, fact or value that is
 // not one of the catalog's, a fact the contact is not asked about that
 // symptom, or a fact answered twice is a bad_request naming it.
@@ -139,6 +158,7 @@ func ParsePath(cat knowledge.Catalog, segments []string) (Diagnosis, error) {
 	if !slices.Contains(cat.Symptoms, d.Symptom) {
 		return Diagnosis{}, answer.BadField("symptom")
 	}
+	d.Topic = Start(cat, d.Symptom).Topic
 	for _, seg := range segments[1:] {
 		fact, value, found := strings.Cut(seg, "=")
 		f, ok := askable(cat, d.Symptom, fact)
@@ -167,6 +187,7 @@ func ParseQuery(cat knowledge.Catalog, q url.Values) (Diagnosis, error) {
 	if !slices.Contains(cat.Symptoms, d.Symptom) {
 		return Diagnosis{}, answer.BadField("symptom")
 	}
+	d.Topic = Start(cat, d.Symptom).Topic
 	for _, f := range cat.Facts {
 		values, given := q[f.Name]
 		if _, ok := askable(cat, d.Symptom, f.Name); !ok || !given {
@@ -197,7 +218,11 @@ func fieldOf(fact string) string {
 // Path is the Diagnosis's canonical path in lang.
 func (d Diagnosis) Path(lang string) string {
 	var b strings.Builder
-	b.WriteString("/" + lang + "/diagnose/")
+	b.WriteString("/" + lang + "/")
+	if d.Topic != "" {
+		b.WriteString(d.Topic + "/")
+	}
+	b.WriteString("diagnose/")
 	if d.Symptom == "" {
 		return b.String()
 	}
@@ -224,14 +249,14 @@ func (d Diagnosis) ReplyTo(fact string) (Reply, bool) {
 
 // With is the Diagnosis with one more answer, at the end.
 func (d Diagnosis) With(a Reply) Diagnosis {
-	return Diagnosis{Symptom: d.Symptom, Answers: append(slices.Clone(d.Answers), a)}
+	return Diagnosis{Topic: d.Topic, Symptom: d.Symptom, Answers: append(slices.Clone(d.Answers), a)}
 }
 
 // Replace is the Diagnosis with the answer about a's fact replaced by a,
 // in its place, and the other answers kept; a is added at the end when
 // that fact has no answer yet.
 func (d Diagnosis) Replace(a Reply) Diagnosis {
-	out := Diagnosis{Symptom: d.Symptom, Answers: slices.Clone(d.Answers)}
+	out := Diagnosis{Topic: d.Topic, Symptom: d.Symptom, Answers: slices.Clone(d.Answers)}
 	for i, prev := range out.Answers {
 		if prev.Fact == a.Fact {
 			out.Answers[i] = a
@@ -249,7 +274,7 @@ func (d Diagnosis) UpTo(fact string) Diagnosis {
 	if i < 0 {
 		return d
 	}
-	return Diagnosis{Symptom: d.Symptom, Answers: slices.Clone(d.Answers[:i])}
+	return Diagnosis{Topic: d.Topic, Symptom: d.Symptom, Answers: slices.Clone(d.Answers[:i])}
 }
 
 // Request is the rules' request for the answers known: "yes" and "no" are

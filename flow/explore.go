@@ -73,7 +73,7 @@ func Explore(ctx context.Context, p *rules.Policy, limit int) (*Map, error) {
 	m := &Map{}
 	for _, symptom := range p.Catalog.Symptoms {
 		t := Tree{Symptom: symptom}
-		queue := []Diagnosis{{Symptom: symptom}}
+		queue := []Diagnosis{Start(p.Catalog, symptom)}
 		for i := 0; i < len(queue); i++ {
 			if len(queue) > limit {
 				return nil, fmt.Errorf("the self-diagnosis of %s has more than %d states: ask fewer questions, or offer fewer choices", symptom, limit)

@@ -30,7 +30,7 @@ type State struct {
 // dropped. It makes one evaluation per answer kept, plus one, and words
 // only the last decision, in lang.
 func Settle(ctx context.Context, eval Evaluator, p *rules.Policy, d Diagnosis, lang string) (State, error) {
-	kept := Diagnosis{Symptom: d.Symptom}
+	kept := Diagnosis{Topic: d.Topic, Symptom: d.Symptom}
 	for {
 		decision, err := eval(ctx, p, kept.Request())
 		if err != nil {
