@@ -188,7 +188,7 @@ func TestUnknownCommand(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, "acceso: unknown command \"frobnicate\"\nusage: acceso COMMAND"},
 		{[]string{"frobnicate", "--help"}, "acceso: unknown command \"frobnicate\"\nusage: acceso COMMAND"},
-		{[]string{"rules"}, "acceso rules: missing subcommand; want init or test or map\nusage:\n  acceso rules init DIR\n  acceso rules test"},
+		{[]string{"rules"}, "acceso rules: missing subcommand; want init or test or map\nusage:\n  acceso rules init [--topic NAME] DIR\n  acceso rules test"},
 		{[]string{"rules", "--help"}, "acceso rules: missing subcommand; want init or test or map\n"},
 		{[]string{"rules", "lint"}, "acceso rules: unknown subcommand \"lint\"; want init or test or map\n"},
 		{[]string{"admin"}, "acceso admin: missing subcommand; want add or list or remove\nusage:\n  acceso admin add"},

@@ -148,7 +148,7 @@ func Build(ctx context.Context, src knowledge.Source, opts Options) (*Policy, er
 	var linkProblems knowledge.Problems
 	for _, t := range topics {
 		var ps knowledge.Problems
-		t.Articles, t.Help, ps = readDocs(src, t)
+		t.Articles, t.Help, ps = readDocs(src, t, len(topics) == 1)
 		linkProblems = append(linkProblems, ps...)
 	}
 	texts, err := locales.Parse(src.Messages)

@@ -43,20 +43,23 @@ func (d document) file(lang string) string { return d.name + "." + lang + ".md" 
 // language. A source with no documents at all (stored by an earlier
 // release, with its one topic) uses the built-in ones. Each problem names
 // the file to fix and the cause's file:line.
-func readDocs(src knowledge.Source, t *Topic) (article, help *content.Set, problems knowledge.Problems) {
+//
+// With one topic (alone), its documents may be anywhere in the source, as
+// before there were topics; with more, each topic's are in its folder.
+func readDocs(src knowledge.Source, t *Topic, alone bool) (article, help *content.Set, problems knowledge.Problems) {
 	docs := src.Docs
 	if len(docs) == 0 {
 		docs = Embedded().Docs
 	}
-	article, p := readDoc(docs, articleDoc, t)
+	article, p := readDoc(docs, articleDoc, t, alone)
 	problems = append(problems, p...)
-	help, p = readDoc(docs, helpDoc, t)
+	help, p = readDoc(docs, helpDoc, t, alone)
 	problems = append(problems, p...)
 	return article, help, problems
 }
 
 // readDoc reads and checks one document of topic t in docs; see readDocs.
-func readDoc(docs map[string]string, d document, t *Topic) (*content.Set, knowledge.Problems) {
+func readDoc(docs map[string]string, d document, t *Topic, alone bool) (*content.Set, knowledge.Problems) {
 	c := t.Catalog
 	var problems knowledge.Problems
 	text := make(map[string][]byte, len(locales.Languages))
@@ -64,7 +67,7 @@ func readDoc(docs map[string]string, d document, t *Topic) (*content.Set, knowle
 	for _, lang := range locales.Languages {
 		var found []string
 		for _, name := range slices.Sorted(maps.Keys(docs)) {
-			if path.Base(name) == d.file(lang) && path.Base(path.Dir(name)) == path.Base(t.Dir) {
+			if path.Base(name) == d.file(lang) && (alone || path.Dir(name) == t.Dir) {
 				found = append(found, name)
 			}
 		}
