@@ -32,6 +32,7 @@ import (
 	"acceso/rules"
 	"acceso/sandbox"
 	"acceso/server"
+	"acceso/server/api"
 	"acceso/store"
 )
 
@@ -119,7 +120,7 @@ func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !ok {
 		return code
 	}
-	doc, err := server.OpenAPI(policy)
+	doc, err := api.OpenAPI(policy)
 	if err != nil {
 		fmt.Fprintln(stderr, "openapi:", err)
 		return 1

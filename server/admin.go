@@ -21,6 +21,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
 )
@@ -62,7 +63,7 @@ func (s *Server) adminRoutes() {
 	// The stylesheet is public: the sign-in page is styled too.
 	s.echo.GET("/admin/admin.css", handleAdminCSS)
 	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, s.adminCSRF)
-	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), s.adminCSRF)
+	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, web.Limit(web.NewLimiter(signInEvery, signInBurst)), s.adminCSRF)
 
 	g := s.echo.Group("/admin", a.localize, s.requireSession, s.adminCSRF, a.latestRevision)
 	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })

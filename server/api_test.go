@@ -35,6 +35,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/api"
 )
 
 // specExample is the request of SPEC's POST /api/v1/evaluate section.
@@ -517,9 +518,9 @@ func TestCauses(t *testing.T) {
 
 func TestHealthAndReadiness(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	get := func(path string) (int, Readiness) {
+	get := func(path string) (int, api.Readiness) {
 		resp, body := ts.do(t, call{path: path})
-		var r Readiness
+		var r api.Readiness
 		if err := json.Unmarshal(body, &r); err != nil {
 			t.Fatalf("GET %s body %s: %v", path, body, err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"acceso/knowledge"
 	"acceso/rules"
+	"acceso/server/web"
 )
 
 // The rules being served, as an OPA bundle: GET /bundles/{name}.tar.gz,
@@ -59,15 +60,15 @@ const (
 
 // handleBundle serves the bundle of the revision being served; failures
 // limits the failed authorisations of each client.
-func (s *Server) handleBundle(failures *failureLimit) echo.HandlerFunc {
+func (s *Server) handleBundle(failures *web.FailureLimit) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		token := s.cfg.BundleToken
 		name, ok := strings.CutSuffix(c.Param("file"), ".tar.gz")
 		if token == "" || !ok || !bundleName.MatchString(name) {
 			return echo.ErrNotFound
 		}
-		if failures.spent(c.RealIP()) {
-			c.Response().Header().Set("Retry-After", fmt.Sprint(int(failures.every.Seconds())))
+		if failures.Spent(c.RealIP()) {
+			c.Response().Header().Set("Retry-After", fmt.Sprint(int(failures.Every().Seconds())))
 			return echo.NewHTTPError(http.StatusTooManyRequests, "too many wrong bundle tokens from this address; try again in a minute")
 		}
 		// Hashing first makes the comparison constant-time whatever the
@@ -76,7 +77,7 @@ func (s *Server) handleBundle(failures *failureLimit) echo.HandlerFunc {
 		want := sha256.Sum256([]byte(token))
 		have := sha256.Sum256([]byte(got))
 		if subtle.ConstantTimeCompare(want[:], have[:]) != 1 || !bearer {
-			failures.fail(c.RealIP())
+			failures.Fail(c.RealIP())
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="acceso bundles"`)
 			return echo.NewHTTPError(http.StatusUnauthorized, "a bearer token is required: the one given to acceso serve --bundle-token")
 		}

@@ -73,6 +73,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 }
 
+// statusClientClosed is the status logged for a request whose client left
+// before its answer was ready.
+const statusClientClosed = 499
+
 // errText is what the log says of an error: an evaluation's failure is
 // left out, since an error from a built-in can quote the input it choked
 // on, and the input may be an email address.

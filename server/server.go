@@ -18,6 +18,8 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/api"
+	"acceso/server/web"
 	"acceso/store"
 )
 
@@ -124,8 +126,11 @@ type Server struct {
 	draining atomic.Bool
 	// steps counts the states of the self-diagnosis shown (insights).
 	steps *store.StepCounter
-	// openAPICache is the OpenAPI document of the revision served last.
-	openAPICache atomic.Pointer[openAPIDoc]
+	// kept finds and continues the kept decisions, for the admin look-up
+	// and the decisions API alike.
+	kept *web.Kept
+	// api is the JSON API's surface (server/api).
+	api *api.Server
 	// bundleCache is the OPA bundle of the revision served last.
 	bundleCache atomic.Pointer[bundleArchive]
 	// flowCache is the self-diagnosis of the revision served last, explored
@@ -210,6 +215,16 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	if pub.RulesDir() != "" {
 		s.reload = newReloadMetrics(s.metrics.registry)
 	}
+	s.kept = &web.Kept{Store: db, Decisions: s.decisions, Answers: s.answers, FlowMap: s.flowMap, Now: s.now, Log: log}
+	rate, burst := cfg.APIRate, cfg.APIBurst
+	if rate <= 0 {
+		rate = DefaultAPIRate
+	}
+	if burst <= 0 {
+		burst = DefaultAPIBurst
+	}
+	s.api = api.New(api.Deps{Engine: s.engine, Answers: s.answers, Store: db, Decisions: s.decisions, Kept: s.kept,
+		Draining: s.draining.Load, Log: log, Now: s.now, Rate: rate, Burst: burst})
 	s.routes()
 	return s, nil
 }
@@ -288,10 +303,10 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 
 // routes registers every route of the product.
 func (s *Server) routes() {
-	s.apiRoutes()
+	s.api.Routes(s.echo)
 	s.siteRoutes()
 	s.adminRoutes()
-	s.echo.GET("/bundles/:file", s.handleBundle(newFailureLimit(bundleFailEvery, bundleFailBurst)))
+	s.echo.GET("/bundles/:file", s.handleBundle(web.NewFailureLimit(bundleFailEvery, bundleFailBurst)))
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops

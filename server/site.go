@@ -17,6 +17,7 @@ import (
 	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
+	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
 )
@@ -57,12 +58,12 @@ func (s *Server) siteRoutes() {
 	s.page("/static/:name", s.handleStatic)
 	s.page("/robots.txt", s.handleRobots)
 	s.page("/sitemap.xml", s.handleSitemap)
-	feedbackLimit := newLimiter(feedbackEvery, feedbackBurst)
+	feedbackLimit := web.NewLimiter(feedbackEvery, feedbackBurst)
 	burst := diagnoseBurst
 	if s.cfg.DiagnoseBurst > 0 {
 		burst = s.cfg.DiagnoseBurst
 	}
-	diagnoseLimit := newLimiter(diagnoseEvery, burst)
+	diagnoseLimit := web.NewLimiter(diagnoseEvery, burst)
 	gzip := middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024})
 	for _, lang := range locales.Languages {
 		// The middleware goes on each route rather than on a group, as in
@@ -78,7 +79,7 @@ func (s *Server) siteRoutes() {
 			if s.cfg.Static {
 				return with(mw...)
 			}
-			return with(append([]echo.MiddlewareFunc{limit(diagnoseLimit)}, mw...)...)
+			return with(append([]echo.MiddlewareFunc{web.Limit(diagnoseLimit)}, mw...)...)
 		}
 		home := "/" + lang + "/"
 		s.page("/"+lang, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, home) }, with()...)
@@ -89,7 +90,7 @@ func (s *Server) siteRoutes() {
 		s.page(home+"diagnose/", s.handleDiagnose, limited(csrf())...)
 		s.page(home+"diagnose/*", s.handleDiagnose, limited(csrf())...)
 		s.page(home+"language", s.handleChooseLanguage, with()...)
-		s.echo.POST(home+"feedback", s.handleFeedback, with(limit(feedbackLimit), bodyLimit(maxFeedbackBody), csrf())...)
+		s.echo.POST(home+"feedback", s.handleFeedback, with(web.Limit(feedbackLimit), web.BodyLimit(maxFeedbackBody), csrf())...)
 	}
 }
 
