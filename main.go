@@ -33,6 +33,7 @@ import (
 	"acceso/sandbox"
 	"acceso/server"
 	"acceso/server/api"
+	"acceso/server/bundle"
 	"acceso/store"
 )
 
@@ -269,8 +270,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if t := *opts.bundleToken; t != "" && len(t) < server.MinBundleToken {
-		fmt.Fprintf(stderr, "serve: --bundle-token (ACCESO_BUNDLE_TOKEN) is %d characters; want at least %d, such as the output of openssl rand -hex 32\n", len(t), server.MinBundleToken)
+	if t := *opts.bundleToken; t != "" && len(t) < bundle.MinToken {
+		fmt.Fprintf(stderr, "serve: --bundle-token (ACCESO_BUNDLE_TOKEN) is %d characters; want at least %d, such as the output of openssl rand -hex 32\n", len(t), bundle.MinToken)
 		return 2
 	}
 	cfg.BundleToken = *opts.bundleToken

@@ -19,6 +19,7 @@ import (
 	"acceso/publish"
 	"acceso/rules"
 	"acceso/server/api"
+	"acceso/server/bundle"
 	"acceso/server/web"
 	"acceso/store"
 )
@@ -131,8 +132,6 @@ type Server struct {
 	kept *web.Kept
 	// api is the JSON API's surface (server/api).
 	api *api.Server
-	// bundleCache is the OPA bundle of the revision served last.
-	bundleCache atomic.Pointer[bundleArchive]
 	// flowCache is the self-diagnosis of the revision served last, explored
 	// (export.go).
 	flowCache atomic.Pointer[exploredFlow]
@@ -306,7 +305,7 @@ func (s *Server) routes() {
 	s.api.Routes(s.echo)
 	s.siteRoutes()
 	s.adminRoutes()
-	s.echo.GET("/bundles/:file", s.handleBundle(web.NewFailureLimit(bundleFailEvery, bundleFailBurst)))
+	bundle.New(s.engine, s.cfg.BundleToken).Routes(s.echo)
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops

@@ -1,4 +1,4 @@
-package server
+package bundle
 
 import (
 	"archive/tar"
@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,8 +30,8 @@ import (
 // modules (not their tests): the rules read nothing else. Any name serves
 // the same bundle; OPA names the resource it polls.
 //
-// It answers only a bearer token equal to Config.BundleToken, and 404
-// when none is set. The ETag is the revision, so that OPA's polls with
+// It answers only a bearer token equal to the one it is given (serve's
+// --bundle-token), and 404 when none is set. The ETag is the revision, so that OPA's polls with
 // If-None-Match cost a 304 until a publish.
 
 // bundleRoots are the bundle's roots: the rules' package.
@@ -45,24 +46,43 @@ type bundleArchive struct {
 	body     []byte
 }
 
-// MinBundleToken is the shortest --bundle-token serve accepts: 32
+// MinToken is the shortest --bundle-token serve accepts: 32
 // characters (openssl rand -hex 16 at least) cannot be guessed, even at
 // the rate failures are allowed.
-const MinBundleToken = 32
+const MinToken = 32
 
-// Failed bundle authorisations are limited per client: bundleFailBurst in
-// a row, then one more every bundleFailEvery; beyond, 429 before the token
+// Failed bundle authorisations are limited per client: FailBurst in
+// a row, then one more every FailEvery; beyond, 429 before the token
 // is even compared. OPA polls with the right token and never hits it.
 const (
-	bundleFailEvery = time.Minute
-	bundleFailBurst = 5
+	FailEvery = time.Minute
+	FailBurst = 5
 )
+
+// Server serves the bundle of the rules an engine serves.
+type Server struct {
+	engine *rules.Engine
+	token  string
+	// bundleCache is the OPA bundle of the revision served last.
+	bundleCache atomic.Pointer[bundleArchive]
+}
+
+// New returns the bundle's server: the rules engine serves, for requests
+// that bear token; with token empty, bundles answer 404.
+func New(engine *rules.Engine, token string) *Server {
+	return &Server{engine: engine, token: token}
+}
+
+// Routes registers GET /bundles/{name}.tar.gz on e.
+func (s *Server) Routes(e *echo.Echo) {
+	e.GET("/bundles/:file", s.handleBundle(web.NewFailureLimit(FailEvery, FailBurst)))
+}
 
 // handleBundle serves the bundle of the revision being served; failures
 // limits the failed authorisations of each client.
 func (s *Server) handleBundle(failures *web.FailureLimit) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token := s.cfg.BundleToken
+		token := s.token
 		name, ok := strings.CutSuffix(c.Param("file"), ".tar.gz")
 		if token == "" || !ok || !bundleName.MatchString(name) {
 			return echo.ErrNotFound
