@@ -100,11 +100,6 @@ func schemeExtractor(trusted []string) (echo.SchemeExtractor, error) {
 	return echo.ExtractSchemeFromHeaders(append(opts, ranges...)...), nil
 }
 
-// secure reports whether the client reached the server over TLS, itself
-// or through a trusted proxy (see schemeExtractor): it is what makes
-// cookies Secure and answers carry HSTS.
-func secure(c echo.Context) bool { return c.Scheme() == "https" }
-
 // observe logs one line per request and counts it. The handler's error is
 // answered here, through the one error handler, so that the status logged
 // is the status sent. The line holds the route pattern, never the path or
@@ -196,7 +191,7 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		} else {
 			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 		}
-		if secure(c) {
+		if web.Secure(c) {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		return next(c)

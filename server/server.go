@@ -18,6 +18,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/admin"
 	"acceso/server/api"
 	"acceso/server/bundle"
 	"acceso/server/web"
@@ -66,7 +67,7 @@ type Config struct {
 	// means DefaultDecisionRetention.
 	DecisionRetention time.Duration
 	// SessionTTL is how long an admin stays signed in; zero means
-	// DefaultSessionTTL.
+	// admin.DefaultSessionTTL.
 	SessionTTL time.Duration
 	// MetricsAddr is the address of the listener that serves /metrics,
 	// and only /metrics; empty means no metrics listener. The public
@@ -109,8 +110,6 @@ type Server struct {
 	// the site's self-diagnosis, the admin look-up and the decisions API
 	// (slot, deadline, cache, failure metrics, keeping, the decision log).
 	answers *answer.Service
-	// signIns counts failed sign-ins per account name (throttle.go).
-	signIns *accountThrottle
 	// reload are the metrics of the --rules folder's reloads, registered
 	// once in New when the publisher serves a folder, whatever number of
 	// Runs follow.
@@ -132,6 +131,8 @@ type Server struct {
 	kept *web.Kept
 	// api is the JSON API's surface (server/api).
 	api *api.Server
+	// admin is the admin area (server/admin).
+	admin *admin.Area
 	// flowCache is the self-diagnosis of the revision served last, explored
 	// (export.go).
 	flowCache atomic.Pointer[exploredFlow]
@@ -163,7 +164,6 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.signIns = newAccountThrottle(s.now, db, log)
 	var err error
 	if s.assets, err = loadAssets(staticFiles); err != nil {
 		return nil, fmt.Errorf("the site's static files: %w", err)
@@ -224,6 +224,9 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	}
 	s.api = api.New(api.Deps{Engine: s.engine, Answers: s.answers, Store: db, Decisions: s.decisions, Kept: s.kept,
 		Draining: s.draining.Load, Log: log, Now: s.now, Rate: rate, Burst: burst})
+	s.admin = admin.New(admin.Deps{Publisher: pub, Store: db, Log: log, Now: s.now, Texts: s.adminTexts,
+		SessionTTL: cfg.SessionTTL, DeviceKey: s.feedbackKey, FlowMap: s.flowMap, Kept: s.kept,
+		Decisions: s.decisions, Steps: s.steps})
 	s.routes()
 	return s, nil
 }
@@ -304,7 +307,7 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 func (s *Server) routes() {
 	s.api.Routes(s.echo)
 	s.siteRoutes()
-	s.adminRoutes()
+	s.admin.Routes(s.echo)
 	bundle.New(s.engine, s.cfg.BundleToken).Routes(s.echo)
 }
 

@@ -84,13 +84,13 @@ func (s *Server) siteRoutes() {
 		home := "/" + lang + "/"
 		s.page("/"+lang, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, home) }, with()...)
 		s.page(home, s.handleHome, with()...)
-		s.page(home+"article", s.handleArticle, with(csrf())...)
+		s.page(home+"article", s.handleArticle, with(web.CSRF())...)
 		s.page(home+"help", s.handleHelp, with()...)
 		s.page(home+"diagnose", s.handleDiagnoseQuery, limited()...)
-		s.page(home+"diagnose/", s.handleDiagnose, limited(csrf())...)
-		s.page(home+"diagnose/*", s.handleDiagnose, limited(csrf())...)
+		s.page(home+"diagnose/", s.handleDiagnose, limited(web.CSRF())...)
+		s.page(home+"diagnose/*", s.handleDiagnose, limited(web.CSRF())...)
 		s.page(home+"language", s.handleChooseLanguage, with()...)
-		s.echo.POST(home+"feedback", s.handleFeedback, with(web.Limit(feedbackLimit), web.BodyLimit(maxFeedbackBody), csrf())...)
+		s.echo.POST(home+"feedback", s.handleFeedback, with(web.Limit(feedbackLimit), web.BodyLimit(maxFeedbackBody), web.CSRF())...)
 	}
 }
 
@@ -118,7 +118,7 @@ func (s *Server) sitePage(lang string) echo.MiddlewareFunc {
 			// "/" sends a visitor back to the language they read last.
 			if ck, err := c.Cookie(langCookie); err != nil || ck.Value != lang {
 				c.SetCookie(&http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
-					HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(c)})
+					HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: web.Secure(c)})
 			}
 			return next(c)
 		}
@@ -165,7 +165,7 @@ func (s *Server) handleChooseLanguage(c echo.Context) error {
 		Path:     "/",
 		MaxAge:   365 * 24 * 60 * 60,
 		HttpOnly: true,
-		Secure:   secure(c),
+		Secure:   web.Secure(c),
 		SameSite: http.SameSiteLaxMode,
 	})
 	return c.Redirect(http.StatusSeeOther, sameSitePage(lang, c.QueryParam("next")))
@@ -198,7 +198,7 @@ func (s *Server) handleHome(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
 	p := s.policyOf(c)
-	return render(c, http.StatusOK, templates.Home(templates.HomePage{
+	return web.Render(c, http.StatusOK, templates.Home(templates.HomePage{
 		Shell:       s.shell(ctx, p, locales.T(ctx, "HomeTitle"), "", ""),
 		Symptoms:    symptomLinks(p.Catalog, lang),
 		ArticleURL:  "/" + lang + "/article",
@@ -221,13 +221,13 @@ func (s *Server) handleArticle(c echo.Context) error {
 	if thanks {
 		page += "?thanks=1"
 	}
-	return render(c, http.StatusOK, templates.Article(templates.ArticlePage{
+	return web.Render(c, http.StatusOK, templates.Article(templates.ArticlePage{
 		Shell:       s.shell(ctx, p, article.Title, page, "article"),
 		Article:     article,
 		DiagnoseURL: flow.Diagnosis{}.Path(lang),
 		Feedback: s.feedbackForm("/"+lang+"/article", templates.FeedbackForm{
 			Action:    "/" + lang + "/feedback",
-			CSRFToken: CSRFToken(c),
+			CSRFToken: web.CSRFToken(c),
 			Page:      store.PageArticle,
 			Revision:  p.Revision,
 			Token:     s.feedbackToken(store.PageArticle, p.Revision),
@@ -247,7 +247,7 @@ func (s *Server) handleHelp(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, templates.Help(templates.HelpPage{
+	return web.Render(c, http.StatusOK, templates.Help(templates.HelpPage{
 		Shell:       s.shell(ctx, p, help.Title, "help", "help"),
 		Help:        help,
 		DiagnoseURL: flow.Diagnosis{}.Path(lang),

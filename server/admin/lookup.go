@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"errors"
@@ -24,23 +24,23 @@ import (
 // sees the complete findings of the rules being served. The admin's
 // answers travel in the query string: they are facts about the platform,
 // never personal data.
-func (a *adminArea) handleLookup(c echo.Context) error {
+func (a *Area) handleLookup(c echo.Context) error {
 	ctx := c.Request().Context()
 	page := templates.AdminLookup{Shell: a.shell(c, "AdminLookupTitle", "decisions"), Reference: c.QueryParam("reference")}
 	if page.Reference == "" {
-		return render(c, http.StatusOK, templates.AdminLookupPage(page))
+		return web.Render(c, http.StatusOK, templates.AdminLookupPage(page))
 	}
 	ref, ok := knowledge.NormalizeReference(page.Reference)
 	if !ok {
 		page.NotFound = true
-		return render(c, http.StatusOK, templates.AdminLookupPage(page))
+		return web.Render(c, http.StatusOK, templates.AdminLookupPage(page))
 	}
 	p := a.engine.Current()
 	dec, err := a.kept.Find(ctx, p, ref)
 	if errors.Is(err, store.ErrNotFound) {
 		a.countLookup(ctx, nil)
 		page.NotFound = true
-		return render(c, http.StatusNotFound, templates.AdminLookupPage(page))
+		return web.Render(c, http.StatusNotFound, templates.AdminLookupPage(page))
 	} else if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	view.Result = lookupResult(contact, now, dec.Reference, len(answers) > 0)
 	page.Decision = view
 	page.Reference = ref
-	return render(c, http.StatusOK, templates.AdminLookupPage(page))
+	return web.Render(c, http.StatusOK, templates.AdminLookupPage(page))
 }
 
 // lookupResult is what a support agent reads first: the outcome in words,

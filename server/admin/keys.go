@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"net/http"
@@ -7,12 +7,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"acceso/server/web"
 	"acceso/templates"
 )
 
 // handleKeys lists the API keys with their last use; they are made and
 // removed with acceso apikey.
-func (a *adminArea) handleKeys(c echo.Context) error {
+func (a *Area) handleKeys(c echo.Context) error {
 	keys, err := a.store.APIKeys(c.Request().Context())
 	if err != nil {
 		return err
@@ -25,5 +26,5 @@ func (a *adminArea) handleKeys(c echo.Context) error {
 		}
 		page.Keys = append(page.Keys, row)
 	}
-	return render(c, http.StatusOK, templates.AdminKeysPage(page))
+	return web.Render(c, http.StatusOK, templates.AdminKeysPage(page))
 }
