@@ -34,6 +34,8 @@ import (
 	"acceso/rules"
 	"acceso/sandbox"
 	"acceso/server"
+	"acceso/server/api"
+	"acceso/server/bundle"
 	"acceso/store"
 )
 
@@ -121,7 +123,7 @@ func printOpenAPI(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !ok {
 		return code
 	}
-	doc, err := server.OpenAPI(policy)
+	doc, err := api.OpenAPI(policy)
 	if err != nil {
 		fmt.Fprintln(stderr, "openapi:", err)
 		return 1
@@ -312,8 +314,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if t := *opts.bundleToken; t != "" && len(t) < server.MinBundleToken {
-		fmt.Fprintf(stderr, "serve: --bundle-token (ACCESO_BUNDLE_TOKEN) is %d characters; want at least %d, such as the output of openssl rand -hex 32\n", len(t), server.MinBundleToken)
+	if t := *opts.bundleToken; t != "" && len(t) < bundle.MinToken {
+		fmt.Fprintf(stderr, "serve: --bundle-token (ACCESO_BUNDLE_TOKEN) is %d characters; want at least %d, such as the output of openssl rand -hex 32\n", len(t), bundle.MinToken)
 		return 2
 	}
 	cfg.BundleToken = *opts.bundleToken

@@ -22,6 +22,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/admin"
 	"acceso/store"
 )
 
@@ -521,7 +522,7 @@ func testInsights(t *testing.T, ts *testServer) {
 			}
 		}
 		want := expectedInsights(seed, ts.policy.Catalog, f.days, f.rev)
-		query := insightsQuery("", f.days, f.rev)
+		query := admin.InsightsQuery("", f.days, f.rev)
 		resp, body := a.get(t, "/admin/insights?"+query, "Accept-Language", "en")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("GET /admin/insights?%s = %d; want 200\n%s", query, resp.StatusCode, body)
@@ -529,7 +530,7 @@ func testInsights(t *testing.T, ts *testServer) {
 		page := pageTables(body)
 		for _, table := range insightsTables {
 			// The CSV: keys and numbers, exactly.
-			path := "/admin/insights.csv?" + insightsQuery(table, f.days, f.rev)
+			path := "/admin/insights.csv?" + admin.InsightsQuery(table, f.days, f.rev)
 			resp, text := a.get(t, path)
 			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
 				t.Fatalf("GET %s = %d %s; want 200 text/csv\n%s", path, resp.StatusCode, resp.Header.Get("Content-Type"), text)

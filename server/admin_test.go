@@ -26,6 +26,8 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/admin"
+	"acceso/server/web"
 	"acceso/store"
 )
 
@@ -60,8 +62,8 @@ func (a *adminClient) formOf(tb testing.TB, path string) url.Values {
 	for _, m := range hiddenField.FindAllStringSubmatch(body, -1) {
 		form.Set(m[1], html.UnescapeString(m[2]))
 	}
-	if form.Get(csrfField) == "" {
-		tb.Fatalf("GET %s: the page has no %s field", path, csrfField)
+	if form.Get(web.CSRFField) == "" {
+		tb.Fatalf("GET %s: the page has no %s field", path, web.CSRFField)
 	}
 	return form
 }
@@ -140,13 +142,13 @@ func TestSignIn(t *testing.T) {
 			}
 			var session *http.Cookie
 			for _, c := range resp.Cookies() {
-				if c.Name == sessionCookie {
+				if c.Name == admin.SessionCookie {
 					session = c
 				}
 			}
 			if tc.want != http.StatusSeeOther {
 				if session != nil && session.Value != "" {
-					t.Errorf("a refused sign-in set %s", sessionCookie)
+					t.Errorf("a refused sign-in set %s", admin.SessionCookie)
 				}
 				if strings.Contains(body, tc.password) && tc.password != "" {
 					t.Errorf("the refused sign-in page shows the password")
@@ -157,21 +159,21 @@ func TestSignIn(t *testing.T) {
 				t.Errorf("sign-in redirects to %q; want the look-up, /admin/decisions", loc)
 			}
 			if session == nil {
-				t.Fatalf("sign-in set no %s cookie", sessionCookie)
+				t.Fatalf("sign-in set no %s cookie", admin.SessionCookie)
 			}
 			if !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/admin" || session.Secure != tc.wantSecure {
 				t.Errorf("session cookie HttpOnly=%v SameSite=%v Path=%q Secure=%v; want true, Strict, /admin, %v",
 					session.HttpOnly, session.SameSite, session.Path, session.Secure, tc.wantSecure)
 			}
-			if ttl := time.Until(session.Expires); ttl < DefaultSessionTTL-time.Minute || ttl > DefaultSessionTTL+time.Minute {
-				t.Errorf("session cookie expires in %v; want about %v", ttl, DefaultSessionTTL)
+			if ttl := time.Until(session.Expires); ttl < admin.DefaultSessionTTL-time.Minute || ttl > admin.DefaultSessionTTL+time.Minute {
+				t.Errorf("session cookie expires in %v; want about %v", ttl, admin.DefaultSessionTTL)
 			}
 			if raw, _ := base64URL(session.Value); len(raw) != 32 {
 				t.Errorf("session token is %d bytes; want 32 random bytes", len(raw))
 			}
-			admin, err := ts.db.SessionAdmin(context.Background(), hashToken(session.Value), time.Now())
-			if err != nil || admin != testAdmin {
-				t.Errorf("store session for the token's hash = %q, %v; want %s", admin, err, testAdmin)
+			who, err := ts.db.SessionAdmin(context.Background(), admin.HashToken(session.Value), time.Now())
+			if err != nil || who != testAdmin {
+				t.Errorf("store session for the token's hash = %q, %v; want %s", who, err, testAdmin)
 			}
 		})
 	}
@@ -195,7 +197,7 @@ func TestSessionTokenIsNotStored(t *testing.T) {
 	u, _ := url.Parse(ts.URL + "/admin/")
 	var token string
 	for _, c := range a.client.Jar.Cookies(u) {
-		if c.Name == sessionCookie {
+		if c.Name == admin.SessionCookie {
 			token = c.Value
 		}
 	}
@@ -224,10 +226,10 @@ func TestSignInIsRateLimited(t *testing.T) {
 	form := a.formOf(t, "/admin/signin")
 	form.Set("name", "nobody")
 	form.Set("password", "not the password")
-	for i := 1; i <= signInBurst+1; i++ {
+	for i := 1; i <= admin.SignInBurst+1; i++ {
 		resp, _ := a.do(t, http.MethodPost, "/admin/signin", form)
 		want := http.StatusUnauthorized
-		if i > signInBurst {
+		if i > admin.SignInBurst {
 			want = http.StatusTooManyRequests
 		}
 		if resp.StatusCode != want {
@@ -335,7 +337,7 @@ func TestEveryAdminRouteNeedsASession(t *testing.T) {
 	}
 
 	expired := "expired-token"
-	if err := ts.db.CreateSession(context.Background(), hashToken(expired), testAdmin, time.Now().Add(-time.Minute)); err != nil {
+	if err := ts.db.CreateSession(context.Background(), admin.HashToken(expired), testAdmin, time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	sessions := []struct{ name, cookie string }{
@@ -361,7 +363,7 @@ func TestEveryAdminRouteNeedsASession(t *testing.T) {
 					c := newAdminClient(t, ts)
 					var header []string
 					if s.cookie != "" {
-						header = []string{"Cookie", sessionCookie + "=" + s.cookie}
+						header = []string{"Cookie", admin.SessionCookie + "=" + s.cookie}
 					}
 					resp, body := c.do(t, method, r.Path, url.Values{}, header...)
 					switch method {
@@ -451,7 +453,7 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 	for _, f := range forms {
 		t.Run(f.path, func(t *testing.T) {
 			form := a.formOf(t, f.page)
-			token := form.Get(csrfField)
+			token := form.Get(web.CSRFField)
 			wrong := "x" + token[1:]
 			if token[0] == 'x' {
 				wrong = "y" + token[1:]
@@ -475,9 +477,9 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 				for k, v := range form {
 					post[k] = v
 				}
-				post.Del(csrfField)
+				post.Del(web.CSRFField)
 				if b.token != "" {
-					post.Set(csrfField, b.token)
+					post.Set(web.CSRFField, b.token)
 				}
 				resp, _ := a.do(t, http.MethodPost, f.path, post, b.header...)
 				if !slices.Contains(b.want, resp.StatusCode) {

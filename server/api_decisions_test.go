@@ -25,6 +25,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/api"
 	"acceso/store"
 )
 
@@ -63,12 +64,12 @@ func continueDecisionCall(typed, body string) call {
 }
 
 // decodeDecision reads a 200 answer of the decisions API.
-func decodeDecision(t *testing.T, c call, resp *http.Response, body []byte) KeptDecision {
+func decodeDecision(t *testing.T, c call, resp *http.Response, body []byte) api.KeptDecision {
 	t.Helper()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s %s = %d %s; want 200", c.method, c.path, resp.StatusCode, body)
 	}
-	var d KeptDecision
+	var d api.KeptDecision
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
@@ -86,7 +87,7 @@ func toTryIDs(causes []answer.ToTry) []string {
 	return ids
 }
 
-func causeIDs(causes []DecisionCause) []string {
+func causeIDs(causes []api.DecisionCause) []string {
 	ids := []string{}
 	for _, c := range causes {
 		ids = append(ids, c.ID)
@@ -258,7 +259,7 @@ func testDecisionsAPI(t *testing.T, ts *testServer) []string {
 	if cont.Outcome != knowledge.OutcomeCausesFound || cont.ContinuedRevision != ts.policy.Revision || slices.ContainsFunc(cont.Questions, func(q answer.Question) bool { return q.Fact == "opted_out" }) {
 		t.Errorf("POST %s = outcome %s, revision %q, questions %v; want causes found by the revision served, opted_out no longer asked", c.path, cont.Outcome, cont.ContinuedRevision, cont.Questions)
 	}
-	if !slices.ContainsFunc(cont.Answers, func(a DecisionAnswer) bool {
+	if !slices.ContainsFunc(cont.Answers, func(a api.DecisionAnswer) bool {
 		return a.Fact == "opted_out" && a.AskedOf == knowledge.AskedOfAdmin && a.Value == true && a.Answer == l.T("AnswerYes")
 	}) {
 		t.Errorf("POST %s answers %+v; want the agent's opted_out among them", c.path, cont.Answers)

@@ -35,6 +35,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/api"
 )
 
 // specExample is the request of SPEC's POST /api/v1/evaluate section.
@@ -150,8 +151,8 @@ func TestEvaluateToTry(t *testing.T) {
 				ids = append(ids, tt.ID)
 				advice, _ := ts.policy.Texts.Text(lang, locales.CauseTryAdvice(tt.ID))
 				title, _ := ts.policy.Texts.Text(lang, locales.CauseTryTitle(tt.ID))
-				if tt.Symptom != symptom || tt.Advice != advice || advice == "" || tt.Title != title || title == "" || tt.ArticleURL != answer.ArticleURL(lang, tt.ID) {
-					t.Errorf("POST %s: to_try %+v; want symptom %s, title %q, advice %q, article_url %s", body, tt, symptom, title, advice, answer.ArticleURL(lang, tt.ID))
+				if tt.Symptom != symptom || tt.Advice != advice || advice == "" || tt.Title != title || title == "" || tt.ArticleURL != answer.ArticleURL(ts.policy.Catalog, lang, tt.ID) {
+					t.Errorf("POST %s: to_try %+v; want symptom %s, title %q, advice %q, article_url %s", body, tt, symptom, title, advice, answer.ArticleURL(ts.policy.Catalog, lang, tt.ID))
 				}
 			}
 			if len(want) == 0 || !slices.Equal(ids, want) {
@@ -301,7 +302,7 @@ func TestEvaluateLanguage(t *testing.T) {
 				if want, _ := ts.policy.Texts.Text(tc.want, locales.CauseAdvice(f.ID)); f.Advice != want {
 					t.Errorf("finding %s advice = %q; want the %s text %q", f.ID, f.Advice, tc.want, want)
 				}
-				if want := answer.ArticleURL(tc.want, f.ID); f.ArticleURL != want {
+				if want := answer.ArticleURL(ts.policy.Catalog, tc.want, f.ID); f.ArticleURL != want {
 					t.Errorf("finding %s article_url = %q; want %q", f.ID, f.ArticleURL, want)
 				}
 			}
@@ -484,8 +485,8 @@ func TestCauses(t *testing.T) {
 					!c.ContactCanTry && (c.TryAdvice != wantTry || c.TryTitle != wantTry) {
 					t.Errorf("cause %s try_title, try_advice = %q, %q; want its thing to try only when contact_can_try", c.ID, c.TryTitle, c.TryAdvice)
 				}
-				if c.ArticleURL != answer.ArticleURL(tc.lang, c.ID) {
-					t.Errorf("cause %s article_url = %q; want %q", c.ID, c.ArticleURL, answer.ArticleURL(tc.lang, c.ID))
+				if c.ArticleURL != answer.ArticleURL(ts.policy.Catalog, tc.lang, c.ID) {
+					t.Errorf("cause %s article_url = %q; want %q", c.ID, c.ArticleURL, answer.ArticleURL(ts.policy.Catalog, tc.lang, c.ID))
 				}
 			}
 			var names, asked []string
@@ -517,9 +518,9 @@ func TestCauses(t *testing.T) {
 
 func TestHealthAndReadiness(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	get := func(path string) (int, Readiness) {
+	get := func(path string) (int, api.Readiness) {
 		resp, body := ts.do(t, call{path: path})
-		var r Readiness
+		var r api.Readiness
 		if err := json.Unmarshal(body, &r); err != nil {
 			t.Fatalf("GET %s body %s: %v", path, body, err)
 		}

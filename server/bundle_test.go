@@ -9,11 +9,12 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/bundle"
+	opabundle "github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"acceso/internal/interop"
 	"acceso/knowledge"
+	"acceso/server/bundle"
 )
 
 // bundleSamples are API requests whose decisions an OPA running the
@@ -91,13 +92,13 @@ func TestBundleDecidesAsAcceso(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/gzip" {
 		t.Fatalf("GET /bundles/acceso.tar.gz = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	b, err := bundle.NewReader(bytes.NewReader(body)).Read()
+	b, err := opabundle.NewReader(bytes.NewReader(body)).Read()
 	if err != nil {
 		t.Fatalf("OPA's bundle reader: %v", err)
 	}
 	rev := ts.Server.engine.Current().Revision
-	if b.Manifest.Revision != rev || !reflect.DeepEqual(*b.Manifest.Roots, bundleRoots) {
-		t.Errorf("manifest = %s %v; want revision %s, roots %v", b.Manifest.Revision, *b.Manifest.Roots, rev, bundleRoots)
+	if b.Manifest.Revision != rev || !reflect.DeepEqual(*b.Manifest.Roots, []string{"login"}) {
+		t.Errorf("manifest = %s %v; want revision %s, roots %v", b.Manifest.Revision, *b.Manifest.Roots, rev, []string{"login"})
 	}
 	for _, m := range b.Modules {
 		if knowledge.IsTest(m.Path) {
@@ -131,7 +132,7 @@ func TestBundleDecidesAsAcceso(t *testing.T) {
 }
 
 // TestBundleFailuresAreLimited sends wrong bundle tokens from one address:
-// after bundleFailBurst failures, even the right token is answered 429
+// after bundle.FailBurst failures, even the right token is answered 429
 // from that address, while another address still gets its bundle.
 func TestBundleFailuresAreLimited(t *testing.T) {
 	const token = "the-right-bundle-token-0123456789"
@@ -142,21 +143,21 @@ func TestBundleFailuresAreLimited(t *testing.T) {
 		return resp.StatusCode
 	}
 	const attacker, opa = "203.0.113.7", "198.51.100.2"
-	for i := range bundleFailBurst {
+	for i := range bundle.FailBurst {
 		if got := get(attacker, fmt.Sprintf("guess-%d", i)); got != http.StatusUnauthorized {
 			t.Fatalf("wrong token #%d = %d; want 401", i+1, got)
 		}
 	}
 	if got := get(attacker, "guess-again"); got != http.StatusTooManyRequests {
-		t.Errorf("wrong token #%d = %d; want 429", bundleFailBurst+1, got)
+		t.Errorf("wrong token #%d = %d; want 429", bundle.FailBurst+1, got)
 	}
 	if got := get(attacker, token); got != http.StatusTooManyRequests {
-		t.Errorf("the right token after %d failures from the same address = %d; want 429 (nothing is compared)", bundleFailBurst+1, got)
+		t.Errorf("the right token after %d failures from the same address = %d; want 429 (nothing is compared)", bundle.FailBurst+1, got)
 	}
 	if got := get(opa, token); got != http.StatusOK {
 		t.Errorf("the right token from another address = %d; want 200", got)
 	}
-	for range 2 * bundleFailBurst {
+	for range 2 * bundle.FailBurst {
 		if got := get(opa, token); got != http.StatusOK {
 			t.Fatalf("the right token, polled again = %d; want 200 (successes are not limited)", got)
 		}

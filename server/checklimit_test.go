@@ -12,37 +12,8 @@ import (
 	"acceso/account"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/admin"
 )
-
-func TestCheckLimit(t *testing.T) {
-	l := newCheckLimit()
-	doneAna, err := l.start("ana")
-	if err != nil {
-		t.Fatalf("start(ana) = %v; want a place", err)
-	}
-	if _, err := l.start("ana"); err != errCheckRunning {
-		t.Errorf("start(ana) while ana's check runs = %v; want %v", err, errCheckRunning)
-	}
-	doneLuis, err := l.start("luis")
-	if err != nil {
-		t.Fatalf("start(luis) = %v; want the second place", err)
-	}
-	if _, err := l.start("eva"); err != errChecksBusy {
-		t.Errorf("start(eva) with %d checks running = %v; want %v", maxChecks, err, errChecksBusy)
-	}
-	doneAna()
-	doneEva, err := l.start("eva")
-	if err != nil {
-		t.Errorf("start(eva) once ana's check ended = %v; want a place", err)
-	}
-	doneLuis()
-	if doneEva != nil {
-		doneEva()
-	}
-	if l.running != 0 || len(l.byAdmin) != 0 {
-		t.Errorf("after every check ended: %d running, %v; want none", l.running, l.byAdmin)
-	}
-}
 
 // TestEightChecksAtOnce has eight admins check a slow draft at the same
 // time, and one of them a second one: two checks run, every other request
@@ -117,7 +88,7 @@ func TestEightChecksAtOnce(t *testing.T) {
 			t.Errorf("check %d = %d; want 200, 422 or 429\n%.300s", i, st, bodies[i])
 		}
 	}
-	if ran != maxChecks || refused != len(clients)-maxChecks {
-		t.Errorf("%d checks at once: %d ran, %d refused with 429; want %d and %d", len(clients), ran, refused, maxChecks, len(clients)-maxChecks)
+	if ran != admin.MaxChecks || refused != len(clients)-admin.MaxChecks {
+		t.Errorf("%d checks at once: %d ran, %d refused with 429; want %d and %d", len(clients), ran, refused, admin.MaxChecks, len(clients)-admin.MaxChecks)
 	}
 }

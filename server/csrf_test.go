@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"acceso/account"
+	"acceso/server/admin"
+	"acceso/server/web"
 )
 
 // TestAdminCSRFTokenIsBoundToTheSession checks the attacks a token kept
@@ -36,45 +38,45 @@ func TestAdminCSRFTokenIsBoundToTheSession(t *testing.T) {
 		want int
 	}{
 		{"the page's own token", func(t *testing.T, ts *testServer, a *adminClient) (string, url.Values) {
-			return "/admin/signout", url.Values{csrfField: {a.formOf(t, "/admin/").Get(csrfField)}}
+			return "/admin/signout", url.Values{web.CSRFField: {a.formOf(t, "/admin/").Get(web.CSRFField)}}
 		}, http.StatusSeeOther},
 		{"an attacker-chosen cookie and the same value in the field", func(t *testing.T, ts *testServer, a *adminClient) (string, url.Values) {
 			a.client.Jar.SetCookies(adminURLOf(ts), []*http.Cookie{{Name: "acceso_csrf", Value: planted, Path: "/"}})
-			return "/admin/signout", url.Values{csrfField: {planted}}
+			return "/admin/signout", url.Values{web.CSRFField: {planted}}
 		}, http.StatusForbidden},
 		{"an attacker-chosen sign-in cookie and the same value in the field", func(t *testing.T, ts *testServer, a *adminClient) (string, url.Values) {
-			a.client.Jar.SetCookies(adminURLOf(ts), []*http.Cookie{{Name: signInCookie, Value: planted, Path: "/admin"}})
-			return "/admin/signout", url.Values{csrfField: {planted}}
+			a.client.Jar.SetCookies(adminURLOf(ts), []*http.Cookie{{Name: admin.SignInCookie, Value: planted, Path: "/admin"}})
+			return "/admin/signout", url.Values{web.CSRFField: {planted}}
 		}, http.StatusForbidden},
 		{"the token in the query string", func(t *testing.T, ts *testServer, a *adminClient) (string, url.Values) {
-			token := a.formOf(t, "/admin/").Get(csrfField)
-			return "/admin/signout?" + url.Values{csrfField: {token}}.Encode(), url.Values{}
+			token := a.formOf(t, "/admin/").Get(web.CSRFField)
+			return "/admin/signout?" + url.Values{web.CSRFField: {token}}.Encode(), url.Values{}
 		}, http.StatusForbidden},
 		{"the sign-in form's token, after sign-in", func(t *testing.T, ts *testServer, a *adminClient) (string, url.Values) {
 			before := newAdminClient(t, ts)
-			token := before.formOf(t, "/admin/signin").Get(csrfField)
+			token := before.formOf(t, "/admin/signin").Get(web.CSRFField)
 			if resp := before.signIn(t, testAdmin, testPassword); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("sign-in = %d", resp.StatusCode)
 			}
 			*a = *before
-			return "/admin/signout", url.Values{csrfField: {token}}
+			return "/admin/signout", url.Values{web.CSRFField: {token}}
 		}, http.StatusForbidden},
 		{"a token of the previous session", func(t *testing.T, ts *testServer, a *adminClient) (string, url.Values) {
-			token := a.formOf(t, "/admin/").Get(csrfField)
-			if resp, _ := a.do(t, http.MethodPost, "/admin/signout", url.Values{csrfField: {token}}); resp.StatusCode != http.StatusSeeOther {
+			token := a.formOf(t, "/admin/").Get(web.CSRFField)
+			if resp, _ := a.do(t, http.MethodPost, "/admin/signout", url.Values{web.CSRFField: {token}}); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("sign-out = %d", resp.StatusCode)
 			}
 			if resp := a.signIn(t, testAdmin, testPassword); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("sign-in = %d", resp.StatusCode)
 			}
-			return "/admin/signout", url.Values{csrfField: {token}}
+			return "/admin/signout", url.Values{web.CSRFField: {token}}
 		}, http.StatusForbidden},
 		{"another admin's token", func(t *testing.T, ts *testServer, a *adminClient) (string, url.Values) {
 			b := newAdminClient(t, ts)
 			if resp := b.signIn(t, other, testPassword); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("sign-in = %d", resp.StatusCode)
 			}
-			return "/admin/signout", url.Values{csrfField: {b.formOf(t, "/admin/").Get(csrfField)}}
+			return "/admin/signout", url.Values{web.CSRFField: {b.formOf(t, "/admin/").Get(web.CSRFField)}}
 		}, http.StatusForbidden},
 	}
 	for _, tc := range tests {
@@ -103,15 +105,15 @@ func TestAdminCSRFTokenIsBoundToTheSession(t *testing.T) {
 		path string
 		form url.Values
 	}{
-		{"an attacker-chosen cookie and field", "/admin/signin", url.Values{csrfField: {planted}, "name": {testAdmin}, "password": {testPassword}}},
-		{"the token in the query string", "/admin/signin?" + url.Values{csrfField: {csrfToken(planted, csrfForSignIn)}}.Encode(), url.Values{"name": {testAdmin}, "password": {testPassword}}},
+		{"an attacker-chosen cookie and field", "/admin/signin", url.Values{web.CSRFField: {planted}, "name": {testAdmin}, "password": {testPassword}}},
+		{"the token in the query string", "/admin/signin?" + url.Values{web.CSRFField: {admin.SignInToken(planted)}}.Encode(), url.Values{"name": {testAdmin}, "password": {testPassword}}},
 	}
 	for _, tc := range signIn {
 		t.Run("sign-in: "+tc.name, func(t *testing.T) {
 			ts := fresh(t)
 			signInURL, _ := url.Parse(ts.URL + "/admin/signin")
 			a := newAdminClient(t, ts)
-			a.client.Jar.SetCookies(signInURL, []*http.Cookie{{Name: signInCookie, Value: planted, Path: "/admin/signin"}})
+			a.client.Jar.SetCookies(signInURL, []*http.Cookie{{Name: admin.SignInCookie, Value: planted, Path: "/admin/signin"}})
 			if resp, _ := a.do(t, http.MethodPost, tc.path, tc.form); resp.StatusCode != http.StatusForbidden {
 				t.Errorf("POST %s with %s = %d; want 403", tc.path, tc.name, resp.StatusCode)
 			}

@@ -13,6 +13,8 @@ import (
 
 	"acceso/answer"
 	"acceso/locales"
+	"acceso/server/admin"
+	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
 )
@@ -72,6 +74,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.renderError(c, status, s.siteErrorPage(c, e))
 	}
 }
+
+// statusClientClosed is the status logged for a request whose client left
+// before its answer was ready.
+const statusClientClosed = 499
 
 // errText is what the log says of an error: an evaluation's failure is
 // left out, since an error from a built-in can quote the input it choked
@@ -216,7 +222,7 @@ func (s *Server) adminErrorPage(c echo.Context, e *answer.Error) errorPage {
 	lang := locales.Negotiate(r.Header.Get("Accept-Language"))
 	ctx := locales.WithLocalizer(r.Context(), locales.NewLocalizer(s.adminTexts, lang))
 	title, text := errorTexts("AdminError", e.Code)
-	shell := templates.AdminShell{Title: locales.T(ctx, title), Admin: signedIn(c), CSRF: CSRFToken(c)}
+	shell := templates.AdminShell{Title: locales.T(ctx, title), Admin: admin.SignedIn(c), CSRF: web.CSRFToken(c)}
 	return errorPage{lang: lang, ctx: ctx, component: templates.AdminErrorPage(templates.AdminError{Shell: shell, Text: text})}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -15,25 +14,16 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"acceso/answer"
+	"acceso/server/web"
 )
 
 // maxAnyBody bounds the body of any request, whatever its route; the API
 // has its own, smaller limit (answer.MaxBody).
 const maxAnyBody = 1 << 20
 
-// Errors the middleware and the API answer with; handleError turns them
-// into JSON with a stable code.
-var (
-	errTooLarge             = tooLarge(answer.MaxBody)
-	errUnsupportedMediaType = echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body must be JSON: send Content-Type: application/json")
-	errPanic                = errors.New("handler panicked")
-)
-
-// tooLarge is the error of a body longer than limit bytes.
-func tooLarge(limit int64) *echo.HTTPError {
-	return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", limit))
-}
+// errPanic is the error of a handler that panicked; handleError answers it
+// 500 and says nothing of it.
+var errPanic = errors.New("handler panicked")
 
 // The API's per-client rate is bounded so that the interval between two
 // requests is a positive time.Duration: outside these bounds the limiter
@@ -46,7 +36,7 @@ const (
 // Validate reports a configuration the server cannot start with, naming the
 // setting at fault.
 func (cfg Config) Validate() error {
-	if _, err := ipExtractor(cfg.TrustedProxies); err != nil {
+	if _, err := web.IPExtractor(cfg.TrustedProxies); err != nil {
 		return fmt.Errorf("trusted proxies: %w", err)
 	}
 	if u := cfg.BaseURL; u != "" {
@@ -83,12 +73,12 @@ func (cfg Config) Validate() error {
 // the rate limits key on, and how its scheme is, which secure reads.
 func (s *Server) useMiddleware() {
 	// New validated the trusted proxies (Config.Validate).
-	extract, _ := ipExtractor(s.cfg.TrustedProxies)
+	extract, _ := web.IPExtractor(s.cfg.TrustedProxies)
 	scheme, _ := schemeExtractor(s.cfg.TrustedProxies)
 	s.echo.IPExtractor = extract
 	s.echo.SchemeExtractor = scheme
 	s.echo.Pre(s.closeWhenDraining)
-	s.echo.Use(s.observe, s.recoverPanics, securityHeaders, bodyLimit(maxAnyBody))
+	s.echo.Use(s.observe, s.recoverPanics, securityHeaders, web.BodyLimit(maxAnyBody))
 }
 
 // schemeExtractor returns how the scheme a client used is read: https over
@@ -103,17 +93,12 @@ func schemeExtractor(trusted []string) (echo.SchemeExtractor, error) {
 		return echo.ExtractSchemeDirect(), nil
 	}
 	opts := []echo.TrustOption{echo.TrustLinkLocal(false), echo.TrustPrivateNet(false), echo.TrustLoopback(false)}
-	ranges, err := trustRanges(trusted)
+	ranges, err := web.TrustRanges(trusted)
 	if err != nil {
 		return nil, err
 	}
 	return echo.ExtractSchemeFromHeaders(append(opts, ranges...)...), nil
 }
-
-// secure reports whether the client reached the server over TLS, itself
-// or through a trusted proxy (see schemeExtractor): it is what makes
-// cookies Secure and answers carry HSTS.
-func secure(c echo.Context) bool { return c.Scheme() == "https" }
 
 // observe logs one line per request and counts it. The handler's error is
 // answered here, through the one error handler, so that the status logged
@@ -206,48 +191,11 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		} else {
 			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 		}
-		if secure(c) {
+		if web.Secure(c) {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		return next(c)
 	}
-}
-
-// bodyLimit refuses a body longer than limit with 413: at once when its
-// declared length says so, else when reading it reaches the limit, whatever
-// the handler made of the read failing (a form whose body was cut short
-// reads as a form without its fields) unless it has answered already.
-func bodyLimit(limit int64) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			r := c.Request()
-			if r.ContentLength > limit {
-				return tooLarge(limit)
-			}
-			body := &limitedBody{ReadCloser: http.MaxBytesReader(c.Response(), r.Body, limit)}
-			r.Body = body
-			err := next(c)
-			if body.over && !c.Response().Committed {
-				return tooLarge(limit)
-			}
-			return err
-		}
-	}
-}
-
-// limitedBody is a body read through http.MaxBytesReader that remembers
-// whether reading it reached the limit.
-type limitedBody struct {
-	io.ReadCloser
-	over bool
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		b.over = true
-	}
-	return n, err
 }
 
 // isAPI reports whether r is for the JSON API, whose answers, errors

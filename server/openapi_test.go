@@ -27,6 +27,7 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/api"
 	"acceso/store"
 )
 
@@ -37,7 +38,7 @@ func loadOpenAPI(tb testing.TB) (*openapi3.T, routers.Router) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	body, err := OpenAPI(p)
+	body, err := api.OpenAPI(p)
 	if err != nil {
 		tb.Fatalf("OpenAPI = %v", err)
 	}
@@ -329,7 +330,7 @@ func TestOpenAPIListsTheRevisionsIDs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("building the rules with %s: %v", added, err)
 	}
-	body, err := OpenAPI(p)
+	body, err := api.OpenAPI(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +369,7 @@ func TestOpenAPIListsTheRevisionsIDs(t *testing.T) {
 		}
 	}
 	// The base rules' document does not list the added cause.
-	baseBody, err := OpenAPI(base)
+	baseBody, err := api.OpenAPI(base)
 	if err != nil {
 		t.Fatal(err)
 	}

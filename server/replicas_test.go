@@ -18,6 +18,7 @@ import (
 	"acceso/knowledge"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/admin"
 	"acceso/store"
 )
 
@@ -188,13 +189,13 @@ func TestReplicasShareTheSignInThrottle(t *testing.T) {
 		resp, _ := a.do(t, http.MethodPost, "/admin/signin", form, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", n))
 		return resp.StatusCode
 	}
-	for i := range signInFreeFailures {
+	for i := range admin.SignInFreeFailures {
 		if got := attempt(reps[0], i, "wrong"); got != http.StatusUnauthorized {
 			t.Fatalf("failure %d on replica 0 = %d; want 401", i+1, got)
 		}
 	}
 	if got := attempt(reps[1], 99, testPassword); got != http.StatusTooManyRequests {
-		t.Errorf("the right password on replica 1 after %d failures on replica 0 = %d; want 429", signInFreeFailures, got)
+		t.Errorf("the right password on replica 1 after %d failures on replica 0 = %d; want 429", admin.SignInFreeFailures, got)
 	}
 }
 

@@ -2,6 +2,8 @@ package server
 
 import (
 	"acceso/account"
+	"acceso/server/admin"
+	"acceso/server/web"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -93,21 +95,21 @@ func TestSecureFollowsTrustedProxies(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("GET /admin/signin = %d; want 200", resp.StatusCode)
 			}
-			signInCk := cookie(resp, signInCookie)
+			signInCk := cookie(resp, admin.SignInCookie)
 			if signInCk.Secure != tc.want {
-				t.Errorf("GET /admin/signin %s cookie Secure = %v; want %v", signInCookie, signInCk.Secure, tc.want)
+				t.Errorf("GET /admin/signin %s cookie Secure = %v; want %v", admin.SignInCookie, signInCk.Secure, tc.want)
 			}
 			if got := cookie(send(http.MethodGet, "/es/article", nil), "acceso_csrf").Secure; got != tc.want {
 				t.Errorf("GET /es/article acceso_csrf cookie Secure = %v; want %v", got, tc.want)
 			}
 
-			form := url.Values{csrfField: {csrfToken(signInCk.Value, csrfForSignIn)}, "name": {testAdmin}, "password": {testPassword}}
+			form := url.Values{web.CSRFField: {admin.SignInToken(signInCk.Value)}, "name": {testAdmin}, "password": {testPassword}}
 			resp = send(http.MethodPost, "/admin/signin", form, signInCk)
 			if resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("POST /admin/signin = %d; want 303", resp.StatusCode)
 			}
-			if got := cookie(resp, sessionCookie).Secure; got != tc.want {
-				t.Errorf("POST /admin/signin %s cookie Secure = %v; want %v", sessionCookie, got, tc.want)
+			if got := cookie(resp, admin.SessionCookie).Secure; got != tc.want {
+				t.Errorf("POST /admin/signin %s cookie Secure = %v; want %v", admin.SessionCookie, got, tc.want)
 			}
 		})
 	}

@@ -18,6 +18,7 @@ import (
 	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
+	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
 )
@@ -82,7 +83,7 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 		if c.Request().URL.Path != d.Path(lang) {
 			return c.Redirect(http.StatusMovedPermanently, d.Path(lang))
 		}
-		return render(c, http.StatusOK, templates.Diagnose(templates.DiagnosePage{
+		return web.Render(c, http.StatusOK, templates.Diagnose(templates.DiagnosePage{
 			Shell:        s.shell(ctx, p, locales.T(ctx, "DiagnoseTitle"), "diagnose/", "diagnose"),
 			StartOverURL: d.Path(lang),
 			Symptoms:     symptomLinks(p.Catalog, lang),
@@ -132,8 +133,8 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 	if outcome && !shown {
 		s.rememberReference(c, p.Revision, st.Diagnosis, st.Response.Reference)
 	}
-	page := s.diagnosePage(ctx, t.Evaluate, p, st, change, CSRFToken(c), thanks)
-	return render(c, http.StatusOK, templates.Diagnose(page))
+	page := s.diagnosePage(ctx, t.Evaluate, p, st, change, web.CSRFToken(c), thanks)
+	return web.Render(c, http.StatusOK, templates.Diagnose(page))
 }
 
 // changeSegment is the last segment of the page that asks the answered
@@ -208,7 +209,7 @@ func (s *Server) rememberReference(c echo.Context, revision string, d flow.Diagn
 	}
 	key := stateKey(revision, d)
 	c.SetCookie(&http.Cookie{Name: refCookie, Value: ref + "." + key + "." + s.referenceMAC(ref, key), Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(c)})
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: web.Secure(c)})
 }
 
 // diagnosePage is the view of a settled diagnosis: the next question (or,
@@ -485,4 +486,23 @@ func (s *Server) feedbackForm(path string, f templates.FeedbackForm) *templates.
 		return nil
 	}
 	return &templates.FeedbackForm{Link: strings.TrimSuffix(s.cfg.BaseURL, "/") + path}
+}
+
+// countStep counts a state of the self-diagnosis shown on the site, for
+// the insights: its symptom, the question it asks (none at an outcome),
+// the fact answered just before and whether that answer was "I don't
+// know". Never the answers' values, never who.
+func (s *Server) countStep(st flow.State) {
+	if s.steps == nil {
+		return
+	}
+	step := store.Step{Day: store.Day(s.now()), Revision: st.Response.PolicyRevision, Symptom: st.Diagnosis.Symptom}
+	if st.Next != nil {
+		step.Asked = st.Next.Fact
+	}
+	if n := len(st.Diagnosis.Answers); n > 0 {
+		last := st.Diagnosis.Answers[n-1]
+		step.Answered, step.Unknown = last.Fact, last.Unknown()
+	}
+	s.steps.Count(step)
 }

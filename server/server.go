@@ -18,6 +18,10 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/admin"
+	"acceso/server/api"
+	"acceso/server/bundle"
+	"acceso/server/web"
 	"acceso/store"
 )
 
@@ -63,7 +67,7 @@ type Config struct {
 	// means DefaultDecisionRetention.
 	DecisionRetention time.Duration
 	// SessionTTL is how long an admin stays signed in; zero means
-	// DefaultSessionTTL.
+	// admin.DefaultSessionTTL.
 	SessionTTL time.Duration
 	// MetricsAddr is the address of the listener that serves /metrics,
 	// and only /metrics; empty means no metrics listener. The public
@@ -106,8 +110,6 @@ type Server struct {
 	// the site's self-diagnosis, the admin look-up and the decisions API
 	// (slot, deadline, cache, failure metrics, keeping, the decision log).
 	answers *answer.Service
-	// signIns counts failed sign-ins per account name (throttle.go).
-	signIns *accountThrottle
 	// reload are the metrics of the --rules folder's reloads, registered
 	// once in New when the publisher serves a folder, whatever number of
 	// Runs follow.
@@ -124,10 +126,13 @@ type Server struct {
 	draining atomic.Bool
 	// steps counts the states of the self-diagnosis shown (insights).
 	steps *store.StepCounter
-	// openAPICache is the OpenAPI document of the revision served last.
-	openAPICache atomic.Pointer[openAPIDoc]
-	// bundleCache is the OPA bundle of the revision served last.
-	bundleCache atomic.Pointer[bundleArchive]
+	// kept finds and continues the kept decisions, for the admin look-up
+	// and the decisions API alike.
+	kept *web.Kept
+	// api is the JSON API's surface (server/api).
+	api *api.Server
+	// admin is the admin area (server/admin).
+	admin *admin.Area
 	// flowCache is the self-diagnosis of the revision served last, explored
 	// (export.go).
 	flowCache atomic.Pointer[exploredFlow]
@@ -159,7 +164,6 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.signIns = newAccountThrottle(s.now, db, log)
 	var err error
 	if s.assets, err = loadAssets(staticFiles); err != nil {
 		return nil, fmt.Errorf("the site's static files: %w", err)
@@ -210,6 +214,19 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	if pub.RulesDir() != "" {
 		s.reload = newReloadMetrics(s.metrics.registry)
 	}
+	s.kept = &web.Kept{Store: db, Decisions: s.decisions, Answers: s.answers, FlowMap: s.flowMap, Now: s.now, Log: log}
+	rate, burst := cfg.APIRate, cfg.APIBurst
+	if rate <= 0 {
+		rate = DefaultAPIRate
+	}
+	if burst <= 0 {
+		burst = DefaultAPIBurst
+	}
+	s.api = api.New(api.Deps{Engine: s.engine, Answers: s.answers, Store: db, Decisions: s.decisions, Kept: s.kept,
+		Draining: s.draining.Load, Log: log, Now: s.now, Rate: rate, Burst: burst})
+	s.admin = admin.New(admin.Deps{Publisher: pub, Store: db, Log: log, Now: s.now, Texts: s.adminTexts,
+		SessionTTL: cfg.SessionTTL, DeviceKey: s.feedbackKey, FlowMap: s.flowMap, Kept: s.kept,
+		Decisions: s.decisions, Steps: s.steps})
 	s.routes()
 	return s, nil
 }
@@ -288,10 +305,10 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 
 // routes registers every route of the product.
 func (s *Server) routes() {
-	s.apiRoutes()
+	s.api.Routes(s.echo)
 	s.siteRoutes()
-	s.adminRoutes()
-	s.echo.GET("/bundles/:file", s.handleBundle(newFailureLimit(bundleFailEvery, bundleFailBurst)))
+	s.admin.Routes(s.echo)
+	bundle.New(s.engine, s.cfg.BundleToken).Routes(s.echo)
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops

@@ -17,6 +17,7 @@ import (
 	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
+	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
 )
@@ -57,12 +58,12 @@ func (s *Server) siteRoutes() {
 	s.page("/static/:name", s.handleStatic)
 	s.page("/robots.txt", s.handleRobots)
 	s.page("/sitemap.xml", s.handleSitemap)
-	feedbackLimit := newLimiter(feedbackEvery, feedbackBurst)
+	feedbackLimit := web.NewLimiter(feedbackEvery, feedbackBurst)
 	burst := diagnoseBurst
 	if s.cfg.DiagnoseBurst > 0 {
 		burst = s.cfg.DiagnoseBurst
 	}
-	diagnoseLimit := newLimiter(diagnoseEvery, burst)
+	diagnoseLimit := web.NewLimiter(diagnoseEvery, burst)
 	gzip := middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024})
 	for _, lang := range locales.Languages {
 		// The middleware goes on each route rather than on a group, as in
@@ -78,18 +79,18 @@ func (s *Server) siteRoutes() {
 			if s.cfg.Static {
 				return with(mw...)
 			}
-			return with(append([]echo.MiddlewareFunc{limit(diagnoseLimit)}, mw...)...)
+			return with(append([]echo.MiddlewareFunc{web.Limit(diagnoseLimit)}, mw...)...)
 		}
 		home := "/" + lang + "/"
 		s.page("/"+lang, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, home) }, with()...)
 		s.page(home, s.handleHome, with()...)
-		s.page(home+"article", s.handleArticle, with(csrf())...)
+		s.page(home+"article", s.handleArticle, with(web.CSRF())...)
 		s.page(home+"help", s.handleHelp, with()...)
 		s.page(home+"diagnose", s.handleDiagnoseQuery, limited()...)
-		s.page(home+"diagnose/", s.handleDiagnose, limited(csrf())...)
-		s.page(home+"diagnose/*", s.handleDiagnose, limited(csrf())...)
+		s.page(home+"diagnose/", s.handleDiagnose, limited(web.CSRF())...)
+		s.page(home+"diagnose/*", s.handleDiagnose, limited(web.CSRF())...)
 		s.page(home+"language", s.handleChooseLanguage, with()...)
-		s.echo.POST(home+"feedback", s.handleFeedback, with(limit(feedbackLimit), bodyLimit(maxFeedbackBody), csrf())...)
+		s.echo.POST(home+"feedback", s.handleFeedback, with(web.Limit(feedbackLimit), web.BodyLimit(maxFeedbackBody), web.CSRF())...)
 	}
 }
 
@@ -117,7 +118,7 @@ func (s *Server) sitePage(lang string) echo.MiddlewareFunc {
 			// "/" sends a visitor back to the language they read last.
 			if ck, err := c.Cookie(langCookie); err != nil || ck.Value != lang {
 				c.SetCookie(&http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
-					HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(c)})
+					HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: web.Secure(c)})
 			}
 			return next(c)
 		}
@@ -164,7 +165,7 @@ func (s *Server) handleChooseLanguage(c echo.Context) error {
 		Path:     "/",
 		MaxAge:   365 * 24 * 60 * 60,
 		HttpOnly: true,
-		Secure:   secure(c),
+		Secure:   web.Secure(c),
 		SameSite: http.SameSiteLaxMode,
 	})
 	return c.Redirect(http.StatusSeeOther, sameSitePage(lang, c.QueryParam("next")))
@@ -197,7 +198,7 @@ func (s *Server) handleHome(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
 	p := s.policyOf(c)
-	return render(c, http.StatusOK, templates.Home(templates.HomePage{
+	return web.Render(c, http.StatusOK, templates.Home(templates.HomePage{
 		Shell:       s.shell(ctx, p, locales.T(ctx, "HomeTitle"), "", ""),
 		Symptoms:    symptomLinks(p.Catalog, lang),
 		ArticleURL:  "/" + lang + "/article",
@@ -220,13 +221,13 @@ func (s *Server) handleArticle(c echo.Context) error {
 	if thanks {
 		page += "?thanks=1"
 	}
-	return render(c, http.StatusOK, templates.Article(templates.ArticlePage{
+	return web.Render(c, http.StatusOK, templates.Article(templates.ArticlePage{
 		Shell:       s.shell(ctx, p, article.Title, page, "article"),
 		Article:     article,
 		DiagnoseURL: flow.Diagnosis{}.Path(lang),
 		Feedback: s.feedbackForm("/"+lang+"/article", templates.FeedbackForm{
 			Action:    "/" + lang + "/feedback",
-			CSRFToken: CSRFToken(c),
+			CSRFToken: web.CSRFToken(c),
 			Page:      store.PageArticle,
 			Revision:  p.Revision,
 			Token:     s.feedbackToken(store.PageArticle, p.Revision),
@@ -246,7 +247,7 @@ func (s *Server) handleHelp(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, templates.Help(templates.HelpPage{
+	return web.Render(c, http.StatusOK, templates.Help(templates.HelpPage{
 		Shell:       s.shell(ctx, p, help.Title, "help", "help"),
 		Help:        help,
 		DiagnoseURL: flow.Diagnosis{}.Path(lang),

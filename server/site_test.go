@@ -31,6 +31,7 @@ import (
 	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
+	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
 )
@@ -137,7 +138,7 @@ var sitePages = []sitePage{
 // Parts of a page that change from one run to the next, and what the
 // golden files hold instead.
 var (
-	goldenCSRF     = regexp.MustCompile(`name="` + csrfField + `" value="[^"]*"`)
+	goldenCSRF     = regexp.MustCompile(`name="` + web.CSRFField + `" value="[^"]*"`)
 	goldenDecision = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	goldenRef      = regexp.MustCompile(`(class="reference-code">|name="reference" value=")[0-9A-Z]{4}-[0-9A-Z]{4}`)
 	goldenToken    = regexp.MustCompile(`name="token" value="[^"]*"`)
@@ -148,7 +149,7 @@ var (
 // decision id, the policy revision, the asset versions) with placeholders,
 // and puts each tag on its own line so that a difference is easy to read.
 func normalize(body, revision string) string {
-	body = goldenCSRF.ReplaceAllString(body, `name="`+csrfField+`" value="CSRF"`)
+	body = goldenCSRF.ReplaceAllString(body, `name="`+web.CSRFField+`" value="CSRF"`)
 	body = goldenDecision.ReplaceAllString(body, "DECISION-ID")
 	body = goldenRef.ReplaceAllString(body, `${1}REFERENCE`)
 	body = goldenToken.ReplaceAllString(body, `name="token" value="TOKEN"`)
@@ -758,9 +759,9 @@ func TestErrorPagesAreLocalizedAndSayNothingInternal(t *testing.T) {
 // formToken reads the CSRF token of the feedback form on a page.
 func formToken(t *testing.T, body string) string {
 	t.Helper()
-	in := first(parseHTML(t, body), func(n *html.Node) bool { return isElement(n, "input") && attr(n, "name") == csrfField })
+	in := first(parseHTML(t, body), func(n *html.Node) bool { return isElement(n, "input") && attr(n, "name") == web.CSRFField })
 	if in == nil {
-		t.Fatalf("the page has no %s field", csrfField)
+		t.Fatalf("the page has no %s field", web.CSRFField)
 	}
 	return attr(in, "value")
 }
@@ -768,7 +769,7 @@ func formToken(t *testing.T, body string) string {
 func TestFeedback(t *testing.T) {
 	const token = "TOKEN" // stands for the token of the page the form is on
 	form := func(change ...string) url.Values {
-		v := url.Values{csrfField: {token}, "page": {"article"}, "reaction": {"partly"}, "revision": {"REVISION"}, "causes": {""}, "token": {"ARTICLE-TOKEN"}}
+		v := url.Values{web.CSRFField: {token}, "page": {"article"}, "reaction": {"partly"}, "revision": {"REVISION"}, "causes": {""}, "token": {"ARTICLE-TOKEN"}}
 		for i := 0; i+1 < len(change); i += 2 {
 			v.Set(change[i], change[i+1])
 		}
@@ -794,11 +795,11 @@ func TestFeedback(t *testing.T) {
 		{"diagnosis in another language", "/es/feedback", form("page", "diagnose", "back", "/en"+diagnosis, "reference", "REFERENCE"), nil, http.StatusBadRequest, "", nil},
 		{"diagnosis with a reference the server never gave", "/es/feedback", form("page", "diagnose", "back", "/es"+diagnosis, "reference", "3333-3333"), nil, http.StatusBadRequest, "", nil},
 		{"diagnosis without its reference", "/es/feedback", form("page", "diagnose", "back", "/es"+diagnosis), nil, http.StatusBadRequest, "", nil},
-		{"same origin by fetch metadata", "/en/feedback", form(csrfField, ""), []string{"Sec-Fetch-Site", "same-origin"},
+		{"same origin by fetch metadata", "/en/feedback", form(web.CSRFField, ""), []string{"Sec-Fetch-Site", "same-origin"},
 			http.StatusSeeOther, "/en/article?thanks=1#feedback", map[string]int{}},
-		{"no token", "/en/feedback", without(form(), csrfField), nil, http.StatusBadRequest, "", nil},
-		{"empty token", "/en/feedback", form(csrfField, ""), nil, http.StatusForbidden, "", nil},
-		{"wrong token", "/en/feedback", form(csrfField, "forged"), nil, http.StatusForbidden, "", nil},
+		{"no token", "/en/feedback", without(form(), web.CSRFField), nil, http.StatusBadRequest, "", nil},
+		{"empty token", "/en/feedback", form(web.CSRFField, ""), nil, http.StatusForbidden, "", nil},
+		{"wrong token", "/en/feedback", form(web.CSRFField, "forged"), nil, http.StatusForbidden, "", nil},
 		{"cross-site", "/en/feedback", form(), []string{"Sec-Fetch-Site", "cross-site"}, http.StatusForbidden, "", nil},
 		{"unknown reaction", "/en/feedback", form("reaction", "love"), nil, http.StatusBadRequest, "", nil},
 		{"unknown page", "/en/feedback", form("page", "admin"), nil, http.StatusBadRequest, "", nil},
@@ -861,7 +862,7 @@ func TestFeedback(t *testing.T) {
 func TestFeedbackIsRateLimited(t *testing.T) {
 	h := newSiteHarness(t)
 	_, article := h.get(t, "/es/article")
-	form := url.Values{csrfField: {formToken(t, article)}, "page": {"article"}, "reaction": {"yes"}, "revision": {h.policy.Revision}}
+	form := url.Values{web.CSRFField: {formToken(t, article)}, "page": {"article"}, "reaction": {"yes"}, "revision": {h.policy.Revision}}
 	for i := range feedbackBurst {
 		form.Set("token", h.srv.feedbackToken("article", h.policy.Revision)) // a fresh page each time
 		if resp, _ := h.do(t, http.MethodPost, "/es/feedback", form); resp.StatusCode != http.StatusSeeOther {
@@ -1232,7 +1233,7 @@ func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 			_, article := h.get(t, "/en/article")
 			_, outcome := h.get(t, diagnosis)
 			apiRef := apiReference(t, h)
-			post := url.Values{csrfField: {formToken(t, article)}, "reaction": {"no"}}
+			post := url.Values{web.CSRFField: {formToken(t, article)}, "reaction": {"no"}}
 			for k, vs := range tc.form {
 				for _, v := range vs {
 					post.Add(k, strings.NewReplacer(
@@ -1295,7 +1296,7 @@ func TestFeedbackBodyIsBounded(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newSiteHarness(t)
 			_, article := h.get(t, "/en/article")
-			form := url.Values{csrfField: {formToken(t, article)}, "page": {"article"}, "reaction": {"yes"}, "revision": {h.policy.Revision},
+			form := url.Values{web.CSRFField: {formToken(t, article)}, "page": {"article"}, "reaction": {"yes"}, "revision": {h.policy.Revision},
 				"token": {hiddenValue(t, article, "token")}, "padding": {strings.Repeat("x", tc.size)}}
 			var body io.Reader = strings.NewReader(form.Encode())
 			if tc.chunked {
@@ -1423,7 +1424,7 @@ func TestFeedbackOncePerDecision(t *testing.T) {
 	h := newSiteHarness(t)
 	path := "/en/diagnose/code_needed_often/incognito=yes/cookies_autodelete=no/new_device=no/"
 	_, page := h.get(t, path)
-	post := url.Values{csrfField: {formToken(t, page)}, "page": {"diagnose"}, "reaction": {"yes"},
+	post := url.Values{web.CSRFField: {formToken(t, page)}, "page": {"diagnose"}, "reaction": {"yes"},
 		"back": {path}, "reference": {readDiagnose(t, page).reference}, "revision": {h.policy.Revision}}
 	for i, want := range []int{http.StatusSeeOther, http.StatusBadRequest} {
 		if resp, _ := h.do(t, http.MethodPost, "/en/feedback", post); resp.StatusCode != want {
@@ -1450,7 +1451,7 @@ func hiddenValue(t *testing.T, body, name string) string {
 func TestArticleFeedbackOncePerToken(t *testing.T) {
 	h := newSiteHarness(t)
 	_, page := h.get(t, "/en/article")
-	post := url.Values{csrfField: {formToken(t, page)}, "page": {"article"}, "reaction": {"yes"},
+	post := url.Values{web.CSRFField: {formToken(t, page)}, "page": {"article"}, "reaction": {"yes"},
 		"revision": {h.policy.Revision}, "token": {hiddenValue(t, page, "token")}}
 	for i, want := range []int{http.StatusSeeOther, http.StatusBadRequest} {
 		if resp, _ := h.do(t, http.MethodPost, "/en/feedback", post); resp.StatusCode != want {
@@ -1488,7 +1489,7 @@ func TestReferenceStaysForTheOutcome(t *testing.T) {
 	if en, _ := refOf("/en/" + state); en != first {
 		t.Errorf("the English page shows reference %s; want %s", en, first)
 	}
-	post := url.Values{csrfField: {formToken(t, page)}, "page": {"diagnose"}, "reaction": {"yes"},
+	post := url.Values{web.CSRFField: {formToken(t, page)}, "page": {"diagnose"}, "reaction": {"yes"},
 		"back": {"/es/" + state}, "reference": {first}, "revision": {h.policy.Revision}}
 	resp, _ := h.do(t, http.MethodPost, "/es/feedback", post)
 	if resp.StatusCode != http.StatusSeeOther {

@@ -11,28 +11,8 @@ import (
 	"time"
 
 	"acceso/account"
+	"acceso/server/admin"
 )
-
-func TestSignInBackoff(t *testing.T) {
-	tests := []struct {
-		failures int
-		want     time.Duration
-	}{
-		{0, 0},
-		{signInFreeFailures - 1, 0},
-		{signInFreeFailures, signInBackoff},
-		{signInFreeFailures + 1, 2 * signInBackoff},
-		{signInFreeFailures + 2, 4 * signInBackoff},
-		{signInFreeFailures + 4, 16 * signInBackoff},
-		{signInFreeFailures + 5, signInMaxBackoff},
-		{signInFreeFailures + 100, signInMaxBackoff},
-	}
-	for _, tc := range tests {
-		if got := backoff(tc.failures); got != tc.want {
-			t.Errorf("backoff(%d) = %v; want %v", tc.failures, got, tc.want)
-		}
-	}
-}
 
 // testClock is a clock a test moves by hand.
 type testClock struct {
@@ -81,9 +61,9 @@ func TestSignInIsThrottledPerAccount(t *testing.T) {
 			t.Errorf("a throttled sign-in is not an admin page: %.200s", body)
 		}
 	}
-	if counts[http.StatusUnauthorized] != signInFreeFailures || counts[http.StatusTooManyRequests] != 40-signInFreeFailures {
+	if counts[http.StatusUnauthorized] != admin.SignInFreeFailures || counts[http.StatusTooManyRequests] != 40-admin.SignInFreeFailures {
 		t.Errorf("40 wrong passwords from 8 addresses = %v; want %d refused as wrong, the rest (%d) throttled",
-			counts, signInFreeFailures, 40-signInFreeFailures)
+			counts, admin.SignInFreeFailures, 40-admin.SignInFreeFailures)
 	}
 
 	steps := []struct {
@@ -96,7 +76,7 @@ func TestSignInIsThrottledPerAccount(t *testing.T) {
 		{"the same name, other case and spaces", 0, " ANA ", testPassword, http.StatusTooManyRequests},
 		{"a name without an account, 1st failure", 0, "nobody", "x", http.StatusUnauthorized},
 		{"another name is not held back", 0, "nadie", "x", http.StatusUnauthorized},
-		{"the right password just before the backoff ends", signInBackoff - time.Second, testAdmin, testPassword, http.StatusTooManyRequests},
+		{"the right password just before the backoff ends", admin.SignInBackoff - time.Second, testAdmin, testPassword, http.StatusTooManyRequests},
 		{"the right password after the backoff", 2 * time.Second, testAdmin, testPassword, http.StatusSeeOther},
 		{"a failure after the success is not throttled", 0, testAdmin, "wrong again", http.StatusUnauthorized},
 	}
@@ -106,11 +86,11 @@ func TestSignInIsThrottledPerAccount(t *testing.T) {
 			t.Errorf("%s: POST /admin/signin = %d; want %d\n%.300s", s.name, got, s.want, body)
 		}
 	}
-	for i := 2; i <= signInFreeFailures; i++ {
+	for i := 2; i <= admin.SignInFreeFailures; i++ {
 		attempt("nobody", "x")
 	}
 	if got, _ := attempt("nobody", "x"); got != http.StatusTooManyRequests {
-		t.Errorf("a name without an account after %d failures = %d; want 429 like an account's", signInFreeFailures, got)
+		t.Errorf("a name without an account after %d failures = %d; want 429 like an account's", admin.SignInFreeFailures, got)
 	}
 }
 
@@ -135,41 +115,41 @@ func TestKnownDeviceIsNotLockedOut(t *testing.T) {
 		resp, _ := b.do(t, http.MethodPost, "/admin/signin", form, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", attempts))
 		return resp.StatusCode
 	}
-	admin := newAdminClient(t, ts)
-	if got := attempt(admin, testAdmin, testPassword); got != http.StatusSeeOther {
+	known := newAdminClient(t, ts)
+	if got := attempt(known, testAdmin, testPassword); got != http.StatusSeeOther {
 		t.Fatalf("the admin's first sign-in = %d; want 303", got)
 	}
-	device := cookieOf(t, admin, deviceCookie)
+	device := cookieOf(t, known, admin.DeviceCookie)
 
 	attacker := newAdminClient(t, ts)
-	for i := range 3 * signInFreeFailures {
+	for i := range 3 * admin.SignInFreeFailures {
 		attempt(attacker, testAdmin, fmt.Sprintf("guess %d", i))
 	}
 	if got := attempt(attacker, testAdmin, testPassword); got != http.StatusTooManyRequests {
-		t.Fatalf("the right password from a new browser after %d failures = %d; want 429", 3*signInFreeFailures, got)
+		t.Fatalf("the right password from a new browser after %d failures = %d; want 429", 3*admin.SignInFreeFailures, got)
 	}
-	if got := attempt(admin, testAdmin, testPassword); got != http.StatusSeeOther {
-		t.Errorf("the admin's known browser after %d failures elsewhere = %d; want 303", 3*signInFreeFailures, got)
+	if got := attempt(known, testAdmin, testPassword); got != http.StatusSeeOther {
+		t.Errorf("the admin's known browser after %d failures elsewhere = %d; want 303", 3*admin.SignInFreeFailures, got)
 	}
 
 	forged := newAdminClient(t, ts)
-	setCookie(t, forged, deviceCookie, device[:len(device)-4]+"AAAA")
+	setCookie(t, forged, admin.DeviceCookie, device[:len(device)-4]+"AAAA")
 	if got := attempt(forged, testAdmin, testPassword); got != http.StatusTooManyRequests {
 		t.Errorf("a forged device cookie = %d; want 429", got)
 	}
 	other := newAdminClient(t, ts)
-	setCookie(t, other, deviceCookie, device)
+	setCookie(t, other, admin.DeviceCookie, device)
 	if got := attempt(other, "nadie", "x"); got != http.StatusUnauthorized {
 		t.Fatalf("another name with the admin's device cookie = %d; want 401", got)
 	}
 
-	for i := range signInFreeFailures {
-		if got := attempt(admin, testAdmin, fmt.Sprintf("typo %d", i)); got != http.StatusUnauthorized {
+	for i := range admin.SignInFreeFailures {
+		if got := attempt(known, testAdmin, fmt.Sprintf("typo %d", i)); got != http.StatusUnauthorized {
 			t.Fatalf("the known browser's failure %d = %d; want 401", i+1, got)
 		}
 	}
-	if got := attempt(admin, testAdmin, testPassword); got != http.StatusTooManyRequests {
-		t.Errorf("the known browser after %d failures of its own = %d; want 429", signInFreeFailures, got)
+	if got := attempt(known, testAdmin, testPassword); got != http.StatusTooManyRequests {
+		t.Errorf("the known browser after %d failures of its own = %d; want 429", admin.SignInFreeFailures, got)
 	}
 }
 

@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"bytes"
@@ -9,12 +9,13 @@ import (
 
 	"acceso/flow"
 	"acceso/locales"
+	"acceso/server/web"
 	"acceso/templates"
 )
 
 // handleFlow shows the map of the self-diagnosis the rules being served
 // give, as nested lists, in the contact's words of the admin's language.
-func (a *adminArea) handleFlow(c echo.Context) error {
+func (a *Area) handleFlow(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := a.engine.Current()
 	m, err := a.flowMap(ctx, p)
@@ -28,7 +29,7 @@ func (a *adminArea) handleFlow(c echo.Context) error {
 			Symptom: tr.Symptom, Title: t.Symptom(tr.Symptom), States: len(tr.Nodes), Root: flowView(tr, t, 0, nil),
 		})
 	}
-	return render(c, http.StatusOK, templates.AdminFlowPage(page))
+	return web.Render(c, http.StatusOK, templates.AdminFlowPage(page))
 }
 
 // flowView is node i of a tree as the page shows it, found being the
@@ -55,7 +56,7 @@ func flowView(tr flow.Tree, t flow.Texts, i int, found []string) templates.Admin
 }
 
 // handleFlowText is the map as plain text, as `acceso rules map` prints it.
-func (a *adminArea) handleFlowText(c echo.Context) error {
+func (a *Area) handleFlowText(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := a.engine.Current()
 	m, err := a.flowMap(ctx, p)

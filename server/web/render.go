@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"bytes"
@@ -7,10 +7,10 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// render writes a templ component as an HTML page. It renders into a buffer
+// Render writes a templ component as an HTML page. It renders into a buffer
 // first, so a template error becomes a proper error response instead of a
 // half-written page.
-func render(c echo.Context, status int, page templ.Component) error {
+func Render(c echo.Context, status int, page templ.Component) error {
 	var buf bytes.Buffer
 	if err := page.Render(c.Request().Context(), &buf); err != nil {
 		return err

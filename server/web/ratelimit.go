@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"fmt"
@@ -12,15 +12,15 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// ipExtractor returns how the client's address is read: the connection's
+// IPExtractor returns how the client's address is read: the connection's
 // peer, or, behind proxies the operator trusts, the right-most untrusted
 // address of X-Forwarded-For. A client cannot choose its own address by
 // sending that header to a server that trusts no proxy.
-func ipExtractor(trusted []string) (echo.IPExtractor, error) {
+func IPExtractor(trusted []string) (echo.IPExtractor, error) {
 	if len(trusted) == 0 {
 		return echo.ExtractIPDirect(), nil
 	}
-	ranges, err := trustRanges(trusted)
+	ranges, err := TrustRanges(trusted)
 	if err != nil {
 		return nil, err
 	}
@@ -28,8 +28,8 @@ func ipExtractor(trusted []string) (echo.IPExtractor, error) {
 	return echo.ExtractIPFromXFFHeader(append(opts, ranges...)...), nil
 }
 
-// trustRanges turns the configured proxy CIDRs into Echo's trust options.
-func trustRanges(trusted []string) ([]echo.TrustOption, error) {
+// TrustRanges turns the configured proxy CIDRs into Echo's trust options.
+func TrustRanges(trusted []string) ([]echo.TrustOption, error) {
 	var opts []echo.TrustOption
 	for _, cidr := range trusted {
 		_, ipnet, err := net.ParseCIDR(cidr)
@@ -41,58 +41,58 @@ func trustRanges(trusted []string) ([]echo.TrustOption, error) {
 	return opts, nil
 }
 
-// limiter is a request rate per client: Echo's memory store of token
+// Limiter is a request rate per client: Echo's memory store of token
 // buckets, one per key (an address, or an API key), each allowing burst
 // requests at once and one more every every. Buckets idle for longer than
 // it takes to refill are dropped, so memory stays bounded by the number of
 // active clients.
-type limiter struct {
+type Limiter struct {
 	every time.Duration
 	store *middleware.RateLimiterMemoryStore
 }
 
-// newLimiter allows each client burst requests at once and one more every
+// NewLimiter allows each client burst requests at once and one more every
 // every.
-func newLimiter(every time.Duration, burst int) *limiter {
-	return &limiter{every: every, store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+func NewLimiter(every time.Duration, burst int) *Limiter {
+	return &Limiter{every: every, store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
 		Rate:      rate.Every(every),
 		Burst:     burst,
 		ExpiresIn: every * time.Duration(burst),
 	})}
 }
 
-// allow reports whether the client at key may make a request now, and
+// Allow reports whether the client at key may make a request now, and
 // counts it.
-func (l *limiter) allow(key string) bool {
+func (l *Limiter) Allow(key string) bool {
 	ok, _ := l.store.Allow(key) // the memory store never fails
 	return ok
 }
 
-// errTooManyRequests is the error of a client over its rate limit.
-var errTooManyRequests = echo.NewHTTPError(http.StatusTooManyRequests, "too many requests; slow down and try again shortly")
+// ErrTooManyRequests is the error of a client over its rate limit.
+var ErrTooManyRequests = echo.NewHTTPError(http.StatusTooManyRequests, "too many requests; slow down and try again shortly")
 
-// limit is Echo's rate-limiting middleware keyed on the client's address
+// Limit is Echo's rate-limiting middleware keyed on the client's address
 // (Echo.IPExtractor): a client over l's rate is refused with 429 and told
 // when to come back.
-func limit(l *limiter) echo.MiddlewareFunc {
+func Limit(l *Limiter) echo.MiddlewareFunc {
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: l.store,
 		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			c.Response().Header().Set("Retry-After", retryAfter(l))
-			return errTooManyRequests
+			c.Response().Header().Set("Retry-After", RetryAfter(l))
+			return ErrTooManyRequests
 		},
 	})
 }
 
-// retryAfter is the Retry-After of a client over l's rate, in seconds.
-func retryAfter(l *limiter) string { return fmt.Sprint(int(l.every.Seconds()) + 1) }
+// RetryAfter is the Retry-After of a client over l's rate, in seconds.
+func RetryAfter(l *Limiter) string { return fmt.Sprint(int(l.every.Seconds()) + 1) }
 
-// failureLimit counts failures per client address, and tells whether an
+// FailureLimit counts failures per client address, and tells whether an
 // address has none left without counting one: the bundle's token check
 // asks before it compares, so that an address over its limit learns
 // nothing, not even from the right token. Echo's store cannot be asked
 // without spending a request, hence this small map of buckets.
-type failureLimit struct {
+type FailureLimit struct {
 	every time.Duration
 	burst int
 
@@ -106,14 +106,17 @@ type failures struct {
 	seen   time.Time
 }
 
-// newFailureLimit allows each address burst failures at once and one more
+// NewFailureLimit allows each address burst failures at once and one more
 // every every.
-func newFailureLimit(every time.Duration, burst int) *failureLimit {
-	return &failureLimit{every: every, burst: burst, clients: make(map[string]*failures)}
+func NewFailureLimit(every time.Duration, burst int) *FailureLimit {
+	return &FailureLimit{every: every, burst: burst, clients: make(map[string]*failures)}
 }
 
-// fail counts a failure from the address key.
-func (l *failureLimit) fail(key string) {
+// Every is how often an address gets one more failure.
+func (l *FailureLimit) Every() time.Duration { return l.every }
+
+// Fail counts a failure from the address key.
+func (l *FailureLimit) Fail(key string) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -134,8 +137,8 @@ func (l *failureLimit) fail(key string) {
 	c.bucket.AllowN(now, 1)
 }
 
-// spent reports whether the address key has no failure left now.
-func (l *failureLimit) spent(key string) bool {
+// Spent reports whether the address key has no failure left now.
+func (l *FailureLimit) Spent(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, ok := l.clients[key]

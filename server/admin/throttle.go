@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 
 // Sign-in throttling per account name, besides the per-address limit: an
 // attacker with many addresses still gets only a few guesses per name.
-// After signInFreeFailures failed attempts for a name, attempts for it are
-// refused for signInBackoff, doubled for each further failure, up to
-// signInMaxBackoff; a successful sign-in forgets the name's failures.
+// After SignInFreeFailures failed attempts for a name, attempts for it are
+// refused for SignInBackoff, doubled for each further failure, up to
+// SignInMaxBackoff; a successful sign-in forgets the name's failures.
 // Names are counted whether or not an account has them, so a refusal
 // reveals nothing about which names exist. A browser where the admin
 // signed in before has its failures counted apart (device.go), so that
@@ -26,9 +26,9 @@ import (
 // forgets none; a store that cannot be read lets the attempt go on to the
 // password check, which needs the store as well.
 const (
-	signInFreeFailures = 5
-	signInBackoff      = 30 * time.Second
-	signInMaxBackoff   = 15 * time.Minute
+	SignInFreeFailures = 5
+	SignInBackoff      = 30 * time.Second
+	SignInMaxBackoff   = 15 * time.Minute
 	// signInForget is how long after the end of its backoff (or its last
 	// failure, without one) a name is forgotten.
 	signInForget = time.Hour
@@ -72,13 +72,13 @@ func throttleKey(name string) [sha256.Size]byte {
 
 // backoff is how long attempts are refused after failures failed ones.
 func backoff(failures int) time.Duration {
-	if failures < signInFreeFailures {
+	if failures < SignInFreeFailures {
 		return 0
 	}
-	d := signInBackoff
-	for range failures - signInFreeFailures {
-		if d *= 2; d >= signInMaxBackoff {
-			return signInMaxBackoff
+	d := SignInBackoff
+	for range failures - SignInFreeFailures {
+		if d *= 2; d >= SignInMaxBackoff {
+			return SignInMaxBackoff
 		}
 	}
 	return d

@@ -1,10 +1,11 @@
-package server
+package admin
 
 import (
 	"context"
 	_ "embed" // the admin stylesheet
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"maps"
 	"net/http"
 	"path"
@@ -17,10 +18,12 @@ import (
 
 	"acceso/account"
 	"acceso/answer"
+	"acceso/flow"
 	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
 )
@@ -32,7 +35,7 @@ var adminCSS []byte
 // twelve seconds (five a minute).
 const (
 	signInEvery = 12 * time.Second
-	signInBurst = 5
+	SignInBurst = 5
 )
 
 // errSignInThrottled refuses an attempt for a name with too many recent
@@ -42,29 +45,86 @@ var errSignInThrottled = echo.NewHTTPError(http.StatusTooManyRequests, "too many
 // revisionsShown bounds the revisions list.
 const revisionsShown = 200
 
-// adminArea is the admin area's handlers. The texts of its pages are the
-// server's adminTexts: the message files built into the binary, not the
-// policy being served, so that a published revision can never break the
-// pages that would fix it.
-type adminArea struct {
-	*Server
+// Area is the admin area's handlers, with what they need. The texts of
+// its pages are adminTexts: the message files built into the binary, not
+// the policy being served, so that a published revision can never break
+// the pages that would fix it.
+type Area struct {
+	publisher *publish.Publisher
+	engine    *rules.Engine
+	store     *store.DB
+	log       *slog.Logger
+	now       func() time.Time
+	// adminTexts are the texts of the admin pages.
+	adminTexts *locales.Texts
+	// sessionTTLSet is how long an admin stays signed in; zero means
+	// DefaultSessionTTL.
+	sessionTTLSet time.Duration
+	// feedbackKey keys the MAC of the devices admins signed in from
+	// (device.go).
+	feedbackKey []byte
+	// flowMap is the self-diagnosis of the rules p, explored (the flow
+	// map, the look-up of the static export's references).
+	flowMap func(ctx context.Context, p *rules.Policy) (*flow.Map, error)
+	// kept finds and continues the kept decisions (the look-up).
+	kept *web.Kept
+	// decisions and steps are flushed before the insights are read; nil
+	// when nothing is kept.
+	decisions *store.DecisionWriter
+	steps     *store.StepCounter
+	// signIns counts failed sign-ins per account name (throttle.go).
+	signIns *accountThrottle
 	// checks bounds the draft checks running at once (checklimit.go).
 	checks *checkLimit
 }
 
-// adminRoutes registers the admin area under /admin/. Only the sign-in
+// Deps are what the admin area works with.
+type Deps struct {
+	// Publisher publishes, rolls back and catches up; its Engine serves.
+	Publisher *publish.Publisher
+	// Store holds the sessions, drafts, revisions, feedback, insights and
+	// the kept decisions.
+	Store *store.DB
+	Log   *slog.Logger
+	// Now is the clock.
+	Now func() time.Time
+	// Texts are the admin pages' texts: the message files built into the
+	// binary.
+	Texts *locales.Texts
+	// SessionTTL is how long an admin stays signed in; zero means
+	// DefaultSessionTTL.
+	SessionTTL time.Duration
+	// DeviceKey keys the MAC of the devices admins signed in from; nil
+	// remembers none.
+	DeviceKey []byte
+	// FlowMap explores the self-diagnosis of the rules p.
+	FlowMap func(ctx context.Context, p *rules.Policy) (*flow.Map, error)
+	// Kept finds and continues the kept decisions.
+	Kept *web.Kept
+	// Decisions and Steps are flushed before the insights are read; nil
+	// when nothing is kept.
+	Decisions *store.DecisionWriter
+	Steps     *store.StepCounter
+}
+
+// New returns the admin area working with d.
+func New(d Deps) *Area {
+	return &Area{publisher: d.Publisher, engine: d.Publisher.Engine(), store: d.Store, log: d.Log, now: d.Now,
+		adminTexts: d.Texts, sessionTTLSet: d.SessionTTL, feedbackKey: d.DeviceKey, flowMap: d.FlowMap, kept: d.Kept,
+		decisions: d.Decisions, steps: d.Steps, signIns: newAccountThrottle(d.Now, d.Store, d.Log), checks: newCheckLimit()}
+}
+
+// Routes registers the admin area under /admin/ on e. Only the sign-in
 // page and its form answer without a session; every other route, known or
 // not, goes through requireSession, and every form through the CSRF check
 // (adminCSRF: tokens bound to the session).
-func (s *Server) adminRoutes() {
-	a := &adminArea{Server: s, checks: newCheckLimit()}
-
+func (a *Area) Routes(e *echo.Echo) {
 	// The stylesheet is public: the sign-in page is styled too.
-	s.echo.GET("/admin/admin.css", handleAdminCSS)
-	s.echo.GET("/admin/signin", a.handleSignInForm, a.localize, s.adminCSRF)
-	s.echo.POST("/admin/signin", a.handleSignIn, a.localize, limit(newLimiter(signInEvery, signInBurst)), s.adminCSRF)
+	e.GET("/admin/admin.css", handleAdminCSS)
+	e.GET("/admin/signin", a.handleSignInForm, a.localize, a.adminCSRF)
+	e.POST("/admin/signin", a.handleSignIn, a.localize, web.Limit(web.NewLimiter(signInEvery, SignInBurst)), a.adminCSRF)
 
-	g := s.echo.Group("/admin", a.localize, s.requireSession, s.adminCSRF, a.latestRevision)
+	g := e.Group("/admin", a.localize, a.requireSession, a.adminCSRF, a.latestRevision)
 	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	g.GET("/", a.handleRules)
 	g.POST("/signout", a.handleSignOut)
@@ -97,7 +157,7 @@ func (s *Server) adminRoutes() {
 // stored revision: a replica behind another's publish catches up first
 // (publish.Publisher.CatchUp), so that the base of an edit form is never
 // a revision already replaced.
-func (a *adminArea) latestRevision(next echo.HandlerFunc) echo.HandlerFunc {
+func (a *Area) latestRevision(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if c.Request().Method == http.MethodGet {
 			if err := a.publisher.CatchUp(c.Request().Context()); err != nil {
@@ -110,7 +170,7 @@ func (a *adminArea) latestRevision(next echo.HandlerFunc) echo.HandlerFunc {
 
 // localize puts the admin's language (from Accept-Language) and the admin
 // texts in the request's context, for locales.T in the templates.
-func (a *adminArea) localize(next echo.HandlerFunc) echo.HandlerFunc {
+func (a *Area) localize(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		lang := locales.Negotiate(r.Header.Get("Accept-Language"))
@@ -122,11 +182,11 @@ func (a *adminArea) localize(next echo.HandlerFunc) echo.HandlerFunc {
 // shell is what every admin page shows besides its content, the number
 // of files in the signed-in admin's draft included. That number is only
 // a navigation aid: when it cannot be read, the page is shown without it.
-func (a *adminArea) shell(c echo.Context, titleID, section string) templates.AdminShell {
+func (a *Area) shell(c echo.Context, titleID, section string) templates.AdminShell {
 	s := templates.AdminShell{
 		Title:   locales.T(c.Request().Context(), titleID),
-		Admin:   signedIn(c),
-		CSRF:    CSRFToken(c),
+		Admin:   SignedIn(c),
+		CSRF:    web.CSRFToken(c),
 		Section: section,
 	}
 	if s.Admin != "" {
@@ -145,8 +205,8 @@ func handleAdminCSS(c echo.Context) error {
 	return c.Blob(http.StatusOK, "text/css; charset=utf-8", adminCSS)
 }
 
-func (a *adminArea) handleSignInForm(c echo.Context) error {
-	return render(c, http.StatusOK, templates.AdminSignInPage(templates.AdminSignIn{Shell: a.shell(c, "AdminSignInTitle", "")}))
+func (a *Area) handleSignInForm(c echo.Context) error {
+	return web.Render(c, http.StatusOK, templates.AdminSignInPage(templates.AdminSignIn{Shell: a.shell(c, "AdminSignInTitle", "")}))
 }
 
 // handleSignIn checks a name and password and starts a session. A wrong
@@ -154,7 +214,7 @@ func (a *adminArea) handleSignInForm(c echo.Context) error {
 // with too many failures is refused without checking the password, for a
 // while that grows with each failure (throttle.go), whether or not an
 // account has that name.
-func (a *adminArea) handleSignIn(c echo.Context) error {
+func (a *Area) handleSignIn(c echo.Context) error {
 	name := strings.TrimSpace(c.Request().PostFormValue("name"))
 	key, device := a.signInKey(c, name)
 	if wait := a.signIns.wait(key); wait > 0 {
@@ -167,7 +227,7 @@ func (a *adminArea) handleSignIn(c echo.Context) error {
 		a.signIns.failed(key)
 		a.log.Info("admin sign-in refused")
 		page := templates.AdminSignIn{Shell: a.shell(c, "AdminSignInTitle", ""), Name: name, Failed: true}
-		return render(c, http.StatusUnauthorized, templates.AdminSignInPage(page))
+		return web.Render(c, http.StatusUnauthorized, templates.AdminSignInPage(page))
 	}
 	if err != nil {
 		return err
@@ -187,7 +247,7 @@ func (a *adminArea) handleSignIn(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/decisions")
 }
 
-func (a *adminArea) handleSignOut(c echo.Context) error {
+func (a *Area) handleSignOut(c echo.Context) error {
 	if err := a.endSession(c); err != nil {
 		return err
 	}
@@ -195,7 +255,7 @@ func (a *adminArea) handleSignOut(c echo.Context) error {
 }
 
 // handleRules is the admin home: the causes and the modules being served.
-func (a *adminArea) handleRules(c echo.Context) error {
+func (a *Area) handleRules(c echo.Context) error {
 	p := a.engine.Current()
 	l := locales.NewLocalizer(p.Texts, locales.Lang(c.Request().Context()))
 	page := templates.AdminRules{
@@ -214,12 +274,12 @@ func (a *adminArea) handleRules(c echo.Context) error {
 			ID: cause.ID, Symptom: cause.Symptom, Title: l.T(locales.CauseTitle(cause.ID)), File: cause.File, Line: cause.Line,
 		})
 	}
-	return render(c, http.StatusOK, templates.AdminRulesPage(page))
+	return web.Render(c, http.StatusOK, templates.AdminRulesPage(page))
 }
 
 // handleModule shows a module or a message file, ready to edit: the text
 // in the admin's draft when the draft has the file, else the one served.
-func (a *adminArea) handleModule(c echo.Context) error {
+func (a *Area) handleModule(c echo.Context) error {
 	p := a.engine.Current()
 	file := c.QueryParam("file")
 	text, ok := publish.Files(p.Source)[file]
@@ -227,7 +287,7 @@ func (a *adminArea) handleModule(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	m := templates.AdminModule{File: file, Text: text, Draft: templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)}}
-	switch drafted, err := a.store.DraftFile(c.Request().Context(), signedIn(c), file); {
+	switch drafted, err := a.store.DraftFile(c.Request().Context(), SignedIn(c), file); {
 	case err == nil:
 		m.Text, m.FromDraft = drafted.Text, true
 	case !errors.Is(err, store.ErrNotFound):
@@ -236,31 +296,31 @@ func (a *adminArea) handleModule(c echo.Context) error {
 	return a.renderModule(c, http.StatusOK, m)
 }
 
-func (a *adminArea) renderModule(c echo.Context, status int, m templates.AdminModule) error {
+func (a *Area) renderModule(c echo.Context, status int, m templates.AdminModule) error {
 	m.Shell = a.shell(c, "AdminModuleTitle", "rules")
 	m.Shell.Title += " " + m.File
 	m.Draft.Save = true
-	return render(c, status, templates.AdminModulePage(m))
+	return web.Render(c, status, templates.AdminModulePage(m))
 }
 
 // handleModuleSubmit checks or publishes a module's or a message file's
 // new text, or saves it to the admin's draft. Once published on its own,
 // the file leaves the admin's draft: the draft's text was what the editor
 // showed.
-func (a *adminArea) handleModuleSubmit(c echo.Context) error {
+func (a *Area) handleModuleSubmit(c echo.Context) error {
 	file, text := c.FormValue("file"), publish.NormalizeText(c.FormValue("text"))
 	if c.FormValue("action") == "save" {
 		return a.saveToDraft(c, file, text)
 	}
 	src, err := publish.DraftFile(a.engine.Current().Source, file, text)
-	admin := signedIn(c)
+	admin := SignedIn(c)
 	return a.submit(c, src, err, publish.Change{Note: "edit " + file}, func(status int, d templates.AdminDraft) error {
 		return a.renderModule(c, status, templates.AdminModule{File: file, Text: text, Draft: d})
 	}, func(ctx context.Context) error { return a.store.DeleteDraftFile(ctx, admin, file) })
 }
 
 // handleCause shows a cause and its texts in every language, ready to edit.
-func (a *adminArea) handleCause(c echo.Context) error {
+func (a *Area) handleCause(c echo.Context) error {
 	p := a.engine.Current()
 	cause, ok := p.Catalog.Cause(c.Param("id"))
 	if !ok {
@@ -275,18 +335,18 @@ func (a *adminArea) handleCause(c echo.Context) error {
 	return a.renderCause(c, http.StatusOK, cause, texts, d)
 }
 
-func (a *adminArea) renderCause(c echo.Context, status int, cause knowledge.Cause, texts map[string]publish.CauseTexts, d templates.AdminDraft) error {
+func (a *Area) renderCause(c echo.Context, status int, cause knowledge.Cause, texts map[string]publish.CauseTexts, d templates.AdminDraft) error {
 	shell := a.shell(c, "AdminCauseTitle", "rules")
 	shell.Title += " " + cause.ID
 	page := templates.AdminCause{
 		Shell: shell, ID: cause.ID, Symptom: cause.Symptom, Facts: cause.Facts, File: cause.File, Line: cause.Line,
 		RuleTitle: cause.Title, RuleDescription: cause.Description, Texts: langTexts(texts), Draft: d,
 	}
-	return render(c, status, templates.AdminCausePage(page))
+	return web.Render(c, status, templates.AdminCausePage(page))
 }
 
 // handleCauseSubmit checks or publishes a cause's new texts.
-func (a *adminArea) handleCauseSubmit(c echo.Context) error {
+func (a *Area) handleCauseSubmit(c echo.Context) error {
 	cur := a.engine.Current()
 	cause, ok := cur.Catalog.Cause(c.Param("id"))
 	if !ok {
@@ -301,7 +361,7 @@ func (a *adminArea) handleCauseSubmit(c echo.Context) error {
 
 // handleNewCause shows the form to add a cause, its rule started from a
 // template.
-func (a *adminArea) handleNewCause(c echo.Context) error {
+func (a *Area) handleNewCause(c echo.Context) error {
 	p := a.engine.Current()
 	nc := publish.NewCause{Texts: make(map[string]publish.CauseTexts)}
 	if len(p.Catalog.Causes) > 0 {
@@ -311,7 +371,7 @@ func (a *adminArea) handleNewCause(c echo.Context) error {
 	return a.renderNewCause(c, http.StatusOK, nc, templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)})
 }
 
-func (a *adminArea) renderNewCause(c echo.Context, status int, nc publish.NewCause, d templates.AdminDraft) error {
+func (a *Area) renderNewCause(c echo.Context, status int, nc publish.NewCause, d templates.AdminDraft) error {
 	page := templates.AdminNewCause{
 		Shell:   a.shell(c, "AdminNewCauseTitle", "rules"),
 		Modules: publish.PolicyModules(a.engine.Current().Source),
@@ -319,12 +379,12 @@ func (a *adminArea) renderNewCause(c echo.Context, status int, nc publish.NewCau
 		Texts: langTexts(nc.Texts), Draft: d,
 	}
 	page.Draft.Save = true
-	return render(c, status, templates.AdminNewCausePage(page))
+	return web.Render(c, status, templates.AdminNewCausePage(page))
 }
 
 // handleNewCauseSubmit checks or publishes a new cause, or saves it to the
 // admin's draft.
-func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
+func (a *Area) handleNewCauseSubmit(c echo.Context) error {
 	nc := publish.NewCause{
 		Module: c.FormValue("module"),
 		ID:     strings.TrimSpace(c.FormValue("id")),
@@ -353,12 +413,12 @@ func (a *adminArea) handleNewCauseSubmit(c echo.Context) error {
 // the check's outcome: its problems (a draft that could not even be made,
 // draftErr, included) with 422, or its preview and what it would change
 // (its impact) with 200.
-func (a *adminArea) submit(c echo.Context, src knowledge.Source, draftErr error, ch publish.Change, show func(status int, d templates.AdminDraft) error, published func(context.Context) error) error {
+func (a *Area) submit(c echo.Context, src knowledge.Source, draftErr error, ch publish.Change, show func(status int, d templates.AdminDraft) error, published func(context.Context) error) error {
 	d := templates.AdminDraft{Base: c.FormValue("base"), Sample: publish.NormalizeText(c.FormValue("sample"))}
 	d.Check.Done = true
 	err := draftErr
 	if err == nil {
-		ch.Source, ch.Admin = src, signedIn(c)
+		ch.Source, ch.Admin = src, SignedIn(c)
 		if ch.Base == "" {
 			ch.Base = d.Base
 		}
@@ -403,7 +463,7 @@ func (a *adminArea) submit(c echo.Context, src knowledge.Source, draftErr error,
 
 // showProblems puts err's problems in check, each with the line of the
 // draft it points at; an error that is not about the draft is returned.
-func (a *adminArea) showProblems(check *templates.AdminCheck, err error, draft knowledge.Source) error {
+func (a *Area) showProblems(check *templates.AdminCheck, err error, draft knowledge.Source) error {
 	problems, ok := knowledge.AsProblems(err)
 	if !ok {
 		return err
@@ -488,11 +548,11 @@ func langTexts(texts map[string]publish.CauseTexts) []templates.AdminLangTexts {
 
 // handleRevisions lists the published revisions, newest first, each with
 // a rollback button.
-func (a *adminArea) handleRevisions(c echo.Context) error {
+func (a *Area) handleRevisions(c echo.Context) error {
 	return a.renderRevisions(c, http.StatusOK, nil)
 }
 
-func (a *adminArea) renderRevisions(c echo.Context, status int, check *templates.AdminCheck) error {
+func (a *Area) renderRevisions(c echo.Context, status int, check *templates.AdminCheck) error {
 	revs, err := a.store.Revisions(c.Request().Context(), revisionsShown)
 	if err != nil {
 		return err
@@ -510,7 +570,7 @@ func (a *adminArea) renderRevisions(c echo.Context, status int, check *templates
 	for _, r := range revs {
 		page.Revisions = append(page.Revisions, revisionRow(r))
 	}
-	return render(c, status, templates.AdminRevisionsPage(page))
+	return web.Render(c, status, templates.AdminRevisionsPage(page))
 }
 
 func revisionRow(r store.Revision) templates.AdminRevisionRow {
@@ -520,7 +580,7 @@ func revisionRow(r store.Revision) templates.AdminRevisionRow {
 }
 
 // handleRevision shows one revision and its diff.
-func (a *adminArea) handleRevision(c echo.Context) error {
+func (a *Area) handleRevision(c echo.Context) error {
 	seq, err := strconv.ParseInt(c.Param("seq"), 10, 64)
 	if err != nil {
 		return echo.ErrNotFound
@@ -535,7 +595,7 @@ func (a *adminArea) handleRevision(c echo.Context) error {
 	shell := a.shell(c, "AdminRevisionTitle", "revisions")
 	shell.Title += " #" + strconv.FormatInt(seq, 10)
 	page := templates.AdminRevision{Shell: shell, Row: revisionRow(r), Current: a.engine.Current().Revision, Diff: diffLines(r.Diff)}
-	return render(c, http.StatusOK, templates.AdminRevisionPage(page))
+	return web.Render(c, http.StatusOK, templates.AdminRevisionPage(page))
 }
 
 // diffLines are a unified diff's lines, each with its kind.
@@ -562,17 +622,17 @@ func diffKind(line string) string {
 }
 
 // handleRollback publishes a stored revision's source again.
-func (a *adminArea) handleRollback(c echo.Context) error {
+func (a *Area) handleRollback(c echo.Context) error {
 	seq, err := strconv.ParseInt(c.Param("seq"), 10, 64)
 	if err != nil {
 		return echo.ErrNotFound
 	}
-	done, busy := a.checks.start(signedIn(c))
+	done, busy := a.checks.start(SignedIn(c))
 	if busy != nil {
 		check := &templates.AdminCheck{Done: true, Problems: []templates.AdminProblem{{Where: "rules", Message: busy.Error()}}}
 		return a.renderRevisions(c, http.StatusTooManyRequests, check)
 	}
-	rev, err := a.publisher.Rollback(c.Request().Context(), seq, signedIn(c))
+	rev, err := a.publisher.Rollback(c.Request().Context(), seq, SignedIn(c))
 	done()
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.ErrNotFound
@@ -589,7 +649,7 @@ func (a *adminArea) handleRollback(c echo.Context) error {
 
 // handleFeedback shows the help site's feedback counted per page, per
 // cause and per revision.
-func (a *adminArea) handleFeedback(c echo.Context) error {
+func (a *Area) handleFeedback(c echo.Context) error {
 	counts, err := a.store.FeedbackCounts(c.Request().Context())
 	if err != nil {
 		return err
@@ -611,7 +671,7 @@ func (a *adminArea) handleFeedback(c echo.Context) error {
 	for _, fc := range counts.ByRevision {
 		page.ByRevision = append(page.ByRevision, countRow(fc, ""))
 	}
-	return render(c, http.StatusOK, templates.AdminFeedbackPage(page))
+	return web.Render(c, http.StatusOK, templates.AdminFeedbackPage(page))
 }
 
 func countRow(fc store.FeedbackCount, label string) templates.AdminCountRow {
@@ -660,7 +720,7 @@ const keptForImpact = 1000
 
 // impact is what a verified draft would change, for the check's page,
 // from what the draft answered in the sandbox (pv) on the kept decisions.
-func (a *adminArea) impact(ctx context.Context, pv *publish.Preview, kept []store.Kept) (*templates.AdminImpact, error) {
+func (a *Area) impact(ctx context.Context, pv *publish.Preview, kept []store.Kept) (*templates.AdminImpact, error) {
 	im, err := publish.ImpactOf(ctx, a.engine.Current(), pv, kept)
 	if err != nil {
 		return nil, err

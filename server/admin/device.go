@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"crypto/hmac"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"acceso/server/web"
 )
 
 // Device cookies (OWASP's "device cookies" against account lock-out): a
@@ -21,8 +23,8 @@ import (
 // cookie only buys its thief the guesses of one device. Nothing about
 // devices is stored: the cookie carries its id and its signature.
 
-// deviceCookie is the name of the device cookie.
-const deviceCookie = "acceso_device"
+// DeviceCookie is the name of the device cookie.
+const DeviceCookie = "acceso_device"
 
 // deviceTTL is how long a browser stays known after its last sign-in.
 const deviceTTL = 365 * 24 * time.Hour
@@ -33,7 +35,7 @@ const deviceIDLen = 16
 // deviceMAC signs the device id for name (as the throttle keys it: case
 // and surrounding space ignored), with a key derived from the server's
 // secret.
-func (s *Server) deviceMAC(name string, id []byte) []byte {
+func (s *Area) deviceMAC(name string, id []byte) []byte {
 	k := hmac.New(sha256.New, s.feedbackKey)
 	k.Write([]byte("acceso device cookie"))
 	m := hmac.New(sha256.New, k.Sum(nil))
@@ -45,8 +47,8 @@ func (s *Server) deviceMAC(name string, id []byte) []byte {
 
 // knownDevice returns the id of the request's device when its cookie was
 // signed for name; nil when there is none or it is not for name.
-func (s *Server) knownDevice(c echo.Context, name string) []byte {
-	ck, err := c.Cookie(deviceCookie)
+func (s *Area) knownDevice(c echo.Context, name string) []byte {
+	ck, err := c.Cookie(DeviceCookie)
 	if err != nil || s.feedbackKey == nil {
 		return nil
 	}
@@ -63,7 +65,7 @@ func (s *Server) knownDevice(c echo.Context, name string) []byte {
 
 // rememberDevice sets the device cookie for name after a successful
 // sign-in, keeping the device's id when it was known for name.
-func (s *Server) rememberDevice(c echo.Context, name string, id []byte) error {
+func (s *Area) rememberDevice(c echo.Context, name string, id []byte) error {
 	if s.feedbackKey == nil {
 		return nil
 	}
@@ -75,13 +77,13 @@ func (s *Server) rememberDevice(c echo.Context, name string, id []byte) error {
 	}
 	value := base64.RawURLEncoding.EncodeToString(append(append([]byte{}, id...), s.deviceMAC(name, id)...))
 	c.SetCookie(&http.Cookie{
-		Name:     deviceCookie,
+		Name:     DeviceCookie,
 		Value:    value,
 		Path:     "/admin/signin",
 		Expires:  s.now().Add(deviceTTL),
 		HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
-		Secure:   secure(c),
+		Secure:   web.Secure(c),
 	})
 	return nil
 }
@@ -89,7 +91,7 @@ func (s *Server) rememberDevice(c echo.Context, name string, id []byte) error {
 // signInKey is what the failures of a sign-in for name are counted
 // against: the name on the request's device when the device is known for
 // it, else the name.
-func (s *Server) signInKey(c echo.Context, name string) (key [sha256.Size]byte, device []byte) {
+func (s *Area) signInKey(c echo.Context, name string) (key [sha256.Size]byte, device []byte) {
 	key = throttleKey(name)
 	if device = s.knownDevice(c, name); device != nil {
 		key = sha256.Sum256(append(key[:], device...))

@@ -1,4 +1,4 @@
-package server
+package bundle
 
 import (
 	"archive/tar"
@@ -13,12 +13,14 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"acceso/knowledge"
 	"acceso/rules"
+	"acceso/server/web"
 )
 
 // The rules being served, as an OPA bundle: GET /bundles/{name}.tar.gz,
@@ -28,8 +30,8 @@ import (
 // modules (not their tests): the rules read nothing else. Any name serves
 // the same bundle; OPA names the resource it polls.
 //
-// It answers only a bearer token equal to Config.BundleToken, and 404
-// when none is set. The ETag is the revision, so that OPA's polls with
+// It answers only a bearer token equal to the one it is given (serve's
+// --bundle-token), and 404 when none is set. The ETag is the revision, so that OPA's polls with
 // If-None-Match cost a 304 until a publish.
 
 // bundleRoots are the bundle's roots: the rules' package.
@@ -44,30 +46,49 @@ type bundleArchive struct {
 	body     []byte
 }
 
-// MinBundleToken is the shortest --bundle-token serve accepts: 32
+// MinToken is the shortest --bundle-token serve accepts: 32
 // characters (openssl rand -hex 16 at least) cannot be guessed, even at
 // the rate failures are allowed.
-const MinBundleToken = 32
+const MinToken = 32
 
-// Failed bundle authorisations are limited per client: bundleFailBurst in
-// a row, then one more every bundleFailEvery; beyond, 429 before the token
+// Failed bundle authorisations are limited per client: FailBurst in
+// a row, then one more every FailEvery; beyond, 429 before the token
 // is even compared. OPA polls with the right token and never hits it.
 const (
-	bundleFailEvery = time.Minute
-	bundleFailBurst = 5
+	FailEvery = time.Minute
+	FailBurst = 5
 )
+
+// Server serves the bundle of the rules an engine serves.
+type Server struct {
+	engine *rules.Engine
+	token  string
+	// bundleCache is the OPA bundle of the revision served last.
+	bundleCache atomic.Pointer[bundleArchive]
+}
+
+// New returns the bundle's server: the rules engine serves, for requests
+// that bear token; with token empty, bundles answer 404.
+func New(engine *rules.Engine, token string) *Server {
+	return &Server{engine: engine, token: token}
+}
+
+// Routes registers GET /bundles/{name}.tar.gz on e.
+func (s *Server) Routes(e *echo.Echo) {
+	e.GET("/bundles/:file", s.handleBundle(web.NewFailureLimit(FailEvery, FailBurst)))
+}
 
 // handleBundle serves the bundle of the revision being served; failures
 // limits the failed authorisations of each client.
-func (s *Server) handleBundle(failures *failureLimit) echo.HandlerFunc {
+func (s *Server) handleBundle(failures *web.FailureLimit) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token := s.cfg.BundleToken
+		token := s.token
 		name, ok := strings.CutSuffix(c.Param("file"), ".tar.gz")
 		if token == "" || !ok || !bundleName.MatchString(name) {
 			return echo.ErrNotFound
 		}
-		if failures.spent(c.RealIP()) {
-			c.Response().Header().Set("Retry-After", fmt.Sprint(int(failures.every.Seconds())))
+		if failures.Spent(c.RealIP()) {
+			c.Response().Header().Set("Retry-After", fmt.Sprint(int(failures.Every().Seconds())))
 			return echo.NewHTTPError(http.StatusTooManyRequests, "too many wrong bundle tokens from this address; try again in a minute")
 		}
 		// Hashing first makes the comparison constant-time whatever the
@@ -76,7 +97,7 @@ func (s *Server) handleBundle(failures *failureLimit) echo.HandlerFunc {
 		want := sha256.Sum256([]byte(token))
 		have := sha256.Sum256([]byte(got))
 		if subtle.ConstantTimeCompare(want[:], have[:]) != 1 || !bearer {
-			failures.fail(c.RealIP())
+			failures.Fail(c.RealIP())
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="acceso bundles"`)
 			return echo.NewHTTPError(http.StatusUnauthorized, "a bearer token is required: the one given to acceso serve --bundle-token")
 		}

@@ -1,17 +1,15 @@
-package server
+package api
 
 import (
 	"errors"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"acceso/answer"
 	"acceso/apikey"
+	"acceso/server/web"
 	"acceso/store"
-	"acceso/templates"
 )
 
 // apiKeyContext is where apiAccess leaves the caller's API key
@@ -40,7 +38,7 @@ func errScope(scope string) *answer.Error {
 // once counted against its address; one without a key goes on
 // anonymously (POST /api/v1/evaluate is open to all; requireScope guards
 // the rest).
-func (s *Server) apiAccess(l *limiter) echo.MiddlewareFunc {
+func (s *Server) apiAccess(l *web.Limiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			k, authErr := s.authenticate(c)
@@ -49,9 +47,9 @@ func (s *Server) apiAccess(l *limiter) echo.MiddlewareFunc {
 				who = "key " + k.Name
 				c.Set(apiKeyContext, k)
 			}
-			if !l.allow(who) {
-				c.Response().Header().Set("Retry-After", retryAfter(l))
-				return errTooManyRequests
+			if !l.Allow(who) {
+				c.Response().Header().Set("Retry-After", web.RetryAfter(l))
+				return web.ErrTooManyRequests
 			}
 			if authErr != nil {
 				challenge(c)
@@ -111,22 +109,4 @@ func requireScope(scope string) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
-}
-
-// handleKeys lists the API keys with their last use; they are made and
-// removed with acceso apikey.
-func (a *adminArea) handleKeys(c echo.Context) error {
-	keys, err := a.store.APIKeys(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	page := templates.AdminKeys{Shell: a.shell(c, "AdminKeysTitle", "keys")}
-	for _, k := range keys {
-		row := templates.AdminKeyRow{Name: k.Name, Scopes: strings.Join(k.Scopes, ", "), Created: k.Created.Format(time.RFC3339)}
-		if !k.LastUsed.IsZero() {
-			row.LastUsed = k.LastUsed.Format(time.RFC3339)
-		}
-		page.Keys = append(page.Keys, row)
-	}
-	return render(c, http.StatusOK, templates.AdminKeysPage(page))
 }

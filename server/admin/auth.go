@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"crypto/rand"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"acceso/server/web"
 	"acceso/store"
 )
 
@@ -20,31 +21,33 @@ import (
 // Config.SessionTTL is zero.
 const DefaultSessionTTL = 12 * time.Hour
 
-// sessionCookie is the name of the admin session cookie.
-const sessionCookie = "acceso_session"
+// SessionCookie is the name of the admin session cookie.
+const SessionCookie = "acceso_session"
 
-func (s *Server) sessionTTL() time.Duration {
-	if s.cfg.SessionTTL > 0 {
-		return s.cfg.SessionTTL
+func (s *Area) sessionTTL() time.Duration {
+	if s.sessionTTLSet > 0 {
+		return s.sessionTTLSet
 	}
 	return DefaultSessionTTL
 }
 
-func hashToken(token string) []byte {
+// HashToken is what the store keeps of a session token: its SHA-256, so
+// that a copy of the database signs no one in.
+func HashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
 }
 
 // startSession signs admin in: a new session in the store, its token in
 // the cookie.
-func (s *Server) startSession(c echo.Context, admin string) error {
+func (s *Area) startSession(c echo.Context, admin string) error {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	expires := s.now().Add(s.sessionTTL())
-	if err := s.store.CreateSession(c.Request().Context(), hashToken(token), admin, expires); err != nil {
+	if err := s.store.CreateSession(c.Request().Context(), HashToken(token), admin, expires); err != nil {
 		return err
 	}
 	c.SetCookie(s.sessionCookie(c, token, expires))
@@ -52,9 +55,9 @@ func (s *Server) startSession(c echo.Context, admin string) error {
 }
 
 // endSession signs the request's admin out, in the store and the browser.
-func (s *Server) endSession(c echo.Context) error {
-	if ck, err := c.Cookie(sessionCookie); err == nil {
-		if err := s.store.DeleteSession(c.Request().Context(), hashToken(ck.Value)); err != nil {
+func (s *Area) endSession(c echo.Context) error {
+	if ck, err := c.Cookie(SessionCookie); err == nil {
+		if err := s.store.DeleteSession(c.Request().Context(), HashToken(ck.Value)); err != nil {
 			return err
 		}
 	}
@@ -67,15 +70,15 @@ func (s *Server) endSession(c echo.Context) error {
 // over TLS (directly, or as a proxy says with X-Forwarded-Proto; a Secure
 // flag can only make the cookie harder to send, so a lying client only
 // locks itself out).
-func (s *Server) sessionCookie(c echo.Context, token string, expires time.Time) *http.Cookie {
+func (s *Area) sessionCookie(c echo.Context, token string, expires time.Time) *http.Cookie {
 	ck := &http.Cookie{
-		Name:     sessionCookie,
+		Name:     SessionCookie,
 		Value:    token,
 		Path:     "/admin",
 		Expires:  expires,
 		HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
-		Secure:   secure(c),
+		Secure:   web.Secure(c),
 	}
 	if token == "" {
 		ck.MaxAge = -1
@@ -88,10 +91,10 @@ const adminKey = "admin"
 
 // requireSession lets a request through only with a valid session cookie.
 // Without one, a page asks to sign in and anything else is refused.
-func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Area) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-			admin, err := s.store.SessionAdmin(c.Request().Context(), hashToken(ck.Value), s.now())
+		if ck, err := c.Cookie(SessionCookie); err == nil && ck.Value != "" {
+			admin, err := s.store.SessionAdmin(c.Request().Context(), HashToken(ck.Value), s.now())
 			if err == nil {
 				c.Set(adminKey, admin)
 				c.Response().Header().Set("Cache-Control", "no-store")
@@ -108,8 +111,8 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// signedIn returns the name of the admin the request was made by.
-func signedIn(c echo.Context) string {
+// SignedIn returns the name of the admin the request was made by.
+func SignedIn(c echo.Context) string {
 	name, _ := c.Get(adminKey).(string)
 	return name
 }

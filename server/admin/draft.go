@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"acceso/knowledge"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
 )
@@ -28,13 +29,13 @@ import (
 
 // handleDraft shows the admin's draft: its files, what they change, and
 // the form that checks and publishes them.
-func (a *adminArea) handleDraft(c echo.Context) error {
+func (a *Area) handleDraft(c echo.Context) error {
 	p := a.engine.Current()
 	return a.renderDraft(c, http.StatusOK, templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)})
 }
 
-func (a *adminArea) renderDraft(c echo.Context, status int, d templates.AdminDraft) error {
-	files, err := a.store.DraftFiles(c.Request().Context(), signedIn(c))
+func (a *Area) renderDraft(c echo.Context, status int, d templates.AdminDraft) error {
+	files, err := a.store.DraftFiles(c.Request().Context(), SignedIn(c))
 	if err != nil {
 		return err
 	}
@@ -67,14 +68,14 @@ func (a *adminArea) renderDraft(c echo.Context, status int, d templates.AdminDra
 	if kept := c.QueryParam("kept"); inDraft(kept) {
 		page.Kept = kept
 	}
-	return render(c, status, templates.AdminDraftPage(page))
+	return web.Render(c, status, templates.AdminDraftPage(page))
 }
 
 // handleDraftSubmit checks the whole draft, or publishes it as one
 // revision, which empties it. It is applied to the rules served now, and
 // published only if they are still those when the publish takes its turn.
-func (a *adminArea) handleDraftSubmit(c echo.Context) error {
-	admin := signedIn(c)
+func (a *Area) handleDraftSubmit(c echo.Context) error {
+	admin := SignedIn(c)
 	files, err := a.store.DraftFiles(c.Request().Context(), admin)
 	if err != nil {
 		return err
@@ -95,9 +96,9 @@ func (a *adminArea) handleDraftSubmit(c echo.Context) error {
 // the draft gets as its base its text in the revision the editor was
 // opened on, so that a change someone else published to it since shows as
 // a conflict when the draft is checked, instead of being undone by it.
-func (a *adminArea) saveToDraft(c echo.Context, file, text string) error {
+func (a *Area) saveToDraft(c echo.Context, file, text string) error {
 	ctx := c.Request().Context()
-	admin := signedIn(c)
+	admin := SignedIn(c)
 	d := templates.AdminDraft{Base: c.FormValue("base"), Sample: publish.NormalizeText(c.FormValue("sample"))}
 	f := store.DraftFile{Path: file, Text: text, Updated: a.now().UTC()}
 	_, err := a.store.DraftFile(ctx, admin, file)
@@ -123,7 +124,7 @@ func (a *adminArea) saveToDraft(c echo.Context, file, text string) error {
 // baseText is the text file had in the revision base: the one served, or
 // an earlier one the store keeps. A file no revision has, or a revision
 // the store does not know, is a problem naming the file.
-func (a *adminArea) baseText(ctx context.Context, base, file string) (string, error) {
+func (a *Area) baseText(ctx context.Context, base, file string) (string, error) {
 	cur := a.engine.Current()
 	src := cur.Source
 	if base != cur.Revision {
@@ -146,14 +147,14 @@ func (a *adminArea) baseText(ctx context.Context, base, file string) (string, er
 
 // handleDraftRemove takes one file out of the admin's draft. A file the
 // draft does not have is already out of it.
-func (a *adminArea) handleDraftRemove(c echo.Context) error {
+func (a *Area) handleDraftRemove(c echo.Context) error {
 	file := c.FormValue("file")
 	if file == "" {
 		d := templates.AdminDraft{Base: a.engine.Current().Revision, Sample: defaultSample("", nil)}
 		d.Check = templates.AdminCheck{Done: true, Problems: []templates.AdminProblem{{Where: "file", Message: "choose the file to remove from your draft"}}}
 		return a.renderDraft(c, http.StatusUnprocessableEntity, d)
 	}
-	if err := a.store.DeleteDraftFile(c.Request().Context(), signedIn(c), file); err != nil {
+	if err := a.store.DeleteDraftFile(c.Request().Context(), SignedIn(c), file); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/draft?"+url.Values{"removed": {file}}.Encode())
@@ -163,7 +164,7 @@ func (a *adminArea) handleDraftRemove(c echo.Context) error {
 // someone else published to it since: the file's base becomes the text
 // served now, so the draft applies again, and its diff shows what the
 // admin's text undoes of that change.
-func (a *adminArea) handleDraftKeep(c echo.Context) error {
+func (a *Area) handleDraftKeep(c echo.Context) error {
 	ctx := c.Request().Context()
 	file := c.FormValue("file")
 	served, ok := publish.Files(a.engine.Current().Source)[file]
@@ -172,7 +173,7 @@ func (a *adminArea) handleDraftKeep(c echo.Context) error {
 		d.Check = templates.AdminCheck{Done: true, Problems: []templates.AdminProblem{{Where: "file", Message: "choose a file of your draft that the rules being served have"}}}
 		return a.renderDraft(c, http.StatusUnprocessableEntity, d)
 	}
-	if err := a.store.RebaseDraftFile(ctx, signedIn(c), file, served); errors.Is(err, store.ErrNotFound) {
+	if err := a.store.RebaseDraftFile(ctx, SignedIn(c), file, served); errors.Is(err, store.ErrNotFound) {
 		return c.Redirect(http.StatusSeeOther, "/admin/draft")
 	} else if err != nil {
 		return err
@@ -181,8 +182,8 @@ func (a *adminArea) handleDraftKeep(c echo.Context) error {
 }
 
 // handleDraftDiscard empties the admin's draft.
-func (a *adminArea) handleDraftDiscard(c echo.Context) error {
-	if err := a.store.DeleteDraft(c.Request().Context(), signedIn(c)); err != nil {
+func (a *Area) handleDraftDiscard(c echo.Context) error {
+	if err := a.store.DeleteDraft(c.Request().Context(), SignedIn(c)); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/draft?discarded=1")
@@ -190,8 +191,8 @@ func (a *adminArea) handleDraftDiscard(c echo.Context) error {
 
 // withDraft is the rules being served, cur, with the admin's draft in
 // place: what the forms that add to the draft add to.
-func (a *adminArea) withDraft(c echo.Context, cur *rules.Policy) (knowledge.Source, error) {
-	files, err := a.store.DraftFiles(c.Request().Context(), signedIn(c))
+func (a *Area) withDraft(c echo.Context, cur *rules.Policy) (knowledge.Source, error) {
+	files, err := a.store.DraftFiles(c.Request().Context(), SignedIn(c))
 	if err != nil {
 		return knowledge.Source{}, err
 	}
@@ -202,9 +203,9 @@ func (a *adminArea) withDraft(c echo.Context, cur *rules.Policy) (knowledge.Sour
 // from before (cur's rules with the draft in place) to after, and leads
 // to the draft. A file entering the draft gets its text in cur as its
 // base, which is the text the change was made to.
-func (a *adminArea) saveChanges(c echo.Context, cur *rules.Policy, before, after knowledge.Source) error {
+func (a *Area) saveChanges(c echo.Context, cur *rules.Policy, before, after knowledge.Source) error {
 	ctx := c.Request().Context()
-	admin := signedIn(c)
+	admin := SignedIn(c)
 	served, drafted := publish.Files(cur.Source), publish.Files(after)
 	changed := publish.ChangedFiles(before, after)
 	now := a.now().UTC()
@@ -229,7 +230,7 @@ func (a *adminArea) saveChanges(c echo.Context, cur *rules.Policy, before, after
 // the draft does not have), to be checked and published with the rest of
 // the draft. What the form's fields say wrong at once is shown on the
 // form, as sent.
-func (a *adminArea) saveNewCause(c echo.Context, nc publish.NewCause) error {
+func (a *Area) saveNewCause(c echo.Context, nc publish.NewCause) error {
 	cur := a.engine.Current()
 	src, err := a.withDraft(c, cur)
 	var draft knowledge.Source
@@ -248,14 +249,14 @@ func (a *adminArea) saveNewCause(c echo.Context, nc publish.NewCause) error {
 }
 
 // handleNewFact shows the form to add a fact to the admin's draft.
-func (a *adminArea) handleNewFact(c echo.Context) error {
+func (a *Area) handleNewFact(c echo.Context) error {
 	return a.renderNewFact(c, http.StatusOK, templates.AdminNewFact{Type: knowledge.TypeBoolean, AskedOf: knowledge.AskedOfContact})
 }
 
-func (a *adminArea) renderNewFact(c echo.Context, status int, page templates.AdminNewFact) error {
+func (a *Area) renderNewFact(c echo.Context, status int, page templates.AdminNewFact) error {
 	page.Shell = a.shell(c, "AdminNewFactTitle", "draft")
 	page.Types = publish.FactTypes()
-	return render(c, status, templates.AdminNewFactPage(page))
+	return web.Render(c, status, templates.AdminNewFactPage(page))
 }
 
 // handleNewFactSubmit adds a fact's declaration to the facts of the
@@ -263,7 +264,7 @@ func (a *adminArea) renderNewFact(c echo.Context, status int, page templates.Adm
 // texts, empty, to both message files, and leads to the draft, whose check
 // names each text still to write. A mistaken field is named on the form,
 // which comes back as sent.
-func (a *adminArea) handleNewFactSubmit(c echo.Context) error {
+func (a *Area) handleNewFactSubmit(c echo.Context) error {
 	page := templates.AdminNewFact{
 		Name: strings.TrimSpace(c.FormValue("name")), Type: c.FormValue("type"), Choices: c.FormValue("choices"),
 		AskedOf: c.FormValue("asked_of"), Personal: c.FormValue("personal") == "true",

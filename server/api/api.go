@@ -1,62 +1,103 @@
-package server
+package api
 
 import (
 	"context"
 	_ "embed" // the OpenAPI document
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"acceso/answer"
 	"acceso/apikey"
 	"acceso/locales"
 	"acceso/rules"
+	"acceso/server/web"
+	"acceso/store"
 )
 
-// Defaults of the API's per-client rate limit, generous enough for an
-// integration's bursts.
-const (
-	DefaultAPIRate  = 50  // requests per second, on average
-	DefaultAPIBurst = 100 // requests at once
+// Errors the API answers with; the one error handler turns them into JSON
+// with a stable code.
+var (
+	errTooLarge             = web.TooLarge(answer.MaxBody)
+	errUnsupportedMediaType = echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body must be JSON: send Content-Type: application/json")
 )
 
-// apiRoutes registers the JSON API for integrations, and the probes beside
-// it. The metrics are not here: they are served only on the metrics
-// listener (Config.MetricsAddr), see MetricsHandler. Everything under /api/ is rate limited per client
+// Server is the JSON API for integrations and the probes beside it. It
+// holds what its handlers need, and nothing of the site or the admin area.
+type Server struct {
+	engine    *rules.Engine
+	answers   *answer.Service
+	store     *store.DB
+	decisions *store.DecisionWriter
+	kept      *web.Kept
+	draining  func() bool
+	log       *slog.Logger
+	now       func() time.Time
+	rate      float64
+	burst     int
+	// openAPICache is the OpenAPI document of the revision served last.
+	openAPICache atomic.Pointer[openAPIDoc]
+}
+
+// Deps are what the API answers with.
+type Deps struct {
+	// Engine serves the rules being published.
+	Engine *rules.Engine
+	// Answers is the one path to an answer (evaluate, continue).
+	Answers *answer.Service
+	// Store holds the API keys and the kept decisions; nil: not open
+	// (readyz says so, every key is refused).
+	Store *store.DB
+	// Decisions writes the kept decisions; nil when nothing is kept.
+	Decisions *store.DecisionWriter
+	// Kept finds and continues the kept decisions.
+	Kept *web.Kept
+	// Draining reports whether shutdown has begun (readyz says so).
+	Draining func() bool
+	Log      *slog.Logger
+	// Now is the clock (an API key's last use).
+	Now func() time.Time
+	// Rate and Burst are the per-client rate limit: requests per second on
+	// average, and at once. Both must be positive.
+	Rate  float64
+	Burst int
+}
+
+// New returns the API answering with d.
+func New(d Deps) *Server {
+	return &Server{engine: d.Engine, answers: d.Answers, store: d.Store, decisions: d.Decisions, kept: d.Kept,
+		draining: d.Draining, log: d.Log, now: d.Now, rate: d.Rate, burst: d.Burst}
+}
+
+// Routes registers the JSON API for integrations, and the probes beside
+// it, on e. The metrics are not here: they are served only on the metrics
+// listener (server.Config.MetricsAddr). Everything under /api/ is rate limited per client
 // (its API key, else its address), bounded to answer.MaxBody and answers
 // JSON, errors included.
-func (s *Server) apiRoutes() {
-	s.echo.GET("/healthz", s.handleHealthz)
-	s.echo.HEAD("/healthz", s.handleHealthz)
-	s.echo.GET("/readyz", s.handleReadyz)
-	s.echo.HEAD("/readyz", s.handleReadyz)
+func (s *Server) Routes(e *echo.Echo) {
+	e.GET("/healthz", s.handleHealthz)
+	e.HEAD("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+	e.HEAD("/readyz", s.handleReadyz)
 
-	rate, burst := s.cfg.APIRate, s.cfg.APIBurst
-	if rate <= 0 {
-		rate = DefaultAPIRate
-	}
-	if burst <= 0 {
-		burst = DefaultAPIBurst
-	}
-	every := time.Duration(float64(time.Second) / rate)
+	every := time.Duration(float64(time.Second) / s.rate)
 	// The middleware goes on each route rather than on the group: a group's
 	// middleware brings a catch-all route that would answer 404 where the
 	// router should answer 405. Paths under /api/ that match no route still
 	// answer JSON, through handleError.
 	// A request with a valid API key is limited per key, others per
 	// address (apiAccess); the decisions need a key with their scope.
-	mw := []echo.MiddlewareFunc{s.apiAccess(newLimiter(every, burst)), bodyLimit(answer.MaxBody)}
+	mw := []echo.MiddlewareFunc{s.apiAccess(web.NewLimiter(every, s.burst)), web.BodyLimit(answer.MaxBody)}
 	decisions := append(slices.Clip(mw), requireScope(apikey.ScopeDecisionsRead))
-	api := s.echo.Group("/api")
+	api := e.Group("/api")
 	api.POST("/v1/evaluate", s.handleEvaluate, mw...)
 	api.GET("/v1/causes", s.handleCauses, mw...)
 	api.GET("/v1/decisions/:reference", s.handleDecision, decisions...)
@@ -97,10 +138,6 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 	return c.JSON(http.StatusOK, res.Response)
 }
 
-// statusClientClosed is the status logged for a request whose client left
-// before its answer was ready.
-const statusClientClosed = 499
-
 // requireJSON accepts application/json, with no parameter but an optional
 // UTF-8 charset.
 func requireJSON(contentType string) error {
@@ -114,66 +151,6 @@ func requireJSON(contentType string) error {
 		}
 	}
 	return nil
-}
-
-// recordDecision counts a decision and logs it: ids, outcome and timing,
-// never a fact, so that no personal data reaches the logs. source names
-// the surface that asked (api, site, …). It is the answer service's
-// Decided. In a request, the decision goes into the request's own log
-// line (observe); a second decision of the same request, or one made
-// outside a request, gets a line of its own.
-func (s *Server) recordDecision(ctx context.Context, source string, r answer.Response, took time.Duration) {
-	s.metrics.evaluation(r.Outcome, r.Findings, took)
-	findings := make([]string, len(r.Findings))
-	for i, f := range r.Findings {
-		findings[i] = f.ID
-	}
-	// An inline group: its attributes read as the line's own.
-	decision := slog.GroupAttrs("",
-		slog.String("decision_id", r.DecisionID),
-		slog.String("reference", r.Reference),
-		slog.String("revision", r.PolicyRevision),
-		slog.String("source", source),
-		slog.Any("symptoms", r.Symptoms),
-		slog.String("outcome", r.Outcome),
-		slog.Any("findings", findings),
-		slog.String("lang", r.Lang),
-		slog.Float64("evaluation_ms", milliseconds(took)))
-	if line, ok := ctx.Value(requestLineKey{}).(*requestLine); ok && !line.decided {
-		line.decided, line.decision = true, decision
-		return
-	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "decision", decision)
-}
-
-// evaluationFailed counts and logs an evaluation that failed or ran out of
-// time, with the failing rule's file:row and OPA's error code when a rule
-// failed (the answer service's Failed). The error's text is not logged: an error from a built-in can
-// quote the input it choked on, and the input may be an email address.
-func (s *Server) evaluationFailed(ctx context.Context, source string, p *rules.Policy, err error, took time.Duration) {
-	s.metrics.evaluationFailed(took)
-	reason := "error"
-	if errors.Is(err, context.DeadlineExceeded) {
-		reason = "deadline_exceeded"
-	} else if errors.Is(err, context.Canceled) {
-		reason = "canceled"
-	}
-	attrs := []slog.Attr{
-		slog.String("revision", p.Revision),
-		slog.String("source", source),
-		slog.String("reason", reason),
-		slog.Float64("duration_ms", milliseconds(took)),
-	}
-	// A rule that failed (a conflict, a built-in's error) is named by its
-	// place and OPA's error code, so that an admin can fix it; never by
-	// the message, which can quote the input.
-	if te, ok := errors.AsType[*topdown.Error](err); ok {
-		attrs = append(attrs, slog.String("code", te.Code))
-		if loc := te.Location; loc != nil {
-			attrs = append(attrs, slog.String("rule", fmt.Sprintf("%s:%d", loc.File, loc.Row)))
-		}
-	}
-	s.log.LogAttrs(ctx, slog.LevelWarn, "evaluation failed", attrs...)
 }
 
 // handleCauses answers GET /api/v1/causes from the current policy's
@@ -214,7 +191,7 @@ func (s *Server) handleReadyz(c echo.Context) error {
 	if p == nil {
 		return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Reason: "no rules loaded"})
 	}
-	if s.draining.Load() {
+	if s.draining() {
 		return c.JSON(http.StatusServiceUnavailable, Readiness{Status: "not_ready", Revision: p.Revision, Reason: "shutting down"})
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)

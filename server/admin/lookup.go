@@ -1,10 +1,7 @@
-package server
+package admin
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,7 +13,7 @@ import (
 	"acceso/flow"
 	"acceso/knowledge"
 	"acceso/locales"
-	"acceso/rules"
+	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
 )
@@ -27,23 +24,23 @@ import (
 // sees the complete findings of the rules being served. The admin's
 // answers travel in the query string: they are facts about the platform,
 // never personal data.
-func (a *adminArea) handleLookup(c echo.Context) error {
+func (a *Area) handleLookup(c echo.Context) error {
 	ctx := c.Request().Context()
 	page := templates.AdminLookup{Shell: a.shell(c, "AdminLookupTitle", "decisions"), Reference: c.QueryParam("reference")}
 	if page.Reference == "" {
-		return render(c, http.StatusOK, templates.AdminLookupPage(page))
+		return web.Render(c, http.StatusOK, templates.AdminLookupPage(page))
 	}
 	ref, ok := knowledge.NormalizeReference(page.Reference)
 	if !ok {
 		page.NotFound = true
-		return render(c, http.StatusOK, templates.AdminLookupPage(page))
+		return web.Render(c, http.StatusOK, templates.AdminLookupPage(page))
 	}
 	p := a.engine.Current()
-	dec, err := a.findDecision(ctx, p, ref)
+	dec, err := a.kept.Find(ctx, p, ref)
 	if errors.Is(err, store.ErrNotFound) {
 		a.countLookup(ctx, nil)
 		page.NotFound = true
-		return render(c, http.StatusNotFound, templates.AdminLookupPage(page))
+		return web.Render(c, http.StatusNotFound, templates.AdminLookupPage(page))
 	} else if err != nil {
 		return err
 	}
@@ -65,7 +62,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	}
 	for _, f := range p.Catalog.Facts {
 		if v, ok := dec.Facts[f.Name]; ok {
-			view.Answers = append(view.Answers, templates.AdminFactAnswer{Question: contact.T(locales.Question(f.Name)), Answer: factText(contact, f, v)})
+			view.Answers = append(view.Answers, templates.AdminFactAnswer{Question: contact.T(locales.Question(f.Name)), Answer: web.FactText(contact, f, v)})
 		}
 	}
 	for _, id := range dec.Findings {
@@ -88,7 +85,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 			return answer.BadField(f.Name)
 		}
 	}
-	now, err := a.continueDecision(ctx, "lookup", p, dec, answers, lang)
+	now, err := a.kept.Continue(ctx, "lookup", p, dec, answers, lang)
 	if err != nil {
 		return err
 	}
@@ -108,7 +105,7 @@ func (a *adminArea) handleLookup(c echo.Context) error {
 	view.Result = lookupResult(contact, now, dec.Reference, len(answers) > 0)
 	page.Decision = view
 	page.Reference = ref
-	return render(c, http.StatusOK, templates.AdminLookupPage(page))
+	return web.Render(c, http.StatusOK, templates.AdminLookupPage(page))
 }
 
 // lookupResult is what a support agent reads first: the outcome in words,
@@ -157,83 +154,3 @@ func outcomeName(l locales.Localizer, outcome string) string {
 // localTime is when a decision was made, in the server's time zone, with
 // the zone, to the minute.
 func localTime(t time.Time) string { return t.In(time.Local).Format("2006-01-02 15:04 MST (-07:00)") }
-
-// factText is a stored fact's value in words: yes or no, the choices'
-// labels, a count.
-func factText(l locales.Localizer, f knowledge.Fact, v any) string {
-	switch v := v.(type) {
-	case bool:
-		if v {
-			return l.T("AnswerYes")
-		}
-		return l.T("AnswerNo")
-	case []string:
-		labels := make([]string, 0, len(v))
-		for _, s := range v {
-			if f.Type == knowledge.TypeChoices {
-				s = l.T(locales.Choice(f.Name, s))
-			}
-			labels = append(labels, s)
-		}
-		return strings.Join(labels, l.T("AnswerJoin"))
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// findDecision returns the decision kept under ref, or else the state of
-// the static export (under the rules p) whose reference is ref; else
-// ErrNotFound. The admin look-up and the decisions API both find a
-// reference here.
-func (s *Server) findDecision(ctx context.Context, p *rules.Policy, ref string) (store.Kept, error) {
-	dec, err := s.store.Decision(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) && s.decisions != nil {
-		s.decisions.Flush() // a decision made a moment ago is found
-		dec, err = s.store.Decision(ctx, ref)
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return dec, err
-	}
-	// A reference of the static export names a state, not a decision:
-	// find it among the states of the rules being served.
-	if dec, found := s.exportedState(ctx, p, ref); found {
-		return dec, nil
-	}
-	return store.Kept{}, store.ErrNotFound
-}
-
-// continueDecision decides dec again under p, with answers (facts only an
-// admin can check, already validated) added to the facts it was made on,
-// through the answer service (a slot, the deadline, counted as source's
-// answer, not kept: the decision continued is the one kept), and words
-// the decision in lang. The admin look-up and the decisions API both
-// continue a decision here, so they can never disagree.
-func (s *Server) continueDecision(ctx context.Context, source string, p *rules.Policy, dec store.Kept, answers map[string]any, lang string) (answer.Response, error) {
-	facts := make(map[string]any, len(dec.Facts)+len(answers))
-	maps.Copy(facts, dec.Facts)
-	maps.Copy(facts, answers)
-	req, left := p.Catalog.RequestOf(dec.Topic, dec.Symptom, facts)
-	if len(left) > 0 {
-		// A symptom or fact the rules no longer declare, or no longer
-		// read so: continue without it. Names only, never a value.
-		s.log.Warn("a kept decision no longer fits the rules being served", "reference", dec.Reference, "left_out", left)
-	}
-	res, err := s.answers.Answer(ctx, answer.Ask{Source: source, Policy: p, Request: req, Langs: []string{lang}})
-	return res.Response, err
-}
-
-// exportedState is the state of the static export whose reference is ref
-// under the rules p, as a decision: its answers, findings and outcome.
-func (s *Server) exportedState(ctx context.Context, p *rules.Policy, ref string) (store.Kept, bool) {
-	m, err := s.flowMap(ctx, p)
-	if err != nil {
-		return store.Kept{}, false
-	}
-	n, ok := m.Find(p.Revision, ref)
-	if !ok {
-		return store.Kept{}, false
-	}
-	facts := maps.Clone(n.Diagnosis.Request().Facts)
-	return store.Kept{Reference: ref, At: s.now().UTC(), Source: "export", Revision: p.Revision,
-		Topic: p.TopicOf(n.Diagnosis.Request()).Name, Symptom: n.Diagnosis.Symptom, Facts: facts, Findings: n.Findings, Outcome: n.Outcome}, true
-}

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
+	"acceso/server/web"
 	"acceso/store"
 )
 
@@ -89,7 +90,7 @@ func (s *Server) handleDecision(c echo.Context) error {
 // /api/v1/decisions/{reference}/continue: the support agent's answers to
 // the questions only an admin can answer, in a body read as strictly as
 // an evaluate request's ({"lang": …, "facts": {…}}), decide the kept
-// decision again, on the admin look-up's own path (continueDecision).
+// decision again, on the admin look-up's own path (web.Kept.Continue).
 func (s *Server) handleDecisionContinue(c echo.Context) error {
 	body, err := readJSON(c.Request())
 	if err != nil {
@@ -143,7 +144,7 @@ func (s *Server) continueKept(c echo.Context, answers map[string]any, lang strin
 	}
 	ctx := c.Request().Context()
 	p := s.engine.Current()
-	dec, err := s.findDecision(ctx, p, ref)
+	dec, err := s.kept.Find(ctx, p, ref)
 	if errors.Is(err, store.ErrNotFound) {
 		return KeptDecision{}, answer.Errorf(answer.CodeNotFound, "no decision is kept under this reference: it was never made, or is older than the retention and was purged")
 	}
@@ -152,7 +153,7 @@ func (s *Server) continueKept(c echo.Context, answers map[string]any, lang strin
 	}
 	// Continuing evaluates the rules, through the answer service as an
 	// evaluate request does (slot, deadline, counted).
-	now, err := s.continueDecision(ctx, "decisions", p, dec, answers, lang)
+	now, err := s.kept.Continue(ctx, "decisions", p, dec, answers, lang)
 	if err != nil {
 		return KeptDecision{}, err
 	}
@@ -179,7 +180,7 @@ func decisionView(p *rules.Policy, dec store.Kept, answers map[string]any, now a
 		}
 		if ok && !f.Personal {
 			view.Answers = append(view.Answers, DecisionAnswer{Fact: f.Name, Question: l.T(locales.Question(f.Name)),
-				AskedOf: f.AskedOf, Value: v, Answer: factText(l, f, v)})
+				AskedOf: f.AskedOf, Value: v, Answer: web.FactText(l, f, v)})
 		}
 	}
 	findings := dec.Findings

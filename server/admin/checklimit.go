@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"errors"
@@ -8,9 +8,9 @@ import (
 // Checks of a draft (and publishes and rollbacks, which check too) each
 // start a child process that may use up to its limits (sandbox.Limits: 2
 // GiB, 20 s of CPU). Eight at once took 2.2 GB; so an admin runs one at a
-// time and the server maxChecks, and the next is refused with 429 and a
+// time and the server MaxChecks, and the next is refused with 429 and a
 // message on the form, not queued.
-const maxChecks = 2
+const MaxChecks = 2
 
 // checkLimit counts the checks running, in all and per admin.
 type checkLimit struct {
@@ -36,7 +36,7 @@ func (l *checkLimit) start(admin string) (done func(), err error) {
 	switch {
 	case l.byAdmin[admin]:
 		return nil, errCheckRunning
-	case l.running >= maxChecks:
+	case l.running >= MaxChecks:
 		return nil, errChecksBusy
 	}
 	l.running++

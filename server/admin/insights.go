@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"bytes"
@@ -14,10 +14,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"acceso/answer"
-	"acceso/flow"
 	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
+	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
 )
@@ -31,29 +31,10 @@ const insightsDefault = 30
 // insightsRevisions bounds the revisions offered in the filter.
 const insightsRevisions = 100
 
-// countStep counts a state of the self-diagnosis shown on the site, for
-// the insights: its symptom, the question it asks (none at an outcome),
-// the fact answered just before and whether that answer was "I don't
-// know". Never the answers' values, never who.
-func (s *Server) countStep(st flow.State) {
-	if s.steps == nil {
-		return
-	}
-	step := store.Step{Day: store.Day(s.now()), Revision: st.Response.PolicyRevision, Symptom: st.Diagnosis.Symptom}
-	if st.Next != nil {
-		step.Asked = st.Next.Fact
-	}
-	if n := len(st.Diagnosis.Answers); n > 0 {
-		last := st.Diagnosis.Answers[n-1]
-		step.Answered, step.Unknown = last.Fact, last.Unknown()
-	}
-	s.steps.Count(step)
-}
-
 // countLookup counts a look-up of a reference by support: the source and
 // revision of the decision found, or none. A failure to count is logged;
 // the look-up goes on.
-func (a *adminArea) countLookup(ctx context.Context, dec *store.Kept) {
+func (a *Area) countLookup(ctx context.Context, dec *store.Kept) {
 	var source, revision string
 	if dec != nil {
 		source, revision = dec.Source, dec.Revision
@@ -66,7 +47,7 @@ func (a *adminArea) countLookup(ctx context.Context, dec *store.Kept) {
 // insightsFilter reads the period and the revision of an insights
 // request: a period other than insightsPeriods, or a revision that is
 // neither published nor served, is a bad_request naming it.
-func (a *adminArea) insightsFilter(c echo.Context) (days int, revision string, revisions []string, err error) {
+func (a *Area) insightsFilter(c echo.Context) (days int, revision string, revisions []string, err error) {
 	ctx := c.Request().Context()
 	days = insightsDefault
 	if v := c.QueryParam("period"); v != "" {
@@ -94,7 +75,7 @@ func (a *adminArea) insightsFilter(c echo.Context) (days int, revision string, r
 }
 
 // insights counts what the page shows, and lays it out as tables.
-func (a *adminArea) insights(c echo.Context) (days int, revision string, revisions []string, tables []insightsTable, empty bool, err error) {
+func (a *Area) insights(c echo.Context) (days int, revision string, revisions []string, tables []insightsTable, empty bool, err error) {
 	days, revision, revisions, err = a.insightsFilter(c)
 	if err != nil {
 		return
@@ -116,7 +97,7 @@ func (a *adminArea) insights(c echo.Context) (days int, revision string, revisio
 }
 
 // handleInsights is the insights page.
-func (a *adminArea) handleInsights(c echo.Context) error {
+func (a *Area) handleInsights(c echo.Context) error {
 	days, revision, revisions, tables, empty, err := a.insights(c)
 	if err != nil {
 		return err
@@ -138,7 +119,7 @@ func (a *adminArea) handleInsights(c echo.Context) error {
 	for _, t := range tables {
 		page.Sections = append(page.Sections, t.section(ctx, days, revision))
 	}
-	return render(c, http.StatusOK, templates.AdminInsightsPage(page))
+	return web.Render(c, http.StatusOK, templates.AdminInsightsPage(page))
 }
 
 // handleInsightsCSV is one table of the insights page as CSV: the
@@ -146,7 +127,7 @@ func (a *adminArea) handleInsights(c echo.Context) error {
 // reads the same in either language.
 // Without a table it sends the admin to the page, where each table links
 // to its CSV.
-func (a *adminArea) handleInsightsCSV(c echo.Context) error {
+func (a *Area) handleInsightsCSV(c echo.Context) error {
 	name := c.QueryParam("table")
 	if name == "" {
 		return c.Redirect(http.StatusSeeOther, "/admin/insights")
@@ -233,7 +214,7 @@ func (t insightsTable) section(ctx context.Context, days int, revision string) t
 		ID:      t.id,
 		Heading: locales.T(ctx, t.heading),
 		Note:    locales.T(ctx, t.heading+"Note"),
-		CSV:     "/admin/insights.csv?" + insightsQuery(t.id, days, revision),
+		CSV:     "/admin/insights.csv?" + InsightsQuery(t.id, days, revision),
 	}
 	s.Table = templates.InsightsTable{Caption: s.Heading, Head: t.labels}
 	for _, r := range t.rows {
@@ -253,9 +234,9 @@ func (t insightsTable) section(ctx context.Context, days int, revision string) t
 	return s
 }
 
-// insightsQuery is the query string of the page (table "") or of a
+// InsightsQuery is the query string of the page (table "") or of a
 // table's CSV, for a period and a revision.
-func insightsQuery(table string, days int, revision string) string {
+func InsightsQuery(table string, days int, revision string) string {
 	q := url.Values{"period": {strconv.Itoa(days)}}
 	if table != "" {
 		q.Set("table", table)
