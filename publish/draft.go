@@ -77,7 +77,7 @@ func setFile(src knowledge.Source, file, text string, allowNew bool) *knowledge.
 // document in a topic's folder (rules/<topic>/<name>.rego or .md), or a
 // topic's own texts (locales/<topic>/active.<lang>.toml).
 var (
-	newModule   = regexp.MustCompile(`^rules/[a-z][a-z0-9]*(_[a-z0-9]+)*/[a-z][a-z0-9_]*\.(rego|md)$`)
+	newModule   = regexp.MustCompile(`^rules/[a-z][a-z0-9]*(_[a-z0-9]+)*/[a-z][a-z0-9_]*(\.[a-z]+)?\.(rego|md)$`)
 	newMessages = regexp.MustCompile(`^locales/[a-z][a-z0-9]*(_[a-z0-9]+)*/active\.([a-z]+)\.toml$`)
 )
 
@@ -100,6 +100,21 @@ func NewFile(file string) *knowledge.Problem {
 		"(rules/<topic>/<name>.rego or .md, with lower-case names) or holds a topic's texts (locales/<topic>/active.<lang>.toml)"}
 }
 
+// cloneForDraft is a copy of src whose maps a draft may add new files to.
+func cloneForDraft(src knowledge.Source) knowledge.Source {
+	draft := src.Clone()
+	if draft.Modules == nil {
+		draft.Modules = make(map[string]string)
+	}
+	if draft.Docs == nil {
+		draft.Docs = make(map[string]string)
+	}
+	if draft.Messages == nil {
+		draft.Messages = make(map[string][]byte)
+	}
+	return draft
+}
+
 // ApplyDraft applies an admin's draft, kept file by file, to the source
 // being served. A drafted file whose served text is no longer the one it
 // entered the draft with (its base) was changed by someone else since:
@@ -111,7 +126,7 @@ func ApplyDraft(cur knowledge.Source, files []store.DraftFile) (knowledge.Source
 		return knowledge.Source{}, knowledge.Problems{{File: "draft", Message: "your draft is empty: open a module or a message file and save it to your draft"}}
 	}
 	served := Files(cur)
-	draft := cur.Clone()
+	draft := cloneForDraft(cur)
 	var problems knowledge.Problems
 	for _, f := range files {
 		text, ok := served[f.Path]
@@ -142,7 +157,7 @@ func ApplyDraft(cur knowledge.Source, files []store.DraftFile) (knowledge.Source
 // that adds to the draft adds to. A drafted file the source no longer has,
 // or a message file that is not TOML, is a problem naming it.
 func WithDraft(cur knowledge.Source, files []store.DraftFile) (knowledge.Source, error) {
-	draft := cur.Clone()
+	draft := cloneForDraft(cur)
 	var problems knowledge.Problems
 	for _, f := range files {
 		if p := setFile(draft, f.Path, f.Text, true); p != nil {

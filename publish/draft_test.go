@@ -78,6 +78,7 @@ func TestApplyDraft(t *testing.T) {
 			[]string{"rules/login/gone.rego: no such module, message file or document"}},
 		{"a new file in a topic's folder, and its texts", []store.DraftFile{
 			{Path: "rules/billing/decision.rego", Text: "package billing\n"},
+			{Path: "rules/billing/article.es.md", Text: "# Facturación\n"},
 			{Path: "locales/billing/active.en.toml", Text: "[A]\nother = \"b\"\n"}}, nil},
 		{"a new file elsewhere", []store.DraftFile{{Path: "rules/billing/sub/x.rego", Text: "package billing\n"}},
 			[]string{"rules/billing/sub/x.rego: no such module, message file or document; a new file goes in a topic's folder"}},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"acceso/locales"
@@ -26,6 +27,9 @@ var skeleton embed.FS
 func TopicFiles(name string) (map[string]string, error) {
 	if !topicName.MatchString(name) {
 		return nil, fmt.Errorf("topic %q: a topic's name is its Rego package and part of its addresses: lower-case letters, digits and single underscores, starting with a letter", name)
+	}
+	if slices.Contains(reservedTopics, name) {
+		return nil, fmt.Errorf("topic %q: the name is one of the help site's own pages (%s); choose another", name, strings.Join(reservedTopics, ", "))
 	}
 	camel := locales.ID("", name, "")
 	files := make(map[string]string)

@@ -33,6 +33,11 @@ const (
 // topicName is a topic's name, as addresses and message ids use it.
 var topicName = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 
+// reservedTopics are names no topic can take: the help site's own pages
+// in a language's folder (/es/article), beside which a topic's pages have
+// a folder of its name (/es/notifications/article).
+var reservedTopics = []string{"article", "help", "diagnose", "language", "feedback"}
+
 // Topic is one topic of a policy: its name, its catalog, its admins'
 // article and contacts' explanations, and its prepared queries.
 type Topic struct {
@@ -112,6 +117,12 @@ func findTopics(modules map[string]*ast.Module) ([]*Topic, knowledge.Problems) {
 			if !ok {
 				at.Message = fmt.Sprintf("%s defines %s, so it is a topic: a topic is a package directly under data, named in snake_case (package login), not %s",
 					m.Package.Path, decisionRule, m.Package.Path)
+				problems = append(problems, at)
+				continue
+			}
+			if slices.Contains(reservedTopics, topic) {
+				at.Message = fmt.Sprintf("package %s is a topic, and its name is one of the help site's own pages (%s): name it otherwise",
+					topic, strings.Join(reservedTopics, ", "))
 				problems = append(problems, at)
 				continue
 			}

@@ -191,6 +191,14 @@ func TestTopicsRefused(t *testing.T) {
 		{"two defaults", func(src knowledge.Source) {
 			src.Modules[decisionPath] = strings.Replace(src.Modules[decisionPath], "package notifications", "# custom:\n#   default: true\npackage notifications", 1)
 		}, "notifications", "and so does topic login"},
+		{"a topic named as a page of the site", func(src knowledge.Source) {
+			for name, text := range src.Modules {
+				if strings.Contains(name, "notifications/") {
+					src.Modules[name] = strings.ReplaceAll(text, "notifications.", "help.")
+					src.Modules[name] = strings.ReplaceAll(src.Modules[name], "package notifications", "package help")
+				}
+			}
+		}, "notifications/decision.rego", "its name is one of the help site's own pages"},
 		{"a topic without its title", func(src knowledge.Source) {
 			for name, b := range src.Messages {
 				if strings.HasPrefix(name, "notifications/") {

@@ -56,17 +56,23 @@ func (s *Server) flowMap(ctx context.Context, p *rules.Policy) (*flow.Map, error
 }
 
 // Pages are the paths of every page of the site, in every language: the
-// home page, the article, the contacts' page, the self-diagnosis's first step and every state a
-// contact can reach (flow.Explore), in that order. The sitemap lists them
+// home page; each topic's article, contacts' page and self-diagnosis's
+// first step; and every state a contact can reach (flow.Explore), in that
+// order. The sitemap lists them
 // and the export writes them.
 func (s *Server) Pages(ctx context.Context) ([]string, error) {
 	m, err := s.flowMap(ctx, s.engine.Current())
 	if err != nil {
 		return nil, err
 	}
+	p := s.engine.Current()
 	var pages []string
 	for _, lang := range locales.Languages {
-		pages = append(pages, "/"+lang+"/", "/"+lang+"/article", "/"+lang+"/help", flow.Diagnosis{}.Path(lang))
+		pages = append(pages, "/"+lang+"/")
+		for _, t := range p.Topics {
+			base := topicBase(p, lang, t.Name)
+			pages = append(pages, base+"article", base+"help", base+"diagnose/")
+		}
 		for _, t := range m.Trees {
 			for _, n := range t.Nodes {
 				pages = append(pages, n.Diagnosis.Path(lang))

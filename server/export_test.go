@@ -114,12 +114,12 @@ func links(t *testing.T, page string, body []byte) []string {
 	return out
 }
 
-// TestExportServedStatically serves the export with a plain static file
-// server, follows every link from the root, and wants each to resolve;
-// every state of the self-diagnosis is reached in both languages, and the
-// states the server renders give the same bytes as the export.
-func TestExportServedStatically(t *testing.T) {
-	out, st := exportSite(t)
+// crawlExport serves the export in out with a plain static file server,
+// follows every link from the root and wants each to resolve, and each
+// link to an anchor to find an element with that id on its page. It
+// returns the pages reached.
+func crawlExport(t *testing.T, out string) map[string]bool {
+	t.Helper()
 	static := httptest.NewServer(http.FileServer(http.Dir(out)))
 	defer static.Close()
 	client := static.Client()
@@ -184,6 +184,16 @@ func TestExportServedStatically(t *testing.T) {
 	if len(checked) == 0 {
 		t.Errorf("the crawl followed no link to an anchor; want the findings' links to the article's sections")
 	}
+	return seen
+}
+
+// TestExportServedStatically serves the export with a plain static file
+// server, follows every link from the root, and wants each to resolve;
+// every state of the self-diagnosis is reached in both languages, and the
+// states the server renders give the same bytes as the export.
+func TestExportServedStatically(t *testing.T) {
+	out, st := exportSite(t)
+	seen := crawlExport(t, out)
 	states := 0
 	for p := range seen {
 		if strings.Contains(p, "/diagnose/code_") && !strings.Contains(p, "/change-") {

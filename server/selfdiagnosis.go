@@ -80,13 +80,16 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 	}
 	thanks := c.QueryParam("thanks") == "1"
 	if d.Symptom == "" {
+		// The choice of symptom of the topic the path names.
+		t := s.topicOf(c)
+		d.Topic = flow.TopicSegment(p.Catalog, t.Name)
 		if c.Request().URL.Path != d.Path(lang) {
 			return c.Redirect(http.StatusMovedPermanently, d.Path(lang))
 		}
 		return web.Render(c, http.StatusOK, templates.Diagnose(templates.DiagnosePage{
-			Shell:        s.shell(ctx, p, locales.T(ctx, "DiagnoseTitle"), "diagnose/", "diagnose"),
+			Shell:        s.topicShell(c, t, locales.T(ctx, "DiagnoseTitle"), "diagnose/", "diagnose"),
 			StartOverURL: d.Path(lang),
-			Symptoms:     symptomLinks(p.Catalog, lang),
+			Symptoms:     symptomLinks(p.Catalog, t.Catalog.Symptoms, lang),
 		}))
 	}
 	// One turn of the answer service for the whole page: the replay of
@@ -225,16 +228,16 @@ func (s *Server) diagnosePage(ctx context.Context, eval flow.Evaluator, p *rules
 	here := st.Diagnosis.Path(lang)
 	symptom := l.T(locales.SymptomTitle(st.Diagnosis.Symptom))
 	page := templates.DiagnosePage{
-		StartOverURL: flow.Diagnosis{}.Path(lang),
+		StartOverURL: flow.Diagnosis{Topic: st.Diagnosis.Topic}.Path(lang),
 		Symptom:      st.Diagnosis.Symptom,
 	}
 	causes := make([]string, 0, len(st.Response.Findings))
 	for _, f := range st.Response.Findings {
-		page.Findings = append(page.Findings, s.causeView(lang, f.ID, f.Title, f.Advice))
+		page.Findings = append(page.Findings, s.causeView(p.Catalog, lang, f.ID, f.Title, f.Advice))
 		causes = append(causes, f.ID)
 	}
 	for _, t := range st.Response.ToTry {
-		page.ToTry = append(page.ToTry, s.causeView(lang, t.ID, t.Title, t.Advice))
+		page.ToTry = append(page.ToTry, s.causeView(p.Catalog, lang, t.ID, t.Title, t.Advice))
 	}
 	for _, a := range st.Diagnosis.Answers {
 		page.Answers = append(page.Answers, templates.DiagnoseAnswer{Fact: a.Fact, Labels: a.Labels(),
@@ -367,8 +370,8 @@ func mailEscape(v string) string { return strings.ReplaceAll(url.QueryEscape(v),
 // causeView is a finding or a thing to try as the page shows it: with the
 // page that explains it to the contact, and that page's absolute address
 // for print when the site's public address is known.
-func (s *Server) causeView(lang, id, title, advice string) templates.DiagnoseFinding {
-	v := templates.DiagnoseFinding{Title: title, Advice: advice, URL: s.causeURL(lang, id)}
+func (s *Server) causeView(cat knowledge.Catalog, lang, id, title, advice string) templates.DiagnoseFinding {
+	v := templates.DiagnoseFinding{Title: title, Advice: advice, URL: s.causeURL(cat, lang, id)}
 	if base := strings.TrimSuffix(s.cfg.BaseURL, "/"); base != "" {
 		v.PrintURL = base + v.URL
 	}
@@ -376,12 +379,17 @@ func (s *Server) causeView(lang, id, title, advice string) templates.DiagnoseFin
 }
 
 // causeURL is where a contact reads what a cause means and what to do:
-// its anchor on the contacts' page (rules/<topic>/help.<lang>.md), which
-// every cause of a built policy has.
-func (s *Server) causeURL(lang, cause string) string { return HelpURL(lang, cause) }
+// its anchor on its topic's contacts' page (rules/<topic>/help.<lang>.md),
+// which every cause of a built policy has.
+func (s *Server) causeURL(cat knowledge.Catalog, lang, cause string) string {
+	return HelpURL(cat, lang, cause)
+}
 
-// HelpURL is the address of a cause's explanation to contacts.
-func HelpURL(lang, cause string) string { return "/" + lang + "/help#" + cause }
+// HelpURL is the address of a cause's explanation to contacts, on its
+// topic's page.
+func HelpURL(cat knowledge.Catalog, lang, cause string) string {
+	return "/" + lang + answer.TopicPath(cat, cat.TopicOfCause(cause)) + "/help#" + cause
+}
 
 // questionView is the next question of a settled diagnosis, or, with
 // change, the answered question about that fact asked again with the
@@ -421,18 +429,22 @@ func (s *Server) questionView(l locales.Localizer, cat knowledge.Catalog, st flo
 	return v
 }
 
-// diagnosisOfPath reads the diagnosis of a canonical path in lang, as a
-// feedback form sends it back.
+// diagnosisOfPath reads the diagnosis of a canonical path in lang (in any
+// topic), as a feedback form sends it back.
 func diagnosisOfPath(cat knowledge.Catalog, lang, path string) (flow.Diagnosis, error) {
-	rest, ok := strings.CutPrefix(path, flow.Diagnosis{}.Path(lang))
-	if !ok {
-		return flow.Diagnosis{}, answer.BadField("back")
+	for _, topic := range cat.TopicNames() {
+		seg := flow.TopicSegment(cat, topic)
+		rest, ok := strings.CutPrefix(path, flow.Diagnosis{Topic: seg}.Path(lang))
+		if !ok {
+			continue
+		}
+		d, err := flow.ParsePath(cat, strings.Split(rest, "/"))
+		if err != nil || d.Symptom == "" || d.Topic != seg {
+			return flow.Diagnosis{}, answer.BadField("back")
+		}
+		return d, nil
 	}
-	d, err := flow.ParsePath(cat, strings.Split(rest, "/"))
-	if err != nil || d.Symptom == "" {
-		return flow.Diagnosis{}, answer.BadField("back")
-	}
-	return d, nil
+	return flow.Diagnosis{}, answer.BadField("back")
 }
 
 // keepDecision gives a decision its reference (one no other decision has,

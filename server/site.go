@@ -91,6 +91,19 @@ func (s *Server) siteRoutes() {
 		s.page(home+"diagnose/*", s.handleDiagnose, limited(web.CSRF())...)
 		s.page(home+"language", s.handleChooseLanguage, with()...)
 		s.echo.POST(home+"feedback", s.handleFeedback, with(web.Limit(feedbackLimit), web.BodyLimit(maxFeedbackBody), web.CSRF())...)
+		// The same pages of every other topic, below its name (topics.go).
+		topic := home + ":topic/"
+		s.page(home+":topic", s.inTopic(func(c echo.Context) error {
+			return c.Redirect(http.StatusMovedPermanently, c.Request().URL.Path+"/")
+		}), with()...)
+		s.page(topic, s.inTopic(func(c echo.Context) error {
+			return c.Redirect(http.StatusFound, c.Request().URL.Path+"diagnose/")
+		}), with()...)
+		s.page(topic+"article", s.inTopic(s.handleArticle), with(web.CSRF())...)
+		s.page(topic+"help", s.inTopic(s.handleHelp), with()...)
+		s.page(topic+"diagnose/", s.inTopic(s.handleDiagnose), limited(web.CSRF())...)
+		s.page(topic+"diagnose/*", s.inTopic(s.handleDiagnose), limited(web.CSRF())...)
+		s.echo.POST(topic+"feedback", s.inTopic(s.handleFeedback), with(web.Limit(feedbackLimit), web.BodyLimit(maxFeedbackBody), web.CSRF())...)
 	}
 }
 
@@ -193,17 +206,24 @@ func sameSitePage(lang, next string) string {
 }
 
 // handleHome is a language's home page: the symptoms as entry points into
-// the self-diagnosis, the article and the self-diagnosis.
+// the self-diagnosis, the article and the self-diagnosis; with several
+// topics, each topic with its symptoms, self-diagnosis, explanations and
+// article.
 func (s *Server) handleHome(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
 	p := s.policyOf(c)
-	return web.Render(c, http.StatusOK, templates.Home(templates.HomePage{
+	page := templates.HomePage{
 		Shell:       s.shell(ctx, p, locales.T(ctx, "HomeTitle"), "", ""),
-		Symptoms:    symptomLinks(p.Catalog, lang),
+		Symptoms:    symptomLinks(p.Catalog, p.Catalog.Symptoms, lang),
 		ArticleURL:  "/" + lang + "/article",
 		DiagnoseURL: flow.Diagnosis{}.Path(lang),
-	}))
+		Topics:      homeTopics(p, lang),
+	}
+	if len(page.Topics) > 0 {
+		page.Shell.Title = locales.T(ctx, "HomeTopicsTitle")
+	}
+	return web.Render(c, http.StatusOK, templates.Home(page))
 }
 
 // handleArticle is the help article, with "Did this answer your question?"
@@ -212,7 +232,8 @@ func (s *Server) handleArticle(c echo.Context) error {
 	ctx := c.Request().Context()
 	lang := locales.Lang(ctx)
 	p := s.policyOf(c)
-	article, err := p.Articles.Page(lang)
+	t := s.topicOf(c)
+	article, err := t.Articles.Page(lang)
 	if err != nil {
 		return err
 	}
@@ -221,12 +242,13 @@ func (s *Server) handleArticle(c echo.Context) error {
 	if thanks {
 		page += "?thanks=1"
 	}
+	base := topicBase(p, lang, t.Name)
 	return web.Render(c, http.StatusOK, templates.Article(templates.ArticlePage{
-		Shell:       s.shell(ctx, p, article.Title, page, "article"),
+		Shell:       s.topicShell(c, t, article.Title, page, "article"),
 		Article:     article,
-		DiagnoseURL: flow.Diagnosis{}.Path(lang),
-		Feedback: s.feedbackForm("/"+lang+"/article", templates.FeedbackForm{
-			Action:    "/" + lang + "/feedback",
+		DiagnoseURL: base + "diagnose/",
+		Feedback: s.feedbackForm(base+"article", templates.FeedbackForm{
+			Action:    base + "feedback",
 			CSRFToken: web.CSRFToken(c),
 			Page:      store.PageArticle,
 			Revision:  p.Revision,
@@ -240,17 +262,16 @@ func (s *Server) handleArticle(c echo.Context) error {
 // handleHelp is the contacts' page: what each cause means and what to do,
 // in the contact's words; findings and things to try link to its anchors.
 func (s *Server) handleHelp(c echo.Context) error {
-	ctx := c.Request().Context()
-	lang := locales.Lang(ctx)
-	p := s.policyOf(c)
-	help, err := p.Help.Page(lang)
+	lang := locales.Lang(c.Request().Context())
+	t := s.topicOf(c)
+	help, err := t.Help.Page(lang)
 	if err != nil {
 		return err
 	}
 	return web.Render(c, http.StatusOK, templates.Help(templates.HelpPage{
-		Shell:       s.shell(ctx, p, help.Title, "help", "help"),
+		Shell:       s.topicShell(c, t, help.Title, "help", "help"),
 		Help:        help,
-		DiagnoseURL: flow.Diagnosis{}.Path(lang),
+		DiagnoseURL: topicBase(s.policyOf(c), lang, t.Name) + "diagnose/",
 	}))
 }
 
@@ -280,7 +301,7 @@ func (s *Server) handleFeedback(c echo.Context) error {
 	if err := f.Validate(); err != nil {
 		return feedbackInput(err)
 	}
-	back := "/" + lang + "/article?thanks=1#feedback"
+	back := topicBase(p, lang, s.topicOf(c).Name) + "article?thanks=1#feedback"
 	f.Causes = nil
 	switch f.Page {
 	case store.PageDiagnose:
@@ -391,12 +412,12 @@ func languageSwitch(p *rules.Policy, lang, page string) []templates.Alternate {
 	return links
 }
 
-// symptomLinks are the catalog's symptoms as entry points into the
-// self-diagnosis.
-func symptomLinks(cat knowledge.Catalog, lang string) []templates.SymptomLink {
-	links := make([]templates.SymptomLink, 0, len(cat.Symptoms))
-	for _, s := range cat.Symptoms {
-		links = append(links, templates.SymptomLink{ID: s, URL: flow.Diagnosis{Symptom: s}.Path(lang)})
+// symptomLinks are symptoms of the catalog as entry points into the
+// self-diagnosis, each in its topic.
+func symptomLinks(cat knowledge.Catalog, symptoms []string, lang string) []templates.SymptomLink {
+	links := make([]templates.SymptomLink, 0, len(symptoms))
+	for _, s := range symptoms {
+		links = append(links, templates.SymptomLink{ID: s, URL: flow.Start(cat, s).Path(lang)})
 	}
 	return links
 }

@@ -534,7 +534,7 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 					if tc.wantAsked == "" { // a question page sums the findings up in a line
 						wantAdvice = append(wantAdvice, l.T(locales.CauseAdvice(id)))
 					}
-					wantLinks = append(wantLinks, HelpURL(lang, id))
+					wantLinks = append(wantLinks, defaultHelpURL(lang, id))
 				}
 				var wantTry, wantTryAdvice []string
 				for _, id := range tc.wantToTry {
@@ -1613,8 +1613,8 @@ func TestHelpExplainsEveryCause(t *testing.T) {
 				t.Errorf("/%s/help has no heading with id %s; want the cause explained to contacts", lang, c.ID)
 				continue
 			}
-			if got := h.srv.causeURL(lang, c.ID); got != HelpURL(lang, c.ID) {
-				t.Errorf("causeURL(%s, %s) = %s; want %s", lang, c.ID, got, HelpURL(lang, c.ID))
+			if got := h.srv.causeURL(h.policy.Catalog, lang, c.ID); got != defaultHelpURL(lang, c.ID) {
+				t.Errorf("causeURL(%s, %s) = %s; want %s", lang, c.ID, got, defaultHelpURL(lang, c.ID))
 			}
 		}
 	}

@@ -138,6 +138,7 @@ func (a *Area) Routes(e *echo.Echo) {
 	g.POST("/new-fact", a.handleNewFactSubmit)
 	g.GET("/draft", a.handleDraft)
 	g.POST("/draft", a.handleDraftSubmit)
+	g.POST("/draft/add", a.handleDraftAdd)
 	g.POST("/draft/remove", a.handleDraftRemove)
 	g.POST("/draft/keep", a.handleDraftKeep)
 	g.POST("/draft/discard", a.handleDraftDiscard)
@@ -283,13 +284,15 @@ func (a *Area) handleModule(c echo.Context) error {
 	p := a.engine.Current()
 	file := c.QueryParam("file")
 	text, ok := publish.Files(p.Source)[file]
-	if !ok {
+	if !ok && !a.isNewFile(file) {
 		return echo.ErrNotFound
 	}
 	m := templates.AdminModule{File: file, Text: text, Draft: templates.AdminDraft{Base: p.Revision, Sample: defaultSample("", nil)}}
 	switch drafted, err := a.store.DraftFile(c.Request().Context(), SignedIn(c), file); {
 	case err == nil:
 		m.Text, m.FromDraft = drafted.Text, true
+	case !ok && errors.Is(err, store.ErrNotFound):
+		return echo.ErrNotFound // a new file is edited once it is in the draft
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}

@@ -51,7 +51,8 @@ func (a *Area) renderDraft(c echo.Context, status int, d templates.AdminDraft) e
 		text, ok := served[f.Path]
 		page.Files = append(page.Files, templates.AdminDraftFile{
 			File: f.Path, Saved: f.Updated.Format(time.RFC3339), SavedText: f.Updated.Format("2006-01-02 15:04 MST"),
-			Conflict: !ok || text != f.Base,
+			// A new file (no base) conflicts once someone published it.
+			Conflict: ok && text != f.Base || !ok && f.Base != "",
 		})
 	}
 	// What was just done, said only while it is true: the address that
@@ -104,6 +105,8 @@ func (a *Area) saveToDraft(c echo.Context, file, text string) error {
 	_, err := a.store.DraftFile(ctx, admin, file)
 	switch {
 	case err == nil: // its base is kept
+	case errors.Is(err, store.ErrNotFound) && a.isNewFile(file):
+		// A new file (a topic's) has no base: publishing it undoes nothing.
 	case errors.Is(err, store.ErrNotFound):
 		if f.Base, err = a.baseText(ctx, d.Base, file); err != nil {
 			d.Check.Done = true
@@ -119,6 +122,35 @@ func (a *Area) saveToDraft(c echo.Context, file, text string) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/draft?"+url.Values{"saved": {file}}.Encode())
+}
+
+// isNewFile reports whether file is a new file a draft may add (a
+// topic's, publish.NewFile) that the rules served do not have.
+func (a *Area) isNewFile(file string) bool {
+	_, served := publish.Files(a.engine.Current().Source)[file]
+	return !served && publish.NewFile(file) == nil
+}
+
+// handleDraftAdd adds a new file to the admin's draft: one of a new
+// topic's files (publish.NewFile), which the rules served do not have.
+// Anything else is refused, naming the file, on the draft page.
+func (a *Area) handleDraftAdd(c echo.Context) error {
+	file, text := strings.TrimSpace(c.FormValue("file")), publish.NormalizeText(c.FormValue("text"))
+	var problem *knowledge.Problem
+	if _, served := publish.Files(a.engine.Current().Source)[file]; served {
+		problem = &knowledge.Problem{File: file, Message: "the rules have this file already: open it under Rules to change it"}
+	} else {
+		problem = publish.NewFile(file)
+	}
+	if problem != nil {
+		d := templates.AdminDraft{Base: a.engine.Current().Revision, Sample: defaultSample("", nil)}
+		d.Check.Done = true
+		if err := a.showProblems(&d.Check, knowledge.Problems{*problem}, knowledge.Source{}); err != nil {
+			return err
+		}
+		return a.renderDraft(c, http.StatusUnprocessableEntity, d)
+	}
+	return a.saveToDraft(c, file, text)
 }
 
 // baseText is the text file had in the revision base: the one served, or

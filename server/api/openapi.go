@@ -46,16 +46,18 @@ func OpenAPI(p *rules.Policy) ([]byte, error) {
 	return json.MarshalIndent(doc, "", "  ")
 }
 
-// setIDs lists the ids the rules name as enums: the SymptomId and CauseId
-// schemas, which the answers refer to, and the request's symptom, where
-// the empty string also means every symptom. Rules that name none (no
+// setIDs lists the ids the rules name as enums: the TopicId, SymptomId and
+// CauseId schemas, which the answers refer to, and the request's topic and
+// symptom, where the empty string also means the default topic, or every
+// symptom of the topic. Rules that name none (no
 // rules at all) leave them open strings: an empty enum matches nothing.
 func setIDs(schemas map[string]any, cat knowledge.Catalog) error {
 	causes := make([]string, len(cat.Causes))
 	for i, c := range cat.Causes {
 		causes[i] = c.ID
 	}
-	for name, ids := range map[string][]string{"SymptomId": cat.Symptoms, "CauseId": causes} {
+	topics := slices.DeleteFunc(cat.TopicNames(), func(t string) bool { return t == "" })
+	for name, ids := range map[string][]string{"TopicId": topics, "SymptomId": cat.Symptoms, "CauseId": causes} {
 		schema, ok := schemas[name].(map[string]any)
 		if !ok {
 			return fmt.Errorf("openapi.json has no components.schemas.%s", name)
@@ -72,6 +74,13 @@ func setIDs(schemas map[string]any, cat knowledge.Catalog) error {
 	}
 	if len(cat.Symptoms) > 0 {
 		symptom["enum"] = append([]string{""}, cat.Symptoms...)
+	}
+	topic, ok := props["topic"].(map[string]any)
+	if !ok {
+		return fmt.Errorf("openapi.json has no components.schemas.EvaluateRequest.properties.topic")
+	}
+	if len(topics) > 0 {
+		topic["enum"] = append([]string{""}, topics...)
 	}
 	return nil
 }

@@ -26,16 +26,15 @@ import (
 // The rules being served, as an OPA bundle: GET /bundles/{name}.tar.gz,
 // for an OPA (opa run --server) configured with Acceso as its bundle
 // service, so that it decides exactly as Acceso does. The bundle holds
-// /.manifest (the policy revision, and the root login) and the policy
-// modules (not their tests): the rules read nothing else. Any name serves
-// the same bundle; OPA names the resource it polls.
+// /.manifest (the policy revision, and one root per topic: its package,
+// login, notifications) and the policy modules of every topic (not their
+// tests): the rules read nothing else. One bundle holds every topic, so
+// one OPA decides each topic as Acceso does, at /v1/data/<topic>/decision.
+// Any name serves the same bundle; OPA names the resource it polls.
 //
 // It answers only a bearer token equal to the one it is given (serve's
 // --bundle-token), and 404 when none is set. The ETag is the revision, so that OPA's polls with
 // If-None-Match cost a 304 until a publish.
-
-// bundleRoots are the bundle's roots: the rules' package.
-var bundleRoots = []string{"login"}
 
 // bundleName is what a bundle's file name may be, before .tar.gz.
 var bundleName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -141,7 +140,8 @@ func etagMatches(header, etag string) bool {
 // Bundle returns p as an OPA bundle: a gzipped tar of /.manifest, the
 // policy modules of p (not their tests).
 func Bundle(p *rules.Policy) ([]byte, error) {
-	manifest, err := json.Marshal(map[string]any{"revision": p.Revision, "roots": bundleRoots})
+	// The bundle's roots are the topics' packages.
+	manifest, err := json.Marshal(map[string]any{"revision": p.Revision, "roots": p.Catalog.TopicNames()})
 	if err != nil {
 		return nil, err
 	}

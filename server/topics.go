@@ -1,0 +1,97 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"acceso/flow"
+	"acceso/locales"
+	"acceso/rules"
+	"acceso/templates"
+)
+
+// The site's pages of a topic. The default topic's are at the addresses of
+// before there were topics (/es/article, /es/help, /es/diagnose/…); any
+// other topic's are the same pages below its name (/es/notifications/article,
+// /es/notifications/help, /es/notifications/diagnose/…). The default
+// topic's pages below its name answer 301 to the addresses without it, so
+// each page has one address. A name no topic has is a 404.
+
+// topicKey is where a site request of a topic's page keeps its topic.
+const topicKey = "site.topic"
+
+// inTopic serves h as the page of the topic the path names (:topic).
+func (s *Server) inTopic(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := s.policyOf(c)
+		name := c.Param("topic")
+		t, ok := p.Topic(name)
+		if !ok {
+			return echo.ErrNotFound
+		}
+		if t == p.Default() {
+			lang := locales.Lang(c.Request().Context())
+			u := *c.Request().URL
+			u.Path = "/" + lang + strings.TrimPrefix(u.Path, "/"+lang+"/"+name)
+			u.RawPath = ""
+			return c.Redirect(http.StatusMovedPermanently, u.RequestURI())
+		}
+		c.Set(topicKey, t)
+		return h(c)
+	}
+}
+
+// topicOf is the topic of a site request: the one its path names, else
+// the default topic.
+func (s *Server) topicOf(c echo.Context) *rules.Topic {
+	if t, ok := c.Get(topicKey).(*rules.Topic); ok {
+		return t
+	}
+	return s.policyOf(c).Default()
+}
+
+// topicPages is the folder of a topic's pages below the language's:
+// "" for the default topic, "<topic>/" for another.
+func topicPages(p *rules.Policy, topic string) string {
+	if seg := flow.TopicSegment(p.Catalog, topic); seg != "" {
+		return seg + "/"
+	}
+	return ""
+}
+
+// topicBase is the folder of a topic's pages in lang: /{lang}/ or
+// /{lang}/{topic}/.
+func topicBase(p *rules.Policy, lang, topic string) string {
+	return "/" + lang + "/" + topicPages(p, topic)
+}
+
+// topicShell is the shell of a page of topic t: its navigation leads to
+// the topic's pages.
+func (s *Server) topicShell(c echo.Context, t *rules.Topic, title, page, nav string) templates.Shell {
+	p := s.policyOf(c)
+	sh := s.shell(c.Request().Context(), p, title, topicPages(p, t.Name)+page, nav)
+	sh.TopicURL = topicBase(p, sh.Lang, t.Name)
+	return sh
+}
+
+// homeTopics are the topics as the home page lists them, when there are
+// several.
+func homeTopics(p *rules.Policy, lang string) []templates.HomeTopic {
+	if len(p.Topics) < 2 {
+		return nil
+	}
+	topics := make([]templates.HomeTopic, 0, len(p.Topics))
+	for _, t := range p.Topics {
+		base := topicBase(p, lang, t.Name)
+		topics = append(topics, templates.HomeTopic{
+			ID:          t.Name,
+			Symptoms:    symptomLinks(p.Catalog, t.Catalog.Symptoms, lang),
+			DiagnoseURL: base + "diagnose/",
+			HelpURL:     base + "help",
+			ArticleURL:  base + "article",
+		})
+	}
+	return topics
+}
