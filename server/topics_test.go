@@ -105,8 +105,23 @@ func TestAddATopic(t *testing.T) {
 		}
 		ts.policy = ts.engine.Current()
 		checkTopic(t, ts)
+		// Support looks a decision of the new topic up by its reference and
+		// answers what only an admin can check, in the topic's rules.
+		_, b := ts.do(t, evaluate(`{"topic":"notifications","symptom":"notifications_missing","facts":{"notifications_allowed":true,"do_not_disturb":false}}`))
+		var r answer.Response
+		if err := json.Unmarshal(b, &r); err != nil || r.Reference == "" {
+			t.Fatalf("POST a request of notifications = %s, %v; want a reference", b, err)
+		}
+		resp, page := a.get(t, "/admin/decisions?"+url.Values{"reference": {r.Reference}, "signed_in_app": {"no"}}.Encode())
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-cause="app_signed_out"`) || !strings.Contains(page, `/es/notifications/article#app_signed_out`) {
+			t.Errorf("the look-up of %s with signed_in_app=no = %d; want it to find app_signed_out, with its section in the topic's article", r.Reference, resp.StatusCode)
+		}
+		kept, err := ts.db.Decision(context.Background(), r.Reference)
+		if err != nil || kept.Topic != topictest.Name {
+			t.Errorf("the kept decision %s = %+v, %v; want it kept with its topic", r.Reference, kept, err)
+		}
 		// The map of the self-diagnosis shows the new topic's symptoms.
-		_, page := a.get(t, "/admin/flow")
+		_, page = a.get(t, "/admin/flow")
 		for _, id := range []string{"notifications_missing", "notifications_late", "code_not_received"} {
 			if !strings.Contains(page, `id="flow-`+id+`"`) {
 				t.Errorf("the map of the self-diagnosis does not show the symptom %s", id)
