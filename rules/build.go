@@ -20,7 +20,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/tester"
 	"github.com/open-policy-agent/opa/v1/topdown"
 
-	"acceso/content"
 	"acceso/knowledge"
 	"acceso/locales"
 )
@@ -40,13 +39,10 @@ type Policy struct {
 	Catalog knowledge.Catalog
 	// Topics are the topics, the default first (see Topic).
 	Topics []*Topic
-	Texts  *locales.Texts
-	// Articles is the default topic's admins' article, in every
-	// language (Topic.Articles has each topic's).
-	Articles *content.Set
-	// Help is the default topic's contacts' explanations, in every
-	// language (Topic.Help has each topic's).
-	Help     *content.Set
+	// Texts are the texts of every topic and of the site, in every
+	// language. Each topic's admins' article and contacts' explanations
+	// are its own (Topic.Articles, Topic.Help).
+	Texts    *locales.Texts
 	deadline time.Duration
 	names    map[string]*ast.Term
 }
@@ -199,8 +195,6 @@ func Build(ctx context.Context, src knowledge.Source, opts Options) (*Policy, er
 		Catalog:  catalog,
 		Topics:   topics,
 		Texts:    texts,
-		Articles: topics[0].Articles,
-		Help:     topics[0].Help,
 		deadline: opts.Deadline,
 		names:    namesOf(catalog),
 	}

@@ -120,6 +120,10 @@ func TestAddATopic(t *testing.T) {
 		if err != nil || kept.Topic != topictest.Name {
 			t.Errorf("the kept decision %s = %+v, %v; want it kept with its topic", r.Reference, kept, err)
 		}
+		// Insights count the new topic's decisions under its symptom.
+		if _, page := a.get(t, "/admin/insights"); !strings.Contains(page, "No me llega ninguna notificación") {
+			t.Errorf("the insights do not name the symptom notifications_missing, of the decision kept")
+		}
 		// The map of the self-diagnosis shows the new topic's symptoms.
 		_, page = a.get(t, "/admin/flow")
 		for _, id := range []string{"notifications_missing", "notifications_late", "code_not_received"} {
