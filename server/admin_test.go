@@ -426,6 +426,7 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 			"name": {"csrf_probe"}, "type": {"boolean"}, "asked_of": {"none"}, "description": {"A fact of the CSRF test."}, "action": {"save"},
 		}},
 		{"/admin/draft", "/admin/draft", url.Values{"action": {"publish"}}},
+		{"/admin/draft/add", "/admin/draft", url.Values{"file": {"rules/billing/decision.rego"}, "text": {"package billing\n"}}},
 		{"/admin/draft/remove", "/admin/draft", url.Values{"file": {drafted}}},
 		{"/admin/draft/keep", "/admin/draft", url.Values{"file": {drafted}}},
 		{"/admin/draft/discard", "/admin/draft", url.Values{}},

@@ -313,7 +313,7 @@ func (a *Area) renderModule(c echo.Context, status int, m templates.AdminModule)
 func (a *Area) handleModuleSubmit(c echo.Context) error {
 	file, text := c.FormValue("file"), publish.NormalizeText(c.FormValue("text"))
 	if c.FormValue("action") == "save" {
-		return a.saveToDraft(c, file, text)
+		return a.saveToDraft(c, file, text, false)
 	}
 	src, err := publish.DraftFile(a.engine.Current().Source, file, text)
 	admin := SignedIn(c)

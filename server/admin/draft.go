@@ -96,8 +96,9 @@ func (a *Area) handleDraftSubmit(c echo.Context) error {
 // saveToDraft keeps a file's text in the admin's draft. A file entering
 // the draft gets as its base its text in the revision the editor was
 // opened on, so that a change someone else published to it since shows as
-// a conflict when the draft is checked, instead of being undone by it.
-func (a *Area) saveToDraft(c echo.Context, file, text string) error {
+// a conflict when the draft is checked, instead of being undone by it; a
+// new file (added, so newFile) has none.
+func (a *Area) saveToDraft(c echo.Context, file, text string, newFile bool) error {
 	ctx := c.Request().Context()
 	admin := SignedIn(c)
 	d := templates.AdminDraft{Base: c.FormValue("base"), Sample: publish.NormalizeText(c.FormValue("sample"))}
@@ -105,7 +106,7 @@ func (a *Area) saveToDraft(c echo.Context, file, text string) error {
 	_, err := a.store.DraftFile(ctx, admin, file)
 	switch {
 	case err == nil: // its base is kept
-	case errors.Is(err, store.ErrNotFound) && a.isNewFile(file):
+	case errors.Is(err, store.ErrNotFound) && newFile:
 		// A new file (a topic's) has no base: publishing it undoes nothing.
 	case errors.Is(err, store.ErrNotFound):
 		if f.Base, err = a.baseText(ctx, d.Base, file); err != nil {
@@ -150,7 +151,7 @@ func (a *Area) handleDraftAdd(c echo.Context) error {
 		}
 		return a.renderDraft(c, http.StatusUnprocessableEntity, d)
 	}
-	return a.saveToDraft(c, file, text)
+	return a.saveToDraft(c, file, text, true)
 }
 
 // baseText is the text file had in the revision base: the one served, or
