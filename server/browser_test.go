@@ -28,6 +28,7 @@ import (
 	"acceso/flow"
 	"acceso/knowledge"
 	"acceso/locales"
+	"acceso/server/site"
 )
 
 // screenshotDir is where the browser tests write their screenshots: the
@@ -373,7 +374,7 @@ func checkFindings(t *testing.T, v diagnoseView, l locales.Localizer, lang strin
 	for _, id := range causes {
 		titles = append(titles, l.T(locales.CauseTitle(id)))
 		advice = append(advice, l.T(locales.CauseAdvice(id)))
-		links = append(links, HelpURL(lang, id))
+		links = append(links, site.HelpURL(lang, id))
 	}
 	if !slices.Equal(v.findings, titles) || !slices.Equal(v.advice, advice) || !slices.Equal(v.links, links) {
 		t.Errorf("%s, the page shows %q %q %q; want %q %q %q", when, v.findings, v.advice, v.links, titles, advice, links)

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"maps"
@@ -14,151 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
-	"acceso/flow"
 	"acceso/locales"
-	"acceso/rules"
 	"acceso/templates"
 )
-
-// exploredFlow is the self-diagnosis of one revision, explored once.
-type exploredFlow struct {
-	revision string
-	m        *flow.Map
-}
-
-// flowMap is the self-diagnosis the rules p give (flow.Explore: one
-// evaluation per state), explored again only when the revision changes:
-// the sitemap, which anyone may ask for, the export, the admin's map and
-// the look-up of the export's references all read it. Callers that ask at
-// once after a publish share one exploration; it is not cut short when the
-// caller that started it leaves, since the others wait for it.
-func (s *Server) flowMap(ctx context.Context, p *rules.Policy) (*flow.Map, error) {
-	if f := s.flowCache.Load(); f != nil && f.revision == p.Revision {
-		return f.m, nil
-	}
-	m, err, _ := s.exploring.Do(p.Revision, func() (any, error) {
-		if f := s.flowCache.Load(); f != nil && f.revision == p.Revision {
-			return f.m, nil
-		}
-		m, err := flow.Explore(context.WithoutCancel(ctx), p, 0)
-		if err != nil {
-			return nil, err
-		}
-		s.flowCache.Store(&exploredFlow{revision: p.Revision, m: m})
-		return m, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return m.(*flow.Map), nil
-}
-
-// Pages are the paths of every page of the site, in every language: the
-// home page, the article, the contacts' page, the self-diagnosis's first step and every state a
-// contact can reach (flow.Explore), in that order. The sitemap lists them
-// and the export writes them.
-func (s *Server) Pages(ctx context.Context) ([]string, error) {
-	m, err := s.flowMap(ctx, s.engine.Current())
-	if err != nil {
-		return nil, err
-	}
-	var pages []string
-	for _, lang := range locales.Languages {
-		pages = append(pages, "/"+lang+"/", "/"+lang+"/article", "/"+lang+"/help", flow.Diagnosis{}.Path(lang))
-		for _, t := range m.Trees {
-			for _, n := range t.Nodes {
-				pages = append(pages, n.Diagnosis.Path(lang))
-			}
-		}
-	}
-	return pages, nil
-}
-
-// changePages are the pages that ask an answered question again (a state's
-// path and change-<fact>/), for every answer of every state, in every
-// language: the export writes them so that "Change" works on a static
-// host; the sitemap leaves them out.
-func (s *Server) changePages(ctx context.Context) ([]string, error) {
-	m, err := s.flowMap(ctx, s.engine.Current())
-	if err != nil {
-		return nil, err
-	}
-	var pages []string
-	for _, lang := range locales.Languages {
-		for _, t := range m.Trees {
-			for _, n := range t.Nodes {
-				for _, a := range n.Diagnosis.Answers {
-					pages = append(pages, n.Diagnosis.Path(lang)+changeSegment(a.Fact)+"/")
-				}
-			}
-		}
-	}
-	return pages, nil
-}
-
-// handleRobots answers /robots.txt: everything may be crawled but the
-// admin area and the API, and the sitemap is named when the site's public
-// address is known.
-func (s *Server) handleRobots(c echo.Context) error {
-	var b strings.Builder
-	b.WriteString("User-agent: *\nDisallow: /admin/\nDisallow: /api/\n")
-	if base := strings.TrimSuffix(s.cfg.BaseURL, "/"); base != "" {
-		b.WriteString("\nSitemap: " + base + "/sitemap.xml\n")
-	}
-	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(b.String()))
-}
-
-// sitemapURL is one page of the sitemap, with its translations.
-type sitemapURL struct {
-	Loc        string        `xml:"loc"`
-	Alternates []sitemapLink `xml:"xhtml:link"`
-}
-
-type sitemapLink struct {
-	Rel      string `xml:"rel,attr"`
-	Hreflang string `xml:"hreflang,attr"`
-	Href     string `xml:"href,attr"`
-}
-
-// handleSitemap answers /sitemap.xml: every page in every language, each
-// with its translations. Without the site's public address, there is none
-// (a sitemap's addresses must be absolute).
-func (s *Server) handleSitemap(c echo.Context) error {
-	base := strings.TrimSuffix(s.cfg.BaseURL, "/")
-	if base == "" {
-		return echo.ErrNotFound
-	}
-	pages, err := s.Pages(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	type urlset struct {
-		XMLName xml.Name     `xml:"urlset"`
-		NS      string       `xml:"xmlns,attr"`
-		XHTML   string       `xml:"xmlns:xhtml,attr"`
-		URLs    []sitemapURL `xml:"url"`
-	}
-	set := urlset{NS: "http://www.sitemaps.org/schemas/sitemap/0.9", XHTML: "http://www.w3.org/1999/xhtml"}
-	for _, p := range pages {
-		u := sitemapURL{Loc: base + p}
-		rest := strings.TrimPrefix(p[1:], p[1:3])
-		for _, l := range locales.Languages {
-			u.Alternates = append(u.Alternates, sitemapLink{Rel: "alternate", Hreflang: l, Href: base + "/" + l + rest})
-		}
-		set.URLs = append(set.URLs, u)
-	}
-	var b bytes.Buffer
-	b.WriteString(xml.Header)
-	enc := xml.NewEncoder(&b)
-	enc.Indent("", " ")
-	if err := enc.Encode(set); err != nil {
-		return err
-	}
-	b.WriteString("\n")
-	return c.Blob(http.StatusOK, "application/xml; charset=utf-8", b.Bytes())
-}
 
 // ExportStats says what an export wrote.
 type ExportStats struct {
@@ -180,16 +37,16 @@ func (s *Server) Export(ctx context.Context, out string, progress io.Writer) (Ex
 	if err := s.checkExportTarget(out); err != nil {
 		return ExportStats{}, err
 	}
-	pages, err := s.Pages(ctx)
+	pages, err := s.site.Pages(ctx)
 	if err != nil {
 		return ExportStats{}, err
 	}
-	m, err := s.flowMap(ctx, s.engine.Current()) // explored once, by Pages
+	m, err := s.flowMaps.Map(ctx, s.engine.Current()) // explored once, by Pages
 	if err != nil {
 		return ExportStats{}, err
 	}
 	states := m.States()
-	changes, err := s.changePages(ctx)
+	changes, err := s.site.ChangePages(ctx)
 	if err != nil {
 		return ExportStats{}, err
 	}
@@ -266,7 +123,7 @@ func (s *Server) Export(ctx context.Context, out string, progress io.Writer) (Ex
 			return ExportStats{}, err
 		}
 	}
-	assets := s.Assets()
+	assets := s.site.Assets()
 	for _, name := range slices.Sorted(maps.Keys(assets)) {
 		if err := write("static/"+name, assets[name]); err != nil {
 			return ExportStats{}, err
@@ -300,7 +157,7 @@ const notFoundProbe = "404"
 // rootPage is the language chooser at the export's root.
 func (s *Server) rootPage() ([]byte, error) {
 	p := s.engine.Current()
-	page := templates.RootPage{StyleURL: s.assetURL("site.css"), IconURL: s.assetURL("icon.svg")}
+	page := templates.RootPage{StyleURL: s.site.AssetURL("site.css"), IconURL: s.site.AssetURL("icon.svg")}
 	if base := strings.TrimSuffix(s.cfg.BaseURL, "/"); base != "" {
 		page.Canonical = base + "/"
 	}

@@ -280,11 +280,11 @@ func TestExportInChromium(t *testing.T) {
 func TestFlowExploredOncePerRevision(t *testing.T) {
 	ctx := context.Background()
 	s, p, _, _ := newServer(t, Config{})
-	first, err := s.flowMap(ctx, p)
+	first, err := s.flowMaps.Map(ctx, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := s.flowMap(ctx, p); again != first {
+	if again, _ := s.flowMaps.Map(ctx, p); again != first {
 		t.Error("the flow of one revision was explored twice")
 	}
 	src := p.Source.Clone()
@@ -293,7 +293,7 @@ func TestFlowExploredOncePerRevision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := s.flowMap(ctx, other); m == first || m.States() != first.States() {
+	if m, _ := s.flowMaps.Map(ctx, other); m == first || m.States() != first.States() {
 		t.Errorf("the flow of another revision = the first one's %v, %d states; want its own, with as many states (%d)", m == first, m.States(), first.States())
 	}
 }
@@ -308,7 +308,7 @@ func TestFlowExploredOnceAtOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range maps {
 		wg.Go(func() {
-			m, err := s.flowMap(ctx, p)
+			m, err := s.flowMaps.Map(ctx, p)
 			if err != nil {
 				t.Errorf("flowMap = %v", err)
 			}
