@@ -23,12 +23,13 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
+	"acceso/server/export"
 )
 
 const exportBase = "https://help.example.com"
 
 // exportSite exports the embedded rules into a new folder and returns it.
-func exportSite(t *testing.T) (string, ExportStats) {
+func exportSite(t *testing.T) (string, export.Stats) {
 	t.Helper()
 	p, err := testPolicy()
 	if err != nil {
@@ -81,9 +82,6 @@ func TestExportIsDeterministic(t *testing.T) {
 		}
 	}
 	t.Logf("%d files, %d bytes, %d states per language, in %v", st.Files, st.Bytes, st.States, st.Took)
-	if err := (&Server{}).checkExportTarget(a); err == nil {
-		t.Errorf("exporting into a folder that is not empty is allowed; want it refused")
-	}
 }
 
 // links are the targets of a page's <a href>, <link href> and the form

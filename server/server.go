@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"acceso/server/admin"
 	"acceso/server/api"
 	"acceso/server/bundle"
+	"acceso/server/export"
 	"acceso/server/site"
 	"acceso/server/web"
 	"acceso/store"
@@ -243,6 +245,15 @@ const (
 // DefaultDecisionRetention is how long decisions are kept when
 // Config.DecisionRetention is zero: 30 days.
 const DefaultDecisionRetention = 720 * time.Hour
+
+// Export writes the whole site as static files into out (export.Exporter):
+// its pages are rendered by this server's own handlers, so the export and
+// the server give the same bytes; the server should be made with
+// Config.Static. progress, when not nil, hears of the work as it goes.
+func (s *Server) Export(ctx context.Context, out string, progress io.Writer) (export.Stats, error) {
+	return export.New(export.Deps{Site: s.site, Handler: s.Handler(), Engine: s.engine, FlowMap: s.flowMaps.Map,
+		BaseURL: s.cfg.BaseURL}).Export(ctx, out, progress)
+}
 
 // Close writes the decisions still queued, trying for up to
 // closeGrace while the database cannot be written, and stops the writer.
