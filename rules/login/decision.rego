@@ -78,7 +78,16 @@ questions := {f |
 # description: |
 #   The declared facts the request gives (a null is no answer) or the
 #   rules derive: the engine lists, for each finding, those its rule reads.
-known := {f | some f, _ in facts; input.facts[f] != null} | {f | some f, v in derived; v != null; facts[f]}
+known contains f if {
+	some f, _ in facts
+	input.facts[f] != null
+}
+
+known contains f if {
+	some f, v in derived
+	v != null
+	facts[f]
+}
 
 # METADATA
 # title: Outcome
