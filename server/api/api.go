@@ -133,7 +133,7 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 	// ?pretty asks echo to indent its JSON: the answer service's bytes
 	// are not indented, so that request is encoded here.
 	_, pretty := c.QueryParams()["pretty"]
-	encoded := !pretty && !s.echo.Debug
+	encoded := !pretty && !c.Echo().Debug
 	res, err := s.answers.Answer(req.Context(), answer.Ask{Source: "api", Body: body, Keep: true, JSON: encoded,
 		Langs: []string{c.QueryParam("lang"), req.Header.Get("Accept-Language")}})
 	if err != nil {
