@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"acceso/answer"
 	"acceso/knowledge"
@@ -31,7 +32,7 @@ func TestEncodedAnswers(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	p, err := rules.Build(ctx, rules.Embedded(), rules.Options{})
+	p, err := rules.Build(ctx, rules.Embedded(), rules.Options{Deadline: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
