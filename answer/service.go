@@ -2,6 +2,7 @@ package answer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -59,6 +60,8 @@ type Service struct {
 	// Failed counts and logs an evaluation of p that failed or ran out of
 	// time. Nil: failures are only returned.
 	Failed func(ctx context.Context, source string, p *rules.Policy, err error, took time.Duration)
+	// words keeps answers worded and encoded, for Ask.JSON.
+	words words
 }
 
 // Ask is a question to the Service.
@@ -78,6 +81,12 @@ type Ask struct {
 	Langs []string
 	// Keep keeps the decision under a fresh reference (Service.Keep).
 	Keep bool
+	// JSON asks for the answer's JSON too (Result.JSON): the bytes
+	// encoding/json's Encoder writes for the Response. A decision already
+	// answered in the same language is then neither worded nor encoded
+	// again (only its decision id and reference are new), and the
+	// Response's slices are shared with the kept copy: read them only.
+	JSON bool
 }
 
 // Result is an answer with the request as decided and the policy that
@@ -86,6 +95,9 @@ type Result struct {
 	Response Response
 	Request  knowledge.Request
 	Policy   *rules.Policy
+	// JSON is the Response as encoding/json's Encoder writes it, when
+	// Ask.JSON asked for it.
+	JSON []byte
 }
 
 // Answer answers one question with one evaluation: decode (when a body is
@@ -118,9 +130,23 @@ func (s *Service) Answer(ctx context.Context, a Ask) (Result, error) {
 	if !locales.Supported(lang) { // absent, or to be read as a hint
 		lang = locales.Negotiate(append([]string{lang}, a.Langs...)...)
 	}
-	res.Response = NewResponse(res.Policy, d, lang)
-	err = t.Finish(ctx, res.Policy, res.Request, &res.Response, a.Keep)
-	return res, err
+	if !a.JSON {
+		res.Response = NewResponse(res.Policy, d, lang)
+		err = t.Finish(ctx, res.Policy, res.Request, &res.Response, a.Keep)
+		return res, err
+	}
+	var tail []byte
+	res.Response, tail = s.words.word(res.Policy, d, lang)
+	if err = t.Finish(ctx, res.Policy, res.Request, &res.Response, a.Keep); err != nil {
+		return res, err
+	}
+	if tail == nil {
+		res.JSON, err = json.Marshal(res.Response)
+		res.JSON = append(res.JSON, '\n')
+		return res, err
+	}
+	res.JSON = appendJSON(make([]byte, 0, len(tail)+128), res.Response, tail)
+	return res, nil
 }
 
 // Turn is one answer in the making, for a surface that evaluates more than

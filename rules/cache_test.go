@@ -100,7 +100,7 @@ func buildWith(tb testing.TB, opts Options) *Policy {
 func TestCacheAnswersAsEvaluation(t *testing.T) {
 	reqs, bodies := mixRequests(t)
 	ctx := context.Background()
-	uncached, cached := buildWith(t, Options{NoCache: true}), buildWith(t, Options{})
+	uncached, cached := buildWith(t, Options{NoCache: true, Deadline: time.Minute}), buildWith(t, Options{Deadline: time.Minute})
 	h0, m0 := cached.CacheStats() // the samples Build evaluated
 	for pass := range 2 {
 		for i, req := range reqs {
@@ -139,7 +139,7 @@ func TestCacheAnswersAsEvaluation(t *testing.T) {
 func TestEvaluateConcurrently(t *testing.T) {
 	reqs, bodies := mixRequests(t)
 	ctx := context.Background()
-	uncached, shared := buildWith(t, Options{NoCache: true}), buildWith(t, Options{})
+	uncached, shared := buildWith(t, Options{NoCache: true, Deadline: time.Minute}), buildWith(t, Options{Deadline: time.Minute})
 	want := make([]knowledge.Decision, len(reqs))
 	for i, req := range reqs {
 		d, err := uncached.Evaluate(ctx, req)
@@ -177,7 +177,7 @@ func TestEvaluateConcurrently(t *testing.T) {
 func TestCacheHoldsNoPersonalData(t *testing.T) {
 	reqs, _ := mixRequests(t)
 	ctx := context.Background()
-	p := buildWith(t, Options{})
+	p := buildWith(t, Options{Deadline: time.Minute})
 	var personal []string
 	for _, req := range reqs {
 		for _, f := range p.Catalog.Facts {
@@ -216,7 +216,7 @@ func TestCacheHoldsNoPersonalData(t *testing.T) {
 // matches their card share an answer; a mismatch does not; a direct answer
 // loses to a derived one, as in the rules.
 func TestCacheKey(t *testing.T) {
-	p := buildWith(t, Options{})
+	p := buildWith(t, Options{Deadline: time.Minute})
 	ctx := context.Background()
 	key := func(body string) string {
 		t.Helper()
@@ -264,7 +264,7 @@ func TestCacheKey(t *testing.T) {
 // contact, not the other) each get their own answer.
 func TestCacheSharesOnlyEqualDecisions(t *testing.T) {
 	ctx := context.Background()
-	uncached := buildWith(t, Options{NoCache: true})
+	uncached := buildWith(t, Options{NoCache: true, Deadline: time.Minute})
 	tests := []struct {
 		name   string
 		a, b   string
@@ -277,7 +277,7 @@ func TestCacheSharesOnlyEqualDecisions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cached := buildWith(t, Options{})
+			cached := buildWith(t, Options{Deadline: time.Minute})
 			for _, body := range []string{tc.a, tc.b} {
 				req, err := parseRequest(body)
 				if err != nil {
@@ -296,7 +296,7 @@ func TestCacheSharesOnlyEqualDecisions(t *testing.T) {
 				}
 			}
 			hits, _ := cached.CacheStats()
-			h0, _ := buildWith(t, Options{}).CacheStats() // the samples Build evaluated
+			h0, _ := buildWith(t, Options{Deadline: time.Minute}).CacheStats() // the samples Build evaluated
 			if shared := hits > h0; shared != tc.shared {
 				t.Errorf("the second request answered from the cache: %v; want %v", shared, tc.shared)
 			}

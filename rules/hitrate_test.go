@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // freshRequests returns n requests whose facts never repeat: each declared
@@ -59,7 +60,7 @@ func freshRequests(c knowledge.Catalog, n int, seed uint64) []knowledge.Request 
 // without the cache gives, and reports the share answered from the cache.
 func TestCacheHitRate(t *testing.T) {
 	ctx := context.Background()
-	uncached := buildWith(t, Options{NoCache: true})
+	uncached := buildWith(t, Options{NoCache: true, Deadline: time.Minute})
 	mix, _ := mixRequests(t)
 	n := 2000
 	if testing.Short() {
@@ -81,7 +82,7 @@ func TestCacheHitRate(t *testing.T) {
 		{"shared mix, one pass", mix, 35},
 		{fmt.Sprintf("never-repeating mix of %d", n), freshRequests(uncached.Catalog, n, 19), floor},
 	} {
-		cached := buildWith(t, Options{})
+		cached := buildWith(t, Options{Deadline: time.Minute})
 		h0, m0 := cached.CacheStats()
 		for _, req := range tc.reqs {
 			got, err := cached.Evaluate(ctx, req)

@@ -10,7 +10,9 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"acceso/answer"
+	"acceso/knowledge"
 	"acceso/rules"
+	"acceso/store"
 )
 
 // Defaults of the API's per-client rate limit, generous enough for an
@@ -78,4 +80,44 @@ func (s *Server) evaluationFailed(ctx context.Context, source string, p *rules.P
 		}
 	}
 	s.log.LogAttrs(ctx, slog.LevelWarn, "evaluation failed", attrs...)
+}
+
+// keepDecision gives a decision its reference (one no other decision has,
+// store.References) and stores it for that reference: source, revision,
+// symptom, the non-personal facts, findings and outcome; never a personal
+// fact. Writes are batched off the request path (store.DecisionWriter).
+// It fails only when no reference can be handed out (the database has
+// been out of reach for half a block of decisions).
+func (s *Server) keepDecision(source string, p *rules.Policy, req knowledge.Request, r *answer.Response) error {
+	if s.decisions == nil {
+		return nil
+	}
+	ref, err := s.references.Next()
+	if err != nil {
+		return err
+	}
+	r.Reference = ref
+	findings := make([]string, len(r.Findings))
+	for i, f := range r.Findings {
+		findings[i] = f.ID
+	}
+	facts := make(map[string]any, len(req.Facts))
+	for name, v := range req.Facts {
+		if f, ok := p.Catalog.Fact(name); ok && !f.Personal {
+			facts[name] = v
+		}
+	}
+	s.decisions.Add(store.Kept{
+		Reference: r.Reference,
+		At:        s.now().UTC(),
+		Source:    source,
+		Revision:  r.PolicyRevision,
+		Topic:     p.TopicOf(req).Name,
+		Symptom:   req.Symptom,
+		Facts:     facts,
+		Findings:  findings,
+		Outcome:   r.Outcome,
+		ToTry:     len(r.ToTry),
+	})
+	return nil
 }

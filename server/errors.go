@@ -2,21 +2,16 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 
-	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"acceso/answer"
-	"acceso/locales"
-	"acceso/server/admin"
 	"acceso/server/web"
 	"acceso/store"
-	"acceso/templates"
 )
 
 // handleError is the one error path. Every handler and middleware returns
@@ -69,9 +64,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if e.Temporary {
 			c.Response().Header().Set("Retry-After", "5")
 		}
-		s.renderError(c, status, s.adminErrorPage(c, e))
+		s.renderError(c, status, s.admin.ErrorPage(c, e))
 	default:
-		s.renderError(c, status, s.siteErrorPage(c, e))
+		s.renderError(c, status, s.site.ErrorPage(c, e))
 	}
 }
 
@@ -166,86 +161,18 @@ func statusOf(e *answer.Error) int {
 	return http.StatusInternalServerError
 }
 
-// errorTexts are the message ids of the title and text a page shows for an
-// error code; prefix is "Error" for the site and "AdminError" for admin.
-func errorTexts(prefix, code string) (title, text string) {
-	name := "Server"
-	switch code {
-	case answer.CodeInvalidJSON, answer.CodeInvalidFacts, answer.CodeBadRequest, answer.CodeTooLarge, answer.CodeUnsupportedMediaType:
-		name = "BadRequest"
-	case answer.CodeNotFound, answer.CodeMethodNotAllowed:
-		name = "NotFound"
-	case answer.CodeForbidden, answer.CodeUnauthorized:
-		name = "Forbidden"
-	case answer.CodeTooManyRequests, answer.CodeOverloaded:
-		name = "TooMany"
-	case answer.CodeUnavailable:
-		// Only the admin area has words of its own for it; the site's
-		// "something failed, try again in a few minutes" fits.
-		if prefix == "AdminError" {
-			name = "Unavailable"
-		}
-	}
-	return prefix + name + "Title", prefix + name + "Text"
-}
-
-// siteErrorPage is the help site's page for an error, in the language of
-// the path's prefix, else the visitor's (cookie, then Accept-Language),
-// worded with the texts being served.
-func (s *Server) siteErrorPage(c echo.Context, e *answer.Error) errorPage {
-	r := c.Request()
-	lang := ""
-	if first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); locales.Supported(first) {
-		lang = first
-	} else {
-		lang = visitorLang(r)
-	}
-	p := s.engine.Current()
-	title, text := errorTexts("Error", e.Code)
-	page := templates.ErrorPage{Title: title, Text: text}
-	ctx := locales.WithLocalizer(r.Context(), locales.NewLocalizer(p.Texts, lang))
-	if f, ok := p.Catalog.Fact(e.Field); ok && f.Asked() {
-		page.Field = locales.T(ctx, locales.Question(f.Name))
-	}
-	// An error page has no translation; the switch leads home.
-	page.Shell = s.pageShell(p, lang, locales.T(ctx, title), "", "")
-	page.Shell.Alternates = nil
-	page.Shell.Switch = languageSwitch(p, lang, "")
-	return errorPage{lang: lang, ctx: ctx, component: templates.Error(page)}
-}
-
-// adminErrorPage is the admin area's page for an error, worded with the
-// admin texts built into the binary (never with the texts being served,
-// which a bad publish could break).
-func (s *Server) adminErrorPage(c echo.Context, e *answer.Error) errorPage {
-	r := c.Request()
-	lang := locales.Negotiate(r.Header.Get("Accept-Language"))
-	ctx := locales.WithLocalizer(r.Context(), locales.NewLocalizer(s.adminTexts, lang))
-	title, text := errorTexts("AdminError", e.Code)
-	shell := templates.AdminShell{Title: locales.T(ctx, title), Admin: admin.SignedIn(c), CSRF: web.CSRFToken(c)}
-	return errorPage{lang: lang, ctx: ctx, component: templates.AdminErrorPage(templates.AdminError{Shell: shell, Text: text})}
-}
-
-// errorPage is an error page ready to render: its component, and the
-// context (with its localizer) and language to render it in.
-type errorPage struct {
-	lang      string
-	ctx       context.Context
-	component templ.Component
-}
-
 // renderError writes an error page with status (net/http leaves the body
 // out of an answer to HEAD). A page that fails to render leaves the status
 // with a plain text.
-func (s *Server) renderError(c echo.Context, status int, page errorPage) {
+func (s *Server) renderError(c echo.Context, status int, page web.ErrorPage) {
 	var buf bytes.Buffer
-	if err := page.component.Render(page.ctx, &buf); err != nil {
+	if err := page.Component.Render(page.Ctx, &buf); err != nil {
 		s.log.Error("rendering an error page failed", "err", err)
 		_ = c.String(status, http.StatusText(status))
 		return
 	}
 	h := c.Response().Header()
-	h.Set("Content-Language", page.lang)
+	h.Set("Content-Language", page.Lang)
 	h.Set("Cache-Control", "no-store")
 	_ = c.HTMLBlob(status, buf.Bytes())
 }

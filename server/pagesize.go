@@ -34,7 +34,7 @@ func checkPages(ctx context.Context, p *rules.Policy, limit int) knowledge.Probl
 		return knowledge.Problems{{File: "rules", Message: "rendering the site's pages: " + err.Error()}}
 	}
 	defer s.Close()
-	pages, err := s.Pages(ctx)
+	pages, err := s.site.Pages(ctx)
 	if err != nil {
 		return knowledge.Problems{{File: "rules", Message: "rendering the site's pages: " + err.Error()}}
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"acceso/account"
 	"acceso/server/admin"
+	"acceso/server/site"
 	"acceso/server/web"
 	"context"
 	"net/http"
@@ -84,8 +85,8 @@ func TestSecureFollowsTrustedProxies(t *testing.T) {
 			}
 
 			resp := send(http.MethodGet, "/en/language?next=/en/", nil)
-			if got := cookie(resp, langCookie).Secure; got != tc.want {
-				t.Errorf("GET /en/language %s cookie Secure = %v; want %v", langCookie, got, tc.want)
+			if got := cookie(resp, site.LangCookie).Secure; got != tc.want {
+				t.Errorf("GET /en/language %s cookie Secure = %v; want %v", site.LangCookie, got, tc.want)
 			}
 			if got := resp.Header.Get("Strict-Transport-Security") != ""; got != tc.want {
 				t.Errorf("GET /en/language has Strict-Transport-Security = %v; want %v", got, tc.want)

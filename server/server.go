@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/sync/singleflight"
 
 	"acceso/answer"
 	"acceso/locales"
@@ -21,6 +21,8 @@ import (
 	"acceso/server/admin"
 	"acceso/server/api"
 	"acceso/server/bundle"
+	"acceso/server/export"
+	"acceso/server/site"
 	"acceso/server/web"
 	"acceso/store"
 )
@@ -56,7 +58,7 @@ type Config struct {
 	// limited: the export renders every state, once, for itself.
 	Static bool
 	// DiagnoseBurst is how many self-diagnosis steps one client may take
-	// at once; zero means the default (diagnoseBurst).
+	// at once; zero means the default (site.DefaultDiagnoseBurst).
 	DiagnoseBurst int
 	// SupportURL and SupportEmail are whom a contact asks for help, shown
 	// in the self-diagnosis's handoff; with neither, the handoff says to
@@ -133,18 +135,16 @@ type Server struct {
 	api *api.Server
 	// admin is the admin area (server/admin).
 	admin *admin.Area
-	// flowCache is the self-diagnosis of the revision served last, explored
-	// (export.go).
-	flowCache atomic.Pointer[exploredFlow]
-	// exploring lets callers that ask at once for a revision not yet
-	// explored share one exploration.
-	exploring singleflight.Group
+	// site is the help site (server/site).
+	site *site.Server
+	// flowMaps explores the self-diagnosis of the revision served last,
+	// once: the sitemap, the export, the admin's map and the look-up of the
+	// export's references all read it.
+	flowMaps web.FlowMaps
 	// metricsListener, when set before Run (tests), is where the metrics
 	// are served instead of a listener bound on Config.MetricsAddr, as
 	// Echo's Listener is for the public address.
 	metricsListener net.Listener
-	// assets are the site's static files, prepared once (assets.go).
-	assets map[string]asset
 	// adminTexts are the texts of the admin pages: the message files built
 	// into the binary, never the texts being served, so that a published
 	// revision can never break the pages that would fix it.
@@ -165,9 +165,6 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 		s.now = time.Now
 	}
 	var err error
-	if s.assets, err = loadAssets(staticFiles); err != nil {
-		return nil, fmt.Errorf("the site's static files: %w", err)
-	}
 	if s.adminTexts, err = locales.Parse(locales.Embedded()); err != nil {
 		return nil, fmt.Errorf("the message files built into acceso (locales/*.toml) do not parse: %w", err)
 	}
@@ -214,7 +211,7 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	if pub.RulesDir() != "" {
 		s.reload = newReloadMetrics(s.metrics.registry)
 	}
-	s.kept = &web.Kept{Store: db, Decisions: s.decisions, Answers: s.answers, FlowMap: s.flowMap, Now: s.now, Log: log}
+	s.kept = &web.Kept{Store: db, Decisions: s.decisions, Answers: s.answers, FlowMap: s.flowMaps.Map, Now: s.now, Log: log}
 	rate, burst := cfg.APIRate, cfg.APIBurst
 	if rate <= 0 {
 		rate = DefaultAPIRate
@@ -225,8 +222,14 @@ func New(cfg Config, pub *publish.Publisher, db *store.DB, log *slog.Logger) (*S
 	s.api = api.New(api.Deps{Engine: s.engine, Answers: s.answers, Store: db, Decisions: s.decisions, Kept: s.kept,
 		Draining: s.draining.Load, Log: log, Now: s.now, Rate: rate, Burst: burst})
 	s.admin = admin.New(admin.Deps{Publisher: pub, Store: db, Log: log, Now: s.now, Texts: s.adminTexts,
-		SessionTTL: cfg.SessionTTL, DeviceKey: s.feedbackKey, FlowMap: s.flowMap, Kept: s.kept,
+		SessionTTL: cfg.SessionTTL, DeviceKey: s.feedbackKey, FlowMap: s.flowMaps.Map, Kept: s.kept,
 		Decisions: s.decisions, Steps: s.steps})
+	if s.site, err = site.New(site.Deps{Config: site.Config{BaseURL: cfg.BaseURL, Static: cfg.Static,
+		DiagnoseBurst: cfg.DiagnoseBurst, SupportURL: cfg.SupportURL, SupportEmail: cfg.SupportEmail},
+		Engine: s.engine, Answers: s.answers, Store: db, Decisions: s.decisions, Steps: s.steps,
+		Key: s.feedbackKey, Now: s.now, FlowMap: s.flowMaps.Map}); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
@@ -242,6 +245,15 @@ const (
 // DefaultDecisionRetention is how long decisions are kept when
 // Config.DecisionRetention is zero: 30 days.
 const DefaultDecisionRetention = 720 * time.Hour
+
+// Export writes the whole site as static files into out (export.Exporter):
+// its pages are rendered by this server's own handlers, so the export and
+// the server give the same bytes; the server should be made with
+// Config.Static. progress, when not nil, hears of the work as it goes.
+func (s *Server) Export(ctx context.Context, out string, progress io.Writer) (export.Stats, error) {
+	return export.New(export.Deps{Site: s.site, Handler: s.Handler(), Engine: s.engine, FlowMap: s.flowMaps.Map,
+		BaseURL: s.cfg.BaseURL}).Export(ctx, out, progress)
+}
 
 // Close writes the decisions still queued, trying for up to
 // closeGrace while the database cannot be written, and stops the writer.
@@ -306,7 +318,7 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 // routes registers every route of the product.
 func (s *Server) routes() {
 	s.api.Routes(s.echo)
-	s.siteRoutes()
+	s.site.Routes(s.echo)
 	s.admin.Routes(s.echo)
 	bundle.New(s.engine, s.cfg.BundleToken).Routes(s.echo)
 }

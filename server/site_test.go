@@ -31,6 +31,7 @@ import (
 	"acceso/knowledge"
 	"acceso/locales"
 	"acceso/rules"
+	"acceso/server/site"
 	"acceso/server/web"
 	"acceso/store"
 	"acceso/templates"
@@ -315,7 +316,7 @@ func TestRootRedirectsToLanguage(t *testing.T) {
 				req.Header.Set("Accept-Language", tc.accept)
 			}
 			if tc.cookie != "" {
-				req.AddCookie(&http.Cookie{Name: langCookie, Value: tc.cookie})
+				req.AddCookie(&http.Cookie{Name: site.LangCookie, Value: tc.cookie})
 			}
 			resp, err := h.client.Do(req)
 			if err != nil {
@@ -370,12 +371,12 @@ func TestLanguageSwitch(t *testing.T) {
 			}
 			var chosen *http.Cookie
 			for _, c := range resp.Cookies() {
-				if c.Name == langCookie {
+				if c.Name == site.LangCookie {
 					chosen = c
 				}
 			}
 			if chosen == nil || chosen.Value != "en" || !chosen.HttpOnly {
-				t.Errorf("GET /en/language cookie %s = %+v; want en, HttpOnly", langCookie, chosen)
+				t.Errorf("GET /en/language cookie %s = %+v; want en, HttpOnly", site.LangCookie, chosen)
 			}
 		})
 	}
@@ -580,7 +581,7 @@ func TestDiagnoseShowsWhatTheEngineSays(t *testing.T) {
 				}
 
 				// The page agrees with the API's own path for the same facts.
-				d, err := diagnosisOfPath(h.policy.Catalog, lang, final)
+				d, err := site.DiagnosisOfPath(h.policy.Catalog, lang, final)
 				if err != nil {
 					t.Fatalf("diagnosisOfPath(%s) = %v", final, err)
 				}
@@ -863,22 +864,22 @@ func TestFeedbackIsRateLimited(t *testing.T) {
 	h := newSiteHarness(t)
 	_, article := h.get(t, "/es/article")
 	form := url.Values{web.CSRFField: {formToken(t, article)}, "page": {"article"}, "reaction": {"yes"}, "revision": {h.policy.Revision}}
-	for i := range feedbackBurst {
-		form.Set("token", h.srv.feedbackToken("article", h.policy.Revision)) // a fresh page each time
+	for i := range site.FeedbackBurst {
+		form.Set("token", h.srv.site.FeedbackToken("article", h.policy.Revision)) // a fresh page each time
 		if resp, _ := h.do(t, http.MethodPost, "/es/feedback", form); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("feedback %d status = %d; want 303", i+1, resp.StatusCode)
 		}
 	}
-	form.Set("token", h.srv.feedbackToken("article", h.policy.Revision))
+	form.Set("token", h.srv.site.FeedbackToken("article", h.policy.Revision))
 	resp, body := h.do(t, http.MethodPost, "/es/feedback", form)
 	if resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("feedback %d status = %d; want 429", feedbackBurst+1, resp.StatusCode)
+		t.Fatalf("feedback %d status = %d; want 429", site.FeedbackBurst+1, resp.StatusCode)
 	}
 	if want := h.localizer("es").T("ErrorTooManyTitle"); !strings.Contains(body, want) {
 		t.Errorf("the 429 page does not say %q", want)
 	}
-	if got := feedbackCount(t, h.db); got != feedbackBurst {
-		t.Errorf("stored %d feedbacks; want %d", got, feedbackBurst)
+	if got := feedbackCount(t, h.db); got != site.FeedbackBurst {
+		t.Errorf("stored %d feedbacks; want %d", got, site.FeedbackBurst)
 	}
 	// Pages are not limited.
 	if resp, _ := h.get(t, "/es/article"); resp.StatusCode != http.StatusOK {
@@ -914,7 +915,7 @@ func TestPublishedTextsShowAtOnce(t *testing.T) {
 
 func TestStaticFiles(t *testing.T) {
 	h := newSiteHarness(t)
-	css := h.srv.assetURL("site.css")
+	css := h.srv.site.AssetURL("site.css")
 	tests := []struct {
 		name         string
 		path         string
@@ -927,7 +928,7 @@ func TestStaticFiles(t *testing.T) {
 		{"versioned", css, nil, http.StatusOK, "text/css", "immutable", ""},
 		{"gzipped", css, []string{"Accept-Encoding", "gzip"}, http.StatusOK, "text/css", "immutable", "gzip"},
 		{"unversioned", "/static/site.css", nil, http.StatusOK, "text/css", "max-age=3600", ""},
-		{"icon", h.srv.assetURL("icon.svg"), nil, http.StatusOK, "image/svg+xml", "immutable", ""},
+		{"icon", h.srv.site.AssetURL("icon.svg"), nil, http.StatusOK, "image/svg+xml", "immutable", ""},
 		{"missing", "/static/nope.js", nil, http.StatusNotFound, "text/html", "", ""},
 	}
 	for _, tc := range tests {
@@ -958,7 +959,7 @@ func TestStaticFiles(t *testing.T) {
 					t.Fatalf("GET %s: not gzip: %v", tc.path, err)
 				}
 				plain, _ := io.ReadAll(zr)
-				if !bytes.Equal(plain, h.srv.assets["site.css"].body) {
+				if !bytes.Equal(plain, h.srv.site.Assets()[strings.TrimPrefix(h.srv.site.AssetURL("site.css"), "/static/")]) {
 					t.Errorf("GET %s gunzipped differs from the file", tc.path)
 				}
 			}
@@ -1008,7 +1009,7 @@ func BenchmarkDiagnosePage(b *testing.B) {
 		b.ReportMetric(float64(gzSize), "gzip-bytes")
 	})
 
-	d, err := diagnosisOfPath(h.policy.Catalog, lang, path)
+	d, err := site.DiagnosisOfPath(h.policy.Catalog, lang, path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -1026,7 +1027,7 @@ func BenchmarkDiagnosePage(b *testing.B) {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			page := h.srv.diagnosePage(ctx, evaluateUnder, h.policy, st, "", "token", false)
+			page := h.srv.site.DiagnosePage(ctx, evaluateUnder, h.policy, st, "", "token", false)
 			if err := templates.Diagnose(page).Render(ctx, io.Discard); err != nil {
 				b.Fatal(err)
 			}
@@ -1132,7 +1133,7 @@ func decisionsLogged(tb testing.TB, logs *syncBuffer) int {
 func TestStaticServerIsNotRateLimited(t *testing.T) {
 	h := newSiteHarness(t, Config{Static: true})
 	path := "/es/diagnose/code_not_received/channels_tried=sms/online=no/"
-	for i := range 3 * diagnoseBurst {
+	for i := range 3 * site.DefaultDiagnoseBurst {
 		if resp, _ := h.get(t, path); resp.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s #%d on the static server = %d; want 200", path, i+1, resp.StatusCode)
 		}
@@ -1146,7 +1147,7 @@ func TestStaticServerIsNotRateLimited(t *testing.T) {
 func TestDiagnoseIsRateLimited(t *testing.T) {
 	h := newSiteHarness(t, Config{})
 	path := "/es/diagnose/code_not_received/channels_tried=sms/online=no/"
-	served, most := 0, 3*diagnoseBurst
+	served, most := 0, 3*site.DefaultDiagnoseBurst
 	var refused *http.Response
 	var body string
 	for range most {
@@ -1161,10 +1162,10 @@ func TestDiagnoseIsRateLimited(t *testing.T) {
 		served++
 	}
 	if refused == nil {
-		t.Fatalf("GET %s %d times in a row: all served; want 429 after about %d", path, most, diagnoseBurst)
+		t.Fatalf("GET %s %d times in a row: all served; want 429 after about %d", path, most, site.DefaultDiagnoseBurst)
 	}
-	if served < diagnoseBurst {
-		t.Errorf("GET %s served %d times before 429; want at least the burst, %d", path, served, diagnoseBurst)
+	if served < site.DefaultDiagnoseBurst {
+		t.Errorf("GET %s served %d times before 429; want at least the burst, %d", path, served, site.DefaultDiagnoseBurst)
 	}
 	if refused.Header.Get("Retry-After") == "" {
 		t.Errorf("GET %s 429 has no Retry-After", path)
@@ -1237,9 +1238,9 @@ func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
 			for k, vs := range tc.form {
 				for _, v := range vs {
 					post.Add(k, strings.NewReplacer(
-						"TOKEN-CURRENT", h.srv.feedbackToken("article", h.policy.Revision),
-						"TOKEN-OLDER", h.srv.feedbackToken("article", older),
-						"TOKEN-MADE-UP", h.srv.feedbackToken("article", "made-up-revision"),
+						"TOKEN-CURRENT", h.srv.site.FeedbackToken("article", h.policy.Revision),
+						"TOKEN-OLDER", h.srv.site.FeedbackToken("article", older),
+						"TOKEN-MADE-UP", h.srv.site.FeedbackToken("article", "made-up-revision"),
 						"CURRENT", h.policy.Revision, "API-REFERENCE", apiRef, "REFERENCE", readDiagnose(t, outcome).reference).Replace(v))
 				}
 			}
@@ -1287,10 +1288,10 @@ func TestFeedbackBodyIsBounded(t *testing.T) {
 		chunked bool
 		want    int
 	}{
-		{"under the bound", maxFeedbackBody / 2, false, http.StatusSeeOther},
-		{"under the bound, chunked", maxFeedbackBody / 2, true, http.StatusSeeOther},
-		{"over the bound", maxFeedbackBody + 1, false, http.StatusRequestEntityTooLarge},
-		{"over the bound, chunked", maxFeedbackBody + 1, true, http.StatusRequestEntityTooLarge},
+		{"under the bound", site.MaxFeedbackBody / 2, false, http.StatusSeeOther},
+		{"under the bound, chunked", site.MaxFeedbackBody / 2, true, http.StatusSeeOther},
+		{"over the bound", site.MaxFeedbackBody + 1, false, http.StatusRequestEntityTooLarge},
+		{"over the bound, chunked", site.MaxFeedbackBody + 1, true, http.StatusRequestEntityTooLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1333,7 +1334,7 @@ func TestFeedbackBodyIsBounded(t *testing.T) {
 // answers GET (status, type, language, redirect), without the body.
 func TestSitePagesAnswerHEAD(t *testing.T) {
 	h := newSiteHarness(t)
-	paths := []string{"/", h.srv.assetURL("site.css")}
+	paths := []string{"/", h.srv.site.AssetURL("site.css")}
 	for _, lang := range locales.Languages {
 		paths = append(paths, "/"+lang)
 		for _, pg := range sitePages {
@@ -1522,12 +1523,12 @@ func TestReferenceStaysForTheOutcome(t *testing.T) {
 	_, body := forger.get(t, "/es/"+state)
 	mine := readDiagnose(t, body).reference
 	for _, ck := range forger.client.Jar.Cookies(u) {
-		if ck.Name != refCookie {
+		if ck.Name != site.RefCookie {
 			continue
 		}
 		parts := strings.Split(ck.Value, ".")
 		forged := first + "." + parts[1] + "." + parts[2]
-		forger.client.Jar.SetCookies(u, []*http.Cookie{{Name: refCookie, Value: forged, Path: "/"}})
+		forger.client.Jar.SetCookies(u, []*http.Cookie{{Name: site.RefCookie, Value: forged, Path: "/"}})
 	}
 	if _, body := forger.get(t, "/es/"+state); readDiagnose(t, body).reference == first {
 		t.Errorf("a cookie naming reference %s under another's signature shows it; want it refused", first)
@@ -1613,8 +1614,8 @@ func TestHelpExplainsEveryCause(t *testing.T) {
 				t.Errorf("/%s/help has no heading with id %s; want the cause explained to contacts", lang, c.ID)
 				continue
 			}
-			if got := h.srv.causeURL(h.policy.Catalog, lang, c.ID); got != defaultHelpURL(lang, c.ID) {
-				t.Errorf("causeURL(%s, %s) = %s; want %s", lang, c.ID, got, defaultHelpURL(lang, c.ID))
+			if got := h.srv.site.CauseURL(h.policy.Catalog, lang, c.ID); got != defaultHelpURL(lang, c.ID) {
+				t.Errorf("CauseURL(%s, %s) = %s; want %s", lang, c.ID, got, defaultHelpURL(lang, c.ID))
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+	"time"
 
 	"acceso/answer"
 	"acceso/knowledge"
@@ -84,11 +85,11 @@ func BenchmarkEvaluateUniqueAPI(b *testing.B) {
 // and the decisions must be equal.
 func TestCachedAnswersMatchUncachedOnNeverRepeatingMix(t *testing.T) {
 	ctx := context.Background()
-	cached, err := rules.Build(ctx, rules.Embedded(), rules.Options{SkipTests: true})
+	cached, err := rules.Build(ctx, rules.Embedded(), rules.Options{SkipTests: true, Deadline: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	uncached, err := rules.Build(ctx, rules.Embedded(), rules.Options{SkipTests: true, NoCache: true})
+	uncached, err := rules.Build(ctx, rules.Embedded(), rules.Options{SkipTests: true, NoCache: true, Deadline: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

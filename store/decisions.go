@@ -212,8 +212,16 @@ func (d *DB) addRows(ctx context.Context, rows []decisionRow) (map[string]bool, 
 }
 
 // insertChunk runs one INSERT of rows and marks the references it stored.
-func (d *DB) insertChunk(ctx context.Context, tx execer, rows []decisionRow, args []any, stored map[string]bool) error {
-	res, err := d.query(ctx, tx, insertDecisions(len(rows)), args...)
+func (d *DB) insertChunk(ctx context.Context, tx *sql.Tx, rows []decisionRow, args []any, stored map[string]bool) error {
+	var res *sql.Rows
+	var err error
+	if st := d.fullInsert(ctx); st != nil && len(rows) == decisionsPerInsert {
+		// A full chunk, the usual case under load: the statement is
+		// prepared once per connection instead of parsed for every chunk.
+		res, err = tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	} else {
+		res, err = d.query(ctx, tx, insertDecisions(len(rows)), args...)
+	}
 	if err != nil {
 		return err
 	}
@@ -226,6 +234,22 @@ func (d *DB) insertChunk(ctx context.Context, tx execer, rows []decisionRow, arg
 		stored[ref] = true
 	}
 	return res.Err()
+}
+
+// fullInsert is the INSERT of decisionsPerInsert decisions, prepared on
+// first use and kept until Close; nil when it cannot be prepared (the
+// chunk's own statement is then used, and fails with its error).
+func (d *DB) fullInsert(ctx context.Context) *sql.Stmt {
+	d.insertMu.Lock()
+	defer d.insertMu.Unlock()
+	if d.insert == nil {
+		st, err := d.db.PrepareContext(ctx, d.dialect.rebind(insertDecisions(decisionsPerInsert)))
+		if err != nil {
+			return nil
+		}
+		d.insert = st
+	}
+	return d.insert
 }
 
 // decisionsPerInsert bounds the rows of one INSERT: 64 rows of 10 values
@@ -285,8 +309,12 @@ func (d *DB) Decision(ctx context.Context, reference string) (Kept, error) {
 // RecentDecisions returns the decisions made last, newest first, at most
 // limit of them.
 func (d *DB) RecentDecisions(ctx context.Context, limit int) ([]Kept, error) {
+	// The range (every decision since 1970) is there for SQLite's planner:
+	// with it, the newest are read in created_at order from
+	// decisions_insights and only ties are sorted; without it, it sorts the
+	// whole table (TestDecisionQueriesUseAnIndex).
 	rows, err := d.query(ctx, nil, `SELECT `+decisionColumnList+`
-		FROM decisions ORDER BY created_at DESC, reference LIMIT ?`, limit)
+		FROM decisions WHERE created_at >= 0 ORDER BY created_at DESC, reference LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}

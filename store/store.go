@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -31,6 +32,10 @@ type DB struct {
 	// url is the PostgreSQL connection string, for the connection that
 	// listens for new revisions; empty for SQLite.
 	url string
+	// insert is the INSERT of a full chunk of decisions, prepared on first
+	// use (fullInsert).
+	insertMu sync.Mutex
+	insert   *sql.Stmt
 }
 
 // pingSQLite opens the first connection, whose pragmas switch a new
@@ -116,7 +121,15 @@ func OpenURL(ctx context.Context, rawURL string) (*DB, error) {
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.insertMu.Lock()
+	if d.insert != nil {
+		d.insert.Close()
+		d.insert = nil
+	}
+	d.insertMu.Unlock()
+	return d.db.Close()
+}
 
 // Ping reports whether the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }

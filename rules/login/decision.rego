@@ -82,7 +82,16 @@ questions := {f |
 # description: |
 #   The declared facts the request gives (a null is no answer) or the
 #   rules derive: the engine lists, for each finding, those its rule reads.
-known := {f | some f, _ in facts; input.facts[f] != null} | {f | some f, v in derived; v != null; facts[f]}
+known contains f if {
+	some f, _ in facts
+	input.facts[f] != null
+}
+
+known contains f if {
+	some f, v in derived
+	v != null
+	facts[f]
+}
 
 # METADATA
 # title: Outcome
@@ -201,22 +210,17 @@ _matches_card if {
 	lower(trim_space(e)) == lower(trim_space(input.facts.identifier))
 }
 
-# Phones match on their digits and a leading +.
+# Phones match on their digits and a leading +: the same digits (at least
+# one), and a leading + on both or on neither. Written out rather than as a
+# function of each phone: a function call costs topdown more than the
+# builtins it calls.
 _matches_card if {
 	not contains(input.facts.identifier, "@")
-	key := _phone_key(input.facts.identifier)
-	some p in input.facts.registered_phones
-	_phone_key(p) == key
-}
-
-# Digits only, with a leading + kept; undefined when there are no digits.
-_phone_key(s) := key if {
-	trimmed := trim_space(s)
-	digits := regex.replace(trimmed, `[^0-9]`, "")
+	identifier := trim_space(input.facts.identifier)
+	digits := regex.replace(identifier, `[^0-9]`, "")
 	digits != ""
-	key := concat("", [_plus(trimmed), digits])
+	some p in input.facts.registered_phones
+	phone := trim_space(p)
+	regex.replace(phone, `[^0-9]`, "") == digits
+	startswith(phone, "+") == startswith(identifier, "+")
 }
-
-_plus(s) := "+" if startswith(s, "+")
-
-else := ""

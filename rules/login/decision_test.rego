@@ -178,6 +178,14 @@ test_phone_on_card_matches_on_digits_and_plus if {
 	registered({"identifier": "+34 600-111 222", "registered_phones": ["+34600111222"]}) == true
 	registered({"identifier": "34600111222", "registered_phones": ["+34600111222"]}) == false
 	registered({"identifier": "+34 600 111 222", "registered_emails": ["ana@example.com"], "registered_phones": ["+34 600 999 999", "+34-600-111-222"]}) == true
+	registered({"identifier": "+34 600 111 222", "registered_phones": ["34600111222"]}) == false
+	registered({"identifier": " +34600111222", "registered_phones": ["  +34 600 111 222 "]}) == true
+	registered({"identifier": "600 111 222", "registered_phones": ["600-111-222"]}) == true
+}
+
+test_a_phone_without_digits_never_matches if {
+	registered({"identifier": "phone", "registered_phones": ["phone"]}) == false
+	registered({"identifier": "+", "registered_phones": ["+"]}) == false
 }
 
 test_email_identifier_never_matches_a_phone_on_the_card if {

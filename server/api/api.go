@@ -130,12 +130,19 @@ func (s *Server) handleEvaluate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.answers.Answer(req.Context(), answer.Ask{Source: "api", Body: body, Keep: true,
+	// ?pretty asks echo to indent its JSON: the answer service's bytes
+	// are not indented, so that request is encoded here.
+	_, pretty := c.QueryParams()["pretty"]
+	encoded := !pretty && !c.Echo().Debug
+	res, err := s.answers.Answer(req.Context(), answer.Ask{Source: "api", Body: body, Keep: true, JSON: encoded,
 		Langs: []string{c.QueryParam("lang"), req.Header.Get("Accept-Language")}})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, res.Response)
+	if !encoded {
+		return c.JSON(http.StatusOK, res.Response)
+	}
+	return c.JSONBlob(http.StatusOK, res.JSON)
 }
 
 // requireJSON accepts application/json, with no parameter but an optional

@@ -1,4 +1,4 @@
-package server
+package site
 
 import (
 	"context"
@@ -136,7 +136,7 @@ func (s *Server) handleDiagnose(c echo.Context) error {
 	if outcome && !shown {
 		s.rememberReference(c, p.Revision, st.Diagnosis, st.Response.Reference)
 	}
-	page := s.diagnosePage(ctx, t.Evaluate, p, st, change, web.CSRFToken(c), thanks)
+	page := s.DiagnosePage(ctx, t.Evaluate, p, st, change, web.CSRFToken(c), thanks)
 	return web.Render(c, http.StatusOK, templates.Diagnose(page))
 }
 
@@ -161,7 +161,7 @@ func changeOf(segments []string) string {
 }
 
 // A reference, once shown, stays: the outcome page remembers the
-// reference it showed in a cookie (refCookie), bound to that outcome's
+// reference it showed in a cookie (RefCookie), bound to that outcome's
 // state (the revision, the symptom and the answers, whatever the
 // language) and signed with the server's secret. When the same outcome is
 // shown again to the same browser (a reload, the page after sending
@@ -172,7 +172,7 @@ func changeOf(segments []string) string {
 // URL. A server with no store keeps no decision and signs nothing, so it
 // draws a new reference each time, and the static export derives the
 // reference from the state (flow.StateReference).
-const refCookie = "acceso_ref"
+const RefCookie = "acceso_ref"
 
 // stateKey names an outcome state whatever the language it is shown in.
 func stateKey(revision string, d flow.Diagnosis) string {
@@ -189,7 +189,7 @@ func (s *Server) referenceMAC(ref, key string) string {
 // shownReference is the reference this browser was shown for the outcome
 // of d under revision, if the cookie holds one signed by this server.
 func (s *Server) shownReference(c echo.Context, revision string, d flow.Diagnosis) (string, bool) {
-	ck, err := c.Cookie(refCookie)
+	ck, err := c.Cookie(RefCookie)
 	if err != nil || s.feedbackKey == nil || s.cfg.Static {
 		return "", false
 	}
@@ -211,18 +211,18 @@ func (s *Server) rememberReference(c echo.Context, revision string, d flow.Diagn
 		return
 	}
 	key := stateKey(revision, d)
-	c.SetCookie(&http.Cookie{Name: refCookie, Value: ref + "." + key + "." + s.referenceMAC(ref, key), Path: "/",
+	c.SetCookie(&http.Cookie{Name: RefCookie, Value: ref + "." + key + "." + s.referenceMAC(ref, key), Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: web.Secure(c)})
 }
 
-// diagnosePage is the view of a settled diagnosis: the next question (or,
+// DiagnosePage is the view of a settled diagnosis: the next question (or,
 // with change, an answered one asked again) with its progress and its
 // answers as links, then the findings so far in a line and the answers so
 // far; or, at the end, the outcome leading with its result, the findings'
 // advice, the things to try, the handoff and the feedback form. eval
 // settles where a changed answer leads: the page's own turn of the answer
 // service, so those evaluations are bounded and counted like the page's.
-func (s *Server) diagnosePage(ctx context.Context, eval flow.Evaluator, p *rules.Policy, st flow.State, change, csrfToken string, thanks bool) templates.DiagnosePage {
+func (s *Server) DiagnosePage(ctx context.Context, eval flow.Evaluator, p *rules.Policy, st flow.State, change, csrfToken string, thanks bool) templates.DiagnosePage {
 	lang := locales.Lang(ctx)
 	l := locales.FromContext(ctx)
 	here := st.Diagnosis.Path(lang)
@@ -371,17 +371,17 @@ func mailEscape(v string) string { return strings.ReplaceAll(url.QueryEscape(v),
 // page that explains it to the contact, and that page's absolute address
 // for print when the site's public address is known.
 func (s *Server) causeView(cat knowledge.Catalog, lang, id, title, advice string) templates.DiagnoseFinding {
-	v := templates.DiagnoseFinding{Title: title, Advice: advice, URL: s.causeURL(cat, lang, id)}
+	v := templates.DiagnoseFinding{Title: title, Advice: advice, URL: s.CauseURL(cat, lang, id)}
 	if base := strings.TrimSuffix(s.cfg.BaseURL, "/"); base != "" {
 		v.PrintURL = base + v.URL
 	}
 	return v
 }
 
-// causeURL is where a contact reads what a cause means and what to do:
+// CauseURL is where a contact reads what a cause means and what to do:
 // its anchor on its topic's contacts' page (rules/<topic>/help.<lang>.md),
 // which every cause of a built policy has.
-func (s *Server) causeURL(cat knowledge.Catalog, lang, cause string) string {
+func (s *Server) CauseURL(cat knowledge.Catalog, lang, cause string) string {
 	return HelpURL(cat, lang, cause)
 }
 
@@ -429,9 +429,9 @@ func (s *Server) questionView(l locales.Localizer, cat knowledge.Catalog, st flo
 	return v
 }
 
-// diagnosisOfPath reads the diagnosis of a canonical path in lang (in any
+// DiagnosisOfPath reads the diagnosis of a canonical path in lang (in any
 // topic), as a feedback form sends it back.
-func diagnosisOfPath(cat knowledge.Catalog, lang, path string) (flow.Diagnosis, error) {
+func DiagnosisOfPath(cat knowledge.Catalog, lang, path string) (flow.Diagnosis, error) {
 	for _, topic := range cat.TopicNames() {
 		seg := flow.TopicSegment(cat, topic)
 		rest, ok := strings.CutPrefix(path, flow.Diagnosis{Topic: seg}.Path(lang))
@@ -445,46 +445,6 @@ func diagnosisOfPath(cat knowledge.Catalog, lang, path string) (flow.Diagnosis, 
 		return d, nil
 	}
 	return flow.Diagnosis{}, answer.BadField("back")
-}
-
-// keepDecision gives a decision its reference (one no other decision has,
-// store.References) and stores it for that reference: source, revision,
-// symptom, the non-personal facts, findings and outcome; never a personal
-// fact. Writes are batched off the request path (store.DecisionWriter).
-// It fails only when no reference can be handed out (the database has
-// been out of reach for half a block of decisions).
-func (s *Server) keepDecision(source string, p *rules.Policy, req knowledge.Request, r *answer.Response) error {
-	if s.decisions == nil {
-		return nil
-	}
-	ref, err := s.references.Next()
-	if err != nil {
-		return err
-	}
-	r.Reference = ref
-	findings := make([]string, len(r.Findings))
-	for i, f := range r.Findings {
-		findings[i] = f.ID
-	}
-	facts := make(map[string]any, len(req.Facts))
-	for name, v := range req.Facts {
-		if f, ok := p.Catalog.Fact(name); ok && !f.Personal {
-			facts[name] = v
-		}
-	}
-	s.decisions.Add(store.Kept{
-		Reference: r.Reference,
-		At:        s.now().UTC(),
-		Source:    source,
-		Revision:  r.PolicyRevision,
-		Topic:     p.TopicOf(req).Name,
-		Symptom:   req.Symptom,
-		Facts:     facts,
-		Findings:  findings,
-		Outcome:   r.Outcome,
-		ToTry:     len(r.ToTry),
-	})
-	return nil
 }
 
 // feedbackForm is the feedback form of the page at path: the form itself

@@ -1,4 +1,4 @@
-package server
+package site
 
 import (
 	"bytes"
@@ -57,10 +57,10 @@ func loadAssets(fsys fs.FS) (map[string]asset, error) {
 	return assets, nil
 }
 
-// assetURL is the address of a static file by its hashed name
+// AssetURL is the address of a static file by its hashed name
 // (site.3f2a….css): the address changes when the file does, so browsers
 // may keep it for a year, and the static export writes the same name.
-func (s *Server) assetURL(name string) string {
+func (s *Server) AssetURL(name string) string {
 	return "/static/" + hashedName(name, s.assets[name].version)
 }
 

@@ -1,4 +1,4 @@
-package server
+package site
 
 import (
 	"crypto/hmac"
@@ -15,9 +15,9 @@ import (
 // token counts once (its nonce is kept with the feedback), so counts
 // cannot be inflated by posting again.
 
-// feedbackToken signs a new token for feedback on page under revision; ""
+// FeedbackToken signs a new token for feedback on page under revision; ""
 // without a key (a server with no store, as the export).
-func (s *Server) feedbackToken(page, revision string) string {
+func (s *Server) FeedbackToken(page, revision string) string {
 	if s.feedbackKey == nil {
 		return ""
 	}

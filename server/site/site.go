@@ -1,8 +1,9 @@
-package server
+package site
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -22,44 +23,109 @@ import (
 	"acceso/templates"
 )
 
-// langCookie remembers the language of the site's page a visitor read
+// LangCookie remembers the language of the site's page a visitor read
 // last; "/" sends them to it.
-const langCookie = "lang"
+const LangCookie = "lang"
 
-// Feedback is rate limited per client: a burst of feedbackBurst posts, then
+// Feedback is rate limited per client: a burst of FeedbackBurst posts, then
 // one every feedbackEvery.
 const (
 	feedbackEvery = 6 * time.Second
-	feedbackBurst = 10
-	// maxFeedbackBody bounds a feedback post; a real one is a few hundred
+	FeedbackBurst = 10
+	// MaxFeedbackBody bounds a feedback post; a real one is a few hundred
 	// bytes.
-	maxFeedbackBody = 8 << 10
+	MaxFeedbackBody = 8 << 10
 )
 
 // The self-diagnosis runs the rules as the API does, so it is rate limited
-// per client too, on its own: a burst of diagnoseBurst steps, then one
+// per client too, on its own: a burst of DefaultDiagnoseBurst steps, then one
 // every diagnoseEvery. A visitor who goes back and forth through every
 // symptom makes a few dozen steps, slower than that.
 const (
-	diagnoseEvery = 200 * time.Millisecond
-	diagnoseBurst = 40
+	diagnoseEvery        = 200 * time.Millisecond
+	DefaultDiagnoseBurst = 40
 )
 
 // policyKey is where a site request keeps the policy its page is answered
 // and worded with, so that one page never mixes two revisions.
 const policyKey = "site.policy"
 
-// siteRoutes registers the bilingual help site: "/" sends a visitor to
+// Config is what the site is rendered with; server.Config documents each
+// setting.
+type Config struct {
+	BaseURL       string
+	Static        bool
+	DiagnoseBurst int
+	SupportURL    string
+	SupportEmail  string
+}
+
+// Server is the bilingual help site: its pages and what they need.
+type Server struct {
+	cfg     Config
+	engine  *rules.Engine
+	answers *answer.Service
+	store   *store.DB
+	// decisions is flushed before a feedback names a reference; nil when
+	// nothing is kept.
+	decisions *store.DecisionWriter
+	// steps counts the states of the self-diagnosis shown (insights); nil
+	// counts none.
+	steps *store.StepCounter
+	// feedbackKey signs the article's feedback tokens and the references
+	// shown (feedbacktoken.go); nil when no store is open.
+	feedbackKey []byte
+	now         func() time.Time
+	flowMap     func(ctx context.Context, p *rules.Policy) (*flow.Map, error)
+	// assets are the site's static files, prepared once (assets.go).
+	assets map[string]asset
+	// echo is the router the pages are registered on (Routes).
+	echo *echo.Echo
+}
+
+// Deps are what the site answers with.
+type Deps struct {
+	Config Config
+	// Engine serves the rules being published.
+	Engine *rules.Engine
+	// Answers is the one path to an answer (the self-diagnosis).
+	Answers *answer.Service
+	// Store holds the feedback and the kept decisions; nil: none open.
+	Store     *store.DB
+	Decisions *store.DecisionWriter
+	Steps     *store.StepCounter
+	// Key signs the feedback tokens and the references shown.
+	Key []byte
+	// Now is the clock.
+	Now func() time.Time
+	// FlowMap explores the self-diagnosis of the rules p (the sitemap).
+	FlowMap func(ctx context.Context, p *rules.Policy) (*flow.Map, error)
+}
+
+// New returns the site answering with d. It fails only when the static
+// files built into the binary cannot be read: a defect of the build.
+func New(d Deps) (*Server, error) {
+	s := &Server{cfg: d.Config, engine: d.Engine, answers: d.Answers, store: d.Store, decisions: d.Decisions,
+		steps: d.Steps, feedbackKey: d.Key, now: d.Now, flowMap: d.FlowMap}
+	var err error
+	if s.assets, err = loadAssets(staticFiles); err != nil {
+		return nil, fmt.Errorf("the site's static files: %w", err)
+	}
+	return s, nil
+}
+
+// Routes registers the bilingual help site on e: "/" sends a visitor to
 // their language; under /es/ and /en/ are the home page, the article, the
 // self-diagnosis, the language switch and the feedback form. Every page
 // answers HEAD as it answers GET, without the body.
-func (s *Server) siteRoutes() {
+func (s *Server) Routes(e *echo.Echo) {
+	s.echo = e
 	s.page("/", s.handleRoot)
 	s.page("/static/:name", s.handleStatic)
 	s.page("/robots.txt", s.handleRobots)
 	s.page("/sitemap.xml", s.handleSitemap)
-	feedbackLimit := web.NewLimiter(feedbackEvery, feedbackBurst)
-	burst := diagnoseBurst
+	feedbackLimit := web.NewLimiter(feedbackEvery, FeedbackBurst)
+	burst := DefaultDiagnoseBurst
 	if s.cfg.DiagnoseBurst > 0 {
 		burst = s.cfg.DiagnoseBurst
 	}
@@ -90,7 +156,7 @@ func (s *Server) siteRoutes() {
 		s.page(home+"diagnose/", s.handleDiagnose, limited(web.CSRF())...)
 		s.page(home+"diagnose/*", s.handleDiagnose, limited(web.CSRF())...)
 		s.page(home+"language", s.handleChooseLanguage, with()...)
-		s.echo.POST(home+"feedback", s.handleFeedback, with(web.Limit(feedbackLimit), web.BodyLimit(maxFeedbackBody), web.CSRF())...)
+		s.echo.POST(home+"feedback", s.handleFeedback, with(web.Limit(feedbackLimit), web.BodyLimit(MaxFeedbackBody), web.CSRF())...)
 		// The same pages of every other topic, below its name (topics.go).
 		topic := home + ":topic/"
 		s.page(home+":topic", s.inTopic(func(c echo.Context) error {
@@ -103,7 +169,7 @@ func (s *Server) siteRoutes() {
 		s.page(topic+"help", s.inTopic(s.handleHelp), with()...)
 		s.page(topic+"diagnose/", s.inTopic(s.handleDiagnose), limited(web.CSRF())...)
 		s.page(topic+"diagnose/*", s.inTopic(s.handleDiagnose), limited(web.CSRF())...)
-		s.echo.POST(topic+"feedback", s.inTopic(s.handleFeedback), with(web.Limit(feedbackLimit), web.BodyLimit(maxFeedbackBody), web.CSRF())...)
+		s.echo.POST(topic+"feedback", s.inTopic(s.handleFeedback), with(web.Limit(feedbackLimit), web.BodyLimit(MaxFeedbackBody), web.CSRF())...)
 	}
 }
 
@@ -129,8 +195,8 @@ func (s *Server) sitePage(lang string) echo.MiddlewareFunc {
 			h.Set("Content-Language", lang)
 			h.Set("Cache-Control", "private, no-cache")
 			// "/" sends a visitor back to the language they read last.
-			if ck, err := c.Cookie(langCookie); err != nil || ck.Value != lang {
-				c.SetCookie(&http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+			if ck, err := c.Cookie(LangCookie); err != nil || ck.Value != lang {
+				c.SetCookie(&http.Cookie{Name: LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
 					HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: web.Secure(c)})
 			}
 			return next(c)
@@ -161,7 +227,7 @@ func (s *Server) handleRoot(c echo.Context) error {
 // else Spanish.
 func visitorLang(r *http.Request) string {
 	chosen := ""
-	if ck, err := r.Cookie(langCookie); err == nil {
+	if ck, err := r.Cookie(LangCookie); err == nil {
 		chosen = ck.Value
 	}
 	return locales.Negotiate(chosen, r.Header.Get("Accept-Language"))
@@ -173,7 +239,7 @@ func visitorLang(r *http.Request) string {
 func (s *Server) handleChooseLanguage(c echo.Context) error {
 	lang := locales.Lang(c.Request().Context())
 	c.SetCookie(&http.Cookie{
-		Name:     langCookie,
+		Name:     LangCookie,
 		Value:    lang,
 		Path:     "/",
 		MaxAge:   365 * 24 * 60 * 60,
@@ -252,7 +318,7 @@ func (s *Server) handleArticle(c echo.Context) error {
 			CSRFToken: web.CSRFToken(c),
 			Page:      store.PageArticle,
 			Revision:  p.Revision,
-			Token:     s.feedbackToken(store.PageArticle, p.Revision),
+			Token:     s.FeedbackToken(store.PageArticle, p.Revision),
 			Reactions: store.Reactions,
 			Thanks:    thanks,
 		}),
@@ -305,7 +371,7 @@ func (s *Server) handleFeedback(c echo.Context) error {
 	f.Causes = nil
 	switch f.Page {
 	case store.PageDiagnose:
-		d, err := diagnosisOfPath(p.Catalog, lang, c.FormValue("back"))
+		d, err := DiagnosisOfPath(p.Catalog, lang, c.FormValue("back"))
 		if err != nil {
 			return err
 		}
@@ -376,8 +442,8 @@ func (s *Server) pageShell(p *rules.Policy, lang, title, page, nav string) templ
 		Title:       title,
 		Lang:        lang,
 		HomeURL:     "/" + lang + "/",
-		StyleURL:    s.assetURL("site.css"),
-		IconURL:     s.assetURL("icon.svg"),
+		StyleURL:    s.AssetURL("site.css"),
+		IconURL:     s.AssetURL("icon.svg"),
 		Nav:         true,
 		NavCurrent:  nav,
 		Description: locales.NewLocalizer(p.Texts, lang).T("SiteDescription"),
