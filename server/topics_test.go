@@ -234,7 +234,6 @@ func checkTopic(t *testing.T, ts *testServer) {
 		"/en/login/article":                     "/en/article",
 		"/es/login/diagnose/code_not_received/": "/es/diagnose/code_not_received/",
 		"/en/diagnose/notifications_missing/":   "/en/notifications/diagnose/notifications_missing/",
-		"/en/notifications":                     "/en/notifications/",
 	} {
 		resp, _ := web.do(t, http.MethodGet, path, nil)
 		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {

@@ -159,17 +159,17 @@ func (s *Server) Routes(e *echo.Echo) {
 		s.echo.POST(home+"feedback", s.handleFeedback, with(web.Limit(feedbackLimit), web.BodyLimit(MaxFeedbackBody), web.CSRF())...)
 		// The same pages of every other topic, below its name (topics.go).
 		topic := home + ":topic/"
-		s.page(home+":topic", s.inTopic(func(c echo.Context) error {
-			return c.Redirect(http.StatusMovedPermanently, c.Request().URL.Path+"/")
-		}), with()...)
-		s.page(topic, s.inTopic(func(c echo.Context) error {
+		inTopic := func(mw []echo.MiddlewareFunc) []echo.MiddlewareFunc {
+			return append([]echo.MiddlewareFunc{s.topicPage(lang)}, mw...)
+		}
+		s.page(topic, func(c echo.Context) error {
 			return c.Redirect(http.StatusFound, c.Request().URL.Path+"diagnose/")
-		}), with()...)
-		s.page(topic+"article", s.inTopic(s.handleArticle), with(web.CSRF())...)
-		s.page(topic+"help", s.inTopic(s.handleHelp), with()...)
-		s.page(topic+"diagnose/", s.inTopic(s.handleDiagnose), limited(web.CSRF())...)
-		s.page(topic+"diagnose/*", s.inTopic(s.handleDiagnose), limited(web.CSRF())...)
-		s.echo.POST(topic+"feedback", s.inTopic(s.handleFeedback), with(web.Limit(feedbackLimit), web.BodyLimit(MaxFeedbackBody), web.CSRF())...)
+		}, inTopic(with())...)
+		s.page(topic+"article", s.handleArticle, inTopic(with(web.CSRF()))...)
+		s.page(topic+"help", s.handleHelp, inTopic(with())...)
+		s.page(topic+"diagnose/", s.handleDiagnose, inTopic(limited(web.CSRF()))...)
+		s.page(topic+"diagnose/*", s.handleDiagnose, inTopic(limited(web.CSRF()))...)
+		s.echo.POST(topic+"feedback", s.handleFeedback, inTopic(with(web.Limit(feedbackLimit), web.BodyLimit(MaxFeedbackBody), web.CSRF()))...)
 	}
 }
 

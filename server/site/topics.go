@@ -7,7 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"acceso/flow"
-	"acceso/locales"
 	"acceso/rules"
 	"acceso/templates"
 )
@@ -19,37 +18,46 @@ import (
 // topic's pages below its name answer 301 to the addresses without it, so
 // each page has one address. A name no topic has is a 404.
 
-// topicKey is where a site request of a topic's page keeps its topic.
+// topicKey is where a site request of a topic's page keeps its topic's
+// name.
 const topicKey = "site.topic"
 
-// inTopic serves h as the page of the topic the path names (:topic).
-func (s *Server) inTopic(h echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		p := s.policyOf(c)
-		name := c.Param("topic")
-		t, ok := p.Topic(name)
-		if !ok {
-			return echo.ErrNotFound
+// topicPage is the middleware of a topic's pages in lang (the path's
+// :topic): a name no topic has is a 404, the default topic's name a 301 to
+// the same page without it. It runs before the page's own middleware
+// (sitePage), so that an address that is no page changes nothing (the
+// language remembered, for one).
+func (s *Server) topicPage(lang string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p := s.engine.Current()
+			name := c.Param("topic")
+			t, ok := p.Topic(name)
+			if !ok {
+				return echo.ErrNotFound
+			}
+			if t == p.Default() {
+				u := *c.Request().URL
+				u.Path = "/" + lang + strings.TrimPrefix(u.Path, "/"+lang+"/"+name)
+				u.RawPath = ""
+				return c.Redirect(http.StatusMovedPermanently, u.RequestURI())
+			}
+			c.Set(topicKey, name)
+			return next(c)
 		}
-		if t == p.Default() {
-			lang := locales.Lang(c.Request().Context())
-			u := *c.Request().URL
-			u.Path = "/" + lang + strings.TrimPrefix(u.Path, "/"+lang+"/"+name)
-			u.RawPath = ""
-			return c.Redirect(http.StatusMovedPermanently, u.RequestURI())
-		}
-		c.Set(topicKey, t)
-		return h(c)
 	}
 }
 
 // topicOf is the topic of a site request: the one its path names, else
-// the default topic.
+// the default topic (also when a publish took the topic away since).
 func (s *Server) topicOf(c echo.Context) *rules.Topic {
-	if t, ok := c.Get(topicKey).(*rules.Topic); ok {
-		return t
+	p := s.policyOf(c)
+	if name, ok := c.Get(topicKey).(string); ok {
+		if t, ok := p.Topic(name); ok {
+			return t
+		}
 	}
-	return s.policyOf(c).Default()
+	return p.Default()
 }
 
 // topicPages is the folder of a topic's pages below the language's:
