@@ -112,6 +112,7 @@ func causeForm(p *rules.Policy, cause, advice, action string) url.Values {
 }
 
 func TestSignIn(t *testing.T) {
+	t.Parallel()
 	// The test client is on this host, listed as the proxy that says
 	// whether the visitor used TLS.
 	ts := newTestServer(t, Config{TrustedProxies: []string{"127.0.0.1/32", "::1/128"}})
@@ -180,6 +181,7 @@ func TestSignIn(t *testing.T) {
 }
 
 func TestSessionTokenIsNotStored(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db, err := store.Open(context.Background(), dir)
 	if err != nil {
@@ -221,6 +223,7 @@ func TestSessionTokenIsNotStored(t *testing.T) {
 }
 
 func TestSignInIsRateLimited(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{})
 	a := newAdminClient(t, ts)
 	form := a.formOf(t, "/admin/signin")
@@ -242,6 +245,7 @@ func TestSignInIsRateLimited(t *testing.T) {
 }
 
 func TestSignOutEndsTheSession(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{})
 	a := signedInAdmin(t, ts)
 	if resp, _ := a.get(t, "/admin/"); resp.StatusCode != http.StatusOK {
@@ -262,6 +266,7 @@ func TestSignOutEndsTheSession(t *testing.T) {
 }
 
 func TestSessionExpires(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time {
@@ -318,6 +323,7 @@ func isSignIn(r *echo.Route) bool {
 }
 
 func TestEveryAdminRouteNeedsASession(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	cause := spamCause(t, ts.policy)
@@ -395,6 +401,7 @@ func TestEveryAdminRouteNeedsASession(t *testing.T) {
 }
 
 func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
@@ -508,6 +515,7 @@ func TestEveryAdminFormNeedsTheCSRFToken(t *testing.T) {
 }
 
 func TestAdminEditPreviewPublishRollback(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
@@ -601,6 +609,7 @@ func TestAdminEditPreviewPublishRollback(t *testing.T) {
 }
 
 func TestAdminModuleEdit(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
@@ -636,6 +645,7 @@ func TestAdminModuleEdit(t *testing.T) {
 }
 
 func TestAdminAddCause(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
@@ -690,6 +700,7 @@ func TestAdminAddCause(t *testing.T) {
 }
 
 func TestAdminPages(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
@@ -768,6 +779,7 @@ func TestAdminTextsAreParsedOnce(t *testing.T) {
 }
 
 func TestAdminRefusesPublishingWhenServingARulesDir(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	writeRules(t, dir, rules.Embedded())
@@ -821,6 +833,7 @@ func TestAdminRefusesPublishingWhenServingARulesDir(t *testing.T) {
 // remove): the session open in their browser stops working at its next
 // request.
 func TestRemovedAdminSessionStops(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{})
 	a := signedInAdmin(t, ts)
 	if resp, _ := a.get(t, "/admin/revisions"); resp.StatusCode != http.StatusOK {

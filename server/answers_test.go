@@ -23,6 +23,7 @@ import (
 // as a decision line with its source, and kept for look-up when (and only
 // when) it hands a contact a new reference.
 func TestEverySurfaceAnswersThroughTheService(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ts := newTestServer(t, Config{MaxEvaluations: 1})
 	outcome := "/en/diagnose/code_not_received/channels_tried=email-sms/spam_checked=yes/online=yes/"
@@ -153,6 +154,7 @@ func logLines(tb testing.TB, ts *testServer, msg, source string) int {
 // acceso_evaluations_total{outcome="evaluation_failed"} and logged with
 // the surface's name, as the answer service does for all of them.
 func TestEverySurfaceCountsItsFailures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	base, err := testPolicy()
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 // token in the query string, a token from before sign-in or from another
 // session. Each post is a sign-out, which a forged one would do silently.
 func TestAdminCSRFTokenIsBoundToTheSession(t *testing.T) {
+	t.Parallel()
 	const other = "bea"
 	planted := "attacker-chosen-value-0123456789abcdefghijkl"
 	// Each case has a server of its own, so that its sign-ins stay within

@@ -65,6 +65,7 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 }
 
 func TestExportIsDeterministic(t *testing.T) {
+	t.Parallel()
 	a, st := exportSite(t)
 	b, _ := exportSite(t)
 	fa, fb := readTree(t, a), readTree(t, b)
@@ -117,6 +118,7 @@ func links(t *testing.T, page string, body []byte) []string {
 // every state of the self-diagnosis is reached in both languages, and the
 // states the server renders give the same bytes as the export.
 func TestExportServedStatically(t *testing.T) {
+	t.Parallel()
 	out, st := exportSite(t)
 	static := httptest.NewServer(http.FileServer(http.Dir(out)))
 	defer static.Close()

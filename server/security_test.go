@@ -20,6 +20,7 @@ import (
 // never from anyone else, a private address included. Requests go through the server's handler with the peer
 // address each case needs.
 func TestSecureFollowsTrustedProxies(t *testing.T) {
+	t.Parallel()
 	const client = "203.0.113.7:40000"
 	tests := []struct {
 		name    string

@@ -30,6 +30,7 @@ func (c *testClock) advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock();
 // included, until its backoff ends; a right password then signs in and
 // clears the count. Names without an account are counted alike.
 func TestSignInIsThrottledPerAccount(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{t: time.Now()}
 	ts := newTestServer(t, Config{TrustedProxies: []string{"127.0.0.0/8", "::1/128"}, Now: clock.now})
 	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
@@ -100,6 +101,7 @@ func TestSignInIsThrottledPerAccount(t *testing.T) {
 // browser's own failures are still throttled, and a device cookie that is
 // forged, or signed for another name, counts for nothing.
 func TestKnownDeviceIsNotLockedOut(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{t: time.Now()}
 	ts := newTestServer(t, Config{TrustedProxies: []string{"127.0.0.0/8", "::1/128"}, Now: clock.now})
 	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
