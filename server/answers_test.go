@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"acceso/account"
 	"acceso/apikey"
 	"acceso/knowledge"
 	"acceso/rules"
@@ -172,7 +171,7 @@ func TestEverySurfaceCountsItsFailures(t *testing.T) {
 		Symptom: cause.Symptom, Facts: facts, Outcome: knowledge.OutcomeNeedsAnswers}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := account.Add(ctx, ts.db, testAdmin, testPassword); err != nil {
+	if err := addTestAdmin(ts.db, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	admin := newAdminClient(t, ts)

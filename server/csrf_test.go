@@ -1,12 +1,10 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
 
-	"acceso/account"
 	"acceso/server/admin"
 	"acceso/server/web"
 )
@@ -24,7 +22,7 @@ func TestAdminCSRFTokenIsBoundToTheSession(t *testing.T) {
 	fresh := func(t *testing.T) *testServer {
 		ts := newTestServer(t, Config{})
 		for _, name := range []string{testAdmin, other} {
-			if err := account.Add(context.Background(), ts.db, name, testPassword); err != nil {
+			if err := addTestAdmin(ts.db, name); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,11 +1,9 @@
 package server
 
 import (
-	"acceso/account"
 	"acceso/server/admin"
 	"acceso/server/site"
 	"acceso/server/web"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -51,7 +49,7 @@ func TestSecureFollowsTrustedProxies(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _, db, _ := newServer(t, Config{TrustedProxies: tc.proxies})
-			if err := account.Add(context.Background(), db, testAdmin, testPassword); err != nil {
+			if err := addTestAdmin(db, testAdmin); err != nil {
 				t.Fatal(err)
 			}
 			send := func(method, path string, form url.Values, cookies ...*http.Cookie) *http.Response {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"acceso/account"
 	"acceso/server/admin"
 )
 
@@ -33,7 +31,7 @@ func TestSignInIsThrottledPerAccount(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{t: time.Now()}
 	ts := newTestServer(t, Config{TrustedProxies: []string{"127.0.0.0/8", "::1/128"}, Now: clock.now})
-	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+	if err := addTestAdmin(ts.db, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	a := newAdminClient(t, ts)
@@ -104,7 +102,7 @@ func TestKnownDeviceIsNotLockedOut(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{t: time.Now()}
 	ts := newTestServer(t, Config{TrustedProxies: []string{"127.0.0.0/8", "::1/128"}, Now: clock.now})
-	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+	if err := addTestAdmin(ts.db, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	attempts := 0
