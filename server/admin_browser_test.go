@@ -12,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"acceso/account"
 	"acceso/locales"
 	"acceso/publish"
 )
@@ -23,7 +22,7 @@ import (
 // uses the browser helpers of browser_test.go.
 func TestBrowserAdminPublishAndRollback(t *testing.T) {
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
-	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+	if err := addTestAdmin(ts.db, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	p := ts.policy
@@ -145,7 +144,7 @@ func (tb *tab) signIn(ts *testServer) {
 // buttons with the keyboard.
 func TestBrowserAdminDraft(t *testing.T) {
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
-	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+	if err := addTestAdmin(ts.db, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	browser := newBrowser(t)

@@ -63,6 +63,7 @@ func adminText(tb testing.TB, ts *testServer, id string) string {
 // six files that each fail the checks alone, checked and published as one
 // revision.
 func TestAdminAddsAFactAndACause(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	files := extendedFiles(t, false)
@@ -146,6 +147,7 @@ func TestAdminAddsAFactAndACause(t *testing.T) {
 }
 
 func TestAdminDraftConflict(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
@@ -247,6 +249,7 @@ func TestAdminDraftConflict(t *testing.T) {
 }
 
 func TestAdminDraftRemoveAndDiscard(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{})
 	a := signedInAdmin(t, ts)
 	p := ts.policy
@@ -296,6 +299,7 @@ func TestAdminDraftRemoveAndDiscard(t *testing.T) {
 }
 
 func TestAdminEditsAMessageFileAsText(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,7 +11,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"acceso/account"
 	"acceso/locales"
 )
 
@@ -29,7 +27,7 @@ func TestInsightsBrowser(t *testing.T) {
 	empty := sqliteServer(t)
 	browser := newBrowser(t)
 	for _, s := range []*testServer{ts, empty} {
-		if err := account.Add(context.Background(), s.db, testAdmin, testPassword); err != nil {
+		if err := addTestAdmin(s.db, testAdmin); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -589,6 +589,7 @@ func testInsights(t *testing.T, ts *testServer) {
 // TestInsightsEmpty: a database with nothing kept shows what the page
 // will count and no chart; bad filters are refused naming the field.
 func TestInsightsEmpty(t *testing.T) {
+	t.Parallel()
 	ts := sqliteServer(t)
 	a := signedInAdmin(t, ts)
 	for _, lang := range locales.Languages {
@@ -613,6 +614,7 @@ func TestInsightsEmpty(t *testing.T) {
 // (the question shown, the answer before it, "I don't know") and support's
 // look-ups are counted, as the insights read them.
 func TestInsightsCountsTheSite(t *testing.T) {
+	t.Parallel()
 	ts := sqliteServer(t)
 	client := newClient(t, ts.URL)
 	cat := ts.policy.Catalog

@@ -63,6 +63,7 @@ func (a *adminClient) fillTexts(tb testing.TB, ts *testServer, ids []string) {
 // text at its file and line, and once the admin writes them the check
 // passes.
 func TestAdminAddsAFactThroughTheForm(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	const facts = "rules/login/facts.rego"
@@ -154,6 +155,7 @@ func TestAdminAddsAFactThroughTheForm(t *testing.T) {
 // already, and the draft's check passes and finds it. The form starts
 // from a rule written as the served causes write theirs.
 func TestAdminAddCauseSavesToTheDraft(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	p := ts.policy

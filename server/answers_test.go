@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"acceso/account"
 	"acceso/apikey"
 	"acceso/knowledge"
 	"acceso/rules"
@@ -23,6 +22,7 @@ import (
 // as a decision line with its source, and kept for look-up when (and only
 // when) it hands a contact a new reference.
 func TestEverySurfaceAnswersThroughTheService(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ts := newTestServer(t, Config{MaxEvaluations: 1})
 	outcome := "/en/diagnose/code_not_received/channels_tried=email-sms/spam_checked=yes/online=yes/"
@@ -153,6 +153,7 @@ func logLines(tb testing.TB, ts *testServer, msg, source string) int {
 // acceso_evaluations_total{outcome="evaluation_failed"} and logged with
 // the surface's name, as the answer service does for all of them.
 func TestEverySurfaceCountsItsFailures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	base, err := testPolicy()
 	if err != nil {
@@ -170,7 +171,7 @@ func TestEverySurfaceCountsItsFailures(t *testing.T) {
 		Symptom: cause.Symptom, Facts: facts, Outcome: knowledge.OutcomeNeedsAnswers}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := account.Add(ctx, ts.db, testAdmin, testPassword); err != nil {
+	if err := addTestAdmin(ts.db, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	admin := newAdminClient(t, ts)

@@ -121,6 +121,7 @@ func lookupPage(t *testing.T, page string) (questions, now []string) {
 // contact's reference read and continued by a ticket app, every refusal,
 // a key removed; on SQLite the database file is searched for the keys.
 func TestDecisionsAPI(t *testing.T) {
+	t.Parallel()
 	t.Run("SQLite", func(t *testing.T) {
 		dir := t.TempDir()
 		db, err := store.Open(context.Background(), dir)

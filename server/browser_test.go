@@ -24,7 +24,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/net/html"
 
-	"acceso/account"
 	"acceso/flow"
 	"acceso/knowledge"
 	"acceso/locales"
@@ -315,7 +314,7 @@ func checkLookup(t *testing.T, h *siteHarness, ref, symptom string) {
 	ts := &testServer{Server: h.srv, URL: h.url, policy: h.policy, db: h.db, logs: h.logs}
 	a := newAdminClient(t, ts)
 	if _, err := h.db.PasswordHash(context.Background(), testAdmin); err != nil {
-		if err := account.Add(context.Background(), h.db, testAdmin, testPassword); err != nil {
+		if err := addTestAdmin(h.db, testAdmin); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,14 +1,12 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
-	"acceso/account"
 	"acceso/internal/pgtest"
 )
 
@@ -22,7 +20,7 @@ import (
 func TestPublishStormOverReplicas(t *testing.T) {
 	cluster := pgtest.Start(t)
 	reps := startReplicasFollowing(t, cluster.NewDatabase(t), 3, false)
-	if err := account.Add(context.Background(), reps[0].db, testAdmin, testPassword); err != nil {
+	if err := addTestAdmin(reps[0].db, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	var admins []*adminClient

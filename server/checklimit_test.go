@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"acceso/account"
 	"acceso/publish"
 	"acceso/rules"
 	"acceso/server/admin"
@@ -35,7 +33,7 @@ func TestEightChecksAtOnce(t *testing.T) {
 	var clients []client
 	for i := range 8 {
 		name := fmt.Sprintf("admin%d", i)
-		if err := account.Add(context.Background(), ts.db, name, testPassword); err != nil {
+		if err := addTestAdmin(ts.db, name); err != nil {
 			t.Fatal(err)
 		}
 		a := newAdminClient(t, ts)

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
 
-	"acceso/account"
 	"acceso/server/admin"
 	"acceso/server/web"
 )
@@ -16,6 +14,7 @@ import (
 // token in the query string, a token from before sign-in or from another
 // session. Each post is a sign-out, which a forged one would do silently.
 func TestAdminCSRFTokenIsBoundToTheSession(t *testing.T) {
+	t.Parallel()
 	const other = "bea"
 	planted := "attacker-chosen-value-0123456789abcdefghijkl"
 	// Each case has a server of its own, so that its sign-ins stay within
@@ -23,7 +22,7 @@ func TestAdminCSRFTokenIsBoundToTheSession(t *testing.T) {
 	fresh := func(t *testing.T) *testServer {
 		ts := newTestServer(t, Config{})
 		for _, name := range []string{testAdmin, other} {
-			if err := account.Add(context.Background(), ts.db, name, testPassword); err != nil {
+			if err := addTestAdmin(ts.db, name); err != nil {
 				t.Fatal(err)
 			}
 		}

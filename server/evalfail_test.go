@@ -25,6 +25,7 @@ const conflictOn7 = "\n_conflict := x if {\n\tinput.facts.codes_requested == 7\n
 // invite a retry, and a log line with the rule's location but no fact;
 // the other inputs are answered.
 func TestEvaluationFailsDeterministically(t *testing.T) {
+	t.Parallel()
 	base, err := testPolicy()
 	if err != nil {
 		t.Fatal(err)

@@ -65,6 +65,7 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 }
 
 func TestExportIsDeterministic(t *testing.T) {
+	t.Parallel()
 	a, st := exportSite(t)
 	b, _ := exportSite(t)
 	fa, fb := readTree(t, a), readTree(t, b)
@@ -190,6 +191,7 @@ func crawlExport(t *testing.T, out string) map[string]bool {
 // every state of the self-diagnosis is reached in both languages, and the
 // states the server renders give the same bytes as the export.
 func TestExportServedStatically(t *testing.T) {
+	t.Parallel()
 	out, st := exportSite(t)
 	seen := crawlExport(t, out)
 	states := 0

@@ -145,6 +145,7 @@ func extendedRules(t *testing.T) string {
 // declarations taking it up: validation, OpenAPI, the catalog, the API's
 // findings and the site's questions.
 func TestExtendWithoutGo(t *testing.T) {
+	t.Parallel()
 	dir := extendedRules(t)
 	ctx := context.Background()
 	db, err := store.Open(ctx, t.TempDir())

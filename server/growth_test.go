@@ -145,6 +145,7 @@ func smsChange(t *testing.T, src knowledge.Source, ownModule bool) map[string]st
 // served with --rules DIR, and through the admin area's draft, published.
 // Everything picks them up (checkSMS).
 func TestGrowWithoutTouchingTests(t *testing.T) {
+	t.Parallel()
 	t.Run("--rules DIR", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "knowledge")
 		// What acceso rules init writes (TestRulesInit runs the command).

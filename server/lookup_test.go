@@ -28,6 +28,7 @@ import (
 // the self-diagnosis, then support staff look the reference up, answer what
 // only an admin can check, and see the complete findings.
 func TestAdminLooksUpAndContinuesADecision(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{SupportEmail: "help@example.com"}, publish.Config{Deadline: loadedDeadline})
 	contact := newClient(t, ts.URL)
 	path := "/en/diagnose/code_not_received/channels_tried=email-sms/spam_checked=yes/online=yes/"
@@ -151,6 +152,7 @@ func newTestServerIn(tb testing.TB, dir string) *testServer {
 // TestAdminLooksUpAnExportedReference: an outcome of the static export
 // shows a reference that names its state; the admin look-up finds it.
 func TestAdminLooksUpAnExportedReference(t *testing.T) {
+	t.Parallel()
 	out, _ := exportSite(t)
 	path := "/es/diagnose/code_not_accepted/vpn=no/used_latest_code=yes/"
 	body, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(path), "index.html"))
@@ -170,6 +172,7 @@ func TestAdminLooksUpAnExportedReference(t *testing.T) {
 }
 
 func TestAdminFlowMap(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{})
 	a := signedInAdmin(t, ts)
 	l := locales.NewLocalizer(ts.policy.Texts, "en")
@@ -196,6 +199,7 @@ func TestAdminFlowMap(t *testing.T) {
 // advice and a reply to send that quotes the reference; the admin's
 // questions keep their order once answered; the time has its zone.
 func TestLookupLeadsWithTheResult(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{})
 	contact := newClient(t, ts.URL)
 	_, body := contact.get(t, "/en/diagnose/code_not_received/channels_tried=email-sms/spam_checked=yes/online=yes/")

@@ -61,6 +61,7 @@ func loadOpenAPI(tb testing.TB) (*openapi3.T, routers.Router) {
 // every answer and every error row. A request the document calls invalid
 // must be one the server refuses.
 func TestOpenAPIDescribesRealTraffic(t *testing.T) {
+	t.Parallel()
 	_, router := loadOpenAPI(t)
 	ts := newTestServer(t, Config{})
 	limited := newTestServer(t, Config{APIRate: 0.01, APIBurst: 1})

@@ -13,6 +13,7 @@ import (
 // MaxPage) and of rules whose every text is as long as a text may be: a
 // page of those passes MaxPage, and the publish is refused naming it.
 func TestCheckPages(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p, err := rules.Build(ctx, rules.Embedded(), rules.Options{SkipTests: true})
 	if err != nil {

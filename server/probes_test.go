@@ -16,6 +16,7 @@ import (
 // Each is refused with 422 naming its file and line, and nothing is
 // published.
 func TestAdminRefusesIssue17Probes(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	a := signedInAdmin(t, ts)
 	served := ts.engine.Current()

@@ -156,6 +156,7 @@ func revisionCount(tb testing.TB, db *store.DB) int {
 }
 
 func TestPublishStoresRollsBackAndSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: loadedDeadline})
 	orig := ts.engine.Current()
@@ -219,6 +220,7 @@ func TestPublishStoresRollsBackAndSurvivesRestart(t *testing.T) {
 }
 
 func TestLoadSkipsAStoredRevisionThatNoLongerBuilds(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ts := newTestServer(t, Config{})
 	if _, err := ts.db.AddRevision(ctx, store.Revision{ID: ts.policy.Revision, Source: ts.policy.Source, PublishedAt: time.Now()}); err != nil {
@@ -243,6 +245,7 @@ func TestLoadSkipsAStoredRevisionThatNoLongerBuilds(t *testing.T) {
 // release), they are stored as a new revision and served, and the revision
 // published before stays available for rollback.
 func TestLoadAdoptsANewRelease(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ts := newTestServer(t, Config{})
 	cause := spamCause(t, ts.policy)
@@ -287,6 +290,7 @@ func answersOf(tb testing.TB, ts *testServer, bodies []string) string {
 }
 
 func TestPublishRefusesBrokenDrafts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ts := newTestServer(t, Config{}, publish.Config{Deadline: time.Second})
 	cur := ts.policy

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"acceso/account"
 	"acceso/answer"
 	"acceso/internal/pgtest"
 	"acceso/knowledge"
@@ -178,7 +177,7 @@ func TestReplicasAgree(t *testing.T) {
 func TestReplicasShareTheSignInThrottle(t *testing.T) {
 	url := pgtest.Start(t).NewDatabase(t)
 	reps := startReplicas(t, url, 2)
-	if err := account.Add(context.Background(), reps[0].db, testAdmin, testPassword); err != nil {
+	if err := addTestAdmin(reps[0].db, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	attempt := func(r *replica, n int, password string) int {

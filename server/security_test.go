@@ -1,11 +1,9 @@
 package server
 
 import (
-	"acceso/account"
 	"acceso/server/admin"
 	"acceso/server/site"
 	"acceso/server/web"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,6 +18,7 @@ import (
 // never from anyone else, a private address included. Requests go through the server's handler with the peer
 // address each case needs.
 func TestSecureFollowsTrustedProxies(t *testing.T) {
+	t.Parallel()
 	const client = "203.0.113.7:40000"
 	tests := []struct {
 		name    string
@@ -50,7 +49,7 @@ func TestSecureFollowsTrustedProxies(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _, db, _ := newServer(t, Config{TrustedProxies: tc.proxies})
-			if err := account.Add(context.Background(), db, testAdmin, testPassword); err != nil {
+			if err := addTestAdmin(db, testAdmin); err != nil {
 				t.Fatal(err)
 			}
 			send := func(method, path string, form url.Values, cookies ...*http.Cookie) *http.Response {

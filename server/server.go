@@ -77,7 +77,7 @@ type Config struct {
 	// version, which are for the operator only.
 	MetricsAddr string
 	// BundleToken, when set, enables GET /bundles/{name}.tar.gz (the
-	// served rules as an OPA bundle, bundle.go) for requests with this
+	// served rules as an OPA bundle, server/bundle) for requests with this
 	// bearer token; empty leaves it answering 404.
 	BundleToken string
 	// MaxEvaluations bounds the rule evaluations that run at once, over
@@ -116,7 +116,8 @@ type Server struct {
 	// once in New when the publisher serves a folder, whatever number of
 	// Runs follow.
 	reload *reloadMetrics
-	// feedbackKey signs the article's feedback tokens (feedbacktoken.go).
+	// feedbackKey is the store's secret that signs the site's feedback
+	// tokens and shown references, and the admin area's device cookies.
 	feedbackKey []byte
 	// decisions writes the decisions kept for look-up, in batches.
 	decisions *store.DecisionWriter

@@ -768,6 +768,7 @@ func formToken(t *testing.T, body string) string {
 }
 
 func TestFeedback(t *testing.T) {
+	t.Parallel()
 	const token = "TOKEN" // stands for the token of the page the form is on
 	form := func(change ...string) url.Values {
 		v := url.Values{web.CSRFField: {token}, "page": {"article"}, "reaction": {"partly"}, "revision": {"REVISION"}, "causes": {""}, "token": {"ARTICLE-TOKEN"}}
@@ -1194,6 +1195,7 @@ func TestDiagnoseIsRateLimited(t *testing.T) {
 // the feedback is about, the article gets none, and a revision the server
 // never served is refused.
 func TestFeedbackStoresOnlyWhatTheServerKnows(t *testing.T) {
+	t.Parallel()
 	const older = "older-revision"
 	diagnosis := "/en/diagnose/code_not_received/channels_tried=email/spam_checked=no/online=yes/"
 	tests := []struct {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"acceso/account"
 	"acceso/server/admin"
 )
 
@@ -30,9 +28,10 @@ func (c *testClock) advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock();
 // included, until its backoff ends; a right password then signs in and
 // clears the count. Names without an account are counted alike.
 func TestSignInIsThrottledPerAccount(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{t: time.Now()}
 	ts := newTestServer(t, Config{TrustedProxies: []string{"127.0.0.0/8", "::1/128"}, Now: clock.now})
-	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+	if err := addTestAdmin(ts.db, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	a := newAdminClient(t, ts)
@@ -100,9 +99,10 @@ func TestSignInIsThrottledPerAccount(t *testing.T) {
 // browser's own failures are still throttled, and a device cookie that is
 // forged, or signed for another name, counts for nothing.
 func TestKnownDeviceIsNotLockedOut(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{t: time.Now()}
 	ts := newTestServer(t, Config{TrustedProxies: []string{"127.0.0.0/8", "::1/128"}, Now: clock.now})
-	if err := account.Add(context.Background(), ts.db, testAdmin, testPassword); err != nil {
+	if err := addTestAdmin(ts.db, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	attempts := 0

@@ -133,7 +133,7 @@ func (s *Server) Routes(e *echo.Echo) {
 	gzip := middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024})
 	for _, lang := range locales.Languages {
 		// The middleware goes on each route rather than on a group, as in
-		// apiRoutes: a group's middleware brings a catch-all route that
+		// the API's Routes: a group's middleware brings a catch-all route that
 		// would answer 404 where the router should answer 405.
 		with := func(mw ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
 			return append([]echo.MiddlewareFunc{s.sitePage(lang), gzip}, mw...)
