@@ -80,7 +80,10 @@ func (d *decoder) request() (knowledge.Request, error) {
 		d.bad("body", "must be a JSON object")
 		return knowledge.Request{}, nil
 	}
-	req := knowledge.Request{Facts: make(map[string]any, len(d.cat.Facts))}
+	// A request names a few of the declared facts: room for eight at first
+	// (one group of a map) instead of all of them, which allocated about
+	// 1 KB a request that was never filled.
+	req := knowledge.Request{Facts: make(map[string]any, min(len(d.cat.Facts), 8))}
 	if _, err := d.dec.ReadToken(); err != nil {
 		return req, d.invalidJSON(err)
 	}

@@ -19,7 +19,8 @@ import (
 // time a decision is answered in a language and when it is answered again
 // from the worded copy (with its own decision id and reference), for
 // every request of the shared mix in both languages, and for a reference
-// that encoding/json escapes.
+// that encoding/json escapes; the second time into one buffer reused for
+// every answer (Ask.JSONBuf).
 func TestEncodedAnswers(t *testing.T) {
 	var mix [][]byte
 	for _, b := range readLines(t, unchangedFile) {
@@ -49,10 +50,20 @@ func TestEncodedAnswers(t *testing.T) {
 	plain := answer.Service{Engine: rules.NewEngine(p)}
 	seen := make(map[string]bool)
 	ids := make(map[string]bool)
+	shared := make([]byte, 0, 64<<10)
 	for round := range 2 {
 		for _, lang := range []string{"es", "en"} {
 			for _, body := range mix {
-				res, err := encoded.Answer(ctx, answer.Ask{Source: "api", Body: body, Keep: true, JSON: true, Langs: []string{lang}})
+				// The second round encodes every answer into one buffer
+				// (Ask.JSONBuf), as the API's evaluate does with its pool.
+				var into []byte
+				if round == 1 {
+					into = shared
+				}
+				res, err := encoded.Answer(ctx, answer.Ask{Source: "api", Body: body, Keep: true, JSON: true, JSONBuf: into, Langs: []string{lang}})
+				if err == nil && round == 1 && cap(res.JSON) != cap(shared) {
+					t.Errorf("Answer(%s) with JSONBuf: JSON in a new array of %d bytes; want the buffer's %d", body, cap(res.JSON), cap(shared))
+				}
 				want, werr := plain.Answer(ctx, answer.Ask{Source: "api", Body: body, Langs: []string{lang}})
 				if (err != nil) != (werr != nil) {
 					t.Fatalf("Answer(%s) as JSON = %v; worded afresh %v", body, err, werr)

@@ -87,6 +87,10 @@ type Ask struct {
 	// again (only its decision id and reference are new), and the
 	// Response's slices are shared with the kept copy: read them only.
 	JSON bool
+	// JSONBuf, with JSON, is where the answer's JSON is appended when it
+	// has room (Result.JSON then shares its array), so that a caller that
+	// writes the bytes at once can reuse one buffer for many answers.
+	JSONBuf []byte
 }
 
 // Result is an answer with the request as decided and the policy that
@@ -145,7 +149,11 @@ func (s *Service) Answer(ctx context.Context, a Ask) (Result, error) {
 		res.JSON = append(res.JSON, '\n')
 		return res, err
 	}
-	res.JSON = appendJSON(make([]byte, 0, len(tail)+128), res.Response, tail)
+	buf := a.JSONBuf[:0]
+	if cap(buf) < len(tail)+128 {
+		buf = make([]byte, 0, len(tail)+128)
+	}
+	res.JSON = appendJSON(buf, res.Response, tail)
 	return res, nil
 }
 

@@ -89,6 +89,17 @@ func (p *Policy) CacheStats() (hits, misses uint64) {
 	return hits, misses
 }
 
+// derives reports whether key runs the derived query for req: whether req
+// carries a personal fact.
+func (c *decisionCache) derives(req knowledge.Request) bool {
+	for name := range req.Facts {
+		if c.personal[name] {
+			return true
+		}
+	}
+	return false
+}
+
 // key returns the cache key of req, and false when req cannot be reused.
 // The derived query runs, on input(), only when req carries a personal
 // fact; a derived value stands for the fact of that name, as in the rules.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -37,15 +38,24 @@ func (e *Engine) Swap(p *Policy) *Policy { return e.current.Swap(p) }
 // key (see decisionCache) is reused.
 func (p *Policy) Evaluate(ctx context.Context, req knowledge.Request) (knowledge.Decision, error) {
 	t := p.TopicOf(req)
-	ctx, cancel := context.WithTimeout(ctx, p.deadline)
-	defer cancel()
 	// OPA notices a cancelled context only while it evaluates, and a quick
 	// evaluation can finish first: a caller already gone gets no answer.
 	if err := ctx.Err(); err != nil {
 		return knowledge.Decision{}, fmt.Errorf("%w: %w", ErrEvaluation, err)
 	}
-	if t.cache == nil {
-		return p.evaluate(ctx, t, p.input(req))
+	// The policy's deadline counts from here, but its context (and timer)
+	// is made only for the rules to run under: a decision reused for a
+	// request without personal facts runs none, and nothing after the
+	// look-up reads the deadline.
+	deadline, bounded := time.Now().Add(p.deadline), false
+	if t.cache == nil || t.cache.derives(req) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+		if t.cache == nil {
+			return p.evaluate(ctx, t, p.input(req))
+		}
+		bounded = true
 	}
 	// The rules' input is built once, and only when the rules run: a
 	// decision reused for a request without personal facts needs none.
@@ -60,12 +70,19 @@ func (p *Policy) Evaluate(ctx context.Context, req knowledge.Request) (knowledge
 	if err != nil {
 		return knowledge.Decision{}, p.evaluationError(ctx, err)
 	}
+	if reusable {
+		if d, ok := t.cache.lru.Get(key); ok {
+			t.cache.hits.Add(1)
+			return d.Clone(), nil
+		}
+	}
+	if !bounded {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	if !reusable {
 		return p.evaluate(ctx, t, inputOf())
-	}
-	if d, ok := t.cache.lru.Get(key); ok {
-		t.cache.hits.Add(1)
-		return d.Clone(), nil
 	}
 	d, err := p.evaluate(ctx, t, inputOf())
 	if err != nil {

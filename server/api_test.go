@@ -943,3 +943,25 @@ func postInTurn(b *testing.B, h http.Handler, mix [][]byte) {
 		}
 	})
 }
+
+// TestEvaluateSaysItsLength checks that an evaluate answer carries its
+// Content-Length, a long one too: net/http would send a body of more than
+// 2 KB that the handler did not measure chunked.
+func TestEvaluateSaysItsLength(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	long := false
+	for _, body := range []string{`{}`, `{"lang":"en"}`, specExample} {
+		resp, got := ts.do(t, evaluate(body))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /api/v1/evaluate %s = %d %s; want 200", body, resp.StatusCode, got)
+		}
+		if resp.ContentLength != int64(len(got)) || len(resp.TransferEncoding) != 0 {
+			t.Errorf("POST /api/v1/evaluate %s: Content-Length %d, Transfer-Encoding %v, %d bytes; want Content-Length %d and no transfer encoding",
+				body, resp.ContentLength, resp.TransferEncoding, len(got), len(got))
+		}
+		long = long || len(got) > 2048
+	}
+	if !long {
+		t.Error("no answer over 2,048 bytes: the test needs a request with a long answer")
+	}
+}

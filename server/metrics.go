@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,9 @@ type metrics struct {
 	evalLatency prometheus.Histogram
 	findings    *prometheus.CounterVec
 	shed        prometheus.Counter
+	// outcomes and causes remember the counters of evaluations and
+	// findings by their label value (counterOf).
+	outcomes, causes sync.Map
 }
 
 // Label values of acceso_evaluations_total beyond the decision outcomes.
@@ -136,11 +140,24 @@ func (m *metrics) request(route, method string, status int, took time.Duration) 
 // API and the help site both count their decisions here, so that every
 // surface asking the engine for contacts is counted the same way.
 func (m *metrics) evaluation(outcome string, findings []answer.Finding, took time.Duration) {
-	m.evaluations.WithLabelValues(outcome).Inc()
+	counterOf(m.evaluations, &m.outcomes, outcome).Inc()
 	m.evalLatency.Observe(took.Seconds())
 	for _, f := range findings {
-		m.findings.WithLabelValues(f.ID).Inc()
+		counterOf(m.findings, &m.causes, f.ID).Inc()
 	}
+}
+
+// counterOf is vec's counter for the label value, remembered in seen:
+// WithLabelValues hashes the value and looks it up under a lock on every
+// call, which was most of counting a decision. The values are outcomes
+// and cause ids, as many as vec holds anyway.
+func counterOf(vec *prometheus.CounterVec, seen *sync.Map, value string) prometheus.Counter {
+	if c, ok := seen.Load(value); ok {
+		return c.(prometheus.Counter)
+	}
+	c := vec.WithLabelValues(value)
+	seen.Store(value, c)
+	return c
 }
 
 // evaluationFailed counts an evaluation that failed or ran past its deadline.

@@ -160,8 +160,8 @@ func (w *DecisionWriter) Waiting() int {
 }
 
 // backlog is how many decisions may wait before the writer counts as
-// falling behind (Healthy).
-func (w *DecisionWriter) backlog() int { return max(8*w.cfg.Batch, 4096) }
+// falling behind (Healthy): two full batches, and at least 4,096.
+func (w *DecisionWriter) backlog() int { return max(2*w.cfg.Batch, 4096) }
 
 // Healthy reports whether decisions are being stored: the last write
 // worked, and the queue is not backing up (more than a backlog waiting
