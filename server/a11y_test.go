@@ -146,6 +146,13 @@ func TestValidHTML(t *testing.T) {
 			files = append(files, file)
 		}
 	}
+	checkHTML(t, java, jar, files)
+}
+
+// checkHTML fails the test for each error the Nu Html Checker finds in
+// files, naming the file, line and message, and logs how many it checked.
+func checkHTML(t *testing.T, java, jar string, files []string) {
+	t.Helper()
 	for _, m := range validateHTML(t, java, jar, files) {
 		t.Errorf("vnu: %s:%d: %s: %s (%q)", m.URL, m.LastLine, m.Type, m.Message, m.Extract)
 	}

@@ -93,7 +93,5 @@ func TestInsightsValidHTML(t *testing.T) {
 			files = append(files, file)
 		}
 	}
-	for _, m := range validateHTML(t, java, jar, files) {
-		t.Errorf("vnu: %s:%d: %s: %s (%q)", m.URL, m.LastLine, m.Type, m.Message, m.Extract)
-	}
+	checkHTML(t, java, jar, files)
 }

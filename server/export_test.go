@@ -279,9 +279,7 @@ func TestExportInChromium(t *testing.T) {
 		files = append(files, filepath.Join(out, filepath.FromSlash(p), "index.html"))
 	}
 	files = append(files, filepath.Join(out, "index.html"), filepath.Join(out, "404.html"))
-	for _, m := range validateHTML(t, java, jar, files) {
-		t.Errorf("vnu: %s:%d: %s (%q)", m.URL, m.LastLine, m.Message, m.Extract)
-	}
+	checkHTML(t, java, jar, files)
 }
 
 // TestFlowExploredOncePerRevision wants the self-diagnosis that the

@@ -149,8 +149,5 @@ func TestValidHTMLTopics(t *testing.T) {
 			files = append(files, file)
 		}
 	}
-	for _, m := range validateHTML(t, java, jar, files) {
-		t.Errorf("vnu: %s:%d: %s: %s (%q)", m.URL, m.LastLine, m.Type, m.Message, m.Extract)
-	}
-	t.Logf("vnu checked %d pages", len(files))
+	checkHTML(t, java, jar, files)
 }
