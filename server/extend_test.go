@@ -1,13 +1,10 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"html"
-	"log/slog"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +15,6 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/store"
 )
 
 // The new fact and cause an admin adds in TestExtendWithoutGo, as text
@@ -146,23 +142,7 @@ func extendedRules(t *testing.T) string {
 // findings and the site's questions.
 func TestExtendWithoutGo(t *testing.T) {
 	t.Parallel()
-	dir := extendedRules(t)
-	ctx := context.Background()
-	db, err := store.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatalf("store.Open = %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	log := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
-	pub, err := publish.Load(ctx, publish.Config{RulesDir: dir}, db, log)
-	if err != nil {
-		t.Fatalf("publish.Load(%s) = %v", dir, err)
-	}
-	s := mustNew(t, Config{APIRate: 1e6, APIBurst: 1e6}, pub, db, log)
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	ts := &testServer{Server: s, URL: hs.URL, db: db}
-	checkExtended(t, ts)
+	checkExtended(t, serveRulesDir(t, extendedRules(t), Config{}))
 }
 
 // checkExtended shows every consumer of the fact declarations taking up

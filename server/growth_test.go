@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 	"acceso/locales"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/store"
 )
 
 // The fact and the cause an admin adds in TestGrowWithoutTouchingTests,
@@ -169,22 +167,9 @@ func TestGrowWithoutTouchingTests(t *testing.T) {
 			}
 		}
 
-		ctx := context.Background()
-		db, err := store.Open(ctx, t.TempDir())
-		if err != nil {
-			t.Fatalf("store.Open = %v", err)
-		}
-		t.Cleanup(func() { db.Close() })
-		// Load verifies the folder as acceso rules test does: its Rego tests,
-		// the new one among them, its texts, articles and explanations.
-		pub, err := publish.Load(ctx, publish.Config{RulesDir: dir}, db, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
-		if err != nil {
-			t.Fatalf("publish.Load(%s) = %v", dir, err)
-		}
-		s := mustNew(t, Config{APIRate: 1e6, APIBurst: 1e6, DiagnoseBurst: 1 << 30}, pub, db, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
-		hs := httptest.NewServer(s.Handler())
-		t.Cleanup(hs.Close)
-		checkSMS(t, &testServer{Server: s, URL: hs.URL, db: db})
+		// Serving verifies the folder as acceso rules test does: its Rego
+		// tests, the new one among them, its texts, articles and explanations.
+		checkSMS(t, serveRulesDir(t, dir, Config{DiagnoseBurst: 1 << 30}))
 	})
 
 	t.Run("the admin draft", func(t *testing.T) {

@@ -97,6 +97,29 @@ func mustNew(tb testing.TB, cfg Config, pub *publish.Publisher, db *store.DB, lo
 	return s
 }
 
+// serveRulesDir serves the rules folder dir (--rules DIR) on a fresh
+// store, with cfg and the API's limits lifted, as acceso serve would after
+// publish.Load verified the folder as acceso rules test does.
+func serveRulesDir(t *testing.T, dir string, cfg Config) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatalf("store.Open = %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	log := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
+	pub, err := publish.Load(ctx, publish.Config{RulesDir: dir}, db, log)
+	if err != nil {
+		t.Fatalf("publish.Load(%s) = %v", dir, err)
+	}
+	cfg.APIRate, cfg.APIBurst = 1e6, 1e6
+	s := mustNew(t, cfg, pub, db, log)
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	return &testServer{Server: s, URL: hs.URL, policy: s.engine.Current(), db: db}
+}
+
 func newTestServer(tb testing.TB, cfg Config, pcfg ...publish.Config) *testServer {
 	tb.Helper()
 	s, p, db, logs := newServer(tb, cfg, pcfg...)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -23,7 +22,6 @@ import (
 	"acceso/internal/topictest"
 	"acceso/publish"
 	"acceso/rules"
-	"acceso/store"
 )
 
 // The second topic's token for its OPA bundle, and the site's public
@@ -55,24 +53,7 @@ var topicSamples = []struct {
 func TestAddATopic(t *testing.T) {
 	cfg := Config{BundleToken: topicBundleToken, BaseURL: topicBaseURL, DiagnoseBurst: 1 << 30}
 	t.Run("--rules DIR", func(t *testing.T) {
-		dir := topictest.Dir(t)
-		ctx := context.Background()
-		db, err := store.Open(ctx, t.TempDir())
-		if err != nil {
-			t.Fatalf("store.Open = %v", err)
-		}
-		t.Cleanup(func() { db.Close() })
-		log := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
-		pub, err := publish.Load(ctx, publish.Config{RulesDir: dir}, db, log)
-		if err != nil {
-			t.Fatalf("publish.Load(%s) = %v", dir, err)
-		}
-		c := cfg
-		c.APIRate, c.APIBurst = 1e6, 1e6
-		s := mustNew(t, c, pub, db, log)
-		hs := httptest.NewServer(s.Handler())
-		t.Cleanup(hs.Close)
-		checkTopic(t, &testServer{Server: s, URL: hs.URL, policy: s.engine.Current(), db: db})
+		checkTopic(t, serveRulesDir(t, topictest.Dir(t), cfg))
 	})
 
 	t.Run("the admin draft", func(t *testing.T) {
