@@ -215,14 +215,18 @@ func checkTopic(t *testing.T, ts *testServer) {
 		"/en/login/article":                     "/en/article",
 		"/es/login/diagnose/code_not_received/": "/es/diagnose/code_not_received/",
 		"/en/diagnose/notifications_missing/":   "/en/notifications/diagnose/notifications_missing/",
+		"/es/notifications":                     "/es/notifications/",
+		"/en/login":                             "/en/",
 	} {
 		resp, _ := web.do(t, http.MethodGet, path, nil)
 		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
 			t.Errorf("GET %s = %d to %q; want 301 to %s", path, resp.StatusCode, resp.Header.Get("Location"), want)
 		}
 	}
-	if resp, _ := web.get(t, "/en/billing/article"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /en/billing/article = %d; want 404: no topic billing", resp.StatusCode)
+	for _, path := range []string{"/en/billing/article", "/en/billing"} {
+		if resp, _ := web.get(t, path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d; want 404: no topic billing", path, resp.StatusCode)
+		}
 	}
 	// The self-diagnosis of the new topic, walked by its links to an outcome.
 	path := "/en/notifications/diagnose/notifications_missing/"

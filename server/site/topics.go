@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"acceso/flow"
+	"acceso/locales"
 	"acceso/rules"
 	"acceso/templates"
 )
@@ -46,6 +47,30 @@ func (s *Server) topicPage(lang string) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// Moved says where a page that is not found has gone: a topic's address
+// without its slash (/en/notifications) is its pages' (the default
+// topic's are the home's). It is not a route, since a route there would
+// answer GET /{lang}/feedback with a 404 instead of its 405; the server's
+// error handler asks before it answers a 404.
+func (s *Server) Moved(r *http.Request) (string, bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return "", false
+	}
+	lang, name, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if !ok || !locales.Supported(lang) || strings.Contains(name, "/") {
+		return "", false
+	}
+	p := s.engine.Current()
+	t, ok := p.Topic(name)
+	switch {
+	case !ok:
+		return "", false
+	case t == p.Default():
+		return "/" + lang + "/", true
+	}
+	return "/" + lang + "/" + t.Name + "/", true
 }
 
 // topicOf is the topic of a site request: the one its path names, else
