@@ -62,6 +62,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 // a busy machine does slowly: the test shows that the change is served,
 // not how fast.
 func TestFollow(t *testing.T) {
+	t.Parallel()
 	openers := []struct {
 		name string
 		open func(t *testing.T) func() (*store.DB, error)

@@ -55,6 +55,7 @@ func TestDiffHunkHeaders(t *testing.T) {
 // TestDiffHunkHeadersMatchDiffU compares the hunk headers of 200 random
 // edits with those of diff -u.
 func TestDiffHunkHeadersMatchDiffU(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("diff"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("diff -u is needed: %v", err)

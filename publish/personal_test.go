@@ -59,6 +59,7 @@ func withOtherDomain(t *testing.T, src knowledge.Source) knowledge.Source {
 // in personal facts each get their own answer (the cross-contact
 // case: ana@allowed.example was given bea@other.example's finding).
 func TestPublishRefusesPersonalReads(t *testing.T) {
+	t.Parallel()
 	p := newPublisher(t, Config{})
 	cur := p.Engine().Current()
 	const causes, decision = "rules/login/causes.rego", "rules/login/decision.rego"

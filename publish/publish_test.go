@@ -93,6 +93,7 @@ func TestIsolatedVerifyRefusesWhatRulesMayNotDo(t *testing.T) {
 // reused by default, and evaluated again with NoCache (serve's
 // --decision-cache 0).
 func TestDecisionCacheSwitch(t *testing.T) {
+	t.Parallel()
 	req := knowledge.Request{Symptom: "code_needed_often", Facts: map[string]any{"incognito": true}}
 	for _, tc := range []struct {
 		name     string

@@ -45,6 +45,7 @@ var issue17Probes = []struct{ builtin, call string }{
 // (through the sandbox) and serves it as --rules DIR: both refuse it at
 // probe.rego:6, naming the builtin.
 func TestProbesAreRefusedAtFileLine(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPublisher(t, Config{Isolate: isolated})
 	cur := p.Engine().Current()
@@ -128,6 +129,7 @@ func memory(t *testing.T) (rss, peak int64) {
 // memory stays flat, since only the sandbox evaluated the draft. A sample
 // without the trigger is answered there too, and shown here.
 func TestPreviewRunsInTheSandbox(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPublisher(t, Config{Isolate: isolated})
 	cur := p.Engine().Current()
@@ -171,6 +173,7 @@ func TestPreviewRunsInTheSandbox(t *testing.T) {
 // whose text is a template loop: both refuse it at its file and line, and
 // the text is never run.
 func TestTemplateInAMessageFileIsRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := newPublisher(t, Config{Isolate: isolated})
 	cur := p.Engine().Current()
