@@ -143,6 +143,9 @@ func smsChange(t *testing.T, src knowledge.Source, ownModule bool) map[string]st
 // served with --rules DIR, and through the admin area's draft, published.
 // Everything picks them up (checkSMS).
 func TestGrowWithoutTouchingTests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: an admin grows the knowledge two ways and every surface is walked; make test and CI run it")
+	}
 	t.Parallel()
 	t.Run("--rules DIR", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "knowledge")

@@ -51,6 +51,10 @@ var topicSamples = []struct {
 // area's draft (Add a file), published. Every surface serves it
 // (checkTopic); login stays the default topic, at the addresses of before.
 func TestAddATopic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: a topic is added two ways and every surface is walked, the export crawled; make test and CI run it")
+	}
+	t.Parallel()
 	cfg := Config{BundleToken: topicBundleToken, BaseURL: topicBaseURL, DiagnoseBurst: 1 << 30}
 	t.Run("--rules DIR", func(t *testing.T) {
 		checkTopic(t, serveRulesDir(t, topictest.Dir(t), cfg))
