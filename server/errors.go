@@ -66,9 +66,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 		s.renderError(c, status, s.admin.ErrorPage(c, e))
 	default:
-		if to, ok := s.site.Moved(r); ok && status == http.StatusNotFound {
-			_ = c.Redirect(http.StatusMovedPermanently, to)
-			return
+		if status == http.StatusNotFound {
+			if to, ok := s.site.Moved(r); ok {
+				_ = c.Redirect(http.StatusMovedPermanently, to)
+				return
+			}
 		}
 		s.renderError(c, status, s.site.ErrorPage(c, e))
 	}
