@@ -45,6 +45,11 @@ type Policy struct {
 	Texts    *locales.Texts
 	deadline time.Duration
 	names    map[string]*ast.Term
+	// txn is a read transaction on the policy's store, opened once its
+	// queries are prepared and shared by every evaluation (see evalOptions).
+	txn storage.Transaction
+	// evalConst are the options every evaluation shares (constEvalOptions).
+	evalConst []rego.EvalOption
 }
 
 // Options tune Build. The zero value is the product's defaults.
@@ -189,14 +194,23 @@ func Build(ctx context.Context, src knowledge.Source, opts Options) (*Policy, er
 			return nil, err
 		}
 	}
+	// The store holds no data and nothing writes to it once the queries
+	// are prepared, so one read transaction serves every evaluation: it is
+	// never closed, and goes with the store.
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return nil, knowledge.Problems{{Message: "opening the rules' store: " + err.Error()}}
+	}
 	p := &Policy{
-		Revision: src.Revision(),
-		Source:   src,
-		Catalog:  catalog,
-		Topics:   topics,
-		Texts:    texts,
-		deadline: opts.Deadline,
-		names:    namesOf(catalog),
+		txn:       txn,
+		evalConst: constEvalOptions(txn),
+		Revision:  src.Revision(),
+		Source:    src,
+		Catalog:   catalog,
+		Topics:    topics,
+		Texts:     texts,
+		deadline:  opts.Deadline,
+		names:     namesOf(catalog),
 	}
 	if opts.SkipSamples {
 		return p, nil

@@ -101,9 +101,10 @@ func (c *decisionCache) derives(req knowledge.Request) bool {
 }
 
 // key returns the cache key of req, and false when req cannot be reused.
-// The derived query runs, on input(), only when req carries a personal
-// fact; a derived value stands for the fact of that name, as in the rules.
-func (c *decisionCache) key(ctx context.Context, req knowledge.Request, input func() ast.Value) (string, bool, error) {
+// The derived query runs, on input() with the options opts gives, only
+// when req carries a personal fact; a derived value stands for the fact
+// of that name, as in the rules.
+func (c *decisionCache) key(ctx context.Context, req knowledge.Request, input func() ast.Value, opts func(context.Context, ast.Value) []rego.EvalOption) (string, bool, error) {
 	names, ok := c.reads[req.Symptom]
 	if !ok {
 		return "", false, nil
@@ -116,14 +117,22 @@ func (c *decisionCache) key(ctx context.Context, req knowledge.Request, input fu
 		if c.derive == nil {
 			return "", false, nil
 		}
-		rs, err := c.derive.Eval(ctx, rego.EvalParsedInput(input()))
+		rs, err := c.derive.Eval(ctx, opts(ctx, input())...)
 		if err != nil {
 			return "", false, err
 		}
 		if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 			return "", false, nil
 		}
-		if derived, _ = rs[0].Expressions[0].Value.(map[string]any); derived == nil {
+		v, ok := rs[0].Expressions[0].Value.(ast.Value)
+		if !ok {
+			return "", false, nil
+		}
+		doc, err := ast.JSON(v)
+		if err != nil {
+			return "", false, nil
+		}
+		if derived, _ = doc.(map[string]any); derived == nil {
 			return "", false, nil
 		}
 		break

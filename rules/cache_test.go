@@ -224,7 +224,7 @@ func TestCacheKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, ok, err := p.Default().cache.key(ctx, req, func() ast.Value { return p.input(req) })
+		k, ok, err := p.Default().cache.key(ctx, req, func() ast.Value { return p.input(req) }, p.evalOptions)
 		if err != nil || !ok {
 			t.Fatalf("key(%s) = %q, %v, %v; want a key", body, k, ok, err)
 		}

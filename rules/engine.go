@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 )
 
 // Engine serves the current policy. Swapping in a new one is a single atomic
@@ -66,7 +68,7 @@ func (p *Policy) Evaluate(ctx context.Context, req knowledge.Request) (knowledge
 		}
 		return input
 	}
-	key, reusable, err := t.cache.key(ctx, req, inputOf)
+	key, reusable, err := t.cache.key(ctx, req, inputOf, p.evalOptions)
 	if err != nil {
 		return knowledge.Decision{}, p.evaluationError(ctx, err)
 	}
@@ -95,7 +97,7 @@ func (p *Policy) Evaluate(ctx context.Context, req knowledge.Request) (knowledge
 
 // evaluate runs topic t's decision query on input.
 func (p *Policy) evaluate(ctx context.Context, t *Topic, input ast.Value) (knowledge.Decision, error) {
-	rs, err := t.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalGenerateJSON(asValue))
+	rs, err := t.query.Eval(ctx, p.evalOptions(ctx, input)...)
 	if err != nil {
 		return knowledge.Decision{}, p.evaluationError(ctx, err)
 	}
@@ -110,6 +112,35 @@ func (p *Policy) evaluate(ctx context.Context, t *Topic, input ast.Value) (knowl
 	d.Topic = t.Name
 	return d, nil
 }
+
+// evalOptions are the options of an evaluation of p's queries on input
+// under ctx: p.evalConst, with the input and a cancellation that asks ctx
+// (ctxCancel) instead of the goroutine OPA would start to wait on it.
+func (p *Policy) evalOptions(ctx context.Context, input ast.Value) []rego.EvalOption {
+	return append(p.evalConst[:len(p.evalConst):len(p.evalConst)],
+		rego.EvalParsedInput(input),
+		rego.EvalExternalCancel(ctxCancel{ctx}))
+}
+
+// constEvalOptions are the options every evaluation of a policy's queries
+// shares: its result as OPA's own value (asValue), and none of what OPA's
+// prepared query would otherwise make for each evaluation and Acceso does
+// not use: a storage transaction (txn is shared, see Policy.txn) and a set
+// of metrics (none are read).
+func constEvalOptions(txn storage.Transaction) []rego.EvalOption {
+	return []rego.EvalOption{
+		rego.EvalGenerateJSON(asValue),
+		rego.EvalTransaction(txn),
+		rego.EvalMetrics(metrics.NoOp()),
+	}
+}
+
+// ctxCancel stops an evaluation when its context is done (its deadline
+// passed, or its caller left): OPA asks Cancelled between its steps.
+type ctxCancel struct{ ctx context.Context }
+
+func (c ctxCancel) Cancel()         {}
+func (c ctxCancel) Cancelled() bool { return c.ctx.Err() != nil }
 
 // asValue gives a query's result as OPA's own value, read by decisionFrom
 // and the cache, instead of converting it to Go maps and slices first.

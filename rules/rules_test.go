@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"acceso/knowledge"
 	"acceso/locales"
@@ -342,6 +343,44 @@ func TestEvaluateDeadline(t *testing.T) {
 	_, err := p.Evaluate(ctx, knowledge.Request{Facts: map[string]any{}})
 	if !errors.Is(err, ErrEvaluation) {
 		t.Errorf("Evaluate(cancelled context) = %v; want ErrEvaluation", err)
+	}
+}
+
+// TestDeadlineStopsRunawayRules shows that a rule still running at the
+// deadline is stopped there, in a cause's verdict (the decision query) and
+// in the derivation (the cache's derived query): OPA asks the context
+// between its steps (ctxCancel).
+func TestDeadlineStopsRunawayRules(t *testing.T) {
+	// A body that never holds, after a count of a billion numbers.
+	const runaway = "count([n | some n in numbers.range(1, 1000000000)]) == -1"
+	tests := []struct {
+		name, module, body string
+	}{
+		{"a cause's verdict", `cause.code_not_received.check_spam := "likely" if ` + runaway, `{"symptom":"code_not_received","facts":{"online":true}}`},
+		{"the derivation", `_derivable if ` + runaway, `{"facts":{"identifier":"ana@example.com"}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := Embedded().Clone()
+			src.Modules["rules/login/runaway.rego"] = "package login\n\n" + tc.module + "\n"
+			p, err := Build(context.Background(), src, Options{Deadline: 50 * time.Millisecond, SkipTests: true, SkipSamples: true})
+			if err != nil {
+				t.Fatalf("Build = %v", err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := p.Evaluate(context.Background(), request(t, tc.body))
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrEvaluation) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("Evaluate(%s) = %v; want ErrEvaluation for the deadline", tc.body, err)
+				}
+			case <-time.After(time.Minute):
+				t.Fatalf("Evaluate(%s) still runs a minute after its 50 ms deadline", tc.body)
+			}
+		})
 	}
 }
 
