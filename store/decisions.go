@@ -50,8 +50,8 @@ func (d *DB) AddDecisions(ctx context.Context, decisions []Kept) (collided []Kep
 			return nil, err
 		}
 	}
-	stored, err := d.addRows(ctx, rows)
-	if err != nil {
+	stored := make(map[string]bool, len(rows))
+	if _, err := d.addRows(ctx, rows, stored); err != nil {
 		return nil, err
 	}
 	for _, dec := range decisions {
@@ -188,15 +188,18 @@ func plainString(s string) bool {
 	return true
 }
 
-// addRows stores rows in one transaction and returns the references
-// stored (those not kept already).
-func (d *DB) addRows(ctx context.Context, rows []decisionRow) (map[string]bool, error) {
+// addRows stores rows in one transaction and returns how many it stored
+// (those whose reference was not kept already). When stored is not nil,
+// it also marks there each reference stored; without it, the INSERT only
+// counts its rows, which the writer needs and which costs less than
+// naming them (no RETURNING, nothing read back).
+func (d *DB) addRows(ctx context.Context, rows []decisionRow, stored map[string]bool) (int, error) {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer tx.Rollback()
-	stored := make(map[string]bool, len(rows))
+	n := 0
 	// Several rows per statement: the statement's own cost, not the rows',
 	// was most of the writing.
 	for chunk := range slices.Chunk(rows, decisionsPerInsert) {
@@ -204,52 +207,84 @@ func (d *DB) addRows(ctx context.Context, rows []decisionRow) (map[string]bool, 
 		for _, r := range chunk {
 			args = append(args, r.reference, r.at, r.source, r.revision, r.topic, r.symptom, r.facts, r.findings, r.outcome, r.toTry)
 		}
-		if err := d.insertChunk(ctx, tx, chunk, args, stored); err != nil {
-			return nil, fmt.Errorf("decisions %s to %s: %w", chunk[0].reference, chunk[len(chunk)-1].reference, err)
+		added, err := d.insertChunk(ctx, tx, len(chunk), args, stored)
+		if err != nil {
+			return 0, fmt.Errorf("decisions %s to %s: %w", chunk[0].reference, chunk[len(chunk)-1].reference, err)
 		}
+		n += added
 	}
-	return stored, tx.Commit()
+	return n, tx.Commit()
 }
 
-// insertChunk runs one INSERT of rows and marks the references it stored.
-func (d *DB) insertChunk(ctx context.Context, tx *sql.Tx, rows []decisionRow, args []any, stored map[string]bool) error {
+// insertChunk runs one INSERT of rows rows (their values args) and
+// returns how many it stored, marking each in stored when it is not nil.
+func (d *DB) insertChunk(ctx context.Context, tx *sql.Tx, rows int, args []any, stored map[string]bool) (int, error) {
+	form := counted
+	if stored != nil {
+		form = named
+	}
+	st := d.fullInsert(ctx, form)
+	if stored == nil {
+		var res sql.Result
+		var err error
+		if st != nil && rows == decisionsPerInsert {
+			res, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		} else {
+			res, err = d.exec(ctx, tx, insertDecisions(rows, form), args...)
+		}
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		return int(n), err
+	}
 	var res *sql.Rows
 	var err error
-	if st := d.fullInsert(ctx); st != nil && len(rows) == decisionsPerInsert {
+	if st != nil && rows == decisionsPerInsert {
 		// A full chunk, the usual case under load: the statement is
 		// prepared once per connection instead of parsed for every chunk.
 		res, err = tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	} else {
-		res, err = d.query(ctx, tx, insertDecisions(len(rows)), args...)
+		res, err = d.query(ctx, tx, insertDecisions(rows, form), args...)
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer res.Close()
+	n := 0
 	for res.Next() {
 		var ref string
 		if err := res.Scan(&ref); err != nil {
-			return err
+			return 0, err
 		}
 		stored[ref] = true
+		n++
 	}
-	return res.Err()
+	return n, res.Err()
 }
 
-// fullInsert is the INSERT of decisionsPerInsert decisions, prepared on
-// first use and kept until Close; nil when it cannot be prepared (the
-// chunk's own statement is then used, and fails with its error).
-func (d *DB) fullInsert(ctx context.Context) *sql.Stmt {
+// The two forms of the INSERT of decisions: counting the rows stored, or
+// naming them.
+const (
+	counted = iota
+	named
+)
+
+// fullInsert is the INSERT of decisionsPerInsert decisions in form,
+// prepared on first use and kept until Close; nil when it cannot be
+// prepared (the chunk's own statement is then used, and fails with its
+// error).
+func (d *DB) fullInsert(ctx context.Context, form int) *sql.Stmt {
 	d.insertMu.Lock()
 	defer d.insertMu.Unlock()
-	if d.insert == nil {
-		st, err := d.db.PrepareContext(ctx, d.dialect.rebind(insertDecisions(decisionsPerInsert)))
+	if d.insert[form] == nil {
+		st, err := d.db.PrepareContext(ctx, d.dialect.rebind(insertDecisions(decisionsPerInsert, form)))
 		if err != nil {
 			return nil
 		}
-		d.insert = st
+		d.insert[form] = st
 	}
-	return d.insert
+	return d.insert[form]
 }
 
 // decisionsPerInsert bounds the rows of one INSERT: 64 rows of 10 values
@@ -259,8 +294,8 @@ const (
 	decisionColumns    = 10
 )
 
-// insertDecisions is the INSERT of n decisions.
-func insertDecisions(n int) string {
+// insertDecisions is the INSERT of n decisions, in form.
+func insertDecisions(n, form int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO decisions (` + decisionColumnList + `, to_try) VALUES `)
 	for i := range n {
@@ -269,9 +304,13 @@ func insertDecisions(n int) string {
 		}
 		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	}
-	// A reference kept already is not overwritten; RETURNING names the
-	// rows stored, so that the others are told apart (collisions).
-	b.WriteString(" ON CONFLICT DO NOTHING RETURNING reference")
+	// A reference kept already is not overwritten; the rows stored are
+	// counted, or named by RETURNING, so that the others are told apart
+	// (collisions).
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	if form == named {
+		b.WriteString(" RETURNING reference")
+	}
 	return b.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ var bothDialects = []struct {
 	{"SignInFailures", TestSignInFailures},
 	{"Decisions", TestDecisions},
 	{"DecisionsInSeveralStatements", TestDecisionsInSeveralStatements},
+	{"WriterCountsCollisions", TestWriterCountsCollisions},
 	{"Migrations", TestMigrations},
 	{"OpenConcurrently", TestOpenConcurrently},
 	{"DraftFiles", TestDraftFiles},
@@ -193,6 +195,47 @@ func TestDecisionsInSeveralStatements(t *testing.T) {
 	}
 	if n, err := db.PurgeDecisions(ctx, at.Add(time.Minute)); err != nil || n != int64(2*decisionsPerInsert+7) {
 		t.Errorf("PurgeDecisions = %d, %v; want %d, one row per reference", n, err, 2*decisionsPerInsert+7)
+	}
+}
+
+// TestWriterCountsCollisions has the writer store one batch of two full
+// INSERTs and a partial one, two of whose references are kept already
+// (one in a full INSERT, one in the partial): the writer counts the rows
+// each statement stored, so it stores the others, counts the two as
+// collisions and drops, and leaves the kept decisions as they were.
+func TestWriterCountsCollisions(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	at := time.Unix(1_800_000_000, 0).UTC()
+	n := 2*decisionsPerInsert + 7
+	var decs []Kept
+	for i := range n {
+		decs = append(decs, decisionN(i, at))
+	}
+	taken := []Kept{decs[5], decs[n-2]}
+	for i := range taken {
+		taken[i].Outcome = "no_known_cause"
+	}
+	if collided, err := db.AddDecisions(ctx, taken); err != nil || len(collided) != 0 {
+		t.Fatalf("AddDecisions(the two kept first) = %v, %v", collided, err)
+	}
+	w := NewDecisionWriter(db, WriterConfig{Batch: n, Every: time.Hour, Log: slog.New(slog.DiscardHandler)})
+	for _, dec := range decs {
+		w.Add(dec)
+	}
+	w.Flush()
+	w.Close(ctx)
+	if w.Collisions() != 2 || w.Dropped() != 2 || w.Stored() != int64(n-2) {
+		t.Errorf("collisions %d, dropped %d, stored %d; want 2, 2, %d", w.Collisions(), w.Dropped(), w.Stored(), n-2)
+	}
+	for _, dec := range []Kept{decs[0], decs[5], decs[decisionsPerInsert], decs[n-2], decs[n-1]} {
+		want := "causes_found"
+		if dec.Reference == taken[0].Reference || dec.Reference == taken[1].Reference {
+			want = "no_known_cause"
+		}
+		if got, err := db.Decision(ctx, dec.Reference); err != nil || got.Outcome != want {
+			t.Errorf("Decision(%s) = %+v, %v; want outcome %s", dec.Reference, got, err, want)
+		}
 	}
 }
 

@@ -32,7 +32,7 @@ func TestPurgeUnderWrites(t *testing.T) {
 		}
 		rows = append(rows, r)
 		if len(rows) == cap(rows) || i == old-1 {
-			if _, err := db.addRows(ctx, rows); err != nil {
+			if _, err := db.addRows(ctx, rows, nil); err != nil {
 				t.Fatalf("storing old decisions: %v", err)
 			}
 			rows = rows[:0]

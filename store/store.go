@@ -32,10 +32,11 @@ type DB struct {
 	// url is the PostgreSQL connection string, for the connection that
 	// listens for new revisions; empty for SQLite.
 	url string
-	// insert is the INSERT of a full chunk of decisions, prepared on first
-	// use (fullInsert).
+	// insert are the INSERTs of a full chunk of decisions, counting the
+	// rows stored ([counted]) or naming them ([named]), each prepared on
+	// first use (fullInsert).
 	insertMu sync.Mutex
-	insert   *sql.Stmt
+	insert   [2]*sql.Stmt
 }
 
 // pingSQLite opens the first connection, whose pragmas switch a new
@@ -123,9 +124,11 @@ func OpenURL(ctx context.Context, rawURL string) (*DB, error) {
 // Close closes the database.
 func (d *DB) Close() error {
 	d.insertMu.Lock()
-	if d.insert != nil {
-		d.insert.Close()
-		d.insert = nil
+	for i, st := range d.insert {
+		if st != nil {
+			st.Close()
+			d.insert[i] = nil
+		}
 	}
 	d.insertMu.Unlock()
 	return d.db.Close()

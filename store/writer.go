@@ -298,12 +298,12 @@ func (w *DecisionWriter) writeAll() bool {
 func (w *DecisionWriter) write(batch []decisionRow) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	stored, err := w.db.addRows(ctx, batch)
+	stored, err := w.db.addRows(ctx, batch, nil)
 	if err != nil {
 		return err
 	}
-	w.stored.Add(int64(len(stored)))
-	if lost := len(batch) - len(stored); lost > 0 {
+	w.stored.Add(int64(stored))
+	if lost := len(batch) - stored; lost > 0 {
 		// Never expected: references are drawn from blocks no two servers
 		// share (References). Each one is a defect worth a line.
 		w.collisions.Add(int64(lost))
