@@ -223,30 +223,20 @@ func (d *DB) insertChunk(ctx context.Context, tx *sql.Tx, rows int, args []any, 
 	if stored != nil {
 		form = named
 	}
-	st := d.fullInsert(ctx, form)
+	st, err := d.chunkInsert(ctx, tx, rows, form)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
 	if stored == nil {
-		var res sql.Result
-		var err error
-		if st != nil && rows == decisionsPerInsert {
-			res, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-		} else {
-			res, err = d.exec(ctx, tx, insertDecisions(rows, form), args...)
-		}
+		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
 			return 0, err
 		}
 		n, err := res.RowsAffected()
 		return int(n), err
 	}
-	var res *sql.Rows
-	var err error
-	if st != nil && rows == decisionsPerInsert {
-		// A full chunk, the usual case under load: the statement is
-		// prepared once per connection instead of parsed for every chunk.
-		res, err = tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-	} else {
-		res, err = d.query(ctx, tx, insertDecisions(rows, form), args...)
-	}
+	res, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -285,6 +275,18 @@ func (d *DB) fullInsert(ctx context.Context, form int) *sql.Stmt {
 		d.insert[form] = st
 	}
 	return d.insert[form]
+}
+
+// chunkInsert is the INSERT of rows decisions in form, on tx. A full
+// chunk, the usual case under load, gets the statement prepared once per
+// connection (fullInsert) instead of one parsed for every chunk.
+func (d *DB) chunkInsert(ctx context.Context, tx *sql.Tx, rows, form int) (*sql.Stmt, error) {
+	if rows == decisionsPerInsert {
+		if st := d.fullInsert(ctx, form); st != nil {
+			return tx.StmtContext(ctx, st), nil
+		}
+	}
+	return tx.PrepareContext(ctx, d.dialect.rebind(insertDecisions(rows, form)))
 }
 
 // decisionsPerInsert bounds the rows of one INSERT: 64 rows of 10 values
