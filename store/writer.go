@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,8 +24,10 @@ type DecisionWriter struct {
 	cfg WriterConfig
 	log *slog.Logger
 
-	mu    sync.Mutex
-	queue []queued
+	mu sync.Mutex
+	// queue are the decisions waiting, as rows ready to write, oldest
+	// first; writeAll reads its head without the lock (see there).
+	queue []decisionRow
 	// outage is when the current outage began (zero: none); lost counts
 	// the decisions dropped since, and full whether the bound was met.
 	outage  time.Time
@@ -43,11 +46,6 @@ type DecisionWriter struct {
 	stop    chan time.Time
 	stopped chan struct{}
 	closed  sync.Once
-}
-
-// queued is a decision waiting: its row, ready to write.
-type queued struct {
-	row decisionRow
 }
 
 // WriterConfig is how a DecisionWriter writes.
@@ -111,7 +109,7 @@ func (w *DecisionWriter) Add(d Kept) {
 		w.mu.Unlock()
 		return
 	}
-	w.queue = append(w.queue, queued{row: row})
+	w.queue = append(w.queue, row)
 	n := len(w.queue)
 	w.mu.Unlock()
 	if n >= w.cfg.Batch {
@@ -265,10 +263,10 @@ func (w *DecisionWriter) writeAll() bool {
 	for {
 		w.mu.Lock()
 		n := min(len(w.queue), maxWrite)
-		batch := make([]decisionRow, n)
-		for i := range n {
-			batch[i] = w.queue[i].row
-		}
+		// The batch is the queue's head, read without the lock while it is
+		// written: Add only appends after it, and only this goroutine
+		// takes decisions off the queue.
+		batch := w.queue[:n:n]
 		w.mu.Unlock()
 		if n == 0 {
 			return true
@@ -279,10 +277,7 @@ func (w *DecisionWriter) writeAll() bool {
 			return false
 		}
 		w.mu.Lock()
-		w.queue = w.queue[n:]
-		if len(w.queue) == 0 {
-			w.queue = nil // let the backlog's memory go
-		}
+		w.dequeue(n)
 		w.mu.Unlock()
 		if err != nil {
 			// Not the storage: the rows themselves (a defect). Trying them
@@ -291,6 +286,25 @@ func (w *DecisionWriter) writeAll() bool {
 			continue
 		}
 		w.recovered()
+	}
+}
+
+// dequeue takes the n oldest decisions off the queue. Those that came in
+// meanwhile, usually a few, move to the front, and the queue keeps its
+// array for the next ones instead of growing a new one for every batch;
+// a backlog (after an outage) is not moved, and once it is written its
+// array is let go. w.mu must be held.
+func (w *DecisionWriter) dequeue(n int) {
+	rest := w.queue[n:]
+	switch {
+	case len(rest) > maxWrite:
+		w.queue = rest
+	case cap(w.queue) > 4*maxWrite:
+		w.queue = slices.Clone(rest)
+	default:
+		k := copy(w.queue, rest)
+		clear(w.queue[k:]) // the rows written, whose strings can go
+		w.queue = w.queue[:k]
 	}
 }
 

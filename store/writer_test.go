@@ -187,3 +187,54 @@ func fill(t *testing.T, dir string) {
 		}
 	}
 }
+
+// TestWriterDequeue checks how the writer takes a written batch off its
+// queue: what came in meanwhile moves to the front of the same array,
+// whose written rows are cleared; a backlog is not moved; and once a
+// backlog's array is no longer needed, it is let go.
+func TestWriterDequeue(t *testing.T) {
+	rows := func(n, capacity int) []decisionRow {
+		q := make([]decisionRow, n, capacity)
+		for i := range q {
+			q[i].reference = fmt.Sprintf("r%d", i)
+		}
+		return q
+	}
+	tests := []struct {
+		name        string
+		queue       []decisionRow
+		n           int
+		wantFirst   string
+		wantLen     int
+		wantSameArr bool
+	}{
+		{"a few came in during the write", rows(10, 16), 8, "r8", 2, true},
+		{"nothing came in", rows(8, 16), 8, "", 0, true},
+		{"a backlog", rows(3*maxWrite, 3*maxWrite), maxWrite, fmt.Sprintf("r%d", maxWrite), 2 * maxWrite, true},
+		{"the end of a backlog", rows(10, 8*maxWrite), 5, "r5", 5, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &DecisionWriter{queue: tc.queue}
+			array := tc.queue[:cap(tc.queue)]
+			w.dequeue(tc.n)
+			if len(w.queue) != tc.wantLen {
+				t.Fatalf("dequeue(%d) left %d; want %d", tc.n, len(w.queue), tc.wantLen)
+			}
+			if tc.wantLen > 0 && w.queue[0].reference != tc.wantFirst {
+				t.Errorf("dequeue(%d): first waiting is %s; want %s", tc.n, w.queue[0].reference, tc.wantFirst)
+			}
+			same := cap(w.queue) > 0 && &w.queue[:1][0] == &array[cap(array)-cap(w.queue)]
+			if same != tc.wantSameArr {
+				t.Errorf("dequeue(%d) kept the array: %v; want %v (cap %d of %d)", tc.n, same, tc.wantSameArr, cap(w.queue), cap(array))
+			}
+			if tc.wantSameArr && len(w.queue) <= maxWrite {
+				for i := len(w.queue); i < tc.n+tc.wantLen; i++ {
+					if array[i].reference != "" {
+						t.Errorf("dequeue(%d): row %d of the array still holds %s", tc.n, i, array[i].reference)
+					}
+				}
+			}
+		})
+	}
+}
